@@ -1,0 +1,36 @@
+"""Exceptions raised by the learners."""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """An input, target or argument was refused; the learner is unchanged."""
+
+
+class DivergenceError(FloatingPointError):
+    """A step would make the learner's numbers non-finite or out of bounds.
+
+    The step was not applied: the learner holds the last good state, the one
+    from before the failing step.
+
+    Attributes
+    ----------
+    step : int
+        Index of the refused step, counted from construction (``n_steps_``
+        before the call plus the row within a ``learn_many`` call).
+    row : int or None
+        Row of the ``learn_many``/``predict_many`` chunk that failed.
+    reason : str
+        Which check failed.
+    """
+
+    def __init__(self, message, step, row=None, reason=""):
+        super().__init__(message)
+        self.step = step
+        self.row = row
+        self.reason = reason
+
+
+class NoPendingStepError(RuntimeError):
+    """``learn_last`` was called, but the last step was already learned from
+    (or there was no step since the last reset)."""

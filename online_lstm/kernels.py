@@ -1,0 +1,809 @@
+"""Numba kernels: one time step of the 1997 LSTM with its truncated gradient.
+
+Hochreiter & Schmidhuber (1997), appendix A.1; ``spec/lstm1997.md`` §2.3–§3.8.
+All state lives in one float64 array ``mem`` laid out by
+:mod:`online_lstm.layout`.  Kernels allocate nothing and report problems
+through integer status codes; the Python layer turns them into exceptions.
+
+Reading the kernels
+-------------------
+Inside a kernel, a name such as ``H`` or ``s_c`` is the **offset** of that
+array in ``mem``: the paper's ``w_{in_j m}`` is ``mem[H + m*R + j]``.  The
+offsets come from the :data:`Dims` tuple that :func:`_dims` reads from the
+header of ``mem`` once per call.  Offsets and loop counters are unsigned
+(``np.uint64``), which tells Numba that no index is negative; that removes a
+branch per access and lets LLVM vectorise the loops without changing any
+floating-point sum.  (Numba types integer literals as int64, and
+``uint64 op int64`` is a float, hence ``U0``/``U1``.)
+
+Storage is source-major, so every net input is a sum of scaled rows,
+``net[:] += H[m, :] * z[m]`` for m = 0, 1, ... in that order.
+
+Notation (ASCII forms of the paper's symbols)
+---------------------------------------------
+=============  ==========================================================
+``z``          non-bias sources of cells and gates: x(t), y(t-1)
+``net_in``     net input of input gate ``in_j``; ``y_in = f(net_in)``
+``net_out``    net input of output gate ``out_j``; ``y_out = f(net_out)``
+``net_c``      net input of cell ``c_j^v``; ``gc = g(net_c)``
+``s_c``        internal state of cell ``c_j^v`` (the CEC)
+``y_c``        cell output ``y_out * h(s_c)``
+``o``          non-bias sources of the output units
+``y_k``        output unit activation ``f(net_k)``
+``e_k``        output error ``f'(net_k) (t_k - y_k)`` (eq. 19)
+``e_out``      output-gate error (eq. 21)
+``e_s``        internal-state error (eq. 23)
+``T``          traces ds_c/dw_in and ds_c/dw_c (eqs. 25, 27)
+``d_*``        derivatives computed from activations: f' = y(1-y),
+               g' = (4 - g^2)/4, h' = (1 - h^2)/2 (appendix eqs. 3-5)
+=============  ==========================================================
+
+One step, in order (spec §2.4 and §3.8)
+---------------------------------------
+1. ``_forward``: build ``z`` from the current input and the committed
+   previous activations, then gates, cells, states and outputs into the
+   spare record bank.  Nothing committed yet.
+2. ``_errors``: output errors and the errors of output gates and states,
+   from the same record and the pre-update output weights.
+3. ``_bounds``: a cheap proof that the commit cannot create inf or NaN.
+4. ``_commit``: traces ``T += coef * z`` and, if there was a target, weight
+   changes ``theta += alpha * e * T`` (or into ``dW`` when updates are
+   accumulated to the sequence end, §3.7), source row by source row; then
+   the record bank becomes the committed one.
+
+If any check in 1-3 fails, nothing that is state has changed: the step is
+refused as a whole.
+
+One step, one truth: every entry point (:func:`learn_step`,
+:func:`predict_step`, :func:`run`) copies the step's input and target into a
+staging area of ``mem`` and calls the same compiled ``_step_mem``.  With
+strict IEEE arithmetic (no fastmath) they give the same bits.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from ._jit import njit, njit_sig
+from .layout import (
+    _META_FIELDS, H_DWMAX, H_LR, H_STATE_BOUND, H_TMAX, H_WMAX, M_BANK, M_N_RESETS,
+    M_N_UPDATES, M_PENDING, M_SEQ_STEP, M_STEP, MAGNITUDE_LIMIT, META,
+)
+
+# ---------------------------------------------------------------------------
+# status codes
+# ---------------------------------------------------------------------------
+OK = 0
+BAD_X_SHAPE = 1  # input has the wrong length
+BAD_X_VALUE = 2  # input holds NaN or inf
+BAD_Y_SHAPE = 3  # target has the wrong length
+BAD_Y_VALUE = 4  # target holds inf (NaN means "no target")
+DIV_NET = 5  # a net input or output became non-finite
+DIV_STATE = 6  # |s_c| exceeded the state bound (or became non-finite)
+DIV_ERROR = 7  # an error signal became non-finite
+DIV_BOUND = 8  # an update would push a weight or trace beyond MAGNITUDE_LIMIT
+NO_PENDING = 9  # learn_last with no unlearned step
+BAD_OUT_SHAPE = 10  # output buffer has the wrong shape
+BAD_RESETS_SHAPE = 11  # resets mask has the wrong length
+
+U = np.uint64
+U0 = np.uint64(0)
+U1 = np.uint64(1)
+
+#: Dimensions and offsets of one learner (the layout table in mem's header).
+Dims = namedtuple("Dims", _META_FIELDS[: _META_FIELDS.index("bank")])
+_M0 = META["n_in"]  # first layout entry in mem
+
+# ---------------------------------------------------------------------------
+# small helpers (inlined by LLVM)
+# ---------------------------------------------------------------------------
+
+
+@njit
+def _dims(mem):
+    """Read the layout table from the header of ``mem``."""
+    def u(i):
+        return U(mem[_M0 + i])
+
+    def b(i):
+        return mem[_M0 + i] != 0.0
+
+    return Dims(
+        u(0), u(1), u(2), u(3), u(4), u(5), u(6), u(7),  # n_in K C S I_h R R_g n_ob
+        b(8), b(9), b(10), b(11), b(12), b(13), b(14),  # og conn_b g1 h_id gate/cell/out bias
+        int(mem[_M0 + 15]),  # accum: 0 per step, 1 per sequence, 2 gradient only
+        u(16), u(17), u(18), u(19), u(20), u(21), u(22), u(23), u(24), u(25),  # W .. n_traces
+        u(26), u(27),  # bank0 bank_size
+        u(28), u(29), u(30), u(31), u(32), u(33), u(34), u(35), u(36), u(37), u(38), u(39),
+        u(40), u(41),  # record offsets
+        u(42), u(43), u(44), u(45), u(46), u(47), u(48), u(49),  # scratch
+    )
+
+
+@njit
+def _sigmoid(x):
+    """Logistic f(x) = 1/(1+e^-x) (appendix eq. 3)."""
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+@njit
+def _max_abs(mem, off, n):
+    """max |mem[off:off+n]|; NaN counts as larger than anything."""
+    mx = 0.0
+    for i in range(n):
+        v = abs(mem[off + i])
+        if not v <= mx:
+            mx = v
+    return mx
+
+
+@njit
+def _bank(d, b):
+    """Offset of record bank ``b`` (0 or 1)."""
+    return d.bank0 + U(b) * d.bank_size
+
+
+@njit
+def _cur_bank(mem):
+    return int(mem[M_BANK])
+
+
+# ---------------------------------------------------------------------------
+# 1. forward pass (spec §2.3, §2.4): the paper's three stages
+# ---------------------------------------------------------------------------
+
+
+@njit
+def _forward(mem, d, pb_index, nb):
+    """Compute step t into record bank ``nb`` from committed bank ``pb_index``.
+
+    The input x(t) is read from the staging area (already checked finite).
+    Sources that are exactly 0 contribute nothing and are skipped.
+
+    Returns
+    -------
+    int
+        ``OK``, ``DIV_NET`` or ``DIV_STATE``.
+    """
+    n_in, K, C, S, I_h, R, R_g, n_ob = d.n_in, d.K, d.C, d.S, d.I_h, d.R, d.R_g, d.n_ob
+    CS = C * S
+    og = d.og
+    bound = mem[H_STATE_BOUND]
+    x = d.xs
+    H = d.H  # mem[H + m*R + r]: weight from source z[m] to hidden unit r
+    Wk = d.Wk  # mem[Wk + q*K + k] = w_{k q}
+
+    pb = _bank(d, pb_index)  # committed record: step t-1
+    rb = _bank(d, nb)  # record being written: step t
+    s_prev = pb + d.r_s
+    z = rb + d.r_z
+    o = rb + d.r_o
+    y_in = rb + d.r_yin
+    y_out = rb + d.r_yout
+    d_in = rb + d.r_din
+    d_out = rb + d.r_dout
+    gc = rb + d.r_gc
+    dgc = rb + d.r_dgc
+    s_c = rb + d.r_s
+    hs = rb + d.r_hs
+    dhs = rb + d.r_dhs
+    y_c = rb + d.r_yc
+    y_k = rb + d.r_yk
+    d_k = rb + d.r_dk
+    net = d.net  # [net_in (C) | net_out (C) | net_c (CS)], R entries
+    net_k = net + R
+
+    # Stage 1: clamp the current input; previous hidden activations (§2.4).
+    for i in range(n_in):
+        mem[z + i] = mem[x + i]
+    if not d.conn_b:
+        p = n_in
+        for i in range(CS):
+            mem[z + p + i] = mem[pb + d.r_yc + i]
+        p += CS
+        for j in range(C):
+            mem[z + p + j] = mem[pb + d.r_yin + j]
+        p += C
+        if og:
+            for j in range(C):
+                mem[z + p + j] = mem[pb + d.r_yout + j]
+
+    # Stage 2: gates, cells, states (appendix eqs. 6-9).
+    # net = bias (the weight from the constant-1 unit) + sum_m w_{rm} z[m]
+    for r in range(R_g):
+        mem[net + r] = mem[d.b_g + r] if d.gate_bias else 0.0
+    for q in range(CS):
+        mem[net + R_g + q] = mem[d.b_c + q] if d.cell_bias else 0.0
+    for m in range(I_h):
+        zm = mem[z + m]
+        if zm == 0.0:
+            continue
+        w = H + m * R
+        for r in range(R):
+            mem[net + r] += mem[w + r] * zm
+    for j in range(C):
+        a = mem[net + j]
+        if not np.isfinite(a):
+            return DIV_NET
+        yi = _sigmoid(a)
+        mem[y_in + j] = yi
+        mem[d_in + j] = yi * (1.0 - yi)  # f'_in(net_in)
+        if og:
+            a = mem[net + C + j]
+            if not np.isfinite(a):
+                return DIV_NET
+            yo = _sigmoid(a)
+            mem[y_out + j] = yo
+            mem[d_out + j] = yo * (1.0 - yo)  # f'_out(net_out)
+        else:
+            yo = 1.0
+            mem[y_out + j] = 1.0
+            mem[d_out + j] = 0.0
+        for v in range(S):
+            q = j * S + v
+            a = mem[net + R_g + q]
+            if not np.isfinite(a):
+                return DIV_NET
+            if d.g1:
+                gv = _sigmoid(a)  # g = logistic (Exp. 2a/2b)
+                dg = gv * (1.0 - gv)
+            else:
+                gv = 4.0 * _sigmoid(a) - 2.0  # g in [-2, 2] (eq. 5)
+                dg = (4.0 - gv * gv) * 0.25
+            mem[gc + q] = gv
+            mem[dgc + q] = dg
+            s = mem[s_prev + q] + yi * gv  # s_c(t) = s_c(t-1) + y_in g(net_c)  (CEC)
+            if not abs(s) <= bound:
+                return DIV_STATE
+            mem[s_c + q] = s
+            if d.h_id:
+                hv = s
+                dh = 1.0
+            else:
+                hv = 2.0 * _sigmoid(s) - 1.0  # h in [-1, 1] (eq. 4)
+                dh = (1.0 - hv * hv) * 0.5
+            mem[hs + q] = hv
+            mem[dhs + q] = dh
+            mem[y_c + q] = yo * hv  # y_c = y_out h(s_c)
+
+    # Stage 3: output units read the cells of the same step (§2.4).
+    for i in range(CS):
+        mem[o + i] = mem[y_c + i]
+    if d.conn_b:
+        for i in range(n_in):
+            mem[o + CS + i] = mem[x + i]
+    for k in range(K):
+        mem[net_k + k] = mem[d.b_k + k] if d.out_bias else 0.0
+    for q in range(n_ob):
+        oq = mem[o + q]
+        if oq == 0.0:
+            continue
+        w = Wk + q * K
+        for k in range(K):
+            mem[net_k + k] += mem[w + k] * oq
+    for k in range(K):
+        a = mem[net_k + k]
+        if not np.isfinite(a):
+            return DIV_NET
+        yk = _sigmoid(a)
+        mem[y_k + k] = yk
+        mem[d_k + k] = yk * (1.0 - yk)
+    return OK
+
+
+# ---------------------------------------------------------------------------
+# 2. errors (eqs. 19, 21, 23); only output units, output gates and states
+# ---------------------------------------------------------------------------
+
+
+@njit
+def _errors(mem, d, rb_index):
+    """Errors of the step in record bank ``rb_index``, for the staged target.
+
+    A NaN target entry means "no target for unit k" and gives ``e_k = 0``.
+
+    Returns
+    -------
+    (status, n_targets)
+    """
+    K, C, S = d.K, d.C, d.S
+    CS = C * S
+    y = d.ys
+    Wk = d.Wk
+    rb = _bank(d, rb_index)
+    y_k = rb + d.r_yk
+    d_k = rb + d.r_dk
+    y_out = rb + d.r_yout
+    d_out = rb + d.r_dout
+    hs = rb + d.r_hs
+    dhs = rb + d.r_dhs
+    e_k = d.e_k
+    back = d.back
+    e_s = d.e_s
+    e_out = d.e_out
+
+    n_t = 0
+    for k in range(K):
+        tk = mem[y + k]  # target t^k(t)
+        if np.isnan(tk):
+            mem[e_k + k] = 0.0
+        else:
+            e = mem[d_k + k] * (tk - mem[y_k + k])  # eq. 19 (no factor 2, §3.1)
+            if not np.isfinite(e):
+                return DIV_ERROR, 1
+            mem[e_k + k] = e
+            n_t += 1
+    if n_t == 0:
+        return OK, 0
+    # back[q] = sum_k w_{k c_j^v} e_k, with the pre-update output weights.
+    for q in range(CS):
+        acc = 0.0
+        w = Wk + q * K
+        for k in range(K):
+            acc += mem[w + k] * mem[e_k + k]
+        mem[back + q] = acc
+    for j in range(C):
+        acc = 0.0
+        for v in range(S):
+            q = j * S + v
+            acc += mem[hs + q] * mem[back + q]
+            e = mem[y_out + j] * mem[dhs + q] * mem[back + q]  # eq. 23
+            if not np.isfinite(e):
+                return DIV_ERROR, n_t
+            mem[e_s + q] = e
+        e = mem[d_out + j] * acc if d.og else 0.0  # eq. 21
+        if not np.isfinite(e):
+            return DIV_ERROR, n_t
+        mem[e_out + j] = e
+    return OK, n_t
+
+
+# ---------------------------------------------------------------------------
+# 3. magnitude bounds: prove the commit stays finite, in O(units)
+# ---------------------------------------------------------------------------
+
+
+@njit
+def _bounds(mem, d, rb_index, traces, learn):
+    """Upper bounds on max|T| and max|U| after the commit.
+
+    ``mem[H_TMAX]`` and ``mem[H_WMAX]``/``mem[H_DWMAX]`` hold upper bounds on
+    the current magnitudes.  A step adds at most ``max|coef| * max|z|`` to any
+    trace and at most ``|alpha e| * max|source or trace|`` to any weight, so the
+    bounds grow by those amounts.  Only if a bound passes
+    ``MAGNITUDE_LIMIT`` are the buffers scanned for their true maxima (rare;
+    amortised cost nil).  If even the true values would pass the limit, the
+    step is refused with ``DIV_BOUND`` before anything changes.  Below the
+    limit every product and sum of the commit is finite.
+
+    Returns
+    -------
+    (status, tmax_new, umax_new)
+    """
+    C, S, I_h, K, n_ob = d.C, d.S, d.I_h, d.K, d.n_ob
+    accum = d.accum != 0
+    hu = H_DWMAX if accum else H_WMAX
+    rb = _bank(d, rb_index)
+    z = rb + d.r_z
+    zmax = 1.0 if (d.gate_bias or d.cell_bias) else 0.0  # the bias unit
+    for m in range(I_h):
+        a = abs(mem[z + m])
+        if a > zmax:
+            zmax = a
+    tmax = mem[H_TMAX]
+    if traces:
+        gc = rb + d.r_gc
+        dgc = rb + d.r_dgc
+        d_in = rb + d.r_din
+        y_in = rb + d.r_yin
+        cmax = 0.0
+        for j in range(C):
+            for v in range(S):
+                q = j * S + v
+                a = abs(mem[gc + q] * mem[d_in + j])
+                b = abs(mem[dgc + q] * mem[y_in + j])
+                if a > cmax:
+                    cmax = a
+                if b > cmax:
+                    cmax = b
+        inc = cmax * zmax
+        tmax = tmax + inc
+        if not tmax <= MAGNITUDE_LIMIT:
+            tmax = _max_abs(mem, d.T, d.n_traces) + inc
+            if not tmax <= MAGNITUDE_LIMIT:
+                return DIV_BOUND, tmax, mem[hu]
+    umax = mem[hu]
+    if learn:
+        lr = abs(mem[H_LR])
+        o = rb + d.r_o
+        omax = 1.0 if d.out_bias else 0.0
+        for q in range(n_ob):
+            a = abs(mem[o + q])
+            if a > omax:
+                omax = a
+        dmax = 0.0  # largest change any weight can receive this step
+        for k in range(K):
+            a = lr * abs(mem[d.e_k + k]) * omax
+            if a > dmax:
+                dmax = a
+        for j in range(C):
+            a = lr * abs(mem[d.e_out + j]) * zmax
+            if a > dmax:
+                dmax = a
+            acc = 0.0
+            for v in range(S):
+                acc += lr * abs(mem[d.e_s + j * S + v]) * tmax
+            if acc > dmax:
+                dmax = acc
+        umax = umax + dmax
+        if not umax <= MAGNITUDE_LIMIT:
+            base = d.dW if accum else d.theta
+            umax = _max_abs(mem, base, d.W) + dmax
+            if not umax <= MAGNITUDE_LIMIT:
+                return DIV_BOUND, tmax, umax
+    return OK, tmax, umax
+
+
+# ---------------------------------------------------------------------------
+# 4. commit: traces (eqs. 25, 27) and weight changes (eqs. 22, 24, 26, 28)
+# ---------------------------------------------------------------------------
+
+
+@njit
+def _commit(mem, d, rb_index, traces, learn):
+    """Update traces (if ``traces``) and apply/accumulate weight changes
+    (if ``learn``), source row by source row.
+
+    The trace value a weight change uses is the one that includes step t's
+    contribution, as in eqs. 24 and 28.  Splitting the two (``traces`` now,
+    ``learn`` later, as ``learn_last`` does) gives the same bits: each trace
+    row is first updated to ``T + coef*z`` and stored, then read by the
+    weight change, in both cases.
+    """
+    C, S, I_h, K, R, R_g, n_ob = d.C, d.S, d.I_h, d.K, d.R, d.R_g, d.n_ob
+    CS = C * S
+    CS2 = CS + CS
+    og = d.og
+    lr = mem[H_LR]
+    shift = d.dW - d.theta if d.accum != 0 else U0  # write into dW instead
+    H = d.H + shift
+    b_g = d.b_g + shift
+    b_c = d.b_c + shift
+    Wk = d.Wk + shift
+    b_k = d.b_k + shift
+    T = d.T  # row m: [T_in (CS, v-major) | T_c (CS)]
+    rb = _bank(d, rb_index)
+    z = rb + d.r_z
+    o = rb + d.r_o
+    y_in = rb + d.r_yin
+    d_in = rb + d.r_din
+    gc = rb + d.r_gc
+    dgc = rb + d.r_dgc
+    cc = d.coef  # [c_in (CS, v-major) | c_c (CS)], same order as a trace row
+    a_in = cc + CS2  # alpha e_s, v-major
+    a_c = a_in + CS  # alpha e_s
+    a_out = a_c + CS  # alpha e_out
+    a_k = a_out + C  # alpha e_k
+
+    for j in range(C):
+        for v in range(S):
+            q = j * S + v
+            qv = v * C + j
+            # trace coefficients (eqs. 25, 27): g(net_c) f'_in(net_in), g'(net_c) y_in
+            mem[cc + qv] = mem[gc + q] * mem[d_in + j]
+            mem[cc + CS + q] = mem[dgc + q] * mem[y_in + j]
+            if learn:
+                a = lr * mem[d.e_s + q]
+                mem[a_in + qv] = a
+                mem[a_c + q] = a
+        if learn:
+            mem[a_out + j] = lr * mem[d.e_out + j]
+    if learn:
+        for k in range(K):
+            mem[a_k + k] = lr * mem[d.e_k + k]
+
+    for m in range(I_h):
+        zm = mem[z + m]
+        tr = T + m * CS2
+        hr = H + m * R
+        if traces and zm != 0.0:  # a zero source adds nothing to a trace
+            for p in range(CS2):
+                mem[tr + p] += mem[cc + p] * zm  # eqs. 25 and 27
+        if learn:
+            for v in range(S):
+                r = v * C
+                for j in range(C):
+                    # eq. 24: the sum over the cells of block j, one v at a time
+                    mem[hr + j] += mem[a_in + r + j] * mem[tr + r + j]
+            if og and zm != 0.0:
+                for j in range(C):
+                    mem[hr + C + j] += mem[a_out + j] * zm  # eq. 22, output gate
+            for q in range(CS):
+                mem[hr + R_g + q] += mem[a_c + q] * mem[tr + CS + q]  # eq. 28
+    # the bias unit (source = 1): its own trace row, weights in b_g / b_c
+    tb = T + I_h * CS2
+    if d.gate_bias:
+        if traces:
+            for p in range(CS):
+                mem[tb + p] += mem[cc + p]
+        if learn:
+            for v in range(S):
+                r = v * C
+                for j in range(C):
+                    mem[b_g + j] += mem[a_in + r + j] * mem[tb + r + j]
+            if og:
+                for j in range(C):
+                    mem[b_g + C + j] += mem[a_out + j]
+        tb += CS
+    if d.cell_bias:
+        if traces:
+            for q in range(CS):
+                mem[tb + q] += mem[cc + CS + q]
+        if learn:
+            for q in range(CS):
+                mem[b_c + q] += mem[a_c + q] * mem[tb + q]
+    if learn:
+        for q in range(n_ob):
+            oq = mem[o + q]
+            if oq == 0.0:
+                continue
+            w = Wk + q * K
+            for k in range(K):
+                mem[w + k] += mem[a_k + k] * oq  # eq. 22, output unit
+        if d.out_bias:
+            for k in range(K):
+                mem[b_k + k] += mem[a_k + k]
+
+
+# ---------------------------------------------------------------------------
+# the step, the reset, and the entry points
+# ---------------------------------------------------------------------------
+
+
+@njit
+def _staged_x_ok(mem, d):
+    for i in range(d.n_in):
+        if not np.isfinite(mem[d.xs + i]):
+            return False
+    return True
+
+
+@njit
+def _staged_y_ok(mem, d):
+    for k in range(d.K):
+        if np.isinf(mem[d.ys + k]):
+            return False
+    return True
+
+
+@njit
+def _step_mem(mem, d, learn):
+    """One time step on the staged input (and target, if ``learn``).
+
+    This is the only place a step is computed; every entry point calls it.
+    Returns a status code; on any code but OK nothing that is state has
+    changed.
+    """
+    if not _staged_x_ok(mem, d):
+        return BAD_X_VALUE
+    if learn and not _staged_y_ok(mem, d):
+        return BAD_Y_VALUE
+    cb = _cur_bank(mem)
+    nb = 1 - cb
+    st = _forward(mem, d, cb, nb)
+    if st != OK:
+        return st
+    n_t = 0
+    if learn:
+        st, n_t = _errors(mem, d, nb)
+        if st != OK:
+            return st
+    has_t = n_t > 0
+    st, tmax, umax = _bounds(mem, d, nb, True, has_t)
+    if st != OK:
+        return st
+    # --- commit ---------------------------------------------------------
+    _commit(mem, d, nb, True, has_t)
+    mem[H_TMAX] = tmax
+    if d.accum != 0:
+        mem[H_DWMAX] = umax
+    else:
+        mem[H_WMAX] = umax
+    mem[M_BANK] = nb
+    mem[M_STEP] += 1.0
+    mem[M_SEQ_STEP] += 1.0
+    if has_t:
+        mem[M_N_UPDATES] += 1.0
+        mem[M_PENDING] = 0.0
+    else:
+        mem[M_PENDING] = 1.0
+    return OK
+
+
+@njit
+def _reset(mem, d):
+    """Sequence boundary (spec §2.5): apply accumulated updates (§3.7), then
+    zero states, activations and traces."""
+    if d.accum == 1:  # 2 = gradient mode: accumulate, never apply
+        wmax = mem[H_WMAX] + mem[H_DWMAX]
+        if not wmax <= MAGNITUDE_LIMIT:
+            wmax = _max_abs(mem, d.theta, d.W) + _max_abs(mem, d.dW, d.W)
+            if not wmax <= MAGNITUDE_LIMIT:
+                return DIV_BOUND
+        for i in range(d.W):
+            mem[d.theta + i] += mem[d.dW + i]
+            mem[d.dW + i] = 0.0
+        mem[H_WMAX] = wmax
+        mem[H_DWMAX] = 0.0
+    for i in range(d.n_traces):
+        mem[d.T + i] = 0.0
+    for i in range(d.bank_size + d.bank_size):
+        mem[d.bank0 + i] = 0.0
+    mem[H_TMAX] = 0.0
+    mem[M_BANK] = 0.0
+    mem[M_PENDING] = 0.0
+    mem[M_SEQ_STEP] = 0.0
+    mem[M_N_RESETS] += 1.0
+    return OK
+
+
+@njit
+def _emit(mem, d, out):
+    """Copy the outputs y_k of the committed step into ``out``."""
+    y_k = _bank(d, _cur_bank(mem)) + d.r_yk
+    for k in range(d.K):
+        out[k] = mem[y_k + k]
+
+
+@njit
+def _one(mem, x, y, out, learn):
+    """Stage one input (and target), run the step, emit the outputs."""
+    d = _dims(mem)
+    if x.shape[0] != d.n_in:
+        return BAD_X_SHAPE
+    if learn and y.shape[0] != d.K:
+        return BAD_Y_SHAPE
+    if out.shape[0] != d.K:
+        return BAD_OUT_SHAPE
+    for i in range(d.n_in):
+        mem[d.xs + i] = x[i]
+    if learn:
+        for k in range(d.K):
+            mem[d.ys + k] = y[k]
+    st = _step_mem(mem, d, learn)
+    if st == OK:
+        _emit(mem, d, out)
+    return st
+
+
+@njit_sig("int64(float64[::1], float64[::1], float64[::1], float64[::1])")
+def learn_step(mem, x, y, out):
+    """One step from Python: forward, traces and the update for target ``y``.
+
+    Parameters
+    ----------
+    mem : float64[::1]
+    x : float64[::1], shape (n_in,)
+    y : float64[::1], shape (K,)
+        Target; NaN entries mean no target.
+    out : float64[::1], shape (K,)
+        Receives the outputs y_k(t), computed before this step's update.
+
+    Returns
+    -------
+    int
+        Status code (0 = OK).  On any non-zero code the state is unchanged.
+    """
+    return _one(mem, x, y, out, True)
+
+
+@njit_sig("int64(float64[::1], float64[::1], float64[::1])")
+def predict_step(mem, x, out):
+    """One step without learning (states and traces still advance)."""
+    return _one(mem, x, x, out, False)
+
+
+@njit_sig("int64(float64[::1])")
+def reset(mem):
+    """Sequence boundary; see ``_reset``."""
+    return _reset(mem, _dims(mem))
+
+
+@njit_sig("int64(float64[::1], float64[::1])")
+def learn_last(mem, y):
+    """Learn from target ``y`` of the last (committed, unlearned) step.
+
+    Applies exactly the weight change that :func:`learn_step` with the same
+    target would have applied; the traces already include the step.
+    """
+    if mem[M_PENDING] != 1.0:
+        return NO_PENDING
+    d = _dims(mem)
+    if y.shape[0] != d.K:
+        return BAD_Y_SHAPE
+    for k in range(d.K):
+        mem[d.ys + k] = y[k]
+    if not _staged_y_ok(mem, d):
+        return BAD_Y_VALUE
+    cb = _cur_bank(mem)
+    st, n_t = _errors(mem, d, cb)
+    if st != OK:
+        return st
+    if n_t == 0:
+        return OK
+    st, tmax, umax = _bounds(mem, d, cb, False, True)
+    if st != OK:
+        return st
+    _commit(mem, d, cb, False, True)
+    if d.accum != 0:
+        mem[H_DWMAX] = umax
+    else:
+        mem[H_WMAX] = umax
+    mem[M_N_UPDATES] += 1.0
+    mem[M_PENDING] = 0.0
+    return OK
+
+
+@njit_sig("UniTuple(int64, 2)(float64[::1], float64[:, ::1], float64[:, ::1], "
+          "boolean[::1], float64[:, ::1], boolean)")
+def run(mem, X, Y, resets, out, learn):
+    """T steps in one call, bit-identical to T calls of the per-step kernels.
+
+    Every row of ``X`` (and ``Y``) is validated before the first step, so bad
+    input changes nothing.  A divergence at row t stops the run there: rows
+    before t are kept (they were valid online steps), row t is not applied
+    (a reset requested at row t has been).
+
+    Parameters
+    ----------
+    X : float64[:, ::1], shape (T, n_in)
+    Y : float64[:, ::1], shape (T, K); ignored if ``learn`` is False
+    resets : bool[::1], shape (T,) or (0,)
+        ``resets[t]``: a new sequence starts at row t (reset before it).
+    out : float64[:, ::1], shape (T, K)
+
+    Returns
+    -------
+    (status, row)
+        ``row`` is the failing row, or T when all rows ran.
+    """
+    d = _dims(mem)
+    T = X.shape[0]
+    n_in = d.n_in
+    K = d.K
+    if X.shape[1] != n_in:
+        return BAD_X_SHAPE, 0
+    if learn and (Y.shape[0] != T or Y.shape[1] != K):
+        return BAD_Y_SHAPE, 0
+    if out.shape[0] != T or out.shape[1] != K:
+        return BAD_OUT_SHAPE, 0
+    nr = resets.shape[0]
+    if nr != 0 and nr != T:
+        return BAD_RESETS_SHAPE, 0
+    for t in range(T):
+        for i in range(n_in):
+            if not np.isfinite(X[t, i]):
+                return BAD_X_VALUE, t
+        if learn:
+            for k in range(K):
+                if np.isinf(Y[t, k]):
+                    return BAD_Y_VALUE, t
+    for t in range(T):
+        if nr != 0 and resets[t]:
+            st = _reset(mem, d)
+            if st != OK:
+                return st, t
+        for i in range(n_in):
+            mem[d.xs + i] = X[t, i]
+        if learn:
+            for k in range(K):
+                mem[d.ys + k] = Y[t, k]
+        st = _step_mem(mem, d, learn)
+        if st != OK:
+            return st, t
+        y_k = _bank(d, _cur_bank(mem)) + d.r_yk
+        for k in range(K):
+            out[t, k] = mem[y_k + k]
+    return OK, T

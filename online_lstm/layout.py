@@ -1,0 +1,425 @@
+"""Shapes, offsets and names of every buffer of a 1997 LSTM (spec §2.3–§2.8, §3.10).
+
+A learner owns one float64 array, ``mem``.  It holds, in order:
+
+========  ===================================================================
+header    hyper-parameters (learning rate, bounds), then the layout table
+          ("meta": dimensions, flags, offsets, counters; integers stored as
+          float64, exact below 2**53)
+theta     the parameter vector (source order below)
+dW        accumulated weight changes (``update="sequence"``), same layout
+traces    the 2·C·S·I numbers ds_c/dw of spec §3.5
+records   two step records; the committed one holds s_c(t) and the
+          activations that feed step t+1, the other is written by the step
+          being computed, so a refused step leaves the committed one intact
+scratch   error signals, net inputs and the staged input/target
+========  ===================================================================
+
+One array keeps the per-call cost low (Numba charges ~50 ns per array
+argument) and fixes the relative position of everything the kernels touch,
+so speed does not depend on where the allocator put several arrays (4K
+aliasing).  Snapshot, restore and comparison are one line each.
+
+Notation (the paper's)
+----------------------
+``C`` blocks of ``S`` cells each (``n_cells = C*S``; cell ``v`` of block ``j``
+is cell number ``j*S + v``), ``K`` output units, ``n_in`` input units.
+
+Non-bias sources of the hidden layer, vector ``z`` (length ``I_h``)::
+
+    F connectivity:  z = [ x(t) | y_c(t-1) | y_in(t-1) | y_out(t-1) ]
+    B connectivity:  z = [ x(t) ]
+
+(``y_out`` only with output gates).  Hidden units, in "hidden row" order
+(length ``R``)::
+
+    [ input gates (C) | output gates (C, if any) | cells (C*S) ]
+
+Non-bias sources of the output layer, vector ``o`` (length ``n_ob``)::
+
+    o = [ y_c(t) | x(t) (B only) ]
+
+Parameter vector ``theta`` (the documented source order)::
+
+    theta = [ H (I_h, R) | b_g (gates) | b_c (cells) | Wk (n_ob, K) | b_k (K) ]
+
+``H`` is stored **source-major**: row ``m`` holds the weights leaving source
+``z[m]`` for every hidden unit, so ``H[m, j]`` is the paper's
+``w_{in_j m}``, ``H[m, C + j]`` is ``w_{out_j m}`` and ``H[m, R_g + j*S+v]``
+is ``w_{c_j^v m}`` (``R_g`` = number of gates).  ``Wk[q, k]`` is ``w_{k q}``.
+The bias vectors are the weights from the paper's constant-1 bias unit;
+each exists only where Table 10's bias code puts one (gates: "ga", "b1",
+"all"; cells: "b1", "all"; outputs: "all").  Source-major storage turns
+every net input into a sum of scaled rows, ``net[:] += H[m, :] * z[m]``,
+which vectorises without reordering any floating-point sum and lets a step
+skip the rows of sources that are exactly zero (one-hot inputs).
+
+The named views users see (:meth:`Layout.weight_view`) are in the paper's
+orientation (unit, source): ``W_in`` (C, I_h), ``W_out`` (C, I_h), ``W_c``
+(n_cells, I_h), ``W_k`` (K, n_ob), and ``b_in``, ``b_out``, ``b_c``, ``b_k``.
+
+Traces (spec §3.5), one row per source, ``2·C·S·I`` numbers in all::
+
+    row m < I_h:  [ T_in (C*S, v-major: v*C + j) | T_c (C*S) ]
+    bias row:     [ T_in (C*S) if gates have a bias | T_c (C*S) if cells do ]
+
+``T_in[m, v*C + j] = ds_{c_j^v}/dw_{in_j m}``,
+``T_c[m, j*S + v] = ds_{c_j^v}/dw_{c_j^v m}``.  ``T_in`` orders its cells
+v-major so that the update of ``W_in``, a sum over the cells of a block,
+reads contiguous memory.
+
+Step record (one per time step)::
+
+    z, o, y_in, y_out, d_in = f'(net_in), d_out = f'(net_out),
+    gc = g(net_c), dgc = g'(net_c), s_c, hs = h(s_c), dhs = h'(s_c),
+    y_c, y_k, d_k = f'(net_k)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# ---------------------------------------------------------------------------
+# header of mem: hyper-parameters (float) then meta (integers stored as float)
+# ---------------------------------------------------------------------------
+H_LR = 0  # learning rate alpha
+H_STATE_BOUND = 1  # |s_c| above this is reported as divergence
+H_TMAX = 2  # upper bound on max |trace|
+H_WMAX = 3  # upper bound on max |theta|
+H_DWMAX = 4  # upper bound on max |dW|
+H_SIZE = 8
+
+_META_FIELDS = [
+    # dimensions and flags
+    "n_in", "K", "C", "S", "I_h", "R", "R_g", "n_ob", "og", "conn_b", "g1", "h_id",
+    "gate_bias", "cell_bias", "out_bias", "accum",
+    # offsets into mem (absolute)
+    "W", "theta", "dW", "H", "b_g", "b_c", "Wk", "b_k", "T", "n_traces",
+    "bank0", "bank_size",
+    # offsets inside a record bank
+    "r_z", "r_o", "r_yin", "r_yout", "r_din", "r_dout", "r_gc", "r_dgc", "r_s",
+    "r_hs", "r_dhs", "r_yc", "r_yk", "r_dk",
+    # scratch
+    "e_k", "back", "e_s", "e_out", "net", "coef", "xs", "ys",
+    # counters and flags that change while learning
+    "bank", "pending", "step", "seq_step", "n_resets", "n_updates",
+]
+#: index of each meta field inside mem
+META = {name: H_SIZE + i for i, name in enumerate(_META_FIELDS)}
+META_SIZE = len(_META_FIELDS)
+HEADER_SIZE = H_SIZE + META_SIZE
+
+# Kernels import these as constants.
+M_BANK = META["bank"]
+M_PENDING = META["pending"]
+M_STEP = META["step"]
+M_SEQ_STEP = META["seq_step"]
+M_N_RESETS = META["n_resets"]
+M_N_UPDATES = META["n_updates"]
+M_ACCUM = META["accum"]
+#: meta entries that change while learning (the rest is fixed by the layout)
+META_COUNTERS = ("bank", "pending", "step", "seq_step", "n_resets", "n_updates")
+
+#: No weight, accumulated update or trace may exceed this magnitude.  With
+#: every factor of an update bounded, this guarantees that no update can
+#: produce inf or NaN (see kernels._bounds).
+MAGNITUDE_LIMIT = 1e150
+
+BIAS_CODES = {
+    # ours     (gates, cells, outputs)  Table 10 code
+    "gates": (True, False, False),  # "ga"
+    "hidden": (True, True, False),  # "b1"
+    "all": (True, True, True),  # "all"
+    "none": (False, False, False),  # "none"
+}
+BIAS_ALIASES = {"ga": "gates", "b1": "hidden"}
+G_CODES = {"g2": 0, "g1": 1}
+H_CODES = {"h1": 0, "id": 1}
+
+
+def _block_values(name, value, n_blocks):
+    """Turn a per-block bias specification into a tuple or None."""
+    if value is None:
+        return None
+    arr = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    if arr.ndim != 1 or arr.shape[0] not in (1, n_blocks):
+        raise ValueError(
+            f"{name} must be None (random), one number, or one number per block "
+            f"({n_blocks} blocks); got shape {arr.shape}"
+        )
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite; got {arr.tolist()}")
+    if arr.shape[0] == 1:
+        arr = np.repeat(arr, n_blocks)
+    return tuple(float(v) for v in arr)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Architecture of one 1997 LSTM and the offsets of all its buffers.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input units and output units ``K``.
+    n_blocks, block_size : int
+        ``C`` memory-cell blocks of ``S`` cells each.
+    output_gates : bool
+        Without output gates ``y_out`` is 1 (Experiments 2a/2b).
+    connectivity : {"F", "B"}
+        Table 10 column ``c``.  F: hidden units read inputs, cells and gates
+        of the previous step; outputs read cells only.  B: hidden units read
+        the inputs only; outputs read cells and inputs.
+    bias : {"gates", "hidden", "all", "none"}
+        Table 10 codes "ga", "b1", "all", "none" ("ga" and "b1" are also
+        accepted).
+    g : {"g2", "g1"}
+        Cell-input squashing: ``4σ(x) - 2`` in [-2, 2], or the logistic.
+    h : {"h1", "id"}
+        Cell-output squashing: ``2σ(x) - 1`` in [-1, 1], or the identity.
+    """
+
+    n_in: int
+    n_out: int
+    n_blocks: int = 1
+    block_size: int = 1
+    output_gates: bool = True
+    connectivity: str = "F"
+    bias: str = "gates"
+    g: str = "g2"
+    h: str = "h1"
+    # derived, filled in __post_init__
+    n_cells: int = field(init=False)
+    I_h: int = field(init=False)
+    I_g: int = field(init=False)
+    I_c: int = field(init=False)
+    R: int = field(init=False)
+    R_g: int = field(init=False)
+    n_ob: int = field(init=False)
+    n_params: int = field(init=False)
+    n_traces: int = field(init=False)
+    shapes: dict = field(init=False, repr=False)
+    offsets: dict = field(init=False, repr=False)
+    meta: dict = field(init=False, repr=False)
+    mem_size: int = field(init=False, repr=False)
+
+    def __post_init__(self):
+        ints = dict(n_in=self.n_in, n_out=self.n_out, n_blocks=self.n_blocks,
+                    block_size=self.block_size)
+        for name, v in ints.items():
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be a positive integer; got {v!r}")
+            object.__setattr__(self, name, int(v))
+        bias = BIAS_ALIASES.get(self.bias, self.bias)
+        if bias not in BIAS_CODES:
+            raise ValueError(f"bias must be one of {sorted(BIAS_CODES)} (or 'ga', 'b1'); got {self.bias!r}")
+        object.__setattr__(self, "bias", bias)
+        if self.connectivity not in ("F", "B"):
+            raise ValueError(f"connectivity must be 'F' or 'B'; got {self.connectivity!r}")
+        if self.g not in G_CODES:
+            raise ValueError(f"g must be one of {sorted(G_CODES)}; got {self.g!r}")
+        if self.h not in H_CODES:
+            raise ValueError(f"h must be one of {sorted(H_CODES)}; got {self.h!r}")
+        object.__setattr__(self, "output_gates", bool(self.output_gates))
+
+        C, S, K, n_in = self.n_blocks, self.block_size, self.n_out, self.n_in
+        og = self.output_gates
+        b_gate, b_cell, b_out = BIAS_CODES[bias]
+        CS = C * S
+        R_g = C + (C if og else 0)
+        R = R_g + CS
+        I_h = n_in + ((CS + R_g) if self.connectivity == "F" else 0)
+        n_ob = CS + (n_in if self.connectivity == "B" else 0)
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        set_("n_cells", CS)
+        set_("I_h", I_h)
+        set_("I_g", I_h + int(b_gate))
+        set_("I_c", I_h + int(b_cell))
+        set_("R", R)
+        set_("R_g", R_g)
+        set_("n_ob", n_ob)
+
+        # --- theta -------------------------------------------------------
+        blocks = {"H": I_h * R, "b_g": R_g if b_gate else 0, "b_c": CS if b_cell else 0,
+                  "Wk": n_ob * K, "b_k": K if b_out else 0}
+        offsets, off = {}, 0
+        for name, size in blocks.items():
+            offsets[name] = off
+            off += size
+        set_("n_params", off)
+        set_("offsets", offsets)
+        shapes = {"W_in": (C, I_h)}
+        if og:
+            shapes["W_out"] = (C, I_h)
+        shapes["W_c"] = (CS, I_h)
+        shapes["W_k"] = (K, n_ob)
+        if b_gate:
+            shapes["b_in"] = (C,)
+            if og:
+                shapes["b_out"] = (C,)
+        if b_cell:
+            shapes["b_c"] = (CS,)
+        if b_out:
+            shapes["b_k"] = (K,)
+        set_("shapes", shapes)
+        set_("n_traces", 2 * CS * I_h + CS * (int(b_gate) + int(b_cell)))
+
+        # --- mem -----------------------------------------------------------
+        meta = dict.fromkeys(_META_FIELDS, 0)
+        meta.update(n_in=n_in, K=K, C=C, S=S, I_h=I_h, R=R, R_g=R_g, n_ob=n_ob, og=int(og),
+                    conn_b=int(self.connectivity == "B"), g1=G_CODES[self.g],
+                    h_id=H_CODES[self.h], gate_bias=int(b_gate), cell_bias=int(b_cell),
+                    out_bias=int(b_out), W=self.n_params)
+        pos = HEADER_SIZE
+        pos = (pos + 7) // 8 * 8  # 64-byte alignment of the big regions
+        meta["theta"] = pos
+        for name in blocks:
+            meta[name] = pos + offsets[name]
+        pos += self.n_params
+        pos = (pos + 7) // 8 * 8
+        meta["dW"] = pos
+        pos += self.n_params
+        pos = (pos + 7) // 8 * 8
+        meta["T"] = pos
+        meta["n_traces"] = self.n_traces
+        pos += self.n_traces
+        rpos = 0
+        for name, size in self.record_fields().items():
+            meta["r_" + {"y_in": "yin", "y_out": "yout", "d_in": "din", "d_out": "dout",
+                         "s_c": "s", "y_c": "yc", "y_k": "yk", "d_k": "dk"}.get(name, name)] = rpos
+            rpos += size
+        rpos = (rpos + 7) // 8 * 8
+        pos = (pos + 7) // 8 * 8
+        meta["bank0"] = pos
+        meta["bank_size"] = rpos
+        pos += 2 * rpos
+        for name, size in (("e_k", K), ("back", CS), ("e_s", CS), ("e_out", C),
+                           ("net", R + K), ("coef", 5 * CS + R_g + K),
+                           ("xs", n_in), ("ys", K)):
+            meta[name] = pos
+            pos += size
+        set_("meta", meta)
+        set_("mem_size", pos)
+
+    # ------------------------------------------------------------------
+    def record_fields(self):
+        """Names and lengths of the per-step record (see module docstring)."""
+        C, CS, K = self.n_blocks, self.n_cells, self.n_out
+        return {
+            "z": self.I_h, "o": self.n_ob, "y_in": C, "y_out": C, "d_in": C, "d_out": C,
+            "gc": CS, "dgc": CS, "s_c": CS, "hs": CS, "dhs": CS, "y_c": CS, "y_k": K, "d_k": K,
+        }
+
+    @property
+    def gate_bias(self) -> bool:
+        return BIAS_CODES[self.bias][0]
+
+    @property
+    def cell_bias(self) -> bool:
+        return BIAS_CODES[self.bias][1]
+
+    @property
+    def output_bias(self) -> bool:
+        return BIAS_CODES[self.bias][2]
+
+    @property
+    def source_names(self) -> list:
+        """Names of the hidden-layer sources ``z`` (columns of W_in, W_out, W_c)."""
+        names = [f"x[{i}]" for i in range(self.n_in)]
+        if self.connectivity == "F":
+            S = self.block_size
+            names += [f"y_c[{j},{v}]" for j in range(self.n_blocks) for v in range(S)]
+            names += [f"y_in[{j}]" for j in range(self.n_blocks)]
+            if self.output_gates:
+                names += [f"y_out[{j}]" for j in range(self.n_blocks)]
+        return names
+
+    @property
+    def output_source_names(self) -> list:
+        """Names of the output-layer sources ``o`` (columns of W_k)."""
+        S = self.block_size
+        names = [f"y_c[{j},{v}]" for j in range(self.n_blocks) for v in range(S)]
+        if self.connectivity == "B":
+            names += [f"x[{i}]" for i in range(self.n_in)]
+        return names
+
+    @property
+    def param_names(self) -> list:
+        return list(self.shapes)
+
+    # ------------------------------------------------------------------
+    def weight_view(self, theta: np.ndarray, name: str) -> np.ndarray:
+        """View of parameter ``name`` inside the flat vector ``theta``, in
+        the paper's orientation: ``W_in[j, m] = w_{in_j m}``, ``b_in[j]`` the
+        bias weight of input gate j, and so on.
+
+        Writing through the view writes into ``theta``.
+        """
+        if name not in self.shapes:
+            raise KeyError(f"unknown parameter {name!r}; this net has {list(self.shapes)}")
+        C, R, R_g = self.n_blocks, self.R, self.R_g
+        o = self.offsets
+        if name in ("W_in", "W_out", "W_c"):
+            H = theta[o["H"]:o["H"] + self.I_h * R].reshape(self.I_h, R)
+            cols = {"W_in": slice(0, C), "W_out": slice(C, 2 * C), "W_c": slice(R_g, R)}[name]
+            return H[:, cols].T
+        if name == "W_k":
+            return theta[o["Wk"]:o["Wk"] + self.n_ob * self.n_out].reshape(self.n_ob, self.n_out).T
+        if name in ("b_in", "b_out"):
+            start = o["b_g"] + (0 if name == "b_in" else C)
+            return theta[start:start + C]
+        if name == "b_c":
+            return theta[o["b_c"]:o["b_c"] + self.n_cells]
+        return theta[o["b_k"]:o["b_k"] + self.n_out]  # b_k
+
+    def trace_views(self, traces: np.ndarray):
+        """``(T_in, T_c)`` from the flat trace buffer, in paper orientation
+        ``(cell j*S+v, source)``; the bias source, if any, is the last column.
+        Copies."""
+        C, S, CS, I_h = self.n_blocks, self.block_size, self.n_cells, self.I_h
+        rows = traces[: I_h * 2 * CS].reshape(I_h, 2, CS)
+        bias = traces[I_h * 2 * CS:]
+
+        def cells_major(t_vmajor):  # (..., S*C v-major) -> (..., CS j-major)
+            return t_vmajor.reshape(*t_vmajor.shape[:-1], S, C).swapaxes(-1, -2).reshape(
+                *t_vmajor.shape[:-1], CS)
+
+        t_in = cells_major(rows[:, 0, :]).T
+        t_c = rows[:, 1, :].T
+        k = 0
+        if self.gate_bias:
+            t_in = np.column_stack([t_in, cells_major(bias[k:k + CS])])
+            k += CS
+        if self.cell_bias:
+            t_c = np.column_stack([t_c, bias[k:k + CS]])
+        return np.ascontiguousarray(t_in), np.ascontiguousarray(t_c)
+
+    # ------------------------------------------------------------------
+    def make_mem(self, accumulate: int = 0) -> np.ndarray:
+        """A zeroed ``mem`` with the layout table filled in."""
+        mem = np.zeros(self.mem_size, dtype=np.float64)
+        for name, value in self.meta.items():
+            mem[META[name]] = value
+        mem[META["accum"]] = accumulate
+        return mem
+
+    def init_theta(self, rng: np.random.Generator, init_range: float,
+                   in_gate_bias=None, out_gate_bias=None) -> np.ndarray:
+        """Paper initialisation (spec §2.7): uniform in ``[-r, r]``, then the
+        gate biases given per block overwrite the bias weights."""
+        theta = rng.uniform(-init_range, init_range, size=self.n_params)
+        igb = _block_values("in_gate_bias", in_gate_bias, self.n_blocks)
+        ogb = _block_values("out_gate_bias", out_gate_bias, self.n_blocks)
+        if igb is not None:
+            if not self.gate_bias:
+                raise ValueError("in_gate_bias needs a bias on the gates (bias='gates', 'hidden' or 'all')")
+            self.weight_view(theta, "b_in")[:] = igb
+        if ogb is not None:
+            if not self.output_gates:
+                raise ValueError("out_gate_bias given, but the net has no output gates")
+            if not self.gate_bias:
+                raise ValueError("out_gate_bias needs a bias on the gates (bias='gates', 'hidden' or 'all')")
+            self.weight_view(theta, "b_out")[:] = ogb
+        return theta

@@ -1,0 +1,615 @@
+"""``OnlineLSTM``: the 1997 LSTM as a streaming learner (River vocabulary)."""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+import numpy as np
+
+from . import kernels as _k
+from .errors import DivergenceError, InputError, NoPendingStepError
+from .layout import (
+    H_DWMAX, H_LR, H_STATE_BOUND, H_WMAX, HEADER_SIZE, M_ACCUM, M_BANK, M_N_RESETS,
+    M_N_UPDATES, M_PENDING, M_SEQ_STEP, M_STEP, MAGNITUDE_LIMIT, META, META_COUNTERS,
+    Layout,
+)
+
+_NO_RESETS = np.zeros(0, dtype=np.bool_)
+
+_DIVERGENCE_REASONS = {
+    _k.DIV_NET: "a net input or output became non-finite",
+    _k.DIV_STATE: "a cell state |s_c| exceeded state_bound (or became non-finite)",
+    _k.DIV_ERROR: "an error signal became non-finite",
+    _k.DIV_BOUND: "an update would push a weight or trace beyond 1e150 in magnitude",
+}
+
+#: Accumulation modes stored in meta[M_ACCUM].
+_ACCUM_STEP, _ACCUM_SEQUENCE, _ACCUM_GRADIENT = 0, 1, 2
+
+
+def _as_float_array(value, name, ndim, shape_text):
+    """Convert to a C-contiguous float64 array if that loses nothing."""
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise InputError(f"{name} must be an array of shape {shape_text}; got {value!r:.80} ({exc})") from None
+    if arr.dtype == np.float64 and arr.flags.c_contiguous and arr.ndim == ndim:
+        return arr
+    if arr.dtype == object or not np.can_cast(arr.dtype, np.float64, casting="safe"):
+        raise InputError(
+            f"{name} must hold real numbers that convert to float64 without loss "
+            f"(float64, float32, int or bool); got dtype {arr.dtype}"
+        )
+    if arr.ndim != ndim:
+        raise InputError(f"{name} must be {ndim}-D with shape {shape_text}; got shape {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+class OnlineLSTM:
+    """The original LSTM (Hochreiter & Schmidhuber 1997), trained online.
+
+    Memory-cell blocks with input and output gates around constant error
+    carousels, trained one input at a time with the paper's truncated
+    forward-mode gradient: O(1) work per weight and step, O(W) memory, no
+    stored history.  Plain gradient steps, as in the paper: no momentum, no
+    clipping.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input units and output units.
+    n_blocks, block_size : int
+        Memory-cell blocks and cells per block.
+    output_gates : bool
+        Without them every block's ``y_out`` is 1 (Experiments 2a/2b).
+    connectivity : {"F", "B"}
+        Table 10 column ``c``; see :class:`online_lstm.layout.Layout`.
+    bias : {"gates", "hidden", "all", "none"}
+        Which units have a bias (Table 10 codes "ga", "b1", "all", "none").
+    g : {"g2", "g1"}
+        Cell-input squashing: [-2, 2] sigmoid (default) or logistic.
+    h : {"h1", "id"}
+        Cell-output squashing: [-1, 1] sigmoid (default) or identity.
+    init_range : float
+        Weights start uniform in ``[-init_range, init_range]`` (spec §2.7).
+    in_gate_bias, out_gate_bias : None, float or sequence of floats
+        Initial bias of each block's input / output gate; None keeps the
+        random value (Table 10 "r").
+    lr : float
+        Learning rate alpha.  The error has no factor 1/2 (spec §3.1): the
+        step is ``alpha * e * trace`` exactly as in the paper.
+    update : {"step", "sequence"}
+        "step" applies each step's weight change at once (spec §3.7 default);
+        "sequence" accumulates them and applies the sum at the next
+        :meth:`reset` (sequence end).
+    state_bound : float
+        A cell state with ``|s_c| > state_bound`` is reported as divergence.
+        ``math.inf`` checks finiteness only.
+    seed : int or None
+        Seed of the weight initialisation.  None draws fresh entropy.
+
+    Notes
+    -----
+    The prediction for step t reads the cells of step t (spec §2.4), so in a
+    next-symbol task the output at step t predicts element t+1.
+
+    Inputs are float64 arrays of shape ``(n_in,)``; other real dtypes and
+    lists are converted when no precision is lost, anything else raises
+    :class:`~online_lstm.errors.InputError`.  Targets have shape
+    ``(n_out,)``; NaN marks an output unit without target at that step.
+    Every method that takes data validates it before it changes anything,
+    and a refused call leaves the learner bit-for-bit unchanged.
+    """
+
+    def __init__(self, n_in, n_out, n_blocks=1, block_size=1, *, output_gates=True,
+                 connectivity="F", bias="gates", g="g2", h="h1", init_range=0.1,
+                 in_gate_bias=None, out_gate_bias=None, lr=0.1, update="step",
+                 state_bound=1e6, seed=None):
+        self.n_in = n_in
+        self.n_out = n_out
+        self.n_blocks = n_blocks
+        self.block_size = block_size
+        self.output_gates = output_gates
+        self.connectivity = connectivity
+        self.bias = bias
+        self.g = g
+        self.h = h
+        self.init_range = init_range
+        self.in_gate_bias = in_gate_bias
+        self.out_gate_bias = out_gate_bias
+        self.update = update
+        self.seed = seed
+        self._build(lr, state_bound)
+
+    # ------------------------------------------------------------------
+    # construction
+    # ------------------------------------------------------------------
+    def _build(self, lr, state_bound):
+        self.layout = lay = Layout(self.n_in, self.n_out, self.n_blocks, self.block_size,
+                                   self.output_gates, self.connectivity, self.bias, self.g, self.h)
+        if self.update not in ("step", "sequence"):
+            raise ValueError(f"update must be 'step' or 'sequence'; got {self.update!r}")
+        r = self.init_range
+        if not isinstance(r, Real) or not math.isfinite(r) or r < 0:
+            raise ValueError(f"init_range must be a finite number >= 0; got {r!r}")
+        rng = np.random.default_rng(self.seed)
+        theta = lay.init_theta(rng, float(r), self.in_gate_bias, self.out_gate_bias)
+        self._mem = lay.make_mem(_ACCUM_SEQUENCE if self.update == "sequence" else _ACCUM_STEP)
+        self._theta = self._mem[lay.meta["theta"]:lay.meta["theta"] + lay.n_params]
+        self._theta[:] = theta
+        self._mem[H_WMAX] = float(np.max(np.abs(theta), initial=0.0))
+        self.lr = lr
+        self.state_bound = state_bound
+        K = lay.n_out
+        self._out = np.zeros(K)
+        self._nan_y = np.full(K, np.nan)
+        self._ybuf = np.zeros(K)
+
+    def get_params(self) -> dict:
+        """Constructor arguments (River/scikit-learn convention)."""
+        return dict(
+            n_in=self.n_in, n_out=self.n_out, n_blocks=self.n_blocks,
+            block_size=self.block_size, output_gates=self.output_gates,
+            connectivity=self.connectivity, bias=self.bias, g=self.g, h=self.h,
+            init_range=self.init_range, in_gate_bias=self.in_gate_bias,
+            out_gate_bias=self.out_gate_bias, lr=self.lr, update=self.update,
+            state_bound=self.state_bound, seed=self.seed,
+        )
+
+    def clone(self, **changes) -> "OnlineLSTM":
+        """A fresh, untrained learner with the same (or changed) parameters."""
+        params = self.get_params()
+        params.update(changes)
+        return type(self)(**params)
+
+    def __repr__(self):
+        lay = self.layout
+        return (f"OnlineLSTM(n_in={lay.n_in}, n_out={lay.n_out}, n_blocks={lay.n_blocks}, "
+                f"block_size={lay.block_size}, connectivity={lay.connectivity!r}, "
+                f"bias={lay.bias!r}, lr={self.lr}, n_params={lay.n_params})")
+
+    # ------------------------------------------------------------------
+    # hyper-parameters that live in mem
+    # ------------------------------------------------------------------
+    @property
+    def lr(self) -> float:
+        """Learning rate alpha (may be changed between steps)."""
+        return float(self._mem[H_LR])
+
+    @lr.setter
+    def lr(self, value):
+        if not isinstance(value, Real) or not math.isfinite(value) or value < 0:
+            raise ValueError(f"lr must be a finite number >= 0; got {value!r}")
+        self._mem[H_LR] = float(value)
+
+    @property
+    def state_bound(self) -> float:
+        """Cell states beyond this magnitude are reported as divergence."""
+        return float(self._mem[H_STATE_BOUND])
+
+    @state_bound.setter
+    def state_bound(self, value):
+        if not isinstance(value, Real) or math.isnan(value) or value <= 0:
+            raise ValueError(f"state_bound must be a number > 0 (math.inf allowed); got {value!r}")
+        self._mem[H_STATE_BOUND] = float(value)
+
+    # ------------------------------------------------------------------
+    # input handling
+    # ------------------------------------------------------------------
+    def _x(self, x):
+        n = self.layout.n_in
+        if n == 1 and isinstance(x, Real) and not isinstance(x, (bool, np.bool_)):
+            return np.array([x], dtype=np.float64)
+        return _as_float_array(x, "x", 1, f"({n},)")
+
+    def _y(self, y):
+        """Target as float64[K]; scalar targets are allowed when K == 1."""
+        if y is None:
+            return self._nan_y
+        if isinstance(y, Real) and not isinstance(y, (bool, np.bool_)):
+            if self.layout.n_out != 1:
+                raise InputError(f"a scalar target needs n_out == 1; this learner has "
+                                 f"n_out={self.layout.n_out}, so y must have shape ({self.layout.n_out},)")
+            self._ybuf[0] = y
+            return self._ybuf
+        return _as_float_array(y, "y", 1, f"({self.layout.n_out},)")
+
+    def _out_buf(self, out, rows=None):
+        K = self.layout.n_out
+        shape = (K,) if rows is None else (rows, K)
+        if not (type(out) is np.ndarray and out.dtype == np.float64 and out.shape == shape
+                and out.flags.c_contiguous and out.flags.writeable):
+            raise InputError(f"out must be a writeable C-contiguous float64 array of shape {shape}")
+        return out
+
+    def _raise(self, st, x=None, y=None, row=None):
+        lay = self.layout
+        where = "" if row is None else f" (row {row})"
+        if st == _k.BAD_X_SHAPE:
+            got = "" if x is None else f"; got shape {np.shape(x)}"
+            raise InputError(f"x must have shape ({lay.n_in},) per step{where}{got}")
+        if st == _k.BAD_X_VALUE:
+            raise InputError(f"x must be finite{where}: NaN or inf in the input")
+        if st == _k.BAD_Y_SHAPE:
+            got = "" if y is None else f"; got shape {np.shape(y)}"
+            raise InputError(f"y must have shape ({lay.n_out},) per step{where}{got}")
+        if st == _k.BAD_Y_VALUE:
+            raise InputError(f"y must be finite or NaN (NaN = no target){where}: inf in the target")
+        if st == _k.BAD_OUT_SHAPE:
+            raise InputError(f"out has the wrong shape{where}")
+        if st == _k.BAD_RESETS_SHAPE:
+            raise InputError("resets must be a boolean mask with one entry per row of X")
+        if st == _k.NO_PENDING:
+            raise NoPendingStepError(
+                "learn_last needs a step taken without a target (predict_one, or "
+                "learn_one with y=None) and not learned from yet")
+        if st in _DIVERGENCE_REASONS:
+            step = self.n_steps_
+            reason = _DIVERGENCE_REASONS[st]
+            raise DivergenceError(
+                f"divergence at step {step}{where}: {reason}. The step was not applied; "
+                f"the learner holds the state from before it.", step=step, row=row, reason=reason)
+        raise RuntimeError(f"unknown kernel status {st}")  # pragma: no cover
+
+    # ------------------------------------------------------------------
+    # streaming API
+    # ------------------------------------------------------------------
+    def learn_one(self, x, y=None, *, out=None):
+        """One step with learning; return the prediction made before the update.
+
+        Parameters
+        ----------
+        x : array of shape (n_in,)
+        y : array of shape (n_out,), float (if n_out == 1) or None
+            Target for this step; NaN entries (or None) mean no target.
+        out : float64 array of shape (n_out,), optional
+            Write the prediction here instead of allocating a new array
+            (no allocation at all on this path).
+
+        Returns
+        -------
+        ndarray of shape (n_out,)
+            The outputs ``y_k(t)`` of this step, before its weight change.
+        """
+        o = self._out if out is None else out
+        yy = y if type(y) is np.ndarray else self._y(y)
+        try:
+            st = _learn_step(self._mem, x, yy, o)
+        except TypeError:  # dtype/layout Numba has no compiled version for
+            x = self._x(x)
+            yy = _as_float_array(yy, "y", 1, f"({self.layout.n_out},)")
+            if out is not None:
+                o = self._out_buf(out)
+            st = _learn_step(self._mem, x, yy, o)
+        if st:
+            self._raise(st, x, yy)
+        return o.copy() if out is None else o
+
+    def predict_one(self, x, *, out=None):
+        """One step without learning.  The state and traces still advance.
+
+        The step can be learned from later with :meth:`learn_last` (act now,
+        learn when the target arrives).  Returns the outputs of this step.
+        """
+        o = self._out if out is None else out
+        try:
+            st = _predict_step(self._mem, x, o)
+        except TypeError:
+            x = self._x(x)
+            if out is not None:
+                o = self._out_buf(out)
+            st = _predict_step(self._mem, x, o)
+        if st:
+            self._raise(st, x)
+        return o.copy() if out is None else o
+
+    def learn_last(self, y):
+        """Learn from the target of the last step, which was taken without one.
+
+        ``predict_one(x)`` followed by ``learn_last(y)`` gives the same bits as
+        ``learn_one(x, y)``: the forward pass and trace update are not
+        repeated.  Raises :class:`NoPendingStepError` if the last step has
+        already been learned from.  An all-NaN target does nothing and keeps
+        the step pending.
+        """
+        yy = y if type(y) is np.ndarray else self._y(y)
+        try:
+            st = _k.learn_last(self._mem, yy)
+        except TypeError:
+            yy = _as_float_array(yy, "y", 1, f"({self.layout.n_out},)")
+            st = _k.learn_last(self._mem, yy)
+        if st:
+            self._raise(st, y=yy)
+
+    def reset(self):
+        """Sequence boundary: zero the states, activations and traces.
+
+        With ``update="sequence"`` the weight changes accumulated since the
+        last reset are applied first (spec §3.7).
+        """
+        st = _k.reset(self._mem)
+        if st:
+            self._raise(st)
+
+    def _resets(self, resets, T):
+        if resets is None:
+            return _NO_RESETS
+        r = np.asarray(resets)
+        if r.ndim != 1 or r.shape[0] != T:
+            raise InputError(f"resets must be a boolean mask of shape ({T},), one entry per row "
+                             f"of X; got shape {r.shape}. For start indices use "
+                             f"np.isin(np.arange(T), starts).")
+        if r.dtype != np.bool_:
+            if r.dtype.kind not in "iu" or not np.all((r == 0) | (r == 1)):
+                raise InputError(f"resets must be a boolean mask (or 0/1); got dtype {r.dtype}")
+            r = r.astype(np.bool_)
+        return np.ascontiguousarray(r)
+
+    def _run(self, mem, X, Y, resets, out, learn):
+        X = _as_float_array(X, "X", 2, f"(T, {self.layout.n_in})")
+        T = X.shape[0]
+        K = self.layout.n_out
+        if learn:
+            if Y is None:
+                raise InputError(f"Y must be an array of shape ({T}, {K}); use NaN for steps without target")
+            Y = np.asarray(Y)
+            if Y.ndim == 1 and K == 1:
+                Y = Y.reshape(-1, 1)
+            Y = _as_float_array(Y, "Y", 2, f"({T}, {K})")
+        else:
+            Y = X
+        r = self._resets(resets, T)
+        o = np.empty((T, K)) if out is None else self._out_buf(out, T)
+        st, row = _k.run(mem, X, Y, r, o, learn)
+        if st:
+            self._raise(st, x=X[row] if st == _k.BAD_X_SHAPE and T else None,
+                        y=Y[row] if learn and st == _k.BAD_Y_SHAPE and Y.shape[0] else None,
+                        row=int(row))
+        return o
+
+    def learn_many(self, X, Y, resets=None, *, out=None):
+        """T online steps in one compiled call, bit-identical to T ``learn_one``.
+
+        This is sequential online learning over a chunk (each step's update is
+        applied before the next step), not a mini-batch.
+
+        Parameters
+        ----------
+        X : array of shape (T, n_in)
+        Y : array of shape (T, n_out) (or (T,) when n_out == 1)
+            NaN where there is no target.
+        resets : bool array of shape (T,), optional
+            True at rows where a new sequence starts; the learner is reset
+            before those rows (as by :meth:`reset`).
+        out : float64 array of shape (T, n_out), optional
+
+        Returns
+        -------
+        ndarray of shape (T, n_out)
+            The prediction of each step, made before its update.
+
+        Raises
+        ------
+        InputError
+            Every row is checked before the first step; if one is bad,
+            nothing is changed.
+        DivergenceError
+            At row t: rows before t have been applied (valid online steps),
+            row t has not; ``err.row`` is t.
+        """
+        return self._run(self._mem, X, Y, resets, out, True)
+
+    def predict_many(self, X, resets=None, *, out=None):
+        """T steps without learning in one compiled call (states advance)."""
+        return self._run(self._mem, X, None, resets, out, False)
+
+    # ------------------------------------------------------------------
+    # gradient of a whole sequence
+    # ------------------------------------------------------------------
+    def gradient(self, X, Y, resets=None, *, from_current_state=False) -> dict:
+        """Truncated gradient of a sequence with the weights held fixed.
+
+        Returns ``dE/dw`` by parameter name, for ``E = 1/2 sum_t sum_k
+        (t_k - y_k)^2`` over the steps with targets, under the paper's
+        truncation (spec §3.2, §3.9).  ``-lr * gradient`` is the total weight
+        change the paper's rule makes over the sequence when updates are
+        accumulated (``update="sequence"``).  The learner is not changed.
+
+        Parameters
+        ----------
+        X, Y, resets
+            As in :meth:`learn_many`.  Resets zero the state but the weights
+            stay fixed across them.
+        from_current_state : bool
+            Start from the learner's current state and traces instead of a
+            reset state.
+        """
+        lay = self.layout
+        mem = self._mem.copy()
+        dw = lay.meta["dW"]
+        mem[dw:dw + lay.n_params] = 0.0
+        mem[H_DWMAX] = 0.0
+        mem[H_LR] = 1.0
+        mem[M_ACCUM] = _ACCUM_GRADIENT
+        if not from_current_state:
+            _k.reset(mem)
+        self._run(mem, X, Y, resets, None, True)
+        g = -mem[dw:dw + lay.n_params]
+        return {name: lay.weight_view(g, name).copy() for name in lay.shapes}
+
+    # ------------------------------------------------------------------
+    # inspection and weights by name
+    # ------------------------------------------------------------------
+    @property
+    def theta_(self) -> np.ndarray:
+        """Copy of the flat parameter vector (source order: see layout)."""
+        return self._theta.copy()
+
+    @property
+    def weights(self) -> dict:
+        """Read-only views of the named parameters, in the paper's orientation
+        (unit, source): ``W_in`` (C, I_h), ``W_out`` (C, I_h), ``W_c``
+        (n_cells, I_h), ``W_k`` (K, n_ob), and the bias weights ``b_in``,
+        ``b_out``, ``b_c``, ``b_k`` where the net has them.  Column names:
+        ``layout.source_names`` and ``layout.output_source_names``.  The views
+        follow the learner as it learns; use :meth:`get_weights` for copies
+        and :meth:`set_weights` to change them."""
+        out = {}
+        for name in self.layout.shapes:
+            v = self.layout.weight_view(self._theta, name)
+            v.flags.writeable = False
+            out[name] = v
+        return out
+
+    def get_weights(self) -> dict:
+        """Copies of the named parameters (see :attr:`weights`)."""
+        lay = self.layout
+        return {name: lay.weight_view(self._theta, name).copy() for name in lay.shapes}
+
+    def set_weights(self, weights=None, **named):
+        """Set parameters by name, e.g. ``set_weights(b_out=[-1, -2, -3])``.
+
+        Every array is checked (known name, exact shape, finite values)
+        before any is written.
+        """
+        new = dict(weights or {})
+        new.update(named)
+        lay = self.layout
+        checked = {}
+        for name, value in new.items():
+            if name not in lay.shapes:
+                raise InputError(f"unknown parameter {name!r}; this net has {list(lay.shapes)}")
+            shape = lay.shapes[name]
+            arr = _as_float_array(value, name, len(shape), str(shape))
+            if arr.shape != shape:
+                raise InputError(f"{name} must have shape {shape}; got {arr.shape}")
+            if not np.all(np.isfinite(arr)):
+                raise InputError(f"{name} must be finite")
+            if np.max(np.abs(arr), initial=0.0) > MAGNITUDE_LIMIT:
+                raise InputError(f"{name} has entries beyond {MAGNITUDE_LIMIT:g} in magnitude")
+            checked[name] = arr
+        for name, arr in checked.items():
+            lay.weight_view(self._theta, name)[...] = arr
+        self._mem[H_WMAX] = float(np.max(np.abs(self._theta), initial=0.0))
+
+    def _region(self, name):
+        meta = self.layout.meta
+        if name == "record":
+            start = meta["bank0"] + int(self._mem[M_BANK]) * meta["bank_size"]
+            return self._mem[start:start + meta["bank_size"]]
+        size = {"theta": self.layout.n_params, "dW": self.layout.n_params,
+                "T": self.layout.n_traces}[name]
+        return self._mem[meta[name]:meta[name] + size]
+
+    def _record(self, name):
+        meta = self.layout.meta
+        start = (meta["bank0"] + int(self._mem[M_BANK]) * meta["bank_size"]
+                 + meta["r_" + _RECORD_KEYS[name]])
+        return self._mem[start:start + self.layout.record_fields()[name]]
+
+    @property
+    def state_(self) -> dict:
+        """Copies of the current state: cell states, last activations, traces.
+
+        Keys: ``s_c`` (n_cells,), ``y_c`` (n_cells,), ``y_in`` (C,), ``y_out``
+        (C,), ``y_k`` (K,) the last outputs, ``T_in`` (n_cells, I_g) and
+        ``T_c`` (n_cells, I_c), in the paper's orientation (cell, source; the
+        bias source last).
+        """
+        out = {k: self._record(k).copy() for k in ("s_c", "y_c", "y_in", "y_out", "y_k")}
+        out["T_in"], out["T_c"] = self.layout.trace_views(self._region("T"))
+        return out
+
+    @property
+    def n_steps_(self) -> int:
+        """Steps taken since construction."""
+        return int(self._mem[M_STEP])
+
+    @property
+    def n_updates_(self) -> int:
+        """Steps whose errors changed the weights (or the accumulated update)."""
+        return int(self._mem[M_N_UPDATES])
+
+    @property
+    def n_resets_(self) -> int:
+        return int(self._mem[M_N_RESETS])
+
+    @property
+    def seq_step_(self) -> int:
+        """Steps since the last reset."""
+        return int(self._mem[M_SEQ_STEP])
+
+    @property
+    def pending_(self) -> bool:
+        """True if the last step can still be learned from with learn_last."""
+        return bool(self._mem[M_PENDING])
+
+    # ------------------------------------------------------------------
+    # snapshot / restore (complete state, bit-exact)
+    # ------------------------------------------------------------------
+    def state_arrays(self) -> dict:
+        """The complete learner state as named arrays (copies).
+
+        Everything needed to continue bit-identically: the header (learning
+        rate, bounds, layout table and counters), ``theta``, the accumulated
+        update ``dW``, the traces ``T`` and the committed step record.
+        """
+        return {
+            "header": self._mem[:HEADER_SIZE].copy(),
+            "theta": self._region("theta").copy(),
+            "dW": self._region("dW").copy(),
+            "T": self._region("T").copy(),
+            "record": self._region("record").copy(),
+        }
+
+    def load_state_arrays(self, arrays: dict):
+        """Restore a state from :meth:`state_arrays` (same architecture).
+
+        Everything is checked before anything is written.
+        """
+        lay = self.layout
+        expect = {"header": HEADER_SIZE, "theta": lay.n_params, "dW": lay.n_params,
+                  "T": lay.n_traces, "record": lay.meta["bank_size"]}
+        vals = {}
+        for key, size in expect.items():
+            if key not in arrays:
+                raise InputError(f"state is missing {key!r}")
+            a = np.asarray(arrays[key])
+            if a.shape != (size,) or a.dtype != np.float64:
+                raise InputError(f"state[{key!r}] must be float64 of shape ({size},); "
+                                 f"got {a.dtype} {a.shape}")
+            vals[key] = a
+        for key in ("theta", "dW", "T", "record"):
+            if not np.all(np.isfinite(vals[key])):
+                raise InputError(f"state[{key!r}] holds non-finite values")
+        header = vals["header"]
+        for name, value in lay.meta.items():
+            if name in ("accum",) or name in META_COUNTERS:
+                continue
+            if header[META[name]] != value:
+                raise InputError(f"state is for a different architecture ({name}: "
+                                 f"{header[META[name]]} != {value})")
+        if header[M_BANK] not in (0.0, 1.0) or header[META["accum"]] not in (0.0, 1.0, 2.0):
+            raise InputError("state header is corrupt (bank or accumulation mode)")
+        self._mem[:HEADER_SIZE] = header
+        self._region("theta")[:] = vals["theta"]
+        self._region("dW")[:] = vals["dW"]
+        self._region("T")[:] = vals["T"]
+        self._region("record")[:] = vals["record"]
+
+    def __getstate__(self):
+        return {"params": self.get_params(), "state": self.state_arrays()}
+
+    def __setstate__(self, d):
+        params = dict(d["params"])
+        lr, bound = params.pop("lr"), params.pop("state_bound")
+        for k, v in params.items():
+            setattr(self, k, v)
+        self._build(lr, bound)
+        self.load_state_arrays(d["state"])
+
+
+_RECORD_KEYS = {"s_c": "s", "y_c": "yc", "y_in": "yin", "y_out": "yout", "y_k": "yk"}
+_learn_step = _k.learn_step
+_predict_step = _k.predict_step

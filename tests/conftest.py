@@ -1,0 +1,55 @@
+"""Shared fixtures and the one tolerance policy of the test suite."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+#: kernel vs reference: different summation order and formulas, same maths
+RTOL = 1e-9
+ATOL = 1e-11
+
+#: Architectures that together cover every option of Table 10 and more.
+ARCHS = {
+    "F-og-gates-S1": dict(n_in=3, n_out=2, n_blocks=2, block_size=1, bias="gates"),
+    "F-og-hidden-S2": dict(n_in=2, n_out=1, n_blocks=2, block_size=2, bias="hidden"),
+    "F-og-all-S3": dict(n_in=4, n_out=3, n_blocks=2, block_size=3, bias="all"),
+    "F-og-none-S1": dict(n_in=5, n_out=2, n_blocks=2, block_size=1, bias="none"),
+    "F-noog-all-S2": dict(n_in=3, n_out=2, n_blocks=2, block_size=2, bias="all", output_gates=False),
+    "B-noog-none-g1-id": dict(n_in=4, n_out=4, n_blocks=1, block_size=1, bias="none",
+                              output_gates=False, connectivity="B", g="g1", h="id"),
+    "B-og-all-S2": dict(n_in=3, n_out=2, n_blocks=2, block_size=2, bias="all", connectivity="B"),
+    "F-og-gates-g1-id": dict(n_in=3, n_out=2, n_blocks=3, block_size=1, bias="gates", g="g1", h="id"),
+}
+
+
+def seed_list():
+    """Seeds for the seed-parametrised tests: one by default, more on demand.
+
+    ``ONLINE_LSTM_TEST_SEEDS=all`` runs 0..19; a number runs that seed.
+    """
+    env = os.environ.get("ONLINE_LSTM_TEST_SEEDS", "0")
+    if env == "all":
+        return list(range(20))
+    return [int(s) for s in env.split(",")]
+
+
+@pytest.fixture(params=seed_list())
+def seed(request):
+    return request.param
+
+
+def random_stream(rng, T, n_in, n_out, p_reset=0.05, p_nan=0.3):
+    """Inputs (dense, one-hot and all-zero rows), targets with NaN holes, resets."""
+    X = rng.uniform(-1.0, 1.0, size=(T, n_in))
+    kind = rng.integers(0, 3, size=T)
+    onehot = np.eye(n_in)[rng.integers(0, n_in, size=T)]
+    X[kind == 1] = onehot[kind == 1]
+    X[kind == 2] = 0.0
+    Y = rng.uniform(0.0, 1.0, size=(T, n_out))
+    Y[rng.random((T, n_out)) < p_nan] = np.nan
+    resets = rng.random(T) < p_reset
+    resets[0] = False
+    return X, Y, resets

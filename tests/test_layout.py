@@ -1,0 +1,121 @@
+"""Layout: weight counts of Table 10, trace counts, views and names."""
+
+import numpy as np
+import pytest
+
+from online_lstm import Layout, OnlineLSTM
+from online_lstm.paper import TABLE10, table10_learner
+
+from conftest import ARCHS
+
+ARCH_KEYS = ("n_in", "n_out", "n_blocks", "block_size", "output_gates", "connectivity",
+             "bias", "g", "h")
+
+
+@pytest.mark.parametrize("row", list(TABLE10))
+def test_weight_count_equals_table10(row):
+    kwargs, paper = TABLE10[row]
+    lay = Layout(**{k: kwargs[k] for k in ARCH_KEYS})
+    assert lay.n_params == paper
+    assert table10_learner(row, seed=0).theta_.size == paper
+
+
+def test_table10_counts_listed_in_the_issue():
+    counts = sorted({paper for _, paper in TABLE10.values()})
+    assert counts == sorted([264, 276, 10504, 364, 664, 1264, 3064, 6064, 102, 93, 156, 308])
+
+
+def test_weight_count_by_formula_eq29():
+    # W = K*n_ob + C*S*I_c + 2*C*I_g (no conventional hidden units), spec §3.10
+    for kw in ARCHS.values():
+        lay = Layout(**kw)
+        R_gates = lay.n_blocks * (2 if lay.output_gates else 1)
+        W = lay.n_out * (lay.n_ob + lay.output_bias) + lay.n_cells * lay.I_c + R_gates * lay.I_g
+        assert lay.n_params == W
+
+
+@pytest.mark.parametrize("row", ["1-1", "1-2", "3a", "4-1", "6b", "2c-1", "2a"])
+def test_trace_count_is_2CSI(row):
+    kwargs, _ = TABLE10[row]
+    m = table10_learner(row, seed=0)
+    lay = m.layout
+    C, S = lay.n_blocks, lay.block_size
+    # 2*C*S*I (spec §3.10) where cells and gates see the same I sources;
+    # with biases on the gates only ("ga", Exp. 1) cells have one source less.
+    assert lay.n_traces == C * S * (lay.I_g + lay.I_c)
+    if lay.I_g == lay.I_c:
+        assert lay.n_traces == 2 * C * S * lay.I_g
+    st = m.state_
+    assert st["T_in"].size + st["T_c"].size == lay.n_traces
+    assert st["T_in"].shape == (C * S, lay.I_g)
+    assert st["T_c"].shape == (C * S, lay.I_c)
+
+
+def test_exp1_sources_and_counts_by_hand():
+    lay = Layout(7, 7, 4, 1, bias="gates")
+    # sources: 7 inputs, 4 cell outputs, 4 input gates, 4 output gates (+ bias for gates)
+    assert lay.I_h == 19 and lay.I_g == 20 and lay.I_c == 19
+    assert lay.n_params == 4 * 19 + 8 * 20 + 7 * 4
+
+
+@pytest.mark.parametrize("name", list(ARCHS))
+def test_named_views_partition_theta(name):
+    lay = Layout(**ARCHS[name])
+    theta = np.arange(lay.n_params, dtype=float)
+    seen = np.concatenate([lay.weight_view(theta, n).ravel() for n in lay.shapes])
+    assert np.array_equal(np.sort(seen), theta)  # every parameter exactly once
+    for n, shape in lay.shapes.items():
+        assert lay.weight_view(theta, n).shape == shape
+
+
+def test_views_write_through_and_paper_orientation():
+    lay = Layout(3, 2, 2, 2, bias="all")
+    theta = np.zeros(lay.n_params)
+    W_in = lay.weight_view(theta, "W_in")
+    W_in[1, 4] = 7.0  # w_{in_1, m=4}
+    # storage is source-major: row m=4 of H, column j=1
+    assert theta[4 * lay.R + 1] == 7.0
+    W_c = lay.weight_view(theta, "W_c")
+    W_c[3, 0] = 5.0  # cell j=1, v=1 (row 3), source 0
+    assert theta[0 * lay.R + lay.R_g + 3] == 5.0
+
+
+def test_source_names_match_shapes():
+    for kw in ARCHS.values():
+        lay = Layout(**kw)
+        assert len(lay.source_names) == lay.I_h
+        assert len(lay.output_source_names) == lay.n_ob
+
+
+def test_gate_bias_initialisation():
+    m = OnlineLSTM(1, 1, 3, 1, bias="hidden", in_gate_bias=(-1, -3, -5), out_gate_bias=(-2, -4, -6), seed=1)
+    w = m.get_weights()
+    assert np.array_equal(w["b_in"], [-1, -3, -5])
+    assert np.array_equal(w["b_out"], [-2, -4, -6])
+    assert np.all(np.abs(w["b_c"]) <= 0.1)
+
+
+def test_init_is_uniform_in_range_and_seeded():
+    a = OnlineLSTM(5, 3, 4, 2, init_range=0.2, seed=3).theta_
+    b = OnlineLSTM(5, 3, 4, 2, init_range=0.2, seed=3).theta_
+    c = OnlineLSTM(5, 3, 4, 2, init_range=0.2, seed=4).theta_
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert np.all(np.abs(a) <= 0.2) and np.abs(a).max() > 0.15
+
+
+@pytest.mark.parametrize("bad", [
+    dict(n_in=0, n_out=1), dict(n_in=1, n_out=1, connectivity="X"), dict(n_in=1, n_out=1, bias="some"),
+    dict(n_in=1, n_out=1, g="tanh"), dict(n_in=1, n_out=1, h="relu"), dict(n_in=1.5, n_out=1),
+])
+def test_bad_architecture_is_refused(bad):
+    with pytest.raises(ValueError):
+        Layout(**bad)
+
+
+def test_gate_bias_needs_a_bias_unit():
+    with pytest.raises(ValueError, match="bias"):
+        OnlineLSTM(2, 1, 2, bias="none", in_gate_bias=-1.0)
+    with pytest.raises(ValueError, match="output gates"):
+        OnlineLSTM(2, 1, 2, output_gates=False, out_gate_bias=-1.0)
+    with pytest.raises(ValueError, match="per block"):
+        OnlineLSTM(2, 1, 2, in_gate_bias=(-1.0, -2.0, -3.0))
