@@ -1,0 +1,202 @@
+"""Numba kernels of the learner bank: N learners of one architecture, one call.
+
+The bank stores its learners as the rows of one C-contiguous 2-D array
+``mems`` of shape ``(N, stride)``: row ``l`` is the complete ``mem`` of
+learner ``l`` (header, parameters, traces, records, scratch; see
+:mod:`online_lstm.layout`), padded to a multiple of 64 bytes so that two
+learners never share a cache line.  The kernels run ``prange`` over the
+leading learner axis, and each learner takes its steps through the single
+learner's own ``kernels._step_mem``: one step, one truth, so learner ``l`` of
+a bank produces the same bits as an :class:`~online_lstm.OnlineLSTM` with the
+same state fed the same data.
+
+Data has the learner axis leading too: ``X[l, t]`` is the input of learner
+``l`` at step ``t`` of the chunk, so each learner reads its own stream from
+contiguous memory and runs its ``T`` steps while its ``mem`` is in cache.
+
+Every kernel is compiled twice from the same Python function: serially
+(``prange`` is then ``range``) and with ``parallel=True``.  The bank picks the
+serial version when one thread is asked for or the work is too small to be
+worth waking a second thread (the choice changes no bits: learners are
+independent).
+"""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+from numba import prange
+
+from ._jit import njit, njit_sig
+from .kernels import BAD_X_VALUE, BAD_Y_VALUE, OK, _bank, _cur_bank, _dims, _reset, _step_mem
+from .kernels import learn_last as _learn_last
+
+#: Status of a learner that was not asked to do anything in this call.
+SKIPPED = -1
+
+
+@njit
+def _first_bad_row(X, Y, learn, l):
+    """First row of learner ``l``'s chunk with a non-finite input or an
+    infinite target, as ``(status, row)``; ``(OK, T)`` if all are good."""
+    T, n_in = X.shape[1], X.shape[2]
+    K = Y.shape[2]
+    for t in range(T):
+        for i in range(n_in):
+            if not np.isfinite(X[l, t, i]):
+                return BAD_X_VALUE, t
+        if learn:
+            for k in range(K):
+                if np.isinf(Y[l, t, k]):
+                    return BAD_Y_VALUE, t
+    return OK, T
+
+
+def _run(mems, X, Y, resets, out, status, rows, learn):
+    """T steps for each of N learners; the body of :func:`run` and :func:`run_serial`.
+
+    Parameters
+    ----------
+    mems : float64[:, ::1], shape (N, stride)
+        One learner's ``mem`` per row.
+    X : float64[:, :, ::1], shape (N, T, n_in)
+    Y : float64[:, :, ::1], shape (N, T, K); ignored if ``learn`` is False
+    resets : bool[:, ::1], shape (N, T) or (0, 0)
+        ``resets[l, t]``: learner ``l`` starts a new sequence at step ``t``.
+    out : float64[:, :, ::1], shape (N, T, K)
+        Receives the outputs.  Rows a learner did not compute are NaN.
+    status, rows : int64[::1], shape (N,)
+        Receive each learner's status code and the row it stopped at (T if
+        it ran every row).
+    learn : bool
+
+    Returns
+    -------
+    int
+        0 if every learner ran every row; 1 if some input was refused before
+        anything changed (``status`` and ``rows`` say which learner and row);
+        2 if some learner stopped at a divergence (``status`` and ``rows``
+        say which, and where).
+
+    Notes
+    -----
+    All input is checked before the first step of any learner, so refused
+    input changes nothing.  A divergence at row t stops that learner only:
+    its rows before t are kept, row t is not applied, and the other learners
+    run on.  This is what N separate ``learn_many`` calls would do.
+    """
+    N = mems.shape[0]
+    T = X.shape[1]
+    K = out.shape[2]
+    has_resets = resets.shape[0] != 0
+    for l in prange(N):
+        st, t = _first_bad_row(X, Y, learn, l)
+        status[l] = st
+        rows[l] = t
+    for l in range(N):
+        if status[l] != OK:
+            return 1
+    for l in prange(N):
+        mem = mems[l]
+        d = _dims(mem)
+        st = OK
+        t = 0
+        while t < T:
+            if has_resets and resets[l, t]:
+                st = _reset(mem, d)
+                if st != OK:
+                    break
+            for i in range(d.n_in):
+                mem[d.xs + i] = X[l, t, i]
+            if learn:
+                for k in range(K):
+                    mem[d.ys + k] = Y[l, t, k]
+            st = _step_mem(mem, d, learn)
+            if st != OK:
+                break
+            y_k = _bank(d, _cur_bank(mem)) + d.r_yk
+            for k in range(K):
+                out[l, t, k] = mem[y_k + k]
+            t += 1
+        for u in range(t, T):  # rows this learner did not compute
+            for k in range(K):
+                out[l, u, k] = np.nan
+        status[l] = st
+        rows[l] = t
+    for l in range(N):
+        if status[l] != OK:
+            return 2
+    return 0
+
+
+def _learn_last_all(mems, Y, status):
+    """``learn_last`` for every learner whose target row is not all NaN.
+
+    Learners whose row is all NaN are skipped (status ``SKIPPED``); the others
+    run the single learner's ``learn_last`` kernel.  The caller has checked
+    that those have a pending step and that no target is infinite.
+    """
+    N = mems.shape[0]
+    K = Y.shape[1]
+    for l in prange(N):
+        any_target = False
+        for k in range(K):
+            if not np.isnan(Y[l, k]):
+                any_target = True
+        if any_target:
+            status[l] = _learn_last(mems[l], Y[l])
+        else:
+            status[l] = SKIPPED
+    return _any_failed(status)
+
+
+def _reset_some(mems, mask, status):
+    """Reset learner ``l`` where ``mask[l]`` (all learners if ``mask`` is empty)."""
+    N = mems.shape[0]
+    every = mask.shape[0] == 0
+    for l in prange(N):
+        if every or mask[l]:
+            mem = mems[l]
+            status[l] = _reset(mem, _dims(mem))
+        else:
+            status[l] = SKIPPED
+    return _any_failed(status)
+
+
+@njit
+def _any_failed(status):
+    for l in range(status.shape[0]):
+        if status[l] != OK and status[l] != SKIPPED:
+            return True
+    return False
+
+
+_RUN_SIG = ("int64(float64[:, ::1], float64[:, :, ::1], float64[:, :, ::1], boolean[:, ::1], "
+            "float64[:, :, ::1], int64[::1], int64[::1], boolean)")
+_LAST_SIG = "boolean(float64[:, ::1], float64[:, ::1], int64[::1])"
+_RESET_SIG = "boolean(float64[:, ::1], boolean[::1], int64[::1])"
+
+
+
+def _twin(fn):
+    """The same code under another name, for the serial build.
+
+    Numba's on-disk cache is keyed by the function's qualified name and
+    bytecode, not by its options, so compiling one function object both with
+    and without ``parallel=True`` would let one build load the other's cached
+    code.  A renamed twin gets its own cache entry.
+    """
+    twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial",
+                              fn.__defaults__, fn.__closure__)
+    twin.__qualname__ = fn.__qualname__ + "_serial"
+    return twin
+
+
+#: Parallel (``prange`` across learners) and serial builds of the same code.
+run = njit_sig(_RUN_SIG, parallel=True)(_run)
+run_serial = njit_sig(_RUN_SIG)(_twin(_run))
+learn_last = njit_sig(_LAST_SIG, parallel=True)(_learn_last_all)
+learn_last_serial = njit_sig(_LAST_SIG)(_twin(_learn_last_all))
+reset = njit_sig(_RESET_SIG, parallel=True)(_reset_some)
+reset_serial = njit_sig(_RESET_SIG)(_twin(_reset_some))
