@@ -15,7 +15,7 @@ Data has the learner axis leading too: ``X[l, t]`` is the input of learner
 contiguous memory and runs its ``T`` steps while its ``mem`` is in cache.
 
 Every kernel is compiled twice from the same Python function: serially
-(``prange`` is then ``range``) and with ``parallel=True``.  The bank picks the
+(``prange`` is then ``range``) and with ``parallel=True``, each on first use.  The bank picks the
 serial version when one thread is asked for or the work is too small to be
 worth waking a second thread (the choice changes no bits: learners are
 independent).
@@ -193,10 +193,25 @@ def _twin(fn):
     return twin
 
 
-#: Parallel (``prange`` across learners) and serial builds of the same code.
-run = njit_sig(_RUN_SIG, parallel=True)(_run)
-run_serial = njit_sig(_RUN_SIG)(_twin(_run))
-learn_last = njit_sig(_LAST_SIG, parallel=True)(_learn_last_all)
-learn_last_serial = njit_sig(_LAST_SIG)(_twin(_learn_last_all))
-reset = njit_sig(_RESET_SIG, parallel=True)(_reset_some)
-reset_serial = njit_sig(_RESET_SIG)(_twin(_reset_some))
+#: name -> (signature, parallel, function).  Each entry point is built (or
+#: loaded from the on-disk cache) the first time it is used, so that
+#: ``import online_lstm`` does not pay for bank kernels a program never calls.
+_ENTRY_POINTS = {
+    "run": (_RUN_SIG, True, _run),
+    "run_serial": (_RUN_SIG, False, _run),
+    "learn_last": (_LAST_SIG, True, _learn_last_all),
+    "learn_last_serial": (_LAST_SIG, False, _learn_last_all),
+    "reset": (_RESET_SIG, True, _reset_some),
+    "reset_serial": (_RESET_SIG, False, _reset_some),
+}
+
+
+def __getattr__(name):
+    """Build an entry point on first use (PEP 562); later lookups find it in
+    the module's globals."""
+    if name not in _ENTRY_POINTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    sig, parallel, fn = _ENTRY_POINTS[name]
+    disp = njit_sig(sig, parallel=parallel)(fn if parallel else _twin(fn))
+    globals()[name] = disp
+    return disp
