@@ -212,7 +212,7 @@ class LearnerBank:
         lr, bound = self.lr, self.state_bound
         p.update(lr=float(lr[0]) if np.all(lr == lr[0]) else lr,
                  state_bound=float(bound[0]) if np.all(bound == bound[0]) else bound,
-                 seed=self.seed if self.seed is not None else None, parallel=self.parallel)
+                 seed=self.seed, parallel=self.parallel)
         return {"n_learners": self.n_learners, **p}
 
     def clone(self, **changes) -> "LearnerBank":
