@@ -6,7 +6,8 @@ For each architecture and number of learners N, the cost per learner-step of
 * ``learn_one``: one step of every learner per call (a streaming loop);
 
 with one thread (the serial kernel) and with two (``prange`` over the
-learners, ``numba.set_num_threads(2)``).  For comparison, N separate
+learners, ``numba.set_num_threads(2)``), timed in rounds that run every
+variant once (so a change in the machine's load hits all alike).  For comparison, N separate
 ``OnlineLSTM.learn_one`` calls in a Python loop (what one would write without
 the bank), for N up to 1024.
 
@@ -43,7 +44,7 @@ import pandas as pd  # noqa: E402
 from online_lstm import LearnerBank, OnlineLSTM  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from bench_peers import per_call  # noqa: E402
+from bench_peers import calibrate, interleaved  # noqa: E402
 from bench_step import RESULTS  # noqa: E402
 
 ARCHS = {
@@ -66,8 +67,8 @@ def bench(arch, N, quick):
     rng = np.random.default_rng(N)
     bank = LearnerBank(N, **kw, init_range=0.1, lr=0.1, seed=0)
     W = bank.layout.n_params
-    budget = 0.05 if quick else 0.2
-    repeats = 3 if quick else 5
+    budget = 0.03 if quick else 0.1
+    repeats = 3 if quick else 7
     X, Y = data(rng, N, T_MANY, kw["n_in"], kw["n_out"])
     out = np.empty_like(Y[..., :kw["n_out"]])
     x1, y1 = np.ascontiguousarray(X[:, 0]), np.ascontiguousarray(Y[:, 0])  # learn_one input
@@ -77,29 +78,29 @@ def bench(arch, N, quick):
     many_masks = [np.ascontiguousarray((phase[:, None] + k * T_MANY + np.arange(T_MANY)) % 100 == 0)
                   for k in range(25)]  # 25 * 16 = 400 steps, a multiple of 100
     one_masks = [(phase + k) % 100 == 0 for k in range(100)]
-    rows = []
+    loops = {}
     for threads in (1, 2):
-        numba.set_num_threads(threads)
-        bank.parallel = threads > 1
-        bank.reset()
 
-        def many(calls):
+        def many(calls, threads=threads):
             def loop():
+                numba.set_num_threads(threads)
+                bank.parallel = threads > 1
                 for k in range(calls):
                     bank.learn_many(X, Y, many_masks[k % 25], out=out)
             return loop
 
-        def one(calls):
+        def one(calls, threads=threads):
             def loop():
+                numba.set_num_threads(threads)
+                bank.parallel = threads > 1
                 for k in range(calls):
                     bank.learn_one(x1, y1, one_masks[k % 100], out=o1)
             return loop
 
-        for mode, make, steps in (("learn_many", many, T_MANY), ("learn_one", one, 1)):
-            t = per_call(make, budget, repeats) / (steps * N)
-            rows.append(dict(arch=arch, n_params=W, learners=N, threads=threads, mode=mode,
-                             ns_per_learner_step=t * 1e9))
-    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        loop, n = calibrate(many, budget)
+        loops[("learn_many", threads)] = (loop, n * T_MANY * N)
+        loop, n = calibrate(one, budget)
+        loops[("learn_one", threads)] = (loop, n * N)
     if N <= 1024:  # the loop one would write without a bank
         ms = [bank.learner(i) for i in range(N)]
         os1 = np.empty(kw["n_out"])
@@ -112,9 +113,12 @@ def bench(arch, N, quick):
                         ms[i].learn_one(xs[i], ys[i], out=os1)
             return loop
 
-        t = per_call(separate, budget, repeats) / N
-        rows.append(dict(arch=arch, n_params=W, learners=N, threads=1, mode="separate learn_one",
-                         ns_per_learner_step=t * 1e9))
+        loop, n = calibrate(separate, budget)
+        loops[("separate learn_one", 1)] = (loop, n * N)
+    times = interleaved(loops, repeats)
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    rows = [dict(arch=arch, n_params=W, learners=N, threads=threads, mode=mode,
+                 ns_per_learner_step=t * 1e9) for (mode, threads), t in times.items()]
     return rows
 
 

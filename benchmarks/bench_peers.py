@@ -18,7 +18,9 @@ For each size of ``bench_step.SIZES`` (the Reber net, 447 weights, up to about
 The truncated peers are checked against ``OnlineLSTM`` (20 steps, rtol 1e-9)
 before they are timed.  Workload as in ``bench_step.py``: dense inputs, a
 target at every step, a reset every 100 steps.  Each figure is the median of
-repeated timings; compilation (Numba, XLA) is excluded.  A peer that is not
+repeated timings, taken in rounds that run every competitor once (so a
+change in the machine's load hits all alike); compilation (Numba, XLA) is
+excluded.  A peer that is not
 installed (``pip install -e ".[bench]"`` installs them all) is skipped.
 
 Writes ``benchmarks/results/peers.csv`` and the plot
@@ -58,15 +60,33 @@ HAVE_JAX = importlib.util.find_spec("jax") is not None
 IMPLS = ["learn_many", "learn_one", "numpy", "torch", "torch LSTMCell", "jax step", "jax scan"]
 
 
-def per_call(make_loop, budget, repeats):
-    """Median seconds per step of ``make_loop(n)()``, with n chosen so one
-    timed run takes about ``budget`` seconds."""
+def calibrate(make_loop, budget):
+    """``(loop, n)``: ``make_loop(n)`` with n chosen so that one run of the
+    loop takes about ``budget`` seconds."""
     probe = make_loop(3)
     probe()
     t = median_time(probe, 3) / 3
     n = int(min(200_000, max(3, budget / max(t, 1e-9))))
-    loop = make_loop(n)
-    return median_time(loop, repeats) / n
+    return make_loop(n), n
+
+
+def interleaved(loops, repeats):
+    """Median seconds per step of each loop, timed in rounds: every round runs
+    every loop once, so that a change in the machine's load hits all
+    competitors alike.  ``loops``: name -> (fn, steps per call)."""
+    times = {name: [] for name in loops}
+    for _ in range(repeats):
+        for name, (fn, steps) in loops.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - t0) / steps)
+    return {name: float(np.median(v)) for name, v in times.items()}
+
+
+def per_call(make_loop, budget, repeats):
+    """Median seconds per step of a calibrated loop (one competitor alone)."""
+    loop, n = calibrate(make_loop, budget)
+    return interleaved({"loop": (loop, n)}, repeats)["loop"]
 
 
 def check(name, outs, ref):
@@ -75,7 +95,7 @@ def check(name, outs, ref):
 
 
 def bench_size(label, n_in, n_out, C, S, quick, peers):
-    budget, repeats = (0.08, 3) if quick else (0.3, 5)
+    budget, repeats = (0.05, 3) if quick else (0.15, 9)
     rng = np.random.default_rng(0)
     make = lambda: OnlineLSTM(n_in, n_out, C, S, bias="all", init_range=0.1, lr=0.1, seed=0)  # noqa: E731
     m = make()
@@ -83,16 +103,16 @@ def bench_size(label, n_in, n_out, C, S, quick, peers):
     T = int(min(200_000, max(2_000, 3e7 / W))) // (4 if quick else 1)
     X, Y, resets = workload(rng, T, n_in, n_out)
     ref_out = make().learn_many(X[:20], Y[:20], resets[:20])
-    rows = []
+    loops, weights = {}, {}
 
-    def add(impl, t, n_params=W):
-        rows.append(dict(size=label, impl=impl, n_params=n_params, ns_per_step=t * 1e9,
-                         ns_per_weight_step=t * 1e9 / n_params))
+    def add(impl, loop_and_steps, n_params=W):
+        loops[impl] = loop_and_steps
+        weights[impl] = n_params
 
     # --- ours ---------------------------------------------------------------
     out = np.empty((T, n_out))
     m.learn_many(X[:100], Y[:100], resets[:100])
-    add("learn_many", median_time(lambda: m.learn_many(X, Y, resets, out=out), repeats) / T)
+    add("learn_many", (lambda: m.learn_many(X, Y, resets, out=out), T))
     o1 = np.empty(n_out)
 
     def ours_one(n):
@@ -104,7 +124,7 @@ def bench_size(label, n_in, n_out, C, S, quick, peers):
                 m.learn_one(X[j], Y[j], out=o1)
         return loop
 
-    add("learn_one", per_call(ours_one, budget, repeats))
+    add("learn_one", calibrate(ours_one, budget))
 
     # --- NumPy --------------------------------------------------------------
     npl = NumpyLSTM(make())
@@ -119,7 +139,7 @@ def bench_size(label, n_in, n_out, C, S, quick, peers):
                 npl.learn_one(X[j], Y[j])
         return loop
 
-    add("numpy", per_call(numpy_loop, budget, repeats))
+    add("numpy", calibrate(numpy_loop, budget))
 
     # --- PyTorch ------------------------------------------------------------
     if "torch" in peers:
@@ -142,7 +162,7 @@ def bench_size(label, n_in, n_out, C, S, quick, peers):
                         tt.learn_one(xs[i % nt], ys[i % nt])
             return loop
 
-        add("torch", per_call(torch_loop, budget, repeats))
+        add("torch", calibrate(torch_loop, budget))
         cell = TorchLSTMCellOnline(n_in, C * S, n_out)
         xs32 = list(Xt[:nt].float().unsqueeze(1))
         ys32 = list(Yt[:nt].float().unsqueeze(1))
@@ -155,7 +175,7 @@ def bench_size(label, n_in, n_out, C, S, quick, peers):
                     cell.learn_one(xs32[i % nt], ys32[i % nt])
             return loop
 
-        add("torch LSTMCell", per_call(cell_loop, budget, repeats), cell.n_params)
+        add("torch LSTMCell", calibrate(cell_loop, budget), cell.n_params)
 
     # --- JAX ----------------------------------------------------------------
     if "jax" in peers:
@@ -187,7 +207,7 @@ def bench_size(label, n_in, n_out, C, S, quick, peers):
                 state["c"] = c
             return loop
 
-        add("jax step", per_call(jax_loop, budget, repeats))
+        add("jax step", calibrate(jax_loop, budget))
         Tc = min(T, 20_000)
         chunk = (Xj[:Tc], Yj[:Tc], Rj[:Tc])
         scan(carry0, chunk)[1].block_until_ready()  # compile for this chunk length
@@ -197,8 +217,10 @@ def bench_size(label, n_in, n_out, C, S, quick, peers):
             outs.block_until_ready()
 
         state["c"] = carry0
-        add("jax scan", median_time(scan_once, repeats) / Tc)
-    return rows
+        add("jax scan", (scan_once, Tc))
+    return [dict(size=label, impl=impl, n_params=weights[impl], ns_per_step=t * 1e9,
+                 ns_per_weight_step=t * 1e9 / weights[impl])
+            for impl, t in interleaved(loops, repeats).items()]
 
 
 def plot(df, path):

@@ -628,8 +628,9 @@ class LearnerBank:
     def __setstate__(self, d):
         params = dict(d["params"])
         seed = params.pop("seed")
-        self.__init__(**params, seed=d["seeds"])
-        self.seed = seed
+        seeds = d["seeds"]  # None for learners taken in by from_learners without a seed
+        self.__init__(**params, seed=[0 if s is None else s for s in seeds])
+        self.seed, self.seeds_ = seed, list(seeds)
         self.load_state_arrays(d["state"])
 
 

@@ -132,6 +132,11 @@ def test_from_learners_and_set_learner():
     assert np.array_equal(bank.learner(1).state_arrays()["theta"], other.theta_)
     with pytest.raises(InputError):
         bank.set_learner(0, OnlineLSTM(**ARCHS["F-og-all-S3"]))
+    unseeded = LearnerBank.from_learners([ms[0], OnlineLSTM(**ARCHS["B-og-all-S2"], seed=None)])
+    copy = pickle.loads(pickle.dumps(unseeded))
+    assert copy.seeds_ == [0, None]
+    for k, v in unseeded.state_arrays().items():
+        assert np.array_equal(copy.state_arrays()[k], v), k
 
 
 # ---------------------------------------------------------------------------
