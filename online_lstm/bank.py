@@ -127,6 +127,13 @@ class LearnerBank:
     The learners' ``mem`` arrays are the rows of one array, padded to whole
     cache lines.  The kernels release the GIL.  A bank is not meant to be
     stepped from two threads at once (nor is a single learner).
+
+    A parallel call waits for all of Numba's threads.  On a machine whose
+    cores are busy with other processes a thread may wait a whole scheduler
+    time slice (milliseconds) to run, so there ``parallel=False`` (or
+    ``numba.set_num_threads(1)``) is the predictable choice.  Numba's
+    ``workqueue`` threading layer cannot run parallel kernels from several
+    Python threads at once; the ``omp`` and ``tbb`` layers can.
     """
 
     def __init__(self, n_learners, n_in, n_out, n_blocks=1, block_size=1, *, output_gates=True,
