@@ -36,6 +36,7 @@ import argparse  # noqa: E402
 import pathlib  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
+import time  # noqa: E402
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
@@ -44,7 +45,7 @@ import pandas as pd  # noqa: E402
 from online_lstm import LearnerBank, OnlineLSTM  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from bench_peers import calibrate, interleaved  # noqa: E402
+from bench_peers import interleaved  # noqa: E402
 from bench_step import RESULTS  # noqa: E402
 
 ARCHS = {
@@ -60,6 +61,25 @@ def data(rng, N, T, n_in, n_out):
     X = rng.uniform(-1.0, 1.0, (N, T, n_in))
     Y = rng.uniform(0.0, 1.0, (N, T, n_out))
     return X, Y
+
+
+def timeboxed(call, budget, setup):
+    """A timing loop: ``setup()``, then ``call(k)`` for k = 0, 1, ... until
+    ``budget`` seconds have passed; returns the number of calls.  (A fixed
+    count can take a hundred times longer than planned when parallel calls
+    wait for a thread that the scheduler gave to another process.)"""
+
+    def loop():
+        setup()
+        t0 = time.perf_counter()
+        k = 0
+        while True:
+            call(k)
+            k += 1
+            if time.perf_counter() - t0 >= budget:
+                return k
+
+    return loop
 
 
 def bench(arch, N, quick):
@@ -78,43 +98,35 @@ def bench(arch, N, quick):
     many_masks = [np.ascontiguousarray((phase[:, None] + k * T_MANY + np.arange(T_MANY)) % 100 == 0)
                   for k in range(25)]  # 25 * 16 = 400 steps, a multiple of 100
     one_masks = [(phase + k) % 100 == 0 for k in range(100)]
+    for parallel in (False, True):  # load both kernels before timing
+        bank.parallel = parallel
+        bank.learn_many(X[:, :1], Y[:, :1])
+    bank.reset()
     loops = {}
     for threads in (1, 2):
 
-        def many(calls, threads=threads):
-            def loop():
-                numba.set_num_threads(threads)
-                bank.parallel = threads > 1
-                for k in range(calls):
-                    bank.learn_many(X, Y, many_masks[k % 25], out=out)
-            return loop
+        def use(threads=threads):
+            numba.set_num_threads(threads)
+            bank.parallel = threads > 1
 
-        def one(calls, threads=threads):
-            def loop():
-                numba.set_num_threads(threads)
-                bank.parallel = threads > 1
-                for k in range(calls):
-                    bank.learn_one(x1, y1, one_masks[k % 100], out=o1)
-            return loop
+        def many(k):
+            bank.learn_many(X, Y, many_masks[k % 25], out=out)
 
-        loop, n = calibrate(many, budget)
-        loops[("learn_many", threads)] = (loop, n * T_MANY * N)
-        loop, n = calibrate(one, budget)
-        loops[("learn_one", threads)] = (loop, n * N)
+        def one(k):
+            bank.learn_one(x1, y1, one_masks[k % 100], out=o1)
+
+        loops[("learn_many", threads)] = (timeboxed(many, budget, use), T_MANY * N)
+        loops[("learn_one", threads)] = (timeboxed(one, budget, use), N)
     if N <= 1024:  # the loop one would write without a bank
         ms = [bank.learner(i) for i in range(N)]
         os1 = np.empty(kw["n_out"])
         xs, ys = list(x1), list(y1)
 
-        def separate(calls):
-            def loop():
-                for _ in range(calls):
-                    for i in range(N):
-                        ms[i].learn_one(xs[i], ys[i], out=os1)
-            return loop
+        def separate(k):
+            for i in range(N):
+                ms[i].learn_one(xs[i], ys[i], out=os1)
 
-        loop, n = calibrate(separate, budget)
-        loops[("separate learn_one", 1)] = (loop, n * N)
+        loops[("separate learn_one", 1)] = (timeboxed(separate, budget, lambda: None), N)
     times = interleaved(loops, repeats)
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     rows = [dict(arch=arch, n_params=W, learners=N, threads=threads, mode=mode,
@@ -166,6 +178,7 @@ def main():
     df = pd.DataFrame(rows)
     df["machine"] = f"{platform.machine()} {os.cpu_count()} cpu, numba {numba.__version__}"
     df["load"] = f"{load0} -> " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    df["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY", "")
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     df.round(2).to_csv(out, index=False)

@@ -73,13 +73,14 @@ def calibrate(make_loop, budget):
 def interleaved(loops, repeats):
     """Median seconds per step of each loop, timed in rounds: every round runs
     every loop once, so that a change in the machine's load hits all
-    competitors alike.  ``loops``: name -> (fn, steps per call)."""
+    competitors alike.  ``loops``: name -> (fn, steps); ``fn()`` runs
+    ``steps`` steps, or returns k to say it ran ``k * steps``."""
     times = {name: [] for name in loops}
     for _ in range(repeats):
         for name, (fn, steps) in loops.items():
             t0 = time.perf_counter()
-            fn()
-            times[name].append((time.perf_counter() - t0) / steps)
+            k = fn()
+            times[name].append((time.perf_counter() - t0) / (steps * (1 if k is None else k)))
     return {name: float(np.median(v)) for name, v in times.items()}
 
 
@@ -151,7 +152,7 @@ def bench_size(label, n_in, n_out, C, S, quick, peers):
         with torch.no_grad():
             check("torch", [tt.learn_one(Xt[i], Yt[i]).numpy().copy() for i in range(20)], ref_out)
         nt = min(20_000, T)
-        xs, ys = list(Xt[:nt]), list(Yt[:nt])
+        txs, tys = list(Xt[:nt]), list(Yt[:nt])
 
         def torch_loop(n):
             def loop():
@@ -159,7 +160,7 @@ def bench_size(label, n_in, n_out, C, S, quick, peers):
                     for i in range(n):
                         if resets[i % nt]:
                             tt.reset()
-                        tt.learn_one(xs[i % nt], ys[i % nt])
+                        tt.learn_one(txs[i % nt], tys[i % nt])
             return loop
 
         add("torch", calibrate(torch_loop, budget))
@@ -195,14 +196,14 @@ def bench_size(label, n_in, n_out, C, S, quick, peers):
             outs.append(np.asarray(yk))
         check("jax step", outs, ref_out)
         nj = min(20_000, T)
-        xs, ys, rs = list(Xj[:nj]), list(Yj[:nj]), list(Rj[:nj])
+        jxs, jys, jrs = list(Xj[:nj]), list(Yj[:nj]), list(Rj[:nj])
         state = {"c": carry0}
 
         def jax_loop(n):
             def loop():
                 c = state["c"]
                 for i in range(n):
-                    c, yk = jstep(c, (xs[i % nj], ys[i % nj], rs[i % nj]))
+                    c, yk = jstep(c, (jxs[i % nj], jys[i % nj], jrs[i % nj]))
                 yk.block_until_ready()
                 state["c"] = c
             return loop

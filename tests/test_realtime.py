@@ -232,3 +232,15 @@ def test_new_process_steps_from_the_cache_without_compiling():
     result = json.loads(runs[1].stdout.strip().splitlines()[-1])
     assert result["finite"]
     assert result["compiled"] == []
+
+
+def test_openmp_threads_sleep_at_the_barrier_unless_the_user_chose():
+    """Spinning OpenMP threads stall parallel calls for milliseconds on a busy
+    machine; the bank asks for sleeping ones unless the user set a policy."""
+    import os
+
+    code = ("import os; os.environ['OMP_WAIT_POLICY'] = 'ACTIVE'; import online_lstm; "
+            "print(os.environ['OMP_WAIT_POLICY'])")
+    kept = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert kept.stdout.strip() == "ACTIVE"
+    assert os.environ.get("OMP_WAIT_POLICY") is not None  # set by importing online_lstm
