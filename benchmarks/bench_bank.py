@@ -171,6 +171,7 @@ def main():
     print(numba.threading_layer())
     from tqdm import tqdm
 
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     jobs = [(a, n) for a in ARCHS for n in LEARNERS if not (args.quick and n > 1024)]
     rows = []
     for a, n in tqdm(jobs, desc="bank configurations"):
@@ -179,6 +180,9 @@ def main():
     df["machine"] = f"{platform.machine()} {os.cpu_count()} cpu, numba {numba.__version__}"
     df["load"] = f"{load0} -> " + " ".join(f"{x:.2f}" for x in os.getloadavg())
     df["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY", "")
+    # CPU time this process got per second of wall time: about 1 for one busy
+    # thread on an idle core, less when other sessions share the cores
+    df["cpu_per_wall"] = round((time.process_time() - cpu0) / (time.perf_counter() - wall0), 2)
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     df.round(2).to_csv(out, index=False)

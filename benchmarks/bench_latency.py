@@ -6,7 +6,8 @@ non-input units: 447 weights) with dense inputs and a target at every step;
 ``time.perf_counter_ns``; the same loop without the call is timed too, and
 its median (the timer and loop overhead) is reported and subtracted in the
 ``net`` columns.  The learner is reset every 100 steps, outside the timed
-calls.  The machine is shared: the load average is printed and saved.
+calls.  The three series run in 10 interleaved rounds, so that a change in
+the machine's load falls on all of them alike.  The machine is shared: the load average is printed and saved.
 
 Also measured here:
 
@@ -85,12 +86,20 @@ def latency(n_calls):
         if x is None:
             return None
 
+    series = [("timer+loop", empty_step), ("learn_one", learn_step), ("predict_one", predict_step)]
+    for _, fn in series:
+        per_call_ns(fn, xs, ys, 10_000)  # warm-up
+    # In rounds, each series in turn, so that a change in the machine's load
+    # falls on all of them alike; the percentiles are over all calls.
+    rounds = 10
+    samples = {name: [] for name, _ in series}
+    for _ in range(rounds):
+        for name, fn in series:
+            samples[name].append(per_call_ns(fn, xs, ys, n_calls // rounds))
     rows = []
     overhead = None
-    for name, fn in [("timer+loop", empty_step), ("learn_one", learn_step),
-                     ("predict_one", predict_step)]:
-        per_call_ns(fn, xs, ys, 10_000)  # warm-up
-        d = per_call_ns(fn, xs, ys, n_calls)
+    for name, _ in series:
+        d = np.concatenate(samples[name])
         p = np.percentile(d, [50, 99, 99.9])
         if overhead is None:
             overhead = p[0]
@@ -176,6 +185,7 @@ def main():
     n = args.calls or (100_000 if args.quick else 1_000_000)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"load average at start: {load}")
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     rows = cold_start(3 if args.quick else 7)
     print(f"per call, {n:,} calls each (ns; 'net' subtracts the timer+loop median):")
     rows += latency(n)
@@ -183,6 +193,9 @@ def main():
     df = pd.DataFrame(rows)
     df["load_at_start"] = load
     df["load_at_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    # CPU time this process got per second of wall time: about 1 for one busy
+    # thread on an idle core, less when other sessions share the cores
+    df["cpu_per_wall"] = round((time.process_time() - cpu0) / (time.perf_counter() - wall0), 2)
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     df.round(1).to_csv(out, index=False)

@@ -74,13 +74,14 @@ def interleaved(loops, repeats):
     """Median seconds per step of each loop, timed in rounds: every round runs
     every loop once, so that a change in the machine's load hits all
     competitors alike.  ``loops``: name -> (fn, steps); ``fn()`` runs
-    ``steps`` steps, or returns k to say it ran ``k * steps``."""
+    ``steps`` steps, or returns an int k to say it ran ``k * steps``."""
     times = {name: [] for name in loops}
     for _ in range(repeats):
         for name, (fn, steps) in loops.items():
             t0 = time.perf_counter()
             k = fn()
-            times[name].append((time.perf_counter() - t0) / (steps * (1 if k is None else k)))
+            calls = k if type(k) is int else 1  # learn_many returns its outputs: one call
+            times[name].append((time.perf_counter() - t0) / (steps * calls))
     return {name: float(np.median(v)) for name, v in times.items()}
 
 
@@ -259,9 +260,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="shorter timings")
     ap.add_argument("--sizes", default="", help="comma-separated labels of bench_step.SIZES")
+    ap.add_argument("--skip", default="", help="comma-separated peers not to run (torch, jax)")
     ap.add_argument("--out", default=str(RESULTS / "peers.csv"))
     args = ap.parse_args()
-    peers = [p for p, ok in (("torch", HAVE_TORCH), ("jax", HAVE_JAX)) if ok]
+    skip = set(filter(None, args.skip.split(",")))
+    peers = [p for p, ok in (("torch", HAVE_TORCH), ("jax", HAVE_JAX)) if ok and p not in skip]
     for p, ok in (("torch", HAVE_TORCH), ("jax", HAVE_JAX)):
         if not ok:
             print(f"{p} is not installed: skipped (pip install -e '.[bench]')")
@@ -275,6 +278,7 @@ def main():
         from tqdm import tqdm
     except ImportError:  # pragma: no cover
         tqdm = lambda x, **k: x  # noqa: E731
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     rows = []
     for s in tqdm(sizes, desc="sizes"):
         rows += bench_size(*s, quick=args.quick, peers=peers)
@@ -290,6 +294,9 @@ def main():
         versions.append(f"jax {__import__('jax').__version__}")
     df["machine"] = f"{platform.machine()} {os.cpu_count()} cpu, " + ", ".join(versions)
     df["load"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    # CPU time this process got per second of wall time: about 1 for one busy
+    # thread on an idle core, less when other sessions share the cores
+    df["cpu_per_wall"] = round((time.process_time() - cpu0) / (time.perf_counter() - wall0), 2)
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     df.round(3).to_csv(out, index=False)

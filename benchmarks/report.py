@@ -20,11 +20,18 @@ def fmt(x, digits=0):
     return "–" if pd.isna(x) else f"{x:,.{digits}f}"
 
 
+def cpu(df):
+    """CPU time the benchmark process got per second of wall time (not
+    recorded by older runs)."""
+    return df["cpu_per_wall"].iloc[0] if "cpu_per_wall" in df else "not recorded"
+
+
 def peers():
     df = pd.read_csv(RESULTS / "peers.csv")
     sizes = list(dict.fromkeys(df["size"]))
     w = df[df.impl == "learn_many"].set_index("size").n_params
-    print(f"Load average: {df['load'].iloc[0]}; {df['machine'].iloc[0]}\n")
+    print(f"Load average: {df['load'].iloc[0]}; CPU seconds per wall second: {cpu(df)}; "
+          f"{df['machine'].iloc[0]}\n")
     print("ns per weight-step (each implementation's own weight count):\n")
     print("| implementation | " + " | ".join(f"{s} ({w[s]:,})" for s in sizes) + " |")
     print("|---|" + "---:|" * len(sizes))
@@ -45,7 +52,8 @@ def peers():
 
 def latency():
     df = pd.read_csv(RESULTS / "latency.csv")
-    print(f"\nLoad average: {df['load_at_start'].iloc[0]} at start, {df['load_at_end'].iloc[0]} at end\n")
+    print(f"\nLoad average: {df['load_at_start'].iloc[0]} at start, {df['load_at_end'].iloc[0]} at end; "
+          f"CPU seconds per wall second: {cpu(df)}\n")
     print("| call | calls | p50 ns | p99 ns | p99.9 ns | max ns | p50 − timer | p99 − timer | p99.9 − timer |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for _, r in df[df.what.isin(["timer+loop", "learn_one", "predict_one"])].iterrows():
@@ -60,7 +68,8 @@ def latency():
 
 def bank():
     df = pd.read_csv(RESULTS / "bank.csv")
-    print(f"\nLoad average: {df['load'].iloc[0]}\n")
+    print(f"\nLoad average: {df['load'].iloc[0]}; CPU seconds per wall second: {cpu(df)}; "
+          f"OpenMP wait policy: {df.get('omp_wait_policy', pd.Series(['default'])).iloc[0]}\n")
     for mode in ("learn_many", "learn_one"):
         d = df[df["mode"] == mode]
         archs = list(dict.fromkeys(d.arch))
