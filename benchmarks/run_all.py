@@ -5,8 +5,9 @@
 Runs ``bench_step.py`` (issue 2's per-size table), ``bench_latency.py``,
 ``bench_peers.py`` and ``bench_bank.py`` one after another, each in its own
 process, and ``report.py`` at the end.  Results go to
-``benchmarks/results/``.  About 20 minutes on the 2-core development machine
-(3 with ``--quick``); peers that are not installed are skipped.
+``benchmarks/results/``.  About 10 minutes on the 2-core development machine
+(2 with ``--quick``), plus Numba's first compilation in a fresh clone; peers
+that are not installed are skipped.
 """
 
 from __future__ import annotations
