@@ -12,7 +12,7 @@ from .errors import DivergenceError, InputError, NoPendingStepError
 from .layout import (
     H_DWMAX, H_LR, H_STATE_BOUND, H_WMAX, HEADER_SIZE, M_ACCUM, M_BANK, M_N_RESETS,
     M_N_UPDATES, M_PENDING, M_SEQ_STEP, M_STEP, MAGNITUDE_LIMIT, META, META_COUNTERS,
-    Layout,
+    Layout, aligned_zeros,
 )
 
 _NO_RESETS = np.zeros(0, dtype=np.bool_)
@@ -426,7 +426,8 @@ class OnlineLSTM:
             reset state.
         """
         lay = self.layout
-        mem = self._mem.copy()
+        mem = aligned_zeros(self._mem.size)
+        mem[:] = self._mem
         dw = lay.meta["dW"]
         mem[dw:dw + lay.n_params] = 0.0
         mem[H_DWMAX] = 0.0
