@@ -159,6 +159,23 @@ def test_rtrl_gradient_equals_full_bptt(arch, seed):
         assert np.array_equal(g_win[k], g_full[k]), k
 
 
+def test_long_window_grows_its_ring_and_equals_full_bptt():
+    """A window longer than the sequence is full BPTT, bit for bit, while the
+    history grows past its initial size (64 steps), never beyond window + 1
+    slots."""
+    a = BPTT(3, 2, 2, architecture="layered", window=150, init_range=1.0, seed=1)
+    b = BPTT(3, 2, 2, architecture="layered", window=None, init_range=1.0, seed=1)
+    X, Y, _ = stream(a, 8, T=140, p_reset=0.0)
+    assert np.array_equal(a.learn_many(X, Y), b.learn_many(X, Y))
+    sa, sb = a.state_arrays(), b.state_arrays()
+    assert same_state({k: v for k, v in sa.items() if k != "header"},
+                      {k: v for k, v in sb.items() if k != "header"})
+    slots = lambda m: m._arrays["Zh"].shape[0] // m.network.n_z  # noqa: E731
+    assert 64 < slots(a) <= 151
+    a.learn_many(X[:60], Y[:60])
+    assert slots(a) == 151
+
+
 def test_gradient_from_current_state_and_learner_unchanged():
     m = make("rtrl", "fr-bias")
     X, Y, resets = stream(m, 1)

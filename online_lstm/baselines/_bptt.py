@@ -19,13 +19,14 @@ with the weights fixed it is epoch-wise (full) BPTT.
 
 Cost per step with a target: O(h W) at most; the backward pass skips units
 with no error (a Task 2a output unit carries error only at the step of its
-target).  Memory: (h + 1) source vectors, or the whole current sequence
-with ``window=None`` (the buffer grows, in Python, between steps).
+target).  Memory: h + 1 source vectors, or the whole current sequence with
+``window=None``; the buffer starts small and grows, in Python between
+steps, while the sequence is shorter than that.
 
 State tuple ``S = (hd, theta, dW, g, Zh, ey, ey_prev, delta)``: ``Zh`` holds the
-history ring, slot ``tau mod cap`` for step ``tau`` of the sequence
-(``cap = window + 1``, so a refused step never overwrites a slot that the
-pending step's backward pass needs); ``g`` (W,), ``ey``, ``ey_prev`` and
+history ring, slot ``tau mod cap`` for step ``tau`` of the sequence (at
+full size ``cap = window + 1``, so a refused step never overwrites a slot
+that the pending step's backward pass needs); ``g`` (W,), ``ey``, ``ey_prev`` and
 ``delta`` (n,) are scratch: the errors -dE/dy of the units at tau and
 tau - 1, and -dE/dnet at tau.
 """
@@ -40,6 +41,7 @@ from ._common import H_NIN, H_NOUT, H_SEQ, H_WIN, _apply, _begin_sequence, _coun
 
 #: status: the history buffer is too short (the Python layer grows it first)
 NO_ROOM = 90
+
 
 @njit
 def _backward(theta, blocks, stages, m, n, K, Zh, t, depth, y, g, ey, ey_prev, delta):
@@ -76,8 +78,11 @@ def _backward(theta, blocks, stages, m, n, K, Zh, t, depth, y, g, ey, ey_prev, d
             if not active:
                 continue
             for b in range(stages[st, 2], stages[st, 3]):
-                sb, u0, L, w0 = blocks[b, 0], blocks[b, 1], blocks[b, 2] - blocks[b, 1], blocks[b, 3]
+                sb = blocks[b, 0]
                 zs = z[sb]
+                if zs == 0.0 and sb <= m:  # a silent input: nothing to do
+                    continue
+                u0, L, w0 = blocks[b, 1], blocks[b, 2] - blocks[b, 1], blocks[b, 3]
                 if zs != 0.0:
                     for i in range(L):
                         g[w0 + i] += delta[u0 + i] * zs
@@ -113,7 +118,8 @@ def _step(S, net, x, y, learn):
     if st != OK:
         return st
     t = int(hd[H_SEQ])
-    if int(hd[H_WIN]) == 0 and t >= cap:
+    win = int(hd[H_WIN])
+    if t >= cap and (win == 0 or cap < win + 1):  # the ring is not full-size yet
         return NO_ROOM
     z = Zh[(t % cap) * nz:(t % cap + 1) * nz]
     zp = Zh[((t - 1) % cap) * nz:((t - 1) % cap + 1) * nz]

@@ -70,7 +70,7 @@ def _influence(theta, uw_start, uw, src, carried, m, n, P, ob, nb, z):
         if r < 0:
             continue
         pu = P[(nb * nc + r) * W:(nb * nc + r + 1) * W]
-        pu[:] = 0.0
+        first = True
         for j in range(uw_start[u], uw_start[u + 1]):  # sources that are units
             w = uw[j]
             s = src[w]
@@ -82,8 +82,15 @@ def _influence(theta, uw_start, uw, src, carried, m, n, P, ob, nb, z):
                 continue
             pv = P[q:q + W]
             c = theta[w]
-            for i in range(W):
-                pu[i] += c * pv[i]
+            if first:
+                for i in range(W):
+                    pu[i] = c * pv[i]
+                first = False
+            else:
+                for i in range(W):
+                    pu[i] += c * pv[i]
+        if first:
+            pu[:] = 0.0
         for j in range(uw_start[u], uw_start[u + 1]):  # u's own weights: z_w(t)
             pu[uw[j]] += z[src[uw[j]]]
         y = z[cur + u]
@@ -104,16 +111,15 @@ def _gradient(theta, blocks, carried, m, n, K, P, nb, z, y, g, back, e):
 
     A carried output unit's error multiplies its influence row.  A unit
     nobody reads (Task 2a's outputs) gets ``e_k = f'(net_k)(d_k - y_k)``
-    (spec §3.3): its own weights get ``e_k z``, block by block, and its
-    same-step sources pass ``e_k theta`` on to their influence rows (a unit
-    nobody reads has no recurrent source; :class:`Network` checks this).
-    Coefficients are collected per row first (``back``), so each row is
-    added to ``g`` once whatever the number of output units.
+    (spec §3.3): its same-step sources pass ``e_k theta`` on to their
+    influence rows (a unit nobody reads has no recurrent source;
+    :class:`Network` checks this) and its own weights get ``e_k z``, block by
+    block.  Coefficients are collected per row first (``back``), so each row
+    is added to ``g`` once whatever the number of output units.
     """
     W = theta.shape[0]
     nc = P.shape[0] // (2 * W)
     cur = m + 1 + n
-    g[:] = 0.0
     back[:] = 0.0
     e[:] = 0.0
     n_t = 0
@@ -129,24 +135,36 @@ def _gradient(theta, blocks, carried, m, n, K, P, nb, z, y, g, back, e):
         else:
             e[u] = z[cur + u] * (1.0 - z[cur + u]) * err
             sinks = True
-    if sinks:
+    if sinks:  # same-step sources of the sinks: their share of the error
         for b in range(blocks.shape[0]):
-            s, u0, L, w0 = blocks[b, 0], blocks[b, 1], blocks[b, 2] - blocks[b, 1], blocks[b, 3]
-            zs = z[s]
-            if zs != 0.0:
-                for i in range(L):
-                    g[w0 + i] += e[u0 + i] * zs
+            s = blocks[b, 0]
             if s >= cur:
+                u0, w0 = blocks[b, 1], blocks[b, 3]
                 acc = 0.0
-                for i in range(L):
+                for i in range(blocks[b, 2] - u0):
                     acc += theta[w0 + i] * e[u0 + i]
                 back[carried[s - cur]] += acc
+    first = True  # g = sum_r back_r p^r(t)
     for r in range(nc):
         c = back[r]
         if c != 0.0:
             pr = P[(nb * nc + r) * W:(nb * nc + r + 1) * W]
-            for i in range(W):
-                g[i] += c * pr[i]
+            if first:
+                for i in range(W):
+                    g[i] = c * pr[i]
+                first = False
+            else:
+                for i in range(W):
+                    g[i] += c * pr[i]
+    if first:
+        g[:] = 0.0
+    if sinks:  # the sinks' own weights: e_k z, block by block
+        for b in range(blocks.shape[0]):
+            zs = z[blocks[b, 0]]
+            if zs != 0.0:
+                u0, w0 = blocks[b, 1], blocks[b, 3]
+                for i in range(blocks[b, 2] - u0):
+                    g[w0 + i] += e[u0 + i] * zs
     return n_t
 
 

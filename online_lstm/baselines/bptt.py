@@ -52,21 +52,28 @@ class BPTT(StreamLearner):
     def _allocate(self, hd):
         net = self.network
         hd[H_WIN] = 0 if self.window is None else self.window
-        cap = _INITIAL_CAPACITY if self.window is None else self.window + 1
+        cap = min(_INITIAL_CAPACITY, self._max_capacity())
         return dict(Zh=np.zeros(cap * net.n_z), ey=np.zeros(net.n), ey_prev=np.zeros(net.n),
                     delta=np.zeros(net.n))
 
     _grows = True
 
+    def _max_capacity(self):
+        """History slots the ring ends with: window + 1 (so a refused step
+        never overwrites a slot the pending step needs); unbounded for None."""
+        return np.inf if self.window is None else self.window + 1
+
     def _ensure_capacity(self, arrays, seq_len):
-        """With window=None, room for ``seq_len`` steps of the sequence."""
+        """Room for a sequence of ``seq_len`` steps (grown, doubling, up to
+        the final ring size; only ever before the ring wraps around)."""
         nz = self.network.n_z
         cap = arrays["Zh"].shape[0] // nz
-        if self.window is not None or seq_len <= cap:
+        need = min(seq_len, self._max_capacity())
+        if need <= cap:
             return False
-        # no wrap-around with window=None: slot tau holds step tau of the sequence
+        # not wrapped yet (cap < final size), so slot tau holds step tau
         used = min(int(arrays["hd"][H_SEQ]), cap) * nz
-        Zh = np.zeros(max(seq_len, 2 * cap) * nz)
+        Zh = np.zeros(int(min(max(need, 2 * cap), self._max_capacity())) * nz)
         Zh[:used] = arrays["Zh"][:used]
         arrays["Zh"] = Zh
         return True
