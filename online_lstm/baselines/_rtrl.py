@@ -57,6 +57,17 @@ from ._common import H_BANK, H_NIN, H_NOUT, _apply, _begin_sequence, _count, _fo
 
 
 @njit
+def _add_scaled(dst, c, row, first):
+    """dst += c * row, or dst = c * row if ``first`` (saves zeroing dst)."""
+    if first:
+        for i in range(dst.shape[0]):
+            dst[i] = c * row[i]
+    else:
+        for i in range(dst.shape[0]):
+            dst[i] += c * row[i]
+
+
+@njit
 def _influence(theta, uw_start, uw, src, carried, m, n, P, ob, nb, z):
     """p^u(t) for every carried unit u into bank ``nb``, from bank ``ob``.
 
@@ -80,15 +91,8 @@ def _influence(theta, uw_start, uw, src, carried, m, n, P, ob, nb, z):
                 q = (ob * nc + carried[s - prev]) * W
             else:
                 continue
-            pv = P[q:q + W]
-            c = theta[w]
-            if first:
-                for i in range(W):
-                    pu[i] = c * pv[i]
-                first = False
-            else:
-                for i in range(W):
-                    pu[i] += c * pv[i]
+            _add_scaled(pu, theta[w], P[q:q + W], first)
+            first = False
         if first:
             pu[:] = 0.0
         for j in range(uw_start[u], uw_start[u + 1]):  # u's own weights: z_w(t)
@@ -148,14 +152,8 @@ def _gradient(theta, blocks, carried, m, n, K, P, nb, z, y, g, back, e):
     for r in range(nc):
         c = back[r]
         if c != 0.0:
-            pr = P[(nb * nc + r) * W:(nb * nc + r + 1) * W]
-            if first:
-                for i in range(W):
-                    g[i] = c * pr[i]
-                first = False
-            else:
-                for i in range(W):
-                    g[i] += c * pr[i]
+            _add_scaled(g, c, P[(nb * nc + r) * W:(nb * nc + r + 1) * W], first)
+            first = False
     if first:
         g[:] = 0.0
     if sinks:  # the sinks' own weights: e_k z, block by block
