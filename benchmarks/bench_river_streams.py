@@ -304,6 +304,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="2 seeds, 1 timing round, first 300 observations")
     args = ap.parse_args(argv)
+    load = os.getloadavg()[0]  # other jobs on the machine: the times are only as good as this
     seeds = [0, 1] if args.quick else [0, 1, 2, 3, 4]
     repeats = 1 if args.quick else 9
     cut = 300 if args.quick else None
@@ -342,7 +343,8 @@ def main(argv=None):
                              alone_n_in=n_in if metric is metrics.MAE else None)
     df = pd.DataFrame(rows)
     df["machine"] = (f"{platform.machine()} {os.cpu_count()} cpu, python {platform.python_version()}, "
-                     f"numba {numba.__version__}, river {river.__version__}")
+                     f"numba {numba.__version__}, river {river.__version__}, "
+                     f"load average {load:.1f} at start")
     if not args.quick:
         CSV.parent.mkdir(parents=True, exist_ok=True)
         df.to_csv(CSV, index=False, float_format="%.6g")

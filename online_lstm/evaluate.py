@@ -135,12 +135,14 @@ def _metric_name(m):
 
 
 def _has_target(y):
+    """False for None, NaN, or an array (or list) of NaN only."""
     if y is None:
         return False
     if isinstance(y, Real):
         return y == y
-    if isinstance(y, np.ndarray):
-        return not bool(np.all(np.isnan(y)))
+    if isinstance(y, (np.ndarray, list, tuple)):
+        a = np.asarray(y)
+        return not (a.dtype.kind == "f" and bool(np.all(np.isnan(a))))
     return True
 
 
@@ -222,7 +224,7 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
                     if scalar:  # metrics see floats, as with a River regressor
                         y, y_pred = float(np.ravel(y)[0]), float(buf[0])
                     else:
-                        y_pred = buf
+                        y, y_pred = np.asarray(y, dtype=float), buf
                     for m in ms:
                         m.update(y, y_pred)
                     model.learn_last(y)

@@ -240,7 +240,7 @@ class _StreamLSTM:
     @classmethod
     def _unit_test_params(cls):
         yield dict(n_blocks=2, block_size=1)
-        yield dict(n_blocks=1, block_size=2, connectivity="B", bias="all", lr=0.5)
+        yield dict(n_blocks=1, block_size=2, connectivity="B", bias="all", lr=1.0)
 
 
 #: constructor parameters passed through to OnlineLSTM

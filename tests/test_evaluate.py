@@ -55,6 +55,19 @@ def test_observations_without_target_advance_but_are_not_scored():
     assert row["mae"] == abs(0.25 - ref.predict_one([0.2])[0])
 
 
+def test_list_targets_and_vector_accuracy():
+    m = OnlineLSTM(2, 3, seed=0)
+    stream = [([1.0, 0.0], [1.0, 0.0, 0.0]), ([0.0, 1.0], [np.nan] * 3), ([0.5, 0.5], [0.0, 0.0, 1.0])]
+    df = progressive_val(stream, m, ["accuracy", "mae"], step=5)
+    assert m.n_steps_ == 3 and m.n_updates_ == 2
+    ref = OnlineLSTM(2, 3, seed=0)
+    p1 = ref.learn_one([1.0, 0.0], [1.0, 0.0, 0.0])
+    ref.predict_one([0.0, 1.0])
+    p3 = ref.learn_one([0.5, 0.5], [0.0, 0.0, 1.0])
+    assert df["accuracy"].iloc[-1] == ((np.argmax(p1) == 0) + (np.argmax(p3) == 2)) / 2
+    assert df["mae"].iloc[-1] == pytest.approx((np.abs(p1 - [1, 0, 0]).sum() + np.abs(p3 - [0, 0, 1]).sum()) / 6)
+
+
 def test_accuracy_argmax_and_threshold():
     acc = Accuracy()
     acc.update(np.array([0.0, 1.0, np.nan]), np.array([0.2, 0.7, 0.9]))  # unit 1 vs unit 2: wrong
