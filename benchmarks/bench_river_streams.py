@@ -15,7 +15,8 @@ Streams and framings
   1,268 values): one-step-ahead forecasts, scored from the third value on.
   Regressors see the previous value (``lag 1``: x = {y[t-1]} -> y[t]) or
   the previous change (``diff``: x = {y[t-1] - y[t-2]} -> y[t] - y[t-1],
-  whose error equals the level error).  River's forecasters (SNARIMAX,
+  whose error equals the level error); the LSTM also runs on ``lag 1`` with a
+  reset at the start of every season (``reset_key``).  River's forecasters (SNARIMAX,
   HoltWinters) see the series itself; until they can forecast they predict
   the last value.
 * Feature streams (TrumpApproval, ChickWeights, SP500Stocks): the features
@@ -58,7 +59,7 @@ from tqdm import tqdm  # noqa: E402
 try:
     import river  # noqa: E402
     from river import (  # noqa: E402
-        datasets, dummy, linear_model, metrics, naive_bayes, neighbors, preprocessing, stats,
+        compose, datasets, dummy, linear_model, metrics, naive_bayes, neighbors, preprocessing, stats,
         time_series, tree,
     )
 except ImportError as exc:  # pragma: no cover
@@ -122,13 +123,14 @@ def scaled(model):
 # ---------------------------------------------------------------------------
 # streams
 # ---------------------------------------------------------------------------
-def series_streams(ys):
+def series_streams(ys, period):
     """(framing -> list of (x, y)) for t = 2 .. T-1; the diff framing's target
     is y[t] - y[t-1], so its MAE is the MAE of y[t-1] + prediction."""
     ys = [float(y) for y in ys]
     idx = range(2, len(ys))
     return {
         "lag 1": [({"y[t-1]": ys[t - 1]}, ys[t]) for t in idx],
+        "lag 1, reset each season": [({"y[t-1]": ys[t - 1], "start": t % period == 0}, ys[t]) for t in idx],
         "diff": [({"dy[t-1]": ys[t - 1] - ys[t - 2]}, ys[t] - ys[t - 1]) for t in idx],
         "series": [({}, ys[t]) for t in idx],
         "first": ys[1],
@@ -149,6 +151,9 @@ def models_for_series(period, multiplicative, snarimax):
          lambda: OneStepForecast(time_series.HoltWinters(**hw)), False),
         (LSTM, "lag 1", lambda seed: scaled(LSTMRegressor(seed=seed)), True),
         (LSTM, "diff", lambda seed: scaled(LSTMRegressor(seed=seed)), True),
+        (LSTM, "lag 1, reset each season", lambda seed: (
+            (compose.Discard("start") | preprocessing.StandardScaler()) + compose.Select("start")
+            | LSTMRegressor(seed=seed, reset_key="start")), True),
     ]
 
 
@@ -328,7 +333,7 @@ def main(argv=None):
          dict(p=12, d=1, q=12, m=12, sd=1)),  # the configuration of River's SNARIMAX docstring
         ("WaterFlow", datasets.WaterFlow(), 24, False, dict(p=2, d=1, q=1)),  # seasonal diverged
     ]:
-        s = series_streams([y for _, y in ds])
+        s = series_streams([y for _, y in ds], period)
         s = {k: (take(v) if k != "first" else v) for k, v in s.items()}
         jobs.append((name, s, models_for_series(period, mult, snarimax), metrics.MAE))
     for name, ds in [("TrumpApproval", datasets.TrumpApproval()), ("ChickWeights", datasets.ChickWeights()),
