@@ -678,8 +678,8 @@ class OnlineLSTM:
         if header[M_BANK] not in (0.0, 1.0) or header[M_PENDING] not in (0.0, 1.0):
             raise InputError("state header is corrupt (bank or pending flag)")
         if header[M_ACCUM] != self._mem[M_ACCUM]:
-            raise InputError(f"state is for update={'sequence' if header[M_ACCUM] == 1 else 'step'!r}; "
-                             f"this learner has update={self.update!r}")
+            raise InputError(f"state has accumulation mode {header[M_ACCUM]} (0: update='step', "
+                             f"1: update='sequence'); this learner has update={self.update!r}")
         for name in ("step", "seq_step", "n_resets", "n_updates"):
             c = header[META[name]]
             if not (0.0 <= c <= 2.0 ** 53 and c == math.floor(c)):
