@@ -17,6 +17,8 @@ from .layout import (
 )
 
 _NO_RESETS = np.zeros(0, dtype=np.bool_)
+#: rows of the first kernel call after a divergence handled by on_divergence="reset"
+_PIECE = 64
 
 _DIVERGENCE_REASONS = {
     _k.DIV_NET: "a net input or output became non-finite",
@@ -321,6 +323,37 @@ class OnlineLSTM:
         self.n_divergences_ += 1
         self.last_divergence_ = err
 
+    def _run_on(self, X, Y, r, o, learn, st, row):
+        """``learn_many``/``predict_many`` refused row ``row`` with status
+        ``st``: apply the policy and go on with the rows after it.
+
+        The rest runs in pieces that start at ``_PIECE`` rows and double: the
+        kernel checks every row of a call before its first step (again; the
+        rows were checked by the first call), and short pieces keep that
+        repeated check from costing O(T) per divergence.
+
+        Returns ``(status, absolute row)`` like ``kernels.run``.
+        """
+        T, pos = X.shape[0], 0
+        while st in _DIVERGENCE_REASONS:
+            pos += row  # rows before pos are applied; row pos was refused
+            event = self._policy_reset(st, pos)
+            retry, piece = True, _PIECE
+            while True:
+                end = min(pos + piece, T)
+                rr = r[pos:end]
+                if retry and rr.shape[0]:
+                    rr = rr.copy()
+                    rr[0] = False  # the policy has just reset
+                st, row = _k.run(self._mem, X[pos:end], Y[pos:end], rr, o[pos:end], learn)
+                if retry:
+                    self._policy_end(*event, st if row == 0 else 0)
+                    retry = False
+                if st or end == T:
+                    break
+                pos, piece = end, 2 * piece
+        return st, pos + row
+
     def _refused(self, st, retry, x=None, y=None):
         """A per-step kernel refused the step with status ``st``."""
         if st not in _DIVERGENCE_REASONS:
@@ -437,16 +470,8 @@ class OnlineLSTM:
         r = self._resets(resets, T)
         o = np.empty((T, K)) if out is None else self._out_buf(out, T)
         st, row = _k.run(mem, X, Y, r, o, learn)
-        done = 0
-        while st in _DIVERGENCE_REASONS and mem is self._mem:
-            done += row  # rows before `done` are applied; row `done` was refused
-            event = self._policy_reset(st, done)
-            rest = r[done:].copy() if r.shape[0] else r
-            if rest.shape[0]:
-                rest[0] = False  # the policy has just reset
-            st, row = _k.run(mem, X[done:], Y[done:], rest, o[done:], learn)
-            self._policy_end(*event, st if row == 0 else 0)
-        row += done
+        if st in _DIVERGENCE_REASONS and mem is self._mem:
+            st, row = self._run_on(X, Y, r, o, learn, st, row)
         if st:
             self._raise(st, x=X[row] if st == _k.BAD_X_SHAPE and T else None,
                         y=Y[row] if learn and st == _k.BAD_Y_SHAPE and Y.shape[0] else None,
@@ -687,10 +712,13 @@ class OnlineLSTM:
         lr, bound = header[H_LR], header[H_STATE_BOUND]
         if not (math.isfinite(lr) and lr >= 0.0) or not bound > 0.0:
             raise InputError(f"state header is corrupt (lr = {lr}, state_bound = {bound})")
-        # The kernels' overflow guarantee (kernels._bounds) needs true upper bounds.
+        # The kernels' overflow guarantee (kernels._bounds) needs upper bounds on
+        # max|T|, max|theta|, max|dW|.  Theirs can trail the truth by rounding (a
+        # weight takes S sequential additions, its bound one summed increment),
+        # harmless next to the margin between 1e150 and overflow; allow for it.
         for slot, key in ((H_TMAX, "T"), (H_WMAX, "theta"), (H_DWMAX, "dW")):
             true_max = float(np.max(np.abs(vals[key]), initial=0.0))
-            if not (math.isfinite(header[slot]) and header[slot] >= true_max):
+            if not (math.isfinite(header[slot]) and header[slot] >= true_max * (1.0 - 1e-9)):
                 raise InputError(f"state header is corrupt (the bound on max|{key}| is "
                                  f"{header[slot]}, below the true {true_max})")
         self._mem[:HEADER_SIZE] = header

@@ -143,6 +143,23 @@ def test_parameters_that_are_not_plain_json(tmp_path):
     assert OnlineLSTM.load(g.save(tmp_path / "g.npz")).seed is None  # weights are in the file
 
 
+def test_a_bound_that_trails_by_rounding_still_loads(tmp_path):
+    """Found by hypothesis: after these steps the kernels' bound on max|theta|
+    is one ulp below the true maximum (3 cells add to a gate weight one by
+    one; the bound adds their sum once).  Such a state is genuine and must
+    load."""
+    m = OnlineLSTM(1, 2, 3, 3, output_gates=False, bias="gates", g="g1", init_range=0.0,
+                   lr=0.001, seed=0)
+    m.learn_one([0.0], [0.0, 0.0])
+    m.predict_one([0.0])
+    m.learn_one([1e150], [0.0, 0.0])
+    m.learn_one([0.0], [0.0, 0.0])
+    assert OnlineLSTM.load(m.save(tmp_path / "m.npz")).n_steps_ == 4
+    twin = m.clone()
+    twin.load_state_arrays(m.state_arrays())
+    assert same_state(twin.state_arrays(), m.state_arrays())
+
+
 # ---------------------------------------------------------------------------
 # restore into an existing learner
 # ---------------------------------------------------------------------------

@@ -87,6 +87,26 @@ def test_reset_policy_equals_catching_resetting_and_retrying(update, many):
     assert a.n_steps_ == 100 and state_is_finite(a)
 
 
+def test_reset_policy_over_a_long_chunk_with_resets_equals_one_at_a_time():
+    """learn_many goes on after each event in growing pieces; the pieces must
+    not change anything, wherever the events and the requested resets fall."""
+    rng = np.random.default_rng(3)
+    T = 3000
+    Xl = rng.uniform(0.0, 1.0, (T, 1))
+    Yl = rng.uniform(0.0, 1.0, (T, 1))
+    resets = rng.random(T) < 0.01
+    a, b = drifting("reset"), drifting("reset")
+    out_a = a.learn_many(Xl, Yl, resets)
+    out_b = []
+    for t in range(T):
+        if resets[t]:
+            b.reset()
+        out_b.append(b.learn_one(Xl[t], Yl[t]))
+    assert np.array_equal(out_a, np.array(out_b))
+    assert same_state(a.state_arrays(), b.state_arrays())
+    assert a.n_divergences_ == b.n_divergences_ > 50
+
+
 def test_reset_policy_keeps_the_last_good_state_of_each_event():
     a, b = drifting("reset"), drifting("raise")
     with pytest.raises(DivergenceError) as err:
