@@ -41,6 +41,11 @@ What is measured, every ``--report-every`` steps
 * ns per step of the ``learn_many`` chunks in the interval (median and max)
   and of 1,000 ``learn_one(out=...)`` calls (mean), both from
   ``time.perf_counter`` around the calls only;
+* the age ratio: ns per step of a copy of the soaked learner over ns per step
+  of a fresh learner of the same architecture, on the same chunk, timed side
+  by side (median of 3 alternating pairs).  The machine is shared and noisy;
+  the ratio cancels the load both see, so a flat per-step time is a ratio
+  that stays at 1;
 * max |s_c|, max |theta|, max |trace|, the moving mean squared error and the
   fraction of steps whose largest output is the target symbol;
 * non-finite events: ``n_divergences_`` and any non-finite output or state.
@@ -147,6 +152,19 @@ def advance(m, stream, k, out, one_out, timed_one):
     return time.perf_counter() - t0, t_one, s
 
 
+def age_ratio(m, fresh, X, Y, out, repeats=3):
+    """ns/step of a copy of ``m`` over ns/step of a copy of ``fresh``, same chunk."""
+    old_t, young_t = [], []
+    for _ in range(repeats):
+        for src, times in ((m, old_t), (fresh, young_t)):
+            c = src.clone()
+            c.load_state_arrays(src.state_arrays())
+            t0 = time.perf_counter()
+            c.learn_many(X, Y, out=out)
+            times.append(time.perf_counter() - t0)
+    return float(np.median(old_t) / np.median(young_t))
+
+
 def state_finite(m) -> bool:
     s = m.state_arrays()
     return all(np.all(np.isfinite(s[key])) for key in ("theta", "dW", "T", "record"))
@@ -158,13 +176,16 @@ def run(args):
     per_report = max(1, int(args.report_every) // chunk)
     per_ckpt = max(1, int(args.checkpoint_every) // chunk)
     ckdir = pathlib.Path(args.checkpoint_dir or tempfile.mkdtemp(prefix="soak-"))
+    ckdir.mkdir(parents=True, exist_ok=True)
     ckpt = ckdir / "soak.npz"
     prev_ckpt = ckdir / "soak-previous.npz"
 
     m = make_learner(args.seed, args.state_bound)
+    fresh = make_learner(args.seed, args.state_bound)
     stream = Stream(args.seed, chunk)
     stream.start_at(0)
     out = np.empty((chunk, N_SYM))
+    spare = np.empty((chunk, N_SYM))
     one_out = np.empty(N_SYM)
     warm = Stream(args.seed, chunk)
     warm.start_at(0)
@@ -199,11 +220,12 @@ def run(args):
             ckpt_ms.append((time.perf_counter() - t0) * 1e3)
             ckpt_at.append(m.n_steps_)
         if (k + 1) % per_report == 0 or k + 1 == n_chunks:
+            ratio = age_ratio(m, fresh, stream.X, stream.Y, spare)
             st = m.state_
             rows.append(dict(
                 step=m.n_steps_, seconds=time.perf_counter() - t_start, rss_mb=rss_mb(),
                 many_ns_median=float(np.median(chunk_ns)), many_ns_max=float(np.max(chunk_ns)),
-                one_ns=float(np.mean(one_ns)) if one_ns else float("nan"),
+                one_ns=float(np.mean(one_ns)) if one_ns else float("nan"), age_ratio=ratio,
                 mse=sq_err / n_steps_int, hit_rate=hits / n_steps_int,
                 max_abs_s=float(np.max(np.abs(st["s_c"]))), max_abs_theta=float(np.max(np.abs(m.theta_))),
                 max_abs_trace=float(max(np.max(np.abs(st["T_in"])), np.max(np.abs(st["T_c"])))),
@@ -214,6 +236,7 @@ def run(args):
             bar.set_postfix(rss=f"{rows[-1]['rss_mb']:.1f}MB", ns=f"{rows[-1]['many_ns_median']:.0f}",
                             max_s=f"{rows[-1]['max_abs_s']:.3g}")
     bar.close()
+    t_loop = time.perf_counter() - t_start
     df = pd.DataFrame(rows)
 
     # resume check: the previous checkpoint, replayed to the end, equals the learner that never stopped
@@ -228,7 +251,7 @@ def run(args):
         a, b = m.state_arrays(), back.state_arrays()
         resume = dict(from_step=ckpt_at[-2], to_step=m.n_steps_,
                       bit_identical=all(np.array_equal(a[key], b[key]) for key in a))
-    return df, dict(state_bound=m.state_bound, rss0=rss0, ckpt_ms=ckpt_ms, ckpt_bytes=ckpt.stat().st_size if ckpt.exists() else 0,
+    return df, dict(state_bound=m.state_bound, rss0=rss0, t_loop=t_loop, ckpt_ms=ckpt_ms, ckpt_bytes=ckpt.stat().st_size if ckpt.exists() else 0,
                     resume=resume, n_params=m.layout.n_params, ckdir=str(ckdir))
 
 
@@ -243,8 +266,12 @@ def summarize(df, info):
         f"{platform.processor() or platform.machine()}",
         f"steps: {int(df['step'].iloc[-1]):,} in one stream, never reset by the caller; "
         f"{info['n_params']} weights; {df['seconds'].iloc[-1]:.0f} s",
-        f"memory (RSS): {info['rss0']:.1f} MB after warm-up; over the run min {df['rss_mb'].min():.1f}, "
-        f"max {df['rss_mb'].max():.1f} MB (spread {df['rss_mb'].max() - df['rss_mb'].min():.2f} MB)",
+        f"memory (RSS): {info['rss0']:.1f} MB before the first chunk (buffers not yet touched); "
+        f"{df['rss_mb'].iloc[0]:.1f} MB at the first report, {df['rss_mb'].iloc[-1]:.1f} MB at the last; "
+        f"spread over all {n} reports {df['rss_mb'].max() - df['rss_mb'].min():.2f} MB",
+        f"age ratio (soaked / fresh learner, ns per step side by side): first 10% "
+        f"{first['age_ratio'].median():.3f}, last 10% {last['age_ratio'].median():.3f}, "
+        f"range {df['age_ratio'].min():.3f}..{df['age_ratio'].max():.3f}",
         f"learn_many ns/step (median per report): first 10% {first['many_ns_median'].median():.0f}, "
         f"last 10% {last['many_ns_median'].median():.0f}, ratio "
         f"{last['many_ns_median'].median() / first['many_ns_median'].median():.3f}; "

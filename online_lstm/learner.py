@@ -288,13 +288,14 @@ class OnlineLSTM:
             raise self._divergence(st, row)
         raise RuntimeError(f"unknown kernel status {st}")  # pragma: no cover
 
-    def _divergence(self, st, row=None, note=""):
+    def _divergence(self, st, row=None, note="",
+                    then="the learner holds the state from before it"):
         step = self.n_steps_
         reason = _DIVERGENCE_REASONS[st]
         where = "" if row is None else f" (row {row})"
         return DivergenceError(
             f"divergence at step {step}{where}: {reason}{note}. The step was not applied; "
-            f"the learner holds the state from before it.", step=step, row=row, reason=reason)
+            f"{then}.", step=step, row=row, reason=reason)
 
     # ------------------------------------------------------------------
     # divergence policy (only on the refused-step path)
@@ -307,7 +308,8 @@ class OnlineLSTM:
         if self.on_divergence != "reset":
             raise self._divergence(st, row)
         saved = self._mem.copy()
-        err = self._divergence(st, row)
+        err = self._divergence(st, row, then="on_divergence='reset' reset the learner and retried "
+                                             "it; .state holds the state from before the reset")
         err.state = self.state_arrays()
         if _k.reset(self._mem):  # applying an accumulated update overflowed
             self._mem[:] = saved
@@ -676,52 +678,11 @@ class OnlineLSTM:
     def load_state_arrays(self, arrays: dict):
         """Restore a state from :meth:`state_arrays` (same architecture).
 
-        Everything is checked before anything is written.
+        Everything is checked (:func:`check_state_arrays`) before anything is
+        written.
         """
-        lay = self.layout
-        expect = {"header": HEADER_SIZE, "theta": lay.n_params, "dW": lay.n_params,
-                  "T": lay.n_traces, "record": lay.meta["bank_size"]}
-        vals = {}
-        for key, size in expect.items():
-            if key not in arrays:
-                raise InputError(f"state is missing {key!r}")
-            a = np.asarray(arrays[key])
-            if a.shape != (size,) or a.dtype != np.float64:
-                raise InputError(f"state[{key!r}] must be float64 of shape ({size},); "
-                                 f"got {a.dtype} {a.shape}")
-            vals[key] = a
-        for key in ("theta", "dW", "T", "record"):
-            if not np.all(np.isfinite(vals[key])):
-                raise InputError(f"state[{key!r}] holds non-finite values")
-        header = vals["header"]
-        for name, value in lay.meta.items():
-            if name in ("accum",) or name in META_COUNTERS:
-                continue
-            if header[META[name]] != value:
-                raise InputError(f"state is for a different architecture ({name}: "
-                                 f"{header[META[name]]} != {value})")
-        if header[M_BANK] not in (0.0, 1.0) or header[M_PENDING] not in (0.0, 1.0):
-            raise InputError("state header is corrupt (bank or pending flag)")
-        if header[M_ACCUM] != self._mem[M_ACCUM]:
-            raise InputError(f"state has accumulation mode {header[M_ACCUM]} (0: update='step', "
-                             f"1: update='sequence'); this learner has update={self.update!r}")
-        for name in ("step", "seq_step", "n_resets", "n_updates"):
-            c = header[META[name]]
-            if not (0.0 <= c <= 2.0 ** 53 and c == math.floor(c)):
-                raise InputError(f"state header is corrupt (counter {name} = {c})")
-        lr, bound = header[H_LR], header[H_STATE_BOUND]
-        if not (math.isfinite(lr) and lr >= 0.0) or not bound > 0.0:
-            raise InputError(f"state header is corrupt (lr = {lr}, state_bound = {bound})")
-        # The kernels' overflow guarantee (kernels._bounds) needs upper bounds on
-        # max|T|, max|theta|, max|dW|.  Theirs can trail the truth by rounding (a
-        # weight takes S sequential additions, its bound one summed increment),
-        # harmless next to the margin between 1e150 and overflow; allow for it.
-        for slot, key in ((H_TMAX, "T"), (H_WMAX, "theta"), (H_DWMAX, "dW")):
-            true_max = float(np.max(np.abs(vals[key]), initial=0.0))
-            if not (math.isfinite(header[slot]) and header[slot] >= true_max * (1.0 - 1e-9)):
-                raise InputError(f"state header is corrupt (the bound on max|{key}| is "
-                                 f"{header[slot]}, below the true {true_max})")
-        self._mem[:HEADER_SIZE] = header
+        vals = check_state_arrays(self.layout, int(self._mem[M_ACCUM]), arrays)
+        self._mem[:HEADER_SIZE] = vals["header"]
         self._region("theta")[:] = vals["theta"]
         self._region("dW")[:] = vals["dW"]
         self._region("T")[:] = vals["T"]
@@ -788,6 +749,60 @@ class OnlineLSTM:
         and other parameters.
         """
         _ckpt.restore_learner(self, path)
+
+
+def check_state_arrays(lay: Layout, accum: int, arrays: dict) -> dict:
+    """Check a state (the dict of :meth:`OnlineLSTM.state_arrays`) for a
+    learner with layout ``lay`` and accumulation mode ``accum`` (0: update
+    "step", 1: "sequence"), so that the kernels can run on it safely.
+
+    Returns the arrays as float64 ndarrays; raises
+    :class:`~online_lstm.errors.InputError` saying what is wrong.  A learner
+    bank can check each of its learners' states with it.
+    """
+    expect = {"header": HEADER_SIZE, "theta": lay.n_params, "dW": lay.n_params,
+              "T": lay.n_traces, "record": lay.meta["bank_size"]}
+    vals = {}
+    for key, size in expect.items():
+        if key not in arrays:
+            raise InputError(f"state is missing {key!r}")
+        a = np.asarray(arrays[key])
+        if a.shape != (size,) or a.dtype != np.float64:
+            raise InputError(f"state[{key!r}] must be float64 of shape ({size},); "
+                             f"got {a.dtype} {a.shape}")
+        vals[key] = a
+    for key in ("theta", "dW", "T", "record"):
+        if not np.all(np.isfinite(vals[key])):
+            raise InputError(f"state[{key!r}] holds non-finite values")
+    header = vals["header"]
+    for name, value in lay.meta.items():
+        if name in ("accum",) or name in META_COUNTERS:
+            continue
+        if header[META[name]] != value:
+            raise InputError(f"state is for a different architecture ({name}: "
+                             f"{header[META[name]]} != {value})")
+    if header[M_BANK] not in (0.0, 1.0) or header[M_PENDING] not in (0.0, 1.0):
+        raise InputError("state header is corrupt (bank or pending flag)")
+    if header[M_ACCUM] != accum:
+        raise InputError(f"state has accumulation mode {header[M_ACCUM]} (0: update='step', "
+                         f"1: update='sequence'); this learner has mode {accum}")
+    for name in ("step", "seq_step", "n_resets", "n_updates"):
+        c = header[META[name]]
+        if not (0.0 <= c <= 2.0 ** 53 and c == math.floor(c)):
+            raise InputError(f"state header is corrupt (counter {name} = {c})")
+    lr, bound = header[H_LR], header[H_STATE_BOUND]
+    if not (math.isfinite(lr) and lr >= 0.0) or not bound > 0.0:
+        raise InputError(f"state header is corrupt (lr = {lr}, state_bound = {bound})")
+    # The kernels' overflow guarantee (kernels._bounds) needs upper bounds on
+    # max|T|, max|theta|, max|dW|.  Theirs can trail the truth by rounding (a
+    # weight takes S sequential additions, its bound one summed increment),
+    # harmless next to the margin between 1e150 and overflow; allow for it.
+    for slot, key in ((H_TMAX, "T"), (H_WMAX, "theta"), (H_DWMAX, "dW")):
+        true_max = float(np.max(np.abs(vals[key]), initial=0.0))
+        if not (math.isfinite(header[slot]) and header[slot] >= true_max * (1.0 - 1e-9)):
+            raise InputError(f"state header is corrupt (the bound on max|{key}| is "
+                             f"{header[slot]}, below the true {true_max})")
+    return vals
 
 
 _RECORD_KEYS = {"s_c": "s", "y_c": "yc", "y_in": "yin", "y_out": "yout", "y_k": "yk"}
