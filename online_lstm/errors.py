@@ -35,6 +35,9 @@ class DivergenceError(FloatingPointError):
         self.reason = reason
         self.state = None
 
+    def __reduce__(self):  # picklable, e.g. raised in a worker process
+        return type(self), (self.args[0], self.step, self.row, self.reason), {"state": self.state}
+
 
 class NoPendingStepError(RuntimeError):
     """``learn_last`` was called, but the last step was already learned from

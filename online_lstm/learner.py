@@ -122,12 +122,13 @@ class OnlineLSTM:
     ``n_divergences_`` counts these events and ``last_divergence_`` is the
     latest ``DivergenceError``, whose ``.state`` holds the state arrays from
     before the reset (``load_state_arrays(m.last_divergence_.state)`` goes
-    back to it).  If the step diverges from the reset state too, the reset is
-    undone and ``DivergenceError`` is raised.  The policy applies to the
-    steps of ``learn_one``, ``predict_one``, ``learn_many`` and
-    ``predict_many``; ``learn_last`` and ``reset`` always raise, since a reset
-    cannot help them.  A never-reset 1997 LSTM has no way to bound its cell
-    states (spec §7.1); ``"reset"`` with a finite ``state_bound`` is the
+    back to it; ``n_divergences_`` is kept by checkpoints and pickling,
+    ``last_divergence_`` is not).  If the step diverges from the reset state
+    too, the reset is undone and ``DivergenceError`` is raised.  The policy
+    applies to the steps of ``learn_one``, ``predict_one``, ``learn_many``
+    and ``predict_many``; ``learn_last`` and ``reset`` always raise, since a
+    reset cannot help them.  A never-reset 1997 LSTM has no way to bound its
+    cell states (spec §7.1); ``"reset"`` with a finite ``state_bound`` is the
     external reset such a stream needs.
 
     **Checkpoints.**  :meth:`save` writes the complete state to one ``.npz``

@@ -169,6 +169,17 @@ def test_learn_last_and_reset_raise_under_every_policy():
     assert same_state(before, s.state_arrays())
 
 
+def test_divergence_error_pickles_with_its_fields():
+    """An error raised in a worker process reaches the parent by pickle."""
+    m = drifting("reset")
+    m.learn_many(X, Y)
+    err = pickle.loads(pickle.dumps(m.last_divergence_))
+    assert (err.step, err.row, err.reason, str(err)) == (
+        m.last_divergence_.step, m.last_divergence_.row, m.last_divergence_.reason,
+        str(m.last_divergence_))
+    assert same_state(err.state, m.last_divergence_.state)
+
+
 def test_policy_and_count_survive_save_load_and_pickle(tmp_path):
     m = drifting("reset")
     m.learn_many(X, Y)
