@@ -90,7 +90,8 @@ _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 def _digest(arr: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(arr).reshape(-1).view(np.uint8)).hexdigest()
+    flat = arr.reshape(-1) if arr.flags.c_contiguous else np.ascontiguousarray(arr).reshape(-1)
+    return hashlib.sha256(flat.view(np.uint8)).hexdigest()
 
 
 def _fsync_dir(directory: str):
@@ -145,7 +146,9 @@ def write_checkpoint(path, arrays: dict, meta: dict, *, compress: bool = False,
         if not isinstance(name, str) or not name or "/" in name or name == META_NAME:
             raise ValueError(f"array names must be non-empty strings without '/' and not "
                              f"{META_NAME!r}; got {name!r}")
-        arr = np.ascontiguousarray(value)
+        arr = np.asarray(value)
+        if not arr.flags.c_contiguous:
+            arr = np.ascontiguousarray(arr)  # (not for 0-d arrays: it would make them 1-d)
         if arr.dtype.hasobject:
             raise ValueError(f"array {name!r} has dtype {arr.dtype}; checkpoints hold numbers only")
         clean[name] = arr

@@ -370,10 +370,12 @@ def test_a_reordered_memory_layout_is_read_by_name(tmp_path):
 
 def test_generic_container_for_other_kinds(tmp_path):
     """What a bank of learners would use: any named arrays, its own kind."""
-    arrays = {"mem": np.arange(12.0).reshape(3, 4), "ids": np.arange(3, dtype=np.int64)}
+    arrays = {"mem": np.arange(12.0).reshape(3, 4), "ids": np.arange(3, dtype=np.int64),
+              "t": np.array(7.0), "cols": np.arange(12.0).reshape(3, 4)[:, ::2]}
     path = ck.write_checkpoint(tmp_path / "bank.npz", arrays, {"kind": "Bank", "config": {"n": 3}})
     back, meta = ck.read_checkpoint(path, kind="Bank")
-    assert all(np.array_equal(back[k], arrays[k]) and back[k].dtype == arrays[k].dtype for k in arrays)
+    assert all(np.array_equal(back[k], arrays[k]) and back[k].dtype == arrays[k].dtype
+               and back[k].shape == arrays[k].shape for k in arrays)
     assert meta["config"] == {"n": 3}
     with pytest.raises(CheckpointError, match="holds a 'Bank', not a 'OnlineLSTM'"):
         OnlineLSTM.load(path)
