@@ -6,11 +6,11 @@ forward-mode (RTRL-style) gradient in Numba-compiled loops.
 """
 
 from .bank import BankDivergenceError, LearnerBank
-from .errors import DivergenceError, InputError, NoPendingStepError
+from .errors import CheckpointError, DivergenceError, InputError, NoPendingStepError
 from .layout import Layout
 from .learner import OnlineLSTM
 
 __version__ = "0.1.0"
 
-__all__ = ["OnlineLSTM", "LearnerBank", "Layout", "BankDivergenceError", "InputError", "DivergenceError", "NoPendingStepError",
-           "__version__"]
+__all__ = ["OnlineLSTM", "LearnerBank", "Layout", "InputError", "DivergenceError", "NoPendingStepError",
+           "BankDivergenceError", "CheckpointError", "__version__"]

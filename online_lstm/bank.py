@@ -99,6 +99,9 @@ class LearnerBank:
     init_range, in_gate_bias, out_gate_bias, update
         The architecture and initialisation, shared by every learner; as in
         :class:`~online_lstm.OnlineLSTM`.
+    on_divergence : {"raise"}
+        Only "raise" (see the Notes): a diverging learner is stopped and named
+        in :class:`BankDivergenceError`; the caller decides what to do with it.
     lr, state_bound : float or array of shape (N,)
         One value for all learners or one per learner.
     seed : None, int or sequence of N ints
@@ -139,9 +142,12 @@ class LearnerBank:
     def __init__(self, n_learners, n_in, n_out, n_blocks=1, block_size=1, *, output_gates=True,
                  connectivity="F", bias="gates", g="g2", h="h1", init_range=0.1,
                  in_gate_bias=None, out_gate_bias=None, lr=0.1, update="step",
-                 state_bound=1e6, seed=None, parallel="auto"):
+                 state_bound=1e6, on_divergence="raise", seed=None, parallel="auto"):
         if isinstance(n_learners, bool) or not isinstance(n_learners, Integral) or n_learners < 1:
             raise ValueError(f"n_learners must be a positive integer; got {n_learners!r}")
+        if on_divergence != "raise":
+            raise ValueError(f"a LearnerBank supports on_divergence='raise' only (got {on_divergence!r}): "
+                             f"catch BankDivergenceError and reset or replace its .learners")
         if parallel not in ("auto", True, False):
             raise ValueError(f"parallel must be 'auto', True or False; got {parallel!r}")
         N = self.n_learners = int(n_learners)
@@ -155,7 +161,8 @@ class LearnerBank:
                                  connectivity=connectivity, bias=bias, g=g, h=h,
                                  init_range=init_range, in_gate_bias=in_gate_bias,
                                  out_gate_bias=out_gate_bias, lr=float(lrs[0]), update=update,
-                                 state_bound=float(bounds[0]), seed=self.seeds_[0])
+                                 state_bound=float(bounds[0]), on_divergence=on_divergence,
+                                 seed=self.seeds_[0])
         self.layout = lay = self._proto.layout
         self._stride = (lay.mem_size + 7) // 8 * 8
         self._mems = _aligned_zeros(N, self._stride)
@@ -364,6 +371,11 @@ class LearnerBank:
         raise InputError(f"Y{where} must be finite or NaN (NaN = no target): inf in the target "
                          f"of learner {l}. No learner was changed.")
 
+    def _check_status(self):
+        """Raise if a learner failed in the last learn_last or reset call."""
+        if np.any((self._status != _k.OK) & (self._status != _bk.SKIPPED)):
+            self._raise_divergence(None, None)
+
     def _raise_divergence(self, out, T, status=None):
         status = self._status if status is None else status
         bad = np.flatnonzero((status != _k.OK) & (status != _bk.SKIPPED))
@@ -451,8 +463,8 @@ class LearnerBank:
                 f"but no step waiting for one (take it with predict_one or learn_one(Y=None)). "
                 f"No learner was changed.")
         last = self._kernels(self.n_learners * self.layout.n_params)[1]
-        if last(self._mems, Y2, self._status):
-            self._raise_divergence(None, None)
+        last(self._mems, Y2, self._status)
+        self._check_status()
 
     def reset(self, learners=None):
         """Sequence boundary for every learner, or for those selected.
@@ -476,8 +488,8 @@ class LearnerBank:
                 mask = np.zeros(N, dtype=np.bool_)
                 mask[sel] = True
         rst = self._kernels(N * self.layout.n_params)[2]
-        if rst(self._mems, mask, self._status):
-            self._raise_divergence(None, None)
+        rst(self._mems, mask, self._status)
+        self._check_status()
 
     # ------------------------------------------------------------------
     # inspection and weights by name

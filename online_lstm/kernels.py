@@ -94,7 +94,11 @@ U1 = np.uint64(1)
 
 #: Dimensions and offsets of one learner (the layout table in mem's header).
 Dims = namedtuple("Dims", _META_FIELDS[: _META_FIELDS.index("bank")])
-_M0 = META["n_in"]  # first layout entry in mem
+_BOOL_FIELDS = ("og", "conn_b", "g1", "h_id", "gate_bias", "cell_bias", "out_bias")
+# mem index of each layout field, as module constants M_<field> (frozen by Numba)
+for _name in Dims._fields:
+    globals()["M_" + _name] = META[_name]
+del _name
 
 # ---------------------------------------------------------------------------
 # small helpers (inlined by LLVM)
@@ -103,22 +107,21 @@ _M0 = META["n_in"]  # first layout entry in mem
 
 @njit
 def _dims(mem):
-    """Read the layout table from the header of ``mem``."""
-    def u(i):
-        return U(mem[_M0 + i])
-
-    def b(i):
-        return mem[_M0 + i] != 0.0
-
+    """Read the layout table from the header of ``mem`` (see layout.META)."""
     return Dims(
-        u(0), u(1), u(2), u(3), u(4), u(5), u(6), u(7),  # n_in K C S I_h R R_g n_ob
-        b(8), b(9), b(10), b(11), b(12), b(13), b(14),  # og conn_b g1 h_id gate/cell/out bias
-        int(mem[_M0 + 15]),  # accum: 0 per step, 1 per sequence, 2 gradient only
-        u(16), u(17), u(18), u(19), u(20), u(21), u(22), u(23), u(24), u(25),  # W .. n_traces
-        u(26), u(27),  # bank0 bank_size
-        u(28), u(29), u(30), u(31), u(32), u(33), u(34), u(35), u(36), u(37), u(38), u(39),
-        u(40), u(41),  # record offsets
-        u(42), u(43), u(44), u(45), u(46), u(47), u(48), u(49),  # scratch
+        U(mem[M_n_in]), U(mem[M_K]), U(mem[M_C]), U(mem[M_S]), U(mem[M_I_h]), U(mem[M_R]),
+        U(mem[M_R_g]), U(mem[M_n_ob]),
+        mem[M_og] != 0.0, mem[M_conn_b] != 0.0, mem[M_g1] != 0.0, mem[M_h_id] != 0.0,
+        mem[M_gate_bias] != 0.0, mem[M_cell_bias] != 0.0, mem[M_out_bias] != 0.0,
+        int(mem[M_accum]),  # 0 per step, 1 per sequence, 2 gradient only
+        U(mem[M_W]), U(mem[M_theta]), U(mem[M_dW]), U(mem[M_H]), U(mem[M_b_in]), U(mem[M_b_c]),
+        U(mem[M_b_out]), U(mem[M_Wk]), U(mem[M_b_k]), U(mem[M_T]), U(mem[M_n_traces]),
+        U(mem[M_bank0]), U(mem[M_bank_size]),
+        U(mem[M_r_z]), U(mem[M_r_o]), U(mem[M_r_yin]), U(mem[M_r_yout]), U(mem[M_r_din]),
+        U(mem[M_r_dout]), U(mem[M_r_gc]), U(mem[M_r_dgc]), U(mem[M_r_s]), U(mem[M_r_hs]),
+        U(mem[M_r_dhs]), U(mem[M_r_yc]), U(mem[M_r_yk]), U(mem[M_r_dk]),
+        U(mem[M_e_k]), U(mem[M_back]), U(mem[M_e_s]), U(mem[M_e_out]), U(mem[M_net]),
+        U(mem[M_coef]), U(mem[M_xs]), U(mem[M_ys]),
     )
 
 
@@ -167,7 +170,7 @@ def _forward(mem, d, pb_index, nb):
     int
         ``OK``, ``DIV_NET`` or ``DIV_STATE``.
     """
-    n_in, K, C, S, I_h, R, R_g, n_ob = d.n_in, d.K, d.C, d.S, d.I_h, d.R, d.R_g, d.n_ob
+    n_in, K, C, S, I_h, R, n_ob = d.n_in, d.K, d.C, d.S, d.I_h, d.R, d.n_ob
     CS = C * S
     og = d.og
     bound = mem[H_STATE_BOUND]
@@ -192,8 +195,10 @@ def _forward(mem, d, pb_index, nb):
     y_c = rb + d.r_yc
     y_k = rb + d.r_yk
     d_k = rb + d.r_dk
-    net = d.net  # [net_in (C) | net_out (C) | net_c (CS)], R entries
-    net_k = net + R
+    net_in = d.net  # [net_in (C) | net_c (CS) | net_out (C)], R entries, like a row of H
+    net_c = net_in + C
+    net_out = net_c + CS
+    net_k = net_in + R
 
     # Stage 1: clamp the current input; previous hidden activations (§2.4).
     for i in range(n_in):
@@ -212,26 +217,29 @@ def _forward(mem, d, pb_index, nb):
 
     # Stage 2: gates, cells, states (appendix eqs. 6-9).
     # net = bias (the weight from the constant-1 unit) + sum_m w_{rm} z[m]
-    for r in range(R_g):
-        mem[net + r] = mem[d.b_g + r] if d.gate_bias else 0.0
+    for j in range(C):
+        mem[net_in + j] = mem[d.b_in + j] if d.gate_bias else 0.0
     for q in range(CS):
-        mem[net + R_g + q] = mem[d.b_c + q] if d.cell_bias else 0.0
+        mem[net_c + q] = mem[d.b_c + q] if d.cell_bias else 0.0
+    if og:
+        for j in range(C):
+            mem[net_out + j] = mem[d.b_out + j] if d.gate_bias else 0.0
     for m in range(I_h):
         zm = mem[z + m]
         if zm == 0.0:
             continue
         w = H + m * R
         for r in range(R):
-            mem[net + r] += mem[w + r] * zm
+            mem[net_in + r] += mem[w + r] * zm
     for j in range(C):
-        a = mem[net + j]
+        a = mem[net_in + j]
         if not np.isfinite(a):
             return DIV_NET
         yi = _sigmoid(a)
         mem[y_in + j] = yi
         mem[d_in + j] = yi * (1.0 - yi)  # f'_in(net_in)
         if og:
-            a = mem[net + C + j]
+            a = mem[net_out + j]
             if not np.isfinite(a):
                 return DIV_NET
             yo = _sigmoid(a)
@@ -243,7 +251,7 @@ def _forward(mem, d, pb_index, nb):
             mem[d_out + j] = 0.0
         for v in range(S):
             q = j * S + v
-            a = mem[net + R_g + q]
+            a = mem[net_c + q]
             if not np.isfinite(a):
                 return DIV_NET
             if d.g1:
@@ -462,17 +470,14 @@ def _commit(mem, d, rb_index, traces, learn):
     row is first updated to ``T + coef*z`` and stored, then read by the
     weight change, in both cases.
     """
-    C, S, I_h, K, R, R_g, n_ob = d.C, d.S, d.I_h, d.K, d.R, d.R_g, d.n_ob
+    C, S, I_h, K, R, n_ob = d.C, d.S, d.I_h, d.K, d.R, d.n_ob
     CS = C * S
     CS2 = CS + CS
     og = d.og
     lr = mem[H_LR]
     shift = d.dW - d.theta if d.accum != 0 else U0  # write into dW instead
     H = d.H + shift
-    b_g = d.b_g + shift
-    b_c = d.b_c + shift
     Wk = d.Wk + shift
-    b_k = d.b_k + shift
     T = d.T  # row m: [T_in (CS, v-major) | T_c (CS)]
     rb = _bank(d, rb_index)
     z = rb + d.r_z
@@ -504,55 +509,49 @@ def _commit(mem, d, rb_index, traces, learn):
         for k in range(K):
             mem[a_k + k] = lr * mem[d.e_k + k]
 
-    for m in range(I_h):
-        zm = mem[z + m]
+    # rows m < I_h are the sources z; row I_h is the bias unit (source = 1),
+    # present if the gates have a bias; its weights are [b_in | b_c | b_out]
+    n_rows = I_h + (U1 if d.gate_bias else U0)
+    for m in range(n_rows):
+        if m < I_h:
+            zm = mem[z + m]
+            w_in = H + m * R
+            w_c = w_in + C
+            w_out = w_c + CS
+            has_c = True
+        else:
+            zm = 1.0
+            w_in = d.b_in + shift
+            w_c = d.b_c + shift
+            w_out = d.b_out + shift
+            has_c = d.cell_bias
         tr = T + m * CS2
-        hr = H + m * R
         if traces and zm != 0.0:  # a zero source adds nothing to a trace
-            for p in range(CS2):
+            n_tr = CS2 if has_c else CS
+            for p in range(n_tr):
                 mem[tr + p] += mem[cc + p] * zm  # eqs. 25 and 27
         if learn:
             for v in range(S):
                 r = v * C
                 for j in range(C):
                     # eq. 24: the sum over the cells of block j, one v at a time
-                    mem[hr + j] += mem[a_in + r + j] * mem[tr + r + j]
+                    mem[w_in + j] += mem[a_in + r + j] * mem[tr + r + j]
+            if has_c:
+                for q in range(CS):
+                    mem[w_c + q] += mem[a_c + q] * mem[tr + CS + q]  # eq. 28
             if og and zm != 0.0:
                 for j in range(C):
-                    mem[hr + C + j] += mem[a_out + j] * zm  # eq. 22, output gate
-            for q in range(CS):
-                mem[hr + R_g + q] += mem[a_c + q] * mem[tr + CS + q]  # eq. 28
-    # the bias unit (source = 1): its own trace row, weights in b_g / b_c
-    tb = T + I_h * CS2
-    if d.gate_bias:
-        if traces:
-            for p in range(CS):
-                mem[tb + p] += mem[cc + p]
-        if learn:
-            for v in range(S):
-                r = v * C
-                for j in range(C):
-                    mem[b_g + j] += mem[a_in + r + j] * mem[tb + r + j]
-            if og:
-                for j in range(C):
-                    mem[b_g + C + j] += mem[a_out + j]
-        tb += CS
-    if d.cell_bias:
-        if traces:
-            for q in range(CS):
-                mem[tb + q] += mem[cc + CS + q]
-        if learn:
-            for q in range(CS):
-                mem[b_c + q] += mem[a_c + q] * mem[tb + q]
+                    mem[w_out + j] += mem[a_out + j] * zm  # eq. 22, output gate
     if learn:
-        for q in range(n_ob):
-            oq = mem[o + q]
-            if oq == 0.0:
+        for m in range(n_ob):
+            om = mem[o + m]
+            if om == 0.0:
                 continue
-            w = Wk + q * K
+            w = Wk + m * K
             for k in range(K):
-                mem[w + k] += mem[a_k + k] * oq  # eq. 22, output unit
+                mem[w + k] += mem[a_k + k] * om  # eq. 22, output unit
         if d.out_bias:
+            b_k = d.b_k + shift
             for k in range(K):
                 mem[b_k + k] += mem[a_k + k]
 

@@ -357,6 +357,8 @@ def test_bad_constructor_arguments():
         LearnerBank(3, 2, 1, seed=[1, 2])
     with pytest.raises(ValueError):
         LearnerBank(3, 2, 1, parallel="yes")
+    with pytest.raises(ValueError, match="raise"):
+        LearnerBank(3, 2, 1, on_divergence="reset")
     with pytest.raises(ValueError):
         LearnerBank(3, 2, 1, bias="sometimes")
     with pytest.raises(IndexError):

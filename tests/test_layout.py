@@ -77,7 +77,7 @@ def test_views_write_through_and_paper_orientation():
     assert theta[4 * lay.R + 1] == 7.0
     W_c = lay.weight_view(theta, "W_c")
     W_c[3, 0] = 5.0  # cell j=1, v=1 (row 3), source 0
-    assert theta[0 * lay.R + lay.R_g + 3] == 5.0
+    assert theta[0 * lay.R + lay.n_blocks + 3] == 5.0  # cells follow the C input gates
 
 
 def test_source_names_match_shapes():
@@ -119,3 +119,18 @@ def test_gate_bias_needs_a_bias_unit():
         OnlineLSTM(2, 1, 2, output_gates=False, out_gate_bias=-1.0)
     with pytest.raises(ValueError, match="per block"):
         OnlineLSTM(2, 1, 2, in_gate_bias=(-1.0, -2.0, -3.0))
+
+
+@pytest.mark.parametrize("name", list(ARCHS))
+def test_kernel_reads_the_layout_table_it_was_given(name):
+    from online_lstm import kernels
+
+    lay = Layout(**ARCHS[name])
+    d = kernels._dims(lay.make_mem())
+    for field, value in zip(d._fields, d):
+        assert int(value) == lay.meta[field], field
+
+
+def test_mem_is_64_byte_aligned():
+    for kw in ARCHS.values():
+        assert OnlineLSTM(**kw, seed=0)._mem.ctypes.data % 64 == 0

@@ -209,7 +209,7 @@ class Counter(event.Listener):
     def on_start(self, ev): self.names.append(ev.data["dispatcher"].py_func.__qualname__)
     def on_end(self, ev): pass
 c = Counter()
-event.install_listener("numba:compile", c)
+event.register("numba:compile", c)  # (install_listener is a context manager)
 import numpy as np
 from online_lstm import OnlineLSTM, LearnerBank
 m = OnlineLSTM(7, 7, 4, 2, bias="all", seed=0)
@@ -244,3 +244,49 @@ def test_openmp_threads_sleep_at_the_barrier_unless_the_user_chose():
     kept = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert kept.stdout.strip() == "ACTIVE"
     assert os.environ.get("OMP_WAIT_POLICY") is not None  # set by importing online_lstm
+
+
+STALE = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from numba.core import event
+class Counter(event.Listener):
+    names = []
+    def on_start(self, ev): self.names.append(ev.data["dispatcher"].py_func.__qualname__)
+    def on_end(self, ev): pass
+event.register("numba:compile", Counter())
+import numpy as np
+import online_lstm
+from online_lstm import LearnerBank, OnlineLSTM
+bank = LearnerBank(2, 3, 2, seed=[0, 1], parallel=False)
+out = bank.learn_many(np.ones((2, 5, 3)), np.zeros((2, 5, 2)))
+ref = OnlineLSTM(3, 2, seed=1).learn_many(np.ones((5, 3)), np.zeros((5, 2)))
+print(json.dumps({"compiled": Counter.names, "file": online_lstm.__file__,
+                  "same": bool(np.array_equal(out[1], ref))}))
+"""
+
+
+def test_bank_recompiles_when_the_sources_it_compiles_in_change(tmp_path):
+    """Numba's cache checks only the file that defines a function; the bank's
+    kernels compile in ``kernels.py``, ``layout.py`` and ``_jit.py`` and must
+    not run stale code after one of those changes."""
+    import pathlib
+    import shutil
+
+    import online_lstm
+
+    shutil.copytree(pathlib.Path(online_lstm.__file__).parent, tmp_path / "online_lstm")
+
+    def run():
+        res = subprocess.run([sys.executable, "-c", STALE, str(tmp_path)], capture_output=True,
+                             text=True, check=True)
+        return json.loads(res.stdout.strip().splitlines()[-1])
+
+    first = run()  # fills the copy's cache if copying did not keep it valid
+    assert first["file"].startswith(str(tmp_path)) and first["same"]
+    assert run()["compiled"] == []  # control: nothing changed, nothing compiled
+    with open(tmp_path / "online_lstm" / "_jit.py", "a") as f:
+        f.write("\n# an edit that the bank's own file does not see\n")
+    after = run()
+    assert any("_run" in name for name in after["compiled"]), after["compiled"]
+    assert after["same"]
