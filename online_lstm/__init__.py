@@ -5,11 +5,12 @@ carousels, trained one input at a time with the paper's truncated
 forward-mode (RTRL-style) gradient in Numba-compiled loops.
 """
 
+from .bank import BankDivergenceError, LearnerBank
 from .errors import CheckpointError, DivergenceError, InputError, NoPendingStepError
 from .layout import Layout
 from .learner import OnlineLSTM
 
 __version__ = "0.1.0"
 
-__all__ = ["OnlineLSTM", "Layout", "InputError", "DivergenceError", "NoPendingStepError",
-           "CheckpointError", "__version__"]
+__all__ = ["OnlineLSTM", "LearnerBank", "Layout", "InputError", "DivergenceError", "NoPendingStepError",
+           "BankDivergenceError", "CheckpointError", "__version__"]

@@ -1,0 +1,206 @@
+"""Latency of one ``learn_one`` / ``predict_one`` call: p50, p99, p99.9 over 10^6 calls.
+
+The Reber-size net (7 inputs, 4 blocks of 2 cells, 7 outputs, biases on all
+non-input units: 447 weights) with dense inputs and a target at every step;
+``out=`` so that nothing is allocated.  Every call is timed on its own with
+``time.perf_counter_ns``; the same loop without the call is timed too, and
+its median (the timer and loop overhead) is reported and subtracted in the
+``net`` columns.  The learner is reset every 100 steps, outside the timed
+calls.  The three series run in 10 interleaved rounds, so that a change in
+the machine's load falls on all of them alike.  The machine is shared: the load average is printed and saved.
+
+Also measured here:
+
+* cold start: a new process with a warm on-disk cache, from interpreter
+  start to the first step's result (import, build, step), median of runs;
+* ``learn_many`` per step on the same net, for comparison;
+* separate learners in Python threads: steps per second with 1 and 2
+  threads (the kernels release the GIL).
+
+Writes ``benchmarks/results/latency.csv``.
+
+    python benchmarks/bench_latency.py [--quick] [--calls 1000000]
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # idle BLAS threads spin and steal a core
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import pathlib  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from online_lstm import OnlineLSTM  # noqa: E402
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+from bench_step import RESULTS, median_time, workload  # noqa: E402
+
+REBER = dict(n_in=7, n_out=7, n_blocks=4, block_size=2, bias="all", init_range=0.1, lr=0.1)
+CHUNK = 100  # steps between resets
+
+
+def per_call_ns(step, xs, ys, n_calls):
+    """Nanoseconds between consecutive timer reads around ``step(x, y)``,
+    one entry per call."""
+    pc = time.perf_counter_ns
+    ts = [0] * (CHUNK + 1)
+    out = np.empty((n_calls // CHUNK, CHUNK), dtype=np.int64)
+    for c in range(n_calls // CHUNK):
+        step(None, None)  # the reset, untimed
+        ts[0] = pc()
+        for j in range(CHUNK):
+            step(xs[j], ys[j])
+            ts[j + 1] = pc()
+        out[c] = np.diff(ts)
+    return out.ravel()
+
+
+def latency(n_calls):
+    rng = np.random.default_rng(0)
+    m = OnlineLSTM(**REBER, seed=0)
+    X, Y, _ = workload(rng, CHUNK, 7, 7)
+    xs, ys = [np.ascontiguousarray(r) for r in X], [np.ascontiguousarray(r) for r in Y]
+    o = np.empty(7)
+    learn, predict, reset = m.learn_one, m.predict_one, m.reset
+
+    def learn_step(x, y):
+        if x is None:
+            return reset()
+        learn(x, y, out=o)
+
+    def predict_step(x, y):
+        if x is None:
+            return reset()
+        predict(x, out=o)
+
+    def empty_step(x, y):
+        if x is None:
+            return None
+
+    series = [("timer+loop", empty_step), ("learn_one", learn_step), ("predict_one", predict_step)]
+    for _, fn in series:
+        per_call_ns(fn, xs, ys, 10_000)  # warm-up
+    # In rounds, each series in turn, so that a change in the machine's load
+    # falls on all of them alike; the percentiles are over all calls.
+    rounds = 10
+    samples = {name: [] for name, _ in series}
+    for _ in range(rounds):
+        for name, fn in series:
+            samples[name].append(per_call_ns(fn, xs, ys, n_calls // rounds))
+    rows = []
+    overhead = None
+    for name, _ in series:
+        d = np.concatenate(samples[name])
+        p = np.percentile(d, [50, 99, 99.9])
+        if overhead is None:
+            overhead = p[0]
+        rows.append(dict(what=name, calls=len(d), p50_ns=p[0], p99_ns=p[1], p999_ns=p[2],
+                         max_ns=d.max(), mean_ns=d.mean(),
+                         net_p50_ns=p[0] - overhead, net_p99_ns=p[1] - overhead,
+                         net_p999_ns=p[2] - overhead))
+        print(f"  {name:12s} p50 {p[0]:7.0f}  p99 {p[1]:7.0f}  p99.9 {p[2]:7.0f}  max {d.max():9.0f} ns",
+              flush=True)
+    # learn_many on the same net, for comparison
+    T = 50_000
+    X, Y, R = workload(rng, T, 7, 7)
+    out = np.empty((T, 7))
+    m.learn_many(X, Y, R, out=out)
+    t = median_time(lambda: m.learn_many(X, Y, R, out=out), 7) / T * 1e9
+    rows.append(dict(what="learn_many per step", calls=T, p50_ns=t))
+    print(f"  learn_many   {t:7.0f} ns per step (median of 7 chunks of {T})")
+    return rows
+
+
+COLD = ("import time; t0 = time.perf_counter(); import numpy as np; from online_lstm import OnlineLSTM; "
+        "t1 = time.perf_counter(); m = OnlineLSTM(7, 7, 4, 2, bias='all', seed=0); "
+        "t2 = time.perf_counter(); m.learn_one(np.eye(7)[0], np.eye(7)[1]); t3 = time.perf_counter(); "
+        "import json; print(json.dumps([t1 - t0, t2 - t1, t3 - t2, t3 - t0]))")
+
+
+def cold_start(runs):
+    """Seconds in a new process (warm cache): import, build, first step, total."""
+    subprocess.run([sys.executable, "-c", COLD], check=True, capture_output=True)  # warm the cache
+    res = [json.loads(subprocess.run([sys.executable, "-c", COLD], check=True, capture_output=True,
+                                     text=True).stdout) for _ in range(runs)]
+    med = np.median(np.array(res), axis=0)
+    print(f"  new process: import {med[0]:.3f} s, build {med[1]*1e3:.1f} ms, first step "
+          f"{med[2]*1e3:.1f} ms, total {med[3]:.3f} s (median of {runs})")
+    return [dict(what="cold start: " + k, calls=runs, p50_ns=v * 1e9)
+            for k, v in zip(("import", "build", "first step", "total"), med)]
+
+
+def threads(quick):
+    """Steps per second of separate learners, each in its own Python thread."""
+    rng = np.random.default_rng(1)
+    T = 20_000 if quick else 100_000
+    X, Y, R = workload(rng, T, 7, 7)
+    rows = []
+    for mode in ("learn_many", "learn_one"):
+        n = T if mode == "learn_many" else T // 10
+        for k in (1, 2):
+            ms = [OnlineLSTM(**REBER, seed=i) for i in range(k)]
+            outs = [np.empty((T, 7)) for _ in range(k)]
+            o1 = [np.empty(7) for _ in range(k)]
+
+            def work(i):
+                m = ms[i]
+                if mode == "learn_many":
+                    m.learn_many(X, Y, R, out=outs[i])
+                else:
+                    for t in range(n):
+                        m.learn_one(X[t], Y[t], out=o1[i])
+
+            def run_all():
+                th = [threading.Thread(target=work, args=(i,)) for i in range(k)]
+                for t in th:
+                    t.start()
+                for t in th:
+                    t.join()
+
+            run_all()
+            sec = median_time(run_all, 3 if quick else 5)
+            rows.append(dict(what=f"threads: {mode}, {k} learner(s) in {k} thread(s)", calls=k * n,
+                             p50_ns=sec / (k * n) * 1e9))
+        one, two = rows[-2]["p50_ns"], rows[-1]["p50_ns"]
+        print(f"  {mode} in threads: {one:.0f} ns/step with 1, {two:.0f} with 2: "
+              f"{one / two:.2f}x the throughput")
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="10^5 calls instead of 10^6")
+    ap.add_argument("--calls", type=int, default=None)
+    ap.add_argument("--out", default=str(RESULTS / "latency.csv"))
+    args = ap.parse_args()
+    n = args.calls or (100_000 if args.quick else 1_000_000)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average at start: {load}")
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    rows = cold_start(3 if args.quick else 7)
+    print(f"per call, {n:,} calls each (ns; 'net' subtracts the timer+loop median):")
+    rows += latency(n)
+    rows += threads(args.quick)
+    df = pd.DataFrame(rows)
+    df["load_at_start"] = load
+    df["load_at_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    # CPU time this process got per second of wall time: about 1 for one busy
+    # thread on an idle core, less when other sessions share the cores
+    df["cpu_per_wall"] = round((time.process_time() - cpu0) / (time.perf_counter() - wall0), 2)
+    out = pathlib.Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    df.round(1).to_csv(out, index=False)
+    print(f"load average at end: {df['load_at_end'][0]}\nwritten to {out}")
+
+
+if __name__ == "__main__":
+    main()

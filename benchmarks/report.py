@@ -1,0 +1,101 @@
+"""Markdown tables for BENCHMARKS.md from the CSVs in ``benchmarks/results``.
+
+    python benchmarks/report.py > /tmp/tables.md
+
+The numbers in BENCHMARKS.md are pasted from this output, so that they are
+exactly the ones in the committed CSVs.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import pandas as pd
+
+RESULTS = pathlib.Path(__file__).parent / "results"
+IMPLS = ["learn_many", "learn_one", "numpy", "torch", "torch LSTMCell", "jax step", "jax scan"]
+
+
+def fmt(x, digits=0):
+    return "–" if pd.isna(x) else f"{x:,.{digits}f}"
+
+
+def cpu(df):
+    """CPU time the benchmark process got per second of wall time (not
+    recorded by older runs)."""
+    return df["cpu_per_wall"].iloc[0] if "cpu_per_wall" in df else "not recorded"
+
+
+def peers():
+    df = pd.read_csv(RESULTS / "peers.csv")
+    sizes = list(dict.fromkeys(df["size"]))
+    w = df[df.impl == "learn_many"].set_index("size").n_params
+    print(f"Load average: {df['load'].iloc[0]}; CPU seconds per wall second: {cpu(df)}; "
+          f"{df['machine'].iloc[0]}\n")
+    print("ns per weight-step (each implementation's own weight count):\n")
+    print("| implementation | " + " | ".join(f"{s} ({w[s]:,})" for s in sizes) + " |")
+    print("|---|" + "---:|" * len(sizes))
+    for impl in IMPLS:
+        d = df[df.impl == impl].set_index("size")
+        if len(d):
+            print(f"| {impl} | " + " | ".join(fmt(d.ns_per_weight_step.get(s), 2) for s in sizes) + " |")
+    print("\nµs per step, and how many times slower than `learn_many` / than `learn_one`:\n")
+    print("| implementation | " + " | ".join(sizes) + " |")
+    print("|---|" + "---:|" * len(sizes))
+    for impl in IMPLS:
+        d = df[df.impl == impl].set_index("size")
+        if len(d):
+            cells = [f"{d.ns_per_step[s] / 1e3:,.2f} ({d.learn_many_speedup[s]:,.1f}× / "
+                     f"{d.learn_one_speedup[s]:,.1f}×)" if s in d.index else "–" for s in sizes]
+            print(f"| {impl} | " + " | ".join(cells) + " |")
+
+
+def latency():
+    df = pd.read_csv(RESULTS / "latency.csv")
+    print(f"\nLoad average: {df['load_at_start'].iloc[0]} at start, {df['load_at_end'].iloc[0]} at end; "
+          f"CPU seconds per wall second: {cpu(df)}\n")
+    print("| call | calls | p50 ns | p99 ns | p99.9 ns | max ns | p50 − timer | p99 − timer | p99.9 − timer |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for _, r in df[df.what.isin(["timer+loop", "learn_one", "predict_one"])].iterrows():
+        print(f"| {r.what} | {r.calls:,.0f} | {fmt(r.p50_ns)} | {fmt(r.p99_ns)} | {fmt(r.p999_ns)} | "
+              f"{fmt(r.max_ns)} | {fmt(r.net_p50_ns)} | {fmt(r.net_p99_ns)} | {fmt(r.net_p999_ns)} |")
+    print()
+    for _, r in df[~df.what.isin(["timer+loop", "learn_one", "predict_one"])].iterrows():
+        unit = (f"{r.p50_ns / 1e6:,.1f} ms" if r.what.startswith("cold")
+                else f"{r.p50_ns:,.0f} ns per step")
+        print(f"- {r.what}: {unit}")
+
+
+def bank():
+    df = pd.read_csv(RESULTS / "bank.csv")
+    print(f"\nLoad average: {df['load'].iloc[0]}; CPU seconds per wall second: {cpu(df)}; "
+          f"OpenMP wait policy: {df.get('omp_wait_policy', pd.Series(['default'])).iloc[0]}\n")
+    for mode in ("learn_many", "learn_one"):
+        d = df[df["mode"] == mode]
+        archs = list(dict.fromkeys(d.arch))
+        print(f"`{mode}`, ns per learner-step, 1 thread / 2 threads (speed-up):\n")
+        print("| learners | " + " | ".join(
+            f"{a} ({int(d[d.arch == a].n_params.iloc[0])} w)" for a in archs) + " |")
+        print("|---:|" + "---:|" * len(archs))
+        for n in sorted(d.learners.unique()):
+            cells = []
+            for a in archs:
+                g = d[(d.arch == a) & (d.learners == n)].set_index("threads").ns_per_learner_step
+                cells.append(f"{g[1]:,.0f} / {g[2]:,.0f} ({g[1] / g[2]:.2f}×)" if len(g) == 2 else "–")
+            print(f"| {n:,} | " + " | ".join(cells) + " |")
+        print()
+    sep = df[df["mode"] == "separate learn_one"].pivot_table(index="learners", columns="arch",
+                                                             values="ns_per_learner_step")
+    print("Separate `OnlineLSTM.learn_one` calls in a Python loop, ns per learner-step:\n")
+    print("| learners | " + " | ".join(sep.columns) + " |")
+    print("|---:|" + "---:|" * len(sep.columns))
+    for n, r in sep.iterrows():
+        print(f"| {n:,} | " + " | ".join(fmt(v) for v in r) + " |")
+
+
+if __name__ == "__main__":
+    for part in (peers, latency, bank):
+        try:
+            part()
+        except FileNotFoundError as exc:
+            print(f"\n({exc.filename} not found: run its benchmark first)")

@@ -1,0 +1,656 @@
+"""``LearnerBank``: N independent 1997 LSTMs of one architecture, stepped together.
+
+One stream per sensor, user or key, each with its own learner: the bank holds
+N learners in one array (the learner axis leading) and steps all of them with
+one compiled call that runs ``prange`` across the learners.  Learner ``l`` of
+a bank gives the same bits as an :class:`~online_lstm.OnlineLSTM` built with
+the same parameters and seed and fed the same data; the bank only removes the
+N Python calls and lets the learners share the cores.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+
+from . import bank_kernels as _bk
+from . import kernels as _k
+from .errors import DivergenceError, InputError, NoPendingStepError
+from .layout import (
+    H_LR, H_STATE_BOUND, H_WMAX, HEADER_SIZE, M_BANK, M_N_RESETS, M_N_UPDATES, M_PENDING, M_SEQ_STEP,
+    M_STEP,
+)
+from .learner import _DIVERGENCE_REASONS, _RECORD_KEYS, OnlineLSTM, _as_float_array
+
+#: Below this many weight-steps in one call the serial kernel is used even
+#: when ``parallel="auto"``: waking a second thread costs a few microseconds.
+AUTO_PARALLEL_WORK = 50_000
+
+_EMPTY_RESETS = np.zeros((0, 0), dtype=np.bool_)
+_EMPTY_MASK = np.zeros(0, dtype=np.bool_)
+
+
+class BankDivergenceError(DivergenceError):
+    """Some learners of a bank diverged; the others took their steps.
+
+    Each learner named here was stopped at its failing step, which was not
+    applied (it holds the state from before it, as a single learner does);
+    every other learner ran the whole call.
+
+    Attributes
+    ----------
+    learners : ndarray of int
+        Indices of the learners that diverged.
+    step : ndarray of int
+        For each of them, the index of the refused step counted from its
+        construction.
+    row : ndarray of int
+        For each of them, the row of the chunk that failed (0 for
+        ``learn_one``/``predict_one``).
+    reasons : list of str
+        For each of them, which check failed.
+    out : ndarray
+        The outputs of the call, NaN where a learner did not compute a step.
+    """
+
+    def __init__(self, message, learners, step, row, reasons, out):
+        super().__init__(message, step=step, row=row, reason="; ".join(sorted(set(reasons))))
+        self.learners = learners
+        self.reasons = reasons
+        self.out = out
+
+
+def _aligned_zeros(n_rows, n_cols):
+    """Zeroed float64 array of shape (n_rows, n_cols) starting on a 64-byte boundary."""
+    buf = np.zeros(n_rows * n_cols + 8)
+    start = (-buf.ctypes.data % 64) // 8
+    return buf[start:start + n_rows * n_cols].reshape(n_rows, n_cols)
+
+
+def _learner_seeds(seed, n):
+    """One integer seed per learner: spawned from ``seed`` (int or None) or given."""
+    if seed is None or isinstance(seed, Integral):
+        return [int(s) for s in np.random.SeedSequence(seed).generate_state(n, dtype=np.uint64)]
+    seeds = list(seed)
+    if len(seeds) != n or not all(isinstance(s, Integral) for s in seeds):
+        raise ValueError(f"seed must be None, an int, or {n} ints (one per learner); got {seed!r:.80}")
+    return [int(s) for s in seeds]
+
+
+def _per_learner(name, value, n):
+    """A scalar or one value per learner, as float64[n]."""
+    arr = np.asarray(value, dtype=np.float64) if not isinstance(value, Real) else np.full(n, float(value))
+    if arr.shape == ():
+        arr = np.full(n, float(arr))
+    if arr.shape != (n,):
+        raise ValueError(f"{name} must be a number or one number per learner, shape ({n},); got shape {arr.shape}")
+    return arr
+
+
+class LearnerBank:
+    """N independent 1997 LSTMs of one architecture, stepped by one compiled call.
+
+    Parameters
+    ----------
+    n_learners : int
+        Number of learners N.
+    n_in, n_out, n_blocks, block_size, output_gates, connectivity, bias, g, h,
+    init_range, in_gate_bias, out_gate_bias, update
+        The architecture and initialisation, shared by every learner; as in
+        :class:`~online_lstm.OnlineLSTM`.
+    on_divergence : {"raise"}
+        Only "raise" (see the Notes): a diverging learner is stopped and named
+        in :class:`BankDivergenceError`; the caller decides what to do with it.
+    lr, state_bound : float or array of shape (N,)
+        One value for all learners or one per learner.
+    seed : None, int or sequence of N ints
+        An int (or None, for fresh entropy) is spread into one integer seed per
+        learner (``seeds_``); learner ``l`` then starts exactly as
+        ``OnlineLSTM(..., seed=bank.seeds_[l])``.  A sequence gives the
+        learners' seeds directly.
+    parallel : {"auto", True, False}
+        Run ``prange`` across the learners on Numba's threads
+        (``numba.set_num_threads`` chooses how many).  "auto" does so when the
+        call has enough work to pay for waking the threads.  The choice never
+        changes the results.
+
+    Notes
+    -----
+    Data has the learner axis leading: ``learn_one`` takes ``X`` of shape
+    ``(N, n_in)`` and ``Y`` of shape ``(N, n_out)``; ``learn_many`` takes
+    ``X`` of shape ``(N, T, n_in)`` and ``Y`` of shape ``(N, T, n_out)``.
+    Each learner has its own targets (NaN = no target) and its own resets.
+
+    Input is checked for every learner before any learner steps, and a refused
+    call changes nothing.  A learner that diverges is stopped at the failing
+    step (which it does not apply) while the others run on; the call then
+    raises :class:`BankDivergenceError` naming the learners.
+
+    The learners' ``mem`` arrays are the rows of one array, padded to whole
+    cache lines.  The kernels release the GIL.  A bank is not meant to be
+    stepped from two threads at once (nor is a single learner).
+
+    A parallel call waits for all of Numba's threads.  On a machine whose
+    cores are busy with other processes a thread may wait a whole scheduler
+    time slice (milliseconds) to run, so there ``parallel=False`` (or
+    ``numba.set_num_threads(1)``) is the predictable choice.  Numba's
+    ``workqueue`` threading layer cannot run parallel kernels from several
+    Python threads at once; the ``omp`` and ``tbb`` layers can.
+    """
+
+    def __init__(self, n_learners, n_in, n_out, n_blocks=1, block_size=1, *, output_gates=True,
+                 connectivity="F", bias="gates", g="g2", h="h1", init_range=0.1,
+                 in_gate_bias=None, out_gate_bias=None, lr=0.1, update="step",
+                 state_bound=1e6, on_divergence="raise", seed=None, parallel="auto"):
+        if isinstance(n_learners, bool) or not isinstance(n_learners, Integral) or n_learners < 1:
+            raise ValueError(f"n_learners must be a positive integer; got {n_learners!r}")
+        if on_divergence != "raise":
+            raise ValueError(f"a LearnerBank supports on_divergence='raise' only (got {on_divergence!r}): "
+                             f"catch BankDivergenceError and reset or replace its .learners")
+        if parallel not in ("auto", True, False):
+            raise ValueError(f"parallel must be 'auto', True or False; got {parallel!r}")
+        N = self.n_learners = int(n_learners)
+        self.parallel = parallel
+        self.seed = seed
+        self.seeds_ = _learner_seeds(seed, N)
+        lrs = _per_learner("lr", lr, N)
+        bounds = _per_learner("state_bound", state_bound, N)
+        # The prototype checks every argument, exactly as a single learner does.
+        self._proto = OnlineLSTM(n_in, n_out, n_blocks, block_size, output_gates=output_gates,
+                                 connectivity=connectivity, bias=bias, g=g, h=h,
+                                 init_range=init_range, in_gate_bias=in_gate_bias,
+                                 out_gate_bias=out_gate_bias, lr=float(lrs[0]), update=update,
+                                 state_bound=float(bounds[0]), on_divergence=on_divergence,
+                                 seed=self.seeds_[0])
+        self.layout = lay = self._proto.layout
+        self._stride = (lay.mem_size + 7) // 8 * 8
+        self._mems = _aligned_zeros(N, self._stride)
+        self._mems[:, :lay.mem_size] = self._proto._mem
+        theta = self._theta2d()
+        for i in range(1, N):  # learner 0 is the prototype itself
+            rng = np.random.default_rng(self.seeds_[i])
+            theta[i] = lay.init_theta(rng, float(init_range), in_gate_bias, out_gate_bias)
+        self._mems[:, H_WMAX] = np.max(np.abs(theta), axis=1, initial=0.0)
+        self.lr = lrs
+        self.state_bound = bounds
+        self._status = np.zeros(N, dtype=np.int64)
+        self._rows = np.zeros(N, dtype=np.int64)
+        self._nan_y = np.full((N, lay.n_out), np.nan)
+
+    # ------------------------------------------------------------------
+    # construction helpers
+    # ------------------------------------------------------------------
+    @classmethod
+    def from_learners(cls, learners, *, parallel="auto") -> "LearnerBank":
+        """A bank holding copies of the given learners (same architecture and
+        update mode), in their current state."""
+        learners = list(learners)
+        if not learners or not all(isinstance(m, OnlineLSTM) for m in learners):
+            raise ValueError("from_learners needs a non-empty sequence of OnlineLSTM")
+        p = learners[0].get_params()
+        seeds = [m.seed if isinstance(m.seed, Integral) else 0 for m in learners]
+        bank = cls(len(learners), **{k: v for k, v in p.items() if k not in ("seed", "lr", "state_bound")},
+                   seed=seeds, parallel=parallel)
+        for i, m in enumerate(learners):
+            bank.set_learner(i, m)
+        bank.seed = None
+        bank.seeds_ = [m.seed for m in learners]
+        return bank
+
+    def _learner_params(self, i):
+        p = self._proto.get_params()
+        p.update(seed=self.seeds_[i], lr=float(self._mems[i, H_LR]),
+                 state_bound=float(self._mems[i, H_STATE_BOUND]))
+        return p
+
+    def learner(self, i) -> OnlineLSTM:
+        """A standalone copy of learner ``i`` in its current state."""
+        i = self._index(i)
+        m = OnlineLSTM(**self._learner_params(i))
+        m._mem[:] = self._mems[i, :self.layout.mem_size]
+        return m
+
+    def set_learner(self, i, learner: OnlineLSTM):
+        """Replace learner ``i`` by a copy of ``learner`` (same architecture and update mode)."""
+        i = self._index(i)
+        if not isinstance(learner, OnlineLSTM) or learner.layout != self.layout:
+            raise InputError(f"set_learner needs an OnlineLSTM with this bank's architecture {self.layout}")
+        if learner.update != self._proto.update:
+            raise InputError(f"learner has update={learner.update!r}; this bank has {self._proto.update!r}")
+        self._mems[i, :self.layout.mem_size] = learner._mem
+
+    def get_params(self) -> dict:
+        """Constructor arguments (River/scikit-learn convention)."""
+        p = self._proto.get_params()
+        lr, bound = self.lr, self.state_bound
+        p.update(lr=float(lr[0]) if np.all(lr == lr[0]) else lr,
+                 state_bound=float(bound[0]) if np.all(bound == bound[0]) else bound,
+                 seed=self.seed, parallel=self.parallel)
+        return {"n_learners": self.n_learners, **p}
+
+    def clone(self, **changes) -> "LearnerBank":
+        """A fresh, untrained bank with the same (or changed) parameters."""
+        params = self.get_params()
+        params.update(changes)
+        return type(self)(**params)
+
+    def __len__(self):
+        return self.n_learners
+
+    def __repr__(self):
+        lay = self.layout
+        return (f"LearnerBank(n_learners={self.n_learners}, n_in={lay.n_in}, n_out={lay.n_out}, "
+                f"n_blocks={lay.n_blocks}, block_size={lay.block_size}, "
+                f"connectivity={lay.connectivity!r}, bias={lay.bias!r}, n_params={lay.n_params})")
+
+    def _index(self, i):
+        if isinstance(i, bool) or not isinstance(i, Integral) or not -self.n_learners <= i < self.n_learners:
+            raise IndexError(f"learner index must be an int in [0, {self.n_learners}); got {i!r}")
+        return int(i) % self.n_learners
+
+    # ------------------------------------------------------------------
+    # per-learner hyper-parameters (they live in each learner's header)
+    # ------------------------------------------------------------------
+    @property
+    def lr(self) -> np.ndarray:
+        """Learning rate of each learner, shape (N,) (a copy; set with ``bank.lr = ...``)."""
+        return self._mems[:, H_LR].copy()
+
+    @lr.setter
+    def lr(self, value):
+        arr = _per_learner("lr", value, self.n_learners)
+        if not np.all(np.isfinite(arr) & (arr >= 0)):
+            raise ValueError("lr must be finite and >= 0 for every learner")
+        self._mems[:, H_LR] = arr
+
+    @property
+    def state_bound(self) -> np.ndarray:
+        """State bound of each learner, shape (N,)."""
+        return self._mems[:, H_STATE_BOUND].copy()
+
+    @state_bound.setter
+    def state_bound(self, value):
+        arr = _per_learner("state_bound", value, self.n_learners)
+        if not np.all(arr > 0):  # NaN fails this too
+            raise ValueError("state_bound must be > 0 (math.inf allowed) for every learner")
+        self._mems[:, H_STATE_BOUND] = arr
+
+    # ------------------------------------------------------------------
+    # input handling
+    # ------------------------------------------------------------------
+    def _data(self, value, name, T, width):
+        """float64 C-contiguous (N, T, width) view of X or Y; T None means one step."""
+        N = self.n_learners
+        if (T is None and type(value) is np.ndarray and value.dtype == np.float64
+                and value.shape == (N, width) and value.flags.c_contiguous):
+            return value.reshape(N, 1, width)  # the fast path of a streaming loop
+        if T is None:
+            if width == 1 and np.shape(value) == (N,):
+                value = np.asarray(value).reshape(N, 1)
+            arr = _as_float_array(value, name, 2, f"({N}, {width})")
+            ok = arr.shape == (N, width)
+        else:
+            if width == 1 and np.ndim(value) == 2:
+                value = np.asarray(value)[..., None]
+            arr = _as_float_array(value, name, 3, f"({N}, T, {width})")
+            ok = arr.shape[0] == N and arr.shape[2] == width
+        if not ok:
+            want = f"({N}, {width})" if T is None else f"({N}, T, {width})"
+            raise InputError(f"{name} must have shape {want}, the learner axis first; got {arr.shape}")
+        return arr.reshape(N, -1, width)
+
+    def _resets(self, resets, T):
+        N = self.n_learners
+        if resets is None:
+            return _EMPTY_RESETS
+        r = np.asarray(resets)
+        want = (N,) if T is None else (N, T)
+        if r.shape != want:
+            raise InputError(f"resets must be a boolean mask of shape {want}, one entry per learner"
+                             f"{'' if T is None else ' and step'}; got shape {r.shape}")
+        if r.dtype != np.bool_:
+            if r.dtype.kind not in "iu" or not np.all((r == 0) | (r == 1)):
+                raise InputError(f"resets must be a boolean mask (or 0/1); got dtype {r.dtype}")
+            r = r.astype(np.bool_)
+        return np.ascontiguousarray(r).reshape(N, -1)
+
+    def _out(self, out, T):
+        N, K = self.n_learners, self.layout.n_out
+        shape = (N, K) if T is None else (N, T, K)
+        if out is None:
+            return np.empty(shape)
+        if not (type(out) is np.ndarray and out.dtype == np.float64 and out.shape == shape
+                and out.flags.c_contiguous and out.flags.writeable):
+            raise InputError(f"out must be a writeable C-contiguous float64 array of shape {shape}")
+        return out
+
+    def _kernels(self, work):
+        if self.parallel is True or (self.parallel == "auto" and self.n_learners > 1
+                                     and work >= AUTO_PARALLEL_WORK):
+            return _bk.run, _bk.learn_last, _bk.reset
+        return _bk.run_serial, _bk.learn_last_serial, _bk.reset_serial
+
+    # ------------------------------------------------------------------
+    # stepping
+    # ------------------------------------------------------------------
+    def _step(self, X, Y, resets, out, learn, T):
+        n_in, K = self.layout.n_in, self.layout.n_out
+        X3 = self._data(X, "X", T, n_in)
+        steps = X3.shape[1]
+        if not learn:
+            Y3 = X3
+        elif Y is None and T is None:
+            Y3 = self._nan_y.reshape(self.n_learners, 1, K)
+        elif Y is None:
+            raise InputError(f"Y must be an array of shape ({self.n_learners}, T, {K}); "
+                             f"use NaN for steps without a target")
+        else:
+            Y3 = self._data(Y, "Y", None if T is None else steps, K)
+            if Y3.shape[1] != steps:
+                raise InputError(f"Y must have shape ({self.n_learners}, {steps}, {K}) like X; "
+                                 f"got {np.shape(Y)}")
+        r = self._resets(resets, None if T is None else steps)
+        o = self._out(out, None if T is None else steps)
+        o3 = o.reshape(self.n_learners, steps, K)
+        run = self._kernels(self.n_learners * steps * self.layout.n_params)[0]
+        code = run(self._mems, X3, Y3, r, o3, self._status, self._rows, learn)
+        if code == 1:
+            self._raise_input(T)
+        if code == 2:
+            self._raise_divergence(o, T)
+        return o
+
+    def _raise_input(self, T):
+        l = int(np.flatnonzero(self._status)[0])
+        st, row = int(self._status[l]), int(self._rows[l])
+        where = f"[{l}]" if T is None else f"[{l}, {row}]"
+        if st == _k.BAD_X_VALUE:
+            raise InputError(f"X{where} must be finite: NaN or inf in the input of learner {l}. "
+                             f"No learner was changed.")
+        raise InputError(f"Y{where} must be finite or NaN (NaN = no target): inf in the target "
+                         f"of learner {l}. No learner was changed.")
+
+    def _check_status(self):
+        """Raise if a learner failed in the last learn_last or reset call."""
+        if np.any((self._status != _k.OK) & (self._status != _bk.SKIPPED)):
+            self._raise_divergence(None, None)
+
+    def _raise_divergence(self, out, T, status=None):
+        status = self._status if status is None else status
+        bad = np.flatnonzero((status != _k.OK) & (status != _bk.SKIPPED))
+        reasons = [_DIVERGENCE_REASONS.get(int(status[l]), f"status {int(status[l])}") for l in bad]
+        steps = self._mems[bad, M_STEP].astype(np.int64)
+        rows = self._rows[bad].copy() if T is not None else np.zeros(len(bad), dtype=np.int64)
+        shown = ", ".join(f"learner {l} ({r})" for l, r in zip(bad[:5], reasons[:5]))
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise BankDivergenceError(
+            f"divergence in {len(bad)} of {self.n_learners} learners: {shown}{more}. Those learners "
+            f"hold the state from before their failing step; all others took their steps.",
+            learners=bad, step=steps, row=rows, reasons=reasons, out=out)
+
+    def learn_one(self, X, Y=None, resets=None, *, out=None):
+        """One step of every learner, learning from its target.
+
+        Parameters
+        ----------
+        X : array of shape (N, n_in)
+            ``X[l]`` is the input of learner ``l``.
+        Y : array of shape (N, n_out) (or (N,) when n_out == 1), optional
+            Targets; NaN entries (or ``Y=None``) mean no target.
+        resets : bool array of shape (N,), optional
+            Learner ``l`` starts a new sequence (is reset) before this step
+            where ``resets[l]``.
+        out : float64 array of shape (N, n_out), optional
+            Write the outputs here instead of a new array.
+
+        Returns
+        -------
+        ndarray of shape (N, n_out)
+            Each learner's outputs for this step, before its weight change.
+        """
+        return self._step(X, Y, resets, out, True, None)
+
+    def predict_one(self, X, resets=None, *, out=None):
+        """One step of every learner without learning (states and traces
+        advance; learn from it later with :meth:`learn_last`)."""
+        return self._step(X, None, resets, out, False, None)
+
+    def learn_many(self, X, Y, resets=None, *, out=None):
+        """T steps of every learner in one compiled call.
+
+        Each learner runs its T steps one after another, exactly as its own
+        ``OnlineLSTM.learn_many`` would.
+
+        Parameters
+        ----------
+        X : array of shape (N, T, n_in)
+        Y : array of shape (N, T, n_out) (or (N, T) when n_out == 1)
+            NaN where there is no target.
+        resets : bool array of shape (N, T), optional
+            ``resets[l, t]``: learner ``l`` is reset before its step t.
+        out : float64 array of shape (N, T, n_out), optional
+
+        Returns
+        -------
+        ndarray of shape (N, T, n_out)
+        """
+        return self._step(X, Y, resets, out, True, 0)
+
+    def predict_many(self, X, resets=None, *, out=None):
+        """T steps of every learner without learning."""
+        return self._step(X, None, resets, out, False, 0)
+
+    def learn_last(self, Y):
+        """Learn from the targets of the last step, taken without them.
+
+        ``Y`` has shape (N, n_out).  Learners whose row is all NaN are left
+        alone (their step stays pending); every other learner must have a
+        pending step (see :meth:`OnlineLSTM.learn_last`), or nothing is done
+        and :class:`NoPendingStepError` is raised.
+        """
+        K = self.layout.n_out
+        Y2 = self._data(Y, "Y", None, K)[:, 0, :]
+        if np.any(np.isinf(Y2)):
+            l = int(np.flatnonzero(np.isinf(Y2).any(axis=1))[0])
+            raise InputError(f"Y[{l}] must be finite or NaN (NaN = no target): inf in the target "
+                             f"of learner {l}. No learner was changed.")
+        wants = ~np.all(np.isnan(Y2), axis=1)
+        missing = np.flatnonzero(wants & (self._mems[:, M_PENDING] != 1.0))
+        if missing.size:
+            raise NoPendingStepError(
+                f"learners {missing[:10].tolist()}{' ...' if missing.size > 10 else ''} have a target "
+                f"but no step waiting for one (take it with predict_one or learn_one(Y=None)). "
+                f"No learner was changed.")
+        last = self._kernels(self.n_learners * self.layout.n_params)[1]
+        last(self._mems, Y2, self._status)
+        self._check_status()
+
+    def reset(self, learners=None):
+        """Sequence boundary for every learner, or for those selected.
+
+        Parameters
+        ----------
+        learners : None, bool mask of shape (N,) or sequence of indices
+        """
+        N = self.n_learners
+        if learners is None:
+            mask = _EMPTY_MASK
+        else:
+            sel = np.asarray(learners)
+            if sel.dtype == np.bool_:
+                if sel.shape != (N,):
+                    raise InputError(f"a learner mask must have shape ({N},); got {sel.shape}")
+                mask = np.ascontiguousarray(sel)
+            else:
+                if sel.dtype.kind not in "iu" or sel.ndim > 1 or np.any((sel < -N) | (sel >= N)):
+                    raise InputError(f"learners must be a boolean mask or indices in [0, {N})")
+                mask = np.zeros(N, dtype=np.bool_)
+                mask[sel] = True
+        rst = self._kernels(N * self.layout.n_params)[2]
+        rst(self._mems, mask, self._status)
+        self._check_status()
+
+    # ------------------------------------------------------------------
+    # inspection and weights by name
+    # ------------------------------------------------------------------
+    def _theta2d(self):
+        th = self.layout.meta["theta"]
+        return self._mems[:, th:th + self.layout.n_params]
+
+    def _counter(self, index):
+        return self._mems[:, index].astype(np.int64)
+
+    @property
+    def n_steps_(self) -> np.ndarray:
+        """Steps taken by each learner since construction, shape (N,)."""
+        return self._counter(M_STEP)
+
+    @property
+    def n_updates_(self) -> np.ndarray:
+        return self._counter(M_N_UPDATES)
+
+    @property
+    def n_resets_(self) -> np.ndarray:
+        return self._counter(M_N_RESETS)
+
+    @property
+    def seq_step_(self) -> np.ndarray:
+        return self._counter(M_SEQ_STEP)
+
+    @property
+    def pending_(self) -> np.ndarray:
+        """True where a learner's last step can still be learned from."""
+        return self._mems[:, M_PENDING] == 1.0
+
+    @property
+    def theta_(self) -> np.ndarray:
+        """Copy of the parameter vectors, shape (N, n_params)."""
+        return self._theta2d().copy()
+
+    def _weight_view(self, name, writeable=False):
+        """View of parameter ``name`` of every learner, shape (N, *shape),
+        built from the single learner's view of learner 0."""
+        v = self.layout.weight_view(self._theta2d()[0], name)
+        return np.lib.stride_tricks.as_strided(
+            v, shape=(self.n_learners,) + v.shape, strides=(self._mems.strides[0],) + v.strides,
+            writeable=writeable)
+
+    @property
+    def weights(self) -> dict:
+        """Read-only views of the named parameters, shape ``(N, *shape)``:
+        ``weights["W_in"][l]`` is learner ``l``'s ``W_in`` (see
+        :attr:`OnlineLSTM.weights` for the names and orientation)."""
+        return {name: self._weight_view(name) for name in self.layout.shapes}
+
+    def get_weights(self) -> dict:
+        """Copies of the named parameters, shape ``(N, *shape)``."""
+        return {name: np.array(self._weight_view(name)) for name in self.layout.shapes}
+
+    def set_weights(self, weights=None, **named):
+        """Set parameters by name, for every learner.
+
+        Each value has shape ``(N, *shape)`` (one per learner) or ``shape``
+        (the same for all).  Everything is checked before anything is written.
+        """
+        new = dict(weights or {})
+        new.update(named)
+        lay, N = self.layout, self.n_learners
+        scratch = self._proto.clone(seed=0)  # checks each value as a single learner does
+        checked = {}
+        for name, value in new.items():
+            arr = np.asarray(value)
+            shape = lay.shapes.get(name)
+            per_learner = shape is not None and arr.shape == (N,) + shape
+            for i, row in enumerate(arr if per_learner else [arr]):
+                try:
+                    scratch.set_weights({name: row})
+                except InputError as exc:
+                    where = f" (learner {i})" if per_learner else ""
+                    also = "" if shape is None else f"; one per learner: shape {(N,) + shape}"
+                    raise InputError(f"{exc}{where}{also}") from None
+            checked[name] = arr.astype(np.float64)
+        for name, arr in checked.items():
+            self._weight_view(name, writeable=True)[...] = arr
+        self._mems[:, H_WMAX] = np.max(np.abs(self._theta2d()), axis=1, initial=0.0)
+
+    def _region_index(self, name):
+        """Column indices of a region of every learner's mem, shape (N, size)."""
+        lay, N = self.layout, self.n_learners
+        meta = lay.meta
+        if name == "record":
+            start = meta["bank0"] + self._mems[:, M_BANK].astype(np.int64) * meta["bank_size"]
+            return start[:, None] + np.arange(meta["bank_size"])
+        size = {"theta": lay.n_params, "dW": lay.n_params, "T": lay.n_traces}[name]
+        return np.broadcast_to(meta[name] + np.arange(size), (N, size))
+
+    def _region(self, name):
+        return np.take_along_axis(self._mems, self._region_index(name), axis=1)
+
+    @property
+    def state_(self) -> dict:
+        """Copies of every learner's state, the learner axis first: ``s_c``
+        (N, n_cells), ``y_c``, ``y_in`` (N, C), ``y_out``, ``y_k`` (N, K),
+        ``T_in`` (N, n_cells, I_g), ``T_c`` (N, n_cells, I_c); see
+        :attr:`OnlineLSTM.state_`."""
+        lay = self.layout
+        meta = lay.meta
+        fields = lay.record_fields()
+        start = meta["bank0"] + self._mems[:, M_BANK].astype(np.int64) * meta["bank_size"]
+        out = {}
+        for key in ("s_c", "y_c", "y_in", "y_out", "y_k"):
+            idx = (start + meta["r_" + _RECORD_KEYS[key]])[:, None] + np.arange(fields[key])
+            out[key] = np.take_along_axis(self._mems, idx, axis=1)
+        traces = [lay.trace_views(t) for t in self._region("T")]
+        out["T_in"] = np.stack([t[0] for t in traces])
+        out["T_c"] = np.stack([t[1] for t in traces])
+        return out
+
+    # ------------------------------------------------------------------
+    # snapshot / restore (complete state, bit-exact)
+    # ------------------------------------------------------------------
+    def state_arrays(self) -> dict:
+        """The complete state of every learner, as in
+        :meth:`OnlineLSTM.state_arrays` with a leading learner axis: ``header``
+        (N, HEADER_SIZE), ``theta`` (N, n_params), ``dW``, ``T`` and
+        ``record`` (copies)."""
+        return {"header": self._mems[:, :HEADER_SIZE].copy(),
+                **{name: self._region(name) for name in ("theta", "dW", "T", "record")}}
+
+    def load_state_arrays(self, arrays: dict):
+        """Restore every learner from :meth:`state_arrays` (same architecture,
+        same number of learners).  Each learner's slice is checked as
+        :meth:`OnlineLSTM.load_state_arrays` checks it; nothing is written
+        unless all are good."""
+        N = self.n_learners
+        for key in ("header", "theta", "dW", "T", "record"):
+            if key not in arrays:
+                raise InputError(f"state is missing {key!r}")
+            if np.ndim(arrays[key]) != 2 or np.shape(arrays[key])[0] != N:
+                raise InputError(f"state[{key!r}] must have shape ({N}, size), one row per "
+                                 f"learner; got {np.shape(arrays[key])}")
+        scratch = self._proto.clone(seed=0)
+        new = self._mems.copy()
+        size = self.layout.mem_size
+        for i in range(N):
+            try:
+                scratch.load_state_arrays({k: np.asarray(arrays[k])[i] for k in
+                                           ("header", "theta", "dW", "T", "record")})
+            except InputError as exc:
+                raise InputError(f"learner {i}: {exc}") from None
+            new[i, :size] = scratch._mem
+        self._mems[...] = new
+
+    def __getstate__(self):
+        return {"params": self.get_params(), "seeds": list(self.seeds_), "state": self.state_arrays()}
+
+    def __setstate__(self, d):
+        params = dict(d["params"])
+        seed = params.pop("seed")
+        seeds = d["seeds"]  # None for learners taken in by from_learners without a seed
+        self.__init__(**params, seed=[0 if s is None else s for s in seeds])
+        self.seed, self.seeds_ = seed, list(seeds)
+        self.load_state_arrays(d["state"])
+
+
+__all__ = ["LearnerBank", "BankDivergenceError"]

@@ -1,0 +1,365 @@
+"""The learner bank: N learners in one call give the bits of N separate learners."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+from online_lstm import DivergenceError, InputError, NoPendingStepError, OnlineLSTM
+from online_lstm.bank import BankDivergenceError, LearnerBank
+
+from conftest import ARCHS, random_stream
+
+N = 5
+
+
+def streams(rng, n, T, lay):
+    """One independent random stream per learner, learner axis first."""
+    parts = [random_stream(rng, T, lay.n_in, lay.n_out) for _ in range(n)]
+    X, Y, R = (np.stack([p[i] for p in parts]) for i in range(3))
+    return X, Y, R
+
+
+def make_bank(name, seed, n=N, **kw):
+    params = dict(ARCHS[name], init_range=0.6, seed=seed)
+    params.update(kw)
+    params.setdefault("lr", np.linspace(0.1, 0.5, n))  # one learning rate per learner
+    return LearnerBank(n, **params)
+
+
+def separate(bank):
+    return [bank.learner(i) for i in range(bank.n_learners)]
+
+
+def assert_bank_equals(bank, learners):
+    size = bank.layout.mem_size
+    for i, m in enumerate(learners):
+        assert np.array_equal(bank._mems[i, :size], m._mem, equal_nan=True), f"learner {i}"
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("name", list(ARCHS))
+def test_learn_many_equals_separate_learners_bitwise(name, parallel, seed):
+    rng = np.random.default_rng(seed)
+    bank = make_bank(name, seed, parallel=parallel)
+    ms = separate(bank)
+    X, Y, R = streams(rng, N, 200, bank.layout)
+    out = bank.learn_many(X, Y, R)
+    for i, m in enumerate(ms):
+        assert np.array_equal(out[i], m.learn_many(X[i], Y[i], R[i]))
+    assert_bank_equals(bank, ms)
+    assert not np.array_equal(bank.theta_, make_bank(name, seed).theta_)  # it learned
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("name", ["F-og-all-S3", "B-noog-none-g1-id", "F-og-gates-S1"])
+def test_step_by_step_equals_separate_learners_bitwise(name, parallel, seed):
+    """learn_one, predict_one + learn_last and per-learner resets, mixed."""
+    rng = np.random.default_rng(seed + 1)
+    bank = make_bank(name, seed, parallel=parallel)
+    ms = separate(bank)
+    X, Y, R = streams(rng, N, 120, bank.layout)
+    for t in range(X.shape[1]):
+        mode = t % 3
+        if mode == 0:
+            out = bank.learn_one(X[:, t], Y[:, t], R[:, t])
+        else:
+            out = bank.predict_one(X[:, t], R[:, t])
+        for i, m in enumerate(ms):
+            if R[i, t]:
+                m.reset()
+            o = m.learn_one(X[i, t], Y[i, t]) if mode == 0 else m.predict_one(X[i, t])
+            assert np.array_equal(out[i], o)
+        if mode == 2:
+            targets = Y[:, t].copy()
+            targets[::2] = np.nan  # learners 0, 2, 4: no target, step stays pending
+            bank.learn_last(targets)
+            for i, m in enumerate(ms):
+                if i % 2:
+                    m.learn_last(targets[i])
+            assert np.array_equal(bank.pending_, [m.pending_ for m in ms])
+        if t % 50 == 49:
+            bank.reset([1, 3])
+            ms[1].reset()
+            ms[3].reset()
+    assert_bank_equals(bank, ms)
+
+
+def test_sequence_update_mode_equals_separate_learners(seed):
+    rng = np.random.default_rng(seed + 2)
+    bank = make_bank("F-og-hidden-S2", seed, update="sequence")
+    ms = separate(bank)
+    X, Y, R = streams(rng, N, 150, bank.layout)
+    bank.learn_many(X, Y, R)
+    bank.reset()
+    for i, m in enumerate(ms):
+        m.learn_many(X[i], Y[i], R[i])
+        m.reset()
+    assert_bank_equals(bank, ms)
+
+
+def test_parallel_and_serial_give_the_same_bits():
+    rng = np.random.default_rng(3)
+    a = make_bank("F-og-all-S3", 3, n=64, parallel=True)
+    b = make_bank("F-og-all-S3", 3, n=64, parallel=False)
+    X, Y, R = streams(rng, 64, 40, a.layout)
+    assert np.array_equal(a.learn_many(X, Y, R), b.learn_many(X, Y, R))
+    assert np.array_equal(a._mems, b._mems, equal_nan=True)  # the staged targets hold NaN
+
+
+def test_seeds_match_single_learners():
+    bank = LearnerBank(4, 3, 2, 2, 2, seed=11)
+    assert len(set(bank.seeds_)) == 4
+    for i, s in enumerate(bank.seeds_):
+        assert np.array_equal(bank.theta_[i], OnlineLSTM(3, 2, 2, 2, seed=s).theta_)
+    again = LearnerBank(4, 3, 2, 2, 2, seed=11)
+    assert np.array_equal(again.theta_, bank.theta_)
+    given = LearnerBank(2, 3, 2, seed=[7, 8])
+    assert np.array_equal(given.theta_[1], OnlineLSTM(3, 2, seed=8).theta_)
+
+
+def test_from_learners_and_set_learner():
+    rng = np.random.default_rng(4)
+    ms = [OnlineLSTM(**ARCHS["B-og-all-S2"], seed=s, lr=0.2) for s in range(3)]
+    for m in ms:  # learners in different states
+        X, Y, R = random_stream(rng, 30, m.layout.n_in, m.layout.n_out)
+        m.learn_many(X, Y, R)
+    bank = LearnerBank.from_learners(ms)
+    assert_bank_equals(bank, ms)
+    assert bank.seeds_ == [0, 1, 2]
+    other = OnlineLSTM(**ARCHS["B-og-all-S2"], seed=9)
+    bank.set_learner(1, other)
+    assert np.array_equal(bank.learner(1).state_arrays()["theta"], other.theta_)
+    with pytest.raises(InputError):
+        bank.set_learner(0, OnlineLSTM(**ARCHS["F-og-all-S3"]))
+    unseeded = LearnerBank.from_learners([ms[0], OnlineLSTM(**ARCHS["B-og-all-S2"], seed=None)])
+    copy = pickle.loads(pickle.dumps(unseeded))
+    assert copy.seeds_ == [0, None]
+    for k, v in unseeded.state_arrays().items():
+        assert np.array_equal(copy.state_arrays()[k], v), k
+
+
+# ---------------------------------------------------------------------------
+# save and inspect: the same surface as a single learner, learner axis first
+# ---------------------------------------------------------------------------
+
+
+def trained_bank(seed=5):
+    rng = np.random.default_rng(seed)
+    bank = make_bank("F-og-all-S3", seed)
+    X, Y, R = streams(rng, N, 60, bank.layout)
+    bank.learn_many(X, Y, R)
+    bank.predict_one(X[:, 0])
+    return bank, rng
+
+
+def test_state_arrays_roundtrip_continues_bitwise():
+    bank, rng = trained_bank()
+    snap = bank.state_arrays()
+    ms = separate(bank)
+    for i, m in enumerate(ms):  # the same arrays as each learner's, stacked
+        for k, v in m.state_arrays().items():
+            assert np.array_equal(snap[k][i], v), k
+    X, Y, R = streams(rng, N, 30, bank.layout)
+    first = bank.learn_many(X, Y, R)
+    after = bank.state_arrays()
+    fresh = make_bank("F-og-all-S3", 99)
+    fresh.load_state_arrays(snap)
+    assert np.array_equal(fresh.learn_many(X, Y, R), first)
+    for k in after:
+        assert np.array_equal(fresh.state_arrays()[k], after[k]), k
+
+
+def test_load_state_arrays_refuses_bad_state_and_changes_nothing():
+    bank, _ = trained_bank()
+    before = bank._mems.copy()
+    snap = bank.state_arrays()
+    snap["theta"][3, 0] = np.nan
+    with pytest.raises(InputError, match="learner 3"):
+        bank.load_state_arrays(snap)
+    with pytest.raises(InputError, match="one row per learner"):
+        bank.load_state_arrays({k: v[:2] for k, v in bank.state_arrays().items()})
+    other = LearnerBank(N, **ARCHS["B-og-all-S2"])
+    with pytest.raises(InputError):
+        bank.load_state_arrays(other.state_arrays())
+    assert np.array_equal(bank._mems, before, equal_nan=True)
+
+
+def test_pickle_roundtrip():
+    bank, rng = trained_bank()
+    copy = pickle.loads(pickle.dumps(bank))
+    assert copy.seeds_ == bank.seeds_ and copy.get_params()["seed"] == bank.get_params()["seed"]
+    X, Y, R = streams(rng, N, 20, bank.layout)
+    assert np.array_equal(copy.learn_many(X, Y, R), bank.learn_many(X, Y, R))
+    assert np.array_equal(copy._mems, bank._mems, equal_nan=True)
+
+
+def test_weights_by_name():
+    bank, _ = trained_bank()
+    ms = separate(bank)
+    views = bank.weights
+    for name, v in bank.get_weights().items():
+        assert v.shape == (N,) + bank.layout.shapes[name]
+        assert not views[name].flags.writeable
+        for i, m in enumerate(ms):
+            assert np.array_equal(v[i], m.get_weights()[name])
+            assert np.array_equal(views[name][i], m.weights[name])
+    # views follow learning
+    w_before = views["W_k"].copy()
+    bank.learn_one(np.ones((N, bank.layout.n_in)), np.zeros((N, bank.layout.n_out)))
+    assert not np.array_equal(views["W_k"], w_before)
+
+
+def test_set_weights_per_learner_and_shared():
+    bank, _ = trained_bank()
+    lay = bank.layout
+    per = np.arange(N * lay.n_out * lay.n_ob, dtype=float).reshape((N,) + lay.shapes["W_k"]) / 100
+    bank.set_weights(W_k=per, b_k=np.full(lay.shapes["b_k"], 0.25))
+    for i in range(N):
+        m = bank.learner(i)
+        assert np.array_equal(m.get_weights()["W_k"], per[i])
+        assert np.all(m.get_weights()["b_k"] == 0.25)
+        ref = bank.learner(i)  # the magnitude bound was recomputed as set_weights does
+        ref.set_weights(W_k=per[i])
+        assert bank._mems[i, 3] == ref._mem[3]
+    before = bank._mems.copy()
+    with pytest.raises(InputError):
+        bank.set_weights(W_k=per, b_k=np.full(lay.shapes["b_k"], np.inf))
+    with pytest.raises(InputError):
+        bank.set_weights(W_k=per[:2])
+    with pytest.raises(InputError):
+        bank.set_weights(nope=1.0)
+    assert np.array_equal(bank._mems, before, equal_nan=True)
+
+
+def test_state_and_counters():
+    bank, _ = trained_bank()
+    ms = separate(bank)
+    st = bank.state_
+    for i, m in enumerate(ms):
+        for k, v in m.state_.items():
+            assert np.array_equal(st[k][i], v), k
+    assert np.array_equal(bank.n_steps_, [m.n_steps_ for m in ms])
+    assert np.array_equal(bank.n_resets_, [m.n_resets_ for m in ms])
+    assert np.array_equal(bank.n_updates_, [m.n_updates_ for m in ms])
+    assert np.array_equal(bank.seq_step_, [m.seq_step_ for m in ms])
+    assert np.array_equal(bank.pending_, [m.pending_ for m in ms])
+    assert np.array_equal(bank.lr, np.linspace(0.1, 0.5, N))
+    fresh = bank.clone()  # untrained, same parameters and seeds
+    assert np.array_equal(fresh.theta_, make_bank("F-og-all-S3", 5).theta_)
+    assert np.array_equal(fresh.lr, bank.lr) and not fresh.n_steps_.any()
+
+
+# ---------------------------------------------------------------------------
+# bad input and divergence
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["nan_x", "inf_y", "x_shape", "y_shape", "resets", "dtype", "out"])
+def test_bad_input_changes_no_learner(kind):
+    bank, rng = trained_bank()
+    lay = bank.layout
+    X, Y, R = streams(rng, N, 10, lay)
+    out = None
+    if kind == "nan_x":
+        X[3, 7, 0] = np.nan
+    elif kind == "inf_y":
+        Y[4, 9, 1] = np.inf
+    elif kind == "x_shape":
+        X = X[:, :, :-1]
+    elif kind == "y_shape":
+        Y = Y[:-1]
+    elif kind == "resets":
+        R = R[:, :-1]
+    elif kind == "dtype":
+        X = X.astype(complex)
+    elif kind == "out":
+        out = np.empty((N, 10, lay.n_out + 1))
+    before = bank._mems.copy()
+    with pytest.raises(InputError) as err:
+        bank.learn_many(X, Y, R, out=out)
+    if kind == "nan_x":
+        assert "X[3, 7]" in str(err.value)
+    if kind == "inf_y":
+        assert "Y[4, 9]" in str(err.value)
+    assert np.array_equal(bank._mems, before, equal_nan=True)
+    with pytest.raises(InputError):
+        bank.learn_one(np.full((N, lay.n_in), np.nan))
+    with pytest.raises(InputError):
+        bank.learn_one(np.zeros((N + 1, lay.n_in)))
+    assert np.array_equal(bank._mems, before, equal_nan=True)
+
+
+def test_safe_conversions_are_accepted():
+    bank = LearnerBank(3, 2, 1, seed=0)
+    a = bank.learn_one(np.ones((3, 2), dtype=np.float32), [0.5, 0.5, np.nan])  # (N,) when K == 1
+    b = LearnerBank(3, 2, 1, seed=0).learn_one(np.ones((3, 2)), np.array([[0.5], [0.5], [np.nan]]))
+    assert np.array_equal(a, b)
+    c = bank.learn_many(np.ones((3, 4, 2), dtype=int), np.zeros((3, 4)))
+    assert c.shape == (3, 4, 1)
+
+
+def test_learn_last_needs_a_pending_step_for_every_target():
+    bank = LearnerBank(3, 2, 1, seed=0)
+    bank.predict_one(np.ones((3, 2)))
+    bank.learn_last([[0.5], [np.nan], [0.5]])
+    assert bank.pending_.tolist() == [False, True, False]
+    before = bank._mems.copy()
+    with pytest.raises(NoPendingStepError, match=r"\[0\]"):
+        bank.learn_last([[0.5], [0.5], [np.nan]])
+    assert np.array_equal(bank._mems, before, equal_nan=True)
+    bank.learn_last([[np.nan], [0.5], [np.nan]])
+    assert not bank.pending_.any()
+
+
+def diverging_bank():
+    """Learner 1 diverges (s_c runs past its bound); learners 0 and 2 do not."""
+    bank = LearnerBank(3, 1, 1, 1, 1, bias="none", h="id", g="g1", output_gates=False,
+                       connectivity="B", state_bound=[1e6, 10.0, 1e6], seed=[0, 0, 0])
+    W = bank.get_weights()
+    bank.set_weights(W_in=np.full_like(W["W_in"], 5.0), W_c=np.full_like(W["W_c"], 5.0))
+    return bank
+
+
+def test_divergence_stops_one_learner_and_the_others_run_on():
+    bank = diverging_bank()
+    ms = separate(bank)
+    X = np.ones((3, 100, 1))
+    Y = np.full((3, 100, 1), 0.5)
+    with pytest.raises(BankDivergenceError) as err:
+        bank.learn_many(X, Y)
+    e = err.value
+    assert isinstance(e, DivergenceError)
+    assert e.learners.tolist() == [1]
+    row = int(e.row[0])
+    assert 0 < row < 100 and "state_bound" in e.reasons[0]
+    assert np.all(np.isnan(e.out[1, row:])) and not np.any(np.isnan(e.out[1, :row]))
+    # learner 1 equals a single learner that hit the same divergence
+    with pytest.raises(DivergenceError) as single:
+        ms[1].learn_many(X[1], Y[1])
+    assert single.value.row == row and single.value.step == e.step[0]
+    for i in (0, 2):
+        ms[i].learn_many(X[i], Y[i])
+    assert_bank_equals(bank, ms)
+    # stepping on: learner 1 keeps refusing, the others keep learning
+    with pytest.raises(BankDivergenceError) as again:
+        bank.learn_one(np.ones((3, 1)), np.full((3, 1), 0.5))
+    assert again.value.learners.tolist() == [1]
+    assert bank.n_steps_.tolist() == [101, row, 101]
+
+
+def test_bad_constructor_arguments():
+    with pytest.raises(ValueError):
+        LearnerBank(0, 2, 1)
+    with pytest.raises(ValueError):
+        LearnerBank(3, 2, 1, lr=[0.1, 0.2])
+    with pytest.raises(ValueError):
+        LearnerBank(3, 2, 1, seed=[1, 2])
+    with pytest.raises(ValueError):
+        LearnerBank(3, 2, 1, parallel="yes")
+    with pytest.raises(ValueError, match="raise"):
+        LearnerBank(3, 2, 1, on_divergence="reset")
+    with pytest.raises(ValueError):
+        LearnerBank(3, 2, 1, bias="sometimes")
+    with pytest.raises(IndexError):
+        LearnerBank(3, 2, 1).learner(3)

@@ -1,0 +1,292 @@
+"""Real-time properties: no allocation, no compilation, threads, cold start.
+
+No test here measures time: speed is measured by the scripts in
+``benchmarks/``.  These tests check the properties that make the timings
+predictable.
+"""
+
+import json
+import subprocess
+import sys
+import threading
+import tracemalloc
+
+import numba
+import numpy as np
+import pytest
+from numba.core import event
+
+from online_lstm import InputError, LearnerBank, OnlineLSTM
+from online_lstm import bank_kernels, kernels
+
+from conftest import random_stream
+
+REBER = dict(n_in=7, n_out=7, n_blocks=4, block_size=2, bias="all")
+
+
+class CompileCounter(event.Listener):
+    """Counts Numba compilations (cache loads are not compilations)."""
+
+    def __init__(self):
+        self.names = []
+
+    def on_start(self, ev):
+        self.names.append(str(ev.data["dispatcher"].py_func.__qualname__))
+
+    def on_end(self, ev):
+        pass
+
+
+def peak_bytes(fn, n):
+    """Peak traced allocation above the starting level while ``fn`` runs n times,
+    and the net growth after."""
+    fn()
+    tracemalloc.start()
+    try:
+        start, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        for _ in range(n):
+            fn()
+        end, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak - start, end - start
+
+
+# ---------------------------------------------------------------------------
+# no allocation per step
+# ---------------------------------------------------------------------------
+
+
+def test_steps_with_out_allocate_nothing_that_grows_with_the_net():
+    """With ``out=`` a step allocates no array: over 20,000 steps nothing
+    accumulates and the transient peak stays below the size of the output
+    vector.  The same measurement on the allocating path (no ``out=``) does
+    see the output array, so the check can fail."""
+    K = 300  # a 2.4 kB output vector: any per-step output or state copy shows
+    m = OnlineLSTM(5, K, 3, 2, seed=0)
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(-1, 1, 5), rng.uniform(0, 1, K)
+    o = np.empty(K)
+    for name, fn in [("learn_one", lambda: m.learn_one(x, y, out=o)),
+                     ("predict_one", lambda: m.predict_one(x, out=o)),
+                     ("learn_one y=None", lambda: m.learn_one(x, None, out=o))]:
+        peak, growth = peak_bytes(fn, 20_000)
+        assert growth <= 256, f"{name}: {growth} bytes kept after 20,000 steps"
+        assert peak < 8 * K, f"{name}: transient peak {peak} bytes"
+    peak, _ = peak_bytes(lambda: m.learn_one(x, y), 100)  # control: allocates the result
+    assert peak >= 8 * K
+
+
+def test_bank_steps_with_out_allocate_nothing_that_grows():
+    K, N = 50, 16
+    bank = LearnerBank(N, 3, K, 2, 2, seed=0, parallel=False)
+    rng = np.random.default_rng(1)
+    X, Y = rng.uniform(-1, 1, (N, 3)), rng.uniform(0, 1, (N, K))
+    O = np.empty((N, K))
+    peak, growth = peak_bytes(lambda: bank.learn_one(X, Y, out=O), 5_000)
+    assert growth <= 256
+    assert peak < 8 * N * K
+    peak, _ = peak_bytes(lambda: bank.learn_one(X, Y), 50)  # control
+    assert peak >= 8 * N * K
+
+
+# ---------------------------------------------------------------------------
+# no compilation after warm-up
+# ---------------------------------------------------------------------------
+
+
+def test_no_compilation_after_warm_up_whatever_the_input():
+    """Once built, stepping never compiles: inputs of another dtype or layout
+    are converted in Python (or refused), not given a new specialisation."""
+    m = OnlineLSTM(**REBER, seed=0)
+    bank = LearnerBank(3, **REBER, seed=0)
+    x, y = np.eye(7)[1], np.eye(7)[2]
+    m.learn_one(x, y)
+    bank.learn_one(np.eye(7)[:3], np.eye(7)[:3])
+    sigs = {d: list(d.signatures) for d in (kernels.learn_step, kernels.predict_step, kernels.run,
+                                             bank_kernels.run, bank_kernels.run_serial)}
+    counter = CompileCounter()
+    with event.install_listener("numba:compile", counter):
+        m.learn_one(x.astype(np.float32), y.astype(np.float16))
+        m.learn_one(np.asfortranarray(np.eye(7))[:, 3], y)  # strided view
+        m.learn_one([0, 0, 1, 0, 0, 0, 0], (0, 1, 0, 0, 0, 0, 0))  # int lists
+        m.predict_one(np.arange(7, dtype=np.int32))
+        m.learn_many(np.eye(7, dtype=np.float32)[::2], np.eye(8)[::2, :7])  # non-contiguous
+        m.learn_last(np.ones(7, dtype=np.float32)) if m.pending_ else None
+        bank.learn_one(np.eye(7, dtype=np.uint8)[:3], np.eye(7)[:3])
+        bank.learn_many(np.ones((3, 4, 7), dtype=np.float32), np.zeros((3, 4, 7)), np.eye(3, 4, dtype=int))
+        state = m.state_arrays()
+        for bad in (np.full(7, 1 + 1j), np.array(["a"] * 7), np.full(7, 1e20, dtype=np.longdouble)):
+            with pytest.raises(InputError):
+                m.learn_one(bad, y)
+        with pytest.raises(InputError):
+            bank.learn_one(np.full((3, 7), 1j), None)
+    assert counter.names == []
+    assert all(np.array_equal(m.state_arrays()[k], v, equal_nan=True) for k, v in state.items())
+    assert {d: list(d.signatures) for d in sigs} == sigs
+
+
+def test_kernels_refuse_to_compile_a_new_signature():
+    """The guard rail behind the test above: the entry points have compiling
+    disabled, so a wrong dtype reaching them raises instead of compiling."""
+    mem = OnlineLSTM(2, 1, seed=0)._mem
+    with pytest.raises(TypeError):
+        kernels.learn_step(mem, np.zeros(2, dtype=np.float32), np.zeros(1), np.zeros(1))
+    bank = LearnerBank(2, 2, 1, seed=0)
+    with pytest.raises(TypeError):
+        bank_kernels.run_serial(bank._mems, np.zeros((2, 1, 2), dtype=np.float32), np.zeros((2, 1, 1)),
+                                np.zeros((0, 0), dtype=bool), np.zeros((2, 1, 1)),
+                                np.zeros(2, dtype=np.int64), np.zeros(2, dtype=np.int64), True)
+
+
+# ---------------------------------------------------------------------------
+# threads
+# ---------------------------------------------------------------------------
+
+
+def test_kernels_release_the_gil():
+    for d in (kernels.learn_step, kernels.predict_step, kernels.run, kernels.learn_last,
+              bank_kernels.run, bank_kernels.run_serial):
+        assert d.targetoptions.get("nogil") is True, d.py_func.__name__
+
+
+def run_learner(m, X, Y, R, outs, i):
+    outs[i] = (m.learn_many(X[:150], Y[:150], R[:150]),
+               np.array([m.learn_one(X[t], Y[t]) for t in range(150, len(X))]))
+
+
+def test_separate_learners_in_threads_equal_sequential_runs(seed):
+    rng = np.random.default_rng(seed)
+    n = 6
+    data = [random_stream(rng, 300, 4, 3) for _ in range(n)]
+    threaded = [OnlineLSTM(4, 3, 3, 2, bias="all", seed=seed + i, lr=0.3) for i in range(n)]
+    serial = [m.clone() for m in threaded]
+    outs, ref = [None] * n, [None] * n
+    threads = [threading.Thread(target=run_learner, args=(threaded[i], *data[i], outs, i)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in range(n):
+        run_learner(serial[i], *data[i], ref, i)
+        assert np.array_equal(outs[i][0], ref[i][0]) and np.array_equal(outs[i][1], ref[i][1])
+        assert np.array_equal(threaded[i]._mem, serial[i]._mem, equal_nan=True)
+
+
+def test_separate_banks_in_threads_equal_sequential_runs():
+    if numba.threading_layer() == "workqueue":  # pragma: no cover - not thread-safe by design
+        pytest.skip("Numba's workqueue threading layer cannot run parallel kernels from threads")
+    rng = np.random.default_rng(7)
+    banks = [LearnerBank(32, 3, 2, 2, 2, seed=i, parallel=True) for i in range(3)]
+    serial = [LearnerBank(32, 3, 2, 2, 2, seed=i, parallel=False) for i in range(3)]
+    X = rng.uniform(-1, 1, (3, 32, 100, 3))
+    Y = rng.uniform(0, 1, (3, 32, 100, 2))
+    outs = [None] * 3
+
+    def work(i):
+        outs[i] = banks[i].learn_many(X[i], Y[i])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in range(3):
+        assert np.array_equal(outs[i], serial[i].learn_many(X[i], Y[i]))
+
+
+# ---------------------------------------------------------------------------
+# cold start from the on-disk cache
+# ---------------------------------------------------------------------------
+
+COLD_START = r"""
+import json, time
+t0 = time.perf_counter()
+from numba.core import event
+class Counter(event.Listener):
+    names = []
+    def on_start(self, ev): self.names.append(ev.data["dispatcher"].py_func.__qualname__)
+    def on_end(self, ev): pass
+c = Counter()
+event.register("numba:compile", c)  # (install_listener is a context manager)
+import numpy as np
+from online_lstm import OnlineLSTM, LearnerBank
+m = OnlineLSTM(7, 7, 4, 2, bias="all", seed=0)
+y = m.learn_one(np.eye(7)[0], np.eye(7)[1])
+t1 = time.perf_counter()
+b = LearnerBank(2, 7, 7, 4, 2, bias="all", seed=0)
+b.learn_one(np.eye(7)[:2], np.eye(7)[:2])
+b.learn_many(np.zeros((2, 3, 7)), np.zeros((2, 3, 7)))
+print(json.dumps({"compiled": c.names, "first_step_s": t1 - t0, "finite": bool(np.isfinite(y).all())}))
+"""
+
+
+def test_new_process_steps_from_the_cache_without_compiling():
+    """A fresh interpreter imports, builds and steps with zero compilations:
+    every kernel comes from the on-disk cache.  (The time is printed by
+    ``benchmarks/bench_latency.py``; here only the absence of compilation is
+    checked.)"""
+    runs = [subprocess.run([sys.executable, "-c", COLD_START], capture_output=True, text=True,
+                           check=True) for _ in range(2)]  # the first one warms the cache
+    result = json.loads(runs[1].stdout.strip().splitlines()[-1])
+    assert result["finite"]
+    assert result["compiled"] == []
+
+
+def test_openmp_threads_sleep_at_the_barrier_unless_the_user_chose():
+    """Spinning OpenMP threads stall parallel calls for milliseconds on a busy
+    machine; the bank asks for sleeping ones unless the user set a policy."""
+    import os
+
+    code = ("import os; os.environ['OMP_WAIT_POLICY'] = 'ACTIVE'; import online_lstm; "
+            "print(os.environ['OMP_WAIT_POLICY'])")
+    kept = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert kept.stdout.strip() == "ACTIVE"
+    assert os.environ.get("OMP_WAIT_POLICY") is not None  # set by importing online_lstm
+
+
+STALE = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from numba.core import event
+class Counter(event.Listener):
+    names = []
+    def on_start(self, ev): self.names.append(ev.data["dispatcher"].py_func.__qualname__)
+    def on_end(self, ev): pass
+event.register("numba:compile", Counter())
+import numpy as np
+import online_lstm
+from online_lstm import LearnerBank, OnlineLSTM
+bank = LearnerBank(2, 3, 2, seed=[0, 1], parallel=False)
+out = bank.learn_many(np.ones((2, 5, 3)), np.zeros((2, 5, 2)))
+ref = OnlineLSTM(3, 2, seed=1).learn_many(np.ones((5, 3)), np.zeros((5, 2)))
+print(json.dumps({"compiled": Counter.names, "file": online_lstm.__file__,
+                  "same": bool(np.array_equal(out[1], ref))}))
+"""
+
+
+def test_bank_recompiles_when_the_sources_it_compiles_in_change(tmp_path):
+    """Numba's cache checks only the file that defines a function; the bank's
+    kernels compile in ``kernels.py``, ``layout.py`` and ``_jit.py`` and must
+    not run stale code after one of those changes."""
+    import pathlib
+    import shutil
+
+    import online_lstm
+
+    shutil.copytree(pathlib.Path(online_lstm.__file__).parent, tmp_path / "online_lstm")
+
+    def run():
+        res = subprocess.run([sys.executable, "-c", STALE, str(tmp_path)], capture_output=True,
+                             text=True, check=True)
+        return json.loads(res.stdout.strip().splitlines()[-1])
+
+    first = run()  # fills the copy's cache if copying did not keep it valid
+    assert first["file"].startswith(str(tmp_path)) and first["same"]
+    assert run()["compiled"] == []  # control: nothing changed, nothing compiled
+    with open(tmp_path / "online_lstm" / "_jit.py", "a") as f:
+        f.write("\n# an edit that the bank's own file does not see\n")
+    after = run()
+    assert any("_run" in name for name in after["compiled"]), after["compiled"]
+    assert after["same"]
