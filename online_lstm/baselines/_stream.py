@@ -1,0 +1,460 @@
+"""The streaming API shared by the competitor learners (same vocabulary as OnlineLSTM)."""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+import numpy as np
+
+from .. import kernels as _k
+from ..errors import DivergenceError, InputError, NoPendingStepError
+from ..layout import MAGNITUDE_LIMIT
+from ..learner import _as_float_array
+from . import _common as _c
+from .network import Network
+
+_NO_RESETS = np.zeros(0, dtype=np.bool_)
+
+_MESSAGES = {
+    _k.BAD_X_VALUE: "x must be finite: NaN or inf in the input",
+    _k.BAD_Y_VALUE: "y must be finite or NaN (NaN = no target): inf in the target",
+    _k.BAD_OUT_SHAPE: "out has the wrong shape",
+    _k.BAD_RESETS_SHAPE: "resets must be a boolean mask with one entry per row of X",
+}
+
+_DIVERGENCE = {
+    _k.DIV_NET: "a net input became non-finite",
+    _k.DIV_BOUND: "a weight, accumulated update or influence would leave "
+                  f"[-{MAGNITUDE_LIMIT:g}, {MAGNITUDE_LIMIT:g}] or become non-finite",
+}
+
+
+class StreamLearner:
+    """Base of :class:`~online_lstm.baselines.RTRL` and :class:`~online_lstm.baselines.BPTT`.
+
+    Subclasses set ``_kernels = (step, run, learn_last, reset)`` (compiled
+    entry points taking ``(S, net, ...)``), ``_kind`` (header ``H_KIND``),
+    ``_allocate(hd)`` (the arrays of
+    the state tuple after ``hd, theta, dW, g``, in kernel order) and the three
+    hooks ``_export_extra``, ``_check_extra`` and ``_write_extra`` for the
+    state beyond header, theta and dW.
+    """
+
+    _kernels = ()
+    _kind = None
+    _extra_params = ()
+    #: True if the arrays grow with the sequence (then ``_ensure_capacity``)
+    _grows = False
+
+    def __init__(self, n_in, n_out, n_hidden=1, *, architecture="fully_recurrent", bias=True,
+                 init_range=0.1, lr=0.1, update="step", seed=None):
+        self.n_in = n_in
+        self.n_out = n_out
+        self.n_hidden = n_hidden
+        self.architecture = architecture
+        self.bias = bias
+        self.init_range = init_range
+        self.update = update
+        self.seed = seed
+        self._build(lr)
+
+    # ------------------------------------------------------------------
+    # construction
+    # ------------------------------------------------------------------
+    def _build(self, lr):
+        self.network = net = Network(self.n_in, self.n_out, self.n_hidden, self.architecture, self.bias)
+        if self.update not in ("step", "sequence"):
+            raise ValueError(f"update must be 'step' or 'sequence'; got {self.update!r}")
+        r = self.init_range
+        if not isinstance(r, Real) or not math.isfinite(r) or r < 0:
+            raise ValueError(f"init_range must be a finite number >= 0; got {r!r}")
+        hd = np.zeros(_c.HEADER_SIZE)
+        hd[_c.H_MODE] = _c.MODE_SEQUENCE if self.update == "sequence" else _c.MODE_STEP
+        hd[_c.H_NIN], hd[_c.H_NOUT], hd[_c.H_KIND] = net.n_in, net.n_out, self._kind
+        theta = net.init_theta(np.random.default_rng(self.seed), float(r))
+        self._arrays = dict(hd=hd, theta=theta, dW=np.zeros(net.n_params), g=np.zeros(net.n_params),
+                            **self._allocate(hd))
+        self._tuple()
+        self.lr = lr
+        K = net.n_out
+        self._out = np.zeros(K)
+        self._nan_y = np.full(K, np.nan)
+        self._ybuf = np.zeros(K)
+
+    def _allocate(self, hd) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _tuple(self):
+        """(Re)build the argument tuples the kernels take."""
+        self._S = tuple(self._arrays.values())
+        self._net = self.network.ints()
+
+    def get_params(self) -> dict:
+        """Constructor arguments (River/scikit-learn convention)."""
+        params = dict(n_in=self.n_in, n_out=self.n_out, n_hidden=self.n_hidden,
+                      architecture=self.architecture, bias=self.bias, init_range=self.init_range,
+                      lr=self.lr, update=self.update, seed=self.seed)
+        params.update({k: getattr(self, k) for k in self._extra_params})
+        return params
+
+    def clone(self, **changes):
+        """A fresh, untrained learner with the same (or changed) parameters."""
+        params = self.get_params()
+        params.update(changes)
+        return type(self)(**params)
+
+    def __repr__(self):
+        extra = "".join(f", {k}={getattr(self, k)!r}" for k in self._extra_params)
+        net = self.network
+        return (f"{type(self).__name__}(n_in={net.n_in}, n_out={net.n_out}, n_hidden={net.n_hidden}, "
+                f"architecture={net.architecture!r}, bias={net.bias}, lr={self.lr}{extra}, "
+                f"n_params={net.n_params})")
+
+    @property
+    def n_params(self) -> int:
+        return self.network.n_params
+
+    @property
+    def lr(self) -> float:
+        """Learning rate alpha (may be changed between steps)."""
+        return float(self._arrays["hd"][_c.H_LR])
+
+    @lr.setter
+    def lr(self, value):
+        if not isinstance(value, Real) or not math.isfinite(value) or value < 0:
+            raise ValueError(f"lr must be a finite number >= 0; got {value!r}")
+        self._arrays["hd"][_c.H_LR] = float(value)
+
+    # ------------------------------------------------------------------
+    # input handling and errors
+    # ------------------------------------------------------------------
+    def _x(self, x):
+        if self.network.n_in == 1 and isinstance(x, Real) and not isinstance(x, (bool, np.bool_)):
+            return np.array([x], dtype=np.float64)
+        x = _as_float_array(x, "x", 1, f"({self.network.n_in},)")
+        if x.shape[0] != self.network.n_in:
+            raise InputError(f"x must have shape ({self.network.n_in},) per step; got shape {x.shape}")
+        return x
+
+    def _y(self, y):
+        K = self.network.n_out
+        if y is None:
+            return self._nan_y
+        if isinstance(y, Real) and not isinstance(y, (bool, np.bool_)):
+            if K != 1:
+                raise InputError(f"a scalar target needs n_out == 1; this learner has n_out={K}, "
+                                 f"so y must have shape ({K},)")
+            self._ybuf[0] = y
+            return self._ybuf
+        y = _as_float_array(y, "y", 1, f"({K},)")
+        if y.shape[0] != K:
+            raise InputError(f"y must have shape ({K},) per step; got shape {y.shape}")
+        return y
+
+    def _out_buf(self, out, rows=None):
+        K = self.network.n_out
+        shape = (K,) if rows is None else (rows, K)
+        if not (type(out) is np.ndarray and out.dtype == np.float64 and out.shape == shape
+                and out.flags.c_contiguous and out.flags.writeable):
+            raise InputError(f"out must be a writeable C-contiguous float64 array of shape {shape}")
+        return out
+
+    def _raise(self, st, row=None):
+        net = self.network
+        where = "" if row is None else f" (row {row})"
+        if st == _k.BAD_X_SHAPE:
+            raise InputError(f"x must have shape ({net.n_in},) per step{where}")
+        if st == _k.BAD_Y_SHAPE:
+            raise InputError(f"y must have shape ({net.n_out},) per step{where}")
+        if st in _MESSAGES:
+            raise InputError(_MESSAGES[st] + where)
+        if st == _k.NO_PENDING:
+            raise NoPendingStepError("learn_last needs a step taken without a target (predict_one, "
+                                     "or learn_one with y=None) and not learned from yet")
+        if st in _DIVERGENCE:
+            step = self.n_steps_
+            raise DivergenceError(f"divergence at step {step}{where}: {_DIVERGENCE[st]}. The step "
+                                  f"was not applied; the learner holds the state from before it.",
+                                  step=step, row=row, reason=_DIVERGENCE[st])
+        raise RuntimeError(f"unknown kernel status {st}")  # pragma: no cover
+
+    def _mask(self, resets, T):
+        if resets is None:
+            return _NO_RESETS
+        r = np.asarray(resets)
+        ok_values = r.dtype == np.bool_ or (r.dtype.kind in "iu" and np.isin(r, (0, 1)).all())
+        if r.shape != (T,) or not ok_values:
+            raise InputError(f"resets must be a boolean (or 0/1) mask of shape ({T},), one entry per "
+                             f"row of X; got {r.dtype} of shape {r.shape}")
+        return np.ascontiguousarray(r, dtype=np.bool_)
+
+    # ------------------------------------------------------------------
+    # hooks for learners whose arrays grow with the sequence (BPTT's history)
+    # ------------------------------------------------------------------
+    def _ensure_capacity(self, arrays, seq_len) -> bool:
+        """Make room for a sequence of ``seq_len`` steps; True if ``arrays``
+        were reallocated."""
+        return False
+
+    @staticmethod
+    def _longest_sequence(resets, T, seq_now):
+        """Length of the longest sequence after T more rows (resets before
+        the rows marked True)."""
+        starts = np.flatnonzero(resets)
+        if starts.size == 0:
+            return seq_now + T
+        return max(seq_now + int(starts[0]), int(np.diff(np.append(starts, T)).max()))
+
+    # ------------------------------------------------------------------
+    # streaming API
+    # ------------------------------------------------------------------
+    def learn_one(self, x, y=None, *, out=None):
+        """One step with learning; return the prediction made before the update.
+
+        Parameters
+        ----------
+        x : array of shape (n_in,)
+        y : array of shape (n_out,), float (if n_out == 1) or None
+            Target for this step; NaN entries (or None) mean no target.
+        out : float64 array of shape (n_out,), optional
+            Write the prediction here instead of allocating a new array.
+
+        Returns
+        -------
+        ndarray of shape (n_out,)
+            The outputs ``y_k(t)``, computed before this step's weight change.
+        """
+        return self._one(x, y, out, True)
+
+    def predict_one(self, x, *, out=None):
+        """One step without learning (activations and influences/history advance).
+
+        It can be learned from later with :meth:`learn_last`.
+        """
+        return self._one(x, None, out, False)
+
+    def _one(self, x, y, out, learn):
+        if self._grows and self._ensure_capacity(self._arrays, self.seq_step_ + 1):
+            self._tuple()
+        o = self._out if out is None else out
+        yy = y if type(y) is np.ndarray else self._y(y)
+        step = self._kernels[0]
+        try:
+            st = step(self._S, self._net, x, yy, o, learn)
+        except TypeError:  # a dtype or layout with no compiled version: convert
+            x = self._x(x)
+            yy = self._y(yy)
+            if out is not None:
+                o = self._out_buf(out)
+            st = step(self._S, self._net, x, yy, o, learn)
+        if st:
+            self._raise(st)
+        return o.copy() if out is None else o
+
+    def learn_last(self, y):
+        """Learn from the target of the last step, which was taken without one.
+
+        ``predict_one(x)`` then ``learn_last(y)`` gives the same bits as
+        ``learn_one(x, y)``.  An all-NaN target does nothing and keeps the step
+        pending; :class:`NoPendingStepError` if no step is pending.
+        """
+        yy = y if type(y) is np.ndarray else self._y(y)
+        try:
+            st = self._kernels[2](self._S, self._net, yy)
+        except TypeError:
+            st = self._kernels[2](self._S, self._net, self._y(yy))
+        if st:
+            self._raise(st)
+
+    def reset(self):
+        """Sequence boundary: with ``update="sequence"`` apply the accumulated
+        change first; then zero the activations (and influences/history)."""
+        st = self._kernels[3](self._S, self._net)
+        if st:
+            self._raise(st)
+
+    def _run(self, arrays, X, Y, resets, out, learn):
+        net = self.network
+        X = _as_float_array(X, "X", 2, f"(T, {net.n_in})")
+        T, K = X.shape[0], net.n_out
+        if learn:
+            if Y is None:
+                raise InputError(f"Y must be an array of shape ({T}, {K}); use NaN for steps without target")
+            Y = np.asarray(Y)
+            if Y.ndim == 1 and K == 1:
+                Y = Y.reshape(-1, 1)
+            Y = _as_float_array(Y, "Y", 2, f"({T}, {K})")
+            if Y.shape != (T, K):
+                raise InputError(f"Y must have shape ({T}, {K}), one row per row of X; got {Y.shape}")
+        else:
+            Y = X
+        r = self._mask(resets, T)
+        o = np.empty((T, K)) if out is None else self._out_buf(out, T)
+        if self._grows and self._ensure_capacity(
+                arrays, self._longest_sequence(r, T, int(arrays["hd"][_c.H_SEQ]))):
+            if arrays is self._arrays:
+                self._tuple()
+        st, row = self._kernels[1](tuple(arrays.values()), self._net, X, Y, r, o, learn)
+        if st:
+            self._raise(st, row=int(row))
+        return o
+
+    def learn_many(self, X, Y, resets=None, *, out=None):
+        """T online steps in one compiled call, bit-identical to T ``learn_one``.
+
+        Sequential online learning over a chunk (each step's update is applied
+        before the next step), not a mini-batch.
+
+        Parameters
+        ----------
+        X : array of shape (T, n_in)
+        Y : array of shape (T, n_out) (or (T,) when n_out == 1); NaN = no target
+        resets : bool array of shape (T,), optional
+            True where a new sequence starts (reset before that row).
+        out : float64 array of shape (T, n_out), optional
+
+        Returns
+        -------
+        ndarray of shape (T, n_out)
+            Each step's prediction, made before its update.
+
+        Raises
+        ------
+        InputError
+            Every row is checked first; if one is bad nothing changes.
+        DivergenceError
+            At row t: rows before t are applied, row t is not.
+        """
+        return self._run(self._arrays, X, Y, resets, out, True)
+
+    def predict_many(self, X, resets=None, *, out=None):
+        """T steps without learning in one compiled call."""
+        return self._run(self._arrays, X, None, resets, out, False)
+
+    def gradient(self, X, Y, resets=None, *, from_current_state=False) -> dict:
+        """The learner's gradient of a sequence with the weights held fixed.
+
+        Returns ``dE/dw`` by name for ``E = 1/2 sum_t sum_k (d_k - y_k)^2``
+        over the steps with targets, as this learner computes it (exact for
+        RTRL and for BPTT with ``window=None``; truncated to the window
+        otherwise).  ``-lr * gradient`` is the change ``update="sequence"``
+        makes over the sequence.  The learner is not changed.
+        """
+        arrays = {k: v.copy() for k, v in self._arrays.items()}
+        hd = arrays["hd"]
+        hd[_c.H_MODE] = _c.MODE_GRADIENT
+        arrays["dW"][:] = 0.0
+        if not from_current_state:
+            self._kernels[3](tuple(arrays.values()), self._net)
+        self._run(arrays, X, Y, resets, None, True)
+        g = -arrays["dW"]
+        return {name: g[idx] for name, idx in self.network.weight_index.items()}
+
+    # ------------------------------------------------------------------
+    # weights by name
+    # ------------------------------------------------------------------
+    @property
+    def weights(self) -> dict:
+        """Copies of the named weights (paper orientation: unit, source); see
+        :class:`~online_lstm.baselines.network.Network` for the names."""
+        return self.get_weights()
+
+    def get_weights(self) -> dict:
+        theta = self._arrays["theta"]
+        return {name: theta[idx] for name, idx in self.network.weight_index.items()}
+
+    def set_weights(self, weights=None, **named):
+        """Set weights by name; every array is checked before any is written."""
+        new = dict(weights or {})
+        new.update(named)
+        net = self.network
+        checked = {}
+        for name, value in new.items():
+            if name not in net.shapes:
+                raise InputError(f"unknown weight {name!r}; this net has {list(net.shapes)}")
+            shape = net.shapes[name]
+            arr = _as_float_array(value, name, len(shape), str(shape))
+            if arr.shape != shape:
+                raise InputError(f"{name} must have shape {shape}; got {arr.shape}")
+            if not np.all(np.abs(arr) <= MAGNITUDE_LIMIT):
+                raise InputError(f"{name} must be finite and within {MAGNITUDE_LIMIT:g} in magnitude")
+            checked[name] = arr
+        for name, arr in checked.items():
+            self._arrays["theta"][net.weight_index[name]] = arr
+
+    # ------------------------------------------------------------------
+    # counters
+    # ------------------------------------------------------------------
+    def _counter(self, field):
+        return int(self._arrays["hd"][field])
+
+    n_steps_ = property(lambda self: self._counter(_c.H_STEP), doc="Steps since construction.")
+    n_updates_ = property(lambda self: self._counter(_c.H_NUPD),
+                          doc="Steps whose targets changed the weights (or the accumulated update).")
+    n_resets_ = property(lambda self: self._counter(_c.H_NRES), doc="Resets since construction.")
+    seq_step_ = property(lambda self: self._counter(_c.H_SEQ), doc="Steps since the last reset.")
+    pending_ = property(lambda self: bool(self._counter(_c.H_PENDING)),
+                        doc="True if the last step can still be learned from with learn_last.")
+
+    # ------------------------------------------------------------------
+    # snapshot / restore
+    # ------------------------------------------------------------------
+    def state_arrays(self) -> dict:
+        """The complete learner state as named arrays (copies): ``header``,
+        ``theta``, ``dW`` and the learner's own arrays.  Enough to continue
+        bit-identically."""
+        a = self._arrays
+        out = {"header": a["hd"].copy(), "theta": a["theta"].copy(), "dW": a["dW"].copy()}
+        out.update(self._export_extra())
+        return out
+
+    def load_state_arrays(self, arrays: dict):
+        """Restore a state from :meth:`state_arrays` (same architecture).
+
+        Everything is checked before anything is written.
+        """
+        vals = {mine: self._checked(arrays, key, self._arrays[mine].shape)
+                for key, mine in (("header", "hd"), ("theta", "theta"), ("dW", "dW"))}
+        hd, mine = vals["hd"], self._arrays["hd"]
+        fixed = [i for i in range(_c.HEADER_SIZE) if i not in _c.HEADER_STATE]
+        if not np.array_equal(hd[fixed], mine[fixed]):
+            raise InputError("state is for a different architecture (header fields differ)")
+        if hd[_c.H_BANK] not in (0.0, 1.0) or hd[_c.H_MODE] not in (0.0, 1.0, 2.0) or hd[_c.H_LR] < 0:
+            raise InputError("state header is corrupt (bank, mode or learning rate)")
+        extra = self._check_extra(arrays, hd)
+        for key, a in vals.items():
+            self._arrays[key][:] = a
+        self._write_extra(extra)
+        self._tuple()
+
+    @staticmethod
+    def _checked(arrays, key, shape):
+        if key not in arrays:
+            raise InputError(f"state is missing {key!r}")
+        a = np.asarray(arrays[key])
+        if a.dtype != np.float64 or a.shape != shape:
+            raise InputError(f"state[{key!r}] must be float64 of shape {shape}; got {a.dtype} {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise InputError(f"state[{key!r}] holds non-finite values")
+        return a
+
+    def _export_extra(self) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _check_extra(self, arrays, hd) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _write_extra(self, vals):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __getstate__(self):
+        return {"params": self.get_params(), "state": self.state_arrays()}
+
+    def __setstate__(self, d):
+        params = dict(d["params"])
+        lr = params.pop("lr")
+        for k, v in params.items():
+            setattr(self, k, v)
+        self._build(lr)
+        self.load_state_arrays(d["state"])

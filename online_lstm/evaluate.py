@@ -1,0 +1,253 @@
+"""Progressive validation (test-then-train) over a stream, in the manner of River.
+
+Every observation is first predicted, the prediction is scored, and only then
+is the target learned.  So every prediction is made on data the model has not
+learned from, and the running score is an honest estimate of online
+performance with no held-out set.  For an :class:`~online_lstm.OnlineLSTM` the
+step is taken once: ``predict_one(x)`` then ``learn_last(y)``, bit-identical to
+``learn_one(x, y)``.
+
+Sequences of 4 steps, a target at the end only: was the first input 1?
+
+>>> import numpy as np
+>>> from online_lstm import OnlineLSTM
+>>> from online_lstm.evaluate import progressive_val
+>>> rng = np.random.default_rng(0)
+>>> stream = []
+>>> for s in range(3000):
+...     first = float(rng.integers(0, 2))
+...     for t in range(4):
+...         x = np.array([first if t == 0 else 0.0, rng.uniform(-1, 1)])
+...         stream.append((x, first if t == 3 else None, t == 0))   # (x, y, new_sequence)
+>>> m = OnlineLSTM(2, 1, n_blocks=2, lr=1.0, seed=0)
+>>> df = progressive_val(stream, m, ["mae", "accuracy"], step=4000)
+>>> df[["step", "mae", "accuracy"]].round(3)
+    step    mae  accuracy
+0   4000  0.225     0.868
+1   8000  0.123     0.934
+2  12000  0.087     0.956
+
+The scores are running means over every target so far; ``df`` also has the
+wall time (``seconds``) and ``us_per_obs``.
+"""
+
+from __future__ import annotations
+
+import time
+from numbers import Real
+
+import numpy as np
+import pandas as pd
+
+from .learner import OnlineLSTM
+
+__all__ = ["MAE", "RMSE", "Accuracy", "iter_progressive_val", "progressive_val"]
+
+
+class MAE:
+    """Mean absolute error over every target entry given so far (NaN = none).
+
+    River's metric protocol: ``update(y_true, y_pred)`` and ``get()``.
+    """
+
+    name = "mae"
+
+    def __init__(self):
+        self.total = 0.0
+        self.n = 0
+
+    def _pairs(self, y_true, y_pred):
+        t = np.atleast_1d(np.asarray(y_true, dtype=float))
+        p = np.atleast_1d(np.asarray(y_pred, dtype=float))
+        has = ~np.isnan(t)
+        return t[has], p[has]
+
+    def update(self, y_true, y_pred):
+        t, p = self._pairs(y_true, y_pred)
+        self.total += float(np.sum(np.abs(t - p)))
+        self.n += t.size
+
+    def get(self) -> float:
+        return self.total / self.n if self.n else 0.0
+
+
+class RMSE(MAE):
+    """Root mean squared error over every target entry given so far."""
+
+    name = "rmse"
+
+    def update(self, y_true, y_pred):
+        t, p = self._pairs(y_true, y_pred)
+        self.total += float(np.sum((t - p) ** 2))
+        self.n += t.size
+
+    def get(self) -> float:
+        return (self.total / self.n) ** 0.5 if self.n else 0.0
+
+
+class Accuracy:
+    """Share of correct predictions.
+
+    Vector targets (one output unit per class): correct when the largest
+    output is the unit whose target is largest.  Float targets (one logistic
+    output for a binary 0/1 target): correct when the output is on the same
+    side of 0.5 as the target.  Anything else (labels of River classifiers:
+    str, int, bool): ``y_pred == y_true``.
+    """
+
+    name = "accuracy"
+
+    def __init__(self):
+        self.correct = 0
+        self.n = 0
+
+    def update(self, y_true, y_pred):
+        if isinstance(y_true, np.ndarray) and y_true.size > 1:
+            t = np.where(np.isnan(y_true), -np.inf, y_true)
+            ok = int(np.argmax(t)) == int(np.argmax(y_pred))
+        elif isinstance(y_true, (float, np.floating, np.ndarray)):
+            ok = (float(np.ravel(y_true)[0]) > 0.5) == (float(np.ravel(y_pred)[0]) > 0.5)
+        else:
+            ok = y_true == y_pred
+        self.correct += bool(ok)
+        self.n += 1
+
+    def get(self) -> float:
+        return self.correct / self.n if self.n else 0.0
+
+
+_METRICS = {"mae": MAE, "rmse": RMSE, "accuracy": Accuracy}
+
+
+def _metric(m):
+    if isinstance(m, str):
+        if m not in _METRICS:
+            raise ValueError(f"unknown metric {m!r}; use one of {sorted(_METRICS)} or an object "
+                             f"with update(y_true, y_pred) and get() (e.g. a River metric)")
+        return _METRICS[m]()
+    if not (hasattr(m, "update") and hasattr(m, "get")):
+        raise TypeError(f"a metric needs update(y_true, y_pred) and get(); got {m!r}")
+    return m
+
+
+def _metric_name(m):
+    return getattr(m, "name", None) if isinstance(getattr(m, "name", None), str) else type(m).__name__
+
+
+def _has_target(y):
+    """False for None, NaN, or an array (or list) of NaN only."""
+    if y is None:
+        return False
+    if isinstance(y, Real):
+        return y == y
+    if isinstance(y, (np.ndarray, list, tuple)):
+        a = np.asarray(y)
+        return not (a.dtype.kind == "f" and bool(np.all(np.isnan(a))))
+    return True
+
+
+def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=False, total=None):
+    """Test-then-train over ``stream``; yield the running scores at checkpoints.
+
+    Parameters
+    ----------
+    stream : iterable
+        ``(x, y)`` or ``(x, y, new_sequence)`` items.  For an
+        :class:`~online_lstm.OnlineLSTM`, ``x`` has shape ``(n_in,)`` and
+        ``y`` shape ``(n_out,)`` (a float when ``n_out == 1``), NaN or None
+        for no target.  For any other model (e.g. a River estimator or
+        pipeline), ``x`` and ``y`` are what its ``predict_one``/``learn_one``
+        take.  ``new_sequence=True`` resets the model before the observation
+        (``model.reset()``).
+    model
+        An ``OnlineLSTM`` (``predict_one`` then ``learn_last``: one step per
+        observation), or anything with ``predict_one(x)`` and
+        ``learn_one(x, y)``.
+    metrics : str, metric object or list of them
+        ``"mae"``, ``"rmse"``, ``"accuracy"`` (see :class:`MAE`,
+        :class:`RMSE`, :class:`Accuracy`) or objects with River's metric
+        protocol, ``update(y_true, y_pred)`` and ``get()``.  Observations
+        without a target are predicted (the state advances) but not scored.
+    step : int
+        Yield a row every ``step`` observations, and after the last one.
+    progress : bool or tqdm
+        Show a tqdm progress bar (or update the one given).
+    total : int, optional
+        Length of the stream for the progress bar; default ``len(stream)``
+        when it has one.
+
+    Yields
+    ------
+    dict
+        ``{"step": n, <metric name>: value, ..., "seconds": s, "us_per_obs": u}``
+        where ``s`` is the wall time since the start (predicting, scoring
+        and learning) and ``u = 1e6 s / n``.
+    """
+    if not (isinstance(step, int) and step >= 1):
+        raise ValueError(f"step must be a positive integer; got {step!r}")
+    ms = [_metric(m) for m in (metrics if isinstance(metrics, (list, tuple)) else [metrics])]
+    names = [_metric_name(m) for m in ms]
+    if len(set(names)) != len(names):
+        raise ValueError(f"metric names must be distinct; got {names}")
+    bar = None
+    if progress is True:
+        from tqdm.auto import tqdm
+
+        if total is None and hasattr(stream, "__len__"):
+            total = len(stream)
+        bar = tqdm(total=total, unit="obs")
+    elif progress:
+        bar = progress
+    array_model = isinstance(model, OnlineLSTM)
+    if array_model:
+        buf = np.zeros(model.layout.n_out)
+        scalar = model.layout.n_out == 1
+
+    def row(n, t0):
+        seconds = time.perf_counter() - t0
+        r = {"step": n}
+        r.update({name: m.get() for name, m in zip(names, ms)})
+        r["seconds"] = seconds
+        r["us_per_obs"] = 1e6 * seconds / n
+        return r
+
+    n = 0
+    t0 = time.perf_counter()
+    try:
+        for item in stream:
+            x, y = item[0], item[1]
+            if len(item) > 2 and item[2]:
+                model.reset()
+            if array_model:
+                model.predict_one(x, out=buf)
+                if _has_target(y):
+                    if scalar:  # metrics see floats, as with a River regressor
+                        y, y_pred = float(np.ravel(y)[0]), float(buf[0])
+                    else:
+                        y, y_pred = np.asarray(y, dtype=float), buf
+                    for m in ms:
+                        m.update(y, y_pred)
+                    model.learn_last(y)
+            else:
+                y_pred = model.predict_one(x)
+                if _has_target(y):
+                    if y_pred is not None and not (isinstance(y_pred, dict) and not y_pred):
+                        for m in ms:
+                            m.update(y, y_pred)
+                    model.learn_one(x, y)
+            n += 1
+            if bar is not None:
+                bar.update(1)
+            if n % step == 0:
+                yield row(n, t0)
+        if n % step != 0:
+            yield row(n, t0)
+    finally:
+        if bar is not None and progress is True:
+            bar.close()
+
+
+def progressive_val(stream, model, metrics="mae", *, step=100, progress=False, total=None) -> pd.DataFrame:
+    """:func:`iter_progressive_val` collected into a DataFrame, one row per checkpoint."""
+    rows = list(iter_progressive_val(stream, model, metrics, step=step, progress=progress, total=total))
+    return pd.DataFrame(rows)

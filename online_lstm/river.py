@@ -1,0 +1,442 @@
+"""River estimators around :class:`~online_lstm.OnlineLSTM` (optional extra ``river``).
+
+``LSTMRegressor`` and ``LSTMClassifier`` speak River's language: ``x`` is a
+dict of features, ``learn_one(x, y)`` returns None, ``predict_one(x)`` (and
+``predict_proba_one(x)``) answer, ``clone()`` gives a fresh model, and both
+drop into River pipelines and ``evaluate.progressive_val_score`` unchanged.
+They pass River's own estimator checks (``tests/test_river.py``).
+
+One observation, one time step
+------------------------------
+A recurrent net must see each observation exactly once.  River calls
+``predict_one(x)`` and then ``learn_one(x, y)`` for one observation; the
+adapter takes the step in ``predict_one`` (the learner's ``predict_one``:
+forward pass and traces, no weight change, step left pending) and
+``learn_one`` then learns from that step with the learner's ``learn_last(y)``,
+which is bit-identical to ``learn_one(x, y)`` on the learner and does not
+advance the state again.  The rule, exactly:
+
+* ``learn_one(x, y)`` right after a ``predict_one`` learns from the step that
+  ``predict_one`` took, whatever ``x`` is.  It has to: in a pipeline such as
+  ``StandardScaler() | LSTMRegressor()`` the scaler learns from the
+  observation between the two calls, so the ``x`` that reaches
+  ``learn_one`` differs from the one ``predict_one`` saw.
+* ``learn_one(x, y)`` with no step pending (no ``predict_one`` since the
+  last ``learn_one`` or :meth:`reset`) is a new observation: one step with
+  learning.
+* ``predict_one(x)`` while a step is pending returns that step's prediction
+  again if ``x`` equals (``==``) the pending step's ``x`` (the same
+  observation, asked twice); otherwise ``x`` is a new observation: a new
+  step, and the earlier predicted step is never learned from.
+
+So predict before you learn, or learn without predicting, but do not
+predict an observation that will never be labelled right before learning a
+different one without predicting it (the label would go to the predicted
+step).  Delayed labels (``progressive_val_score(..., delay=...)``) are
+learned from the last predicted step: the paper's gradient is online and
+cannot go back to an older step.  Use the default ``delay=None`` with these
+models.
+
+Features
+--------
+Each feature name gets an input unit the first time it appears.  Names that
+first appear together are ordered by ``sorted`` (keys of mixed types by type
+name, then ``repr``), so the dict's key order never matters and the order is
+stable for the life of the model (see :attr:`feature_names_`).  A feature
+that is missing from ``x``, or whose value is None or NaN, is input 0 at that
+step.  A new feature widens the net with :func:`online_lstm.widen.widen`:
+the net becomes exactly the one that would have had that input unit from the
+start with activation 0 (so it had learned nothing through it).  Hence
+emerging, disappearing and reappearing features are all handled by one rule,
+"absent = 0", and no observation is skipped.  Values must be real numbers;
+encode categories first (e.g. ``preprocessing.OneHotEncoder``).  Scale the
+features as for any neural net, e.g. ``preprocessing.StandardScaler() |
+LSTMRegressor()``.
+
+Sequence boundaries
+-------------------
+Call :meth:`reset` between sequences, or name a boundary feature with
+``reset_key``: when ``x[reset_key]`` is truthy, the learner resets (spec
+§2.5) before the step of that observation.  The key is never an input.  This
+works inside pipelines and ``progressive_val_score``; keep the key away from
+scalers, e.g. ``compose.Discard("start") | StandardScaler()`` united with
+``compose.Select("start")``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+try:
+    from river import base
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError("online_lstm.river needs River: pip install 'online-lstm[river]'") from exc
+
+from .errors import InputError
+from .learner import OnlineLSTM
+from .widen import widen
+
+__all__ = ["LSTMRegressor", "LSTMClassifier"]
+
+
+def _sort_new(keys):
+    """Feature names that appear together, in a fixed order."""
+    try:
+        return sorted(keys)
+    except TypeError:  # keys of mixed types
+        return sorted(keys, key=lambda k: (type(k).__name__, repr(k)))
+
+
+class _StreamLSTM:
+    """Dict features -> input units, one step per observation, lazily widened."""
+
+    def __init__(self, n_blocks: int = 4, block_size: int = 2, lr: float = 0.5,
+                 init_range: float = 0.1, output_gates: bool = True, connectivity: str = "F",
+                 bias: str = "gates", g: str = "g2", h: str = "h1", in_gate_bias=None,
+                 out_gate_bias=None, update: str = "step", state_bound: float = 1e6,
+                 seed: int | None = None, reset_key=None):
+        self.n_blocks = n_blocks
+        self.block_size = block_size
+        self.lr = lr
+        self.init_range = init_range
+        self.output_gates = output_gates
+        self.connectivity = connectivity
+        self.bias = bias
+        self.g = g
+        self.h = h
+        self.in_gate_bias = in_gate_bias
+        self.out_gate_bias = out_gate_bias
+        self.update = update
+        self.state_bound = state_bound
+        self.seed = seed
+        self.reset_key = reset_key
+        self._setup(n_out=1)
+
+    def _setup(self, n_out):
+        params = {name: getattr(self, name) for name in _LEARNER_PARAMS}
+        self._learner = OnlineLSTM(n_in=1, n_out=n_out, **params)  # validates the parameters
+        self._rng = np.random.default_rng(None if self.seed is None else [self.seed, 1997])
+        self._slots = {}  # feature name -> input unit
+        self._names = []  # feature names by input unit
+        self._x = np.zeros(1)
+        self._t = np.zeros(n_out)
+        self._out = np.zeros(n_out)
+        self._pending_x = None  # copy of the x of a pending predict_one step
+
+    # ------------------------------------------------------------------
+    @property
+    def learner_(self) -> OnlineLSTM:
+        """The wrapped learner (weights by name, state, snapshots).  Input
+        unit ``i`` is feature ``feature_names_[i]``."""
+        return self._learner
+
+    @property
+    def feature_names_(self) -> list:
+        """Feature names in input-unit order."""
+        return list(self._names)
+
+    def reset(self) -> None:
+        """Sequence boundary: reset the learner's states and traces (spec §2.5)."""
+        self._learner.reset()
+        self._pending_x = None
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        del state["_x"], state["_t"]  # scratch: input and target vectors being built
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._x = np.zeros(self._learner.layout.n_in)
+        self._t = np.zeros(self._learner.layout.n_out)
+
+    # ------------------------------------------------------------------
+    def _widen(self, n_in=None, n_out=None):
+        old = self._learner.layout
+        self._learner = widen(self._learner, n_in=n_in, n_out=n_out, rng=self._rng)
+        if n_in is not None and n_in > old.n_in:
+            x = np.zeros(n_in)
+            x[: old.n_in] = self._x
+            self._x = x
+        if n_out is not None and n_out > old.n_out:
+            self._out = np.concatenate([self._out, self._learner.state_["y_k"][old.n_out:]])
+
+    def _encode(self, x):
+        """The input vector of observation ``x`` (features missing = 0)."""
+        v = self._x
+        v.fill(0.0)
+        slots, rk, new = self._slots, self.reset_key, None
+        for k, val in x.items():
+            i = slots.get(k)
+            if i is None:
+                if rk is not None and k == rk:
+                    continue
+                new = [] if new is None else new
+                new.append(k)
+                continue
+            t = type(val)
+            if t is float or t is int:  # fast path; inf is refused by the learner
+                if val == val:
+                    v[i] = val
+            elif val is not None:
+                v[i] = self._value(k, val)
+        if new is not None:
+            v = self._add_features(x, new)
+        return v
+
+    @staticmethod
+    def _value(k, val):
+        if isinstance(val, (str, bytes)):
+            raise InputError(f"feature {k!r} has the non-numeric value {val!r}; encode categorical "
+                             f"features first (e.g. river.preprocessing.OneHotEncoder)")
+        try:
+            f = float(val)
+        except (TypeError, ValueError):
+            raise InputError(f"feature {k!r} must be a real number; got {val!r:.60}") from None
+        if f != f:  # NaN = missing
+            return 0.0
+        if math.isinf(f):
+            raise InputError(f"feature {k!r} is {f}; values must be finite (None or NaN = missing)")
+        return f
+
+    def _add_features(self, x, new):
+        values = {k: (0.0 if x[k] is None else self._value(k, x[k])) for k in new}  # check first
+        names = _sort_new(new)
+        n = len(self._names) + len(names)
+        if n > self._learner.layout.n_in:
+            self._widen(n_in=n)
+        for k in names:
+            self._slots[k] = len(self._names)
+            self._names.append(k)
+            self._x[self._slots[k]] = values[k]
+        return self._x
+
+    def _step(self, x, target=None):
+        """Run observation ``x`` (learning from ``target`` unless None);
+        return the outputs y_k of its step (a buffer owned by the model)."""
+        if self._pending_x is not None:
+            if target is not None:  # learn_one: the observation just predicted
+                self._learner.learn_last(target)
+                self._pending_x = None
+                return self._out
+            if x == self._pending_x:  # the same observation, asked again
+                return self._out
+        v = self._encode(x)
+        learner = self._learner  # after _encode, which may have widened it
+        rk = self.reset_key
+        if rk is not None and x.get(rk):
+            learner.reset()
+        if target is None:
+            learner.predict_one(v, out=self._out)
+            self._pending_x = dict(x)
+        else:
+            learner.learn_one(v, target, out=self._out)
+            self._pending_x = None
+        return self._out
+
+    @classmethod
+    def _unit_test_params(cls):
+        yield dict(n_blocks=2, block_size=1)
+        yield dict(n_blocks=1, block_size=2, connectivity="B", bias="all", lr=1.0)
+
+
+#: constructor parameters passed through to OnlineLSTM
+_LEARNER_PARAMS = ("n_blocks", "block_size", "output_gates", "connectivity", "bias", "g", "h",
+                   "init_range", "in_gate_bias", "out_gate_bias", "lr", "update", "state_bound",
+                   "seed")
+
+_PARAMS_DOC = """
+    n_blocks, block_size
+        Memory-cell blocks and cells per block.
+    lr
+        Learning rate alpha of the paper's plain online gradient step.  The
+        defaults (4 blocks of 2 cells, ``lr=0.5``) were picked on synthetic
+        streams (``synth.Friedman``, ``synth.Hyperplane``), not on the real
+        streams reported in ``docs/river.md``.
+    init_range
+        Initial weights uniform in ``[-init_range, init_range]`` (spec §2.7).
+    output_gates, connectivity, bias, g, h, in_gate_bias, out_gate_bias, update, state_bound
+        As in :class:`online_lstm.OnlineLSTM`.
+    seed
+        Seed of the initial weights, including those of units added for new
+        features or classes.  None: fresh entropy.
+    reset_key
+        Name of a feature that marks sequence boundaries (see the module
+        docstring); None: no boundaries other than :meth:`reset`."""
+
+
+class LSTMRegressor(_StreamLSTM, base.Regressor):
+    """The 1997 LSTM as a River regressor: one output unit, one step per observation.
+
+    Parameters
+    ----------{params}
+    target_range
+        ``(lo, hi)``: fixed target scaling, for targets with a known range.
+        None (default): the range of the targets seen so far, updated online.
+    target_margin
+        Fraction of the logistic output's range kept free at each end.
+
+    Notes
+    -----
+    **Target scaling.**  The output unit is logistic, so the net predicts in
+    (0, 1).  Targets are mapped there by an affine, invertible map that sends
+    ``[lo, hi]`` to ``[target_margin, 1 - target_margin]`` (the margin keeps
+    targets away from the flat ends of the logistic, where f' -> 0, and lets
+    predictions reach a little beyond the range); predictions are mapped back
+    by its inverse, so they lie in ``[lo - m, hi + m]`` with
+    ``m = target_margin (hi - lo) / (1 - 2 target_margin)``.  An affine map
+    keeps the squared error the net minimises proportional to the squared
+    error in the target's own units.
+
+    With ``target_range=None`` the range is the running min/max of the
+    targets (a new extreme widens it before the step learns from it).  This
+    needs no prior knowledge, but each widening changes what every output
+    value means, so a trending target (a new maximum every season) keeps
+    invalidating part of what was learned, and predictions can never exceed
+    the range seen so far by more than the margin.  Give ``target_range``
+    when the range is known (sensor limits, percentages): the map then never
+    moves.  For trending series, model differences rather than levels.
+    Before any target the range is taken as ``[-1, 1]``; while all targets
+    are equal it is ``y0 ± max(|y0|, 1)``.
+
+    Examples
+    --------
+    >>> from river import datasets, evaluate, metrics, preprocessing
+    >>> from online_lstm.river import LSTMRegressor
+    >>> model = preprocessing.StandardScaler() | LSTMRegressor(seed=1)
+    >>> evaluate.progressive_val_score(datasets.TrumpApproval(), model, metrics.MAE())
+    MAE: 0.527864
+    """
+
+    def __init__(self, n_blocks: int = 4, block_size: int = 2, lr: float = 0.5,
+                 init_range: float = 0.1, output_gates: bool = True, connectivity: str = "F",
+                 bias: str = "gates", g: str = "g2", h: str = "h1", in_gate_bias=None,
+                 out_gate_bias=None, update: str = "step", state_bound: float = 1e6,
+                 seed: int | None = None, reset_key=None, target_range: tuple | None = None,
+                 target_margin: float = 0.1):
+        self.target_range = target_range
+        self.target_margin = target_margin
+        if not (isinstance(target_margin, numbers.Real) and 0 <= target_margin < 0.5):
+            raise ValueError(f"target_margin must be in [0, 0.5); got {target_margin!r}")
+        self._lo = self._hi = None  # running target range
+        if target_range is not None:
+            lo, hi = (float(v) for v in target_range)
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+                raise ValueError(f"target_range must be (lo, hi) with finite lo < hi; got {target_range!r}")
+            self._lo, self._hi = lo, hi
+        super().__init__(n_blocks, block_size, lr, init_range, output_gates, connectivity, bias, g, h,
+                         in_gate_bias, out_gate_bias, update, state_bound, seed, reset_key)
+
+    @property
+    def target_range_(self) -> tuple:
+        """The ``(lo, hi)`` the target map currently uses."""
+        lo, hi = self._lo, self._hi
+        if lo is None:
+            return (-1.0, 1.0)
+        if lo == hi:
+            d = max(abs(lo), 1.0)
+            return (lo - d, hi + d)
+        return (lo, hi)
+
+    def _map(self):
+        lo, hi = self.target_range_
+        m = self.target_margin
+        return lo, (hi - lo) / (1.0 - 2.0 * m), m  # y = lo + (p - m) * scale
+
+    def learn_one(self, x: dict, y: float) -> None:
+        """Learn target ``y`` for observation ``x`` (NaN: a step without target)."""
+        y = float(y)
+        old = self._lo, self._hi
+        if self.target_range is None and math.isfinite(y):
+            if self._lo is None:
+                self._lo = self._hi = y
+            elif y < self._lo:
+                self._lo = y
+            elif y > self._hi:
+                self._hi = y
+        lo, scale, m = self._map()
+        self._t[0] = (y - lo) / scale + m
+        try:
+            self._step(x, self._t)
+        except Exception:  # a refused step changes nothing, the target range included
+            self._lo, self._hi = old
+            raise
+
+    def predict_one(self, x: dict) -> float:
+        """Predict the target of observation ``x`` (takes its step; see the module docstring)."""
+        p = self._step(x)[0]
+        lo, scale, m = self._map()
+        return float(lo + (p - m) * scale)
+
+
+class LSTMClassifier(_StreamLSTM, base.Classifier):
+    """The 1997 LSTM as a River classifier: one output unit per class seen.
+
+    Parameters
+    ----------{params}
+
+    Notes
+    -----
+    Classes get an output unit in order of first appearance
+    (:attr:`classes_`); a new class widens the net with an output unit that
+    had no target until then, which changes nothing already learned
+    (:func:`online_lstm.widen.widen`).  Targets are one-hot (1 for the
+    class, 0 for the others) and the error is the paper's squared error on
+    logistic outputs.  ``predict_proba_one`` normalises the outputs of the
+    known classes to sum to 1; before the first label it returns ``{}`` (and
+    ``predict_one`` None), as River's classifiers do.
+
+    Examples
+    --------
+    >>> from river import datasets, evaluate, metrics, preprocessing
+    >>> from online_lstm.river import LSTMClassifier
+    >>> model = preprocessing.StandardScaler() | LSTMClassifier(seed=1)
+    >>> evaluate.progressive_val_score(datasets.Phishing(), model, metrics.Accuracy())
+    Accuracy: 85.43%
+    """
+
+    def _setup(self, n_out):
+        super()._setup(n_out)  # output unit 0 waits for the first class
+        self._classes = {}  # class -> output unit
+
+    @property
+    def _multiclass(self):
+        return True
+
+    @property
+    def classes_(self) -> list:
+        """Classes in output-unit order."""
+        return list(self._classes)
+
+    def learn_one(self, x: dict, y) -> None:
+        """Learn label ``y`` for observation ``x``."""
+        k = self._classes.get(y)
+        if k is None:
+            if self._pending_x is None:
+                self._encode(x)  # refuse bad features before the class is registered
+            k = self._classes[y] = len(self._classes)
+            if k >= self._learner.layout.n_out:
+                self._widen(n_out=k + 1)
+                self._t = np.zeros(k + 1)
+        t = self._t
+        t.fill(0.0)
+        t[k] = 1.0
+        self._step(x, t)
+
+    def predict_proba_one(self, x: dict) -> dict:
+        """Class probabilities for observation ``x``: outputs normalised to sum 1."""
+        out = self._step(x)
+        n = len(self._classes)
+        if n == 0:
+            return {}
+        total = float(np.sum(out[:n]))
+        if not total > 0.0:
+            return dict.fromkeys(self._classes, 1.0 / n)
+        return {c: float(out[k]) / total for c, k in self._classes.items()}
+
+
+LSTMRegressor.__doc__ = LSTMRegressor.__doc__.replace("{params}", _PARAMS_DOC)
+LSTMClassifier.__doc__ = LSTMClassifier.__doc__.replace("{params}", _PARAMS_DOC)

@@ -1,0 +1,158 @@
+"""Add input or output units to a learner, mid-stream, without changing what it computes.
+
+Stream adapters (:mod:`online_lstm.river`) meet features and classes that were
+not there when the learner was built.  :func:`widen` returns a copy of a
+learner with more input units and/or more output units that is *exactly* the
+learner that would have resulted had those units existed from the start:
+
+* a new **input** unit is one whose activation has been 0 at every step so
+  far.  A zero source adds nothing to any net input (kernels skip it), its
+  traces stay 0 (every trace increment of source ``m`` is a multiple of
+  ``z[m]``, eqs. 25, 27) and so its outgoing weights never changed from their
+  initial values; the new weights are drawn from the paper's initial
+  distribution, uniform in ``[-init_range, init_range]`` (spec §2.7);
+* a new **output** unit is one that has had no target at every step so far
+  (NaN target: no error, eq. 19 with ``e_k = 0``).  Its weights never changed,
+  it sent no error back, and outputs are not sources of anything, so the
+  rest of the net is as it was.  Its activation at the last step is computed
+  from that step's cell outputs, so a pending step (``predict_one`` awaiting
+  ``learn_last``) can still be learned from, new unit included.
+
+The equivalence is tested bit for bit against a learner built wide from the
+start (``tests/test_widen.py``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .layout import H_SIZE, H_WMAX, META, META_COUNTERS
+from .learner import OnlineLSTM
+
+
+def _copy_named(old_lay, new_lay, old_flat, new_flat):
+    """Copy every named parameter of ``old_flat`` into ``new_flat`` by unit and
+    source name (theta and the accumulated update dW share this layout)."""
+    h_cols = [new_lay.source_names.index(s) for s in old_lay.source_names]
+    k_cols = [new_lay.output_source_names.index(s) for s in old_lay.output_source_names]
+    for name in old_lay.shapes:
+        src = old_lay.weight_view(old_flat, name)
+        dst = new_lay.weight_view(new_flat, name)
+        if name in ("W_in", "W_out", "W_c"):
+            dst[:, h_cols] = src
+        elif name == "W_k":
+            dst[: src.shape[0], k_cols] = src
+        else:  # bias vectors: same units (b_k: the old outputs come first)
+            dst[: src.shape[0]] = src
+
+
+def _trace_rows(lay, traces):
+    """The non-bias trace rows, one per source of ``z`` (layout docstring:
+    row ``m < I_h`` holds ``[T_in | T_c]`` of source ``z[m]``)."""
+    return traces[: lay.I_h * 2 * lay.n_cells].reshape(lay.I_h, 2 * lay.n_cells)
+
+
+def _record_parts(lay, record):
+    """Named views into one step record (fields in bank order)."""
+    parts, pos = {}, 0
+    for name, size in lay.record_fields().items():
+        parts[name] = record[pos:pos + size]
+        pos += size
+    return parts
+
+
+def _output_unit(lay, theta, o, k):
+    """Activation y_k and f'(net_k) of output unit ``k`` for sources ``o``,
+    computed in the kernel's order (bias, then sources in order, zeros
+    skipped; logistic, appendix eq. 3)."""
+    net = float(lay.weight_view(theta, "b_k")[k]) if lay.output_bias else 0.0
+    w = lay.weight_view(theta, "W_k")[k]
+    for q in range(lay.n_ob):
+        if o[q] != 0.0:
+            net += w[q] * o[q]
+    y = 1.0 / (1.0 + math.exp(-net))
+    return y, y * (1.0 - y)
+
+
+def widen(learner: OnlineLSTM, n_in: int | None = None, n_out: int | None = None,
+          rng: np.random.Generator | None = None) -> OnlineLSTM:
+    """A copy of ``learner`` with ``n_in`` inputs and ``n_out`` outputs.
+
+    The new units come after the existing ones (input ``i`` stays input
+    ``i``, output ``k`` stays output ``k``).  Everything else (weights,
+    traces, states, accumulated updates, the pending step, counters, learning
+    rate) is carried over unchanged.
+
+    Parameters
+    ----------
+    learner : OnlineLSTM
+        Left unchanged.
+    n_in, n_out : int, optional
+        New numbers of input and output units; at least the current ones.
+        None keeps the current number.
+    rng : numpy.random.Generator, optional
+        Draws the weights of the new units, uniform in
+        ``[-init_range, init_range]``.  Default: a generator seeded from
+        ``learner.seed`` and the new sizes, so the result is reproducible.
+
+    Returns
+    -------
+    OnlineLSTM
+        Same class and parameters as ``learner`` except ``n_in``/``n_out``.
+    """
+    old = learner.layout
+    n_in = old.n_in if n_in is None else n_in
+    n_out = old.n_out if n_out is None else n_out
+    if n_in < old.n_in or n_out < old.n_out:
+        raise ValueError(f"widen can only add units: ({old.n_in}, {old.n_out}) -> ({n_in}, {n_out})")
+    new_learner = learner.clone(n_in=n_in, n_out=n_out)
+    if n_in == old.n_in and n_out == old.n_out:
+        new_learner.load_state_arrays(learner.state_arrays())
+        return new_learner
+    if rng is None:
+        rng = np.random.default_rng(None if learner.seed is None else [learner.seed, n_in, n_out])
+    new = new_learner.layout
+    src = learner.state_arrays()
+    dst = new_learner.state_arrays()
+
+    # header: the new architecture's layout table; hyper-parameters, magnitude
+    # bounds and counters from the old learner
+    header = dst["header"]
+    header[:H_SIZE] = src["header"][:H_SIZE]
+    for name in META_COUNTERS:
+        header[META[name]] = src["header"][META[name]]
+
+    # parameters: fresh draws for the new units, the old values by name
+    r = float(learner.init_range)
+    theta = rng.uniform(-r, r, size=new.n_params)
+    _copy_named(old, new, src["theta"], theta)
+    header[H_WMAX] = max(header[H_WMAX], float(np.max(np.abs(theta), initial=0.0)))
+    dW = np.zeros(new.n_params)
+    _copy_named(old, new, src["dW"], dW)
+
+    # traces: zero rows for the new input sources, the rest by source name
+    traces = np.zeros(new.n_traces)
+    rows = [new.source_names.index(s) for s in old.source_names]
+    _trace_rows(new, traces)[rows] = _trace_rows(old, src["T"])
+    n_rows = old.I_h * 2 * old.n_cells
+    traces[new.I_h * 2 * new.n_cells:] = src["T"][n_rows:]  # bias rows
+
+    # the committed step record: new inputs were 0; new outputs computed
+    record = np.zeros(new.meta["bank_size"])
+    a, b = _record_parts(old, src["record"]), _record_parts(new, record)
+    for name, part in a.items():
+        if name == "z":
+            b[name][rows] = part
+        elif name == "o":
+            b[name][[new.output_source_names.index(s) for s in old.output_source_names]] = part
+        else:
+            b[name][: part.shape[0]] = part
+    if int(header[META["step"]]) > 0 and int(header[META["seq_step"]]) > 0:
+        for k in range(old.n_out, n_out):
+            b["y_k"][k], b["d_k"][k] = _output_unit(new, theta, b["o"], k)
+
+    new_learner.load_state_arrays(
+        {"header": header, "theta": theta, "dW": dW, "T": traces, "record": record})
+    return new_learner

@@ -1,0 +1,138 @@
+"""Progressive validation: the helper against a hand-written test-then-train loop."""
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from tqdm import tqdm
+
+from online_lstm import OnlineLSTM
+from online_lstm.evaluate import MAE, RMSE, Accuracy, iter_progressive_val, progressive_val
+
+
+def _stream(rng, T, n_in, n_out, p_nan=0.3, p_new=0.05):
+    X = rng.uniform(-1, 1, (T, n_in))
+    Y = rng.uniform(0, 1, (T, n_out))
+    Y[rng.random((T, n_out)) < p_nan] = np.nan
+    starts = rng.random(T) < p_new
+    return [(X[t], Y[t], bool(starts[t])) for t in range(T)]
+
+
+def test_matches_a_hand_loop_bit_for_bit():
+    rng = np.random.default_rng(0)
+    stream = _stream(rng, 250, 3, 2)
+    m = OnlineLSTM(3, 2, n_blocks=2, lr=0.5, seed=1)
+    hand = OnlineLSTM(3, 2, n_blocks=2, lr=0.5, seed=1)
+    abs_err, sq_err, n = 0.0, 0.0, 0
+    for x, y, start in stream:
+        if start:
+            hand.reset()
+        y_hat = hand.learn_one(x, y)  # the prediction made before the update
+        has = ~np.isnan(y)
+        abs_err += np.abs(y - y_hat)[has].sum()
+        sq_err += ((y - y_hat) ** 2)[has].sum()
+        n += has.sum()
+    df = progressive_val(stream, m, ["mae", "rmse"], step=100)
+    assert list(df["step"]) == [100, 200, 250]
+    assert list(df.columns) == ["step", "mae", "rmse", "seconds", "us_per_obs"]
+    assert df["mae"].iloc[-1] == pytest.approx(abs_err / n, rel=1e-12)
+    assert df["rmse"].iloc[-1] == pytest.approx((sq_err / n) ** 0.5, rel=1e-12)
+    for key in ("theta", "T", "record"):
+        np.testing.assert_array_equal(m.state_arrays()[key], hand.state_arrays()[key])
+    assert m.n_steps_ == hand.n_steps_ == 250 and m.n_resets_ == hand.n_resets_ > 0
+    assert (df["us_per_obs"] > 0).all() and df["seconds"].is_monotonic_increasing
+
+
+def test_observations_without_target_advance_but_are_not_scored():
+    m = OnlineLSTM(1, 1, seed=0)
+    stream = [(np.array([1.0]), None), (np.array([0.5]), np.nan), (np.array([0.2]), 0.25)]
+    (row,) = iter_progressive_val(stream, m, MAE(), step=10)
+    assert m.n_steps_ == 3 and m.n_updates_ == 1
+    ref = OnlineLSTM(1, 1, seed=0)
+    ref.predict_one([1.0])
+    ref.predict_one([0.5])
+    assert row["mae"] == abs(0.25 - ref.predict_one([0.2])[0])
+
+
+def test_list_targets_and_vector_accuracy():
+    m = OnlineLSTM(2, 3, seed=0)
+    stream = [([1.0, 0.0], [1.0, 0.0, 0.0]), ([0.0, 1.0], [np.nan] * 3), ([0.5, 0.5], [0.0, 0.0, 1.0])]
+    df = progressive_val(stream, m, ["accuracy", "mae"], step=5)
+    assert m.n_steps_ == 3 and m.n_updates_ == 2
+    ref = OnlineLSTM(2, 3, seed=0)
+    p1 = ref.learn_one([1.0, 0.0], [1.0, 0.0, 0.0])
+    ref.predict_one([0.0, 1.0])
+    p3 = ref.learn_one([0.5, 0.5], [0.0, 0.0, 1.0])
+    assert df["accuracy"].iloc[-1] == ((np.argmax(p1) == 0) + (np.argmax(p3) == 2)) / 2
+    assert df["mae"].iloc[-1] == pytest.approx((np.abs(p1 - [1, 0, 0]).sum() + np.abs(p3 - [0, 0, 1]).sum()) / 6)
+
+
+def test_accuracy_argmax_and_threshold():
+    acc = Accuracy()
+    acc.update(np.array([0.0, 1.0, np.nan]), np.array([0.2, 0.7, 0.9]))  # unit 1 vs unit 2: wrong
+    acc.update(np.array([1.0, 0.0, 0.0]), np.array([0.6, 0.1, 0.3]))  # right
+    acc.update(1.0, 0.7)  # threshold at 0.5: right
+    acc.update(0.0, 0.7)  # wrong
+    acc.update("cat", "cat")  # labels: equality
+    acc.update(2, 1)
+    assert acc.get() == 3 / 6
+    r = RMSE()
+    r.update(np.array([1.0, np.nan]), np.array([0.0, 5.0]))
+    r.update(3.0, 1.0)
+    assert r.get() == pytest.approx((5 / 2) ** 0.5)
+
+
+def test_any_model_with_predict_one_and_learn_one():
+    class Mean:  # predicts the mean of the targets learned so far
+        def __init__(self):
+            self.total, self.n, self.resets = 0.0, 0, 0
+
+        def predict_one(self, x):
+            return self.total / self.n if self.n else 0.0
+
+        def learn_one(self, x, y):
+            self.total += y
+            self.n += 1
+
+        def reset(self):
+            self.resets += 1
+
+    stream = [({"a": 1}, 2.0), ({"a": 1}, 4.0, True), ({"a": 1}, 6.0)]
+    model = Mean()
+    df = progressive_val(stream, model, "mae", step=1)
+    assert df["mae"].tolist() == [2.0, 2.0, 7 / 3]  # running mean of |2-0|, |4-2|, |6-3|
+    assert model.resets == 1
+
+
+def test_progress_bar():
+    stream = [(np.array([0.1]), 0.5)] * 30
+    out = io.StringIO()
+    bar = tqdm(total=30, file=out)
+    df = progressive_val(stream, OnlineLSTM(1, 1, seed=0), step=7, progress=bar)
+    bar.close()
+    assert "30/30" in out.getvalue()
+    assert list(df["step"]) == [7, 14, 21, 28, 30]
+    assert isinstance(df, pd.DataFrame)
+
+
+def test_bad_arguments():
+    m = OnlineLSTM(1, 1, seed=0)
+    with pytest.raises(ValueError, match="step"):
+        progressive_val([], m, step=0)
+    with pytest.raises(ValueError, match="unknown metric"):
+        progressive_val([], m, "f1")
+    with pytest.raises(TypeError, match="update"):
+        progressive_val([], m, object())
+    with pytest.raises(ValueError, match="distinct"):
+        progressive_val([], m, ["mae", MAE()])
+    assert progressive_val([], m).empty
+
+
+def test_docstring_example():
+    import doctest
+
+    import online_lstm.evaluate
+
+    res = doctest.testmod(online_lstm.evaluate, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert res.failed == 0 and res.attempted > 0

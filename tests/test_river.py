@@ -1,0 +1,450 @@
+"""The River adapters: River's own estimator checks, and the stepping contract.
+
+Skipped as a whole when River is not installed, and River's checks alone when
+scikit-learn (which they need) is not: ``pip install -e ".[test,river]"``.
+"""
+
+import copy
+import math
+import pickle
+
+import numpy as np
+import pytest
+
+pytest.importorskip("river")
+try:
+    import sklearn  # noqa: F401  (River's check datasets use it)
+
+    HAVE_SKLEARN = True
+except ImportError:
+    HAVE_SKLEARN = False
+needs_sklearn = pytest.mark.skipif(not HAVE_SKLEARN, reason="River's checks need scikit-learn")
+
+from river import checks, compose, datasets, evaluate, linear_model, metrics, preprocessing  # noqa: E402
+
+from online_lstm import OnlineLSTM  # noqa: E402
+from online_lstm.errors import InputError  # noqa: E402
+from online_lstm.evaluate import progressive_val  # noqa: E402
+from online_lstm.river import LSTMClassifier, LSTMRegressor  # noqa: E402
+
+#: River checks that cannot apply to a recurrent model, with the reason.  None
+#: so far: every check River 0.26 yields for these adapters runs and passes.
+SKIPS: dict = {}
+
+
+# ---------------------------------------------------------------------------
+# River's estimator checks, one test per check
+# ---------------------------------------------------------------------------
+def _check_cases():
+    for cls in (LSTMRegressor, LSTMClassifier):
+        for i, params in enumerate(cls._unit_test_params()):
+            model = cls(**params)
+            for j, check in enumerate(checks.yield_checks(model)):
+                yield pytest.param(model, check, id=f"{cls.__name__}[{i}]-{j:02d}-{check.__name__}")
+
+
+CASES = list(_check_cases()) if HAVE_SKLEARN else []
+
+
+@needs_sklearn
+@pytest.mark.parametrize("model, check", CASES)
+def test_river_check(model, check):
+    if check.__name__ in SKIPS:
+        pytest.skip(SKIPS[check.__name__])
+    check(model.clone())
+
+
+@needs_sklearn
+def test_river_checks_cover_the_feature_schema_and_seeding():
+    """The suite above really contains the checks that matter most here."""
+    names = {c.values[1].__name__ for c in CASES}
+    for name in ("check_emerging_features", "check_disappearing_features",
+                 "check_radically_disappearing_features", "check_shuffle_features_no_impact",
+                 "check_seeding_is_idempotent", "check_pickling", "check_predict_proba_one",
+                 "check_classifier_tracks_seen_labels", "check_bounded_memory_growth"):
+        assert name in names
+    per_model = {}
+    for c in CASES:
+        key = c.id.split("-")[0]
+        per_model[key] = per_model.get(key, 0) + 1
+    assert per_model["LSTMRegressor[0]"] == 26 and per_model["LSTMClassifier[0]"] == 56
+    assert LSTMRegressor()._unit_test_skips() == set() == LSTMClassifier()._unit_test_skips()
+
+
+# ---------------------------------------------------------------------------
+# one observation, one step: the adapter against the learner driven by hand
+# ---------------------------------------------------------------------------
+FEATURES = ("b", "a", "c")
+LO, HI, MARGIN = -2.0, 3.0, 0.1
+
+
+def _stream(rng, n):
+    return [({k: float(rng.normal()) for k in FEATURES}, float(rng.uniform(LO, HI))) for _ in range(n)]
+
+
+# the documented map, in the adapter's order of operations (the comparisons are bit-exact)
+_SCALE = (HI - LO) / (1 - 2 * MARGIN)
+
+
+def _scaled(y):
+    return (y - LO) / _SCALE + MARGIN
+
+
+def _unscaled(p):
+    return LO + (p - MARGIN) * _SCALE
+
+
+def _assert_same_learner(a, b):
+    sa, sb = a.state_arrays(), b.state_arrays()
+    for key in ("theta", "dW", "T", "record"):
+        np.testing.assert_array_equal(sa[key], sb[key], err_msg=key)
+    assert (a.n_steps_, a.n_updates_, a.pending_) == (b.n_steps_, b.n_updates_, b.pending_)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_adapter_steps_once_per_observation(seed):
+    """Random mixes of River's call patterns, against the learner's own API:
+    predict then learn (on the same x, an equal x, or an x a pipeline's
+    scaler has changed meanwhile) -> predict_one + learn_last; learn alone ->
+    learn_one; predict twice on equal x -> one step; predict on x1 then x2 ->
+    two steps, and the label goes to the step of x2."""
+    rng = np.random.default_rng(seed)
+    model = LSTMRegressor(n_blocks=2, block_size=2, target_range=(LO, HI),
+                          target_margin=MARGIN, seed=seed)
+    stream = _stream(rng, 300)
+    model.predict_one(stream[0][0])  # builds the input layer for FEATURES
+    ref = copy.deepcopy(model.learner_)  # from here on, driven by hand
+    assert model.feature_names_ == sorted(FEATURES)
+    vec = lambda x: np.array([x[k] for k in model.feature_names_])  # noqa: E731
+    learn_last = 0
+    for t, (x, y) in enumerate(stream):
+        pattern = "predict-learn" if t == 0 else rng.choice(
+            ["predict-learn", "learn", "predict", "predict-twice", "predict-x1-x2", "copy-learn",
+             "rescaled-learn"])
+        if pattern in ("predict-learn", "copy-learn", "rescaled-learn"):
+            y_hat = model.predict_one(x)
+            if pattern == "copy-learn":  # an equal dict: another object, another key order
+                model.learn_one(dict(reversed(list(x.items()))), y)
+            elif pattern == "rescaled-learn":  # what a scaler that learned in between passes on
+                model.learn_one({k: 0.9 * v + 0.1 for k, v in x.items()}, y)
+            else:
+                model.learn_one(x, y)
+            if t > 0:
+                p = ref.predict_one(vec(x))[0]
+                assert y_hat == _unscaled(p)
+            ref.learn_last(_scaled(y))
+            learn_last += 1
+        elif pattern == "learn":
+            model.learn_one(x, y)
+            if ref.pending_:  # the documented rule: the label goes to the predicted step
+                ref.learn_last(_scaled(y))
+                learn_last += 1
+            else:
+                ref.learn_one(vec(x), _scaled(y))
+        elif pattern == "predict":  # an observation that is never labelled
+            assert model.predict_one(x) == _unscaled(ref.predict_one(vec(x))[0])
+        elif pattern == "predict-twice":
+            a, b = model.predict_one(x), model.predict_one(dict(x))
+            assert a == b == _unscaled(ref.predict_one(vec(x))[0])
+        else:
+            x2 = {k: v + 1.0 for k, v in x.items()}
+            model.predict_one(x)
+            model.predict_one(x2)
+            ref.predict_one(vec(x))
+            ref.predict_one(vec(x2))
+            model.learn_one(x2, y)  # learns from the step of x2, the pending one
+            ref.learn_last(_scaled(y))
+            learn_last += 1
+        _assert_same_learner(model.learner_, ref)
+    assert learn_last > 100
+    assert model.learner_.n_steps_ == ref.n_steps_ > len(stream)
+
+
+def test_predict_then_learn_calls_learn_last(monkeypatch):
+    """River's loop takes one step per observation, through learn_last."""
+    calls = {"learn_one": 0, "learn_last": 0, "predict_one": 0}
+    for name in calls:
+        orig = getattr(OnlineLSTM, name)
+
+        def counted(self, *a, _orig=orig, _name=name, **kw):
+            calls[_name] += 1
+            return _orig(self, *a, **kw)
+
+        monkeypatch.setattr(OnlineLSTM, name, counted)
+    model = preprocessing.StandardScaler() | LSTMRegressor(n_blocks=2, seed=0)
+    n = 0
+    for x, y in datasets.TrumpApproval().take(50):
+        model.predict_one(x)
+        model.learn_one(x, y)  # the scaler learns first: the LSTM gets another x
+        n += 1
+    assert calls == {"learn_one": 0, "learn_last": n, "predict_one": n}
+    learner = model["LSTMRegressor"].learner_
+    assert learner.n_steps_ == n and learner.n_updates_ == n
+
+
+def test_learn_one_alone_is_one_step_with_learning():
+    model = LSTMRegressor(n_blocks=2, seed=0)
+    for i, (x, y) in enumerate(datasets.TrumpApproval().take(20)):
+        model.learn_one(x, y)
+        assert model.learner_.n_steps_ == i + 1 == model.learner_.n_updates_
+        assert not model.learner_.pending_
+
+
+# ---------------------------------------------------------------------------
+# features: order, emerging, missing, bad values
+# ---------------------------------------------------------------------------
+def test_feature_order_is_first_appearance_then_sorted():
+    model = LSTMRegressor(seed=0)
+    model.learn_one({"z": 1.0, "b": 2.0}, 1.0)
+    model.learn_one({"y": 1.0, "a": 2.0, "b": 0.5}, 1.0)
+    model.learn_one({3: 1.0, "c": 1.0}, 1.0)  # keys of mixed types: type name, then repr
+    assert model.feature_names_ == ["b", "z", "a", "y", 3, "c"]
+    assert model.learner_.layout.n_in == 6
+
+
+def test_missing_none_and_nan_features_are_zero():
+    base = LSTMRegressor(n_blocks=2, seed=3)
+    base.learn_one({"a": 1.0, "b": 2.0, "c": 3.0}, 1.0)
+    runs = []
+    for x in ({"a": 0.5, "c": 0.0}, {"a": 0.5, "b": None}, {"a": 0.5, "b": math.nan, "c": 0.0}):
+        m = copy.deepcopy(base)
+        m.learn_one(x, 2.0)
+        runs.append(m.learner_.state_arrays())
+    for r in runs[1:]:
+        for key in ("theta", "T", "record"):
+            np.testing.assert_array_equal(r[key], runs[0][key])
+
+
+def test_new_feature_midstream_equals_having_had_it_at_zero():
+    """A feature that appears at step t: the same as a model that had it as 0
+    until t, given the same weights for it (they cannot have moved while 0)."""
+    rng = np.random.default_rng(7)
+    early = [({"a": float(rng.normal())}, float(rng.normal())) for _ in range(40)]
+    late = [({"a": float(rng.normal()), "b": float(rng.normal())}, float(rng.normal())) for _ in range(40)]
+    grow = LSTMRegressor(n_blocks=2, seed=1, target_range=(-3, 3))
+    for x, y in early:
+        grow.predict_one(x)
+        grow.learn_one(x, y)
+    grow.predict_one(late[0][0])  # "b" appears: input unit 1
+    w_b = grow.learner_.get_weights()  # b's weights are still their initial values
+    # a model that had "b" from the start, at 0
+    had = LSTMRegressor(n_blocks=2, seed=1, target_range=(-3, 3))
+    had.predict_one({"a": early[0][0]["a"], "b": 0.0})
+    lay = had.learner_.layout
+    w = had.learner_.get_weights()
+    for name in ("W_in", "W_out", "W_c"):
+        w[name][:, 1] = w_b[name][:, 1]
+    had.learner_.set_weights(w)
+    had.learn_one({"a": early[0][0]["a"], "b": 0.0}, early[0][1])
+    for x, y in early[1:]:
+        had.learn_one(dict(x, b=0.0), y)
+    had.predict_one(late[0][0])
+    _assert_same_learner(grow.learner_, had.learner_)
+    for x, y in late:
+        assert grow.predict_one(x) == had.predict_one(x)
+        grow.learn_one(x, y)
+        had.learn_one(x, y)
+    _assert_same_learner(grow.learner_, had.learner_)
+    assert lay.n_in == 2
+
+
+def test_bad_feature_values_are_refused_and_change_nothing():
+    model = LSTMRegressor(seed=0)
+    model.learn_one({"a": 1.0}, 1.0)
+    before = pickle.dumps(model)
+    with pytest.raises(InputError, match="non-numeric"):
+        model.learn_one({"a": 1.0, "colour": "red"}, 100.0)
+    with pytest.raises(InputError, match="finite"):
+        model.learn_one({"a": math.inf}, 100.0)
+    assert pickle.dumps(model) == before
+    assert model.target_range_ == (0.0, 2.0)  # y0 = 1: 1 +- 1, not widened by the 100s
+    model.predict_one({"a": 2.0})  # now a step is pending
+    before = pickle.dumps(model)
+    with pytest.raises(InputError, match="real number"):
+        model.predict_one({"a": [1.0]})
+    assert pickle.dumps(model) == before
+
+
+# ---------------------------------------------------------------------------
+# sequence boundaries
+# ---------------------------------------------------------------------------
+def test_reset_key_resets_once_and_is_not_a_feature():
+    model = LSTMRegressor(n_blocks=2, seed=0, reset_key="start")
+    xs = [{"start": t % 5 == 0, "a": float(t)} for t in range(20)]
+    for x in xs:
+        model.predict_one(x)
+        model.learn_one(x, 0.5)
+    assert model.feature_names_ == ["a"]
+    assert model.learner_.n_resets_ == 4 and model.learner_.n_steps_ == 20
+    assert model.learner_.seq_step_ == 5
+    # the same as calling reset() by hand
+    by_hand = LSTMRegressor(n_blocks=2, seed=0)
+    for x in xs:
+        if x["start"]:
+            by_hand.reset()
+        by_hand.learn_one({"a": x["a"]}, 0.5)
+    _assert_same_learner(model.learner_, by_hand.learner_)
+
+
+def test_reset_key_inside_a_pipeline_with_a_scaler():
+    start = compose.Select("start")
+    model = ((compose.Discard("start") | preprocessing.StandardScaler()) + start) | LSTMRegressor(
+        n_blocks=2, seed=0, reset_key="start")
+    for t, (x, y) in enumerate(datasets.TrumpApproval().take(30)):
+        x = dict(x, start=t % 10 == 0)
+        model.predict_one(x)
+        model.learn_one(x, y)
+    lstm = model["LSTMRegressor"]
+    assert lstm.learner_.n_resets_ == 3 and "start" not in lstm.feature_names_
+
+
+# ---------------------------------------------------------------------------
+# target scaling (regressor)
+# ---------------------------------------------------------------------------
+def test_target_map_is_affine_and_inverted_exactly():
+    model = LSTMRegressor(n_blocks=2, seed=0, target_range=(LO, HI), target_margin=MARGIN)
+    x = {"a": 1.0}
+    y_hat = model.predict_one(x)
+    p = model.learner_.state_["y_k"][0]
+    assert y_hat == pytest.approx(_unscaled(p), rel=1e-15)
+    model.learn_one(x, 2.5)
+    # the learner was taught the scaled target: its error signal saw t = _scaled(2.5)
+    ref = LSTMRegressor(n_blocks=2, seed=0, target_range=(LO, HI), target_margin=MARGIN)
+    ref.predict_one(x)
+    ref.learner_.learn_last(_scaled(2.5))
+    _assert_same_learner(model.learner_, ref.learner_)
+
+
+def test_running_target_range_widens_and_bounds_predictions():
+    model = LSTMRegressor(n_blocks=2, seed=0)
+    assert model.target_range_ == (-1.0, 1.0)
+    model.learn_one({"a": 1.0}, 10.0)
+    assert model.target_range_ == (0.0, 20.0)
+    for y in (12.0, 4.0, 30.0, 5.0):
+        model.learn_one({"a": 1.0}, y)
+    assert model.target_range_ == (4.0, 30.0)
+    span = 26.0 * MARGIN / (1 - 2 * MARGIN)
+    for x, _ in datasets.TrumpApproval().take(20):
+        assert 4.0 - span <= model.predict_one(x) <= 30.0 + span
+
+
+def test_bad_target_parameters():
+    with pytest.raises(ValueError, match="target_margin"):
+        LSTMRegressor(target_margin=0.5)
+    with pytest.raises(ValueError, match="target_range"):
+        LSTMRegressor(target_range=(1.0, 1.0))
+    with pytest.raises(ValueError, match="n_blocks"):
+        LSTMClassifier(n_blocks=0)
+
+
+# ---------------------------------------------------------------------------
+# classifier
+# ---------------------------------------------------------------------------
+def test_classifier_classes_units_and_probabilities():
+    model = LSTMClassifier(n_blocks=2, seed=0)
+    assert model.predict_proba_one({"a": 1.0}) == {} and model.predict_one({"a": 2.0}) is None
+    labels = ["x", "y", "x", "z", "y"]
+    for t, label in enumerate(labels):
+        x = {"a": float(t)}
+        model.predict_proba_one(x)
+        model.learn_one(x, label)  # new classes arrive while a step is pending
+    assert model.classes_ == ["x", "y", "z"] and model.learner_.layout.n_out == 3
+    assert model.learner_.n_steps_ == 2 + len(labels)  # widening took no steps
+    proba = model.predict_proba_one({"a": 9.0})
+    assert set(proba) == {"x", "y", "z"} and math.isclose(sum(proba.values()), 1.0)
+    out = model.learner_.state_["y_k"]
+    assert proba["z"] == pytest.approx(out[2] / out.sum(), rel=1e-12)
+    assert model.predict_one({"a": 9.0}) == max(proba, key=proba.get)
+
+
+def test_classifier_one_hot_targets_through_learn_last():
+    model = LSTMClassifier(n_blocks=2, seed=0)
+    model.learn_one({"a": 1.0}, True)
+    model.learn_one({"a": 0.0}, False)
+    ref = copy.deepcopy(model)
+    x = {"a": 0.5}
+    model.predict_proba_one(x)
+    model.learn_one(x, False)
+    ref.predict_proba_one(x)
+    ref.learner_.learn_last(np.array([0.0, 1.0]))  # classes_ == [True, False]
+    _assert_same_learner(model.learner_, ref.learner_)
+
+
+# ---------------------------------------------------------------------------
+# clone, pickling, River's evaluation loop
+# ---------------------------------------------------------------------------
+def test_clone_is_fresh_and_seeded_clones_agree():
+    model = LSTMRegressor(n_blocks=2, seed=4)
+    for x, y in datasets.TrumpApproval().take(30):
+        model.learn_one(x, y)
+    a, b = model.clone(), model.clone()
+    assert a.learner_.n_steps_ == 0 and a.feature_names_ == []
+    assert a._get_params() == model._get_params()
+    for x, y in datasets.TrumpApproval().take(30):
+        assert a.predict_one(x) == b.predict_one(x)
+        a.learn_one(x, y)
+        b.learn_one(x, y)
+
+
+def test_pickled_model_continues_identically():
+    model = LSTMClassifier(n_blocks=2, seed=0)
+    stream = list(datasets.Phishing().take(60))
+    for x, y in stream[:30]:
+        model.predict_proba_one(x)
+        model.learn_one(x, y)
+    model.predict_proba_one(stream[30][0])  # a pending step travels too
+    other = pickle.loads(pickle.dumps(model))
+    for x, y in stream[30:]:
+        assert model.predict_proba_one(x) == other.predict_proba_one(x)
+        model.learn_one(x, y)
+        other.learn_one(x, y)
+
+
+def test_river_progressive_val_score_runs_unchanged_and_agrees_with_ours():
+    def fresh():
+        return preprocessing.StandardScaler() | LSTMRegressor(seed=1)
+
+    ds = list(datasets.TrumpApproval().take(300))
+    river_mae = evaluate.progressive_val_score(ds, fresh(), metrics.MAE())
+    ours = progressive_val(ds, fresh(), metrics.MAE(), step=100)
+    hand, model = metrics.MAE(), fresh()
+    for x, y in ds:
+        hand.update(y, model.predict_one(x))
+        model.learn_one(x, y)
+    assert river_mae.get() == ours["MAE"].iloc[-1] == hand.get()
+    assert list(ours["step"]) == [100, 200, 300]
+
+
+def test_lstm_remembers_what_a_linear_model_cannot():
+    """Target = the input of 2 steps ago, within sequences of 3 (reset_key):
+    needs memory, so a linear model on the current input is at chance."""
+    rng = np.random.default_rng(0)
+    stream = []
+    for _ in range(2500):
+        bits = rng.integers(0, 2, 3).astype(float)
+        for t in range(3):
+            stream.append(({"start": t == 0, "bit": bits[t]}, bits[0] if t == 2 else None))
+    lstm = LSTMRegressor(n_blocks=2, block_size=1, lr=1.0, seed=0, reset_key="start",
+                         target_range=(0.0, 1.0), target_margin=0.0)
+    linear = compose.Discard("start") | linear_model.LinearRegression()
+    late = {}
+    for name, model in (("lstm", lstm), ("linear", linear)):
+        err = []
+        for x, y in stream:
+            y_hat = model.predict_one(x)
+            if y is not None:
+                err.append(abs(y - y_hat))
+                model.learn_one(x, y)
+        late[name] = float(np.mean(err[-500:]))
+    assert late["linear"] > 0.45
+    assert late["lstm"] < 0.25
+
+
+def test_docstring_examples():
+    import doctest
+
+    import online_lstm.river
+
+    res = doctest.testmod(online_lstm.river, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert res.failed == 0 and res.attempted > 0
+

@@ -1,0 +1,103 @@
+"""widen(): a learner given new units mid-stream == one that had them from the start.
+
+The reference learner is built wide from the start, with the narrow learner's
+initial weights plus the new units' weights, and is fed the same stream with
+the new inputs held at 0 and no targets (NaN) for the new outputs.  Every
+array of the state must then agree bit for bit, before and after both learn
+on with the new units active.
+"""
+
+import numpy as np
+import pytest
+
+from online_lstm import OnlineLSTM
+from online_lstm.widen import widen
+
+from conftest import ARCHS, random_stream
+
+STATE_KEYS = ("theta", "dW", "T", "record")
+
+
+def _counters(m):
+    return (m.n_steps_, m.n_updates_, m.n_resets_, m.seq_step_, m.pending_)
+
+
+def _assert_same_state(a, b):
+    sa, sb = a.state_arrays(), b.state_arrays()
+    for key in STATE_KEYS:
+        np.testing.assert_array_equal(sa[key], sb[key], err_msg=key)
+    assert _counters(a) == _counters(b)
+    assert a.lr == b.lr
+
+
+def _reference(narrow0_weights, widened, arch):
+    """A learner built wide, with the narrow initial weights and the new units'
+    weights as ``widened`` holds them (they have not changed since)."""
+    ref = OnlineLSTM(**arch)
+    w = widened.get_weights()
+    lay0 = OnlineLSTM(**dict(arch, n_in=narrow0_weights["_n_in"], n_out=narrow0_weights["_n_out"])).layout
+    h_cols = [ref.layout.source_names.index(s) for s in lay0.source_names]
+    k_cols = [ref.layout.output_source_names.index(s) for s in lay0.output_source_names]
+    for name, v in narrow0_weights.items():
+        if name.startswith("_"):
+            continue
+        if name in ("W_in", "W_out", "W_c"):
+            w[name][:, h_cols] = v
+        elif name == "W_k":
+            w[name][: v.shape[0], k_cols] = v
+        else:
+            w[name][: v.shape[0]] = v
+    ref.set_weights(w)
+    return ref
+
+
+@pytest.mark.parametrize("update", ["step", "sequence"])
+@pytest.mark.parametrize("name", list(ARCHS))
+def test_widen_equals_wide_from_start(name, update, seed):
+    rng = np.random.default_rng(seed)
+    arch = dict(ARCHS[name], init_range=0.5, lr=0.3, update=update, seed=seed)
+    n0, k0 = arch["n_in"], arch["n_out"]
+    n1, k1 = n0 + 2, k0 + 1
+    narrow = OnlineLSTM(**arch)
+    w0 = dict(narrow.get_weights(), _n_in=n0, _n_out=k0)
+
+    X1, Y1, r1 = random_stream(rng, 120, n0, k0)
+    narrow.learn_many(X1, Y1, r1)
+    x_last = rng.uniform(-1, 1, n0)
+    narrow.predict_one(x_last)  # leave a step pending across the widening
+    wide = widen(narrow, n_in=n1, n_out=k1)
+    assert wide.layout.n_in == n1 and wide.layout.n_out == k1
+    assert wide.pending_
+    new_cols0 = wide.get_weights()["W_c"][:, n0:n1].copy()
+
+    wide_arch = dict(arch, n_in=n1, n_out=k1)
+    ref = _reference(w0, wide, wide_arch)
+    pad = lambda X, n: np.hstack([X, np.zeros((len(X), n - X.shape[1]))])  # noqa: E731
+    nan = lambda Y, k: np.hstack([Y, np.full((len(Y), k - Y.shape[1]), np.nan)])  # noqa: E731
+    ref.learn_many(pad(X1, n1), nan(Y1, k1), r1)
+    ref.predict_one(pad(x_last[None], n1)[0])
+    _assert_same_state(wide, ref)
+
+    # learn the pending step, the new output unit included, then go on with
+    # every unit active
+    y = rng.uniform(0, 1, k1)
+    wide.learn_last(y)
+    ref.learn_last(y)
+    X2, Y2, r2 = random_stream(rng, 120, n1, k1)
+    np.testing.assert_array_equal(wide.learn_many(X2, Y2, r2), ref.learn_many(X2, Y2, r2))
+    _assert_same_state(wide, ref)
+    # the comparison is not vacuous: the new input weights have moved
+    assert not np.array_equal(wide.get_weights()["W_c"][:, n0:n1], new_cols0)
+
+
+def test_widen_leaves_the_original_alone_and_is_reproducible():
+    m = OnlineLSTM(3, 2, n_blocks=2, seed=5)
+    m.learn_many(np.ones((4, 3)), np.full((4, 2), 0.5))
+    before = m.state_arrays()
+    a, b = widen(m, n_in=5), widen(m, n_in=5)
+    for key, v in m.state_arrays().items():
+        np.testing.assert_array_equal(v, before[key])
+    np.testing.assert_array_equal(a.theta_, b.theta_)
+    np.testing.assert_array_equal(widen(m).theta_, m.theta_)  # no new units: a copy
+    with pytest.raises(ValueError, match="only add units"):
+        widen(m, n_in=2)
