@@ -391,6 +391,13 @@ class Layout:
         }
 
     @property
+    def trace_row(self) -> int:
+        """Length of one source row of the trace buffer, ``[T_g | T_c]``:
+        ``2·C·S`` (1997), ``3·C·S`` with forget gates.  The ``I_h`` source
+        rows come first; the bias row and the peephole traces follow."""
+        return self.block_size * self.meta["Cg"] + self.n_cells
+
+    @property
     def gate_bias(self) -> bool:
         return BIAS_CODES[self.bias][0]
 
