@@ -62,8 +62,11 @@ Forget gates and peepholes (spec §7)
 ------------------------------------
 A net with either option runs :func:`_step_x`, with :func:`_forward_x` and
 :func:`_commit_x`, chosen once per step from the layout flags ``fg`` and
-``ph``.  The 1997 net runs :func:`_forward` and :func:`_commit` exactly as
-they were before the options existed: same code, same bits, same speed.
+``ph``; their layout entries are a second tuple, :data:`DimsX` (read by
+:func:`_dims_x`), so the 1997 step passes the same :data:`Dims` as before.
+The 1997 net runs :func:`_forward` and :func:`_commit` exactly as they were
+before the options existed: same code, same bits, same speed.
+:func:`_bounds` serves both (its extra terms are behind two flags).
 The options' step, in the order of spec §7.2: input and forget gates (their
 peepholes read s(t-1)), states ``s = y_phi s(t-1) + y_in g``, the output
 gate (its peepholes read s(t)), cell outputs, output units; then errors as
@@ -113,10 +116,13 @@ U0 = np.uint64(0)
 U1 = np.uint64(1)
 
 #: Dimensions and offsets of one learner (the layout table in mem's header).
-Dims = namedtuple("Dims", _META_FIELDS[: _META_FIELDS.index("bank")])
+Dims = namedtuple("Dims", _META_FIELDS[: _META_FIELDS.index("fg")])
+#: The entries of the forget gate and peepholes (spec §7), read only by the
+#: options' code path, so that the 1997 step passes the same Dims as before.
+DimsX = namedtuple("DimsX", _META_FIELDS[_META_FIELDS.index("fg"): _META_FIELDS.index("bank")])
 _BOOL_FIELDS = ("og", "conn_b", "g1", "h_id", "gate_bias", "cell_bias", "out_bias", "fg", "ph")
 # mem index of each layout field, as module constants M_<field> (frozen by Numba)
-for _name in Dims._fields:
+for _name in Dims._fields + DimsX._fields:
     globals()["M_" + _name] = META[_name]
 del _name
 
@@ -134,17 +140,29 @@ def _dims(mem):
         mem[M_og] != 0.0, mem[M_conn_b] != 0.0, mem[M_g1] != 0.0, mem[M_h_id] != 0.0,
         mem[M_gate_bias] != 0.0, mem[M_cell_bias] != 0.0, mem[M_out_bias] != 0.0,
         int(mem[M_accum]),  # 0 per step, 1 per sequence, 2 gradient only
-        mem[M_fg] != 0.0, mem[M_ph] != 0.0, U(mem[M_Cg]),
         U(mem[M_W]), U(mem[M_theta]), U(mem[M_dW]), U(mem[M_H]), U(mem[M_b_in]), U(mem[M_b_c]),
         U(mem[M_b_out]), U(mem[M_Wk]), U(mem[M_b_k]), U(mem[M_T]), U(mem[M_n_traces]),
-        U(mem[M_b_phi]), U(mem[M_P]), U(mem[M_TP]),
         U(mem[M_bank0]), U(mem[M_bank_size]),
         U(mem[M_r_z]), U(mem[M_r_o]), U(mem[M_r_yin]), U(mem[M_r_yout]), U(mem[M_r_din]),
         U(mem[M_r_dout]), U(mem[M_r_gc]), U(mem[M_r_dgc]), U(mem[M_r_s]), U(mem[M_r_hs]),
         U(mem[M_r_dhs]), U(mem[M_r_yc]), U(mem[M_r_yk]), U(mem[M_r_dk]),
-        U(mem[M_r_yphi]), U(mem[M_r_dphi]),
         U(mem[M_e_k]), U(mem[M_back]), U(mem[M_e_s]), U(mem[M_e_out]), U(mem[M_net]),
-        U(mem[M_coef]), U(mem[M_xs]), U(mem[M_ys]), U(mem[M_damp]),
+        U(mem[M_coef]), U(mem[M_xs]), U(mem[M_ys]),
+    )
+
+
+@njit
+def _has_options(mem):
+    """True if the net has forget gates or peepholes (spec §7)."""
+    return mem[M_fg] != 0.0 or mem[M_ph] != 0.0
+
+
+@njit
+def _dims_x(mem):
+    """The layout entries of the forget gate and peepholes (see DimsX)."""
+    return DimsX(
+        mem[M_fg] != 0.0, mem[M_ph] != 0.0, U(mem[M_Cg]), U(mem[M_b_phi]), U(mem[M_P]),
+        U(mem[M_TP]), U(mem[M_r_yphi]), U(mem[M_r_dphi]), U(mem[M_damp]),
     )
 
 
@@ -326,7 +344,7 @@ def _forward(mem, d, pb_index, nb):
 
 
 @njit
-def _forward_x(mem, d, pb_index, nb):
+def _forward_x(mem, d, dx, pb_index, nb):
     """:func:`_forward` with forget gates and/or peepholes (spec §7.1, §7.2).
 
     The same three stages; stage 2 runs in the order of spec §7.2: input and
@@ -335,9 +353,9 @@ def _forward_x(mem, d, pb_index, nb):
     peepholes read s(t)), then the cell outputs.  Hidden net inputs are
     ``[net_in (C) | net_phi (C) | net_c (CS) | net_out (C)]``.
     """
-    n_in, K, C, S, I_h, R, n_ob, Cg = d.n_in, d.K, d.C, d.S, d.I_h, d.R, d.n_ob, d.Cg
+    n_in, K, C, S, I_h, R, n_ob, Cg = d.n_in, d.K, d.C, d.S, d.I_h, d.R, d.n_ob, dx.Cg
     CS = C * S
-    og, fg, ph = d.og, d.fg, d.ph
+    og, fg, ph = d.og, dx.fg, dx.ph
     bound = mem[H_STATE_BOUND]
     x = d.xs
     H = d.H
@@ -349,10 +367,10 @@ def _forward_x(mem, d, pb_index, nb):
     o = rb + d.r_o
     y_in = rb + d.r_yin
     y_out = rb + d.r_yout
-    y_phi = rb + d.r_yphi
+    y_phi = rb + dx.r_yphi
     d_in = rb + d.r_din
     d_out = rb + d.r_dout
-    d_phi = rb + d.r_dphi
+    d_phi = rb + dx.r_dphi
     gc = rb + d.r_gc
     dgc = rb + d.r_dgc
     s_c = rb + d.r_s
@@ -366,7 +384,7 @@ def _forward_x(mem, d, pb_index, nb):
     net_c = net_in + Cg
     net_out = net_c + CS
     net_k = net_in + R
-    P_in = d.P  # peephole weights [P_in | P_phi | P_out], (C, S) each, block-major
+    P_in = dx.P  # peephole weights [P_in | P_phi | P_out], (C, S) each, block-major
     P_phi = P_in + CS
     P_out = P_phi + (CS if fg else U0)
 
@@ -613,7 +631,7 @@ def _bounds(mem, d, rb_index, traces, learn):
         a = abs(mem[z + m])
         if a > zmax:
             zmax = a
-    if d.ph:  # peephole sources: s_c(t), and s_c(t-1) for the traces
+    if mem[M_ph] != 0.0:  # peephole sources: s_c(t), and s_c(t-1) for the traces
         s_c = rb + d.r_s
         s_prev = _bank(d, 1 - rb_index) + d.r_s
         for q in range(C * S):
@@ -640,9 +658,9 @@ def _bounds(mem, d, rb_index, traces, learn):
                     cmax = a
                 if b > cmax:
                     cmax = b
-        if d.fg:  # forget-gate traces: coefficient s_c(t-1) f'_phi (spec §7.1)
+        if mem[M_fg] != 0.0:  # forget-gate traces: coefficient s_c(t-1) f'_phi (spec §7.1)
             s_prev = _bank(d, 1 - rb_index) + d.r_s
-            d_phi = rb + d.r_dphi
+            d_phi = rb + U(mem[M_r_dphi])
             for j in range(C):
                 for v in range(S):
                     a = abs(mem[s_prev + j * S + v] * mem[d_phi + j])
@@ -789,7 +807,7 @@ def _commit(mem, d, rb_index, traces, learn):
 
 
 @njit
-def _commit_x(mem, d, rb_index, traces, learn):
+def _commit_x(mem, d, dx, rb_index, traces, learn):
     """:func:`_commit` with forget gates and/or peepholes (spec §7.1, §7.2).
 
     With forget gates every trace is damped by its block's forget gate,
@@ -798,11 +816,11 @@ def _commit_x(mem, d, rb_index, traces, learn):
     weights of a row, ``[in | phi]``, learn from them alike (eq. 24 and
     §7.1).  Peepholes (§7.2) follow the source rows.
     """
-    C, S, I_h, K, R, Cg = d.C, d.S, d.I_h, d.K, d.R, d.Cg
+    C, S, I_h, K, R, Cg = d.C, d.S, d.I_h, d.K, d.R, dx.Cg
     CS = C * S
     G = S * Cg  # gate traces per row
     L = G + CS  # trace row: [T_g (G, v-major: in | phi) | T_c (CS)]
-    og, fg = d.og, d.fg
+    og, fg = d.og, dx.fg
     lr = mem[H_LR]
     shift = d.dW - d.theta if d.accum != 0 else U0
     H = d.H + shift
@@ -812,8 +830,8 @@ def _commit_x(mem, d, rb_index, traces, learn):
     z = rb + d.r_z
     y_in = rb + d.r_yin
     d_in = rb + d.r_din
-    y_phi = rb + d.r_yphi
-    d_phi = rb + d.r_dphi
+    y_phi = rb + dx.r_yphi
+    d_phi = rb + dx.r_dphi
     gc = rb + d.r_gc
     dgc = rb + d.r_dgc
     cc = d.coef  # trace coefficients, same order as a trace row
@@ -821,7 +839,7 @@ def _commit_x(mem, d, rb_index, traces, learn):
     a_c = a_g + G  # alpha e_s per cell
     a_out = a_c + CS  # alpha e_out
     a_k = a_out + C  # alpha e_k
-    dm = d.damp  # y_phi of the cell of each trace of a row
+    dm = dx.damp  # y_phi of the cell of each trace of a row
 
     for j in range(C):
         yf = mem[y_phi + j] if fg else 1.0
@@ -886,8 +904,8 @@ def _commit_x(mem, d, rb_index, traces, learn):
             if og and zm != 0.0:
                 for j in range(C):
                     mem[w_out + j] += mem[a_out + j] * zm
-    if d.ph:
-        _commit_peepholes(mem, d, rb, s_prev, traces, learn, shift)
+    if dx.ph:
+        _commit_peepholes(mem, d, dx, rb, s_prev, traces, learn, shift)
     if learn:
         _learn_outputs(mem, d, rb, a_k, shift)
 
@@ -912,7 +930,7 @@ def _learn_outputs(mem, d, rb, a_k, shift):
 
 
 @njit
-def _commit_peepholes(mem, d, rb, s_prev, traces, learn, shift):
+def _commit_peepholes(mem, d, dx, rb, s_prev, traces, learn, shift):
     """Traces and weight changes of the peepholes (spec §7.2).
 
     For block j, source cell v' (state ``s_{c_j^v'}``) and cell v::
@@ -924,24 +942,24 @@ def _commit_peepholes(mem, d, rb, s_prev, traces, learn, shift):
 
     The coefficients and ``alpha e`` are those of the gate traces (scratch).
     """
-    C, S, Cg = d.C, d.S, d.Cg
+    C, S, Cg = d.C, d.S, dx.Cg
     CS = C * S
-    fg = d.fg
+    fg = dx.fg
     Sg = S + (S if fg else U0)  # traces per (block, source cell)
     G = S * Cg
     cc = d.coef
     a_g = cc + G + CS
     a_out = a_g + G + CS
-    y_phi = rb + d.r_yphi
+    y_phi = rb + dx.r_yphi
     s_c = rb + d.r_s
-    P_in = d.P + shift
+    P_in = dx.P + shift
     P_phi = P_in + CS
     P_out = P_phi + (CS if fg else U0)
     for j in range(C):
         yf = mem[y_phi + j] if fg else 1.0
         for w in range(S):
             src = j * S + w
-            t = d.TP + src * Sg  # [T_Pin over v | T_Pphi over v]
+            t = dx.TP + src * Sg  # [T_Pin over v | T_Pphi over v]
             if traces:
                 sw = mem[s_prev + src]
                 for v in range(S):
@@ -993,7 +1011,7 @@ def _step_mem(mem, d, learn):
     code is then the same as before those options existed (measured with
     ``benchmarks/ab_step.py``).
     """
-    if d.fg or d.ph:
+    if _has_options(mem):
         return _step_x(mem, d, learn)
     if not _staged_x_ok(mem, d):
         return BAD_X_VALUE
@@ -1035,13 +1053,14 @@ def _step_mem(mem, d, learn):
 def _step_x(mem, d, learn):
     """:func:`_step_mem` for a net with forget gates or peepholes: the same
     sequence with :func:`_forward_x` and :func:`_commit_x`."""
+    dx = _dims_x(mem)
     if not _staged_x_ok(mem, d):
         return BAD_X_VALUE
     if learn and not _staged_y_ok(mem, d):
         return BAD_Y_VALUE
     cb = _cur_bank(mem)
     nb = 1 - cb
-    st = _forward_x(mem, d, cb, nb)
+    st = _forward_x(mem, d, dx, cb, nb)
     if st != OK:
         return st
     n_t = 0
@@ -1054,7 +1073,7 @@ def _step_x(mem, d, learn):
     if st != OK:
         return st
     # --- commit ---------------------------------------------------------
-    _commit_x(mem, d, nb, True, has_t)
+    _commit_x(mem, d, dx, nb, True, has_t)
     mem[H_TMAX] = tmax
     if d.accum != 0:
         mem[H_DWMAX] = umax
@@ -1185,8 +1204,8 @@ def learn_last(mem, y):
     st, tmax, umax = _bounds(mem, d, cb, False, True)
     if st != OK:
         return st
-    if d.fg or d.ph:
-        _commit_x(mem, d, cb, False, True)
+    if _has_options(mem):
+        _commit_x(mem, d, _dims_x(mem), cb, False, True)
     else:
         _commit(mem, d, cb, False, True)
     if d.accum != 0:

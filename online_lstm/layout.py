@@ -123,17 +123,18 @@ _META_FIELDS = [
     # dimensions and flags
     "n_in", "K", "C", "S", "I_h", "R", "R_g", "n_ob", "og", "conn_b", "g1", "h_id",
     "gate_bias", "cell_bias", "out_bias", "accum",
-    # forget gate and peepholes (spec §7): flags, gates before the cells
-    "fg", "ph", "Cg",
     # offsets into mem (absolute)
     "W", "theta", "dW", "H", "b_in", "b_c", "b_out", "Wk", "b_k", "T", "n_traces",
-    "b_phi", "P", "TP",
     "bank0", "bank_size",
     # offsets inside a record bank
     "r_z", "r_o", "r_yin", "r_yout", "r_din", "r_dout", "r_gc", "r_dgc", "r_s",
-    "r_hs", "r_dhs", "r_yc", "r_yk", "r_dk", "r_yphi", "r_dphi",
+    "r_hs", "r_dhs", "r_yc", "r_yk", "r_dk",
     # scratch
-    "e_k", "back", "e_s", "e_out", "net", "coef", "xs", "ys", "damp",
+    "e_k", "back", "e_s", "e_out", "net", "coef", "xs", "ys",
+    # forget gate and peepholes (spec §7), after the 1997 entries: flags, gates
+    # before the cells, offsets of b_phi, of the peephole weights and traces,
+    # record fields y_phi and d_phi, scratch for the trace damping
+    "fg", "ph", "Cg", "b_phi", "P", "TP", "r_yphi", "r_dphi", "damp",
     # counters and flags that change while learning
     "bank", "pending", "step", "seq_step", "n_resets", "n_updates",
 ]

@@ -163,9 +163,11 @@ def test_kernel_reads_the_layout_table_it_was_given(name):
     from online_lstm import kernels
 
     lay = layout(ALL_ARCHS[name])
-    d = kernels._dims(lay.make_mem())
-    for field, value in zip(d._fields, d):
+    mem = lay.make_mem()
+    d, dx = kernels._dims(mem), kernels._dims_x(mem)
+    for field, value in list(zip(d._fields, d)) + list(zip(dx._fields, dx)):
         assert int(value) == lay.meta[field], field
+    assert kernels._has_options(mem) == (lay.forget_gate or lay.peepholes)
 
 
 def test_mem_is_64_byte_aligned():
