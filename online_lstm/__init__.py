@@ -5,11 +5,11 @@ carousels, trained one input at a time with the paper's truncated
 forward-mode (RTRL-style) gradient in Numba-compiled loops.
 """
 
-from .errors import DivergenceError, InputError, NoPendingStepError
+from .errors import CheckpointError, DivergenceError, InputError, NoPendingStepError
 from .layout import Layout
 from .learner import OnlineLSTM
 
 __version__ = "0.1.0"
 
 __all__ = ["OnlineLSTM", "Layout", "InputError", "DivergenceError", "NoPendingStepError",
-           "__version__"]
+           "CheckpointError", "__version__"]

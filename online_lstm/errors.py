@@ -22,6 +22,10 @@ class DivergenceError(FloatingPointError):
         Row of the ``learn_many``/``predict_many`` chunk that failed.
     reason : str
         Which check failed.
+    state : dict or None
+        With ``on_divergence="reset"``: the learner's state arrays at the
+        refused step, before the policy reset it (``load_state_arrays``
+        restores them).  None otherwise: the learner itself holds that state.
     """
 
     def __init__(self, message, step, row=None, reason=""):
@@ -29,8 +33,18 @@ class DivergenceError(FloatingPointError):
         self.step = step
         self.row = row
         self.reason = reason
+        self.state = None
+
+    def __reduce__(self):  # picklable, e.g. raised in a worker process
+        return type(self), (self.args[0], self.step, self.row, self.reason), {"state": self.state}
 
 
 class NoPendingStepError(RuntimeError):
     """``learn_last`` was called, but the last step was already learned from
     (or there was no step since the last reset)."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file could not be used: truncated or corrupted, a format
+    version this library does not read, or a configuration that does not match
+    the learner it is restored into.  Nothing was changed."""

@@ -604,8 +604,9 @@ def _bounds(mem, d, rb_index, traces, learn):
     bounds grow by those amounts.  Only if a bound passes
     ``MAGNITUDE_LIMIT`` are the buffers scanned for their true maxima (rare;
     amortised cost nil).  If even the true values would pass the limit, the
-    step is refused with ``DIV_BOUND`` before anything changes.  Below the
-    limit every product and sum of the commit is finite.
+    step is refused with ``DIV_BOUND`` before anything changes, as it is
+    when a scaled error ``alpha |e|`` passes the limit.  Below the limit
+    every product and sum of the commit is finite.
 
     With forget gates (spec §7.1) a trace becomes ``y_phi T + coef * z``;
     since ``0 <= y_phi <= 1`` it still grows by at most ``max|coef| max|z|``,
@@ -681,18 +682,30 @@ def _bounds(mem, d, rb_index, traces, learn):
             a = abs(mem[o + q])
             if a > omax:
                 omax = a
+        # Each scaled error lr*|e| must itself stay below the limit: with
+        # lr > 1 it can overflow to inf for a finite e, and inf * 0 (a zero
+        # source or trace) is a NaN that no bound would catch.
         dmax = 0.0  # largest change any weight can receive this step
         for k in range(K):
-            a = lr * abs(mem[d.e_k + k]) * omax
+            c = lr * abs(mem[d.e_k + k])
+            if not c <= MAGNITUDE_LIMIT:
+                return DIV_BOUND, tmax, c
+            a = c * omax
             if a > dmax:
                 dmax = a
         for j in range(C):
-            a = lr * abs(mem[d.e_out + j]) * zmax
+            c = lr * abs(mem[d.e_out + j])
+            if not c <= MAGNITUDE_LIMIT:
+                return DIV_BOUND, tmax, c
+            a = c * zmax
             if a > dmax:
                 dmax = a
             acc = 0.0
             for v in range(S):
-                acc += lr * abs(mem[d.e_s + j * S + v]) * tmax
+                c = lr * abs(mem[d.e_s + j * S + v])
+                if not c <= MAGNITUDE_LIMIT:
+                    return DIV_BOUND, tmax, c
+                acc += c * tmax
             if acc > dmax:
                 dmax = acc
         umax = umax + dmax

@@ -7,15 +7,18 @@ from numbers import Real
 
 import numpy as np
 
+from . import checkpoint as _ckpt
 from . import kernels as _k
 from .errors import DivergenceError, InputError, NoPendingStepError
 from .layout import (
-    H_DWMAX, H_LR, H_STATE_BOUND, H_WMAX, HEADER_SIZE, M_ACCUM, M_BANK, M_N_RESETS,
+    H_DWMAX, H_LR, H_STATE_BOUND, H_TMAX, H_WMAX, HEADER_SIZE, M_ACCUM, M_BANK, M_N_RESETS,
     M_N_UPDATES, M_PENDING, M_SEQ_STEP, M_STEP, MAGNITUDE_LIMIT, META, META_COUNTERS,
     Layout, aligned_zeros,
 )
 
 _NO_RESETS = np.zeros(0, dtype=np.bool_)
+#: rows of the first kernel call after a divergence handled by on_divergence="reset"
+_PIECE = 64
 
 _DIVERGENCE_REASONS = {
     _k.DIV_NET: "a net input or output became non-finite",
@@ -102,6 +105,12 @@ class OnlineLSTM:
     state_bound : float
         A cell state with ``|s_c| > state_bound`` is reported as divergence.
         ``math.inf`` checks finiteness only.
+    on_divergence : {"raise", "reset"}
+        What a step that diverges does (see Notes).  "raise" (default):
+        :class:`~online_lstm.errors.DivergenceError`.  "reset": end the
+        sequence as :meth:`reset` does, retry the step from the reset state,
+        count the event in ``n_divergences_`` and keep it in
+        ``last_divergence_``.
     seed : int or None
         Seed of the weight initialisation.  None draws fresh entropy.
 
@@ -116,12 +125,40 @@ class OnlineLSTM:
     ``(n_out,)``; NaN marks an output unit without target at that step.
     Every method that takes data validates it before it changes anything,
     and a refused call leaves the learner bit-for-bit unchanged.
+
+    **Divergence.**  A step diverges when a net input, output or error
+    signal would be non-finite, a cell state would exceed ``state_bound``,
+    or an update would push a weight or trace beyond 1e150 (below that
+    limit no update can produce inf or NaN).  Such a step is never applied.
+    With ``on_divergence="raise"`` it raises ``DivergenceError`` (``.step``,
+    ``.row``, ``.reason``) and the learner holds the last good state, the one
+    from before the step.  With ``on_divergence="reset"`` the learner resets
+    (a sequence boundary: accumulated updates applied, states, activations
+    and traces zeroed, weights kept), retries the step and carries on;
+    ``n_divergences_`` counts these events and ``last_divergence_`` is the
+    latest ``DivergenceError``, whose ``.state`` holds the state arrays from
+    before the reset (``load_state_arrays(m.last_divergence_.state)`` goes
+    back to it; ``n_divergences_`` is kept by checkpoints and pickling,
+    ``last_divergence_`` is not).  If the step diverges from the reset state
+    too, the reset is undone and ``DivergenceError`` is raised.  The policy
+    applies to the steps of ``learn_one``, ``predict_one``, ``learn_many``
+    and ``predict_many``; ``learn_last`` and ``reset`` always raise, since a
+    reset cannot help them.  A never-reset 1997 LSTM has no way to bound its
+    cell states (spec §7.1); ``"reset"`` with a finite ``state_bound`` is the
+    external reset such a stream needs.
+
+    **Checkpoints.**  :meth:`save` writes the complete state to one ``.npz``
+    file (atomically), :meth:`load` builds a learner from one and
+    :meth:`restore` loads one into this learner; see
+    :mod:`online_lstm.checkpoint`.  ``pickle`` and ``copy.deepcopy`` keep the
+    complete state too.
     """
 
     def __init__(self, n_in, n_out, n_blocks=1, block_size=1, *, output_gates=True,
                  connectivity="F", bias="gates", g="g2", h="h1", init_range=0.1,
                  in_gate_bias=None, out_gate_bias=None, forget_gate=False, peepholes=False,
-                 forget_gate_bias=1.0, lr=0.1, update="step", state_bound=1e6, seed=None):
+                 forget_gate_bias=1.0, lr=0.1, update="step", state_bound=1e6,
+                 on_divergence="raise", seed=None):
         self.n_in = n_in
         self.n_out = n_out
         self.n_blocks = n_blocks
@@ -138,6 +175,7 @@ class OnlineLSTM:
         self.peepholes = peepholes
         self.forget_gate_bias = forget_gate_bias
         self.update = update
+        self.on_divergence = on_divergence
         self.seed = seed
         self._build(lr, state_bound)
 
@@ -150,6 +188,8 @@ class OnlineLSTM:
                                    self.forget_gate, self.peepholes)
         if self.update not in ("step", "sequence"):
             raise ValueError(f"update must be 'step' or 'sequence'; got {self.update!r}")
+        if self.on_divergence not in ("raise", "reset"):
+            raise ValueError(f"on_divergence must be 'raise' or 'reset'; got {self.on_divergence!r}")
         r = self.init_range
         if not isinstance(r, Real) or not math.isfinite(r) or r < 0:
             raise ValueError(f"init_range must be a finite number >= 0; got {r!r}")
@@ -166,6 +206,8 @@ class OnlineLSTM:
         self._out = np.zeros(K)
         self._nan_y = np.full(K, np.nan)
         self._ybuf = np.zeros(K)
+        self.n_divergences_ = 0
+        self.last_divergence_ = None
 
     def get_params(self) -> dict:
         """Constructor arguments (River/scikit-learn convention)."""
@@ -175,8 +217,9 @@ class OnlineLSTM:
             connectivity=self.connectivity, bias=self.bias, g=self.g, h=self.h,
             init_range=self.init_range, in_gate_bias=self.in_gate_bias,
             out_gate_bias=self.out_gate_bias, forget_gate=self.forget_gate,
-            peepholes=self.peepholes, forget_gate_bias=self.forget_gate_bias, lr=self.lr, update=self.update,
-            state_bound=self.state_bound, seed=self.seed,
+            peepholes=self.peepholes, forget_gate_bias=self.forget_gate_bias, lr=self.lr,
+            update=self.update, state_bound=self.state_bound, on_divergence=self.on_divergence,
+            seed=self.seed,
         )
 
     def clone(self, **changes) -> "OnlineLSTM":
@@ -270,12 +313,82 @@ class OnlineLSTM:
                 "learn_last needs a step taken without a target (predict_one, or "
                 "learn_one with y=None) and not learned from yet")
         if st in _DIVERGENCE_REASONS:
-            step = self.n_steps_
-            reason = _DIVERGENCE_REASONS[st]
-            raise DivergenceError(
-                f"divergence at step {step}{where}: {reason}. The step was not applied; "
-                f"the learner holds the state from before it.", step=step, row=row, reason=reason)
+            raise self._divergence(st, row)
         raise RuntimeError(f"unknown kernel status {st}")  # pragma: no cover
+
+    def _divergence(self, st, row=None, note="",
+                    then="the learner holds the state from before it"):
+        step = self.n_steps_
+        reason = _DIVERGENCE_REASONS[st]
+        where = "" if row is None else f" (row {row})"
+        return DivergenceError(
+            f"divergence at step {step}{where}: {reason}{note}. The step was not applied; "
+            f"{then}.", step=step, row=row, reason=reason)
+
+    # ------------------------------------------------------------------
+    # divergence policy (only on the refused-step path)
+    # ------------------------------------------------------------------
+    def _policy_reset(self, st, row=None):
+        """Divergence of a step: raise, or (policy "reset") reset the learner.
+
+        Returns ``(status, error, saved_mem)`` for :meth:`_policy_end`.
+        """
+        if self.on_divergence != "reset":
+            raise self._divergence(st, row)
+        saved = self._mem.copy()
+        err = self._divergence(st, row, then="on_divergence='reset' reset the learner and retried "
+                                             "it; .state holds the state from before the reset")
+        err.state = self.state_arrays()
+        if _k.reset(self._mem):  # applying an accumulated update overflowed
+            self._mem[:] = saved
+            raise self._divergence(st, row, "; the reset of on_divergence='reset' failed too")
+        return st, err, saved
+
+    def _policy_end(self, first, err, saved, st):
+        """The step refused with status ``first`` was retried from the reset
+        state and got status ``st``."""
+        if st:
+            self._mem[:] = saved  # undo the reset: a refused call changes nothing
+            raise self._divergence(first, err.row, "; it diverged from a reset state too")
+        self.n_divergences_ += 1
+        self.last_divergence_ = err
+
+    def _run_on(self, X, Y, r, o, learn, st, row):
+        """``learn_many``/``predict_many`` refused row ``row`` with status
+        ``st``: apply the policy and go on with the rows after it.
+
+        The rest runs in pieces that start at ``_PIECE`` rows and double: the
+        kernel checks every row of a call before its first step (again; the
+        rows were checked by the first call), and short pieces keep that
+        repeated check from costing O(T) per divergence.
+
+        Returns ``(status, absolute row)`` like ``kernels.run``.
+        """
+        T, pos = X.shape[0], 0
+        while st in _DIVERGENCE_REASONS:
+            pos += row  # rows before pos are applied; row pos was refused
+            event = self._policy_reset(st, pos)
+            retry, piece = True, _PIECE
+            while True:
+                end = min(pos + piece, T)
+                rr = r[pos:end]
+                if retry and rr.shape[0]:
+                    rr = rr.copy()
+                    rr[0] = False  # the policy has just reset
+                st, row = _k.run(self._mem, X[pos:end], Y[pos:end], rr, o[pos:end], learn)
+                if retry:
+                    self._policy_end(*event, st if row == 0 else 0)
+                    retry = False
+                if st or end == T:
+                    break
+                pos, piece = end, 2 * piece
+        return st, pos + row
+
+    def _refused(self, st, retry, x=None, y=None):
+        """A per-step kernel refused the step with status ``st``."""
+        if st not in _DIVERGENCE_REASONS:
+            self._raise(st, x, y)
+        self._policy_end(*self._policy_reset(st), retry())
 
     # ------------------------------------------------------------------
     # streaming API
@@ -308,7 +421,7 @@ class OnlineLSTM:
                 o = self._out_buf(out)
             st = _learn_step(self._mem, x, yy, o)
         if st:
-            self._raise(st, x, yy)
+            self._refused(st, lambda: _learn_step(self._mem, x, yy, o), x, yy)
         return o.copy() if out is None else o
 
     def predict_one(self, x, *, out=None):
@@ -326,7 +439,7 @@ class OnlineLSTM:
                 o = self._out_buf(out)
             st = _predict_step(self._mem, x, o)
         if st:
-            self._raise(st, x)
+            self._refused(st, lambda: _predict_step(self._mem, x, o), x)
         return o.copy() if out is None else o
 
     def learn_last(self, y):
@@ -387,6 +500,8 @@ class OnlineLSTM:
         r = self._resets(resets, T)
         o = np.empty((T, K)) if out is None else self._out_buf(out, T)
         st, row = _k.run(mem, X, Y, r, o, learn)
+        if st in _DIVERGENCE_REASONS and mem is self._mem:
+            st, row = self._run_on(X, Y, r, o, learn, st, row)
         if st:
             self._raise(st, x=X[row] if st == _k.BAD_X_SHAPE and T else None,
                         y=Y[row] if learn and st == _k.BAD_Y_SHAPE and Y.shape[0] else None,
@@ -597,48 +712,131 @@ class OnlineLSTM:
     def load_state_arrays(self, arrays: dict):
         """Restore a state from :meth:`state_arrays` (same architecture).
 
-        Everything is checked before anything is written.
+        Everything is checked (:func:`check_state_arrays`) before anything is
+        written.
         """
-        lay = self.layout
-        expect = {"header": HEADER_SIZE, "theta": lay.n_params, "dW": lay.n_params,
-                  "T": lay.n_traces, "record": lay.meta["bank_size"]}
-        vals = {}
-        for key, size in expect.items():
-            if key not in arrays:
-                raise InputError(f"state is missing {key!r}")
-            a = np.asarray(arrays[key])
-            if a.shape != (size,) or a.dtype != np.float64:
-                raise InputError(f"state[{key!r}] must be float64 of shape ({size},); "
-                                 f"got {a.dtype} {a.shape}")
-            vals[key] = a
-        for key in ("theta", "dW", "T", "record"):
-            if not np.all(np.isfinite(vals[key])):
-                raise InputError(f"state[{key!r}] holds non-finite values")
-        header = vals["header"]
-        for name, value in lay.meta.items():
-            if name in ("accum",) or name in META_COUNTERS:
-                continue
-            if header[META[name]] != value:
-                raise InputError(f"state is for a different architecture ({name}: "
-                                 f"{header[META[name]]} != {value})")
-        if header[M_BANK] not in (0.0, 1.0) or header[META["accum"]] not in (0.0, 1.0, 2.0):
-            raise InputError("state header is corrupt (bank or accumulation mode)")
-        self._mem[:HEADER_SIZE] = header
+        vals = check_state_arrays(self.layout, int(self._mem[M_ACCUM]), arrays)
+        self._mem[:HEADER_SIZE] = vals["header"]
         self._region("theta")[:] = vals["theta"]
         self._region("dW")[:] = vals["dW"]
         self._region("T")[:] = vals["T"]
         self._region("record")[:] = vals["record"]
 
     def __getstate__(self):
-        return {"params": self.get_params(), "state": self.state_arrays()}
+        return {"params": self.get_params(), "state": self.state_arrays(),
+                "extra": {"n_divergences": self.n_divergences_}}
 
     def __setstate__(self, d):
         params = dict(d["params"])
+        params.setdefault("on_divergence", "raise")
         lr, bound = params.pop("lr"), params.pop("state_bound")
         for k, v in params.items():
             setattr(self, k, v)
         self._build(lr, bound)
         self.load_state_arrays(d["state"])
+        self.n_divergences_ = int(d.get("extra", {}).get("n_divergences", 0))
+
+    # ------------------------------------------------------------------
+    # checkpoint files (online_lstm.checkpoint)
+    # ------------------------------------------------------------------
+    def save(self, path, *, compress=False, fsync=True):
+        """Write the complete learner to one ``.npz`` checkpoint, atomically.
+
+        The file holds the configuration, the weights, the states and
+        previous activations, the traces, any accumulated update and the
+        counters; :meth:`load` or :meth:`restore` continue bit-identically.
+        The write goes to a temporary file that is renamed over ``path``, so
+        a crash during a save leaves the previous checkpoint intact.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Used verbatim (no suffix is added).
+        compress : bool
+            Deflate the arrays.
+        fsync : bool
+            Force the file and directory to disk before returning.
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        return _ckpt.save_learner(self, path, compress=compress, fsync=fsync)
+
+    @classmethod
+    def load(cls, path) -> "OnlineLSTM":
+        """A learner rebuilt from a checkpoint written by :meth:`save`.
+
+        Raises :class:`~online_lstm.errors.CheckpointError` for a truncated
+        or corrupted file or a format version this library does not read.
+        Loading never executes code from the file.
+        """
+        return _ckpt.load_learner(path, cls)
+
+    def restore(self, path):
+        """Load a checkpoint into this learner, which must have the same
+        architecture (sizes, connectivity, gates, bias, g, h, update).
+
+        Everything is checked first; on any error
+        (:class:`~online_lstm.errors.CheckpointError`) nothing changes.  The
+        learner then holds the checkpoint's state, learning rate, state bound
+        and other parameters.
+        """
+        _ckpt.restore_learner(self, path)
+
+
+def check_state_arrays(lay: Layout, accum: int, arrays: dict) -> dict:
+    """Check a state (the dict of :meth:`OnlineLSTM.state_arrays`) for a
+    learner with layout ``lay`` and accumulation mode ``accum`` (0: update
+    "step", 1: "sequence"), so that the kernels can run on it safely.
+
+    Returns the arrays as float64 ndarrays; raises
+    :class:`~online_lstm.errors.InputError` saying what is wrong.  A learner
+    bank can check each of its learners' states with it.
+    """
+    expect = {"header": HEADER_SIZE, "theta": lay.n_params, "dW": lay.n_params,
+              "T": lay.n_traces, "record": lay.meta["bank_size"]}
+    vals = {}
+    for key, size in expect.items():
+        if key not in arrays:
+            raise InputError(f"state is missing {key!r}")
+        a = np.asarray(arrays[key])
+        if a.shape != (size,) or a.dtype != np.float64:
+            raise InputError(f"state[{key!r}] must be float64 of shape ({size},); "
+                             f"got {a.dtype} {a.shape}")
+        vals[key] = a
+    for key in ("theta", "dW", "T", "record"):
+        if not np.all(np.isfinite(vals[key])):
+            raise InputError(f"state[{key!r}] holds non-finite values")
+    header = vals["header"]
+    for name, value in lay.meta.items():
+        if name in ("accum",) or name in META_COUNTERS:
+            continue
+        if header[META[name]] != value:
+            raise InputError(f"state is for a different architecture ({name}: "
+                             f"{header[META[name]]} != {value})")
+    if header[M_BANK] not in (0.0, 1.0) or header[M_PENDING] not in (0.0, 1.0):
+        raise InputError("state header is corrupt (bank or pending flag)")
+    if header[M_ACCUM] != accum:
+        raise InputError(f"state has accumulation mode {header[M_ACCUM]} (0: update='step', "
+                         f"1: update='sequence'); this learner has mode {accum}")
+    for name in ("step", "seq_step", "n_resets", "n_updates"):
+        c = header[META[name]]
+        if not (0.0 <= c <= 2.0 ** 53 and c == math.floor(c)):
+            raise InputError(f"state header is corrupt (counter {name} = {c})")
+    lr, bound = header[H_LR], header[H_STATE_BOUND]
+    if not (math.isfinite(lr) and lr >= 0.0) or not bound > 0.0:
+        raise InputError(f"state header is corrupt (lr = {lr}, state_bound = {bound})")
+    # The kernels' overflow guarantee (kernels._bounds) needs upper bounds on
+    # max|T|, max|theta|, max|dW|.  Theirs can trail the truth by rounding (a
+    # weight takes S sequential additions, its bound one summed increment),
+    # harmless next to the margin between 1e150 and overflow; allow for it.
+    for slot, key in ((H_TMAX, "T"), (H_WMAX, "theta"), (H_DWMAX, "dW")):
+        true_max = float(np.max(np.abs(vals[key]), initial=0.0))
+        if not (math.isfinite(header[slot]) and header[slot] >= true_max * (1.0 - 1e-9)):
+            raise InputError(f"state header is corrupt (the bound on max|{key}| is "
+                             f"{header[slot]}, below the true {true_max})")
+    return vals
 
 
 _RECORD_KEYS = {"s_c": "s", "y_c": "yc", "y_in": "yin", "y_out": "yout", "y_k": "yk", "y_phi": "yphi"}

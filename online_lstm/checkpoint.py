@@ -1,0 +1,460 @@
+"""Checkpoints: one ``.npz`` file of named arrays plus JSON metadata.
+
+A checkpoint holds everything needed to continue a learner bit-identically:
+its configuration (constructor arguments), the weights, the cell states and
+previous activations, the traces, any accumulated update, the step and
+sequence counters, and the format version.  Loading never executes code
+(``numpy.load(..., allow_pickle=False)``), and writing is atomic, so a crash
+during a save leaves the previous checkpoint intact.
+
+File format, version 1
+----------------------
+A zip archive that ``numpy.load(path, allow_pickle=False)`` reads as an
+``NpzFile``:
+
+``__meta__``
+    uint8 array holding a UTF-8 JSON object:
+
+    ``format``          ``"online_lstm.checkpoint"``
+    ``format_version``  ``1``
+    ``kind``            what the file holds (``"OnlineLSTM"``)
+    ``library_version`` the online_lstm version that wrote it
+    ``config``          constructor arguments (``get_params()``), JSON
+    ``layout``          the memory-layout signature: the name of every header
+                        slot and the (name, length) of every step-record field
+    ``arrays``          for every array: ``shape``, ``dtype``, ``sha256``
+    ``extra``           bookkeeping outside the kernel state
+                        (``n_divergences``)
+
+one ``<name>`` array per entry of ``arrays``
+    plain numeric arrays (never object arrays).  A learner stores the five
+    arrays of :meth:`OnlineLSTM.state_arrays`: ``header``, ``theta``,
+    ``dW``, ``T`` and ``record``.
+
+Zip member timestamps are fixed, so the same state gives the same bytes.
+
+Other objects (a bank of learners) reuse the same container:
+:func:`write_checkpoint` and :func:`read_checkpoint` take and return any set
+of named arrays plus a metadata dict with its own ``kind`` and ``config``.
+
+Write protocol
+--------------
+The archive is written to a temporary file in the target's directory,
+flushed and ``fsync``-ed, then renamed over the target with
+:func:`os.replace` (atomic on POSIX and Windows), and the directory is
+``fsync``-ed.  A process killed at any point leaves either the old file or
+the new one, never a mix; at worst a stale ``.<name>.*.tmp`` file remains.
+
+Read checks
+-----------
+Every failure raises :class:`~online_lstm.errors.CheckpointError` (except a
+missing file: ``FileNotFoundError``): not a zip or truncated, no metadata,
+another format or format version, another kind, a missing or extra array,
+wrong dtype or shape, a checksum mismatch, a memory layout that cannot be
+mapped, a configuration that does not match the learner restored into.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pathlib
+import tempfile
+import zipfile
+from numbers import Integral, Real
+
+import numpy as np
+
+from . import layout as _layout
+from .errors import CheckpointError, InputError
+from .layout import HEADER_SIZE, META, META_COUNTERS, Layout
+
+FORMAT = "online_lstm.checkpoint"
+FORMAT_VERSION = 1
+META_NAME = "__meta__"
+KIND_LEARNER = "OnlineLSTM"
+
+#: Constructor arguments that fix the architecture and the memory layout.
+ARCHITECTURE = ("n_in", "n_out", "n_blocks", "block_size", "output_gates", "connectivity",
+                "bias", "g", "h", "forget_gate", "peepholes", "update")
+#: The learner's arrays (see OnlineLSTM.state_arrays).
+LEARNER_ARRAYS = ("header", "theta", "dW", "T", "record")
+
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+# ---------------------------------------------------------------------------
+# the container: named arrays + JSON metadata, written atomically
+# ---------------------------------------------------------------------------
+
+
+def _digest(arr: np.ndarray) -> str:
+    flat = arr.reshape(-1) if arr.flags.c_contiguous else np.ascontiguousarray(arr).reshape(-1)
+    return hashlib.sha256(flat.view(np.uint8)).hexdigest()
+
+
+def _fsync_dir(directory: str):
+    """Make a rename durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_checkpoint(path, arrays: dict, meta: dict, *, compress: bool = False,
+                     fsync: bool = True) -> pathlib.Path:
+    """Write named arrays and JSON metadata to ``path``, atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Target file; used verbatim (no suffix is added).  Its directory must
+        exist.
+    arrays : dict of str -> ndarray
+        Plain numeric arrays (no object dtype).  Names must not contain ``/``.
+    meta : dict
+        JSON-serialisable; should contain ``kind`` and ``config``.  The keys
+        ``format``, ``format_version`` and ``arrays`` are filled in here.
+    compress : bool
+        Deflate the members (smaller, slower).
+    fsync : bool
+        Flush the file and its directory to disk before returning (the
+        durability half of "a crash loses nothing").  Atomicity does not
+        depend on it.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    path = pathlib.Path(os.fspath(path))
+    clean, index = {}, {}
+    for name, value in arrays.items():
+        if not isinstance(name, str) or not name or "/" in name or name == META_NAME:
+            raise ValueError(f"array names must be non-empty strings without '/' and not "
+                             f"{META_NAME!r}; got {name!r}")
+        arr = np.asarray(value)
+        if not arr.flags.c_contiguous:
+            arr = np.ascontiguousarray(arr)  # (not for 0-d arrays: it would make them 1-d)
+        if arr.dtype.hasobject:
+            raise ValueError(f"array {name!r} has dtype {arr.dtype}; checkpoints hold numbers only")
+        clean[name] = arr
+        index[name] = {"shape": list(arr.shape), "dtype": arr.dtype.str, "sha256": _digest(arr)}
+    meta = dict(meta, format=FORMAT, format_version=FORMAT_VERSION, arrays=index)
+    blob = json.dumps(meta, sort_keys=True, allow_nan=True).encode("utf-8")
+    members = {META_NAME: np.frombuffer(blob, dtype=np.uint8), **clean}
+
+    directory = str(path.parent) if str(path.parent) else "."
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+            with zipfile.ZipFile(fh, "w", compression=method, allowZip64=True) as zf:
+                for name, arr in members.items():
+                    info = zipfile.ZipInfo(name + ".npy", date_time=_ZIP_DATE)
+                    info.compress_type = method
+                    info.external_attr = 0o644 << 16
+                    with zf.open(info, "w", force_zip64=True) as member:
+                        np.lib.format.write_array(member, arr, allow_pickle=False)
+            fh.flush()
+            if fsync:
+                os.fsync(fh.fileno())
+        try:
+            mode = os.stat(path).st_mode & 0o777  # keep the mode of the file replaced
+        except OSError:
+            mode = 0o666 & ~_umask()
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    if fsync:
+        _fsync_dir(directory)
+    return path
+
+
+def read_checkpoint(path, kind: str | None = None) -> tuple[dict, dict]:
+    """Read and verify a file written by :func:`write_checkpoint`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    kind : str, optional
+        If given, the file's ``kind`` must be this.
+
+    Returns
+    -------
+    arrays : dict of str -> ndarray
+    meta : dict
+        The JSON metadata.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    CheckpointError
+        Anything else that makes the file unusable; the message says what.
+    """
+    name = os.fspath(path)
+    if os.path.isdir(name):
+        raise CheckpointError(f"{name} is a directory, not a checkpoint file")
+    if not os.path.exists(name):
+        raise FileNotFoundError(f"no checkpoint at {name}")
+    try:
+        npz = np.load(name, allow_pickle=False)
+    except Exception as exc:  # zipfile.BadZipFile, EOFError, ValueError, OSError, ...
+        raise CheckpointError(f"{name} is not a readable checkpoint (truncated or corrupted): "
+                              f"{type(exc).__name__}: {exc}") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise CheckpointError(f"{name} holds a single .npy array, not a checkpoint archive")
+    try:
+        return _read_members(npz, name, kind)
+    finally:
+        npz.close()
+
+
+def _member(npz, key, name):
+    try:
+        return npz[key]
+    except Exception as exc:  # bad CRC, truncated member, pickled object array, bad header
+        raise CheckpointError(f"{name}: array {key!r} cannot be read (corrupted, or not a plain "
+                              f"numeric array): {type(exc).__name__}: {exc}") from None
+
+
+def _read_members(npz, name, kind):
+    files = set(npz.files)
+    if META_NAME not in files:
+        raise CheckpointError(f"{name} has no {META_NAME!r} entry: not an online_lstm checkpoint")
+    raw = _member(npz, META_NAME, name)
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise CheckpointError(f"{name}: {META_NAME!r} must be a 1-D uint8 array of JSON text")
+    try:
+        meta = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{name}: metadata is not valid JSON ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        got = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise CheckpointError(f"{name}: format {got!r} is not {FORMAT!r}")
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(f"{name}: checkpoint format version {version!r}; this version of "
+                              f"online_lstm reads format version {FORMAT_VERSION}")
+    if kind is not None and meta.get("kind") != kind:
+        raise CheckpointError(f"{name} holds a {meta.get('kind')!r}, not a {kind!r}")
+    index = meta.get("arrays")
+    if not isinstance(index, dict):
+        raise CheckpointError(f"{name}: metadata has no array index")
+    extra = files - set(index) - {META_NAME}
+    if extra:
+        raise CheckpointError(f"{name}: arrays {sorted(extra)} are not in the metadata index")
+    arrays = {}
+    for key, info in index.items():
+        if key not in files:
+            raise CheckpointError(f"{name}: array {key!r} is missing (truncated file?)")
+        arr = _member(npz, key, name)
+        try:
+            shape, dtype, digest = tuple(info["shape"]), np.dtype(info["dtype"]), info["sha256"]
+        except (KeyError, TypeError) as exc:
+            raise CheckpointError(f"{name}: index entry of {key!r} is malformed ({exc})") from None
+        if arr.dtype != dtype or arr.shape != shape:
+            raise CheckpointError(f"{name}: array {key!r} is {arr.dtype} {arr.shape}; the index says "
+                                  f"{dtype} {shape}")
+        if _digest(arr) != digest:
+            raise CheckpointError(f"{name}: array {key!r} is corrupted (SHA-256 mismatch)")
+        arrays[key] = arr
+    return arrays, meta
+
+
+# ---------------------------------------------------------------------------
+# the memory-layout signature (so a reordered header can still be read)
+# ---------------------------------------------------------------------------
+
+
+def _hyper_slots() -> dict:
+    """Header slots of the hyper-parameters and bounds: ``H_LR`` -> "lr", ..."""
+    return {k[2:].lower(): v for k, v in vars(_layout).items()
+            if k.startswith("H_") and k != "H_SIZE" and isinstance(v, int)}
+
+
+def layout_signature(lay: Layout) -> dict:
+    """Names of the header slots and of the step-record fields, in order."""
+    header = [""] * HEADER_SIZE
+    for name, i in _hyper_slots().items():
+        header[i] = "h:" + name
+    for name, i in META.items():
+        header[i] = name
+    return {"header": header, "record": [[n, int(s)] for n, s in lay.record_fields().items()]}
+
+
+def _remap(arrays: dict, stored: dict, lay: Layout, fresh_header: np.ndarray, name: str) -> dict:
+    """Move a state written under another memory layout into this one, by name.
+
+    Layout-derived header entries (sizes, offsets) come from the current
+    layout; hyper-parameters, bounds, counters and the accumulation mode are
+    copied by name, and so are the step-record fields.
+    """
+    current = layout_signature(lay)
+    try:
+        old_header = list(stored["header"])
+        old_record = [(str(n), int(s)) for n, s in stored["record"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{name}: layout signature is malformed ({exc})") from None
+    h = arrays["header"]
+    if len(old_header) != h.shape[0]:
+        raise CheckpointError(f"{name}: header has {h.shape[0]} entries, its signature names "
+                              f"{len(old_header)}")
+    where = {n: i for i, n in enumerate(old_header) if n}
+    header = fresh_header.copy()
+    carried = [n for n in current["header"] if n.startswith("h:")] + ["accum", *META_COUNTERS]
+    for n in carried:
+        if n not in where:
+            raise CheckpointError(f"{name}: written with a memory layout that has no header entry "
+                                  f"{n!r}; it cannot be read by this version")
+        header[current["header"].index(n)] = h[where[n]]
+    old_pos, p = {}, 0
+    for n, s in old_record:
+        old_pos[n] = (p, s)
+        p += s
+    rec = arrays["record"]
+    record = np.zeros(lay.meta["bank_size"])
+    p = 0
+    for n, s in current["record"]:
+        if n in old_pos and old_pos[n][1] == s and old_pos[n][0] + s <= rec.shape[0]:
+            record[p:p + s] = rec[old_pos[n][0]:old_pos[n][0] + s]
+        elif s:
+            raise CheckpointError(f"{name}: step-record field {n!r} ({s} numbers) is not in the "
+                                  f"checkpoint's memory layout")
+        p += s
+    return dict(arrays, header=header, record=record)
+
+
+# ---------------------------------------------------------------------------
+# OnlineLSTM
+# ---------------------------------------------------------------------------
+
+
+def _jsonable(value):
+    """Constructor arguments as JSON values (tuples and arrays become lists)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, Integral):
+        return int(value)
+    if isinstance(value, Real):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    raise TypeError(type(value).__name__)
+
+
+def learner_config(learner) -> dict:
+    """``get_params()`` as JSON values.  A seed that is not an int (a
+    Generator, a SeedSequence) is stored as None: the weights are in the
+    checkpoint anyway, only ``clone()`` of the loaded learner differs."""
+    config = {}
+    for key, value in learner.get_params().items():
+        try:
+            config[key] = _jsonable(value)
+        except TypeError:
+            if key != "seed":
+                raise ValueError(f"parameter {key}={value!r} cannot be stored in a checkpoint") from None
+            config[key] = None
+    return config
+
+
+def save_learner(learner, path, *, compress: bool = False, fsync: bool = True) -> pathlib.Path:
+    """Write ``learner``'s complete state to ``path`` (see the module docstring)."""
+    from . import __version__
+
+    meta = {
+        "kind": KIND_LEARNER,
+        "library_version": __version__,
+        "config": learner_config(learner),
+        "layout": layout_signature(learner.layout),
+        "extra": {"n_divergences": int(learner.n_divergences_)},
+    }
+    return write_checkpoint(path, learner.state_arrays(), meta, compress=compress, fsync=fsync)
+
+
+def _build(cls, config, name):
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{name}: metadata has no configuration")
+    try:
+        return cls(**config)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{name}: its configuration does not build a learner: {exc}") from None
+
+
+def _state_from(learner, arrays, meta, name):
+    """The checkpoint's arrays in the form ``learner.load_state_arrays`` takes."""
+    if set(arrays) != set(LEARNER_ARRAYS):
+        raise CheckpointError(f"{name}: a learner checkpoint holds arrays {list(LEARNER_ARRAYS)}; "
+                              f"this one holds {sorted(arrays)}")
+    if meta.get("layout") != layout_signature(learner.layout):
+        arrays = _remap(arrays, meta.get("layout") or {}, learner.layout,
+                        learner.state_arrays()["header"], name)
+    return arrays
+
+
+def load_learner(path, cls=None):
+    """A new learner with the configuration and complete state stored at ``path``."""
+    if cls is None:
+        from .learner import OnlineLSTM as cls
+    name = os.fspath(path)
+    arrays, meta = read_checkpoint(path, kind=KIND_LEARNER)
+    learner = _build(cls, meta.get("config"), name)
+    arrays = _state_from(learner, arrays, meta, name)
+    try:
+        learner.load_state_arrays(arrays)
+    except InputError as exc:
+        raise CheckpointError(f"{name}: the stored state does not fit its own configuration: "
+                              f"{exc}") from None
+    extra = meta.get("extra") or {}
+    learner.n_divergences_ = int(extra.get("n_divergences", 0))
+    return learner
+
+
+def restore_learner(learner, path):
+    """Load the state at ``path`` into ``learner``, which must have the same
+    architecture (:data:`ARCHITECTURE`).  Everything is checked before
+    anything changes; then the state, the hyper-parameters and the other
+    constructor arguments are those of the checkpoint."""
+    name = os.fspath(path)
+    src = load_learner(path, type(learner))
+    mine, theirs = learner.get_params(), src.get_params()
+    # compared through the Layout, which normalises aliases ("ga" == "gates")
+    diff = [f"{k}: checkpoint {theirs[k]!r}, learner {mine[k]!r}" for k in ARCHITECTURE
+            if k != "update" and getattr(src.layout, k) != getattr(learner.layout, k)]
+    if theirs["update"] != mine["update"]:
+        diff.append(f"update: checkpoint {theirs['update']!r}, learner {mine['update']!r}")
+    if diff:
+        raise CheckpointError(f"{name} was saved from a learner with another configuration "
+                              f"({'; '.join(diff)})")
+    learner.load_state_arrays(src.state_arrays())
+    for key, value in theirs.items():
+        if key not in ("lr", "state_bound"):  # those two live in the state
+            setattr(learner, key, value)
+    learner.n_divergences_ = src.n_divergences_
+
+
+__all__ = ["write_checkpoint", "read_checkpoint", "save_learner", "load_learner", "restore_learner",
+           "layout_signature", "FORMAT", "FORMAT_VERSION"]
