@@ -77,7 +77,7 @@ KIND_LEARNER = "OnlineLSTM"
 
 #: Constructor arguments that fix the architecture and the memory layout.
 ARCHITECTURE = ("n_in", "n_out", "n_blocks", "block_size", "output_gates", "connectivity",
-                "bias", "g", "h", "update")
+                "bias", "g", "h", "forget_gate", "peepholes", "update")
 #: The learner's arrays (see OnlineLSTM.state_arrays).
 LEARNER_ARRAYS = ("header", "theta", "dW", "T", "record")
 

@@ -1,6 +1,7 @@
 """Numba kernels: one time step of the 1997 LSTM with its truncated gradient.
 
-Hochreiter & Schmidhuber (1997), appendix A.1; ``spec/lstm1997.md`` §2.3–§3.8.
+Hochreiter & Schmidhuber (1997), appendix A.1; ``spec/lstm1997.md`` §2.3–§3.8;
+with the later forget gate and peepholes as options (spec §7.1, §7.2).
 All state lives in one float64 array ``mem`` laid out by
 :mod:`online_lstm.layout`.  Kernels allocate nothing and report problems
 through integer status codes; the Python layer turns them into exceptions.
@@ -33,7 +34,10 @@ Notation (ASCII forms of the paper's symbols)
 ``e_k``        output error ``f'(net_k) (t_k - y_k)`` (eq. 19)
 ``e_out``      output-gate error (eq. 21)
 ``e_s``        internal-state error (eq. 23)
-``T``          traces ds_c/dw_in and ds_c/dw_c (eqs. 25, 27)
+``T``          traces ds_c/dw_in and ds_c/dw_c (eqs. 25, 27), and
+               ds_c/dw_phi (spec §7.1)
+``net_phi``    net input of forget gate ``phi_j``; ``y_phi = f(net_phi)``
+``P``          peephole weights from the states of block j to its gates
 ``d_*``        derivatives computed from activations: f' = y(1-y),
                g' = (4 - g^2)/4, h' = (1 - h^2)/2 (appendix eqs. 3-5)
 =============  ==========================================================
@@ -53,6 +57,25 @@ One step, in order (spec §2.4 and §3.8)
 
 If any check in 1-3 fails, nothing that is state has changed: the step is
 refused as a whole.
+
+Forget gates and peepholes (spec §7)
+------------------------------------
+A net with either option runs :func:`_step_x`, with :func:`_forward_x` and
+:func:`_commit_x`, chosen once per step from the layout flags ``fg`` and
+``ph``; their layout entries are a second tuple, :data:`DimsX` (read by
+:func:`_dims_x`), so the 1997 step passes the same :data:`Dims` as before.
+The 1997 net runs :func:`_forward` and :func:`_commit` exactly as they were
+before the options existed: same code, same bits, same speed.
+:func:`_bounds` serves both (its extra terms are behind two flags).
+The options' step, in the order of spec §7.2: input and forget gates (their
+peepholes read s(t-1)), states ``s = y_phi s(t-1) + y_in g``, the output
+gate (its peepholes read s(t)), cell outputs, output units; then errors as
+in 1997 (no error flows through peepholes), and the commit, where every
+trace is damped by its block's forget gate, ``T = y_phi T + coef * z``, the
+forget gate has traces of its own (coefficient ``s(t-1) f'_phi``), and the
+peepholes have traces whose source is a state of their own block.  The
+1997 net is the special case ``y_phi = 1``, no peepholes: a forget gate
+pinned open (``f(net_phi)`` = 1.0 exactly) reproduces it bit for bit.
 
 One step, one truth: every entry point (:func:`learn_step`,
 :func:`predict_step`, :func:`run`) copies the step's input and target into a
@@ -93,10 +116,13 @@ U0 = np.uint64(0)
 U1 = np.uint64(1)
 
 #: Dimensions and offsets of one learner (the layout table in mem's header).
-Dims = namedtuple("Dims", _META_FIELDS[: _META_FIELDS.index("bank")])
-_BOOL_FIELDS = ("og", "conn_b", "g1", "h_id", "gate_bias", "cell_bias", "out_bias")
+Dims = namedtuple("Dims", _META_FIELDS[: _META_FIELDS.index("fg")])
+#: The entries of the forget gate and peepholes (spec §7), read only by the
+#: options' code path, so that the 1997 step passes the same Dims as before.
+DimsX = namedtuple("DimsX", _META_FIELDS[_META_FIELDS.index("fg"): _META_FIELDS.index("bank")])
+_BOOL_FIELDS = ("og", "conn_b", "g1", "h_id", "gate_bias", "cell_bias", "out_bias", "fg", "ph")
 # mem index of each layout field, as module constants M_<field> (frozen by Numba)
-for _name in Dims._fields:
+for _name in Dims._fields + DimsX._fields:
     globals()["M_" + _name] = META[_name]
 del _name
 
@@ -122,6 +148,21 @@ def _dims(mem):
         U(mem[M_r_dhs]), U(mem[M_r_yc]), U(mem[M_r_yk]), U(mem[M_r_dk]),
         U(mem[M_e_k]), U(mem[M_back]), U(mem[M_e_s]), U(mem[M_e_out]), U(mem[M_net]),
         U(mem[M_coef]), U(mem[M_xs]), U(mem[M_ys]),
+    )
+
+
+@njit
+def _has_options(mem):
+    """True if the net has forget gates or peepholes (spec §7)."""
+    return mem[M_fg] != 0.0 or mem[M_ph] != 0.0
+
+
+@njit
+def _dims_x(mem):
+    """The layout entries of the forget gate and peepholes (see DimsX)."""
+    return DimsX(
+        mem[M_fg] != 0.0, mem[M_ph] != 0.0, U(mem[M_Cg]), U(mem[M_b_phi]), U(mem[M_P]),
+        U(mem[M_TP]), U(mem[M_r_yphi]), U(mem[M_r_dphi]), U(mem[M_damp]),
     )
 
 
@@ -160,7 +201,8 @@ def _cur_bank(mem):
 
 @njit
 def _forward(mem, d, pb_index, nb):
-    """Compute step t into record bank ``nb`` from committed bank ``pb_index``.
+    """Compute step t of the 1997 net into record bank ``nb`` from
+    committed bank ``pb_index``.
 
     The input x(t) is read from the staging area (already checked finite).
     Sources that are exactly 0 contribute nothing and are skipped.
@@ -301,6 +343,185 @@ def _forward(mem, d, pb_index, nb):
     return OK
 
 
+@njit
+def _forward_x(mem, d, dx, pb_index, nb):
+    """:func:`_forward` with forget gates and/or peepholes (spec §7.1, §7.2).
+
+    The same three stages; stage 2 runs in the order of spec §7.2: input and
+    forget gates (their peepholes read s(t-1)), then the states
+    ``s = y_phi s(t-1) + y_in g`` (§7.1), then the output gate (its
+    peepholes read s(t)), then the cell outputs.  Hidden net inputs are
+    ``[net_in (C) | net_phi (C) | net_c (CS) | net_out (C)]``.
+    """
+    n_in, K, C, S, I_h, R, n_ob, Cg = d.n_in, d.K, d.C, d.S, d.I_h, d.R, d.n_ob, dx.Cg
+    CS = C * S
+    og, fg, ph = d.og, dx.fg, dx.ph
+    bound = mem[H_STATE_BOUND]
+    x = d.xs
+    H = d.H
+    Wk = d.Wk
+    pb = _bank(d, pb_index)
+    rb = _bank(d, nb)
+    s_prev = pb + d.r_s
+    z = rb + d.r_z
+    o = rb + d.r_o
+    y_in = rb + d.r_yin
+    y_out = rb + d.r_yout
+    y_phi = rb + dx.r_yphi
+    d_in = rb + d.r_din
+    d_out = rb + d.r_dout
+    d_phi = rb + dx.r_dphi
+    gc = rb + d.r_gc
+    dgc = rb + d.r_dgc
+    s_c = rb + d.r_s
+    hs = rb + d.r_hs
+    dhs = rb + d.r_dhs
+    y_c = rb + d.r_yc
+    y_k = rb + d.r_yk
+    d_k = rb + d.r_dk
+    net_in = d.net
+    net_phi = net_in + C
+    net_c = net_in + Cg
+    net_out = net_c + CS
+    net_k = net_in + R
+    P_in = dx.P  # peephole weights [P_in | P_phi | P_out], (C, S) each, block-major
+    P_phi = P_in + CS
+    P_out = P_phi + (CS if fg else U0)
+
+    # Stage 1: clamp the current input; previous hidden activations (§2.4).
+    for i in range(n_in):
+        mem[z + i] = mem[x + i]
+    if not d.conn_b:
+        p = n_in
+        for i in range(CS):
+            mem[z + p + i] = mem[pb + d.r_yc + i]
+        p += CS
+        for j in range(C):
+            mem[z + p + j] = mem[pb + d.r_yin + j]
+        p += C
+        if og:
+            for j in range(C):
+                mem[z + p + j] = mem[pb + d.r_yout + j]
+
+    # Stage 2: net inputs from the sources (b_phi follows b_in), then block by block.
+    for r in range(Cg):
+        mem[net_in + r] = mem[d.b_in + r] if d.gate_bias else 0.0
+    for q in range(CS):
+        mem[net_c + q] = mem[d.b_c + q] if d.cell_bias else 0.0
+    if og:
+        for j in range(C):
+            mem[net_out + j] = mem[d.b_out + j] if d.gate_bias else 0.0
+    for m in range(I_h):
+        zm = mem[z + m]
+        if zm == 0.0:
+            continue
+        w = H + m * R
+        for r in range(R):
+            mem[net_in + r] += mem[w + r] * zm
+    for j in range(C):
+        b = j * S  # first cell of block j
+        a = mem[net_in + j]
+        if ph:
+            for v in range(S):
+                a += mem[P_in + b + v] * mem[s_prev + b + v]
+        if not np.isfinite(a):
+            return DIV_NET
+        yi = _sigmoid(a)
+        mem[y_in + j] = yi
+        mem[d_in + j] = yi * (1.0 - yi)
+        yf = 1.0
+        if fg:
+            a = mem[net_phi + j]
+            if ph:
+                for v in range(S):
+                    a += mem[P_phi + b + v] * mem[s_prev + b + v]
+            if not np.isfinite(a):
+                return DIV_NET
+            yf = _sigmoid(a)
+            mem[y_phi + j] = yf
+            mem[d_phi + j] = yf * (1.0 - yf)  # f'_phi(net_phi)
+        for v in range(S):
+            q = b + v
+            a = mem[net_c + q]
+            if not np.isfinite(a):
+                return DIV_NET
+            gv, dg = _g(d, a)
+            mem[gc + q] = gv
+            mem[dgc + q] = dg
+            if fg:
+                s = yf * mem[s_prev + q] + yi * gv  # s_c(t) = y_phi s_c(t-1) + y_in g  (§7.1)
+            else:
+                s = mem[s_prev + q] + yi * gv
+            if not abs(s) <= bound:
+                return DIV_STATE
+            mem[s_c + q] = s
+        if og:
+            a = mem[net_out + j]
+            if ph:
+                for v in range(S):
+                    a += mem[P_out + b + v] * mem[s_c + b + v]  # the updated state (§7.2)
+            if not np.isfinite(a):
+                return DIV_NET
+            yo = _sigmoid(a)
+            mem[y_out + j] = yo
+            mem[d_out + j] = yo * (1.0 - yo)
+        else:
+            yo = 1.0
+            mem[y_out + j] = 1.0
+            mem[d_out + j] = 0.0
+        for v in range(S):
+            q = b + v
+            hv, dh = _h(d, mem[s_c + q])
+            mem[hs + q] = hv
+            mem[dhs + q] = dh
+            mem[y_c + q] = yo * hv
+
+    # Stage 3: output units read the cells of the same step (§2.4).
+    for i in range(CS):
+        mem[o + i] = mem[y_c + i]
+    if d.conn_b:
+        for i in range(n_in):
+            mem[o + CS + i] = mem[x + i]
+    for k in range(K):
+        mem[net_k + k] = mem[d.b_k + k] if d.out_bias else 0.0
+    for q in range(n_ob):
+        oq = mem[o + q]
+        if oq == 0.0:
+            continue
+        w = Wk + q * K
+        for k in range(K):
+            mem[net_k + k] += mem[w + k] * oq
+    for k in range(K):
+        a = mem[net_k + k]
+        if not np.isfinite(a):
+            return DIV_NET
+        yk = _sigmoid(a)
+        mem[y_k + k] = yk
+        mem[d_k + k] = yk * (1.0 - yk)
+    return OK
+
+
+@njit
+def _g(d, a):
+    """Cell-input squashing and its derivative: g = 4σ-2 in [-2, 2]
+    (eq. 5), or the logistic (Exp. 2a/2b)."""
+    if d.g1:
+        gv = _sigmoid(a)
+        return gv, gv * (1.0 - gv)
+    gv = 4.0 * _sigmoid(a) - 2.0
+    return gv, (4.0 - gv * gv) * 0.25
+
+
+@njit
+def _h(d, s):
+    """Cell-output squashing and its derivative: h = 2σ-1 in [-1, 1]
+    (eq. 4), or the identity."""
+    if d.h_id:
+        return s, 1.0
+    hv = 2.0 * _sigmoid(s) - 1.0
+    return hv, (1.0 - hv * hv) * 0.5
+
+
 # ---------------------------------------------------------------------------
 # 2. errors (eqs. 19, 21, 23); only output units, output gates and states
 # ---------------------------------------------------------------------------
@@ -383,8 +604,19 @@ def _bounds(mem, d, rb_index, traces, learn):
     bounds grow by those amounts.  Only if a bound passes
     ``MAGNITUDE_LIMIT`` are the buffers scanned for their true maxima (rare;
     amortised cost nil).  If even the true values would pass the limit, the
-    step is refused with ``DIV_BOUND`` before anything changes.  Below the
-    limit every product and sum of the commit is finite.
+    step is refused with ``DIV_BOUND`` before anything changes, as it is
+    when a scaled error ``alpha |e|`` passes the limit.  Below the limit
+    every product and sum of the commit is finite.
+
+    With forget gates (spec §7.1) a trace becomes ``y_phi T + coef * z``;
+    since ``0 <= y_phi <= 1`` it still grows by at most ``max|coef| max|z|``,
+    with the forget-gate coefficient ``s_c(t-1) f'_phi`` among the
+    coefficients.  Peepholes (§7.2) have the states as sources: their traces
+    read ``s_c(t-1)`` and the output-gate peephole update reads ``s_c(t)``,
+    so both enter ``max|z|``.  Forget-gate and peephole weights of a block
+    change by ``sum_v |alpha e_s| max|T|``, like the input-gate weights,
+    and output-gate peepholes by ``|alpha e_out| max|z|``, like the
+    output-gate weights: the bounds below cover them all.
 
     Returns
     -------
@@ -400,6 +632,17 @@ def _bounds(mem, d, rb_index, traces, learn):
         a = abs(mem[z + m])
         if a > zmax:
             zmax = a
+    if mem[M_ph] != 0.0:  # peephole sources: s_c(t), and s_c(t-1) for the traces
+        s_c = rb + d.r_s
+        s_prev = _bank(d, 1 - rb_index) + d.r_s
+        for q in range(C * S):
+            a = abs(mem[s_c + q])
+            if a > zmax:
+                zmax = a
+            if traces:
+                a = abs(mem[s_prev + q])
+                if a > zmax:
+                    zmax = a
     tmax = mem[H_TMAX]
     if traces:
         gc = rb + d.r_gc
@@ -416,6 +659,14 @@ def _bounds(mem, d, rb_index, traces, learn):
                     cmax = a
                 if b > cmax:
                     cmax = b
+        if mem[M_fg] != 0.0:  # forget-gate traces: coefficient s_c(t-1) f'_phi (spec §7.1)
+            s_prev = _bank(d, 1 - rb_index) + d.r_s
+            d_phi = rb + U(mem[M_r_dphi])
+            for j in range(C):
+                for v in range(S):
+                    a = abs(mem[s_prev + j * S + v] * mem[d_phi + j])
+                    if a > cmax:
+                        cmax = a
         inc = cmax * zmax
         tmax = tmax + inc
         if not tmax <= MAGNITUDE_LIMIT:
@@ -431,18 +682,30 @@ def _bounds(mem, d, rb_index, traces, learn):
             a = abs(mem[o + q])
             if a > omax:
                 omax = a
+        # Each scaled error lr*|e| must itself stay below the limit: with
+        # lr > 1 it can overflow to inf for a finite e, and inf * 0 (a zero
+        # source or trace) is a NaN that no bound would catch.
         dmax = 0.0  # largest change any weight can receive this step
         for k in range(K):
-            a = lr * abs(mem[d.e_k + k]) * omax
+            c = lr * abs(mem[d.e_k + k])
+            if not c <= MAGNITUDE_LIMIT:
+                return DIV_BOUND, tmax, c
+            a = c * omax
             if a > dmax:
                 dmax = a
         for j in range(C):
-            a = lr * abs(mem[d.e_out + j]) * zmax
+            c = lr * abs(mem[d.e_out + j])
+            if not c <= MAGNITUDE_LIMIT:
+                return DIV_BOUND, tmax, c
+            a = c * zmax
             if a > dmax:
                 dmax = a
             acc = 0.0
             for v in range(S):
-                acc += lr * abs(mem[d.e_s + j * S + v]) * tmax
+                c = lr * abs(mem[d.e_s + j * S + v])
+                if not c <= MAGNITUDE_LIMIT:
+                    return DIV_BOUND, tmax, c
+                acc += c * tmax
             if acc > dmax:
                 dmax = acc
         umax = umax + dmax
@@ -461,8 +724,8 @@ def _bounds(mem, d, rb_index, traces, learn):
 
 @njit
 def _commit(mem, d, rb_index, traces, learn):
-    """Update traces (if ``traces``) and apply/accumulate weight changes
-    (if ``learn``), source row by source row.
+    """Update the 1997 net's traces (if ``traces``) and apply/accumulate
+    weight changes (if ``learn``), source row by source row.
 
     The trace value a weight change uses is the one that includes step t's
     contribution, as in eqs. 24 and 28.  Splitting the two (``traces`` now,
@@ -556,6 +819,177 @@ def _commit(mem, d, rb_index, traces, learn):
                 mem[b_k + k] += mem[a_k + k]
 
 
+@njit
+def _commit_x(mem, d, dx, rb_index, traces, learn):
+    """:func:`_commit` with forget gates and/or peepholes (spec §7.1, §7.2).
+
+    With forget gates every trace is damped by its block's forget gate,
+    ``T = y_phi T + coef*z``, the forget gate's own traces (coefficient
+    ``s_c(t-1) f'_phi(net_phi)``) sit next to the input gate's, and the gate
+    weights of a row, ``[in | phi]``, learn from them alike (eq. 24 and
+    §7.1).  Peepholes (§7.2) follow the source rows.
+    """
+    C, S, I_h, K, R, Cg = d.C, d.S, d.I_h, d.K, d.R, dx.Cg
+    CS = C * S
+    G = S * Cg  # gate traces per row
+    L = G + CS  # trace row: [T_g (G, v-major: in | phi) | T_c (CS)]
+    og, fg = d.og, dx.fg
+    lr = mem[H_LR]
+    shift = d.dW - d.theta if d.accum != 0 else U0
+    H = d.H + shift
+    T = d.T
+    rb = _bank(d, rb_index)
+    s_prev = _bank(d, 1 - rb_index) + d.r_s  # s_c(t-1); read only with ``traces``
+    z = rb + d.r_z
+    y_in = rb + d.r_yin
+    d_in = rb + d.r_din
+    y_phi = rb + dx.r_yphi
+    d_phi = rb + dx.r_dphi
+    gc = rb + d.r_gc
+    dgc = rb + d.r_dgc
+    cc = d.coef  # trace coefficients, same order as a trace row
+    a_g = cc + L  # alpha e_s per gate trace (the same for in and phi of a cell)
+    a_c = a_g + G  # alpha e_s per cell
+    a_out = a_c + CS  # alpha e_out
+    a_k = a_out + C  # alpha e_k
+    dm = dx.damp  # y_phi of the cell of each trace of a row
+
+    for j in range(C):
+        yf = mem[y_phi + j] if fg else 1.0
+        for v in range(S):
+            q = j * S + v
+            qv = v * Cg + j
+            if traces:
+                mem[cc + qv] = mem[gc + q] * mem[d_in + j]
+                mem[cc + G + q] = mem[dgc + q] * mem[y_in + j]
+                if fg:
+                    mem[cc + qv + C] = mem[s_prev + q] * mem[d_phi + j]
+                    mem[dm + qv] = yf
+                    mem[dm + qv + C] = yf
+                    mem[dm + G + q] = yf
+            if learn:
+                a = lr * mem[d.e_s + q]
+                mem[a_g + qv] = a
+                if fg:
+                    mem[a_g + qv + C] = a
+                mem[a_c + q] = a
+        if learn:
+            mem[a_out + j] = lr * mem[d.e_out + j]
+    if learn:
+        for k in range(K):
+            mem[a_k + k] = lr * mem[d.e_k + k]
+
+    n_rows = I_h + (U1 if d.gate_bias else U0)
+    for m in range(n_rows):
+        if m < I_h:
+            zm = mem[z + m]
+            w_g = H + m * R
+            w_c = w_g + Cg
+            w_out = w_c + CS
+            has_c = True
+        else:
+            zm = 1.0
+            w_g = d.b_in + shift
+            w_c = d.b_c + shift
+            w_out = d.b_out + shift
+            has_c = d.cell_bias
+        tr = T + m * L
+        if traces:
+            n_tr = L if has_c else G
+            if fg:  # spec §7.1: T = y_phi T + coef z
+                if zm != 0.0:
+                    for p in range(n_tr):
+                        mem[tr + p] = mem[tr + p] * mem[dm + p] + mem[cc + p] * zm
+                else:
+                    for p in range(n_tr):
+                        mem[tr + p] = mem[tr + p] * mem[dm + p]
+            elif zm != 0.0:
+                for p in range(n_tr):
+                    mem[tr + p] += mem[cc + p] * zm
+        if learn:
+            for v in range(S):
+                r = v * Cg
+                for j in range(Cg):
+                    mem[w_g + j] += mem[a_g + r + j] * mem[tr + r + j]
+            if has_c:
+                for q in range(CS):
+                    mem[w_c + q] += mem[a_c + q] * mem[tr + G + q]
+            if og and zm != 0.0:
+                for j in range(C):
+                    mem[w_out + j] += mem[a_out + j] * zm
+    if dx.ph:
+        _commit_peepholes(mem, d, dx, rb, s_prev, traces, learn, shift)
+    if learn:
+        _learn_outputs(mem, d, rb, a_k, shift)
+
+
+@njit
+def _learn_outputs(mem, d, rb, a_k, shift):
+    """Output-unit weight changes, eq. 22: ``w_kq += alpha e_k o_q``."""
+    K = d.K
+    o = rb + d.r_o
+    Wk = d.Wk + shift
+    for m in range(d.n_ob):
+        om = mem[o + m]
+        if om == 0.0:
+            continue
+        w = Wk + m * K
+        for k in range(K):
+            mem[w + k] += mem[a_k + k] * om
+    if d.out_bias:
+        b_k = d.b_k + shift
+        for k in range(K):
+            mem[b_k + k] += mem[a_k + k]
+
+
+@njit
+def _commit_peepholes(mem, d, dx, rb, s_prev, traces, learn, shift):
+    """Traces and weight changes of the peepholes (spec §7.2).
+
+    For block j, source cell v' (state ``s_{c_j^v'}``) and cell v::
+
+        T_Pin  = y_phi T_Pin  + g(net_c) f'_in(net_in)    s_{c_j^v'}(t-1)
+        T_Pphi = y_phi T_Pphi + s_c(t-1) f'_phi(net_phi)  s_{c_j^v'}(t-1)
+        w_{in_j c_j^v'}  += alpha sum_v e_s T_Pin    (and phi alike)
+        w_{out_j c_j^v'} += alpha e_out s_{c_j^v'}(t)  (plain backprop, no trace)
+
+    The coefficients and ``alpha e`` are those of the gate traces (scratch).
+    """
+    C, S, Cg = d.C, d.S, dx.Cg
+    CS = C * S
+    fg = dx.fg
+    Sg = S + (S if fg else U0)  # traces per (block, source cell)
+    G = S * Cg
+    cc = d.coef
+    a_g = cc + G + CS
+    a_out = a_g + G + CS
+    y_phi = rb + dx.r_yphi
+    s_c = rb + d.r_s
+    P_in = dx.P + shift
+    P_phi = P_in + CS
+    P_out = P_phi + (CS if fg else U0)
+    for j in range(C):
+        yf = mem[y_phi + j] if fg else 1.0
+        for w in range(S):
+            src = j * S + w
+            t = dx.TP + src * Sg  # [T_Pin over v | T_Pphi over v]
+            if traces:
+                sw = mem[s_prev + src]
+                for v in range(S):
+                    qv = v * Cg + j
+                    mem[t + v] = mem[t + v] * yf + mem[cc + qv] * sw
+                    if fg:
+                        mem[t + S + v] = mem[t + S + v] * yf + mem[cc + qv + C] * sw
+            if learn:
+                for v in range(S):
+                    qv = v * Cg + j
+                    mem[P_in + src] += mem[a_g + qv] * mem[t + v]
+                    if fg:
+                        mem[P_phi + src] += mem[a_g + qv + C] * mem[t + S + v]
+                if d.og:
+                    mem[P_out + src] += mem[a_out + j] * mem[s_c + src]
+
+
 # ---------------------------------------------------------------------------
 # the step, the reset, and the entry points
 # ---------------------------------------------------------------------------
@@ -584,7 +1018,14 @@ def _step_mem(mem, d, learn):
     This is the only place a step is computed; every entry point calls it.
     Returns a status code; on any code but OK nothing that is state has
     changed.
+
+    A net with forget gates or peepholes (spec §7) takes :func:`_step_x`,
+    decided here once per step; the rest is the 1997 step, whose compiled
+    code is then the same as before those options existed (measured with
+    ``benchmarks/ab_step.py``).
     """
+    if _has_options(mem):
+        return _step_x(mem, d, learn)
     if not _staged_x_ok(mem, d):
         return BAD_X_VALUE
     if learn and not _staged_y_ok(mem, d):
@@ -605,6 +1046,47 @@ def _step_mem(mem, d, learn):
         return st
     # --- commit ---------------------------------------------------------
     _commit(mem, d, nb, True, has_t)
+    mem[H_TMAX] = tmax
+    if d.accum != 0:
+        mem[H_DWMAX] = umax
+    else:
+        mem[H_WMAX] = umax
+    mem[M_BANK] = nb
+    mem[M_STEP] += 1.0
+    mem[M_SEQ_STEP] += 1.0
+    if has_t:
+        mem[M_N_UPDATES] += 1.0
+        mem[M_PENDING] = 0.0
+    else:
+        mem[M_PENDING] = 1.0
+    return OK
+
+
+@njit
+def _step_x(mem, d, learn):
+    """:func:`_step_mem` for a net with forget gates or peepholes: the same
+    sequence with :func:`_forward_x` and :func:`_commit_x`."""
+    dx = _dims_x(mem)
+    if not _staged_x_ok(mem, d):
+        return BAD_X_VALUE
+    if learn and not _staged_y_ok(mem, d):
+        return BAD_Y_VALUE
+    cb = _cur_bank(mem)
+    nb = 1 - cb
+    st = _forward_x(mem, d, dx, cb, nb)
+    if st != OK:
+        return st
+    n_t = 0
+    if learn:
+        st, n_t = _errors(mem, d, nb)
+        if st != OK:
+            return st
+    has_t = n_t > 0
+    st, tmax, umax = _bounds(mem, d, nb, True, has_t)
+    if st != OK:
+        return st
+    # --- commit ---------------------------------------------------------
+    _commit_x(mem, d, dx, nb, True, has_t)
     mem[H_TMAX] = tmax
     if d.accum != 0:
         mem[H_DWMAX] = umax
@@ -735,7 +1217,10 @@ def learn_last(mem, y):
     st, tmax, umax = _bounds(mem, d, cb, False, True)
     if st != OK:
         return st
-    _commit(mem, d, cb, False, True)
+    if _has_options(mem):
+        _commit_x(mem, d, _dims_x(mem), cb, False, True)
+    else:
+        _commit(mem, d, cb, False, True)
     if d.accum != 0:
         mem[H_DWMAX] = umax
     else:

@@ -1,4 +1,5 @@
-"""Shapes, offsets and names of every buffer of a 1997 LSTM (spec §2.3–§2.8, §3.10).
+"""Shapes, offsets and names of every buffer of a 1997 LSTM (spec §2.3–§2.8, §3.10),
+and of its two later options, the forget gate and peepholes (spec §7.1, §7.2).
 
 A learner owns one float64 array, ``mem``.  It holds, in order:
 
@@ -8,7 +9,8 @@ header    hyper-parameters (learning rate, bounds), then the layout table
           float64, exact below 2**53)
 theta     the parameter vector (source order below)
 dW        accumulated weight changes (``update="sequence"``), same layout
-traces    the 2·C·S·I numbers ds_c/dw of spec §3.5
+traces    the 2·C·S·I numbers ds_c/dw of spec §3.5 (3·C·S·I with a forget
+          gate, plus the peephole traces)
 records   two step records; the committed one holds s_c(t) and the
           activations that feed step t+1, the other is written by the step
           being computed, so a refused step leaves the committed one intact
@@ -33,7 +35,10 @@ Non-bias sources of the hidden layer, vector ``z`` (length ``I_h``)::
 (``y_out`` only with output gates).  Hidden units, in "hidden row" order
 (length ``R``)::
 
-    [ input gates (C) | cells (C*S) | output gates (C, if any) ]
+    [ input gates (C) | forget gates (C, if any) | cells (C*S) | output gates (C, if any) ]
+
+``Cg`` (``C``, or ``2C`` with forget gates) counts the gates before the cells:
+the gates whose weights learn through traces.
 
 Non-bias sources of the output layer, vector ``o`` (length ``n_ob``)::
 
@@ -41,14 +46,16 @@ Non-bias sources of the output layer, vector ``o`` (length ``n_ob``)::
 
 Parameter vector ``theta`` (the documented source order)::
 
-    theta = [ H (I_h, R) | b_in (C) | b_c (C*S) | b_out (C) | Wk (n_ob, K) | b_k (K) ]
+    theta = [ H (I_h, R) | b_in (C) | b_phi (C) | b_c (C*S) | b_out (C) | P | Wk (n_ob, K) | b_k (K) ]
 
 ``H`` is stored **source-major**: row ``m`` holds the weights leaving source
 ``z[m]`` for every hidden unit, so ``H[m, j]`` is the paper's
 ``w_{in_j m}``, ``H[m, C + j*S+v]`` is ``w_{c_j^v m}`` and
-``H[m, C + C*S + j]`` is ``w_{out_j m}``.  ``Wk[q, k]`` is ``w_{k q}``.
+``H[m, C + C*S + j]`` is ``w_{out_j m}`` (with forget gates,
+``H[m, C + j]`` is ``w_{phi_j m}`` and the cells and output gates move
+``C`` columns right).  ``Wk[q, k]`` is ``w_{k q}``.
 The bias vectors follow the same unit order, so with biases on all hidden
-units ``[b_in | b_c | b_out]`` is one more row of ``H``.
+units ``[b_in | b_phi | b_c | b_out]`` is one more row of ``H``.
 The bias vectors are the weights from the paper's constant-1 bias unit;
 each exists only where Table 10's bias code puts one (gates: "ga", "b1",
 "all"; cells: "b1", "all"; outputs: "all").  Source-major storage turns
@@ -56,25 +63,44 @@ every net input into a sum of scaled rows, ``net[:] += H[m, :] * z[m]``,
 which vectorises without reordering any floating-point sum and lets a step
 skip the rows of sources that are exactly zero (one-hot inputs).
 
+``P`` holds the peephole weights (spec §7.2), only with ``peepholes=True``:
+``[ P_in (C, S) | P_phi (C, S) if forget gates | P_out (C, S) if output
+gates ]``, block-major: ``P_in[j, v']`` is ``w_{in_j c_j^v'}``, the weight
+from the state of cell ``v'`` of block ``j`` to that block's input gate.
+
 The named views users see (:meth:`Layout.weight_view`) are in the paper's
-orientation (unit, source): ``W_in`` (C, I_h), ``W_out`` (C, I_h), ``W_c``
-(n_cells, I_h), ``W_k`` (K, n_ob), and ``b_in``, ``b_out``, ``b_c``, ``b_k``.
+orientation (unit, source): ``W_in`` (C, I_h), ``W_phi`` (C, I_h),
+``W_out`` (C, I_h), ``W_c`` (n_cells, I_h), ``W_k`` (K, n_ob), the bias
+vectors ``b_in``, ``b_phi``, ``b_out``, ``b_c``, ``b_k``, and the peephole
+weights ``P_in``, ``P_phi``, ``P_out`` (C, S); each only where the net has it.
 
-Traces (spec §3.5), one row per source, ``2·C·S·I`` numbers in all::
+Forget-gate activations are *not* sources: ``z`` is the same with or
+without forget gates, so every 1997 weight keeps its meaning (and the
+learner with a forget gate pinned open is the 1997 learner).  Peepholes are
+per-block weights, not sources either.
 
-    row m < I_h:  [ T_in (C*S, v-major: v*C + j) | T_c (C*S) ]
-    bias row:     [ T_in (C*S) if gates have a bias | T_c (C*S) if cells do ]
+Traces (spec §3.5, §7.1), one row per source::
 
-``T_in[m, v*C + j] = ds_{c_j^v}/dw_{in_j m}``,
-``T_c[m, j*S + v] = ds_{c_j^v}/dw_{c_j^v m}``.  ``T_in`` orders its cells
-v-major so that the update of ``W_in``, a sum over the cells of a block,
-reads contiguous memory.
+    row m < I_h:  [ T_g (S*Cg, v-major: v*Cg + j) | T_c (C*S) ]
+    bias row:     [ T_g (S*Cg) if gates have a bias | T_c (C*S) if cells do ]
+    peepholes:    for each block j and source cell v' (j*S + v'):
+                  [ T_Pin (S, over cells v) | T_Pphi (S) if forget gates ]
+
+``T_g[m, v*Cg + j] = ds_{c_j^v}/dw_{in_j m}`` and, with forget gates,
+``T_g[m, v*Cg + C + j] = ds_{c_j^v}/dw_{phi_j m}``;
+``T_c[m, j*S + v] = ds_{c_j^v}/dw_{c_j^v m}``.  ``T_g`` orders its cells
+v-major so that the update of the ``Cg`` gate weights of a row, each a sum
+over the cells of a block, reads contiguous memory (and matches the
+contiguous ``[in | phi]`` weights of a row of ``H``).  Without a forget gate
+``Cg = C`` and this is the 1997 layout: ``2·C·S·I`` numbers; with one,
+``3·C·S·I``; peepholes add ``C·S·S`` (input gate) and ``C·S·S`` (forget
+gate) traces, spec §7.2's ``2·C·S²``.
 
 Step record (one per time step)::
 
     z, o, y_in, y_out, d_in = f'(net_in), d_out = f'(net_out),
     gc = g(net_c), dgc = g'(net_c), s_c, hs = h(s_c), dhs = h'(s_c),
-    y_c, y_k, d_k = f'(net_k)
+    y_c, y_k, d_k = f'(net_k), y_phi, d_phi = f'(net_phi) (forget gates)
 """
 
 from __future__ import annotations
@@ -105,6 +131,10 @@ _META_FIELDS = [
     "r_hs", "r_dhs", "r_yc", "r_yk", "r_dk",
     # scratch
     "e_k", "back", "e_s", "e_out", "net", "coef", "xs", "ys",
+    # forget gate and peepholes (spec §7), after the 1997 entries: flags, gates
+    # before the cells, offsets of b_phi, of the peephole weights and traces,
+    # record fields y_phi and d_phi, scratch for the trace damping
+    "fg", "ph", "Cg", "b_phi", "P", "TP", "r_yphi", "r_dphi", "damp",
     # counters and flags that change while learning
     "bank", "pending", "step", "seq_step", "n_resets", "n_updates",
 ]
@@ -141,6 +171,12 @@ G_CODES = {"g2": 0, "g1": 1}
 H_CODES = {"h1": 0, "id": 1}
 
 
+#: record field name -> suffix of its ``r_`` offset in meta
+_RECORD_META = {"z": "z", "o": "o", "y_in": "yin", "y_out": "yout", "d_in": "din", "d_out": "dout",
+                "gc": "gc", "dgc": "dgc", "s_c": "s", "hs": "hs", "dhs": "dhs", "y_c": "yc",
+                "y_k": "yk", "d_k": "dk", "y_phi": "yphi", "d_phi": "dphi"}
+
+
 def aligned_zeros(n: int, align: int = 64) -> np.ndarray:
     """Zeroed float64 array of length ``n`` whose data starts on an ``align``-byte
     boundary.  The regions of ``mem`` start on 64-byte boundaries relative to
@@ -171,7 +207,7 @@ def _block_values(name, value, n_blocks):
 
 @dataclass(frozen=True)
 class Layout:
-    """Architecture of one 1997 LSTM and the offsets of all its buffers.
+    """Architecture of one LSTM and the offsets of all its buffers.
 
     Parameters
     ----------
@@ -187,11 +223,17 @@ class Layout:
         the inputs only; outputs read cells and inputs.
     bias : {"gates", "hidden", "all", "none"}
         Table 10 codes "ga", "b1", "all", "none" ("ga" and "b1" are also
-        accepted).
+        accepted).  "gates" includes the forget gates.
     g : {"g2", "g1"}
         Cell-input squashing: ``4σ(x) - 2`` in [-2, 2], or the logistic.
     h : {"h1", "id"}
         Cell-output squashing: ``2σ(x) - 1`` in [-1, 1], or the identity.
+    forget_gate : bool
+        One forget gate per block (Gers et al. 2000; spec §7.1).  It reads
+        the same sources as the other gates; its activation is not a source.
+    peepholes : bool
+        Weights from each cell's state to the gates of its own block (Gers &
+        Schmidhuber 2000; spec §7.2).
     """
 
     n_in: int
@@ -203,6 +245,8 @@ class Layout:
     bias: str = "gates"
     g: str = "g2"
     h: str = "h1"
+    forget_gate: bool = False
+    peepholes: bool = False
     # derived, filled in __post_init__
     n_cells: int = field(init=False)
     I_h: int = field(init=False)
@@ -235,14 +279,19 @@ class Layout:
             raise ValueError(f"g must be one of {sorted(G_CODES)}; got {self.g!r}")
         if self.h not in H_CODES:
             raise ValueError(f"h must be one of {sorted(H_CODES)}; got {self.h!r}")
-        object.__setattr__(self, "output_gates", bool(self.output_gates))
+        for name in ("output_gates", "forget_gate", "peepholes"):
+            v = getattr(self, name)
+            if not isinstance(v, (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False; got {v!r}")
+            object.__setattr__(self, name, bool(v))
 
         C, S, K, n_in = self.n_blocks, self.block_size, self.n_out, self.n_in
-        og = self.output_gates
+        og, fg, ph = self.output_gates, self.forget_gate, self.peepholes
         b_gate, b_cell, b_out = BIAS_CODES[bias]
         CS = C * S
-        R_g = C + (C if og else 0)
-        R = R_g + CS
+        Cg = C * (2 if fg else 1)  # gates before the cells: [in | phi]
+        R_g = C + (C if og else 0)  # gates that are sources of z
+        R = Cg + CS + (C if og else 0)
         I_h = n_in + ((CS + R_g) if self.connectivity == "F" else 0)
         n_ob = CS + (n_in if self.connectivity == "B" else 0)
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
@@ -255,8 +304,10 @@ class Layout:
         set_("n_ob", n_ob)
 
         # --- theta -------------------------------------------------------
-        blocks = {"H": I_h * R, "b_in": C if b_gate else 0, "b_c": CS if b_cell else 0,
-                  "b_out": C if (b_gate and og) else 0, "Wk": n_ob * K, "b_k": K if b_out else 0}
+        n_peep = CS * (1 + int(fg) + int(og)) if ph else 0
+        blocks = {"H": I_h * R, "b_in": C if b_gate else 0, "b_phi": C if (b_gate and fg) else 0,
+                  "b_c": CS if b_cell else 0, "b_out": C if (b_gate and og) else 0, "P": n_peep,
+                  "Wk": n_ob * K, "b_k": K if b_out else 0}
         offsets, off = {}, 0
         for name, size in blocks.items():
             offsets[name] = off
@@ -264,27 +315,40 @@ class Layout:
         set_("n_params", off)
         set_("offsets", offsets)
         shapes = {"W_in": (C, I_h)}
+        if fg:
+            shapes["W_phi"] = (C, I_h)
         if og:
             shapes["W_out"] = (C, I_h)
         shapes["W_c"] = (CS, I_h)
         shapes["W_k"] = (K, n_ob)
         if b_gate:
             shapes["b_in"] = (C,)
+            if fg:
+                shapes["b_phi"] = (C,)
             if og:
                 shapes["b_out"] = (C,)
         if b_cell:
             shapes["b_c"] = (CS,)
         if b_out:
             shapes["b_k"] = (K,)
+        if ph:
+            shapes["P_in"] = (C, S)
+            if fg:
+                shapes["P_phi"] = (C, S)
+            if og:
+                shapes["P_out"] = (C, S)
         set_("shapes", shapes)
-        set_("n_traces", 2 * CS * I_h + CS * (int(b_gate) + int(b_cell)))
+        row = S * Cg + CS  # one trace row: [T_g | T_c]
+        n_tr_main = I_h * row + S * Cg * int(b_gate) + CS * int(b_cell)
+        n_tr_peep = CS * S * (1 + int(fg)) if ph else 0
+        set_("n_traces", n_tr_main + n_tr_peep)
 
         # --- mem -----------------------------------------------------------
         meta = dict.fromkeys(_META_FIELDS, 0)
         meta.update(n_in=n_in, K=K, C=C, S=S, I_h=I_h, R=R, R_g=R_g, n_ob=n_ob, og=int(og),
                     conn_b=int(self.connectivity == "B"), g1=G_CODES[self.g],
                     h_id=H_CODES[self.h], gate_bias=int(b_gate), cell_bias=int(b_cell),
-                    out_bias=int(b_out), W=self.n_params)
+                    out_bias=int(b_out), fg=int(fg), ph=int(ph), Cg=Cg, W=self.n_params)
         pos = HEADER_SIZE
         pos = (pos + 7) // 8 * 8  # 64-byte alignment of the big regions
         meta["theta"] = pos
@@ -296,12 +360,12 @@ class Layout:
         pos += self.n_params
         pos = (pos + 7) // 8 * 8
         meta["T"] = pos
+        meta["TP"] = pos + n_tr_main
         meta["n_traces"] = self.n_traces
         pos += self.n_traces
         rpos = 0
         for name, size in self.record_fields().items():
-            meta["r_" + {"y_in": "yin", "y_out": "yout", "d_in": "din", "d_out": "dout",
-                         "s_c": "s", "y_c": "yc", "y_k": "yk", "d_k": "dk"}.get(name, name)] = rpos
+            meta["r_" + _RECORD_META[name]] = rpos
             rpos += size
         rpos = (rpos + 7) // 8 * 8
         pos = (pos + 7) // 8 * 8
@@ -309,8 +373,8 @@ class Layout:
         meta["bank_size"] = rpos
         pos += 2 * rpos
         for name, size in (("e_k", K), ("back", CS), ("e_s", CS), ("e_out", C),
-                           ("net", R + K), ("coef", 4 * CS + C + K),
-                           ("xs", n_in), ("ys", K)):
+                           ("net", R + K), ("coef", 2 * row + C + K),
+                           ("xs", n_in), ("ys", K), ("damp", row if fg else 0)):
             meta[name] = pos
             pos += size
         set_("meta", meta)
@@ -320,10 +384,19 @@ class Layout:
     def record_fields(self):
         """Names and lengths of the per-step record (see module docstring)."""
         C, CS, K = self.n_blocks, self.n_cells, self.n_out
+        Cf = C if self.forget_gate else 0
         return {
             "z": self.I_h, "o": self.n_ob, "y_in": C, "y_out": C, "d_in": C, "d_out": C,
             "gc": CS, "dgc": CS, "s_c": CS, "hs": CS, "dhs": CS, "y_c": CS, "y_k": K, "d_k": K,
+            "y_phi": Cf, "d_phi": Cf,
         }
+
+    @property
+    def trace_row(self) -> int:
+        """Length of one source row of the trace buffer, ``[T_g | T_c]``:
+        ``2·C·S`` (1997), ``3·C·S`` with forget gates.  The ``I_h`` source
+        rows come first; the bias row and the peephole traces follow."""
+        return self.block_size * self.meta["Cg"] + self.n_cells
 
     @property
     def gate_bias(self) -> bool:
@@ -366,44 +439,77 @@ class Layout:
     def weight_view(self, theta: np.ndarray, name: str) -> np.ndarray:
         """View of parameter ``name`` inside the flat vector ``theta``, in
         the paper's orientation: ``W_in[j, m] = w_{in_j m}``, ``b_in[j]`` the
-        bias weight of input gate j, and so on.
+        bias weight of input gate j, ``P_in[j, v']`` the peephole weight from
+        cell v' of block j, and so on.
 
         Writing through the view writes into ``theta``.
         """
         if name not in self.shapes:
             raise KeyError(f"unknown parameter {name!r}; this net has {list(self.shapes)}")
-        C, R, CS = self.n_blocks, self.R, self.n_cells
+        C, R, CS, S = self.n_blocks, self.R, self.n_cells, self.block_size
+        Cg = self.meta["Cg"]
         o = self.offsets
-        if name in ("W_in", "W_out", "W_c"):
+        if name in ("W_in", "W_phi", "W_out", "W_c"):
             H = theta[o["H"]:o["H"] + self.I_h * R].reshape(self.I_h, R)
-            cols = {"W_in": slice(0, C), "W_c": slice(C, C + CS), "W_out": slice(C + CS, R)}[name]
+            cols = {"W_in": slice(0, C), "W_phi": slice(C, 2 * C), "W_c": slice(Cg, Cg + CS),
+                    "W_out": slice(Cg + CS, R)}[name]
             return H[:, cols].T
         if name == "W_k":
             return theta[o["Wk"]:o["Wk"] + self.n_ob * self.n_out].reshape(self.n_ob, self.n_out).T
-        size = {"b_in": C, "b_c": CS, "b_out": C, "b_k": self.n_out}[name]
+        if name in ("P_in", "P_phi", "P_out"):
+            k = list(n for n in self.shapes if n.startswith("P_")).index(name)
+            return theta[o["P"] + k * CS:o["P"] + (k + 1) * CS].reshape(C, S)
+        size = {"b_in": C, "b_phi": C, "b_c": CS, "b_out": C, "b_k": self.n_out}[name]
         return theta[o[name]:o[name] + size]
+
+    def _trace_parts(self, traces):
+        """The main trace rows ``(I_h, S, Cg)`` gate part and ``(I_h, CS)`` cell
+        part, the bias row's parts (or None), and the peephole traces."""
+        C, S, CS, I_h = self.n_blocks, self.block_size, self.n_cells, self.I_h
+        Cg = self.meta["Cg"]
+        row = S * Cg + CS
+        rows = traces[:I_h * row].reshape(I_h, row)
+        n_main = self.meta["TP"] - self.meta["T"]
+        bias = traces[I_h * row:n_main]
+        bg = bias[:S * Cg].reshape(S, Cg) if self.gate_bias else None
+        bc = bias[S * Cg * self.gate_bias:] if self.cell_bias else None
+        return rows[:, :S * Cg].reshape(I_h, S, Cg), rows[:, S * Cg:], bg, bc, traces[n_main:]
+
+    def _gate_traces(self, traces, first):
+        """ds_c/dw of the gate whose traces start at column ``first`` of each
+        v-major group (0: input gate, C: forget gate), as (CS, I_g)."""
+        C, CS = self.n_blocks, self.n_cells
+        g, _, bg, _, _ = self._trace_parts(traces)
+        t = g[:, :, first:first + C].swapaxes(1, 2).reshape(self.I_h, CS).T  # v-major -> j*S+v
+        if bg is not None:
+            t = np.column_stack([t, bg[:, first:first + C].T.reshape(CS)])
+        return np.ascontiguousarray(t)
 
     def trace_views(self, traces: np.ndarray):
         """``(T_in, T_c)`` from the flat trace buffer, in paper orientation
         ``(cell j*S+v, source)``; the bias source, if any, is the last column.
-        Copies."""
-        C, S, CS, I_h = self.n_blocks, self.block_size, self.n_cells, self.I_h
-        rows = traces[: I_h * 2 * CS].reshape(I_h, 2, CS)
-        bias = traces[I_h * 2 * CS:]
+        Copies.  The forget-gate and peephole traces are in
+        :meth:`option_trace_views`."""
+        _, c, _, bc, _ = self._trace_parts(traces)
+        t_c = c.T if bc is None else np.column_stack([c.T, bc])
+        return self._gate_traces(traces, 0), np.ascontiguousarray(t_c)
 
-        def cells_major(t_vmajor):  # (..., S*C v-major) -> (..., CS j-major)
-            return t_vmajor.reshape(*t_vmajor.shape[:-1], S, C).swapaxes(-1, -2).reshape(
-                *t_vmajor.shape[:-1], CS)
-
-        t_in = cells_major(rows[:, 0, :]).T
-        t_c = rows[:, 1, :].T
-        k = 0
-        if self.gate_bias:
-            t_in = np.column_stack([t_in, cells_major(bias[k:k + CS])])
-            k += CS
-        if self.cell_bias:
-            t_c = np.column_stack([t_c, bias[k:k + CS]])
-        return np.ascontiguousarray(t_in), np.ascontiguousarray(t_c)
+    def option_trace_views(self, traces: np.ndarray) -> dict:
+        """Traces of the forget gate and peephole weights (copies; empty for
+        the 1997 net): ``T_phi`` (n_cells, I_g) = ds_c/dw_phi (spec §7.1);
+        ``T_P_in`` and ``T_P_phi`` (n_cells, S): row ``j*S+v``, column
+        ``v'`` is ds_{c_j^v}/dw_{in_j c_j^v'} (resp. phi_j), spec §7.2."""
+        C, S, CS = self.n_blocks, self.block_size, self.n_cells
+        out = {}
+        if self.forget_gate:
+            out["T_phi"] = self._gate_traces(traces, C)
+        if self.peepholes:
+            Sg = S * (2 if self.forget_gate else 1)
+            tp = self._trace_parts(traces)[4].reshape(C, S, Sg)  # [j, v', (v | S + v)]
+            out["T_P_in"] = np.ascontiguousarray(tp[:, :, :S].swapaxes(1, 2).reshape(CS, S))
+            if self.forget_gate:
+                out["T_P_phi"] = np.ascontiguousarray(tp[:, :, S:].swapaxes(1, 2).reshape(CS, S))
+        return out
 
     # ------------------------------------------------------------------
     def make_mem(self, accumulate: int = 0) -> np.ndarray:
@@ -415,12 +521,20 @@ class Layout:
         return mem
 
     def init_theta(self, rng: np.random.Generator, init_range: float,
-                   in_gate_bias=None, out_gate_bias=None) -> np.ndarray:
+                   in_gate_bias=None, out_gate_bias=None, forget_gate_bias=None) -> np.ndarray:
         """Paper initialisation (spec §2.7): uniform in ``[-r, r]``, then the
         gate biases given per block overwrite the bias weights."""
         theta = rng.uniform(-init_range, init_range, size=self.n_params)
         igb = _block_values("in_gate_bias", in_gate_bias, self.n_blocks)
         ogb = _block_values("out_gate_bias", out_gate_bias, self.n_blocks)
+        fgb = _block_values("forget_gate_bias", forget_gate_bias, self.n_blocks)
+        if fgb is not None:
+            if not self.forget_gate:
+                raise ValueError("forget_gate_bias given, but the net has no forget gates")
+            if not self.gate_bias:
+                raise ValueError("forget_gate_bias needs a bias on the gates (bias='gates', 'hidden' "
+                                 "or 'all'); pass forget_gate_bias=None for a net without gate biases")
+            self.weight_view(theta, "b_phi")[:] = fgb
         if igb is not None:
             if not self.gate_bias:
                 raise ValueError("in_gate_bias needs a bias on the gates (bias='gates', 'hidden' or 'all')")

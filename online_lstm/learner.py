@@ -79,6 +79,22 @@ class OnlineLSTM:
     in_gate_bias, out_gate_bias : None, float or sequence of floats
         Initial bias of each block's input / output gate; None keeps the
         random value (Table 10 "r").
+    forget_gate : bool
+        Add a forget gate to every block (Gers, Schmidhuber & Cummins 2000;
+        spec §7.1): ``s_c(t) = y_phi(t) s_c(t-1) + y_in(t) g(net_c(t))``,
+        with every trace damped by ``y_phi`` and a third trace for the
+        forget-gate weights.  Off by default: the 1997 net.
+    peepholes : bool
+        Add weights from each cell's state to the gates of its own block
+        (Gers & Schmidhuber 2000; spec §7.2): input and forget gates read
+        ``s_c(t-1)``, the output gate reads ``s_c(t)``.  No error flows back
+        through them.  Off by default.
+    forget_gate_bias : None, float or sequence of floats
+        Initial forget-gate bias of each block, used only with
+        ``forget_gate=True``.  Default +1.0: positive, so the gate starts
+        open and the net starts out remembering like a 1997 net (spec §7.1;
+        Gers et al. 2000 used +0.5, +1.0, +1.5, +2.0 for four blocks).  None
+        keeps the random value (needed when the gates have no bias).
     lr : float
         Learning rate alpha.  The error has no factor 1/2 (spec §3.1): the
         step is ``alpha * e * trace`` exactly as in the paper.
@@ -140,8 +156,9 @@ class OnlineLSTM:
 
     def __init__(self, n_in, n_out, n_blocks=1, block_size=1, *, output_gates=True,
                  connectivity="F", bias="gates", g="g2", h="h1", init_range=0.1,
-                 in_gate_bias=None, out_gate_bias=None, lr=0.1, update="step",
-                 state_bound=1e6, on_divergence="raise", seed=None):
+                 in_gate_bias=None, out_gate_bias=None, forget_gate=False, peepholes=False,
+                 forget_gate_bias=1.0, lr=0.1, update="step", state_bound=1e6,
+                 on_divergence="raise", seed=None):
         self.n_in = n_in
         self.n_out = n_out
         self.n_blocks = n_blocks
@@ -154,6 +171,9 @@ class OnlineLSTM:
         self.init_range = init_range
         self.in_gate_bias = in_gate_bias
         self.out_gate_bias = out_gate_bias
+        self.forget_gate = forget_gate
+        self.peepholes = peepholes
+        self.forget_gate_bias = forget_gate_bias
         self.update = update
         self.on_divergence = on_divergence
         self.seed = seed
@@ -164,7 +184,8 @@ class OnlineLSTM:
     # ------------------------------------------------------------------
     def _build(self, lr, state_bound):
         self.layout = lay = Layout(self.n_in, self.n_out, self.n_blocks, self.block_size,
-                                   self.output_gates, self.connectivity, self.bias, self.g, self.h)
+                                   self.output_gates, self.connectivity, self.bias, self.g, self.h,
+                                   self.forget_gate, self.peepholes)
         if self.update not in ("step", "sequence"):
             raise ValueError(f"update must be 'step' or 'sequence'; got {self.update!r}")
         if self.on_divergence not in ("raise", "reset"):
@@ -173,7 +194,8 @@ class OnlineLSTM:
         if not isinstance(r, Real) or not math.isfinite(r) or r < 0:
             raise ValueError(f"init_range must be a finite number >= 0; got {r!r}")
         rng = np.random.default_rng(self.seed)
-        theta = lay.init_theta(rng, float(r), self.in_gate_bias, self.out_gate_bias)
+        theta = lay.init_theta(rng, float(r), self.in_gate_bias, self.out_gate_bias,
+                               self.forget_gate_bias if lay.forget_gate else None)
         self._mem = lay.make_mem(_ACCUM_SEQUENCE if self.update == "sequence" else _ACCUM_STEP)
         self._theta = self._mem[lay.meta["theta"]:lay.meta["theta"] + lay.n_params]
         self._theta[:] = theta
@@ -194,8 +216,10 @@ class OnlineLSTM:
             block_size=self.block_size, output_gates=self.output_gates,
             connectivity=self.connectivity, bias=self.bias, g=self.g, h=self.h,
             init_range=self.init_range, in_gate_bias=self.in_gate_bias,
-            out_gate_bias=self.out_gate_bias, lr=self.lr, update=self.update,
-            state_bound=self.state_bound, on_divergence=self.on_divergence, seed=self.seed,
+            out_gate_bias=self.out_gate_bias, forget_gate=self.forget_gate,
+            peepholes=self.peepholes, forget_gate_bias=self.forget_gate_bias, lr=self.lr,
+            update=self.update, state_bound=self.state_bound, on_divergence=self.on_divergence,
+            seed=self.seed,
         )
 
     def clone(self, **changes) -> "OnlineLSTM":
@@ -208,7 +232,10 @@ class OnlineLSTM:
         lay = self.layout
         return (f"OnlineLSTM(n_in={lay.n_in}, n_out={lay.n_out}, n_blocks={lay.n_blocks}, "
                 f"block_size={lay.block_size}, connectivity={lay.connectivity!r}, "
-                f"bias={lay.bias!r}, lr={self.lr}, n_params={lay.n_params})")
+                f"bias={lay.bias!r}, "
+                + ("forget_gate=True, " if lay.forget_gate else "")
+                + ("peepholes=True, " if lay.peepholes else "")
+                + f"lr={self.lr}, n_params={lay.n_params})")
 
     # ------------------------------------------------------------------
     # hyper-parameters that live in mem
@@ -629,10 +656,15 @@ class OnlineLSTM:
         Keys: ``s_c`` (n_cells,), ``y_c`` (n_cells,), ``y_in`` (C,), ``y_out``
         (C,), ``y_k`` (K,) the last outputs, ``T_in`` (n_cells, I_g) and
         ``T_c`` (n_cells, I_c), in the paper's orientation (cell, source; the
-        bias source last).
+        bias source last).  With forget gates also ``y_phi`` (C,) and
+        ``T_phi`` (n_cells, I_g); with peepholes ``T_P_in`` and ``T_P_phi``
+        (n_cells, S); see :meth:`Layout.option_trace_views`.
         """
-        out = {k: self._record(k).copy() for k in ("s_c", "y_c", "y_in", "y_out", "y_k")}
-        out["T_in"], out["T_c"] = self.layout.trace_views(self._region("T"))
+        keys = ("s_c", "y_c", "y_in", "y_out", "y_k") + (("y_phi",) if self.layout.forget_gate else ())
+        out = {k: self._record(k).copy() for k in keys}
+        T = self._region("T")
+        out["T_in"], out["T_c"] = self.layout.trace_views(T)
+        out.update(self.layout.option_trace_views(T))
         return out
 
     @property
@@ -807,6 +839,6 @@ def check_state_arrays(lay: Layout, accum: int, arrays: dict) -> dict:
     return vals
 
 
-_RECORD_KEYS = {"s_c": "s", "y_c": "yc", "y_in": "yin", "y_out": "yout", "y_k": "yk"}
+_RECORD_KEYS = {"s_c": "s", "y_c": "yc", "y_in": "yin", "y_out": "yout", "y_k": "yk", "y_phi": "yphi"}
 _learn_step = _k.learn_step
 _predict_step = _k.predict_step

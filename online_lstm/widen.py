@@ -40,7 +40,7 @@ def _copy_named(old_lay, new_lay, old_flat, new_flat):
     for name in old_lay.shapes:
         src = old_lay.weight_view(old_flat, name)
         dst = new_lay.weight_view(new_flat, name)
-        if name in ("W_in", "W_out", "W_c"):
+        if name in ("W_in", "W_phi", "W_out", "W_c"):
             dst[:, h_cols] = src
         elif name == "W_k":
             dst[: src.shape[0], k_cols] = src
@@ -50,8 +50,8 @@ def _copy_named(old_lay, new_lay, old_flat, new_flat):
 
 def _trace_rows(lay, traces):
     """The non-bias trace rows, one per source of ``z`` (layout docstring:
-    row ``m < I_h`` holds ``[T_in | T_c]`` of source ``z[m]``)."""
-    return traces[: lay.I_h * 2 * lay.n_cells].reshape(lay.I_h, 2 * lay.n_cells)
+    row ``m < I_h`` holds ``[T_g | T_c]`` of source ``z[m]``)."""
+    return traces[: lay.I_h * lay.trace_row].reshape(lay.I_h, lay.trace_row)
 
 
 def _record_parts(lay, record):
@@ -136,8 +136,8 @@ def widen(learner: OnlineLSTM, n_in: int | None = None, n_out: int | None = None
     traces = np.zeros(new.n_traces)
     rows = [new.source_names.index(s) for s in old.source_names]
     _trace_rows(new, traces)[rows] = _trace_rows(old, src["T"])
-    n_rows = old.I_h * 2 * old.n_cells
-    traces[new.I_h * 2 * new.n_cells:] = src["T"][n_rows:]  # bias rows
+    n_rows = old.I_h * old.trace_row
+    traces[new.I_h * new.trace_row:] = src["T"][n_rows:]  # bias row, peephole traces
 
     # the committed step record: new inputs were 0; new outputs computed
     record = np.zeros(new.meta["bank_size"])

@@ -24,6 +24,25 @@ ARCHS = {
     "F-og-gates-g1-id": dict(n_in=3, n_out=2, n_blocks=3, block_size=1, bias="gates", g="g1", h="id"),
 }
 
+#: The forget gate and peepholes (spec §7) on top of those, each switch
+#: with and without the other, across connectivities, bias codes, output
+#: gates and squashing functions.  Without gate biases the forget-gate bias
+#: stays random (forget_gate_bias=None).
+ARCHS_X = {
+    "F-og-all-S3+fg+ph": dict(ARCHS["F-og-all-S3"], forget_gate=True, peepholes=True),
+    "F-og-gates-S1+fg": dict(ARCHS["F-og-gates-S1"], forget_gate=True),
+    "F-og-hidden-S2+ph": dict(ARCHS["F-og-hidden-S2"], peepholes=True),
+    "F-og-hidden-S2+fg+ph": dict(ARCHS["F-og-hidden-S2"], forget_gate=True, peepholes=True),
+    "F-noog-all-S2+fg+ph": dict(ARCHS["F-noog-all-S2"], forget_gate=True, peepholes=True),
+    "F-og-none-S1+fg+ph": dict(ARCHS["F-og-none-S1"], forget_gate=True, peepholes=True,
+                               forget_gate_bias=None),
+    "B-og-all-S2+fg+ph": dict(ARCHS["B-og-all-S2"], forget_gate=True, peepholes=True),
+    "B-noog-none-g1-id+fg": dict(ARCHS["B-noog-none-g1-id"], forget_gate=True, forget_gate_bias=None),
+    "F-og-gates-g1-id+ph": dict(ARCHS["F-og-gates-g1-id"], peepholes=True),
+}
+
+ALL_ARCHS = {**ARCHS, **ARCHS_X}
+
 
 def seed_list():
     """Seeds for the seed-parametrised tests: one by default, more on demand.

@@ -18,7 +18,7 @@ import pytest
 import online_lstm.checkpoint as ck
 from online_lstm import CheckpointError, OnlineLSTM
 
-from conftest import ARCHS, random_stream
+from conftest import ALL_ARCHS, ARCHS, random_stream
 from statecheck import MECHANISMS, resumed_run, same_state
 
 HERE = pathlib.Path(__file__).parent
@@ -26,7 +26,7 @@ HERE = pathlib.Path(__file__).parent
 
 def trained(name="F-og-all-S3", *, update="step", steps=60, pending=True, seed=0, **kw):
     """A learner in the middle of a sequence (with a pending step if asked)."""
-    params = dict(ARCHS[name], init_range=0.5, lr=0.3, update=update, seed=seed)
+    params = dict(ALL_ARCHS[name], init_range=0.5, lr=0.3, update=update, seed=seed)
     params.update(kw)
     m = OnlineLSTM(**params)
     X, Y, resets = random_stream(np.random.default_rng(seed), steps, m.layout.n_in, m.layout.n_out)
@@ -52,7 +52,7 @@ def continue_both(a, b, steps=80, seed=1):
 
 
 @pytest.mark.parametrize("update", ["step", "sequence"])
-@pytest.mark.parametrize("name", list(ARCHS))
+@pytest.mark.parametrize("name", list(ALL_ARCHS))
 def test_save_load_continues_bit_identically(name, update, tmp_path):
     m = trained(name, update=update)
     assert m.pending_ and m.seq_step_ > 0
@@ -179,6 +179,7 @@ def test_restore_takes_state_and_parameters(tmp_path):
 @pytest.mark.parametrize("change", [
     dict(n_in=5), dict(n_out=4), dict(n_blocks=3), dict(block_size=2), dict(output_gates=False),
     dict(connectivity="B"), dict(bias="hidden"), dict(g="g1"), dict(h="id"), dict(update="sequence"),
+    dict(forget_gate=True), dict(peepholes=True),
 ])
 def test_restore_refuses_another_configuration(change, tmp_path):
     path = trained("F-og-all-S3").save(tmp_path / "m.npz")

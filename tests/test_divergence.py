@@ -197,24 +197,19 @@ def _twin(m):
 
 
 # ---------------------------------------------------------------------------
-# a kernel bug (kernels.py is not ours to edit): documented by a strict xfail
+# lr * |e| overflowing to inf (kernels._bounds refuses it since issue 6)
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kernels._bounds: with lr > 1, lr*|e| overflows to inf for a finite error near 1e308. "
-    "inf * 0 (a zero source, trace or tmax) is NaN, which 'if a > dmax' ignores (and a NaN-aware "
-    "compare alone is not enough: the next term overwrites the NaN), so the step is accepted and "
-    "_commit writes inf*0 = NaN or inf into the weights.  Fix (checked): in _bounds, refuse with "
-    "DIV_BOUND when a coefficient lr*|e_k|, lr*|e_out| or lr*|e_s| is not <= MAGNITUDE_LIMIT, "
-    "before multiplying it by omax, zmax or tmax."))
-def test_an_update_that_overflows_alpha_times_error_is_refused():
-    # with 'if not a <= dmax' alone, OnlineLSTM(1, 1, 2, 1, ...) and x = [-1e300] still
-    # puts inf into W_k: block 0's NaN bound is overwritten by block 1's 0
-    m = OnlineLSTM(3, 1, 1, 1, output_gates=False, bias="gates", init_range=1.0, lr=1e10, seed=0)
+@pytest.mark.parametrize("n_blocks, x", [(1, [0.0, 0.0, -1e300]), (2, [-1e300])])
+def test_an_update_that_overflows_alpha_times_error_is_refused(n_blocks, x):
+    # lr * e_k = inf for e_k = 2.5e299; inf times a zero source is NaN, which
+    # a bound that only compares products would miss (with two blocks, block
+    # 0's NaN bound is overwritten by block 1's 0)
+    m = OnlineLSTM(len(x), 1, n_blocks, 1, output_gates=False, bias="gates", init_range=1.0,
+                   lr=1e10, seed=0)
     before = m.state_arrays()
-    try:
-        m.learn_one([0.0, 0.0, -1e300], [1e300])  # e_k = 2.5e299, lr * e_k = inf
-    except DivergenceError:
-        assert same_state(before, m.state_arrays())
-    assert np.all(np.isfinite(m.theta_))  # fails today: NaN in 11 of 12 weights
+    with pytest.raises(DivergenceError, match="1e150"):
+        m.learn_one(x, [1e300])
+    assert same_state(before, m.state_arrays())
+    assert np.all(np.isfinite(m.theta_))

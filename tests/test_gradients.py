@@ -14,7 +14,7 @@ import pytest
 
 from online_lstm import OnlineLSTM
 
-from conftest import ARCHS, random_stream
+from conftest import ALL_ARCHS, ARCHS, random_stream
 from reference import loss, numeric_gradient, record_trajectory
 
 FD_RTOL = 1e-6
@@ -22,7 +22,7 @@ FD_ATOL = 1e-8
 
 
 def make(name, seed):
-    return OnlineLSTM(**dict(ARCHS[name], init_range=0.7, lr=0.1, seed=seed))
+    return OnlineLSTM(**dict(ALL_ARCHS[name], init_range=0.7, lr=0.1, seed=seed))
 
 
 def stream(m, seed, T=25):
@@ -31,8 +31,11 @@ def stream(m, seed, T=25):
     return X, Y, resets
 
 
-@pytest.mark.parametrize("name", list(ARCHS))
+@pytest.mark.parametrize("name", list(ALL_ARCHS))
 def test_truncated_gradient_equals_fd_on_replayed_trajectory(name, seed):
+    # the replay holds the previous activations, and the states the
+    # peepholes read, at their recorded values; the CEC path s(t-1) -> s(t),
+    # through the forget gate if any, stays live (spec §3.9, §7)
     m = make(name, seed)
     X, Y, resets = stream(m, seed)
     w = m.get_weights()
@@ -41,7 +44,7 @@ def test_truncated_gradient_equals_fd_on_replayed_trajectory(name, seed):
     grad = m.gradient(X, Y, resets)
     for k in w:
         np.testing.assert_allclose(grad[k], num[k], rtol=FD_RTOL, atol=FD_ATOL, err_msg=k)
-    assert any(np.abs(g).max() > 1e-4 for g in grad.values())
+        assert np.abs(grad[k]).max() > 1e-6, k  # every kind of weight has a gradient to check
 
 
 @pytest.mark.parametrize("name", list(ARCHS))
@@ -91,7 +94,7 @@ def test_truncation_is_visible_in_f_connectivity():
     assert not np.allclose(grad["W_in"], num["W_in"], rtol=1e-3, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["F-og-hidden-S2", "F-og-all-S3"])
+@pytest.mark.parametrize("name", ["F-og-hidden-S2", "F-og-all-S3", "F-og-hidden-S2+fg+ph"])
 def test_directional_derivative_random_directions(name, seed):
     m = make(name, seed)
     X, Y, resets = stream(m, seed + 4, T=30)

@@ -6,16 +6,21 @@ import pytest
 from online_lstm import Layout, OnlineLSTM
 from online_lstm.paper import TABLE10, table10_learner
 
-from conftest import ARCHS
+from conftest import ALL_ARCHS, ARCHS
 
 ARCH_KEYS = ("n_in", "n_out", "n_blocks", "block_size", "output_gates", "connectivity",
-             "bias", "g", "h")
+             "bias", "g", "h", "forget_gate", "peepholes")
+
+
+def layout(kw):
+    """The Layout of a learner configuration (drops the initialisation keys)."""
+    return Layout(**{k: v for k, v in kw.items() if k in ARCH_KEYS})
 
 
 @pytest.mark.parametrize("row", list(TABLE10))
 def test_weight_count_equals_table10(row):
     kwargs, paper = TABLE10[row]
-    lay = Layout(**{k: kwargs[k] for k in ARCH_KEYS})
+    lay = layout(kwargs)
     assert lay.n_params == paper
     assert table10_learner(row, seed=0).theta_.size == paper
 
@@ -58,9 +63,41 @@ def test_exp1_sources_and_counts_by_hand():
     assert lay.n_params == 4 * 19 + 8 * 20 + 7 * 4
 
 
-@pytest.mark.parametrize("name", list(ARCHS))
+def test_weight_and_trace_counts_with_forget_gate_and_peepholes():
+    # W = K*(n_ob + b_k) + C*S*I_c + (2 or 3)*C*I_g + peepholes C*S*(1 + fg + og)  (spec §7)
+    for kw in ALL_ARCHS.values():
+        lay = layout(kw)
+        C, S, CS = lay.n_blocks, lay.block_size, lay.n_cells
+        fg, ph, og = lay.forget_gate, lay.peepholes, lay.output_gates
+        gates = 1 + int(fg) + int(og)
+        W = lay.n_out * (lay.n_ob + lay.output_bias) + CS * lay.I_c + gates * C * lay.I_g
+        assert lay.n_params == W + (CS * (1 + int(fg) + int(og)) if ph else 0)
+        # traces: (2 or 3)*C*S*I (spec §3.10, §7.1), plus 2*C*S^2 peephole traces (§7.2)
+        n_gate_traces = (1 + int(fg)) * CS * lay.I_g + CS * lay.I_c
+        assert lay.n_traces == n_gate_traces + (CS * S * (1 + int(fg)) if ph else 0)
+    # Gers et al. 2000's continual-Reber net in our F connectivity: 4 blocks of 2 cells
+    lay = Layout(7, 7, 4, 2, bias="all", forget_gate=True)
+    assert lay.I_h == 7 + 8 + 4 + 4 and lay.n_traces == 3 * 8 * 24
+    m = OnlineLSTM(7, 7, 4, 2, bias="all", forget_gate=True, peepholes=True, seed=0)
+    st = m.state_
+    assert st["T_in"].shape == st["T_phi"].shape == (8, 24) and st["T_c"].shape == (8, 24)
+    assert st["T_P_in"].shape == st["T_P_phi"].shape == (8, 2)
+
+
+def test_forget_gate_columns_sit_between_input_gates_and_cells():
+    lay = Layout(3, 2, 2, 2, bias="all", forget_gate=True, peepholes=True)
+    theta = np.zeros(lay.n_params)
+    lay.weight_view(theta, "W_phi")[1, 4] = 7.0  # w_{phi_1, m=4}
+    assert theta[4 * lay.R + 2 + 1] == 7.0  # row 4 of H: [in (2) | phi (2) | cells | out]
+    lay.weight_view(theta, "b_phi")[0] = 5.0
+    assert theta[lay.offsets["b_in"] + 2] == 5.0  # b_phi follows b_in
+    lay.weight_view(theta, "P_out")[1, 0] = 3.0  # block 1, source cell 0
+    assert theta[lay.offsets["P"] + 2 * 4 + 1 * 2 + 0] == 3.0  # [P_in | P_phi | P_out], block-major
+
+
+@pytest.mark.parametrize("name", list(ALL_ARCHS))
 def test_named_views_partition_theta(name):
-    lay = Layout(**ARCHS[name])
+    lay = layout(ALL_ARCHS[name])
     theta = np.arange(lay.n_params, dtype=float)
     seen = np.concatenate([lay.weight_view(theta, n).ravel() for n in lay.shapes])
     assert np.array_equal(np.sort(seen), theta)  # every parameter exactly once
@@ -81,8 +118,8 @@ def test_views_write_through_and_paper_orientation():
 
 
 def test_source_names_match_shapes():
-    for kw in ARCHS.values():
-        lay = Layout(**kw)
+    for kw in ALL_ARCHS.values():
+        lay = layout(kw)
         assert len(lay.source_names) == lay.I_h
         assert len(lay.output_source_names) == lay.n_ob
 
@@ -121,14 +158,16 @@ def test_gate_bias_needs_a_bias_unit():
         OnlineLSTM(2, 1, 2, in_gate_bias=(-1.0, -2.0, -3.0))
 
 
-@pytest.mark.parametrize("name", list(ARCHS))
+@pytest.mark.parametrize("name", list(ALL_ARCHS))
 def test_kernel_reads_the_layout_table_it_was_given(name):
     from online_lstm import kernels
 
-    lay = Layout(**ARCHS[name])
-    d = kernels._dims(lay.make_mem())
-    for field, value in zip(d._fields, d):
+    lay = layout(ALL_ARCHS[name])
+    mem = lay.make_mem()
+    d, dx = kernels._dims(mem), kernels._dims_x(mem)
+    for field, value in list(zip(d._fields, d)) + list(zip(dx._fields, dx)):
         assert int(value) == lay.meta[field], field
+    assert kernels._has_options(mem) == (lay.forget_gate or lay.peepholes)
 
 
 def test_mem_is_64_byte_aligned():

@@ -13,7 +13,7 @@ import pytest
 from online_lstm import OnlineLSTM
 from online_lstm.widen import widen
 
-from conftest import ARCHS, random_stream
+from conftest import ALL_ARCHS, random_stream
 
 STATE_KEYS = ("theta", "dW", "T", "record")
 
@@ -41,7 +41,7 @@ def _reference(narrow0_weights, widened, arch):
     for name, v in narrow0_weights.items():
         if name.startswith("_"):
             continue
-        if name in ("W_in", "W_out", "W_c"):
+        if name in ("W_in", "W_phi", "W_out", "W_c"):
             w[name][:, h_cols] = v
         elif name == "W_k":
             w[name][: v.shape[0], k_cols] = v
@@ -52,10 +52,10 @@ def _reference(narrow0_weights, widened, arch):
 
 
 @pytest.mark.parametrize("update", ["step", "sequence"])
-@pytest.mark.parametrize("name", list(ARCHS))
+@pytest.mark.parametrize("name", list(ALL_ARCHS))
 def test_widen_equals_wide_from_start(name, update, seed):
     rng = np.random.default_rng(seed)
-    arch = dict(ARCHS[name], init_range=0.5, lr=0.3, update=update, seed=seed)
+    arch = dict(ALL_ARCHS[name], init_range=0.5, lr=0.3, update=update, seed=seed)
     n0, k0 = arch["n_in"], arch["n_out"]
     n1, k1 = n0 + 2, k0 + 1
     narrow = OnlineLSTM(**arch)

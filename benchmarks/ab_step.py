@@ -1,0 +1,152 @@
+"""Same step, two revisions, one process: did a change cost the default learner speed?
+
+The package as it is in this working tree ("head") runs next to the package
+of another git revision ("base", default ``main``).  The base is exported with
+``git archive`` into a temporary directory and imported under another name
+(``online_lstm_base``; the package uses relative imports only), so both live in
+one process and their timings interleave call by call: base, head, head,
+base, ...  The noise of a shared machine then falls on both alike.
+
+Where a learner's buffer lands in memory moves its speed by a few percent
+(cache sets, 4K aliasing), so each side has several learners, allocated in
+turn with spacers of random size between them, and each ratio pairs the
+i-th learner of one side with the i-th of the other.
+
+Workload: that of ``bench_step.py`` (F connectivity, biases on all units, two
+cells per block, a reset every 100 steps), for ``learn_many`` (one call of T
+steps) and ``learn_one`` with ``out=`` (one Python call per step), default
+(1997) learners.  Time is process CPU time (``time.process_time``), which
+leaves out the time this process waits for a core while other jobs run; the
+table gives medians per step and the median of the per-repetition ratios
+head / base with its interquartile range, and the machine's load average.
+Before timing, both packages are run on the same stream and must give the
+same bits.
+
+    python benchmarks/ab_step.py [--base REV] [--reps N] [--quick]
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # idle BLAS threads spin and steal a core
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import pathlib  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+from bench_step import workload  # noqa: E402
+
+#: (label, n_in, n_out, n_blocks, block_size, one-hot inputs)
+SIZES = [("reber one-hot", 7, 7, 4, 2, True), ("reber", 7, 7, 4, 2, False),
+         ("1.6k", 16, 16, 8, 2, False), ("19k", 16, 16, 32, 2, False),
+         ("71k", 16, 16, 64, 2, False)]
+
+
+def import_base(rev: str, tmp: str):
+    """The package at git revision ``rev``, imported as ``online_lstm_base``."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "online_lstm"], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+    os.rename(os.path.join(tmp, "online_lstm"), os.path.join(tmp, "online_lstm_base"))
+    sys.path.insert(0, tmp)
+    return importlib.import_module("online_lstm_base")
+
+
+def cpu_time(fn):
+    t0 = time.process_time()
+    fn()
+    return time.process_time() - t0
+
+
+def bench_size(pkgs, label, n_in, n_out, C, S, onehot, reps, instances, quick):
+    rng = np.random.default_rng(1)
+    spacers, learners = [], {}
+    for i in range(instances):
+        for name, pkg in pkgs.items():
+            learners[name, i] = pkg.OnlineLSTM(n_in, n_out, C, S, bias="all", init_range=0.1, lr=0.1,
+                                               seed=0)
+            spacers.append(np.empty(int(rng.integers(1, 4096))))
+    W = learners["head", 0].layout.n_params
+    T = int(min(20_000, max(500, 5e6 / W))) // (4 if quick else 1)
+    X, Y, resets = workload(np.random.default_rng(0), T, n_in, n_out, onehot)
+    outs = {key: m.learn_many(X[:200], Y[:200], resets[:200]) for key, m in learners.items()}
+    if not all(np.array_equal(o.view(np.uint64), outs["base", 0].view(np.uint64)) for o in outs.values()):
+        raise AssertionError(f"{label}: head and base differ; not the same computation")
+    N = int(min(2_000, max(100, 2e5 / W))) // (4 if quick else 1)
+    out, o1 = np.empty((T, n_out)), np.empty(n_out)
+
+    def many(m):
+        return lambda: m.learn_many(X, Y, resets, out=out)
+
+    def one(m):
+        def loop():
+            for i in range(N):
+                if resets[i]:
+                    m.reset()
+                m.learn_one(X[i], Y[i], out=o1)
+        return loop
+
+    rows = []
+    for path, make, steps in (("learn_many", many, T), ("learn_one(out=)", one, N)):
+        fns = {key: make(m) for key, m in learners.items()}
+        for r in range(reps):
+            for i in range(instances):
+                for name in (("base", "head") if (r + i) % 2 == 0 else ("head", "base")):
+                    rows.append(dict(size=label, n_params=W, path=path, rep=(r, i), side=name,
+                                     ns=cpu_time(fns[name, i]) / steps * 1e9))
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--base", default="main", help="git revision to compare against")
+    ap.add_argument("--reps", type=int, default=9, help="timed repetitions per learner")
+    ap.add_argument("--instances", type=int, default=4, help="learners per side (memory placements)")
+    ap.add_argument("--quick", action="store_true", help="shorter calls, fewer repetitions")
+    ap.add_argument("--out", default=str(HERE / "results" / "ab_step.csv"))
+    args = ap.parse_args()
+    reps = 3 if args.quick else args.reps
+    load0 = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="ab_step_") as tmp:
+        import online_lstm
+
+        pkgs = {"base": import_base(args.base, tmp), "head": online_lstm}
+        rows = []
+        for size in tqdm(SIZES, desc=f"head vs {args.base}"):
+            rows += bench_size(pkgs, *size, reps=reps, instances=args.instances, quick=args.quick)
+    load = f"load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+    df = pd.DataFrame(rows)
+    df["rep"] = df["rep"].astype(str)
+    wide = df.pivot_table(index=["size", "n_params", "path", "rep"], columns="side",
+                          values="ns").reset_index()
+    wide["ratio"] = wide["head"] / wide["base"]
+    summary = wide.groupby(["size", "n_params", "path"], sort=False).agg(
+        base_ns=("base", "median"), head_ns=("head", "median"), ratio=("ratio", "median"),
+        ratio_q25=("ratio", lambda v: v.quantile(0.25)),
+        ratio_q75=("ratio", lambda v: v.quantile(0.75))).reset_index()
+    order = {s[0]: i for i, s in enumerate(SIZES)}
+    summary = summary.sort_values("size", key=lambda c: c.map(order), kind="stable")
+    summary["base"] = args.base
+    summary["load"] = load
+    pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    summary.round(3).to_csv(args.out, index=False)
+    print(f"\nhead = working tree, base = {args.base}; CPU ns per step; {args.instances} learners per "
+          f"side x {reps} interleaved repetitions; {load}")
+    print(summary.drop(columns=["base", "load"]).round(3).to_string(index=False))
+    print(f"\nwritten to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
