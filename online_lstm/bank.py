@@ -141,7 +141,8 @@ class LearnerBank:
 
     def __init__(self, n_learners, n_in, n_out, n_blocks=1, block_size=1, *, output_gates=True,
                  connectivity="F", bias="gates", g="g2", h="h1", init_range=0.1,
-                 in_gate_bias=None, out_gate_bias=None, lr=0.1, update="step",
+                 in_gate_bias=None, out_gate_bias=None, forget_gate=False, peepholes=False,
+                 forget_gate_bias=1.0, lr=0.1, update="step",
                  state_bound=1e6, on_divergence="raise", seed=None, parallel="auto"):
         if isinstance(n_learners, bool) or not isinstance(n_learners, Integral) or n_learners < 1:
             raise ValueError(f"n_learners must be a positive integer; got {n_learners!r}")
@@ -160,7 +161,9 @@ class LearnerBank:
         self._proto = OnlineLSTM(n_in, n_out, n_blocks, block_size, output_gates=output_gates,
                                  connectivity=connectivity, bias=bias, g=g, h=h,
                                  init_range=init_range, in_gate_bias=in_gate_bias,
-                                 out_gate_bias=out_gate_bias, lr=float(lrs[0]), update=update,
+                                 out_gate_bias=out_gate_bias, forget_gate=forget_gate,
+                                 peepholes=peepholes, forget_gate_bias=forget_gate_bias,
+                                 lr=float(lrs[0]), update=update,
                                  state_bound=float(bounds[0]), on_divergence=on_divergence,
                                  seed=self.seeds_[0])
         self.layout = lay = self._proto.layout
@@ -170,7 +173,8 @@ class LearnerBank:
         theta = self._theta2d()
         for i in range(1, N):  # learner 0 is the prototype itself
             rng = np.random.default_rng(self.seeds_[i])
-            theta[i] = lay.init_theta(rng, float(init_range), in_gate_bias, out_gate_bias)
+            theta[i] = lay.init_theta(rng, float(init_range), in_gate_bias, out_gate_bias,
+                                      forget_gate_bias if lay.forget_gate else None)
         self._mems[:, H_WMAX] = np.max(np.abs(theta), axis=1, initial=0.0)
         self.lr = lrs
         self.state_bound = bounds

@@ -8,7 +8,7 @@ import pytest
 from online_lstm import DivergenceError, InputError, NoPendingStepError, OnlineLSTM
 from online_lstm.bank import BankDivergenceError, LearnerBank
 
-from conftest import ARCHS, random_stream
+from conftest import ALL_ARCHS, ARCHS, random_stream
 
 N = 5
 
@@ -21,7 +21,7 @@ def streams(rng, n, T, lay):
 
 
 def make_bank(name, seed, n=N, **kw):
-    params = dict(ARCHS[name], init_range=0.6, seed=seed)
+    params = dict(ALL_ARCHS[name], init_range=0.6, seed=seed)
     params.update(kw)
     params.setdefault("lr", np.linspace(0.1, 0.5, n))  # one learning rate per learner
     return LearnerBank(n, **params)
@@ -38,7 +38,7 @@ def assert_bank_equals(bank, learners):
 
 
 @pytest.mark.parametrize("parallel", [False, True])
-@pytest.mark.parametrize("name", list(ARCHS))
+@pytest.mark.parametrize("name", list(ALL_ARCHS))
 def test_learn_many_equals_separate_learners_bitwise(name, parallel, seed):
     rng = np.random.default_rng(seed)
     bank = make_bank(name, seed, parallel=parallel)
