@@ -42,7 +42,7 @@ import numba  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from online_lstm import LearnerBank, OnlineLSTM  # noqa: E402
+from online_lstm import LearnerBank  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from bench_peers import interleaved  # noqa: E402

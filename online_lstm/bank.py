@@ -21,7 +21,8 @@ from .layout import (
     H_LR, H_STATE_BOUND, H_WMAX, HEADER_SIZE, M_BANK, M_N_RESETS, M_N_UPDATES, M_PENDING, M_SEQ_STEP,
     M_STEP,
 )
-from .learner import _DIVERGENCE_REASONS, _RECORD_KEYS, OnlineLSTM, _as_float_array
+from ._validate import as_float_array
+from .learner import _DIVERGENCE_REASONS, _RECORD_KEYS, OnlineLSTM
 
 #: Below this many weight-steps in one call the serial kernel is used even
 #: when ``parallel="auto"``: waking a second thread costs a few microseconds.
@@ -292,12 +293,12 @@ class LearnerBank:
         if T is None:
             if width == 1 and np.shape(value) == (N,):
                 value = np.asarray(value).reshape(N, 1)
-            arr = _as_float_array(value, name, 2, f"({N}, {width})")
+            arr = as_float_array(value, name, 2, f"({N}, {width})")
             ok = arr.shape == (N, width)
         else:
             if width == 1 and np.ndim(value) == 2:
                 value = np.asarray(value)[..., None]
-            arr = _as_float_array(value, name, 3, f"({N}, T, {width})")
+            arr = as_float_array(value, name, 3, f"({N}, T, {width})")
             ok = arr.shape[0] == N and arr.shape[2] == width
         if not ok:
             want = f"({N}, {width})" if T is None else f"({N}, T, {width})"

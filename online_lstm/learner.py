@@ -9,10 +9,11 @@ import numpy as np
 
 from . import checkpoint as _ckpt
 from . import kernels as _k
+from ._validate import as_float_array, checked_weights
 from .errors import DivergenceError, InputError, NoPendingStepError
 from .layout import (
     H_DWMAX, H_LR, H_STATE_BOUND, H_TMAX, H_WMAX, HEADER_SIZE, M_ACCUM, M_BANK, M_N_RESETS,
-    M_N_UPDATES, M_PENDING, M_SEQ_STEP, M_STEP, MAGNITUDE_LIMIT, META, META_COUNTERS,
+    M_N_UPDATES, M_PENDING, M_SEQ_STEP, M_STEP, META, META_COUNTERS,
     Layout, aligned_zeros,
 )
 
@@ -29,24 +30,6 @@ _DIVERGENCE_REASONS = {
 
 #: Accumulation modes stored in meta[M_ACCUM].
 _ACCUM_STEP, _ACCUM_SEQUENCE, _ACCUM_GRADIENT = 0, 1, 2
-
-
-def _as_float_array(value, name, ndim, shape_text):
-    """Convert to a C-contiguous float64 array if that loses nothing."""
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:  # ragged lists and the like
-        raise InputError(f"{name} must be an array of shape {shape_text}; got {value!r:.80} ({exc})") from None
-    if arr.dtype == np.float64 and arr.flags.c_contiguous and arr.ndim == ndim:
-        return arr
-    if arr.dtype == object or not np.can_cast(arr.dtype, np.float64, casting="safe"):
-        raise InputError(
-            f"{name} must hold real numbers that convert to float64 without loss "
-            f"(float64, float32, int or bool); got dtype {arr.dtype}"
-        )
-    if arr.ndim != ndim:
-        raise InputError(f"{name} must be {ndim}-D with shape {shape_text}; got shape {arr.shape}")
-    return np.ascontiguousarray(arr, dtype=np.float64)
 
 
 class OnlineLSTM:
@@ -269,7 +252,7 @@ class OnlineLSTM:
         n = self.layout.n_in
         if n == 1 and isinstance(x, Real) and not isinstance(x, (bool, np.bool_)):
             return np.array([x], dtype=np.float64)
-        return _as_float_array(x, "x", 1, f"({n},)")
+        return as_float_array(x, "x", 1, f"({n},)")
 
     def _y(self, y):
         """Target as float64[K]; scalar targets are allowed when K == 1."""
@@ -281,7 +264,7 @@ class OnlineLSTM:
                                  f"n_out={self.layout.n_out}, so y must have shape ({self.layout.n_out},)")
             self._ybuf[0] = y
             return self._ybuf
-        return _as_float_array(y, "y", 1, f"({self.layout.n_out},)")
+        return as_float_array(y, "y", 1, f"({self.layout.n_out},)")
 
     def _out_buf(self, out, rows=None):
         K = self.layout.n_out
@@ -416,7 +399,7 @@ class OnlineLSTM:
             st = _learn_step(self._mem, x, yy, o)
         except TypeError:  # dtype/layout Numba has no compiled version for
             x = self._x(x)
-            yy = _as_float_array(yy, "y", 1, f"({self.layout.n_out},)")
+            yy = as_float_array(yy, "y", 1, f"({self.layout.n_out},)")
             if out is not None:
                 o = self._out_buf(out)
             st = _learn_step(self._mem, x, yy, o)
@@ -455,7 +438,7 @@ class OnlineLSTM:
         try:
             st = _k.learn_last(self._mem, yy)
         except TypeError:
-            yy = _as_float_array(yy, "y", 1, f"({self.layout.n_out},)")
+            yy = as_float_array(yy, "y", 1, f"({self.layout.n_out},)")
             st = _k.learn_last(self._mem, yy)
         if st:
             self._raise(st, y=yy)
@@ -485,7 +468,7 @@ class OnlineLSTM:
         return np.ascontiguousarray(r)
 
     def _run(self, mem, X, Y, resets, out, learn):
-        X = _as_float_array(X, "X", 2, f"(T, {self.layout.n_in})")
+        X = as_float_array(X, "X", 2, f"(T, {self.layout.n_in})")
         T = X.shape[0]
         K = self.layout.n_out
         if learn:
@@ -494,7 +477,7 @@ class OnlineLSTM:
             Y = np.asarray(Y)
             if Y.ndim == 1 and K == 1:
                 Y = Y.reshape(-1, 1)
-            Y = _as_float_array(Y, "Y", 2, f"({T}, {K})")
+            Y = as_float_array(Y, "Y", 2, f"({T}, {K})")
         else:
             Y = X
         r = self._resets(resets, T)
@@ -614,22 +597,8 @@ class OnlineLSTM:
         Every array is checked (known name, exact shape, finite values)
         before any is written.
         """
-        new = dict(weights or {})
-        new.update(named)
         lay = self.layout
-        checked = {}
-        for name, value in new.items():
-            if name not in lay.shapes:
-                raise InputError(f"unknown parameter {name!r}; this net has {list(lay.shapes)}")
-            shape = lay.shapes[name]
-            arr = _as_float_array(value, name, len(shape), str(shape))
-            if arr.shape != shape:
-                raise InputError(f"{name} must have shape {shape}; got {arr.shape}")
-            if not np.all(np.isfinite(arr)):
-                raise InputError(f"{name} must be finite")
-            if np.max(np.abs(arr), initial=0.0) > MAGNITUDE_LIMIT:
-                raise InputError(f"{name} has entries beyond {MAGNITUDE_LIMIT:g} in magnitude")
-            checked[name] = arr
+        checked = checked_weights(lay.shapes, weights, named)
         for name, arr in checked.items():
             lay.weight_view(self._theta, name)[...] = arr
         self._mem[H_WMAX] = float(np.max(np.abs(self._theta), initial=0.0))

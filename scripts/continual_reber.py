@@ -38,7 +38,6 @@ import math
 import pathlib
 import time
 
-import numpy as np
 import pandas as pd
 from tqdm import tqdm
 

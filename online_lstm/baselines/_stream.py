@@ -10,7 +10,7 @@ import numpy as np
 from .. import kernels as _k
 from ..errors import DivergenceError, InputError, NoPendingStepError
 from ..layout import MAGNITUDE_LIMIT
-from ..learner import _as_float_array
+from .._validate import as_float_array, checked_weights
 from . import _common as _c
 from .network import Network
 
@@ -132,7 +132,7 @@ class StreamLearner:
     def _x(self, x):
         if self.network.n_in == 1 and isinstance(x, Real) and not isinstance(x, (bool, np.bool_)):
             return np.array([x], dtype=np.float64)
-        x = _as_float_array(x, "x", 1, f"({self.network.n_in},)")
+        x = as_float_array(x, "x", 1, f"({self.network.n_in},)")
         if x.shape[0] != self.network.n_in:
             raise InputError(f"x must have shape ({self.network.n_in},) per step; got shape {x.shape}")
         return x
@@ -147,7 +147,7 @@ class StreamLearner:
                                  f"so y must have shape ({K},)")
             self._ybuf[0] = y
             return self._ybuf
-        y = _as_float_array(y, "y", 1, f"({K},)")
+        y = as_float_array(y, "y", 1, f"({K},)")
         if y.shape[0] != K:
             raise InputError(f"y must have shape ({K},) per step; got shape {y.shape}")
         return y
@@ -276,7 +276,7 @@ class StreamLearner:
 
     def _run(self, arrays, X, Y, resets, out, learn):
         net = self.network
-        X = _as_float_array(X, "X", 2, f"(T, {net.n_in})")
+        X = as_float_array(X, "X", 2, f"(T, {net.n_in})")
         T, K = X.shape[0], net.n_out
         if learn:
             if Y is None:
@@ -284,7 +284,7 @@ class StreamLearner:
             Y = np.asarray(Y)
             if Y.ndim == 1 and K == 1:
                 Y = Y.reshape(-1, 1)
-            Y = _as_float_array(Y, "Y", 2, f"({T}, {K})")
+            Y = as_float_array(Y, "Y", 2, f"({T}, {K})")
             if Y.shape != (T, K):
                 raise InputError(f"Y must have shape ({T}, {K}), one row per row of X; got {Y.shape}")
         else:
@@ -366,20 +366,8 @@ class StreamLearner:
 
     def set_weights(self, weights=None, **named):
         """Set weights by name; every array is checked before any is written."""
-        new = dict(weights or {})
-        new.update(named)
         net = self.network
-        checked = {}
-        for name, value in new.items():
-            if name not in net.shapes:
-                raise InputError(f"unknown weight {name!r}; this net has {list(net.shapes)}")
-            shape = net.shapes[name]
-            arr = _as_float_array(value, name, len(shape), str(shape))
-            if arr.shape != shape:
-                raise InputError(f"{name} must have shape {shape}; got {arr.shape}")
-            if not np.all(np.abs(arr) <= MAGNITUDE_LIMIT):
-                raise InputError(f"{name} must be finite and within {MAGNITUDE_LIMIT:g} in magnitude")
-            checked[name] = arr
+        checked = checked_weights(net.shapes, weights, named)
         for name, arr in checked.items():
             self._arrays["theta"][net.weight_index[name]] = arr
 

@@ -1,0 +1,64 @@
+"""Input checks shared by every learner (OnlineLSTM, LearnerBank, RTRL, BPTT)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InputError
+from .layout import MAGNITUDE_LIMIT
+
+
+def as_float_array(value, name, ndim, shape_text):
+    """Convert to a C-contiguous float64 array if that loses nothing.
+
+    float64, float32, integer and bool arrays (and lists of numbers) are
+    accepted; complex, object and string data raise :class:`InputError`.
+    """
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise InputError(f"{name} must be an array of shape {shape_text}; got {value!r:.80} ({exc})") from None
+    if arr.dtype == np.float64 and arr.flags.c_contiguous and arr.ndim == ndim:
+        return arr
+    if arr.dtype == object or not np.can_cast(arr.dtype, np.float64, casting="safe"):
+        raise InputError(
+            f"{name} must hold real numbers that convert to float64 without loss "
+            f"(float64, float32, int or bool); got dtype {arr.dtype}"
+        )
+    if arr.ndim != ndim:
+        raise InputError(f"{name} must be {ndim}-D with shape {shape_text}; got shape {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def checked_weights(shapes: dict, weights, named) -> dict:
+    """Validate named parameters for ``set_weights``, before anything is written.
+
+    Parameters
+    ----------
+    shapes : dict
+        Name -> shape of every parameter of the learner.
+    weights : mapping or None, named : dict
+        The values to set (``named`` wins on a clash).
+
+    Returns
+    -------
+    dict
+        Name -> float64 array of exactly ``shapes[name]``, finite and within
+        ``MAGNITUDE_LIMIT``.
+    """
+    new = dict(weights or {})
+    new.update(named)
+    checked = {}
+    for name, value in new.items():
+        if name not in shapes:
+            raise InputError(f"unknown parameter {name!r}; this net has {list(shapes)}")
+        shape = shapes[name]
+        arr = as_float_array(value, name, len(shape), str(shape))
+        if arr.shape != shape:
+            raise InputError(f"{name} must have shape {shape}; got {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise InputError(f"{name} must be finite")
+        if np.max(np.abs(arr), initial=0.0) > MAGNITUDE_LIMIT:
+            raise InputError(f"{name} has entries beyond {MAGNITUDE_LIMIT:g} in magnitude")
+        checked[name] = arr
+    return checked
