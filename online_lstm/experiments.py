@@ -418,7 +418,8 @@ _PROTOCOLS = {
 }
 
 
-def run_trial(preset: Preset | str, trial: int = 0, seed: int = 0, progress=None) -> dict:
+def run_trial(preset: Preset | str, trial: int = 0, seed: int = 0, progress=None,
+              return_learner=False):
     """Run one trial of ``preset`` and return its record.
 
     Parameters
@@ -431,10 +432,12 @@ def run_trial(preset: Preset | str, trial: int = 0, seed: int = 0, progress=None
     seed : int
     progress : callable(n_sequences, n_steps), optional
         Called after every chunk of training sequences.
+    return_learner : bool
+        Also return the trained learner (as it was at the final test).
 
     Returns
     -------
-    dict
+    dict, or (dict, OnlineLSTM) with ``return_learner``
         ``preset``, ``trial``, ``seed``, ``data_seed``, ``success``,
         ``sequences`` (training sequences until success, or until the limit),
         the protocol's milestones (``st1_sequences``, ``streak_end``,
@@ -451,7 +454,7 @@ def run_trial(preset: Preset | str, trial: int = 0, seed: int = 0, progress=None
         rec["reason"] = "solved" if rec["success"] else "limit"
     except (DivergenceError, FloatingPointError) as exc:
         rec = t.finish(success=False, sequences=t.seen, reason=f"diverged: {exc}")
-    return rec
+    return (rec, t.m) if return_learner else rec
 
 
 # ---------------------------------------------------------------------------
