@@ -51,7 +51,7 @@ import pandas as pd
 from .errors import DivergenceError
 from .presets import PRESETS, Preset
 from .tasks import Batch
-from .tasks.reber import correct_sequences
+from .tasks.reber import correct_sequences, correct_steps
 
 #: Learn at most this many input floats per learn_many call (memory bound).
 _CHUNK_FLOATS = 4_000_000
@@ -245,9 +245,11 @@ def _run_reber(t: Trial) -> dict:
     out = t.predict(both)
     bad = wrong(out, both)
     n = len(task.train)
+    # the long-lag prediction: the closing T/P, predicted when the inner E is the input
+    lag_ok = correct_steps(out, both.legal, o["rule"])[both.ends - 1]
     return t.finish(success=success, sequences=t.seen, train_wrong=int(bad[:n].sum()),
                     wrong=int(bad[n:].sum()), test_size=len(task.test),
-                    frac_wrong=float(bad[n:].mean()),
+                    frac_wrong=float(bad[n:].mean()), lag_correct=float(lag_ok.mean()),
                     mean_train_len=float(task.train.lengths.mean() + 1),
                     mean_test_len=float(task.test.lengths.mean() + 1))
 
@@ -276,6 +278,8 @@ def _run_streak(t: Trial) -> dict:
     saved = _gate_shut(t.m, True) if o["construct"] else None
     best, stale, block_err, added_at = np.inf, 0, [], None
     carry, hit = 0, -1
+    # shorter streaks on the way, for the record (how long precision takes)
+    short = {n: [0, None] for n in o.get("record_streaks", (100, 1000)) if n < need}
     while t.seen < o["limit"]:
         snap = t.snapshot()
         n = min(chunk, o["plateau_block"]) if saved is not None else chunk
@@ -289,6 +293,10 @@ def _run_streak(t: Trial) -> dict:
             ok = np.all(end_errors(out, b) < thr, axis=1)
         first = t.seen - len(b)
         hit, carry = streak_hit(ok, carry, need)
+        for n, st in short.items():
+            if st[1] is None:
+                h, st[0] = streak_hit(ok, st[0], n)
+                st[1] = None if h < 0 else first + h + 1
         if saved is not None:  # still growing: has the error stopped decreasing?
             block_err += list(sequence_sse(out, b))
             while len(block_err) >= o["plateau_block"]:
@@ -303,6 +311,7 @@ def _run_streak(t: Trial) -> dict:
                     added_at = t.seen
                     carry = 0  # the net changed: start counting afresh
                     hit = -1
+                    short = {n: [0, None] for n in short}
                     break
         if hit >= 0:
             t.restore(snap)
@@ -314,6 +323,7 @@ def _run_streak(t: Trial) -> dict:
     start = end - need if success else None
     fields = dict(success=success, sequences=(start if o["reading"] == "start" else end) if success else t.seen,
                   streak_start=start, streak_end=end if success else None)
+    fields.update({f"streak{n}_end": st[1] for n, st in short.items()})
     if o["construct"]:
         fields["cell_added_at"] = added_at
     test = p.make_task(seed=[t.data_seed, 2]).sample(o["test_size"])
