@@ -37,6 +37,10 @@ def _parse_set(items) -> dict:
     return out
 
 
+def _num(v) -> str:
+    return f"{v:,}" if v >= 1 else f"{v}"
+
+
 def cmd_list(args) -> int:
     from .presets import PRESETS, select
 
@@ -51,8 +55,7 @@ def cmd_list(args) -> int:
                 "success %": "–" if pr.success_pct is None else pr.success_pct,
                 "mean seq": "–" if pr.mean_sequences is None else f"{pr.mean_sequences:,}",
                 "wrong": "–" if pr.wrong is None else pr.wrong,
-                "more": "; ".join(f"{k} {v[0]:,}" if v[0] >= 1 else f"{k} {v[0]}"
-                                  for k, v in pr.extra.items()),
+                "more": "; ".join(f"{k} {_num(v[0])}" for k, v in pr.extra.items() if v[0] is not None),
             })
     with pd.option_context("display.max_colwidth", 60, "display.width", 250):
         print(pd.DataFrame(rows).to_string(index=False))

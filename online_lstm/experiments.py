@@ -637,7 +637,8 @@ def compare(records: pd.DataFrame) -> pd.DataFrame:
     Columns: preset, table, row, trials, success % (paper, ours), mean
     sequences to success (paper, ours), median (ours), wrong predictions
     (paper, ours; mean over successful trials), further figures
-    (``extra``, as "paper / ours" text), mean wall time per trial.
+    (``extra``, as "paper / ours" text), wall time per trial and in total
+    (the sum over trials, i.e. on one core), and steps per second.
     """
     rows = []
     records = records.copy()
@@ -666,6 +667,8 @@ def compare(records: pd.DataFrame) -> pd.DataFrame:
                 "wrong": ok[wrong_col].mean() if len(ok) and wrong_col in ok else None,
                 "paper / ours": "; ".join(extras),
                 "wall s/trial": df["wall_s"].mean(),
+                "wall s total": df["wall_s"].sum(),
+                "steps/s": df["steps"].sum() / df["wall_s"].sum(),
                 "quick": bool(df["quick"].any()) if "quick" in df else False,
                 "options": df["options"].iloc[0],
             })
@@ -689,7 +692,7 @@ def _fmt(v, digits=3):
 def format_table(cmp: pd.DataFrame, markdown=False) -> str:
     """The side-by-side table as text (or GitHub markdown)."""
     head = ["preset", "paper row", "trials", "success % paper / ours", "mean seq paper / ours",
-            "median seq", "wrong paper / ours", "more (paper / ours)", "wall s/trial"]
+            "median seq", "wrong paper / ours", "more (paper / ours)", "wall s/trial", "wall s total"]
     body = []
     for _, r in cmp.iterrows():
         body.append([
@@ -699,7 +702,7 @@ def format_table(cmp: pd.DataFrame, markdown=False) -> str:
             f"{_fmt(r['paper mean seq'])} / {_fmt(r['mean seq'])}",
             _fmt(r["median seq"]),
             f"{_fmt(r['paper wrong'])} / {_fmt(r['wrong'])}",
-            r["paper / ours"], _fmt(r["wall s/trial"], 3),
+            r["paper / ours"], _fmt(r["wall s/trial"], 3), _fmt(round(r["wall s total"])),
         ])
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]

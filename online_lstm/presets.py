@@ -174,7 +174,8 @@ def _reber(row, pct, mean):
         protocol="reber",
         options=dict(limit=200_000, check_every=100, rule="strict"),
         trials=30,
-        paper=(PaperRow("Table 1", f"LSTM {row}", success_pct=pct, mean_sequences=mean),),
+        paper=(PaperRow("Table 1", f"LSTM {row}", success_pct=pct, mean_sequences=mean,
+                        extra={"closing T/P right": (None, "lag_correct")}),),
         notes=_REBER_NOTES + ("30 trials = 3 train/test set pairs x 10 weight initialisations",),
         quick=dict(limit=20_000),
     )
@@ -198,7 +199,9 @@ def _task2ab(name, cls, mean):
                      test_size=10_000, construct=True, plateau_block=100, plateau_patience=5),
         trials=18,
         paper=(PaperRow("Table 2" if name == "2a" else "§5.2 text", f"LSTM {name}, p = 100",
-                        success_pct=100, mean_sequences=mean),),
+                        success_pct=100, mean_sequences=mean,
+                        extra={"cell added at": (None, "cell_added_at"),
+                               "1,000-streak ends": (None, "streak1000_end")}),),
         notes=_STREAK_NOTES + (
             "sequential construction: the net starts without its memory cell (the input gate is "
             "held shut: y_in = 0 exactly, so the cell outputs 0 and gets no gradient); the cell and "
@@ -225,7 +228,9 @@ def _task2c(row, q, p, mean):
         options=dict(limit=5_000_000, streak=10_000, threshold=0.2, where="end", reading="start",
                      test_size=10_000, construct=False),
         trials=20,
-        paper=(PaperRow("Table 3", f"q = {q}, p = {p}", mean_sequences=mean),),
+        paper=(PaperRow("Table 3", f"q = {q}, p = {p}", mean_sequences=mean,
+                        extra={"100-streak ends": (None, "streak100_end"),
+                               "1,000-streak ends": (None, "streak1000_end")}),),
         notes=_STREAK_NOTES + ("outputs code x = [1, 0], y = [0, 1] (§8 item 19)",),
         quick=dict(limit=max(2_000, 3_000_000 // (q + 12)), test_size=500),
     )
