@@ -653,8 +653,9 @@ def compare(records: pd.DataFrame) -> pd.DataFrame:
                 ok = df[df["success"].astype(bool)]
             wrong_col = pr.prefix + "wrong"
             extras = []
-            for name, (paper_val, column) in pr.extra.items():
-                ours = ok[column].mean() if column in ok and len(ok) else None
+            for name, (paper_val, column, *scope) in pr.extra.items():
+                src = df if scope == ["all"] else ok
+                ours = src[column].mean() if column in src and len(src) else None
                 extras.append(f"{name}: {_fmt(paper_val)} / {_fmt(ours)}")
             rows.append({
                 "preset": pid, "table": pr.table, "row": pr.label, "trials": len(df),

@@ -32,8 +32,12 @@ case "$stage" in
     .venv/bin/python scripts/sweep_options.py 1-5 --grid targets=next,legal update=step,sequence \
         --trials 30 --jobs "${JOBS:-2}" --out results --name reber-sweep-1-5 --no-progress
     ;;
+  S2)
+    .venv/bin/python scripts/sweep_options.py 1-5 1-2 --grid rule=argmax \
+        --trials 30 --jobs "${JOBS:-2}" --out results --name reber-sweep-rule --no-progress
+    ;;
   *)
-    echo "usage: $0 A|B|C|S" >&2
+    echo "usage: $0 A|B|C|S|S2" >&2
     exit 2
     ;;
 esac
