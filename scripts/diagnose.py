@@ -1,0 +1,143 @@
+"""Diagnostics behind the "rows that do not match" of REPRODUCTION.md.
+
+    python scripts/diagnose.py reber-drift [--trial 1] [--preset 1-5] [--every 25] [--rows 12]
+    python scripts/diagnose.py reber-failures [--trial 5] [--limit 30000]
+    python scripts/diagnose.py 2c-failures [--seed 0] [--sequences 60000]
+    python scripts/diagnose.py 2a-saturation [--seed 0] [--construct 1] [--sequences 3000]
+
+Each prints a short trace of the learner's state while it trains with a
+preset's own settings (plain online gradient steps, nothing changed).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+
+import numpy as np
+
+from online_lstm.experiments import _gate_shut, run_trial, sequence_sse, step_max_errors
+from online_lstm.presets import PRESETS
+from online_lstm.tasks import EmbeddedReber, Task2c
+from online_lstm.tasks.reber import SYMBOLS, correct_sequences, correct_steps
+
+
+def _reber_data(trial, p):
+    return EmbeddedReber(seed=[trial, 1], sets_seed=[trial // 10, 3], **p.task_kwargs)
+
+
+def reber_drift(a):
+    """Cell states, gate biases and output weights over the first strings of a trial."""
+    p = PRESETS[a.preset]
+    m = p.learner(seed=a.trial)
+    data = _reber_data(a.trial, p)
+    b = data.train.take(0, 20)
+    print(f"preset {p.id}, trial {a.trial}: max |s_c| per cell over 20 training strings")
+    for i in range(a.rows):
+        s = data.sample(a.every)
+        out = m.learn_many(s.X, s.Y, s.resets)
+        m.reset()
+        states = []
+        for t in range(len(b.X)):
+            if b.resets[t]:
+                m.reset()
+            m.predict_one(b.X[t])
+            states.append(m.state_["s_c"].copy())
+        w = m.get_weights()
+        print(f"{(i + 1) * a.every:6d} strings  mse {np.mean((out - s.Y) ** 2):.3f}  "
+              f"max|s_c| {np.round(np.abs(states).max(0), 1)}  b_in {np.round(w['b_in'], 1)}  "
+              f"b_out {np.round(w['b_out'], 1)}  max|W_k| {np.abs(w['W_k']).max():.1f}")
+
+
+def reber_failures(a):
+    """Where a trial's predictions fail the strict test after training."""
+    p = PRESETS["1-5"].with_options(limit=a.limit)
+    rec, m = run_trial(p, a.trial, 0, return_learner=True)
+    b = _reber_data(a.trial, p).train
+    m.reset()
+    out = m.predict_many(b.X, b.resets)
+    ok = correct_steps(out, b.legal)
+    pos = np.concatenate([np.arange(n) for n in b.lengths])
+    print(f"trial {a.trial}: success {rec['success']} after {rec['sequences']:,}; strings right "
+          f"{correct_sequences(out, b).mean():.2f}; closing T/P right {ok[b.ends - 1].mean():.2f}")
+    bad = np.flatnonzero(~ok)
+    where = Counter(("first step" if pos[t] == 0 else "closing T/P" if t in set(b.ends - 1)
+                     else "other") for t in bad)
+    print("failing steps:", dict(where))
+    for t in bad[:5]:
+        print(f"  input {SYMBOLS[int(b.X[t].argmax())]} at step {pos[t]}: outputs "
+              f"{ {c: round(float(v), 2) for c, v in zip(SYMBOLS, out[t])} }, legal {[SYMBOLS[i] for i in np.flatnonzero(b.legal[t])]}")
+
+
+def c2_failures(a):
+    """Which 2c-1 sequences a trained net still gets wrong (frozen test of 20,000)."""
+    p = PRESETS["2c-1"]
+    m = p.learner(seed=a.seed)
+    task = p.make_task(seed=[a.seed, 1])
+    for _ in range(a.sequences // 1000):
+        b = task.sample(1000)
+        m.learn_many(b.X, b.Y, b.resets)
+    test = Task2c(50, 50, seed=[a.seed, 3]).sample(20_000)
+    m.reset()
+    o = m.predict_many(test.X, test.resets)[test.ends]
+    bad = ~np.all(np.abs(o - test.target) < 0.2, axis=1)
+    L = test.lengths
+    print(f"after {a.sequences:,} sequences: {bad.sum()} of 20,000 wrong ({bad.mean():.4f}); "
+          f"class x among the wrong: {np.mean(test.target[bad, 0] == 1) if bad.any() else float('nan'):.2f}")
+    for lo, hi in [(53, 60), (60, 70), (70, 90), (90, 400)]:
+        sel = (L >= lo) & (L < hi)
+        print(f"  length {lo}-{hi - 1}: {sel.sum():6d} sequences, wrong {bad[sel].mean():.4f}")
+    if bad.any():
+        print("  errors of the wrong ones:", np.round(np.abs(o - test.target)[bad][:8, 0], 2))
+
+
+def a2_saturation(a):
+    """Task 2a with the preset's architecture: output saturation after the cell joins."""
+    p = PRESETS["2a"]
+    m = p.learner(seed=a.seed)
+    task = p.make_task(seed=[a.seed, 1])
+    saved = _gate_shut(m, True) if a.construct else None
+    for i in range(a.sequences // 100):
+        if saved is not None and i == a.open_after // 100:
+            saved = _gate_shut(m, False, saved)
+            print(f"--- cell and input gate join after {a.open_after} sequences")
+        b = task.sample(100)
+        out = m.learn_many(b.X, b.Y, b.resets)
+        w = m.get_weights()
+        if i % 5 == 0:
+            print(f"{(i + 1) * 100:6d}  error/sequence {sequence_sse(out, b).mean():7.3f}  "
+                  f"all steps < 0.25: {np.mean(step_max_errors(out, b) < 0.25):.2f}  "
+                  f"s_c at the end {m.state_['s_c'][0]:6.2f}  "
+                  f"W_k[x|y, cell] {np.round(w['W_k'][[99, 100], 0], 2)}  "
+                  f"final-step error {np.abs(out[b.ends] - b.Y[b.ends]).max(1).mean():.2f}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("reber-drift")
+    s.add_argument("--trial", type=int, default=1)
+    s.add_argument("--preset", default="1-5")
+    s.add_argument("--every", type=int, default=25)
+    s.add_argument("--rows", type=int, default=12)
+    s.set_defaults(func=reber_drift)
+    s = sub.add_parser("reber-failures")
+    s.add_argument("--trial", type=int, default=5)
+    s.add_argument("--limit", type=int, default=30_000)
+    s.set_defaults(func=reber_failures)
+    s = sub.add_parser("2c-failures")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--sequences", type=int, default=60_000)
+    s.set_defaults(func=c2_failures)
+    s = sub.add_parser("2a-saturation")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--construct", type=int, default=1)
+    s.add_argument("--open-after", type=int, default=1000)
+    s.add_argument("--sequences", type=int, default=3000)
+    s.set_defaults(func=a2_saturation)
+    args = ap.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
