@@ -211,7 +211,7 @@ def _task2ab(name, cls, mean):
             "weights change after every step (§8 item 11)",
         ) + (("success needs every step's error below 0.25 ('no test set', Table 11)",)
              if name == "2a" else ("success is scored at the sequence end only",)),
-        quick=dict(limit=3_000, test_size=1_000),
+        quick=dict(limit=1_000, test_size=200),
     )
 
 
@@ -233,7 +233,9 @@ def _task2c(row, q, p, mean):
                         extra={"100-streak ends": (None, "streak100_end"),
                                "1,000-streak ends": (None, "streak1000_end")}),),
         notes=_STREAK_NOTES + ("outputs code x = [1, 0], y = [0, 1] (§8 item 19)",),
-        quick=dict(limit=max(2_000, 3_000_000 // (q + 12)), test_size=500),
+        # a budget of weight-steps, so every quick 2c row costs about the same
+        quick=dict(limit=max(300, 1_000_000_000 // ((q + 12) * TABLE10[row][1])),
+                   test_size=500 if q < 500 else 100),
     )
 
 
