@@ -77,6 +77,7 @@ class Trial:
         self.steps = 0  # training + test steps
         self.progress = progress
         self.t0 = time.perf_counter()
+        self.c0 = time.process_time()
         self.record = dict(preset=preset.id, trial=trial, seed=self.seed)
 
     def chunk(self, task) -> int:
@@ -108,8 +109,9 @@ class Trial:
 
     def finish(self, **fields) -> dict:
         wall = time.perf_counter() - self.t0
+        cpu = time.process_time() - self.c0  # on a shared machine, the honest cost
         self.record.update(fields)
-        self.record.update(steps=self.steps, wall_s=round(wall, 3),
+        self.record.update(steps=self.steps, wall_s=round(wall, 3), cpu_s=round(cpu, 3),
                            steps_per_s=round(self.steps / wall) if wall > 0 else None)
         return self.record
 
@@ -453,7 +455,9 @@ def run_trial(preset: Preset | str, trial: int = 0, seed: int = 0, progress=None
         the protocol's milestones (``st1_sequences``, ``streak_end``,
         ``n140_sequences``, ...), the final frozen test (``test_size``,
         ``wrong``, ``frac_wrong``, ``test_mae``, ``test_mse``), ``steps``
-        (training and test steps), ``wall_s``, ``steps_per_s``, ``reason``.
+        (training and test steps), ``wall_s``, ``cpu_s`` (CPU time of the
+        trial's process: its cost on a shared machine), ``steps_per_s``,
+        ``reason``.
     """
     if isinstance(preset, str):
         preset = PRESETS[preset]
@@ -669,6 +673,7 @@ def compare(records: pd.DataFrame) -> pd.DataFrame:
                 "paper / ours": "; ".join(extras),
                 "wall s/trial": df["wall_s"].mean(),
                 "wall s total": df["wall_s"].sum(),
+                "cpu s total": df["cpu_s"].sum() if "cpu_s" in df else None,
                 "steps/s": df["steps"].sum() / df["wall_s"].sum(),
                 "quick": bool(df["quick"].any()) if "quick" in df else False,
                 "options": df["options"].iloc[0],
@@ -693,7 +698,8 @@ def _fmt(v, digits=3):
 def format_table(cmp: pd.DataFrame, markdown=False) -> str:
     """The side-by-side table as text (or GitHub markdown)."""
     head = ["preset", "paper row", "trials", "success % paper / ours", "mean seq paper / ours",
-            "median seq", "wrong paper / ours", "more (paper / ours)", "wall s/trial", "wall s total"]
+            "median seq", "wrong paper / ours", "more (paper / ours)", "wall s/trial", "wall s total",
+            "CPU s total"]
     body = []
     for _, r in cmp.iterrows():
         body.append([
@@ -704,6 +710,7 @@ def format_table(cmp: pd.DataFrame, markdown=False) -> str:
             _fmt(r["median seq"]),
             f"{_fmt(r['paper wrong'])} / {_fmt(r['wrong'])}",
             r["paper / ours"], _fmt(r["wall s/trial"], 3), _fmt(round(r["wall s total"])),
+            _fmt(None if r["cpu s total"] is None or np.isnan(r["cpu s total"]) else round(r["cpu s total"])),
         ])
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
