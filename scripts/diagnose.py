@@ -3,6 +3,7 @@
     python scripts/diagnose.py reber-drift [--trial 1] [--preset 1-5] [--every 25] [--rows 12]
     python scripts/diagnose.py reber-failures [--trial 5] [--limit 30000]
     python scripts/diagnose.py 2c-failures [--seed 0] [--sequences 60000]
+    python scripts/diagnose.py 2c-trace [--preset 2c-2] [--seed 0] [--every 20000] [--rows 10]
     python scripts/diagnose.py 2a-saturation [--seed 0] [--construct 1] [--sequences 3000]
 
 Each prints a short trace of the learner's state while it trains with a
@@ -91,6 +92,34 @@ def c2_failures(a):
         print("  errors of the wrong ones:", np.round(np.abs(o - test.target)[bad][:8, 0], 2))
 
 
+def c2_trace(a):
+    """A 2c trial's gates, states and weights as it trains (frozen test of 1,000 every so often)."""
+    p = PRESETS[a.preset]
+    m = p.learner(seed=a.seed)
+    task = p.make_task(seed=[a.seed, 1])
+    test = p.make_task(seed=[a.seed, 2]).sample(1000)
+    for i in range(a.rows):
+        for _ in range(a.every // 1000):
+            b = task.sample(1000)
+            m.learn_many(b.X, b.Y, b.resets)
+        m.reset()
+        y_out, s_c = [], []
+        for t in range(len(test.X[:5000])):  # the first ~40 test sequences, step by step
+            if test.resets[t]:
+                m.reset()
+            m.predict_one(test.X[t])
+            st = m.state_
+            y_out.append(st["y_out"])
+            s_c.append(st["s_c"])
+        m.reset()
+        o = m.predict_many(test.X, test.resets)[test.ends]
+        w = m.get_weights()
+        print(f"{(i + 1) * a.every:8d}  right {np.mean(np.all(np.abs(o - test.target) < 0.2, 1)):.3f}  "
+              f"mae {np.mean(np.abs(o - test.target)):.3f}  mean y_out {np.round(np.mean(y_out, 0), 3)}  "
+              f"max|s_c| {np.round(np.abs(s_c).max(0), 1)}  max|W_out| {np.abs(w['W_out']).max():.1f}  "
+              f"W_k {np.round(w['W_k'].ravel(), 2)}", flush=True)
+
+
 def a2_saturation(a):
     """Task 2a with the preset's architecture: output saturation after the cell joins."""
     p = PRESETS["2a"]
@@ -129,6 +158,12 @@ def main(argv=None):
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--sequences", type=int, default=60_000)
     s.set_defaults(func=c2_failures)
+    s = sub.add_parser("2c-trace")
+    s.add_argument("--preset", default="2c-2")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--every", type=int, default=20_000)
+    s.add_argument("--rows", type=int, default=10)
+    s.set_defaults(func=c2_trace)
     s = sub.add_parser("2a-saturation")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--construct", type=int, default=1)
