@@ -289,7 +289,8 @@ def _adding(row, T, wrong, mean, limit):
         options=dict(limit=limit, window=2000, threshold=0.04, beta=0.01, avg_error="mae",
                      test_size=2560),
         trials=10,
-        paper=(PaperRow("Table 7", f"T = {T}", wrong=wrong, mean_sequences=mean),),
+        paper=(PaperRow("Table 7", f"T = {T}", wrong=wrong, mean_sequences=mean,
+                        extra={"first window all correct": (None, "all_correct_sequences")}),),
         notes=_ST3_NOTES + ("a chosen first pair is marked +1 with value 0 (§8 item 15, reading b; "
                             "'first_pair=a' keeps its -1 marker)",
                             "the paper gives no sequence limit; the limit used is several times "

@@ -48,6 +48,7 @@ def naive_window_trial(preset, seed, rule):
     test = preset.make_task(seed=[seed, 2]).sample(o["test_size"])
     recent = deque(maxlen=o["window"])
     results, seen = [], 0
+    first_all_ok = None
     todo = list(rule)
     while seen < o["limit"] and todo:
         b = task.sample(1)
@@ -59,13 +60,15 @@ def naive_window_trial(preset, seed, rule):
             continue
         n_bad = sum(bad for bad, _ in recent)
         avg = sum(err for _, err in recent) / o["window"]
+        if n_bad == 0 and first_all_ok is None:
+            first_all_ok = seen
         met = (n_bad == 0 and avg < o["beta"]) if todo[0] is None else n_bad < todo[0]
         if met:
             todo.pop(0)
             err = frozen_end_errors(m, test)
             results.append((seen, int(np.sum(np.any(np.abs(err) >= o["threshold"], axis=1))),
                             float(np.mean(err ** 2))))
-    return results
+    return results, first_all_ok
 
 
 # ---------------------------------------------------------------------------
@@ -128,11 +131,12 @@ def test_gate_shut_is_the_net_without_its_cell():
 # protocols against the naive loops
 # ---------------------------------------------------------------------------
 def test_st3_stops_where_a_per_sequence_loop_stops():
-    preset = PRESETS["4-1"].with_options(window=30, threshold=0.3, beta=0.2, test_size=200,
-                                         limit=3000)
+    preset = PRESETS["4-1"].with_options(window=30, threshold=0.35, beta=0.12, test_size=200,
+                                         limit=5000)
     rec = run_trial(preset, trial=0, seed=11)
-    want = naive_window_trial(preset, 11, [None])
+    want, first_all_ok = naive_window_trial(preset, 11, [None])
     assert rec["success"] and len(want) == 1
+    assert rec["all_correct_sequences"] == first_all_ok < rec["sequences"]
     assert rec["sequences"] == want[0][0] > 30
     assert rec["wrong"] == want[0][1]
     assert rec["test_mse"] == want[0][2]  # same bits: the runner replays chunks exactly
@@ -142,7 +146,7 @@ def test_milestones_match_a_per_sequence_loop():
     preset = PRESETS["5"].with_options(window=40, threshold=0.25, milestones=(12, 6), test_size=100,
                                        limit=4000)
     rec = run_trial(preset, trial=2, seed=0)
-    want = naive_window_trial(preset, 2, [12, 6])
+    want, _ = naive_window_trial(preset, 2, [12, 6])
     assert len(want) == 2 and rec["success"]
     assert (rec["n12_sequences"], rec["n12_wrong"], rec["n12_test_mse"]) == want[0]
     assert (rec["n6_sequences"], rec["n6_wrong"], rec["n6_test_mse"]) == want[1]
