@@ -36,8 +36,12 @@ case "$stage" in
     .venv/bin/python scripts/sweep_options.py 1-5 1-2 --grid rule=argmax \
         --trials 30 --jobs "${JOBS:-2}" --out results --name reber-sweep-rule --no-progress
     ;;
+  S3)
+    .venv/bin/python scripts/sweep_options.py 4-1 6a --grid avg_error=mse \
+        --trials 10 --jobs "${JOBS:-2}" --out results --name st3-sweep --no-progress
+    ;;
   *)
-    echo "usage: $0 A|B|C|S|S2" >&2
+    echo "usage: $0 A|B|C|S|S2|S3" >&2
     exit 2
     ;;
 esac
