@@ -4,6 +4,8 @@
     python scripts/diagnose.py reber-failures [--trial 5] [--limit 30000]
     python scripts/diagnose.py 2c-failures [--seed 0] [--sequences 60000]
     python scripts/diagnose.py 2c-trace [--preset 2c-2] [--seed 0] [--every 20000] [--rows 10]
+    python scripts/diagnose.py window-trace [--preset 4-1] [--seed 0] [--every 25000] [--rows 20]
+    python scripts/diagnose.py adding-failures [--preset 4-1] [--seed 0] [--sequences 150000]
     python scripts/diagnose.py 2a-saturation [--seed 0] [--construct 1] [--sequences 3000]
 
 Each prints a short trace of the learner's state while it trains with a
@@ -98,9 +100,10 @@ def c2_trace(a):
     m = p.learner(seed=a.seed)
     task = p.make_task(seed=[a.seed, 1])
     test = p.make_task(seed=[a.seed, 2]).sample(1000)
+    chunk = max(1, min(1000, 2_000_000 // (int(task.mean_length) * task.n_in)))  # memory bound
     for i in range(a.rows):
-        for _ in range(a.every // 1000):
-            b = task.sample(1000)
+        for _ in range(a.every // chunk):
+            b = task.sample(chunk)
             m.learn_many(b.X, b.Y, b.resets)
         m.reset()
         y_out, s_c = [], []
@@ -118,6 +121,51 @@ def c2_trace(a):
               f"mae {np.mean(np.abs(o - test.target)):.3f}  mean y_out {np.round(np.mean(y_out, 0), 3)}  "
               f"max|s_c| {np.round(np.abs(s_c).max(0), 1)}  max|W_out| {np.abs(w['W_out']).max():.1f}  "
               f"W_k {np.round(w['W_k'].ravel(), 2)}", flush=True)
+
+
+def window_trace(a):
+    """An ST3 preset's training scores: share of sequences correct and mean |error| per block."""
+    p = PRESETS[a.preset]
+    m = p.learner(seed=a.seed)
+    task = p.make_task(seed=[a.seed, 1])
+    thr = p.options["threshold"]
+    for i in range(a.rows):
+        ok, err = [], []
+        for _ in range(a.every // 1000):
+            b = task.sample(1000)
+            out = m.learn_many(b.X, b.Y, b.resets)
+            e = np.abs(out[b.ends] - b.Y[b.ends])
+            ok.append(np.all(e < thr, axis=1))
+            err.append(e.mean(axis=1))
+        ok, err = np.concatenate(ok), np.concatenate(err)
+        w = m.get_weights()
+        print(f"{(i + 1) * a.every:8d}  correct {ok.mean():.4f}  mean|err| {err.mean():.4f}  "
+              f"90% |err| {np.percentile(err, 90):.4f}  b_in {np.round(w['b_in'], 2)}  "
+              f"max|W| {max(np.abs(v).max() for v in w.values()):.1f}", flush=True)
+
+
+def adding_failures(a):
+    """Which adding-problem sequences a trained 4-1 net gets wrong (frozen test of 20,000)."""
+    p = PRESETS[a.preset]
+    m = p.learner(seed=a.seed)
+    task = p.make_task(seed=[a.seed, 1])
+    for _ in range(a.sequences // 1000):
+        b = task.sample(1000)
+        m.learn_many(b.X, b.Y, b.resets)
+    test = p.make_task(seed=[a.seed, 3]).sample(20_000)
+    m.reset()
+    o = m.predict_many(test.X, test.resets)[test.ends, 0]
+    err = np.abs(o - test.target[:, 0])
+    bad = err >= p.options["threshold"]
+    first = test.X[test.starts, 1] == 1.0  # the first pair was chosen (reading b: marked +1)
+    marks = [np.flatnonzero(test.X[s:e + 1, 1] == 1.0) for s, e in zip(test.starts, test.ends)]
+    gap = np.array([mk[1] - mk[0] if len(mk) == 2 else -1 for mk in marks])
+    dev = np.abs(test.target[:, 0] - 0.5)
+    print(f"after {a.sequences:,} sequences: {bad.sum()} of 20,000 wrong; mean |err| {err.mean():.4f}")
+    for name, sel in [("first pair chosen", first), ("first pair not chosen", ~first),
+                      ("|target - 0.5| > 0.4", dev > 0.4), ("|target - 0.5| <= 0.4", dev <= 0.4),
+                      ("markers adjacent", gap == 1), ("markers apart", gap > 1)]:
+        print(f"  {name:24s} {sel.sum():6d} sequences, wrong {bad[sel].mean():.4f}")
 
 
 def a2_saturation(a):
@@ -164,6 +212,17 @@ def main(argv=None):
     s.add_argument("--every", type=int, default=20_000)
     s.add_argument("--rows", type=int, default=10)
     s.set_defaults(func=c2_trace)
+    s = sub.add_parser("window-trace")
+    s.add_argument("--preset", default="4-1")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--every", type=int, default=25_000)
+    s.add_argument("--rows", type=int, default=20)
+    s.set_defaults(func=window_trace)
+    s = sub.add_parser("adding-failures")
+    s.add_argument("--preset", default="4-1")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--sequences", type=int, default=150_000)
+    s.set_defaults(func=adding_failures)
     s = sub.add_parser("2a-saturation")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--construct", type=int, default=1)

@@ -24,9 +24,17 @@ case "$stage" in
     $RUN 3c-T100-N3 3c-T100-N1 4-2 5 --trials "${TRIALS:-3}" --name stageB-2
     $RUN 2a 2b --trials 2 --set limit=20000 --set test_size=1000 --name stageB-2ab
     ;;
-  C)
-    $RUN 2c-4 2c-5 2c-6 2c-7 2c-8 2c-9 --trials "${TRIALS:-1}" --set limit=1000000 --name stageC-2c
+  A2)  # 2c q = 100 and 200: trials that fail run to a 1,000,000-sequence limit, not 5,000,000
+    $RUN 2c-2 --trials 4 --seed 2 --set limit=1000000 --name stageA-2c2
+    $RUN 2c-3 --trials 4 --set limit=1000000 --name stageA-2c3
+    ;;
+  C)  # one trial each, to four times the paper's mean (2c) or the preset limit
+    $RUN 2c-4 --trials 1 --set limit=152000 --name stageC-2c4
+    $RUN 2c-5 2c-6 --trials 1 --set limit=196000 --name stageC-2c56
+    $RUN 2c-7 --trials 1 --set limit=300000 --name stageC-2c7
     $RUN 3a-T1000-N3 3b-T1000-N1 4-3 --trials "${TRIALS:-1}" --name stageC-long
+    $RUN 2c-8 --trials 1 --set limit=540000 --name stageC-2c8
+    $RUN 2c-9 --trials 1 --set limit=812000 --name stageC-2c9
     ;;
   S)
     .venv/bin/python scripts/sweep_options.py 1-5 --grid targets=next,legal update=step,sequence \
