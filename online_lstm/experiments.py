@@ -624,7 +624,8 @@ def _option_text(p: Preset, quick=False) -> str:
     base = PRESETS[p.id].quick_version() if quick else PRESETS[p.id]
     diff = {k: v for k, v in p.options.items() if base.options.get(k) != v}
     diff.update({k: v for k, v in p.task_kwargs.items() if base.task_kwargs.get(k) != v})
-    diff.update({k: v for k, v in p.learner_changes.items() if base.learner_changes.get(k) != v})
+    learner = base.learner(seed=0).get_params()
+    diff.update({k: v for k, v in p.learner_changes.items() if learner.get(k) != v})
     return " ".join(f"{k}={v}" for k, v in sorted(diff.items()))
 
 
