@@ -6,6 +6,7 @@
     python scripts/diagnose.py 2c-trace [--preset 2c-2] [--seed 0] [--every 20000] [--rows 10]
     python scripts/diagnose.py window-trace [--preset 4-1] [--seed 0] [--every 25000] [--rows 20]
     python scripts/diagnose.py adding-failures [--preset 4-1] [--seed 0] [--sequences 150000]
+    python scripts/diagnose.py 2c-drift [--preset 2c-2] [--seeds 10]
     python scripts/diagnose.py 2a-saturation [--seed 0] [--construct 1] [--sequences 3000]
 
 Each prints a short trace of the learner's state while it trains with a
@@ -168,6 +169,31 @@ def adding_failures(a):
         print(f"  {name:24s} {sel.sum():6d} sequences, wrong {bad[sel].mean():.4f}")
 
 
+def c2_drift(a):
+    """Cell states at the end of 2c sequences at initialisation, with and without the
+    recurrent (cell and gate) inputs to the cells."""
+    p = PRESETS[a.preset]
+    n_in = p.make_task().n_in
+    for cut in (False, True):
+        ends = []
+        for seed in range(a.seeds):
+            m = p.learner(seed=seed)
+            if cut:
+                Wc = m.get_weights()["W_c"]
+                Wc[:, n_in:] = 0.0  # sources after the inputs: y_c, y_in, y_out of t-1
+                m.set_weights(W_c=Wc)
+            b = p.make_task(seed=[seed, 9]).sample(20)
+            for s, e in zip(b.starts, b.ends):
+                m.reset()
+                for t in range(s, e + 1):
+                    m.predict_one(b.X[t])
+                ends.append(np.abs(m.state_["s_c"]))
+        ends = np.array(ends)
+        print(f"{p.id}, {a.seeds} initialisations x 20 sequences, "
+              f"{'recurrent inputs to the cells cut' if cut else 'as initialised':34s}: "
+              f"|s_c| at the end: mean {ends.mean():.2f}, max {ends.max():.2f}")
+
+
 def a2_saturation(a):
     """Task 2a with the preset's architecture: output saturation after the cell joins."""
     p = PRESETS["2a"]
@@ -223,6 +249,10 @@ def main(argv=None):
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--sequences", type=int, default=150_000)
     s.set_defaults(func=adding_failures)
+    s = sub.add_parser("2c-drift")
+    s.add_argument("--preset", default="2c-2")
+    s.add_argument("--seeds", type=int, default=10)
+    s.set_defaults(func=c2_drift)
     s = sub.add_parser("2a-saturation")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--construct", type=int, default=1)
