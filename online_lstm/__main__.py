@@ -1,0 +1,7 @@
+"""``python -m online_lstm`` is the ``online-lstm`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,147 @@
+"""``online-lstm``: reproduce the paper's experiments from the command line.
+
+    online-lstm list [EXPERIMENT ...]
+    online-lstm reproduce <preset | experiment | all> ... [--trials N] [--seed S]
+                          [--quick] [--out DIR] [--jobs J] [--set KEY=VALUE ...]
+    online-lstm compare RECORDS.csv ... [--markdown]
+
+``reproduce`` runs the trials (in parallel over processes, all cores by
+default), writes one record per trial to ``DIR/<name>.csv`` as trials finish,
+and prints our figures next to the paper's: success %, mean and median
+sequences to success, and wrong predictions.  ``compare`` prints that table
+again from saved records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+
+def _parse_set(items) -> dict:
+    """``["targets=legal", "check_every=1000"]`` -> ``{"targets": "legal", "check_every": 1000}``."""
+    out = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set needs KEY=VALUE; got {item!r}")
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = text
+        out[key.strip()] = value
+    return out
+
+
+def _num(v) -> str:
+    return f"{v:,}" if v >= 1 else f"{v}"
+
+
+def cmd_list(args) -> int:
+    from .presets import PRESETS, select
+
+    ids = select(args.names) if args.names else list(PRESETS)
+    rows = []
+    for pid in ids:
+        p = PRESETS[pid]
+        for pr in p.paper:
+            rows.append({
+                "preset": pid, "title": p.title, "weights": p.n_weights, "lr": p.learner().lr,
+                "trials": p.trials, "limit": f"{p.limit:,}", "paper": f"{pr.table}: {pr.label}",
+                "success %": "–" if pr.success_pct is None else pr.success_pct,
+                "mean seq": "–" if pr.mean_sequences is None else f"{pr.mean_sequences:,}",
+                "wrong": "–" if pr.wrong is None else pr.wrong,
+                "more": "; ".join(f"{k} {_num(v[0])}" for k, v in pr.extra.items() if v[0] is not None),
+            })
+    with pd.option_context("display.max_colwidth", 60, "display.width", 250):
+        print(pd.DataFrame(rows).to_string(index=False))
+    if args.verbose:
+        for pid in ids:
+            p = PRESETS[pid]
+            print(f"\n{pid}: {p.title}\n  options: {p.options}\n  task: {p.task.__name__}{p.task_kwargs}")
+            for n in p.notes:
+                print(f"  - {n}")
+    return 0
+
+
+def cmd_reproduce(args) -> int:
+    from .experiments import compare, format_table, reproduce
+    from .presets import PRESETS, select
+
+    try:
+        ids = select(args.targets)
+    except KeyError as exc:
+        print(exc.args[0], file=sys.stderr)
+        return 2
+    options = _parse_set(args.set)
+    for pid in ids:  # fail early on a bad option
+        try:
+            PRESETS[pid].with_options(**options)
+        except KeyError as exc:
+            print(exc.args[0], file=sys.stderr)
+            return 2
+    name = args.name or ("-".join(args.targets) + ("-quick" if args.quick else ""))
+    n_trials = sum(args.trials or (1 if args.quick else PRESETS[i].trials) for i in ids)
+    print(f"online-lstm reproduce: {len(ids)} preset(s), {n_trials} trial(s)"
+          f"{' (quick: small sequence budget, NOT a reproduction)' if args.quick else ''}; "
+          f"records -> {Path(args.out) / (name + '.csv')}", flush=True)
+    df = reproduce(ids, trials=args.trials, seed=args.seed, quick=args.quick, jobs=args.jobs,
+                   out=args.out, progress=not args.no_progress, options=options, name=name)
+    cmp = compare(df)
+    Path(args.out, f"{name}-summary.csv").write_text(cmp.to_csv(index=False))
+    print()
+    print(format_table(cmp, markdown=args.markdown))
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from .experiments import compare, format_table
+
+    df = pd.concat([pd.read_csv(f) for f in args.records], ignore_index=True)
+    print(format_table(compare(df), markdown=args.markdown))
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="online-lstm",
+        description="Reproduce the experiments of Hochreiter & Schmidhuber (1997) with the original "
+                    "LSTM, trained online with the paper's truncated gradient.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    p = sub.add_parser("list", help="show the presets and the paper's figures")
+    p.add_argument("names", nargs="*", help="presets or experiments (default: all)")
+    p.add_argument("-v", "--verbose", action="store_true", help="also show options and notes")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("reproduce", help="run presets and print our figures next to the paper's")
+    p.add_argument("targets", nargs="+", metavar="TARGET",
+                   help="preset id (1-5, 2c-3, 3a-T100-N1, ...), experiment (1..6), group (2c, 3a, ...) or all")
+    p.add_argument("--trials", type=int, help="trials per preset (default: the paper's; 1 with --quick)")
+    p.add_argument("--seed", type=int, default=0, help="trial k uses seed SEED + k (default 0)")
+    p.add_argument("--quick", action="store_true",
+                   help="small sequence budget per preset (a smoke run, not a reproduction)")
+    p.add_argument("--out", default="results", help="directory for the records CSV (default results/)")
+    p.add_argument("--name", help="file name stem of the CSV (default from the targets)")
+    p.add_argument("--jobs", type=int, help="worker processes (default: all cores; 1 = in this process)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="change a preset option, e.g. --set targets=legal --set update=sequence")
+    p.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("compare", help="the side-by-side table from saved records")
+    p.add_argument("records", nargs="+", help="records CSV files written by reproduce")
+    p.add_argument("--markdown", action="store_true")
+    p.set_defaults(func=cmd_compare)
+
+    args = ap.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

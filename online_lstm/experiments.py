@@ -1,0 +1,727 @@
+"""Experiment runner: the paper's training protocols, trials in parallel, records as a DataFrame.
+
+One trial is one weight initialisation trained on its own seeded stream
+until the preset's stopping rule holds or its sequence limit is reached.
+Training is plain online gradient descent (the learner's own rule, no
+optimiser tricks) and test-then-train: every training sequence is scored on
+the outputs made before its own weight change, and every test set is run on
+frozen weights.
+
+Protocols (``Preset.protocol``)
+-------------------------------
+``reber``       Exp. 1: every ``check_every`` training strings, a frozen test on
+                the whole training and test set; success when every step of
+                every string is predicted correctly.
+``streak``      Exp. 2: success when ``streak`` successive training sequences
+                all have error below ``threshold``; then a frozen test.  With
+                ``construct`` (2a, 2b) the memory cell joins the net when the
+                error stops decreasing (sequential construction).
+``st12``        Exp. 3: every ``check_every`` sequences a frozen test on one
+                random set of ``stop_test_size`` sequences: ST1 = at most
+                ``max_wrong`` misclassified, ST2 = ST1 and mean absolute error
+                below ``max_error``; then a frozen test of ``test_size``.
+``st3``         Exps. 4 and 6: ST3(beta): the ``window`` most recent training
+                sequences are all correct and their average error is below
+                ``beta``; then a frozen test.
+``milestones``  Exp. 5: a frozen test as soon as fewer than ``n_seq`` of the
+                ``window`` most recent sequences are wrong, for each ``n_seq``
+                of ``milestones`` in turn.
+
+When a rule holds in the middle of a chunk of sequences trained in one
+``learn_many`` call, the learner is restored to the start of the chunk and
+retrained exactly up to that sequence (same bits), so the frozen test sees
+the weights of that moment.
+
+Each trial returns one record (a dict; see :func:`run_trial`).
+:func:`reproduce` runs trials over processes and returns a DataFrame;
+:func:`compare` puts the result next to the paper's figures.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DivergenceError
+from .presets import PRESETS, Preset
+from .tasks import Batch
+from .tasks.reber import correct_sequences, correct_steps
+
+#: Learn at most this many input floats per learn_many call (memory bound).
+_CHUNK_FLOATS = 4_000_000
+#: ...and about this many steps (progress granularity).
+_CHUNK_STEPS = 200_000
+#: Frozen tests are run in chunks of this many sequences, so a test that
+#: fails early (the usual case during training) stops early.
+_TEST_CHUNK = 32
+#: Input-gate weight that holds a gate shut (f(-1000) == 0.0 exactly).
+_SHUT = -1000.0
+
+
+class Trial:
+    """State of one running trial: learner, counters, clock, progress."""
+
+    def __init__(self, preset: Preset, trial: int, seed: int, progress=None):
+        self.preset = preset
+        self.trial = trial
+        self.seed = seed + trial  # weight initialisation
+        self.data_seed = seed + trial
+        self.m = preset.learner(seed=self.seed)
+        self.seen = 0  # training sequences
+        self.steps = 0  # training + test steps
+        self.progress = progress
+        self.t0 = time.perf_counter()
+        self.c0 = time.process_time()
+        self.record = dict(preset=preset.id, trial=trial, seed=self.seed)
+
+    def chunk(self, task) -> int:
+        """Sequences per learn_many call for this task."""
+        per_seq = max(1.0, task.mean_length)
+        return int(max(1, min(2000, _CHUNK_STEPS // per_seq, _CHUNK_FLOATS // (per_seq * task.n_in))))
+
+    def train(self, batch: Batch) -> np.ndarray:
+        """Learn the sequences of ``batch``; return the outputs made before each update."""
+        out = self.m.learn_many(batch.X, batch.Y, batch.resets)
+        self.seen += len(batch)
+        self.steps += len(batch.X)
+        if self.progress is not None:
+            self.progress(len(batch), len(batch.X))
+        return out
+
+    def predict(self, batch: Batch) -> np.ndarray:
+        """Outputs for ``batch`` on frozen weights (pending updates applied first)."""
+        self.m.reset()  # with update="sequence", applies the last sequence's update
+        self.steps += len(batch.X)
+        return self.m.predict_many(batch.X, batch.resets)
+
+    def snapshot(self):
+        return self.m.state_arrays(), self.seen, self.steps
+
+    def restore(self, snap):
+        state, self.seen, self.steps = snap
+        self.m.load_state_arrays(state)
+
+    def finish(self, **fields) -> dict:
+        wall = time.perf_counter() - self.t0
+        cpu = time.process_time() - self.c0  # on a shared machine, the honest cost
+        self.record.update(fields)
+        self.record.update(steps=self.steps, wall_s=round(wall, 3), cpu_s=round(cpu, 3),
+                           steps_per_s=round(self.steps / wall) if wall > 0 else None)
+        return self.record
+
+
+# ---------------------------------------------------------------------------
+# scores
+# ---------------------------------------------------------------------------
+def end_errors(out: np.ndarray, batch: Batch) -> np.ndarray:
+    """Absolute error of every output at each sequence's end, shape (n, n_out),
+    against the noise-free target."""
+    return np.abs(out[batch.ends] - batch.target)
+
+
+def step_max_errors(out: np.ndarray, batch: Batch) -> np.ndarray:
+    """Largest absolute error over the targets of each sequence, shape (n,)."""
+    err = np.where(np.isnan(batch.Y), 0.0, np.abs(out - np.nan_to_num(batch.Y)))
+    return np.maximum.reduceat(err.max(axis=1), batch.starts)
+
+
+def sequence_sse(out: np.ndarray, batch: Batch) -> np.ndarray:
+    """The paper's E = sum_k (t_k - y_k)^2 summed over each sequence's targets, shape (n,)."""
+    sq = np.where(np.isnan(batch.Y), 0.0, (out - np.nan_to_num(batch.Y)) ** 2)
+    return np.add.reduceat(sq.sum(axis=1), batch.starts)
+
+
+def streak_hit(ok: np.ndarray, carry: int, need: int):
+    """Where a run of ``need`` successive True values completes.
+
+    Parameters
+    ----------
+    ok : bool array of shape (n,)
+    carry : int
+        Length of the run of True values just before ``ok[0]``.
+    need : int
+
+    Returns
+    -------
+    (index, carry) : index of the element that completes the run (or -1),
+        and the run length after the last element.
+    """
+    idx = np.arange(len(ok))
+    last_bad = np.maximum.accumulate(np.where(ok, -1, idx)) if len(ok) else idx
+    run = np.where(last_bad >= 0, idx - last_bad, carry + idx + 1)
+    hits = np.flatnonzero(run >= need)
+    return (int(hits[0]) if len(hits) else -1), (int(run[-1]) if len(ok) else carry)
+
+
+class Window:
+    """The ``size`` most recent per-sequence values of some scores, vectorised.
+
+    :meth:`push` appends a chunk and returns, for each of its sequences, the
+    window sums up to and including it (NaN while fewer than ``size``
+    sequences have been seen).
+    """
+
+    def __init__(self, size: int, n_scores: int):
+        self.size = size
+        self.hist = np.zeros((0, n_scores))
+        self.count = 0
+
+    def push(self, values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+        allv = np.concatenate([self.hist, values])
+        c = np.concatenate([np.zeros((1, allv.shape[1])), np.cumsum(allv, axis=0)])
+        n_old = len(self.hist)
+        ends = np.arange(n_old + 1, len(allv) + 1)
+        sums = c[ends] - c[np.maximum(ends - self.size, 0)]
+        seen = self.count + np.arange(1, len(values) + 1)
+        sums[seen < self.size] = np.nan
+        self.hist = allv[-(self.size - 1):] if self.size > 1 else allv[:0]
+        self.count += len(values)
+        return sums
+
+    def state(self):
+        return self.hist.copy(), self.count
+
+    def load(self, state):
+        self.hist, self.count = state[0].copy(), state[1]
+
+
+def _frozen_test(t: Trial, batch: Batch, wrong_fn, max_wrong=None):
+    """Frozen-weight test in chunks of sequences; stop once more than ``max_wrong`` are wrong.
+
+    ``wrong_fn(out, part) -> bool array (n,)``.  Returns ``(n_wrong, out)``
+    where ``out`` is None if the test stopped early.
+    """
+    n = len(batch)
+    if max_wrong is None:
+        out = t.predict(batch)
+        return int(np.sum(wrong_fn(out, batch))), out
+    outs, wrong = [], 0
+    for a in range(0, n, _TEST_CHUNK):
+        part = batch.take(a, min(n, a + _TEST_CHUNK))
+        o = t.predict(part)
+        wrong += int(np.sum(wrong_fn(o, part)))
+        if wrong > max_wrong:
+            return wrong, None
+        outs.append(o)
+    return wrong, np.concatenate(outs)
+
+
+def _test_fields(out, batch, wrong, prefix=""):
+    err = out[batch.ends] - batch.target
+    return {f"{prefix}test_size": len(batch), f"{prefix}wrong": wrong,
+            f"{prefix}frac_wrong": wrong / len(batch),
+            f"{prefix}test_mae": float(np.mean(np.abs(err))),
+            f"{prefix}test_mse": float(np.mean(err ** 2))}
+
+
+def _abs_wrong(threshold):
+    """ABS(threshold): a sequence is wrong if any output's final error reaches it."""
+    return lambda out, b: np.any(end_errors(out, b) >= threshold, axis=1)
+
+
+# ---------------------------------------------------------------------------
+# protocols
+# ---------------------------------------------------------------------------
+def _run_reber(t: Trial) -> dict:
+    p, o = t.preset, t.preset.options
+    per_set = o.get("inits_per_dataset", 10)
+    data_index = t.trial // per_set
+    t.data_seed = t.record["data_seed"] = t.seed - t.trial + data_index
+    task = p.task(seed=[t.seed, 1], sets_seed=[t.data_seed, 3], **p.task_kwargs)
+    both = Batch.concat([task.train, task.test])
+    wrong = lambda out, b: ~correct_sequences(out, b, o["rule"])  # noqa: E731
+    success = False
+    while t.seen < o["limit"]:
+        t.train(task.sample(o["check_every"]))
+        n_wrong, _ = _frozen_test(t, both, wrong, max_wrong=0)
+        if n_wrong == 0:
+            success = True
+            break
+    out = t.predict(both)
+    bad = wrong(out, both)
+    n = len(task.train)
+    # the long-lag prediction: the closing T/P, predicted when the inner E is the input
+    lag_ok = correct_steps(out, both.legal, o["rule"])[both.ends - 1]
+    return t.finish(success=success, sequences=t.seen, train_wrong=int(bad[:n].sum()),
+                    wrong=int(bad[n:].sum()), test_size=len(task.test),
+                    frac_wrong=float(bad[n:].mean()), lag_correct=float(lag_ok.mean()),
+                    mean_train_len=float(task.train.lengths.mean() + 1),
+                    mean_test_len=float(task.test.lengths.mean() + 1))
+
+
+def _gate_shut(m, shut: bool, saved=None):
+    """Sequential construction (2a/2b): hold the input gate shut, or open it again.
+
+    With every input-gate weight at -1000, y_in = f(net_in) is exactly 0, so
+    the cell state and output stay 0 and no weight of the cell, its gate or
+    its outgoing connections receives any gradient: the net behaves exactly
+    as if the cell were absent.  Opening restores the gate's initial weights.
+    """
+    if shut:
+        saved = m.get_weights()["W_in"]
+        m.set_weights(W_in=np.full_like(saved, _SHUT))
+        return saved
+    m.set_weights(W_in=saved)
+    return None
+
+
+def _run_streak(t: Trial) -> dict:
+    p, o = t.preset, t.preset.options
+    task = p.make_task(seed=[t.data_seed, 1])
+    chunk = t.chunk(task)
+    need, thr = o["streak"], o["threshold"]
+    saved = _gate_shut(t.m, True) if o["construct"] else None
+    best, stale, block_err, added_at = np.inf, 0, [], None
+    carry, hit = 0, -1
+    # shorter streaks on the way, for the record (how long precision takes)
+    short = {n: [0, None] for n in o.get("record_streaks", (100, 1000)) if n < need}
+    while t.seen < o["limit"]:
+        snap = t.snapshot()
+        n = min(chunk, o["plateau_block"]) if saved is not None else chunk
+        b = task.sample(min(n, o["limit"] - t.seen))
+        out = t.train(b)
+        if not np.all(np.isfinite(out)):
+            raise FloatingPointError("non-finite output")
+        if o["where"] == "all":
+            ok = step_max_errors(out, b) < thr
+        else:
+            ok = np.all(end_errors(out, b) < thr, axis=1)
+        first = t.seen - len(b)
+        hit, carry = streak_hit(ok, carry, need)
+        for n, st in short.items():
+            if st[1] is None:
+                h, st[0] = streak_hit(ok, st[0], n)
+                st[1] = None if h < 0 else first + h + 1
+        if saved is not None:  # still growing: has the error stopped decreasing?
+            block_err += list(sequence_sse(out, b))
+            while len(block_err) >= o["plateau_block"]:
+                e = float(np.mean(block_err[:o["plateau_block"]]))
+                del block_err[:o["plateau_block"]]
+                if e < best * (1 - o.get("plateau_tol", 0.01)):
+                    best, stale = e, 0
+                else:
+                    stale += 1
+                if stale >= o["plateau_patience"]:
+                    saved = _gate_shut(t.m, False, saved)
+                    added_at = t.seen
+                    carry = 0  # the net changed: start counting afresh
+                    hit = -1
+                    short = {n: [0, None] for n in short}
+                    break
+        if hit >= 0:
+            t.restore(snap)
+            t.train(b.take(0, hit + 1))
+            assert t.seen == first + hit + 1
+            break
+    success = hit >= 0
+    end = t.seen
+    start = end - need if success else None
+    fields = dict(success=success, sequences=(start if o["reading"] == "start" else end) if success else t.seen,
+                  streak_start=start, streak_end=end if success else None)
+    fields.update({f"streak{n}_end": st[1] for n, st in short.items()})
+    if o["construct"]:
+        fields["cell_added_at"] = added_at
+    test = p.make_task(seed=[t.data_seed, 2]).sample(o["test_size"])
+    if o["where"] == "all":
+        wrong = lambda out, b: step_max_errors(out, b) >= thr  # noqa: E731
+    else:
+        wrong = _abs_wrong(thr)
+    n_wrong, out = _frozen_test(t, test, wrong)
+    fields.update(_test_fields(out, test, n_wrong))
+    return t.finish(**fields)
+
+
+def _run_st12(t: Trial) -> dict:
+    p, o = t.preset, t.preset.options
+    task = p.make_task(seed=[t.data_seed, 1])
+    stop_set = p.make_task(seed=[t.data_seed, 3]).sample(o["stop_test_size"])
+    wrong = _abs_wrong(o["threshold"])
+    st1 = st2 = None
+    while t.seen < o["limit"]:
+        t.train(task.sample(o["check_every"]))
+        n_wrong, out = _frozen_test(t, stop_set, wrong, max_wrong=o["max_wrong"])
+        if out is None:
+            continue
+        if st1 is None:
+            st1 = t.seen
+        if np.mean(end_errors(out, stop_set)) < o["max_error"]:
+            st2 = t.seen
+            break
+    fields = dict(success=st2 is not None, sequences=t.seen, st1_sequences=st1)
+    test = p.make_task(seed=[t.data_seed, 2]).sample(o["test_size"])
+    n_wrong, out = _frozen_test(t, test, wrong)
+    fields.update(_test_fields(out, test, n_wrong))
+    return t.finish(**fields)
+
+
+def _seq_error(out, b, how):
+    """Per-sequence end-of-sequence training error: mean |t - y| over outputs, or E."""
+    e = out[b.ends] - b.Y[b.ends]
+    return np.mean(np.abs(e), axis=1) if how == "mae" else np.sum(e ** 2, axis=1)
+
+
+def _run_window(t: Trial, milestones) -> dict:
+    """ST3 (one milestone, ``None``) or Exp. 5 milestones (n_seq values)."""
+    p, o = t.preset, t.preset.options
+    task = p.make_task(seed=[t.data_seed, 1])
+    test = p.make_task(seed=[t.data_seed, 2]).sample(o["test_size"])
+    chunk = t.chunk(task)
+    W, thr, how = o["window"], o["threshold"], o.get("avg_error", "mae")
+    win = Window(W, 2)
+    wrong = _abs_wrong(thr)
+    todo = list(milestones)
+    fields = {}
+
+    def scores(out, b):
+        bad = np.any(np.abs(out[b.ends] - b.Y[b.ends]) >= thr, axis=1)
+        return np.column_stack([bad, _seq_error(out, b, how)])
+
+    while t.seen < o["limit"] and todo:
+        b = task.sample(min(chunk, o["limit"] - t.seen))
+        while b is not None and todo:
+            snap, wsnap = t.snapshot(), win.state()
+            sums = win.push(scores(t.train(b), b))
+            n_bad, avg = sums[:, 0], sums[:, 1] / W
+            with np.errstate(invalid="ignore"):
+                met = ((n_bad == 0) & (avg < o["beta"])) if todo[0] is None else (n_bad < todo[0])
+                all_ok = np.flatnonzero(n_bad == 0)
+            if todo[0] is None and "all_correct_sequences" not in fields and len(all_ok):
+                # the window's first moment with every sequence correct: ST3 read with the
+                # paper's E (for one output and ABS(0.04), E < 0.01 then holds as well)
+                fields["all_correct_sequences"] = t.seen - len(b) + int(all_ok[0]) + 1
+            hits = np.flatnonzero(met)
+            if not len(hits):
+                break
+            i = int(hits[0])
+            t.restore(snap)  # retrain exactly up to the sequence where the rule holds
+            win.load(wsnap)
+            first = b.take(0, i + 1)
+            win.push(scores(t.train(first), first))
+            ms = todo.pop(0)
+            prefix = "" if ms is None else f"n{ms}_"
+            n_wrong, tout = _frozen_test(t, test, wrong)
+            fields[f"{prefix}sequences"] = t.seen
+            fields.update(_test_fields(tout, test, n_wrong, prefix))
+            if ms is None:
+                fields["train_avg_error"] = float(avg[i])
+            b = b.take(i + 1, len(b)) if i + 1 < len(b) else None
+    success = not todo
+    fields["success"] = success
+    if milestones[0] is not None:
+        last = f"n{milestones[-1]}_"
+        for k in ("sequences", "test_size", "wrong", "frac_wrong", "test_mae", "test_mse"):
+            if last + k in fields:
+                fields[k] = fields[last + k]
+    if not success:
+        fields["sequences"] = t.seen
+        n_wrong, tout = _frozen_test(t, test, wrong)
+        fields.update(_test_fields(tout, test, n_wrong))
+    return t.finish(**fields)
+
+
+_PROTOCOLS = {
+    "reber": _run_reber,
+    "streak": _run_streak,
+    "st12": _run_st12,
+    "st3": lambda t: _run_window(t, [None]),
+    "milestones": lambda t: _run_window(t, list(t.preset.options["milestones"])),
+}
+
+
+def run_trial(preset: Preset | str, trial: int = 0, seed: int = 0, progress=None,
+              return_learner=False):
+    """Run one trial of ``preset`` and return its record.
+
+    Parameters
+    ----------
+    preset : Preset or str
+    trial : int
+        Trial number; the weights are seeded with ``seed + trial`` and the
+        data streams with ``[seed + trial, k]`` (Experiment 1: the train/test
+        set pair with ``seed + trial // 10``).
+    seed : int
+    progress : callable(n_sequences, n_steps), optional
+        Called after every chunk of training sequences.
+    return_learner : bool
+        Also return the trained learner (as it was at the final test).
+
+    Returns
+    -------
+    dict, or (dict, OnlineLSTM) with ``return_learner``
+        ``preset``, ``trial``, ``seed``, ``data_seed``, ``success``,
+        ``sequences`` (training sequences until success, or until the limit),
+        the protocol's milestones (``st1_sequences``, ``streak_end``,
+        ``n140_sequences``, ...), the final frozen test (``test_size``,
+        ``wrong``, ``frac_wrong``, ``test_mae``, ``test_mse``), ``steps``
+        (training and test steps), ``wall_s``, ``cpu_s`` (CPU time of the
+        trial's process: its cost on a shared machine), ``steps_per_s``,
+        ``reason``.
+    """
+    if isinstance(preset, str):
+        preset = PRESETS[preset]
+    t = Trial(preset, trial, seed, progress)
+    t.record["data_seed"] = t.data_seed
+    try:
+        rec = _PROTOCOLS[preset.protocol](t)
+        rec["reason"] = "solved" if rec["success"] else "limit"
+    except (DivergenceError, FloatingPointError) as exc:
+        rec = t.finish(success=False, sequences=t.seen, reason=f"diverged: {exc}")
+    return (rec, t.m) if return_learner else rec
+
+
+# ---------------------------------------------------------------------------
+# many trials, in parallel
+# ---------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """The git commit of this source tree (``+dirty`` if it has local changes), or 'unknown'."""
+    here = Path(__file__).resolve().parent
+    try:
+        rev = subprocess.run(["git", "-C", str(here), "rev-parse", "--short=10", "HEAD"],
+                             capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return rev + ("+dirty" if dirty else "")
+
+
+def _worker(job, queue):
+    preset, trial, seed = job
+    report = None
+    if queue is not None:
+        acc = [0, 0, time.perf_counter()]
+
+        def report(n_seq, n_steps):  # at most ~5 messages a second
+            acc[0] += n_seq
+            acc[1] += n_steps
+            if time.perf_counter() - acc[2] > 0.2:
+                queue.put((acc[0], acc[1]))
+                acc[:] = [0, 0, time.perf_counter()]
+    return run_trial(preset, trial, seed, report)
+
+
+def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, progress=True,
+              options=None, name=None) -> pd.DataFrame:
+    """Run the trials of one or more presets; one record per trial.
+
+    Parameters
+    ----------
+    presets : str, Preset, or list of them
+        Preset ids, groups (``"2c"``), experiments (``"3"``) or ``"all"``.
+    trials : int, optional
+        Trials per preset; default the paper's count (1 with ``quick``).
+    seed : int
+        Trial k of every preset uses seed ``seed + k``.
+    quick : bool
+        Use each preset's quick version (small sequence budget, small tests).
+    jobs : int, optional
+        Worker processes; default all cores.  1 runs in this process.
+    out : path, optional
+        Directory; the records are written to ``<out>/<name>.csv`` after
+        every finished trial.
+    progress : bool
+        Show tqdm progress bars (trials, and training sequences).
+    options : dict, optional
+        Option changes for every preset (:meth:`Preset.with_options`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per trial, ordered by preset and trial.
+    """
+    from .presets import select
+
+    if isinstance(presets, (str, Preset)):
+        presets = [presets]
+    chosen = []
+    for p in presets:
+        chosen += [p] if isinstance(p, Preset) else [PRESETS[i] for i in select(p)]
+    if quick:
+        chosen = [p.quick_version() for p in chosen]
+    if options:
+        chosen = [p.with_options(**options) for p in chosen]
+    jobs_list = [(p, k, seed) for p in chosen
+                 for k in range(trials if trials is not None else (1 if quick else p.trials))]
+    n_jobs = jobs or os.cpu_count() or 1
+    n_jobs = max(1, min(n_jobs, len(jobs_list)))
+    if name is None:
+        name = "_".join(sorted({p.id for p in chosen})) if len(chosen) <= 3 else "presets"
+        name += "-quick" if quick else ""
+    path = None
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        path = Path(out) / f"{name}.csv"
+    version = code_version()
+    records = []
+
+    from tqdm.auto import tqdm
+
+    bar_t = tqdm(total=len(jobs_list), desc="trials", unit="trial", disable=not progress,
+                 position=0)
+    bar_s = tqdm(desc="training", unit="seq", unit_scale=True, disable=not progress,
+                 position=1)
+
+    def done(rec):
+        rec.update(version=version, quick=bool(quick),
+                   options=_option_text(next(p for p in chosen if p.id == rec["preset"]), quick))
+        records.append(rec)
+        bar_t.update(1)
+        bar_t.set_postfix_str(f"{rec['preset']} #{rec['trial']}: "
+                              f"{'solved' if rec['success'] else rec['reason']} "
+                              f"after {rec['sequences']:,}")
+        if path is not None:
+            _frame(records).to_csv(path, index=False)
+
+    try:
+        if n_jobs == 1:
+            for job in jobs_list:
+                done(run_trial(job[0], job[1], job[2],
+                               lambda n, s: bar_s.update(n) if progress else None))
+        else:
+            _run_pool(jobs_list, n_jobs, done, bar_s if progress else None)
+    finally:
+        bar_s.close()
+        bar_t.close()
+    return _frame(records)
+
+
+def _run_pool(jobs_list, n_jobs, done, bar):
+    import multiprocessing as mp
+    import queue as _queue
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    ctx = mp.get_context("spawn")
+    with ctx.Manager() as manager:
+        q = manager.Queue() if bar is not None else None
+        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
+            pending = {pool.submit(_worker, job, q) for job in jobs_list}
+            while pending:
+                finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                if q is not None:
+                    n = 0
+                    try:
+                        while True:
+                            n += q.get_nowait()[0]
+                    except _queue.Empty:
+                        pass
+                    if n:
+                        bar.update(n)
+                for f in finished:
+                    done(f.result())
+
+
+def _option_text(p: Preset, quick=False) -> str:
+    """The preset's options that differ from the registered preset (or its
+    quick version), as k=v text."""
+    base = PRESETS[p.id].quick_version() if quick else PRESETS[p.id]
+    diff = {k: v for k, v in p.options.items() if base.options.get(k) != v}
+    diff.update({k: v for k, v in p.task_kwargs.items() if base.task_kwargs.get(k) != v})
+    learner = base.learner(seed=0).get_params()
+    diff.update({k: v for k, v in p.learner_changes.items() if learner.get(k) != v})
+    return " ".join(f"{k}={v}" for k, v in sorted(diff.items()))
+
+
+def _frame(records) -> pd.DataFrame:
+    df = pd.DataFrame(records)
+    order = {pid: i for i, pid in enumerate(PRESETS)}
+    df = df.sort_values(["preset", "trial"], key=lambda s: s.map(order) if s.name == "preset" else s)
+    first = ["preset", "trial", "seed", "data_seed", "success", "reason", "sequences"]
+    cols = [c for c in first if c in df] + [c for c in df if c not in first]
+    return df[cols].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------
+# side by side with the paper
+# ---------------------------------------------------------------------------
+def compare(records: pd.DataFrame) -> pd.DataFrame:
+    """Our figures next to the paper's, one row per paper result row.
+
+    Columns: preset, table, row, trials, success % (paper, ours), mean
+    sequences to success (paper, ours), median (ours), wrong predictions
+    (paper, ours; mean over successful trials), further figures
+    (``extra``, as "paper / ours" text), wall time per trial and in total
+    (the sum over trials, i.e. on one core), and steps per second.
+    """
+    rows = []
+    records = records.copy()
+    records["options"] = records["options"].fillna("") if "options" in records else ""
+    for (pid, _), df in records.groupby(["preset", "options"], sort=False):
+        p = PRESETS[pid]
+        for pr in p.paper:
+            col = pr.prefix + "sequences"
+            if pr.prefix:
+                ok = df[df[col].notna()] if col in df else df.iloc[:0]
+            else:
+                ok = df[df["success"].astype(bool)]
+            wrong_col = pr.prefix + "wrong"
+            extras = []
+            for name, (paper_val, column, *scope) in pr.extra.items():
+                src = df if scope == ["all"] else ok
+                ours = src[column].mean() if column in src and len(src) else None
+                extras.append(f"{name}: {_fmt(paper_val)} / {_fmt(ours)}")
+            rows.append({
+                "preset": pid, "table": pr.table, "row": pr.label, "trials": len(df),
+                "paper success %": pr.success_pct,
+                "success %": round(100 * len(ok) / len(df), 1) if len(df) else None,
+                "paper mean seq": pr.mean_sequences,
+                "mean seq": ok[col].mean() if len(ok) else None,
+                "median seq": ok[col].median() if len(ok) else None,
+                "paper wrong": pr.wrong,
+                "wrong": ok[wrong_col].mean() if len(ok) and wrong_col in ok else None,
+                "paper / ours": "; ".join(extras),
+                "wall s/trial": df["wall_s"].mean(),
+                "wall s total": df["wall_s"].sum(),
+                "cpu s total": df["cpu_s"].sum(min_count=1) if "cpu_s" in df else None,
+                "steps/s": df["steps"].sum() / df["wall_s"].sum(),
+                "quick": bool(df["quick"].any()) if "quick" in df else False,
+                "options": df["options"].iloc[0],
+            })
+    return pd.DataFrame(rows)
+
+
+def _fmt(v, digits=3):
+    """A number for a table: thousands separators, or a few significant digits."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "–"
+    if isinstance(v, (bool, np.bool_)):
+        return str(v)
+    v = float(v)
+    if v == int(v) and abs(v) >= 1:
+        return f"{int(v):,}"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}g}"
+
+
+def format_table(cmp: pd.DataFrame, markdown=False) -> str:
+    """The side-by-side table as text (or GitHub markdown)."""
+    head = ["preset", "paper row", "trials", "success % paper / ours", "mean seq paper / ours",
+            "median seq", "wrong paper / ours", "more (paper / ours)", "wall s/trial", "wall s total",
+            "CPU s total"]
+    body = []
+    for _, r in cmp.iterrows():
+        body.append([
+            r["preset"] + (" (quick)" if r["quick"] else "") + (f" [{r['options']}]" if r["options"] else ""),
+            f"{r['table']}: {r['row']}", str(r["trials"]),
+            f"{_fmt(r['paper success %'])} / {_fmt(r['success %'])}",
+            f"{_fmt(r['paper mean seq'])} / {_fmt(r['mean seq'])}",
+            _fmt(r["median seq"]),
+            f"{_fmt(r['paper wrong'])} / {_fmt(r['wrong'])}",
+            r["paper / ours"], _fmt(r["wall s/trial"], 3), _fmt(round(r["wall s total"])),
+            _fmt(None if r["cpu s total"] is None or np.isnan(r["cpu s total"]) else round(r["cpu s total"])),
+        ])
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(row) + " |" for row in body]
+        return "\n".join(lines)
+    widths = [max(len(h), *(len(row[i]) for row in body)) if body else len(h) for i, h in enumerate(head)]
+    fmt = lambda row: "  ".join(c.ljust(w) for c, w in zip(row, widths))  # noqa: E731
+    return "\n".join([fmt(head), fmt(["-" * w for w in widths])] + [fmt(row) for row in body])

@@ -1,0 +1,391 @@
+"""The paper's experiments as named presets (Tables 1–11; spec §5).
+
+A :class:`Preset` is everything needed to rerun one LSTM row of the paper's
+result tables: the Table 10 architecture, weight initialisation, gate biases
+and learning rate (from :data:`online_lstm.paper.TABLE10`), the task
+generator and its parameters, the stopping and success rules of Table 11,
+the test-set size, the paper's trial count, and the paper's figures to
+compare against.
+
+Preset ids follow Table 10 (``"1-1"`` … ``"6b"``).  Where one Table 10 row
+covers several result rows, the preset id adds the row's parameters:
+Table 4's three rows of task 3a are ``"3a-T100-N3"``, ``"3a-T100-N1"`` and
+``"3a-T1000-N3"``; Table 8's two rows (n_seq = 140 and 13) are milestones of
+the one preset ``"5"``.
+
+Where the paper is silent, a preset uses the default of spec §8 and says so
+in :attr:`Preset.notes`; every such choice is an option that
+:meth:`Preset.with_options` can change (``online-lstm reproduce ... --set
+key=value``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from .paper import TABLE10, table10_learner
+from .tasks import Adding, EmbeddedReber, Multiplication, Task2a, Task2b, Task2c, TemporalOrder, TwoSequence
+
+
+@dataclass(frozen=True)
+class PaperRow:
+    """One LSTM row of the paper's result tables (Tables 1–9).
+
+    ``None`` marks a figure the paper does not report.  ``prefix`` names
+    the record columns that hold our figure for this row (``""`` for the
+    trial's final stop, ``"n140_"`` for Table 8's n_seq = 140 milestone).
+    ``extra`` holds further figures as ``name -> (paper value, record
+    column)``, averaged over the successful trials, or ``(paper value,
+    record column, "all")``, averaged over all trials.
+    """
+
+    table: str
+    label: str
+    success_pct: float | None = None
+    mean_sequences: float | None = None
+    wrong: float | None = None
+    extra: dict = field(default_factory=dict)
+    prefix: str = ""
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One experiment configuration of the paper.
+
+    Attributes
+    ----------
+    id : str
+        Preset id (``"1-5"``, ``"2c-3"``, ``"3a-T100-N1"``, ...).
+    group : str
+        Table 10 row family (``"1"``, ``"2a"``, ``"2c"``, ``"3a"``, ...).
+    experiment : str
+        ``"1"`` .. ``"6"``.
+    table10 : str
+        Table 10 row of the architecture (key of :data:`~online_lstm.paper.TABLE10`).
+    title : str
+    task : type
+        The :class:`~online_lstm.tasks.SequenceTask` subclass.
+    task_kwargs : dict
+        Its parameters (without the seed).
+    protocol : str
+        Training loop and stopping rule (:mod:`online_lstm.experiments`):
+        ``"reber"``, ``"streak"``, ``"st12"``, ``"st3"`` or ``"milestones"``.
+    options : dict
+        The protocol's parameters (thresholds, windows, check interval,
+        sequence limit, test-set sizes, and spec §8 choices).
+    learner_changes : dict
+        Changes to the Table 10 learner arguments (e.g. ``update``).
+    trials : int
+        The paper's number of trials.
+    paper : tuple of PaperRow
+    notes : tuple of str
+        Where the paper is silent and which default (spec §8) is used.
+    quick : dict
+        Options overridden by ``--quick`` (a small sequence budget).
+    """
+
+    id: str
+    group: str
+    experiment: str
+    table10: str
+    title: str
+    task: type
+    task_kwargs: dict
+    protocol: str
+    options: dict
+    trials: int
+    paper: tuple
+    learner_changes: dict = field(default_factory=dict)
+    notes: tuple = ()
+    quick: dict = field(default_factory=dict)
+
+    @property
+    def n_weights(self) -> int:
+        """The paper's weight count (Table 10)."""
+        return TABLE10[self.table10][1]
+
+    @property
+    def limit(self) -> int:
+        """Training sequences after which a trial stops unsuccessful."""
+        return self.options["limit"]
+
+    def learner(self, seed=None, **changes):
+        """A fresh learner of this preset's architecture."""
+        kw = dict(self.learner_changes)
+        kw.update(changes)
+        return table10_learner(self.table10, seed=seed, **kw)
+
+    def make_task(self, seed=None):
+        """The preset's task generator with the given stream seed."""
+        return self.task(seed=seed, **self.task_kwargs)
+
+    def with_options(self, **changes) -> "Preset":
+        """A copy with changed options.
+
+        Keys of :attr:`options` change the protocol; ``update`` changes the
+        learner (``"step"`` or ``"sequence"``); other keys are task
+        parameters (e.g. ``targets`` for Experiment 1, ``first_pair`` for
+        Experiments 4 and 5).
+        """
+        opts, task_kw, learn = dict(self.options), dict(self.task_kwargs), dict(self.learner_changes)
+        import inspect
+
+        task_params = set(inspect.signature(self.task.__init__).parameters) - {"self", "seed"}
+        for k, v in changes.items():
+            if k in opts:
+                opts[k] = v
+            elif k in task_params:
+                task_kw[k] = v
+            elif k in ("update", "lr"):
+                learn[k] = v
+            else:
+                raise KeyError(f"preset {self.id} has no option {k!r}; options are "
+                               f"{sorted(opts) + sorted(task_params) + ['lr', 'update']}")
+        return dataclasses.replace(self, options=opts, task_kwargs=task_kw, learner_changes=learn)
+
+    def quick_version(self) -> "Preset":
+        """The ``--quick`` version: the same rules within a small sequence budget."""
+        return self.with_options(**self.quick)
+
+
+# ---------------------------------------------------------------------------
+# building blocks
+# ---------------------------------------------------------------------------
+_REBER_NOTES = (
+    "target coding: one-hot actual next symbol (spec §8 item 12, option A); 'targets=legal' "
+    "gives the multi-hot variant",
+    "success test every 100 training sequences on frozen weights (§8 item 14)",
+    "'correct' is strict: every legal successor's output above every illegal one (§8 item 14)",
+    "weights change after every step (§8 item 11)",
+    "training strings i.i.d. (duplicates allowed); test strings rejected only when equal to a "
+    "training string (§8 item 17a)",
+    "input-gate biases random in [-0.2, 0.2] (§8 item 6)",
+    "the paper gives no sequence limit; 200,000 is used (RCC/Elman failures are quoted at "
+    ">200,000)",
+)
+
+
+def _reber(row, pct, mean):
+    return Preset(
+        id=row, group="1", experiment="1", table10=row,
+        title=f"Embedded Reber, {TABLE10[row][0]['n_blocks']} blocks of size "
+              f"{TABLE10[row][0]['block_size']}, lr {TABLE10[row][0]['lr']}",
+        task=EmbeddedReber, task_kwargs=dict(targets="next", distinct_test=False),
+        protocol="reber",
+        options=dict(limit=200_000, check_every=100, rule="strict"),
+        trials=30,
+        paper=(PaperRow("Table 1", f"LSTM {row}", success_pct=pct, mean_sequences=mean,
+                        extra={"closing T/P right (all trials)": (None, "lag_correct", "all")}),),
+        notes=_REBER_NOTES + ("30 trials = 3 train/test set pairs x 10 weight initialisations",),
+        quick=dict(limit=20_000),
+    )
+
+
+_STREAK_NOTES = (
+    "success: a streak of 10,000 successive training sequences, each scored before its own "
+    "update; 'success after' counts the sequences before the streak starts (spec §8 item 17b; "
+    "'reading=end' counts to its end)",
+    "a confirming frozen test on fresh sequences follows (wrong predictions)",
+)
+
+
+def _task2ab(name, cls, mean):
+    where = "all" if name == "2a" else "end"
+    return Preset(
+        id=name, group=name, experiment="2", table10=name,
+        title=f"Task {name}: {'noise-free' if name == '2a' else 'no local regularities'}, p = 100",
+        task=cls, task_kwargs=dict(p=100), protocol="streak",
+        options=dict(limit=5_000_000, streak=10_000, threshold=0.25, where=where, reading="start",
+                     test_size=10_000, construct=True, plateau_block=100, plateau_patience=5),
+        trials=18,
+        paper=(PaperRow("Table 2" if name == "2a" else "§5.2 text", f"LSTM {name}, p = 100",
+                        success_pct=100, mean_sequences=mean,
+                        extra={"cell added at": (None, "cell_added_at"),
+                               "1,000-streak ends": (None, "streak1000_end")}),),
+        notes=_STREAK_NOTES + (
+            "sequential construction: the net starts without its memory cell (the input gate is "
+            "held shut: y_in = 0 exactly, so the cell outputs 0 and gets no gradient); the cell and "
+            "gate join with fresh [-0.2, 0.2] weights when the mean error per block of 100 "
+            "sequences has not improved for 5 blocks (spec §8 item 18)",
+            "weights change after every step (§8 item 11)",
+        ) + (("success needs every step's error below 0.25 ('no test set', Table 11)",)
+             if name == "2a" else ("success is scored at the sequence end only",)),
+        quick=dict(limit=1_000, test_size=200),
+    )
+
+
+_TABLE3 = [  # (row, q, p, mean sequences to success)
+    ("2c-1", 50, 50, 30_000), ("2c-2", 100, 100, 31_000), ("2c-3", 200, 200, 33_000),
+    ("2c-4", 500, 500, 38_000), ("2c-5", 1000, 1000, 49_000), ("2c-6", 1000, 500, 49_000),
+    ("2c-7", 1000, 200, 75_000), ("2c-8", 1000, 100, 135_000), ("2c-9", 1000, 50, 203_000),
+]
+
+
+def _task2c(row, q, p, mean):
+    return Preset(
+        id=row, group="2c", experiment="2", table10=row, title=f"Task 2c, q = {q}, p = {p}",
+        task=Task2c, task_kwargs=dict(q=q, p=p), protocol="streak",
+        options=dict(limit=5_000_000, streak=10_000, threshold=0.2, where="end", reading="start",
+                     test_size=10_000, construct=False),
+        trials=20,
+        paper=(PaperRow("Table 3", f"q = {q}, p = {p}", mean_sequences=mean,
+                        extra={"100-streak ends": (None, "streak100_end"),
+                               "1,000-streak ends": (None, "streak1000_end")}),),
+        notes=_STREAK_NOTES + ("outputs code x = [1, 0], y = [0, 1] (§8 item 19)",),
+        # a budget of weight-steps, so every quick 2c row costs about the same
+        quick=dict(limit=max(300, 1_000_000_000 // ((q + 12) * TABLE10[row][1])),
+                   test_size=500 if q < 500 else 100),
+    )
+
+
+_EXP3_NOTES = (
+    "stopping tests every 100 training sequences on frozen weights, on one random test set "
+    "of 256 sequences drawn per trial (spec §8 item 14)",
+    "lengths uniform in [T, T + T/10], inclusive (§8 item 16); noise variance 0.2 (§8 item 20)",
+)
+
+
+def _exp3(variant, T, N, paper_row, table, lr_row):
+    if variant == "c":
+        opts = dict(max_wrong=0, max_error=0.015, threshold=0.1)
+        extra = {"fraction misclassified": (paper_row[1], "frac_wrong"),
+                 "av. difference to mean": (paper_row[2], "test_mae")}
+        row = PaperRow(table, f"T = {T}, N = {N}", mean_sequences=paper_row[0], extra=extra)
+    else:
+        opts = dict(max_wrong=0 if variant == "a" else 5, max_error=0.01 if variant == "a" else 0.04,
+                    threshold=0.2)
+        extra = {"ST1 mean": (paper_row[0], "st1_sequences"),
+                 "fraction misclassified": (paper_row[2], "frac_wrong")}
+        row = PaperRow(table, f"T = {T}, N = {N}", mean_sequences=paper_row[1], extra=extra)
+    long = T >= 1000
+    return Preset(
+        id=f"3{variant}-T{T}-N{N}", group=f"3{variant}", experiment="3", table10=lr_row,
+        title=f"Task 3{variant}, T = {T}, N = {N}",
+        task=TwoSequence, task_kwargs=dict(variant=variant, T=T, N=N), protocol="st12",
+        options=dict(limit=2_000_000 if (long or variant == "c") else 1_000_000, check_every=100,
+                     stop_test_size=256, test_size=2560, **opts),
+        trials=10, paper=(row,),
+        notes=_EXP3_NOTES + (("the target's Gaussian noise has variance 0.1; misclassified means "
+                              "|output - noise-free target| > 0.1",) if variant == "c" else ())
+              + ("the paper gives no sequence limit; the limit used is several times its mean",),
+        quick=dict(limit=300 if long else 3_000, test_size=256),
+    )
+
+
+_ST3_NOTES = (
+    "ST3: 'average training error' = mean over the 2000 most recent training sequences of the "
+    "mean absolute end-of-sequence error ('avg_error=mse' uses the paper's E = sum_k (t_k - y_k)^2; "
+    "spec §8 item 13); checked after every sequence",
+    "each training sequence is scored before its own (end-of-sequence) update",
+    "lengths uniform in [T, T + T/10], inclusive (§8 item 16)",
+)
+
+
+def _adding(row, T, wrong, mean, limit):
+    return Preset(
+        id=row, group="4", experiment="4", table10=row, title=f"Adding problem, T = {T}",
+        task=Adding, task_kwargs=dict(T=T, first_pair="b"), protocol="st3",
+        options=dict(limit=limit, window=2000, threshold=0.04, beta=0.01, avg_error="mae",
+                     test_size=2560),
+        trials=10,
+        paper=(PaperRow("Table 7", f"T = {T}", wrong=wrong, mean_sequences=mean,
+                        extra={"first window all correct": (None, "all_correct_sequences")}),),
+        notes=_ST3_NOTES + ("a chosen first pair is marked +1 with value 0 (§8 item 15, reading b; "
+                            "'first_pair=a' keeps its -1 marker)",
+                            "the paper gives no sequence limit; the limit used is several times "
+                            "its mean (T = 1000: its slowest run needed 2,020,000)"),
+        quick=dict(limit=max(300, 3_000_000 // T), test_size=256),
+    )
+
+
+PRESETS: dict = {}
+
+
+def _add(p: Preset):
+    if p.id in PRESETS:
+        raise ValueError(f"duplicate preset {p.id}")
+    PRESETS[p.id] = p
+
+
+for _row, _pct, _mean in [("1-1", 100, 39_740), ("1-2", 100, 21_730), ("1-3", 97, 14_060),
+                          ("1-4", 97, 9_500), ("1-5", 100, 8_440)]:
+    _add(_reber(_row, _pct, _mean))
+_add(_task2ab("2a", Task2a, 5_040))
+_add(_task2ab("2b", Task2b, 5_680))
+for _row, _q, _p, _mean in _TABLE3:
+    _add(_task2c(_row, _q, _p, _mean))
+for _T, _N, _vals in [(100, 3, (27_380, 39_850, 0.000195)), (100, 1, (58_370, 64_330, 0.000117)),
+                      (1000, 3, (446_850, 452_460, 0.000078))]:
+    _add(_exp3("a", _T, _N, _vals, "Table 4", "3a"))
+for _T, _N, _vals in [(100, 3, (41_740, 43_250, 0.00828)), (100, 1, (74_950, 78_430, 0.01500)),
+                      (1000, 1, (481_060, 485_080, 0.01207))]:
+    _add(_exp3("b", _T, _N, _vals, "Table 5", "3b"))
+for _T, _N, _vals in [(100, 3, (269_650, 0.00558, 0.014)), (100, 1, (565_640, 0.00441, 0.012))]:
+    _add(_exp3("c", _T, _N, _vals, "Table 6", "3c"))
+_add(_adding("4-1", 100, 1, 74_000, 1_000_000))
+_add(_adding("4-2", 500, 0, 209_000, 2_000_000))
+_add(_adding("4-3", 1000, 1, 853_000, 5_000_000))
+_add(Preset(
+    id="5", group="5", experiment="5", table10="5", title="Multiplication problem, T = 100",
+    task=Multiplication, task_kwargs=dict(T=100, first_pair="b"), protocol="milestones",
+    options=dict(limit=5_000_000, window=2000, threshold=0.04, milestones=(140, 13),
+                 test_size=2560),
+    trials=10,
+    paper=(PaperRow("Table 8", "n_seq = 140", wrong=139, mean_sequences=482_000,
+                    extra={"MSE": (0.0223, "n140_test_mse")}, prefix="n140_"),
+           PaperRow("Table 8", "n_seq = 13", wrong=14, mean_sequences=1_273_000,
+                    extra={"MSE": (0.0139, "n13_test_mse")}, prefix="n13_")),
+    notes=("a test of 2560 sequences runs as soon as fewer than n_seq of the 2000 most recent "
+           "training sequences have absolute error above 0.04; n_seq = 140, then 13, in one run",
+           "MSE = mean squared end-of-sequence error on the test (the paper's column may be another "
+           "measure, spec §8 item 8)",
+           "a chosen first pair is marked +1 with value 1.0 (§8 item 15)",
+           "the paper gives no sequence limit; 5,000,000 is used"),
+    quick=dict(limit=30_000, test_size=256),
+))
+for _v, _wrong, _mean, _trials, _limit in [("a", 1, 31_390, 20, 1_000_000), ("b", 2, 571_100, 10, 5_000_000)]:
+    _add(Preset(
+        id=f"6{_v}", group=f"6{_v}", experiment="6", table10=f"6{_v}",
+        title=f"Temporal order, {2 if _v == 'a' else 3} relevant symbols",
+        task=TemporalOrder, task_kwargs=dict(variant=_v), protocol="st3",
+        options=dict(limit=_limit, window=2000, threshold=0.3, beta=0.1, avg_error="mae",
+                     test_size=2560),
+        trials=_trials,
+        paper=(PaperRow("Table 9", f"task 6{_v}", wrong=_wrong, mean_sequences=_mean),),
+        notes=_ST3_NOTES[:2] + ("lengths uniform in [100, 110], positions 1-based inclusive "
+                                "(§8 item 16)",
+                                "the paper gives no sequence limit; the limit used is several "
+                                "times its mean"),
+        quick=dict(limit=30_000, test_size=256),
+    ))
+
+#: Experiment numbers and Table 10 row families, for ``reproduce <experiment>``.
+GROUPS: dict = {}
+for _p in PRESETS.values():
+    GROUPS.setdefault(_p.group, []).append(_p.id)
+    if _p.experiment != _p.group:
+        GROUPS.setdefault(_p.experiment, []).append(_p.id)
+
+
+def select(names) -> list:
+    """Presets named by ids, groups (``"2c"``, ``"3a"``), experiments (``"3"``) or ``"all"``.
+
+    Returns a list of preset ids in table order, without repeats.
+    """
+    if isinstance(names, str):
+        names = [names]
+    chosen = []
+    for name in names:
+        if name == "all":
+            ids = list(PRESETS)
+        elif name in PRESETS:
+            ids = [name]
+        elif name in GROUPS:
+            ids = GROUPS[name]
+        else:
+            raise KeyError(f"unknown preset or experiment {name!r}; presets: {', '.join(PRESETS)}; "
+                           f"experiments and groups: {', '.join(GROUPS)}; or 'all'")
+        chosen += [i for i in ids if i not in chosen]
+    order = list(PRESETS)
+    return sorted(chosen, key=order.index)

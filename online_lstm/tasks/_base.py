@@ -1,0 +1,183 @@
+"""Shared machinery of the task generators: a batch of sequences, a seeded stream.
+
+Every task of the paper (spec §5) is a stream of independent sequences.  A
+:class:`Batch` holds ``n`` of them end to end, in the form
+:meth:`online_lstm.OnlineLSTM.learn_many` takes (rows = time steps, a reset
+at each sequence's first row, NaN where there is no target).  A
+:class:`SequenceTask` is a seeded stream of such sequences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Batch:
+    """``n`` sequences laid end to end for ``learn_many`` / ``predict_many``.
+
+    Unpacks as ``X, Y, resets, ends = batch``.
+
+    Attributes
+    ----------
+    X : ndarray of shape (T, n_in)
+        Inputs, one row per time step.
+    Y : ndarray of shape (T, n_out)
+        Targets; NaN where the paper gives none.
+    resets : bool ndarray of shape (T,)
+        True at each sequence's first step.
+    ends : int ndarray of shape (n,)
+        Row of each sequence's last step.
+    target : ndarray of shape (n, n_out)
+        The noise-free target at each sequence's last step: ``Y[ends]``
+        except in Task 3c, whose training targets carry noise.
+    legal : bool ndarray of shape (T, n_out), or None
+        Experiment 1 only: the legal successors of each step's input
+        symbol (the symbols the grammar allows next).
+    """
+
+    X: np.ndarray
+    Y: np.ndarray
+    resets: np.ndarray
+    ends: np.ndarray
+    target: np.ndarray
+    legal: np.ndarray | None = None
+
+    def __iter__(self):
+        return iter((self.X, self.Y, self.resets, self.ends))
+
+    def __len__(self):
+        """Number of sequences."""
+        return len(self.ends)
+
+    @property
+    def starts(self) -> np.ndarray:
+        """Row of each sequence's first step, shape (n,)."""
+        return np.flatnonzero(self.resets)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Steps of each sequence, shape (n,)."""
+        return self.ends - self.starts + 1
+
+    def take(self, a: int, b: int) -> "Batch":
+        """Sequences ``a .. b-1`` as a new batch (views where possible)."""
+        if not 0 <= a <= b <= len(self):
+            raise IndexError(f"sequence range [{a}, {b}) outside a batch of {len(self)}")
+        if a == b:
+            return Batch(self.X[:0], self.Y[:0], self.resets[:0], self.ends[:0],
+                         self.target[:0], None if self.legal is None else self.legal[:0])
+        r0 = int(self.ends[a - 1]) + 1 if a else 0
+        r1 = int(self.ends[b - 1]) + 1
+        return Batch(self.X[r0:r1], self.Y[r0:r1], self.resets[r0:r1], self.ends[a:b] - r0,
+                     self.target[a:b], None if self.legal is None else self.legal[r0:r1])
+
+    def gather(self, idx) -> "Batch":
+        """The sequences ``idx[0], idx[1], ...`` (repeats allowed) as one batch."""
+        idx = np.asarray(idx, dtype=np.int64)
+        lengths = self.lengths[idx]
+        ends = np.cumsum(lengths) - 1
+        first = ends - lengths + 1
+        rows = np.arange(int(lengths.sum())) + np.repeat(self.starts[idx] - first, lengths)
+        legal = None if self.legal is None else self.legal[rows]
+        return Batch(self.X[rows], self.Y[rows], self.resets[rows], ends, self.target[idx], legal)
+
+    @staticmethod
+    def concat(parts: list) -> "Batch":
+        """The sequences of several batches, in order, as one batch."""
+        if len(parts) == 1:
+            return parts[0]
+        offsets = np.cumsum([0] + [len(p.X) for p in parts[:-1]])
+        legal = None if parts[0].legal is None else np.concatenate([p.legal for p in parts])
+        return Batch(np.concatenate([p.X for p in parts]), np.concatenate([p.Y for p in parts]),
+                     np.concatenate([p.resets for p in parts]),
+                     np.concatenate([p.ends + o for p, o in zip(parts, offsets)]),
+                     np.concatenate([p.target for p in parts]), legal)
+
+
+def from_lengths(lengths: np.ndarray, n_in: int, n_out: int):
+    """Empty arrays for sequences of the given lengths, laid end to end.
+
+    Returns ``X`` (zeros), ``Y`` (NaN), ``resets``, ``starts`` and ``ends``.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    ends = np.cumsum(lengths) - 1
+    starts = ends - lengths + 1
+    T = int(lengths.sum())
+    resets = np.zeros(T, dtype=bool)
+    resets[starts] = True
+    return np.zeros((T, n_in)), np.full((T, n_out), np.nan), resets, starts, ends
+
+
+def uniform_int(rng: np.random.Generator, low, high, size=None):
+    """Uniform integers in ``[low, high]``, both bounds inclusive (spec §8 item 16)."""
+    return rng.integers(low, np.asarray(high) + 1, size=size)
+
+
+class SequenceTask:
+    """A seeded stream of sequences of one task.
+
+    Sequences are generated in internal blocks of a fixed number of
+    sequences (set by the task's parameters, never by the caller), so the
+    stream depends only on the seed: ``sample(3)`` then ``sample(5)`` gives
+    the same eight sequences as ``sample(8)``.  Two tasks built with the same
+    parameters and seed give the same stream.
+
+    Parameters
+    ----------
+    seed : int, sequence of int, or None
+        Seed of the stream (``numpy.random.default_rng``); None draws fresh
+        entropy.
+
+    Subclasses set ``n_in``, ``n_out``, ``mean_length`` and implement
+    ``_generate(rng, n) -> Batch``.
+    """
+
+    n_in: int
+    n_out: int
+    #: expected number of steps per sequence
+    mean_length: float
+    #: memory budget of one internal block, in input floats
+    _BLOCK_FLOATS = 2_000_000
+
+    def __init__(self, seed=None):
+        self.seed = seed
+        self._rng = np.random.default_rng(seed)
+        self._buf = None
+        self._pos = 0
+
+    @property
+    def block(self) -> int:
+        """Sequences generated per internal block (depends on the task only)."""
+        per_seq = max(1.0, self.mean_length * self.n_in)
+        return int(max(1, min(1024, self._BLOCK_FLOATS // per_seq)))
+
+    def _generate(self, rng: np.random.Generator, n: int) -> Batch:  # pragma: no cover
+        raise NotImplementedError
+
+    def sample(self, n: int) -> Batch:
+        """The next ``n`` sequences of the stream, as one :class:`Batch`."""
+        if n < 1:
+            raise ValueError(f"n must be a positive number of sequences; got {n!r}")
+        parts = []
+        while n:
+            if self._buf is None or self._pos == len(self._buf):
+                self._buf, self._pos = self._generate(self._rng, self.block), 0
+            k = min(n, len(self._buf) - self._pos)
+            parts.append(self._buf.take(self._pos, self._pos + k))
+            self._pos += k
+            n -= k
+        return Batch.concat(parts)
+
+    def __repr__(self):
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+    def get_params(self) -> dict:
+        """Constructor arguments."""
+        import inspect
+
+        names = inspect.signature(type(self).__init__).parameters
+        return {k: getattr(self, k) for k in names if k != "self"}

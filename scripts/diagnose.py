@@ -1,0 +1,267 @@
+"""Diagnostics behind the "rows that do not match" of REPRODUCTION.md.
+
+    python scripts/diagnose.py reber-drift [--trial 1] [--preset 1-5] [--every 25] [--rows 12]
+    python scripts/diagnose.py reber-failures [--trial 5] [--limit 30000]
+    python scripts/diagnose.py 2c-failures [--seed 0] [--sequences 60000]
+    python scripts/diagnose.py 2c-trace [--preset 2c-2] [--seed 0] [--every 20000] [--rows 10]
+    python scripts/diagnose.py window-trace [--preset 4-1] [--seed 0] [--every 25000] [--rows 20]
+    python scripts/diagnose.py adding-failures [--preset 4-1] [--seed 0] [--sequences 150000]
+    python scripts/diagnose.py 2c-drift [--preset 2c-2] [--seeds 10]
+    python scripts/diagnose.py 2a-saturation [--seed 0] [--construct 1] [--sequences 3000]
+
+Each prints a short trace of the learner's state while it trains with a
+preset's own settings (plain online gradient steps, nothing changed).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+
+import numpy as np
+
+from online_lstm.experiments import _gate_shut, run_trial, sequence_sse, step_max_errors
+from online_lstm.presets import PRESETS
+from online_lstm.tasks import EmbeddedReber, Task2c
+from online_lstm.tasks.reber import SYMBOLS, correct_sequences, correct_steps
+
+
+def _reber_data(trial, p):
+    return EmbeddedReber(seed=[trial, 1], sets_seed=[trial // 10, 3], **p.task_kwargs)
+
+
+def reber_drift(a):
+    """Cell states, gate biases and output weights over the first strings of a trial."""
+    p = PRESETS[a.preset]
+    m = p.learner(seed=a.trial)
+    data = _reber_data(a.trial, p)
+    b = data.train.take(0, 20)
+    print(f"preset {p.id}, trial {a.trial}: max |s_c| per cell over 20 training strings")
+    for i in range(a.rows):
+        s = data.sample(a.every)
+        out = m.learn_many(s.X, s.Y, s.resets)
+        m.reset()
+        states = []
+        for t in range(len(b.X)):
+            if b.resets[t]:
+                m.reset()
+            m.predict_one(b.X[t])
+            states.append(m.state_["s_c"].copy())
+        w = m.get_weights()
+        print(f"{(i + 1) * a.every:6d} strings  mse {np.mean((out - s.Y) ** 2):.3f}  "
+              f"max|s_c| {np.round(np.abs(states).max(0), 1)}  b_in {np.round(w['b_in'], 1)}  "
+              f"b_out {np.round(w['b_out'], 1)}  max|W_k| {np.abs(w['W_k']).max():.1f}")
+
+
+def reber_failures(a):
+    """Where a trial's predictions fail the strict test after training."""
+    p = PRESETS["1-5"].with_options(limit=a.limit)
+    rec, m = run_trial(p, a.trial, 0, return_learner=True)
+    b = _reber_data(a.trial, p).train
+    m.reset()
+    out = m.predict_many(b.X, b.resets)
+    ok = correct_steps(out, b.legal)
+    pos = np.concatenate([np.arange(n) for n in b.lengths])
+    print(f"trial {a.trial}: success {rec['success']} after {rec['sequences']:,}; strings right "
+          f"{correct_sequences(out, b).mean():.2f}; closing T/P right {ok[b.ends - 1].mean():.2f}")
+    bad = np.flatnonzero(~ok)
+    where = Counter(("first step" if pos[t] == 0 else "closing T/P" if t in set(b.ends - 1)
+                     else "other") for t in bad)
+    print("failing steps:", dict(where))
+    for t in bad[:5]:
+        print(f"  input {SYMBOLS[int(b.X[t].argmax())]} at step {pos[t]}: outputs "
+              f"{ {c: round(float(v), 2) for c, v in zip(SYMBOLS, out[t])} }, legal {[SYMBOLS[i] for i in np.flatnonzero(b.legal[t])]}")
+
+
+def c2_failures(a):
+    """Which 2c-1 sequences a trained net still gets wrong (frozen test of 20,000)."""
+    p = PRESETS["2c-1"]
+    m = p.learner(seed=a.seed)
+    task = p.make_task(seed=[a.seed, 1])
+    for _ in range(a.sequences // 1000):
+        b = task.sample(1000)
+        m.learn_many(b.X, b.Y, b.resets)
+    test = Task2c(50, 50, seed=[a.seed, 3]).sample(20_000)
+    m.reset()
+    o = m.predict_many(test.X, test.resets)[test.ends]
+    bad = ~np.all(np.abs(o - test.target) < 0.2, axis=1)
+    L = test.lengths
+    print(f"after {a.sequences:,} sequences: {bad.sum()} of 20,000 wrong ({bad.mean():.4f}); "
+          f"class x among the wrong: {np.mean(test.target[bad, 0] == 1) if bad.any() else float('nan'):.2f}")
+    for lo, hi in [(53, 60), (60, 70), (70, 90), (90, 400)]:
+        sel = (L >= lo) & (L < hi)
+        print(f"  length {lo}-{hi - 1}: {sel.sum():6d} sequences, wrong {bad[sel].mean():.4f}")
+    if bad.any():
+        print("  errors of the wrong ones:", np.round(np.abs(o - test.target)[bad][:8, 0], 2))
+
+
+def c2_trace(a):
+    """A 2c trial's gates, states and weights as it trains (frozen test of 1,000 every so often)."""
+    p = PRESETS[a.preset]
+    m = p.learner(seed=a.seed)
+    task = p.make_task(seed=[a.seed, 1])
+    test = p.make_task(seed=[a.seed, 2]).sample(1000)
+    chunk = max(1, min(1000, 2_000_000 // (int(task.mean_length) * task.n_in)))  # memory bound
+    for i in range(a.rows):
+        for _ in range(a.every // chunk):
+            b = task.sample(chunk)
+            m.learn_many(b.X, b.Y, b.resets)
+        m.reset()
+        y_out, s_c = [], []
+        for t in range(len(test.X[:5000])):  # the first ~40 test sequences, step by step
+            if test.resets[t]:
+                m.reset()
+            m.predict_one(test.X[t])
+            st = m.state_
+            y_out.append(st["y_out"])
+            s_c.append(st["s_c"])
+        m.reset()
+        o = m.predict_many(test.X, test.resets)[test.ends]
+        w = m.get_weights()
+        print(f"{(i + 1) * a.every:8d}  right {np.mean(np.all(np.abs(o - test.target) < 0.2, 1)):.3f}  "
+              f"mae {np.mean(np.abs(o - test.target)):.3f}  mean y_out {np.round(np.mean(y_out, 0), 3)}  "
+              f"max|s_c| {np.round(np.abs(s_c).max(0), 1)}  max|W_out| {np.abs(w['W_out']).max():.1f}  "
+              f"W_k {np.round(w['W_k'].ravel(), 2)}", flush=True)
+
+
+def window_trace(a):
+    """An ST3 preset's training scores: share of sequences correct and mean |error| per block."""
+    p = PRESETS[a.preset]
+    m = p.learner(seed=a.seed)
+    task = p.make_task(seed=[a.seed, 1])
+    thr = p.options["threshold"]
+    for i in range(a.rows):
+        ok, err = [], []
+        for _ in range(a.every // 1000):
+            b = task.sample(1000)
+            out = m.learn_many(b.X, b.Y, b.resets)
+            e = np.abs(out[b.ends] - b.Y[b.ends])
+            ok.append(np.all(e < thr, axis=1))
+            err.append(e.mean(axis=1))
+        ok, err = np.concatenate(ok), np.concatenate(err)
+        w = m.get_weights()
+        print(f"{(i + 1) * a.every:8d}  correct {ok.mean():.4f}  mean|err| {err.mean():.4f}  "
+              f"90% |err| {np.percentile(err, 90):.4f}  b_in {np.round(w['b_in'], 2)}  "
+              f"max|W| {max(np.abs(v).max() for v in w.values()):.1f}", flush=True)
+
+
+def adding_failures(a):
+    """Which adding-problem sequences a trained 4-1 net gets wrong (frozen test of 20,000)."""
+    p = PRESETS[a.preset]
+    m = p.learner(seed=a.seed)
+    task = p.make_task(seed=[a.seed, 1])
+    for _ in range(a.sequences // 1000):
+        b = task.sample(1000)
+        m.learn_many(b.X, b.Y, b.resets)
+    test = p.make_task(seed=[a.seed, 3]).sample(20_000)
+    m.reset()
+    o = m.predict_many(test.X, test.resets)[test.ends, 0]
+    err = np.abs(o - test.target[:, 0])
+    bad = err >= p.options["threshold"]
+    first = test.X[test.starts, 1] == 1.0  # the first pair was chosen (reading b: marked +1)
+    marks = [np.flatnonzero(test.X[s:e + 1, 1] == 1.0) for s, e in zip(test.starts, test.ends)]
+    gap = np.array([mk[1] - mk[0] if len(mk) == 2 else -1 for mk in marks])
+    dev = np.abs(test.target[:, 0] - 0.5)
+    print(f"after {a.sequences:,} sequences: {bad.sum()} of 20,000 wrong; mean |err| {err.mean():.4f}")
+    for name, sel in [("first pair chosen", first), ("first pair not chosen", ~first),
+                      ("|target - 0.5| > 0.4", dev > 0.4), ("|target - 0.5| <= 0.4", dev <= 0.4),
+                      ("markers adjacent", gap == 1), ("markers apart", gap > 1)]:
+        print(f"  {name:24s} {sel.sum():6d} sequences, wrong {bad[sel].mean():.4f}")
+
+
+def c2_drift(a):
+    """Cell states at the end of 2c sequences at initialisation, with and without the
+    recurrent (cell and gate) inputs to the cells."""
+    p = PRESETS[a.preset]
+    n_in = p.make_task().n_in
+    for cut in (False, True):
+        ends = []
+        for seed in range(a.seeds):
+            m = p.learner(seed=seed)
+            if cut:
+                Wc = m.get_weights()["W_c"]
+                Wc[:, n_in:] = 0.0  # sources after the inputs: y_c, y_in, y_out of t-1
+                m.set_weights(W_c=Wc)
+            b = p.make_task(seed=[seed, 9]).sample(20)
+            for s, e in zip(b.starts, b.ends):
+                m.reset()
+                for t in range(s, e + 1):
+                    m.predict_one(b.X[t])
+                ends.append(np.abs(m.state_["s_c"]))
+        ends = np.array(ends)
+        print(f"{p.id}, {a.seeds} initialisations x 20 sequences, "
+              f"{'recurrent inputs to the cells cut' if cut else 'as initialised':34s}: "
+              f"|s_c| at the end: mean {ends.mean():.2f}, max {ends.max():.2f}")
+
+
+def a2_saturation(a):
+    """Task 2a with the preset's architecture: output saturation after the cell joins."""
+    p = PRESETS["2a"]
+    m = p.learner(seed=a.seed)
+    task = p.make_task(seed=[a.seed, 1])
+    saved = _gate_shut(m, True) if a.construct else None
+    for i in range(a.sequences // 100):
+        if saved is not None and i == a.open_after // 100:
+            saved = _gate_shut(m, False, saved)
+            print(f"--- cell and input gate join after {a.open_after} sequences")
+        b = task.sample(100)
+        out = m.learn_many(b.X, b.Y, b.resets)
+        w = m.get_weights()
+        if i % 5 == 0:
+            print(f"{(i + 1) * 100:6d}  error/sequence {sequence_sse(out, b).mean():7.3f}  "
+                  f"all steps < 0.25: {np.mean(step_max_errors(out, b) < 0.25):.2f}  "
+                  f"s_c at the end {m.state_['s_c'][0]:6.2f}  "
+                  f"W_k[x|y, cell] {np.round(w['W_k'][[99, 100], 0], 2)}  "
+                  f"final-step error {np.abs(out[b.ends] - b.Y[b.ends]).max(1).mean():.2f}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("reber-drift")
+    s.add_argument("--trial", type=int, default=1)
+    s.add_argument("--preset", default="1-5")
+    s.add_argument("--every", type=int, default=25)
+    s.add_argument("--rows", type=int, default=12)
+    s.set_defaults(func=reber_drift)
+    s = sub.add_parser("reber-failures")
+    s.add_argument("--trial", type=int, default=5)
+    s.add_argument("--limit", type=int, default=30_000)
+    s.set_defaults(func=reber_failures)
+    s = sub.add_parser("2c-failures")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--sequences", type=int, default=60_000)
+    s.set_defaults(func=c2_failures)
+    s = sub.add_parser("2c-trace")
+    s.add_argument("--preset", default="2c-2")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--every", type=int, default=20_000)
+    s.add_argument("--rows", type=int, default=10)
+    s.set_defaults(func=c2_trace)
+    s = sub.add_parser("window-trace")
+    s.add_argument("--preset", default="4-1")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--every", type=int, default=25_000)
+    s.add_argument("--rows", type=int, default=20)
+    s.set_defaults(func=window_trace)
+    s = sub.add_parser("adding-failures")
+    s.add_argument("--preset", default="4-1")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--sequences", type=int, default=150_000)
+    s.set_defaults(func=adding_failures)
+    s = sub.add_parser("2c-drift")
+    s.add_argument("--preset", default="2c-2")
+    s.add_argument("--seeds", type=int, default=10)
+    s.set_defaults(func=c2_drift)
+    s = sub.add_parser("2a-saturation")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--construct", type=int, default=1)
+    s.add_argument("--open-after", type=int, default=1000)
+    s.add_argument("--sequences", type=int, default=3000)
+    s.set_defaults(func=a2_saturation)
+    args = ap.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

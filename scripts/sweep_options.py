@@ -1,0 +1,72 @@
+"""Run presets under every combination of some open choices (spec §8) and compare.
+
+Each combination runs the same trials (same seeds), so differences come from the
+choice, not from the draw.  Records go to ``<out>/<name>.csv`` (one row per
+trial, with an ``options`` column), the side-by-side table is printed.
+
+    python scripts/sweep_options.py 1-5 --grid targets=next,legal update=step,sequence \\
+        --trials 30 --out results --name reber-sweep
+    python scripts/sweep_options.py 1-5 --grid targets=next --quick   # a fast smoke run
+
+Run long sweeps under ``nice -n 19``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import itertools
+from pathlib import Path
+
+import pandas as pd
+
+from online_lstm.experiments import compare, format_table, reproduce
+
+
+def _value(text):
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("targets", nargs="+", help="presets, groups or experiments")
+    ap.add_argument("--grid", nargs="+", required=True, metavar="KEY=V1,V2",
+                    help="option values to combine, e.g. targets=next,legal")
+    ap.add_argument("--trials", type=int)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--jobs", type=int)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", default="results")
+    ap.add_argument("--name", default="sweep")
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+
+    keys, values = [], []
+    for item in args.grid:
+        key, _, vals = item.partition("=")
+        keys.append(key)
+        values.append([_value(v) for v in vals.split(",")])
+    frames = []
+    path = Path(args.out) / f"{args.name}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for combo in itertools.product(*values):
+        options = dict(zip(keys, combo))
+        print(f"--- {options}", flush=True)
+        tag = "-".join(f"{k}={v}" for k, v in options.items())
+        df = reproduce(args.targets, trials=args.trials, seed=args.seed, quick=args.quick,
+                       jobs=args.jobs, progress=not args.no_progress, options=options,
+                       out=Path(args.out) / args.name, name=tag)  # per-trial records as they finish
+        for k, v in options.items():
+            df[f"opt_{k}"] = v
+        frames.append(df)
+        pd.concat(frames, ignore_index=True).to_csv(path, index=False)
+    allrec = pd.concat(frames, ignore_index=True)
+    print(format_table(compare(allrec)))
+    print(f"records: {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+"""The experiment runner: stopping rules against slow per-sequence loops written
+differently, sequential construction against a plain delta rule, parallel runs
+against serial ones, and one preset meeting the paper's success criterion."""
+
+from collections import deque
+
+import numpy as np
+import pytest
+
+from online_lstm.experiments import (
+    Window, _gate_shut, compare, format_table, reproduce, run_trial, streak_hit,
+)
+from online_lstm.presets import PRESETS
+from online_lstm.tasks import EmbeddedReber, Task2a
+
+
+# ---------------------------------------------------------------------------
+# naive references
+# ---------------------------------------------------------------------------
+def naive_streak(ok, carry, need):
+    run = carry
+    for i, good in enumerate(ok):
+        run = run + 1 if good else 0
+        if run >= need:
+            return i
+    return -1
+
+
+def naive_window_sums(values, size):
+    d, out = deque(maxlen=size), []
+    for v in values:
+        d.append(v)
+        out.append(sum(d) if len(d) == size else np.nan)
+    return np.array(out)
+
+
+def frozen_end_errors(m, batch):
+    m.reset()
+    out = m.predict_many(batch.X, batch.resets)
+    return out[batch.ends] - batch.target
+
+
+def naive_window_trial(preset, seed, rule):
+    """One sequence at a time: learn, score, keep a deque of the last W scores."""
+    o = preset.options
+    m = preset.learner(seed=seed)
+    task = preset.make_task(seed=[seed, 1])
+    test = preset.make_task(seed=[seed, 2]).sample(o["test_size"])
+    recent = deque(maxlen=o["window"])
+    results, seen = [], 0
+    first_all_ok = None
+    todo = list(rule)
+    while seen < o["limit"] and todo:
+        b = task.sample(1)
+        out = m.learn_many(b.X, b.Y, b.resets)
+        seen += 1
+        e = out[-1] - b.Y[-1]
+        recent.append((bool(np.any(np.abs(e) >= o["threshold"])), float(np.mean(np.abs(e)))))
+        if len(recent) < o["window"]:
+            continue
+        n_bad = sum(bad for bad, _ in recent)
+        avg = sum(err for _, err in recent) / o["window"]
+        if n_bad == 0 and first_all_ok is None:
+            first_all_ok = seen
+        met = (n_bad == 0 and avg < o["beta"]) if todo[0] is None else n_bad < todo[0]
+        if met:
+            todo.pop(0)
+            err = frozen_end_errors(m, test)
+            results.append((seen, int(np.sum(np.any(np.abs(err) >= o["threshold"], axis=1))),
+                            float(np.mean(err ** 2))))
+    return results, first_all_ok
+
+
+# ---------------------------------------------------------------------------
+# building blocks
+# ---------------------------------------------------------------------------
+def test_streak_hit_matches_loop():
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        n, need, carry = int(rng.integers(0, 40)), int(rng.integers(1, 12)), int(rng.integers(0, 12))
+        ok = rng.random(n) < rng.uniform(0.5, 1.0)
+        hit, new_carry = streak_hit(ok, carry, need)
+        assert hit == naive_streak(ok, carry, need)
+        run = carry
+        for good in ok:
+            run = run + 1 if good else 0
+        assert new_carry == run
+
+
+def test_window_matches_deque():
+    rng = np.random.default_rng(1)
+    for size in (1, 3, 17):
+        values = rng.random(100)
+        win, got = Window(size, 1), []
+        pos = 0
+        while pos < len(values):
+            k = int(rng.integers(1, 30))
+            got.append(win.push(values[pos:pos + k])[:, 0])
+            pos += k
+        np.testing.assert_allclose(np.concatenate(got), naive_window_sums(values, size), rtol=1e-12)
+
+
+def test_gate_shut_is_the_net_without_its_cell():
+    """2a before construction: outputs read only the inputs; the plain delta rule on a
+    logistic layer (eqs. 19, 22) gives the same outputs, and the cell's weights stay put."""
+    p = 6
+    m = PRESETS["2a"].learner(seed=3)
+    task = Task2a(p=p, seed=0)
+    m = m.clone(n_in=p + 1, n_out=p + 1)
+    w0 = m.get_weights()
+    saved = _gate_shut(m, True)
+    np.testing.assert_array_equal(saved, w0["W_in"])
+    Wx = w0["W_k"][:, 1:].copy()  # output weights from the inputs (B connectivity: [cell | x])
+    b = task.sample(30)
+    out = m.learn_many(b.X, b.Y, b.resets)
+    f = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    for x, y, o in zip(b.X, b.Y, out):
+        yk = f(Wx @ x)
+        np.testing.assert_allclose(o, yk, rtol=1e-12, atol=1e-14)
+        Wx += m.lr * np.outer(yk * (1 - yk) * (y - yk), x)
+    w = m.get_weights()
+    np.testing.assert_allclose(w["W_k"][:, 1:], Wx, rtol=1e-10, atol=1e-13)
+    np.testing.assert_array_equal(w["W_k"][:, 0], w0["W_k"][:, 0])
+    np.testing.assert_array_equal(w["W_c"], w0["W_c"])
+    assert np.all(m.state_["s_c"] == 0)
+    _gate_shut(m, False, saved)
+    np.testing.assert_array_equal(m.get_weights()["W_in"], w0["W_in"])
+
+
+# ---------------------------------------------------------------------------
+# protocols against the naive loops
+# ---------------------------------------------------------------------------
+def test_st3_stops_where_a_per_sequence_loop_stops():
+    preset = PRESETS["4-1"].with_options(window=30, threshold=0.35, beta=0.12, test_size=200,
+                                         limit=5000)
+    rec = run_trial(preset, trial=0, seed=11)
+    want, first_all_ok = naive_window_trial(preset, 11, [None])
+    assert rec["success"] and len(want) == 1
+    assert rec["all_correct_sequences"] == first_all_ok < rec["sequences"]
+    assert rec["sequences"] == want[0][0] > 30
+    assert rec["wrong"] == want[0][1]
+    assert rec["test_mse"] == want[0][2]  # same bits: the runner replays chunks exactly
+
+
+def test_milestones_match_a_per_sequence_loop():
+    preset = PRESETS["5"].with_options(window=40, threshold=0.25, milestones=(12, 6), test_size=100,
+                                       limit=4000)
+    rec = run_trial(preset, trial=2, seed=0)
+    want, _ = naive_window_trial(preset, 2, [12, 6])
+    assert len(want) == 2 and rec["success"]
+    assert (rec["n12_sequences"], rec["n12_wrong"], rec["n12_test_mse"]) == want[0]
+    assert (rec["n6_sequences"], rec["n6_wrong"], rec["n6_test_mse"]) == want[1]
+    assert rec["sequences"] == want[1][0]
+
+
+def test_streak_matches_a_per_sequence_loop():
+    preset = PRESETS["2c-1"].with_options(streak=6, threshold=0.4999, test_size=100, limit=5000)
+    rec = run_trial(preset, trial=0, seed=4)
+    m = preset.learner(seed=4)
+    task = preset.make_task(seed=[4, 1])
+    run = seen = 0
+    while run < 6:
+        b = task.sample(1)
+        out = m.learn_many(b.X, b.Y, b.resets)
+        seen += 1
+        run = run + 1 if np.all(np.abs(out[-1] - b.Y[-1]) < 0.4999) else 0
+    assert rec["success"] and rec["streak_end"] == seen and rec["sequences"] == seen - 6
+    err = frozen_end_errors(m, preset.make_task(seed=[4, 2]).sample(100))
+    assert rec["wrong"] == int(np.sum(np.any(np.abs(err) >= 0.4999, axis=1)))
+    assert rec["test_mse"] == float(np.mean(err ** 2))
+
+
+# ---------------------------------------------------------------------------
+# end to end
+# ---------------------------------------------------------------------------
+def test_reber_preset_meets_the_paper_success_criterion():
+    """Preset 1-5 trains to the paper's criterion: every symbol of every training and
+    test string predicted correctly (legal successors most active), checked here anew."""
+    p = PRESETS["1-5"]
+    rec, m = run_trial(p, trial=REBER_FAST_TRIAL, seed=0, return_learner=True)
+    assert rec["success"] and rec["sequences"] <= 30_000
+    data = EmbeddedReber(seed=[REBER_FAST_TRIAL, 1], sets_seed=[REBER_FAST_TRIAL // 10, 3],
+                         **p.task_kwargs)
+    for batch in (data.train, data.test):
+        m.reset()
+        out = m.predict_many(batch.X, batch.resets)
+        for t in range(len(out)):
+            legal = np.flatnonzero(batch.legal[t])
+            top = np.argsort(out[t])[::-1][: len(legal)]
+            assert set(top) == set(legal)
+
+
+REBER_FAST_TRIAL = 4
+
+
+def test_parallel_equals_serial_and_writes_csv(tmp_path):
+    kw = dict(trials=2, seed=3, quick=True, progress=False, options=dict(limit=2000))
+    serial = reproduce(["1-5", "6a"], jobs=1, **kw)
+    par = reproduce(["1-5", "6a"], jobs=2, out=tmp_path, name="x", **kw)
+    cols = [c for c in serial if c not in ("wall_s", "cpu_s", "steps_per_s")]
+    assert len(serial) == 4
+    assert serial[cols].equals(par[cols])
+    assert (tmp_path / "x.csv").exists()
+    table = compare(par)
+    assert list(table["preset"]) == ["1-5", "6a"]
+    assert "8,440" in format_table(table) and "| preset |" in format_table(table, markdown=True)
+
+
+@pytest.mark.parametrize("pid", ["2b", "3c-T100-N3"])
+def test_other_protocols_run(pid):
+    rec = run_trial(PRESETS[pid].with_options(limit=300, test_size=50), trial=0, seed=0)
+    assert rec["reason"] == "limit" and rec["sequences"] == 300 and rec["test_size"] == 50

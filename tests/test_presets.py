@@ -1,0 +1,82 @@
+"""The presets hold the paper's configurations (Tables 10 and 11, spec §5.7)."""
+
+import numpy as np
+import pytest
+
+from online_lstm.paper import TABLE10
+from online_lstm.presets import GROUPS, PRESETS, select
+
+
+def test_every_table10_row_has_a_preset():
+    covered = {p.table10 for p in PRESETS.values()}
+    assert covered == set(TABLE10)
+
+
+@pytest.mark.parametrize("pid", list(PRESETS))
+def test_weight_count_and_task_shape(pid):
+    p = PRESETS[pid]
+    m = p.learner(seed=0)
+    assert m.layout.n_params == p.n_weights == TABLE10[p.table10][1]
+    task = p.make_task(seed=0)
+    assert (task.n_in, task.n_out) == (m.layout.n_in, m.layout.n_out)
+
+
+@pytest.mark.parametrize("pid", list(PRESETS))
+def test_quick_version_keeps_the_rules(pid):
+    p, q = PRESETS[pid], PRESETS[pid].quick_version()
+    assert q.limit <= p.limit
+    changed = {k for k in p.options if p.options[k] != q.options[k]}
+    assert changed <= {"limit", "test_size"}
+
+
+def test_paper_trial_counts_and_rates():
+    trials = {"1": 30, "2a": 18, "2b": 18, "2c": 20, "3a": 10, "3b": 10, "3c": 10, "4": 10, "5": 10,
+              "6a": 20, "6b": 10}
+    for p in PRESETS.values():
+        assert p.trials == trials[p.group], p.id
+    lr = {"1-1": 0.1, "1-2": 0.1, "1-3": 0.2, "1-4": 0.5, "1-5": 0.5, "2a": 1.0, "2c-4": 0.01,
+          "3a-T100-N1": 1.0, "3c-T100-N3": 0.1, "4-3": 0.5, "5": 0.1, "6a": 0.5, "6b": 0.1}
+    for pid, rate in lr.items():
+        assert PRESETS[pid].learner().lr == rate
+
+
+def test_gate_biases_as_table10():
+    w = PRESETS["1-1"].learner(seed=1).get_weights()
+    np.testing.assert_array_equal(w["b_out"], [-1, -2, -3, -4])
+    assert np.all(np.abs(w["b_in"]) <= 0.2) and len(set(w["b_in"])) == 4  # "r"
+    w = PRESETS["3b-T100-N1"].learner(seed=1).get_weights()
+    np.testing.assert_array_equal(w["b_in"], [-1, -3, -5])
+    np.testing.assert_array_equal(w["b_out"], [-2, -4, -6])
+    w = PRESETS["6b"].learner(seed=1).get_weights()
+    np.testing.assert_array_equal(w["b_in"], [-2, -4, -6])
+    assert np.all(np.abs(w["b_out"]) <= 0.1)
+    w = PRESETS["2c-7"].learner(seed=1).get_weights()
+    assert "b_in" not in w and np.all(np.abs(w["W_in"]) <= 0.2)
+
+
+def test_task_parameters_follow_the_tables():
+    assert PRESETS["2c-7"].task_kwargs == dict(q=1000, p=200)
+    assert PRESETS["3b-T1000-N1"].task_kwargs == dict(variant="b", T=1000, N=1)
+    assert PRESETS["4-2"].task_kwargs["T"] == 500
+    assert PRESETS["6b"].task_kwargs == dict(variant="b")
+    assert PRESETS["2c-1"].options["threshold"] == 0.2 and PRESETS["2b"].options["threshold"] == 0.25
+    assert PRESETS["4-1"].options["beta"] == 0.01 and PRESETS["6a"].options["beta"] == 0.1
+    assert PRESETS["5"].options["milestones"] == (140, 13)
+
+
+def test_select():
+    assert select("2c") == [f"2c-{i}" for i in range(1, 10)]
+    assert select("3") == GROUPS["3"] and len(select("3")) == 8
+    assert select(["6b", "1-1", "1"]) == ["1-1", "1-2", "1-3", "1-4", "1-5", "6b"]
+    assert select("all") == list(PRESETS)
+    with pytest.raises(KeyError, match="unknown preset"):
+        select("7")
+
+
+def test_with_options():
+    p = PRESETS["1-5"].with_options(targets="legal", update="sequence", check_every=1000)
+    assert p.task_kwargs["targets"] == "legal" and p.options["check_every"] == 1000
+    assert p.learner().update == "sequence"
+    assert PRESETS["1-5"].options["check_every"] == 100  # the registered preset is unchanged
+    with pytest.raises(KeyError, match="no option"):
+        PRESETS["1-5"].with_options(momentum=0.9)

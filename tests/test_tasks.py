@@ -1,0 +1,276 @@
+"""Invariants of the task generators (spec §5): every sequence is checked
+against the task description, read back from the arrays the learner sees."""
+
+import numpy as np
+import pytest
+
+from online_lstm.tasks import (
+    Adding, Batch, EmbeddedReber, Multiplication, Task2a, Task2b, Task2c, TemporalOrder, TwoSequence,
+)
+from online_lstm.tasks import reber
+
+ALL_TASKS = [
+    lambda s: EmbeddedReber(seed=s),
+    lambda s: Task2a(p=10, seed=s),
+    lambda s: Task2b(p=10, seed=s),
+    lambda s: Task2c(q=20, p=7, seed=s),
+    lambda s: TwoSequence("a", T=30, N=3, seed=s),
+    lambda s: TwoSequence("b", T=30, N=1, seed=s),
+    lambda s: TwoSequence("c", T=30, N=3, seed=s),
+    lambda s: Adding(T=40, seed=s),
+    lambda s: Multiplication(T=40, seed=s),
+    lambda s: TemporalOrder("a", seed=s),
+    lambda s: TemporalOrder("b", seed=s),
+]
+
+
+def sequences(batch: Batch):
+    """Split a batch into per-sequence (X, Y) pairs."""
+    for a, b in zip(batch.starts, batch.ends + 1):
+        yield batch.X[a:b], batch.Y[a:b]
+
+
+# ---------------------------------------------------------------------------
+# every generator
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("make", ALL_TASKS)
+def test_batch_layout(make):
+    task = make(0)
+    b = task.sample(40)
+    T = len(b.X)
+    assert b.X.shape == (T, task.n_in) and b.Y.shape == (T, task.n_out)
+    assert b.resets.dtype == bool and b.resets.shape == (T,)
+    assert len(b) == 40 and b.resets[0] and b.ends[-1] == T - 1
+    assert np.array_equal(b.starts[1:], b.ends[:-1] + 1)
+    assert np.all(np.isfinite(b.X))
+    assert b.target.shape == (40, task.n_out)
+    X, Y, resets, ends = b  # unpacks like the old tuple
+    assert X is b.X and ends is b.ends
+
+
+@pytest.mark.parametrize("make", ALL_TASKS)
+def test_stream_depends_on_seed_only(make):
+    """Replaying a seed replays the stream, however it is read."""
+    a, c = make(5), make(5)
+    parts = Batch.concat([a.sample(3), a.sample(50), a.sample(1)])
+    whole = c.sample(54)
+    for name in ("X", "Y", "resets", "ends", "target"):
+        np.testing.assert_array_equal(getattr(parts, name), getattr(whole, name))
+    other = make(6).sample(54)
+    assert other.X.shape != whole.X.shape or not np.array_equal(other.X, whole.X)
+
+
+def test_take_and_gather_pick_whole_sequences():
+    b = Task2c(q=3, p=4, seed=1).sample(10)
+    part = b.take(2, 5)
+    np.testing.assert_array_equal(part.X, b.X[b.starts[2]:b.ends[4] + 1])
+    g = b.gather([4, 4, 0])
+    np.testing.assert_array_equal(g.X, np.concatenate([b.X[b.starts[4]:b.ends[4] + 1]] * 2
+                                                      + [b.X[:b.ends[0] + 1]]))
+    np.testing.assert_array_equal(g.lengths, b.lengths[[4, 4, 0]])
+
+
+# ---------------------------------------------------------------------------
+# Experiment 1
+# ---------------------------------------------------------------------------
+def test_reber_hand_example():
+    s = "BTBTXSETE"
+    assert reber.is_embedded_reber(s)
+    succ = reber.legal_successors(s)
+    # after B: T|P; after T: B; inner B: T|P; inner T: S|X; X: X|S; S: E; inner E: T (the
+    # remembered one); closing T: E
+    assert succ == [set("TP"), {"B"}, set("TP"), set("SX"), set("XS"), {"E"}, {"T"}, {"E"}]
+    for bad in ("BTBTXSEPE", "BTBTXXETE", "BTBTXSET", "TBTXSETE", "BTBTSEPE"):
+        assert not reber.is_embedded_reber(bad)
+
+
+def test_reber_strings_valid_and_sets_as_specified():
+    task = EmbeddedReber(seed=3)
+    assert len(task.train_strings) == len(task.test_strings) == 256
+    assert all(reber.is_embedded_reber(s) for s in task.train_strings + task.test_strings)
+    assert not set(task.test_strings) & set(task.train_strings)
+    assert min(map(len, task.train_strings)) >= 9
+    distinct = EmbeddedReber(seed=3, distinct_test=True)
+    assert len(set(distinct.test_strings)) == 256
+
+
+def test_reber_successor_sets_match_sampling():
+    """Per prefix, the legal successors are exactly the symbols that follow it in samples."""
+    rng = np.random.default_rng(0)
+    followers, legal, count = {}, {}, {}
+    for _ in range(5000):
+        s = reber.embedded_reber_string(rng)
+        for t, succ in enumerate(reber.legal_successors(s)):
+            prefix = s[: t + 1]
+            followers.setdefault(prefix, set()).add(s[t + 1])
+            legal[prefix] = succ
+            count[prefix] = count.get(prefix, 0) + 1
+    assert all(followers[k] <= legal[k] for k in followers)
+    common = [k for k in count if count[k] >= 40]
+    assert len(common) > 30
+    assert all(followers[k] == legal[k] for k in common)
+
+
+@pytest.mark.parametrize("targets", ["next", "legal"])
+def test_reber_encoding(targets):
+    task = EmbeddedReber(n_train=20, n_test=5, targets=targets, seed=1)
+    b = task.train
+    for s, (X, Y) in zip(task.train_strings, sequences(b)):
+        assert "".join(reber.SYMBOLS[i] for i in X.argmax(1)) == s[:-1]
+        assert np.all(X.sum(1) == 1)
+        if targets == "next":
+            assert "".join(reber.SYMBOLS[i] for i in Y.argmax(1)) == s[1:]
+            assert np.all(Y.sum(1) == 1)
+    assert np.all(b.legal[b.Y > 0])  # every target symbol is legal
+    if targets == "legal":
+        np.testing.assert_array_equal(b.Y > 0, b.legal)
+
+
+def test_reber_correctness_rules():
+    legal = np.array([[True, True, False], [False, True, False]])
+    out = np.array([[0.6, 0.5, 0.4], [0.9, 0.8, 0.1]])
+    np.testing.assert_array_equal(reber.correct_steps(out, legal, "strict"), [True, False])
+    np.testing.assert_array_equal(reber.correct_steps(out, legal, "argmax"), [True, False])
+    out[0] = [0.6, 0.3, 0.4]  # argmax legal, but an illegal symbol beats a legal one
+    assert not reber.correct_steps(out, legal, "strict")[0]
+    assert reber.correct_steps(out, legal, "argmax")[0]
+
+
+# ---------------------------------------------------------------------------
+# Experiment 2
+# ---------------------------------------------------------------------------
+def test_2a_two_fixed_sequences():
+    p = 10
+    b = Task2a(p=p, seed=0).sample(50)
+    firsts = set()
+    for X, Y in sequences(b):
+        assert len(X) == p  # p inputs, p targets
+        sym = np.r_[X.argmax(1), Y[-1].argmax()]
+        assert sym[0] in (p - 1, p) and sym[-1] == sym[0]  # x...x or y...y
+        np.testing.assert_array_equal(sym[1:-1], np.arange(p - 1))
+        np.testing.assert_array_equal(Y[:-1].argmax(1), sym[1:-1])  # target = next element
+        assert not np.isnan(Y).any()
+        firsts.add(sym[0])
+    assert firsts == {p - 1, p}
+
+
+def test_2b_random_middle_same_end():
+    p = 10
+    b = Task2b(p=p, seed=0).sample(200)
+    mids = []
+    for X, Y in sequences(b):
+        sym = np.r_[X.argmax(1), Y[-1].argmax()]
+        assert sym[0] in (p - 1, p) and sym[-1] == sym[0]
+        assert np.all(sym[1:-1] < p - 1)
+        mids.append(sym[1:-1])
+    assert len({tuple(m) for m in mids}) > 100  # the middle varies
+
+
+def test_2c_structure():
+    q, p = 20, 7
+    b = Task2c(q=q, p=p, seed=2).sample(3000)
+    extra = []
+    for X, Y in sequences(b):
+        sym = X.argmax(1)
+        assert np.all(X.sum(1) == 1)
+        assert sym[0] == p + 1 and sym[1] in (p + 2, p + 3) and sym[-1] == p  # b, x|y, ..., e
+        assert np.all(sym[2:-1] < p) and len(sym) >= q + 3
+        assert np.isnan(Y[:-1]).all()  # target only when e is the input
+        np.testing.assert_array_equal(Y[-1], np.eye(2)[sym[1] - p - 2])
+        extra.append(len(sym) - q - 3)
+    # extra distractors ~ Geometric: P(k) = 0.9^k 0.1, mean 9 (spec §5.2: length q + 13 + 1)
+    assert abs(np.mean(extra) - 9) < 0.6
+    assert abs(np.mean(np.array(extra) == 0) - 0.1) < 0.02
+
+
+# ---------------------------------------------------------------------------
+# Experiment 3
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("variant", ["a", "b", "c"])
+def test_two_sequence(variant):
+    T, N = 40, 3
+    b = TwoSequence(variant, T=T, N=N, seed=4).sample(2000)
+    assert b.lengths.min() >= T and b.lengths.max() <= T + T // 10
+    assert set(b.lengths) == set(range(T, T + T // 10 + 1))
+    heads, tails, noise_t = [], [], []
+    for (X, Y), clean in zip(sequences(b), b.target[:, 0]):
+        assert np.isnan(Y[:-1]).all()
+        cls1 = clean == (0.2 if variant == "c" else 1.0)
+        if variant == "b":
+            heads.append(X[:N, 0] - (1.0 if cls1 else -1.0))
+        else:
+            np.testing.assert_array_equal(X[:N, 0], 1.0 if cls1 else -1.0)
+        tails.append(X[N:, 0])
+        noise_t.append(Y[-1, 0] - clean)
+    tails = np.concatenate(tails)
+    assert abs(tails.std() - np.sqrt(0.2)) < 0.01 and abs(tails.mean()) < 0.01
+    if variant == "b":
+        assert abs(np.concatenate(heads).std() - np.sqrt(0.2)) < 0.02
+    if variant == "c":
+        assert set(b.target[:, 0]) == {0.2, 0.8}
+        assert abs(np.std(noise_t) - np.sqrt(0.1)) < 0.02
+    else:
+        assert set(b.target[:, 0]) == {0.0, 1.0} and not np.any(noise_t)
+
+
+# ---------------------------------------------------------------------------
+# Experiments 4 and 5
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("first_pair", ["a", "b"])
+@pytest.mark.parametrize("cls", [Adding, Multiplication])
+def test_marked_pairs(cls, first_pair):
+    T = 40
+    b = cls(T=T, first_pair=first_pair, seed=5).sample(3000)
+    chosen_first = 0
+    for X, Y in sequences(b):
+        val, mark = X[:, 0], X[:, 1]
+        L = len(X)
+        assert T <= L <= T + T // 10
+        assert np.isnan(Y[:-1]).all()
+        assert val.min() >= (-1.0 if cls is Adding else 0.0) and val.max() <= 1.0
+        plus = np.flatnonzero(mark == 1.0)
+        assert mark[-1] == -1.0 and set(np.unique(mark)) <= {-1.0, 0.0, 1.0}
+        if len(plus) == 2:
+            first_chosen = plus[0] == 0
+            vals = val[plus]
+            assert plus[0] < 10 or plus[1] < 10
+            assert plus.max() < T // 2
+        else:  # reading (a): the first pair was chosen and kept its -1 marker
+            assert first_pair == "a" and len(plus) == 1 and plus[0] < T // 2
+            first_chosen = True
+            vals = np.r_[val[plus], 0.0 if cls is Adding else 1.0]
+        if first_chosen:
+            chosen_first += 1
+            if first_pair == "b":
+                assert val[0] == (0.0 if cls is Adding else 1.0)
+        else:
+            assert mark[0] == -1.0
+        want = 0.5 + vals.sum() / 4 if cls is Adding else vals.prod()
+        assert Y[-1, 0] == pytest.approx(want, abs=1e-15)
+    # X1 is the first pair in 1/10 of the sequences, X2 in about (9/10)/(T/2 - 1)
+    assert 0.07 < chosen_first / 3000 < 0.16
+
+
+# ---------------------------------------------------------------------------
+# Experiment 6
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("variant", ["a", "b"])
+def test_temporal_order(variant):
+    from online_lstm.tasks.temporal_order import SYMBOLS, WINDOWS
+
+    task = TemporalOrder(variant, seed=6)
+    b = task.sample(1000)
+    classes = set()
+    for X, Y in sequences(b):
+        s = "".join(SYMBOLS[i] for i in X.argmax(1))
+        assert np.all(X.sum(1) == 1)
+        assert 100 <= len(s) <= 110 and s[0] == "E" and s[-1] == "B"
+        pos = [i + 1 for i, c in enumerate(s) if c in "XY"]  # 1-based
+        assert len(pos) == len(WINDOWS[variant])
+        assert all(lo <= t <= hi for t, (lo, hi) in zip(pos, WINDOWS[variant]))
+        assert set(s[1:-1]) - set("XY") <= set("abcd")
+        cls = int("".join("0" if s[t - 1] == "X" else "1" for t in pos), 2)
+        assert np.isnan(Y[:-1]).all()
+        np.testing.assert_array_equal(Y[-1], np.eye(task.n_out)[cls])
+        classes.add(cls)
+    assert classes == set(range(task.n_out))
