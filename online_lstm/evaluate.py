@@ -23,9 +23,9 @@ Sequences of 4 steps, a target at the end only: was the first input 1?
 >>> df = progressive_val(stream, m, ["mae", "accuracy"], step=4000)
 >>> df[["step", "mae", "accuracy"]].round(3)
     step    mae  accuracy
-0   4000  0.225     0.868
-1   8000  0.123     0.934
-2  12000  0.087     0.956
+0   4000  0.212     0.866
+1   8000  0.117     0.933
+2  12000  0.083     0.955
 
 The scores are running means over every target so far; ``df`` also has the
 wall time (``seconds``) and ``us_per_obs``.

@@ -520,11 +520,39 @@ class Layout:
         mem[META["accum"]] = accumulate
         return mem
 
+    def _from_draw_order(self, draw: np.ndarray) -> np.ndarray:
+        """``theta`` from uniform draws made in the seeded draw order.
+
+        A 1997 net (no forget gate, no peepholes) draws its weights in the
+        order of the first release: ``H`` with hidden columns
+        ``[in | out | cells]``, then ``[b_in | b_out]``, ``b_c``, ``Wk``,
+        ``b_k``.  The memory order has since become ``[in | cells | out]``
+        (one bias row for every hidden unit), and this permutation keeps
+        every seed drawing the same initial net as before, so seeded
+        results recorded with the first release (REPRODUCTION.md) replay
+        bit for bit.  Nets with the options draw in memory order.
+        """
+        if self.forget_gate or self.peepholes:
+            return draw
+        C, CS, R, I_h = self.n_blocks, self.n_cells, self.R, self.I_h
+        n_og = R - C - CS  # output gates: C or 0
+        o = self.offsets
+        nb_in, nb_c = o["b_c"] - o["b_in"], o["b_out"] - o["b_c"]
+        nb_out = o["Wk"] - o["b_out"]
+        H = draw[:I_h * R].reshape(I_h, R)
+        p = I_h * R
+        b_in, b_out = draw[p:p + nb_in], draw[p + nb_in:p + nb_in + nb_out]
+        b_c = draw[p + nb_in + nb_out:o["Wk"]]
+        assert len(b_c) == nb_c
+        return np.concatenate([
+            np.concatenate([H[:, :C], H[:, C + n_og:], H[:, C:C + n_og]], axis=1).ravel(),
+            b_in, b_c, b_out, draw[o["Wk"]:]])
+
     def init_theta(self, rng: np.random.Generator, init_range: float,
                    in_gate_bias=None, out_gate_bias=None, forget_gate_bias=None) -> np.ndarray:
         """Paper initialisation (spec §2.7): uniform in ``[-r, r]``, then the
         gate biases given per block overwrite the bias weights."""
-        theta = rng.uniform(-init_range, init_range, size=self.n_params)
+        theta = self._from_draw_order(rng.uniform(-init_range, init_range, size=self.n_params))
         igb = _block_values("in_gate_bias", in_gate_bias, self.n_blocks)
         ogb = _block_values("out_gate_bias", out_gate_bias, self.n_blocks)
         fgb = _block_values("forget_gate_bias", forget_gate_bias, self.n_blocks)

@@ -173,3 +173,39 @@ def test_kernel_reads_the_layout_table_it_was_given(name):
 def test_mem_is_64_byte_aligned():
     for kw in ARCHS.values():
         assert OnlineLSTM(**kw, seed=0)._mem.ctypes.data % 64 == 0
+
+
+@pytest.mark.parametrize("kw", [
+    dict(n_in=7, n_out=7, n_blocks=3, block_size=2, bias="gates"),
+    dict(n_in=3, n_out=2, n_blocks=2, block_size=3, bias="all"),
+    dict(n_in=2, n_out=1, n_blocks=2, block_size=1, bias="hidden", output_gates=False),
+    dict(n_in=4, n_out=3, n_blocks=1, block_size=2, bias="none"),
+])
+def test_1997_init_draws_in_the_first_release_order(kw):
+    """A seed draws the same initial 1997 net as the first release did: one
+    uniform vector read as H with hidden columns [in | out | cells], then
+    [b_in | b_out], b_c, W_k, b_k (so recorded seeded results replay)."""
+    from online_lstm import OnlineLSTM
+    m = OnlineLSTM(**kw, init_range=0.2, in_gate_bias=None, out_gate_bias=None, seed=11)
+    w = m.get_weights()
+    C, CS = kw["n_blocks"], kw["n_blocks"] * kw["block_size"]
+    n_og = C if kw.get("output_gates", True) else 0
+    I_h = w["W_in"].shape[1]
+    R = C + n_og + CS
+    draw = np.random.default_rng(11).uniform(-0.2, 0.2, size=m.layout.n_params)
+    H, pos = draw[:I_h * R].reshape(I_h, R), I_h * R
+    np.testing.assert_array_equal(w["W_in"], H[:, :C].T)
+    np.testing.assert_array_equal(w["W_c"], H[:, C + n_og:].T)
+    if n_og:
+        np.testing.assert_array_equal(w["W_out"], H[:, C:C + n_og].T)
+    for name, size in (("b_in", C), ("b_out", n_og), ("b_c", CS)):
+        if name in w:
+            np.testing.assert_array_equal(w[name], draw[pos:pos + size])
+            pos += size
+    K, n_ob = w["W_k"].shape
+    np.testing.assert_array_equal(w["W_k"], draw[pos:pos + n_ob * K].reshape(n_ob, K).T)
+    pos += n_ob * K
+    if "b_k" in w:
+        np.testing.assert_array_equal(w["b_k"], draw[pos:pos + K])
+        pos += K
+    assert pos == m.layout.n_params
