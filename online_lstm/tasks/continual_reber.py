@@ -23,8 +23,8 @@ recalled, so :func:`correct_strict` is reported too: the smallest output
 among the allowed symbols exceeds the largest among the others (the strict
 reading of Experiment 1's criterion, spec §8 item 14).
 
-The inner grammar is defined here from the table of spec §5.1;
-``online_lstm.tasks.reber`` (Experiment 1) has the same table.
+The grammar and the string sampler are Experiment 1's
+(``online_lstm.tasks.reber``), so a seed draws the same strings in both.
 """
 
 from __future__ import annotations
@@ -33,45 +33,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SYMBOLS = "BTPSXVE"
-_IDX = {c: i for i, c in enumerate(SYMBOLS)}
+from .reber import SYMBOLS, embedded_reber_string, legal_successors
 
-#: inner Reber grammar (spec §5.1): state -> ((symbol, next state), ...); 7 = end
-_INNER = {
-    0: (("B", 1),),
-    1: (("T", 2), ("P", 3)),
-    2: (("S", 2), ("X", 4)),
-    3: (("T", 3), ("V", 5)),
-    4: (("X", 3), ("S", 6)),
-    5: (("P", 4), ("V", 6)),
-    6: (("E", 7),),
-}
+_IDX = {c: i for i, c in enumerate(SYMBOLS)}
 
 #: a prediction is correct when every output's squared error is below this
 CORRECT_BELOW = 0.49
 
 
-def embedded_reber_string(rng: np.random.Generator) -> str:
-    """One embedded Reber string, e.g. ``"BTBTXSETE"``; every two-way choice
-    has probability 0.5."""
-    tp = "TP"[int(rng.integers(2))]
-    state, inner = 0, []
-    while state != 7:
-        choices = _INNER[state]
-        sym, state = choices[int(rng.integers(2))] if len(choices) == 2 else choices[0]
-        inner.append(sym)
-    return "B" + tp + "".join(inner) + tp + "E"
-
-
 def _legal_after(s: str) -> list:
     """Symbols the grammar allows after each symbol of embedded string ``s``,
     in the continual stream (after the final E comes the next string's B)."""
-    out = [set("TP"), {"B"}]
-    state = 0
-    for c in s[2:-2]:
-        state = dict(_INNER[state])[c]
-        out.append({sym for sym, _ in _INNER[state]} if state != 7 else {s[1]})
-    return out + [{"E"}, {"B"}]
+    return legal_successors(s) + [{"B"}]
 
 
 @dataclass(frozen=True)
