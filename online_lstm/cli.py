@@ -3,12 +3,14 @@
     online-lstm list [EXPERIMENT ...]
     online-lstm reproduce <preset | experiment | all> ... [--trials N] [--seed S]
                           [--quick] [--out DIR] [--jobs J] [--set KEY=VALUE ...]
+                          [--scheduler ADDRESS]
     online-lstm compare RECORDS.csv ... [--markdown]
 
 ``reproduce`` runs the trials (in parallel over processes, all cores by
-default), writes one record per trial to ``DIR/<name>.csv`` as trials finish,
-and prints our figures next to the paper's: success %, mean and median
-sequences to success, and wrong predictions.  ``compare`` prints that table
+default, or on a Dask cluster with ``--scheduler tcp://host:8786``), writes
+one record per trial to ``DIR/<name>.csv`` as trials finish, and prints our
+figures next to the paper's: success %, mean and median sequences to
+success, and wrong predictions.  ``compare`` prints that table
 again from saved records.
 """
 
@@ -84,13 +86,23 @@ def cmd_reproduce(args) -> int:
         except KeyError as exc:
             print(exc.args[0], file=sys.stderr)
             return 2
+    if args.scheduler:
+        try:
+            from .cluster import summary as cluster_summary
+        except ImportError as exc:
+            print(f"online-lstm reproduce: {exc}", file=sys.stderr)
+            return 2
     name = args.name or ("-".join(args.targets) + ("-quick" if args.quick else ""))
     n_trials = sum(args.trials or (1 if args.quick else PRESETS[i].trials) for i in ids)
     print(f"online-lstm reproduce: {len(ids)} preset(s), {n_trials} trial(s)"
           f"{' (quick: small sequence budget, NOT a reproduction)' if args.quick else ''}; "
-          f"records -> {Path(args.out) / (name + '.csv')}", flush=True)
+          f"records -> {Path(args.out) / (name + '.csv')}"
+          f"{f'; Dask scheduler {args.scheduler}' if args.scheduler else ''}", flush=True)
     df = reproduce(ids, trials=args.trials, seed=args.seed, quick=args.quick, jobs=args.jobs,
-                   out=args.out, progress=not args.no_progress, options=options, name=name)
+                   out=args.out, progress=not args.no_progress, options=options, name=name,
+                   scheduler=args.scheduler)
+    if args.scheduler:
+        print(cluster_summary(df.attrs["cluster"]))
     cmp = compare(df)
     Path(args.out, f"{name}-summary.csv").write_text(cmp.to_csv(index=False))
     print()
@@ -128,6 +140,9 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="results", help="directory for the records CSV (default results/)")
     p.add_argument("--name", help="file name stem of the CSV (default from the targets)")
     p.add_argument("--jobs", type=int, help="worker processes (default: all cores; 1 = in this process)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the trials on this Dask cluster, e.g. tcp://host:8786, instead of local "
+                        "processes (needs the dask extra: pip install 'online-lstm[dask]')")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="change a preset option, e.g. --set targets=legal --set update=sequence")
     p.add_argument("--markdown", action="store_true", help="print the table as markdown")

@@ -509,7 +509,7 @@ def _worker(job, queue):
 
 
 def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, progress=True,
-              options=None, name=None) -> pd.DataFrame:
+              options=None, name=None, scheduler=None) -> pd.DataFrame:
     """Run the trials of one or more presets; one record per trial.
 
     Parameters
@@ -531,11 +531,20 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         Show tqdm progress bars (trials, and training sequences).
     options : dict, optional
         Option changes for every preset (:meth:`Preset.with_options`).
+    scheduler : str, cluster or distributed.Client, optional
+        Run the trials on this Dask cluster instead of local processes
+        (``jobs`` is then ignored): a scheduler address such as
+        ``"tcp://host:8786"``, a cluster object, or a Client (needs the
+        ``dask`` extra; see :mod:`online_lstm.cluster`).  The records are
+        the same as a local run's apart from the timing fields.
 
     Returns
     -------
     pandas.DataFrame
-        One row per trial, ordered by preset and trial.
+        One row per trial, ordered by preset and trial.  With a
+        ``scheduler``, ``attrs["cluster"]`` reports the workers and the
+        Numba compilations and cache loads during the trials (all 0 when
+        the workers' warm-up did its job).
     """
     from .presets import select
 
@@ -580,8 +589,13 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         if path is not None:
             _frame(records).to_csv(path, index=False)
 
+    if scheduler is not None:
+        from .cluster import run_trials  # ImportError with the pip command if dask is absent
+    report = None
     try:
-        if n_jobs == 1:
+        if scheduler is not None:
+            report = run_trials(jobs_list, scheduler, done, bar_s if progress else None)
+        elif n_jobs == 1:
             for job in jobs_list:
                 done(run_trial(job[0], job[1], job[2],
                                lambda n, s: bar_s.update(n) if progress else None))
@@ -590,7 +604,10 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
     finally:
         bar_s.close()
         bar_t.close()
-    return _frame(records)
+    df = _frame(records)
+    if report is not None:
+        df.attrs["cluster"] = report
+    return df
 
 
 def _run_pool(jobs_list, n_jobs, done, bar):

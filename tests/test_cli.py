@@ -65,3 +65,18 @@ def test_console_script_is_installed():
         pytest.skip("package not installed with its console script (pip install -e .)")
     res = subprocess.run([str(exe), "list", "1-1"], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and "39,740" in res.stdout
+
+
+def test_scheduler_without_dask_says_what_to_install(monkeypatch, capsys):
+    """--scheduler with dask.distributed absent: a one-line error naming the extra, no traceback."""
+    import sys
+
+    from online_lstm.experiments import reproduce
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` now fails
+    monkeypatch.delitem(sys.modules, "online_lstm.cluster", raising=False)
+    assert main(["reproduce", "1-5", "--quick", "--scheduler", "tcp://127.0.0.1:8786"]) == 2
+    err = capsys.readouterr().err
+    assert "needs dask.distributed" in err and "pip install 'online-lstm[dask]'" in err
+    with pytest.raises(ImportError, match=r"online-lstm\[dask\]"):
+        reproduce("1-5", trials=1, quick=True, progress=False, scheduler="tcp://127.0.0.1:8786")

@@ -1,0 +1,284 @@
+"""Trials on a ``dask.distributed`` cluster (optional extra ``dask``).
+
+:func:`online_lstm.experiments.reproduce` (and ``online-lstm reproduce
+--scheduler ADDRESS``) hands its trials to :func:`run_trials` instead of the
+local process pool.  One trial is one Dask task, ``run_trial(preset, trial,
+seed)``, which is a pure function of its arguments, so the records are the
+same bits as a local run's whatever worker runs a trial, in whatever order;
+only the timing fields (``wall_s``, ``cpu_s``, ``steps_per_s``) differ.
+
+Workers
+-------
+Every worker needs this package, the same version, importable (``pip install
+online-lstm`` into the workers' environment); :func:`run_trials` checks the
+version on every worker first and refuses to start otherwise.  A plugin
+(:class:`WarmUp`) runs once per worker process, including workers that join
+or restart during the sweep: it imports the package, so the kernels are
+loaded from Numba's on-disk cache (or compiled once, if the cache is empty),
+and exercises a small learner.  Trials use the serial kernels only; run one
+thread per worker process (``--nthreads 1``, one worker per core) and set
+``NUMBA_NUM_THREADS=1`` in the workers' environment (Dask's nanny already
+sets ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS`` and ``OPENBLAS_NUM_THREADS``
+to 1).
+
+No compilation per task, measured
+---------------------------------
+Each worker process counts Numba's ``numba:compile`` events (one per real
+compilation, by any dispatcher) and the package's dispatchers' cache loads.
+Every task reads both counters before and after its trial; the sums over
+all tasks are in the report (``DataFrame.attrs["cluster"]`` of
+:func:`~online_lstm.experiments.reproduce`, and one line of the CLI's
+output).  Both are 0 when nothing is compiled or loaded on the per-task
+path.
+
+A worker that dies
+------------------
+Dask runs the tasks of a lost worker again elsewhere (up to
+``distributed.scheduler.allowed-failures`` times per task); since a trial is
+a pure function of its arguments, the rerun gives the same record, and every
+trial is reported exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import uuid
+
+try:
+    import distributed
+    from distributed.diagnostics.plugin import WorkerPlugin
+except ImportError as exc:  # the CLI turns this into a one-line message
+    raise ImportError("running trials on a Dask cluster (--scheduler) needs dask.distributed: "
+                      "pip install 'online-lstm[dask]'") from exc
+
+from numba.core import event as _numba_event
+from numba.core.dispatcher import Dispatcher
+
+__all__ = ["run_trials", "numba_counts", "WarmUp"]
+
+
+# ---------------------------------------------------------------------------
+# what Numba does in this process
+# ---------------------------------------------------------------------------
+class _CompileCounter(_numba_event.Listener):
+    """Counts ``numba:compile`` events: Numba broadcasts one per dispatcher
+    compilation (a cache miss), never for a load from the on-disk cache."""
+
+    def __init__(self):
+        self.n = 0
+        self._lock = threading.Lock()
+
+    def on_start(self, event):
+        with self._lock:
+            self.n += 1
+
+    def on_end(self, event):
+        pass
+
+
+_COUNTER: _CompileCounter | None = None
+
+
+def _install_counter() -> _CompileCounter:
+    global _COUNTER
+    if _COUNTER is None:
+        _COUNTER = _CompileCounter()
+        _numba_event.register("numba:compile", _COUNTER)
+    return _COUNTER
+
+
+def _dispatchers():
+    """Every Numba dispatcher defined in a loaded module of this package."""
+    seen = {}
+    for name, mod in list(sys.modules.items()):
+        if mod is None or not (name == "online_lstm" or name.startswith("online_lstm.")):
+            continue
+        for obj in list(vars(mod).values()):
+            if isinstance(obj, Dispatcher):
+                seen[id(obj)] = obj
+    return list(seen.values())
+
+
+def numba_counts() -> dict:
+    """Numba's work in this process so far.
+
+    Returns
+    -------
+    dict
+        ``compile_events``: compilations seen since the counter was
+        installed (by :class:`WarmUp` or the first task), any dispatcher;
+        ``compiled`` and ``cache_loads``: cache misses (compilations) and
+        cache hits (loads from ``__pycache__``) of this package's
+        dispatchers since the process started; ``overloads``: compiled
+        signatures this package's dispatchers hold.
+    """
+    counter = _install_counter()
+    compiled = loads = overloads = 0
+    for d in _dispatchers():
+        st = d.stats
+        compiled += sum(st.cache_misses.values())
+        loads += sum(st.cache_hits.values())
+        overloads += len(d.overloads)
+    return dict(compile_events=counter.n, compiled=compiled, cache_loads=loads, overloads=overloads)
+
+
+def _warm() -> dict:
+    """Load the kernels and run every entry point a trial uses once.
+
+    Returns what the worker is: package version, source version, process,
+    Numba threads, and :func:`numba_counts` after the warm-up.
+    """
+    _install_counter()
+    import numba
+    import numpy as np
+
+    import online_lstm
+    from . import presets  # noqa: F401  (tasks and presets, as a trial imports them)
+    from .experiments import code_version
+    from .learner import OnlineLSTM
+
+    m = OnlineLSTM(n_in=2, n_out=1, n_blocks=1, block_size=1, seed=0)
+    X = np.zeros((4, 2))
+    Y = np.full((4, 1), np.nan)
+    Y[-1] = 0.5
+    resets = np.array([True, False, False, False])
+    m.learn_many(X, Y, resets)
+    m.predict_many(X, resets)
+    m.predict_one(X[0])
+    m.learn_last(Y[-1])
+    m.learn_one(X[0], Y[-1])
+    m.load_state_arrays(m.state_arrays())
+    m.reset()
+    return dict(package=online_lstm.__version__, code=code_version(), pid=os.getpid(),
+                numba_threads=numba.config.NUMBA_NUM_THREADS, **numba_counts())
+
+
+class WarmUp(WorkerPlugin):
+    """Warm each worker process once, when it starts or joins (see :func:`_warm`)."""
+
+    name = "online-lstm-warm-up"
+    idempotent = True
+
+    def setup(self, worker):
+        worker.online_lstm_warm_up = _warm()
+
+
+def _warm_up_report(dask_worker):
+    """The warm-up result of this worker (``client.run`` passes ``dask_worker``)."""
+    rep = getattr(dask_worker, "online_lstm_warm_up", None)
+    return dict(rep) if rep is not None else _warm()
+
+
+def _trial(preset, trial, seed):
+    """One trial on a worker: its record, and Numba's work during it."""
+    from .experiments import run_trial
+
+    before = numba_counts()
+    rec = run_trial(preset, trial, seed)
+    after = numba_counts()
+    probe = {k: after[k] - before[k] for k in ("compile_events", "compiled", "cache_loads", "overloads")}
+    try:
+        probe["worker"] = distributed.get_worker().address
+    except ValueError:  # not on a worker (a synchronous test scheduler)
+        probe["worker"] = f"pid {os.getpid()}"
+    return rec, probe
+
+
+# ---------------------------------------------------------------------------
+# the client side
+# ---------------------------------------------------------------------------
+def _client(scheduler):
+    """``(client, owned)``: a Client for an address, a cluster object, or a Client."""
+    if isinstance(scheduler, distributed.Client):
+        return scheduler, False
+    if isinstance(scheduler, str) or hasattr(scheduler, "scheduler_address"):
+        return distributed.Client(scheduler, set_as_default=False), True
+    raise TypeError(f"scheduler must be an address such as 'tcp://host:8786', a cluster or a "
+                    f"distributed.Client; got {scheduler!r:.80}")
+
+
+def _check_workers(client, warm: dict):
+    import online_lstm
+
+    from .experiments import code_version
+
+    if not warm:
+        raise RuntimeError(f"the Dask cluster at {client.scheduler.address} has no workers")
+    mine = code_version()
+    bad = {}
+    for addr, w in warm.items():
+        same_code = "unknown" in (mine, w["code"]) or mine == w["code"]
+        if w["package"] != online_lstm.__version__ or not same_code:
+            bad[addr] = f"online-lstm {w['package']} ({w['code']})"
+    if bad:
+        listed = "; ".join(f"{a}: {v}" for a, v in sorted(bad.items()))
+        raise RuntimeError(f"Dask workers run another version of online-lstm than this client "
+                           f"(online-lstm {online_lstm.__version__} ({mine})): {listed}. Install "
+                           f"the same version on every worker.")
+
+
+def run_trials(jobs, scheduler, done, bar=None) -> dict:
+    """Run ``(preset, trial, seed)`` jobs on a Dask cluster.
+
+    Parameters
+    ----------
+    jobs : list of (Preset, int, int)
+    scheduler : str, cluster or distributed.Client
+        Scheduler address (``"tcp://host:8786"``), a cluster object such as
+        ``distributed.LocalCluster``, or a connected Client (left open).
+    done : callable(record)
+        Called with every record, in order of completion.
+    bar : tqdm, optional
+        Advanced by each finished trial's training sequences.
+
+    Returns
+    -------
+    dict
+        ``scheduler``, ``workers`` (count), ``warm_up`` (per worker: the
+        result of :func:`_warm`), ``tasks``, ``compile_events``,
+        ``compiled``, ``cache_loads`` and ``overloads`` (sums over all tasks
+        of the changes during each task: all 0 when nothing was compiled or
+        loaded per task), ``per_worker`` (tasks per worker address).
+    """
+    client, owned = _client(scheduler)
+    futures = []
+    try:
+        client.register_plugin(WarmUp())
+        warm = client.run(_warm_up_report)
+        _check_workers(client, warm)
+        token = uuid.uuid4().hex[:8]
+        futures = [client.submit(_trial, p, k, s, key=f"online-lstm-{p.id}-{k}-{s}-{token}", pure=False)
+                   for p, k, s in jobs]
+        report = dict(scheduler=client.scheduler.address, workers=len(warm), warm_up=warm,
+                      tasks=0, compile_events=0, compiled=0, cache_loads=0, overloads=0, per_worker={})
+        for fut in distributed.as_completed(futures, loop=client.loop):
+            rec, probe = fut.result()
+            report["tasks"] += 1
+            for k in ("compile_events", "compiled", "cache_loads", "overloads"):
+                report[k] += probe[k]
+            report["per_worker"][probe["worker"]] = report["per_worker"].get(probe["worker"], 0) + 1
+            if bar is not None:
+                bar.update(rec["sequences"])
+            done(rec)
+            fut.release()
+        return report
+    except BaseException:  # an error, or Ctrl-C: stop the trials still queued
+        if futures:
+            client.cancel([f for f in futures if f.status != "finished"])
+        raise
+    finally:
+        if owned:
+            client.close()
+
+
+def summary(report: dict) -> str:
+    """One line about a cluster run, for the CLI."""
+    loaded = sum(w["cache_loads"] for w in report["warm_up"].values())
+    compiled = sum(w["compiled"] for w in report["warm_up"].values())
+    threads = sorted({w["numba_threads"] for w in report["warm_up"].values()})
+    return (f"dask: {report['tasks']} trials on {report['workers']} worker(s) at {report['scheduler']}; "
+            f"warm-up loaded {loaded} kernel(s) from Numba's cache and compiled {compiled} "
+            f"(NUMBA_NUM_THREADS {'/'.join(map(str, threads))}); during the trials: "
+            f"{report['compile_events']} compilation(s), {report['cache_loads']} cache load(s)")

@@ -1,0 +1,116 @@
+"""Trials on a Dask cluster: the same records as a local run, no compilation per task.
+
+Skipped as a whole when dask.distributed is not installed
+(``pip install -e ".[test,river,dask]"``).  One ``LocalCluster`` of two
+worker processes with one thread each serves every test here.
+"""
+
+import os
+import signal
+
+import pandas as pd
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+from online_lstm import cluster as cl  # noqa: E402
+from online_lstm.cli import main  # noqa: E402
+from online_lstm.experiments import reproduce, run_trial  # noqa: E402
+from online_lstm.presets import PRESETS  # noqa: E402
+
+#: fields that depend on the machine and the moment, not on (preset, trial, seed)
+TIMING = ("wall_s", "cpu_s", "steps_per_s")
+#: 3 presets x 8 trials: three protocols (reber, st3, st12), about 0.2 s a trial
+SWEEP = dict(presets=["1-5", "6a", "3a-T100-N1"], trials=8, seed=3, quick=True,
+             options=dict(limit=2000))
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, env={"NUMBA_NUM_THREADS": "1"}) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def client(cluster):
+    with distributed.Client(cluster, set_as_default=False) as c:
+        yield c
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame):
+    cols = [c for c in a if c not in TIMING]
+    assert list(a.columns) == list(b.columns)
+    pd.testing.assert_frame_equal(a[cols], b[cols], check_exact=True)
+
+
+def test_sweep_on_cluster_equals_local_run(cluster, tmp_path):
+    local = reproduce(jobs=1, progress=False, **SWEEP)
+    dask = reproduce(scheduler=cluster, progress=False, out=tmp_path, name="d", **SWEEP)
+    assert len(local) == 24 and local["success"].notna().all()
+    _same(local, dask)
+    _same(local, pd.read_csv(tmp_path / "d.csv").pipe(lambda df: df.astype(local.dtypes.to_dict())))
+    rep = dask.attrs["cluster"]
+    assert rep["workers"] == 2 and rep["tasks"] == 24 and sum(rep["per_worker"].values()) == 24
+    assert len(rep["per_worker"]) == 2  # both workers took trials
+    # the measurement: no compilation and no cache load on any worker during any trial
+    assert (rep["compile_events"], rep["compiled"], rep["cache_loads"], rep["overloads"]) == (0, 0, 0, 0)
+    for w in rep["warm_up"].values():  # kernels loaded at warm-up, with one Numba thread
+        assert w["overloads"] > 0 and w["numba_threads"] == 1
+
+
+def test_a_worker_dies_mid_sweep(client, cluster):
+    """Kill a worker process that is running trials; Dask reruns its tasks on a
+    worker (the nanny restarts the dead one) and every record still arrives
+    exactly once, identical to the local run."""
+    jobs = [(PRESETS[pid].quick_version().with_options(limit=2000), k, 5)
+            for pid in ("6a", "3a-T100-N1") for k in range(6)]
+    local = [run_trial(*job) for job in jobs]
+    pids = {addr: w["pid"] for addr, w in client.run(cl._warm_up_report).items()}
+    records, killed = [], []
+
+    def done(rec):
+        records.append(rec)
+        if not killed:
+            busy = [a for a, keys in client.processing().items() if keys and a in pids]
+            killed.append(busy[0])
+            os.kill(pids[busy[0]], signal.SIGKILL)
+
+    rep = cl.run_trials(jobs, client, done)
+    assert killed and rep["tasks"] == len(jobs)
+    key = lambda r: (r["preset"], r["trial"])  # noqa: E731
+    assert sorted(map(key, records)) == sorted(map(key, local))
+    strip = lambda r: {k: v for k, v in r.items() if k not in TIMING}  # noqa: E731
+    assert sorted(map(strip, records), key=key) == sorted(map(strip, local), key=key)
+    assert rep["compile_events"] == 0 and rep["cache_loads"] == 0  # the new worker was warmed too
+    client.wait_for_workers(2)
+
+
+def test_cli_scheduler_flag(cluster, tmp_path, capsys):
+    args = ["reproduce", "1-5", "--quick", "--trials", "3", "--no-progress", "--set", "limit=2000"]
+    assert main(args + ["--jobs", "1", "--out", str(tmp_path / "local")]) == 0
+    capsys.readouterr()
+    assert main(args + ["--scheduler", cluster.scheduler_address, "--out", str(tmp_path / "dask")]) == 0
+    out = capsys.readouterr().out
+    assert f"dask: 3 trials on 2 worker(s) at {cluster.scheduler_address}" in out
+    assert "during the trials: 0 compilation(s), 0 cache load(s)" in out
+    assert "Table 1: LSTM 1-5" in out
+    local = pd.read_csv(tmp_path / "local" / "1-5-quick.csv")
+    dask = pd.read_csv(tmp_path / "dask" / "1-5-quick.csv")
+    _same(local, dask)
+
+
+def test_workers_with_another_version_are_refused(client):
+    warm = client.run(cl._warm_up_report)
+    cl._check_workers(client, warm)  # the same tree: accepted
+    addr = sorted(warm)[0]
+    warm[addr] = dict(warm[addr], package="0.0.1")
+    with pytest.raises(RuntimeError, match=f"another version.*{addr}: online-lstm 0.0.1"):
+        cl._check_workers(client, warm)
+    with pytest.raises(RuntimeError, match="no workers"):
+        cl._check_workers(client, {})
+
+
+def test_bad_scheduler_argument():
+    with pytest.raises(TypeError, match="scheduler must be an address"):
+        reproduce("1-5", trials=1, quick=True, progress=False, scheduler=8786)
