@@ -97,7 +97,8 @@ class _StreamLSTM:
                  init_range: float = 0.1, output_gates: bool = True, connectivity: str = "F",
                  bias: str = "gates", g: str = "g2", h: str = "h1", in_gate_bias=None,
                  out_gate_bias=None, update: str = "step", state_bound: float = 1e6,
-                 seed: int | None = None, reset_key=None):
+                 seed: int | None = None, reset_key=None, forget_gate: bool = False,
+                 peepholes: bool = False, forget_gate_bias=1.0):
         self.n_blocks = n_blocks
         self.block_size = block_size
         self.lr = lr
@@ -113,6 +114,9 @@ class _StreamLSTM:
         self.state_bound = state_bound
         self.seed = seed
         self.reset_key = reset_key
+        self.forget_gate = forget_gate
+        self.peepholes = peepholes
+        self.forget_gate_bias = forget_gate_bias
         self._setup(n_out=1)
 
     def _setup(self, n_out):
@@ -241,12 +245,13 @@ class _StreamLSTM:
     def _unit_test_params(cls):
         yield dict(n_blocks=2, block_size=1)
         yield dict(n_blocks=1, block_size=2, connectivity="B", bias="all", lr=1.0)
+        yield dict(n_blocks=2, block_size=1, forget_gate=True, peepholes=True, forget_gate_bias=(1.0, 2.0))
 
 
 #: constructor parameters passed through to OnlineLSTM
 _LEARNER_PARAMS = ("n_blocks", "block_size", "output_gates", "connectivity", "bias", "g", "h",
-                   "init_range", "in_gate_bias", "out_gate_bias", "lr", "update", "state_bound",
-                   "seed")
+                   "init_range", "in_gate_bias", "out_gate_bias", "forget_gate", "peepholes",
+                   "forget_gate_bias", "lr", "update", "state_bound", "seed")
 
 _PARAMS_DOC = """
     n_blocks, block_size
@@ -265,7 +270,15 @@ _PARAMS_DOC = """
         features or classes.  None: fresh entropy.
     reset_key
         Name of a feature that marks sequence boundaries (see the module
-        docstring); None: no boundaries other than :meth:`reset`."""
+        docstring); None: no boundaries other than :meth:`reset`.
+    forget_gate, peepholes, forget_gate_bias
+        The two later additions to LSTM, as in
+        :class:`online_lstm.OnlineLSTM`: a forget gate per block (Gers,
+        Schmidhuber & Cummins 2000), which lets a cell empty its state on a
+        long unsegmented stream, and peephole weights from each cell's state
+        to its block's gates (Gers & Schmidhuber 2000).  Off by default: the
+        1997 net.  ``forget_gate_bias`` (default +1.0, the gate starts open)
+        is used only with ``forget_gate=True``."""
 
 
 class LSTMRegressor(_StreamLSTM, base.Regressor):
@@ -315,7 +328,8 @@ class LSTMRegressor(_StreamLSTM, base.Regressor):
                  init_range: float = 0.1, output_gates: bool = True, connectivity: str = "F",
                  bias: str = "gates", g: str = "g2", h: str = "h1", in_gate_bias=None,
                  out_gate_bias=None, update: str = "step", state_bound: float = 1e6,
-                 seed: int | None = None, reset_key=None, target_range: tuple | None = None,
+                 seed: int | None = None, reset_key=None, forget_gate: bool = False,
+                 peepholes: bool = False, forget_gate_bias=1.0, target_range: tuple | None = None,
                  target_margin: float = 0.1):
         self.target_range = target_range
         self.target_margin = target_margin
@@ -328,7 +342,8 @@ class LSTMRegressor(_StreamLSTM, base.Regressor):
                 raise ValueError(f"target_range must be (lo, hi) with finite lo < hi; got {target_range!r}")
             self._lo, self._hi = lo, hi
         super().__init__(n_blocks, block_size, lr, init_range, output_gates, connectivity, bias, g, h,
-                         in_gate_bias, out_gate_bias, update, state_bound, seed, reset_key)
+                         in_gate_bias, out_gate_bias, update, state_bound, seed, reset_key,
+                         forget_gate, peepholes, forget_gate_bias)
 
     @property
     def target_range_(self) -> tuple:

@@ -68,6 +68,11 @@ def test_river_checks_cover_the_feature_schema_and_seeding():
         key = c.id.split("-")[0]
         per_model[key] = per_model.get(key, 0) + 1
     assert per_model["LSTMRegressor[0]"] == 26 and per_model["LSTMClassifier[0]"] == 56
+    # every configuration of _unit_test_params is checked, the forget-gate one included
+    for cls in (LSTMRegressor, LSTMClassifier):
+        configs = list(cls._unit_test_params())
+        assert {f"{cls.__name__}[{i}]" for i in range(len(configs))} <= set(per_model)
+        assert any(c.get("forget_gate") and c.get("peepholes") for c in configs)
     assert LSTMRegressor()._unit_test_skips() == set() == LSTMClassifier()._unit_test_skips()
 
 
@@ -101,8 +106,13 @@ def _assert_same_learner(a, b):
     assert (a.n_steps_, a.n_updates_, a.pending_) == (b.n_steps_, b.n_updates_, b.pending_)
 
 
+#: the 1997 net, and the two later additions on top (forget gate, peepholes)
+ADAPTER_ARCHS = {"1997": {}, "fg+ph": dict(forget_gate=True, peepholes=True, forget_gate_bias=1.5)}
+
+
+@pytest.mark.parametrize("arch", list(ADAPTER_ARCHS))
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_adapter_steps_once_per_observation(seed):
+def test_adapter_steps_once_per_observation(seed, arch):
     """Random mixes of River's call patterns, against the learner's own API:
     predict then learn (on the same x, an equal x, or an x a pipeline's
     scaler has changed meanwhile) -> predict_one + learn_last; learn alone ->
@@ -110,7 +120,7 @@ def test_adapter_steps_once_per_observation(seed):
     two steps, and the label goes to the step of x2."""
     rng = np.random.default_rng(seed)
     model = LSTMRegressor(n_blocks=2, block_size=2, target_range=(LO, HI),
-                          target_margin=MARGIN, seed=seed)
+                          target_margin=MARGIN, seed=seed, **ADAPTER_ARCHS[arch])
     stream = _stream(rng, 300)
     model.predict_one(stream[0][0])  # builds the input layer for FEATURES
     ref = copy.deepcopy(model.learner_)  # from here on, driven by hand
@@ -180,6 +190,39 @@ def test_predict_then_learn_calls_learn_last(monkeypatch):
     assert calls == {"learn_one": 0, "learn_last": n, "predict_one": n}
     learner = model["LSTMRegressor"].learner_
     assert learner.n_steps_ == n and learner.n_updates_ == n
+
+
+@pytest.mark.parametrize("cls", [LSTMRegressor, LSTMClassifier])
+def test_forget_gate_and_peepholes_pass_through(cls):
+    """The defaults are the 1997 learner's; the options reach the learner,
+    which is then the OnlineLSTM built directly with them, and they survive
+    widening (new features, new classes) and clone()."""
+    import inspect
+
+    learner_defaults = inspect.signature(OnlineLSTM).parameters
+    adapter_defaults = inspect.signature(cls).parameters
+    for name in ("forget_gate", "peepholes", "forget_gate_bias"):
+        assert adapter_defaults[name].default == learner_defaults[name].default
+    plain = cls(seed=0).learner_
+    assert not plain.layout.forget_gate and not plain.layout.peepholes
+    opts = dict(n_blocks=2, block_size=1, forget_gate=True, peepholes=True, forget_gate_bias=(0.5, 2.0))
+    model = cls(seed=3, **opts)
+    direct = OnlineLSTM(n_in=1, n_out=1, seed=3, lr=0.5, init_range=0.1, **opts)  # the adapter's lr
+    assert model.learner_.get_params() == direct.get_params()
+    np.testing.assert_array_equal(model.learner_.state_arrays()["theta"], direct.state_arrays()["theta"])
+    w = model.learner_.get_weights()
+    np.testing.assert_array_equal(w["b_phi"], [0.5, 2.0])
+    for name in ("W_phi", "P_in", "P_phi", "P_out"):
+        assert name in w
+    y = (lambda i: float(i)) if cls is LSTMRegressor else (lambda i: "ab"[i % 2])
+    for i in range(6):  # new features and classes widen the net
+        x = {f"f{j}": float(i + j) for j in range(1 + i // 2)}
+        model.predict_one(x)
+        model.learn_one(x, y(i))
+    lay = model.learner_.layout
+    assert lay.n_in == 3 and lay.forget_gate and lay.peepholes
+    assert model.clone()._get_params() == model._get_params()
+    assert model.clone().learner_.layout.forget_gate
 
 
 def test_learn_one_alone_is_one_step_with_learning():
