@@ -11,7 +11,8 @@ Workers
 -------
 Every worker needs this package, the same version, importable (``pip install
 online-lstm`` into the workers' environment); :func:`run_trials` checks the
-version on every worker first and refuses to start otherwise.  A plugin
+version and a digest of the package's sources (:func:`source_digest`) on
+every worker first and refuses to start otherwise.  A plugin
 (:class:`WarmUp`) runs once per worker process, including workers that join
 or restart during the sweep: it imports the package, so the kernels are
 loaded from Numba's on-disk cache (or compiled once, if the cache is empty),
@@ -41,10 +42,13 @@ trial is reported exactly once.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import sys
 import threading
 import uuid
+from pathlib import Path
 
 try:
     import distributed
@@ -56,7 +60,7 @@ except ImportError as exc:  # the CLI turns this into a one-line message
 from numba.core import event as _numba_event
 from numba.core.dispatcher import Dispatcher
 
-__all__ = ["run_trials", "numba_counts", "WarmUp"]
+__all__ = ["run_trials", "numba_counts", "source_digest", "WarmUp"]
 
 
 # ---------------------------------------------------------------------------
@@ -124,11 +128,28 @@ def numba_counts() -> dict:
     return dict(compile_events=counter.n, compiled=compiled, cache_loads=loads, overloads=overloads)
 
 
+@functools.lru_cache(maxsize=1)
+def source_digest() -> str:
+    """SHA-256 (12 hex digits) of the package's Python sources as they are on disk.
+
+    The same on every machine that has the same code installed, whether from
+    a git checkout, an editable install or a wheel, and whatever else the
+    checkout holds (tests, docs).  Computed once per process: at a worker's
+    warm-up, near the time it imported the package.
+    """
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:12]
+
+
 def _warm() -> dict:
     """Load the kernels and run every entry point a trial uses once.
 
-    Returns what the worker is: package version, source version, process,
-    Numba threads, and :func:`numba_counts` after the warm-up.
+    Returns what the worker is: package version, :func:`source_digest`, git
+    commit (:func:`~online_lstm.experiments.code_version`, for information),
+    process id, Numba threads, and :func:`numba_counts` after the warm-up.
     """
     _install_counter()
     import numba
@@ -151,7 +172,7 @@ def _warm() -> dict:
     m.learn_one(X[0], Y[-1])
     m.load_state_arrays(m.state_arrays())
     m.reset()
-    return dict(package=online_lstm.__version__, code=code_version(), pid=os.getpid(),
+    return dict(package=online_lstm.__version__, source=source_digest(), code=code_version(), pid=os.getpid(),
                 numba_threads=numba.config.NUMBA_NUM_THREADS, **numba_counts())
 
 
@@ -200,22 +221,18 @@ def _client(scheduler):
 
 
 def _check_workers(client, warm: dict):
+    """Refuse workers whose package version or source differs from this process's."""
     import online_lstm
-
-    from .experiments import code_version
 
     if not warm:
         raise RuntimeError(f"the Dask cluster at {client.scheduler.address} has no workers")
-    mine = code_version()
-    bad = {}
-    for addr, w in warm.items():
-        same_code = "unknown" in (mine, w["code"]) or mine == w["code"]
-        if w["package"] != online_lstm.__version__ or not same_code:
-            bad[addr] = f"online-lstm {w['package']} ({w['code']})"
+    mine = source_digest()
+    bad = {addr: f"online-lstm {w['package']}, source {w['source']}" for addr, w in warm.items()
+           if w["package"] != online_lstm.__version__ or w["source"] != mine}
     if bad:
         listed = "; ".join(f"{a}: {v}" for a, v in sorted(bad.items()))
         raise RuntimeError(f"Dask workers run another version of online-lstm than this client "
-                           f"(online-lstm {online_lstm.__version__} ({mine})): {listed}. Install "
+                           f"(online-lstm {online_lstm.__version__}, source {mine}): {listed}. Install "
                            f"the same version on every worker.")
 
 
@@ -279,6 +296,6 @@ def summary(report: dict) -> str:
     compiled = sum(w["compiled"] for w in report["warm_up"].values())
     threads = sorted({w["numba_threads"] for w in report["warm_up"].values()})
     return (f"dask: {report['tasks']} trials on {report['workers']} worker(s) at {report['scheduler']}; "
-            f"warm-up loaded {loaded} kernel(s) from Numba's cache and compiled {compiled} "
-            f"(NUMBA_NUM_THREADS {'/'.join(map(str, threads))}); during the trials: "
+            f"warm-up (all workers): {loaded} kernel load(s) from Numba's cache, {compiled} "
+            f"compilation(s), NUMBA_NUM_THREADS {'/'.join(map(str, threads))}; during the trials: "
             f"{report['compile_events']} compilation(s), {report['cache_loads']} cache load(s)")

@@ -103,10 +103,13 @@ def test_cli_scheduler_flag(cluster, tmp_path, capsys):
 def test_workers_with_another_version_are_refused(client):
     warm = client.run(cl._warm_up_report)
     cl._check_workers(client, warm)  # the same tree: accepted
+    assert {w["source"] for w in warm.values()} == {cl.source_digest()}
     addr = sorted(warm)[0]
-    warm[addr] = dict(warm[addr], package="0.0.1")
-    with pytest.raises(RuntimeError, match=f"another version.*{addr}: online-lstm 0.0.1"):
-        cl._check_workers(client, warm)
+    for change in (dict(package="0.0.1"), dict(source="0123456789ab")):
+        bad = dict(warm, **{addr: dict(warm[addr], **change)})
+        with pytest.raises(RuntimeError, match=f"another version.*{addr}: online-lstm "
+                                               f"{bad[addr]['package']}, source {bad[addr]['source']}"):
+            cl._check_workers(client, bad)
     with pytest.raises(RuntimeError, match="no workers"):
         cl._check_workers(client, {})
 
