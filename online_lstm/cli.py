@@ -139,7 +139,8 @@ def main(argv=None) -> int:
                    help="small sequence budget per preset (a smoke run, not a reproduction)")
     p.add_argument("--out", default="results", help="directory for the records CSV (default results/)")
     p.add_argument("--name", help="file name stem of the CSV (default from the targets)")
-    p.add_argument("--jobs", type=int, help="worker processes (default: all cores; 1 = in this process)")
+    p.add_argument("--jobs", type=int,
+                   help="worker processes (default: all cores; 1 = in this process; unused with --scheduler)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run the trials on this Dask cluster, e.g. tcp://host:8786, instead of local "
                         "processes (needs the dask extra: pip install 'online-lstm[dask]')")
