@@ -192,12 +192,24 @@ def _warm_up_report(dask_worker):
     return dict(rep) if rep is not None else _warm()
 
 
-def _trial(preset, trial, seed):
-    """One trial on a worker: its record, and Numba's work during it."""
-    from .experiments import run_trial
+class _Progress:
+    """The progress channel of ``experiments._worker`` as Dask events on ``topic``
+    (the client's handler advances its progress bar)."""
+
+    def __init__(self, topic: str):
+        self.topic = topic
+
+    def put(self, item):
+        distributed.get_worker().log_event(self.topic, item)
+
+
+def _trial(preset, trial, seed, topic=None):
+    """One trial on a worker: its record, and Numba's work during it.  With
+    ``topic``, training progress ``(sequences, steps)`` is sent as events."""
+    from .experiments import _worker
 
     before = numba_counts()
-    rec = run_trial(preset, trial, seed)
+    rec = _worker((preset, trial, seed), None if topic is None else _Progress(topic))
     after = numba_counts()
     probe = {k: after[k] - before[k] for k in ("compile_events", "compiled", "cache_loads", "overloads")}
     try:
@@ -248,7 +260,9 @@ def run_trials(jobs, scheduler, done, bar=None) -> dict:
     done : callable(record)
         Called with every record, in order of completion.
     bar : tqdm, optional
-        Advanced by each finished trial's training sequences.
+        Advanced by the training sequences of the running trials, as they
+        report them (a few times a second; a trial rerun after a worker died
+        counts again).
 
     Returns
     -------
@@ -260,13 +274,17 @@ def run_trials(jobs, scheduler, done, bar=None) -> dict:
         loaded per task), ``per_worker`` (tasks per worker address).
     """
     client, owned = _client(scheduler)
-    futures = []
+    futures, topic = [], None
     try:
         client.register_plugin(WarmUp())
         warm = client.run(_warm_up_report)
         _check_workers(client, warm)
         token = uuid.uuid4().hex[:8]
-        futures = [client.submit(_trial, p, k, s, key=f"online-lstm-{p.id}-{k}-{s}-{token}", pure=False)
+        if bar is not None:
+            topic = f"online-lstm-progress-{token}"
+            client.subscribe_topic(topic, lambda event: bar.update(event[1][0]))
+        futures = [client.submit(_trial, p, k, s, topic, key=f"online-lstm-{p.id}-{k}-{s}-{token}",
+                                 pure=False)
                    for p, k, s in jobs]
         report = dict(scheduler=client.scheduler.address, workers=len(warm), warm_up=warm,
                       tasks=0, compile_events=0, compiled=0, cache_loads=0, overloads=0, per_worker={})
@@ -276,8 +294,6 @@ def run_trials(jobs, scheduler, done, bar=None) -> dict:
             for k in ("compile_events", "compiled", "cache_loads", "overloads"):
                 report[k] += probe[k]
             report["per_worker"][probe["worker"]] = report["per_worker"].get(probe["worker"], 0) + 1
-            if bar is not None:
-                bar.update(rec["sequences"])
             done(rec)
             fut.release()
         return report
@@ -286,6 +302,8 @@ def run_trials(jobs, scheduler, done, bar=None) -> dict:
             client.cancel([f for f in futures if f.status != "finished"])
         raise
     finally:
+        if topic is not None:
+            client.unsubscribe_topic(topic)
         if owned:
             client.close()
 

@@ -117,3 +117,25 @@ def test_workers_with_another_version_are_refused(client):
 def test_bad_scheduler_argument():
     with pytest.raises(TypeError, match="scheduler must be an address"):
         reproduce("1-5", trials=1, quick=True, progress=False, scheduler=8786)
+
+
+class _Bar:
+    """Stands in for the tqdm bar of training sequences."""
+
+    def __init__(self):
+        self.n = 0
+
+    def update(self, n):
+        self.n += n
+
+
+def test_training_progress_reaches_the_client(client):
+    """Running trials report their training sequences a few times a second
+    (as Dask events), so a long trial shows progress before it finishes."""
+    jobs = [(PRESETS["6a"].quick_version().with_options(limit=10000), k, 0) for k in range(2)]
+    bar, records = _Bar(), []
+    cl.run_trials(jobs, client, records.append, bar)
+    assert len(records) == 2
+    # sequences trained so far, as reported while the trials ran (a trial that
+    # meets its rule inside a chunk retrains part of it, so no upper bound here)
+    assert bar.n > 0
