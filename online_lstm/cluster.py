@@ -15,8 +15,8 @@ version and a digest of the package's sources (:func:`source_digest`) on
 every worker first and refuses to start otherwise.  A plugin
 (:class:`WarmUp`) runs once per worker process, including workers that join
 or restart during the sweep: it imports the package, so the kernels are
-loaded from Numba's on-disk cache (or compiled once, if the cache is empty),
-and exercises a small learner.  Trials use the serial kernels only; run one
+loaded from Numba's on-disk cache (or compiled, if the cache is empty), and
+exercises a small learner.  Trials use the serial kernels only; run one
 thread per worker process (``--nthreads 1``, one worker per core) and set
 ``NUMBA_NUM_THREADS=1`` in the workers' environment (Dask's nanny already
 sets ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS`` and ``OPENBLAS_NUM_THREADS``
@@ -37,7 +37,15 @@ A worker that dies
 Dask runs the tasks of a lost worker again elsewhere (up to
 ``distributed.scheduler.allowed-failures`` times per task); since a trial is
 a pure function of its arguments, the rerun gives the same record, and every
-trial is reported exactly once.
+trial is reported exactly once.  A trial that keeps killing workers ends in
+Dask's ``KilledWorker``: the run stops, the queued trials are cancelled, and
+the CSV keeps the records of the trials that finished.
+
+Progress
+--------
+The trial bar advances as futures complete (``distributed.as_completed``);
+the training bar, with the sequences that running trials report a few times
+a second, sent as Dask events on a topic of the run.
 """
 
 from __future__ import annotations
