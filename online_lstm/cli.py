@@ -1,7 +1,7 @@
 """``online-lstm``: reproduce the paper's experiments from the command line.
 
     online-lstm list [EXPERIMENT ...]
-    online-lstm reproduce <preset | experiment | all> ... [--trials N] [--seed S]
+    online-lstm reproduce <preset | experiment | competitors | all> ... [--trials N] [--seed S]
                           [--quick] [--out DIR] [--jobs J] [--set KEY=VALUE ...]
     online-lstm compare RECORDS.csv ... [--markdown]
 
@@ -10,6 +10,10 @@ default), writes one record per trial to ``DIR/<name>.csv`` as trials finish,
 and prints our figures next to the paper's: success %, mean and median
 sequences to success, and wrong predictions.  ``compare`` prints that table
 again from saved records.
+
+``all`` is every LSTM row of the paper; the paper's competitors (RTRL and
+BPTT, Tables 1 and 2) are the presets of ``competitors`` (groups ``2a-rtrl``,
+``2a-bptt``, ``1-rtrl``) and run only when named.
 """
 
 from __future__ import annotations
@@ -120,7 +124,9 @@ def main(argv=None) -> int:
 
     p = sub.add_parser("reproduce", help="run presets and print our figures next to the paper's")
     p.add_argument("targets", nargs="+", metavar="TARGET",
-                   help="preset id (1-5, 2c-3, 3a-T100-N1, ...), experiment (1..6), group (2c, 3a, ...) or all")
+                   help="preset id (1-5, 2c-3, 2a-rtrl-p4-lr1, ...), experiment (1..6), group (2c, 3a, "
+                        "2a-rtrl, ...), competitors (the paper's RTRL/BPTT rows) or all (every LSTM "
+                        "row; not the competitors)")
     p.add_argument("--trials", type=int, help="trials per preset (default: the paper's; 1 with --quick)")
     p.add_argument("--seed", type=int, default=0, help="trial k uses seed SEED + k (default 0)")
     p.add_argument("--quick", action="store_true",
