@@ -13,6 +13,8 @@
 #   bptt  BPTT p = 100 at lr 1, 4, 10: 2 trials each, 5,000 sequences
 #   reber RTRL on the embedded Reber grammar: 3 hidden units 3 trials to 100,000 strings;
 #         12 hidden units 2 trials to 50,000 strings (2x the paper's mean of 25,000)
+#   lr2   RTRL p = 4 at lr 2 (is the paper's lr 1 our lr 2, a factor 2 in the error?): 4 trials,
+#         5,000,000 limit
 #   time  scripts/rtrl_time_convention.py: the outputs reading the hidden unit of the previous
 #         step, p = 4 (18 trials per lr) and p = 10 (2 trials per lr), 5,000,000 limit
 set -euo pipefail
@@ -31,13 +33,14 @@ run_stage() {
     bptt)  $RUN 2a-bptt --trials 2 --set limit=5000 --set test_size=1000 --name competitors-bptt ;;
     reber) $RUN 1-rtrl-h3 --trials 3 --set limit=100000 --name competitors-reber-h3
            $RUN 1-rtrl-h12 --trials 2 --set limit=50000 --name competitors-reber-h12 ;;
+    lr2)   $RUN 2a-rtrl-p4-lr1 --set lr=2.0 --trials 4 --name competitors-p4-lr2 ;;
     time)  $PY scripts/rtrl_time_convention.py --p 4 --trials 18 --out $OUT/rtrl-time-convention-p4.csv
            $PY scripts/rtrl_time_convention.py --p 10 --trials 2 --out $OUT/rtrl-time-convention-p10.csv ;;
     *) echo "unknown stage $1" >&2; exit 2 ;;
   esac
 }
 if [ "$stage" = all ]; then
-  for s in p4 p10 p100 bptt reber time; do run_stage "$s"; done
+  for s in p4 p10 p100 bptt reber lr2 time; do run_stage "$s"; done
 else
   run_stage "$stage"
 fi
