@@ -8,7 +8,8 @@
 # Budgets (the machine's, not the paper's, except where it says so; CPU time on a loaded
 # 2-core VM shared with other jobs):
 #   p4    RTRL p = 4 at lr 1, 4, 10: the paper's 18 trials and 5,000,000-sequence limit
-#   p10   RTRL p = 10 at lr 1, 4, 10: 2 trials each, the paper's 5,000,000 limit
+#   p10   RTRL p = 10 at lr 1, 4, 10: 2 trials each, the paper's 5,000,000 limit; then 4 more
+#         trials (seeds 2-5) at lr 10, the rate that learns p = 4 best
 #   p100  RTRL p = 100 at lr 1, 4, 10: 2 trials each, 10,000 sequences (LSTM's paper mean: 5,040)
 #   bptt  BPTT p = 100 at lr 1, 4, 10: 2 trials each, 5,000 sequences
 #   reber RTRL on the embedded Reber grammar: 3 hidden units 10 trials to 200,000 strings;
@@ -28,7 +29,8 @@ stage=${1:-all}
 run_stage() {
   case "$1" in
     p4)    $RUN 2a-rtrl-p4-lr1 2a-rtrl-p4-lr4 2a-rtrl-p4-lr10 --name competitors-p4 ;;
-    p10)   $RUN 2a-rtrl-p10-lr1 2a-rtrl-p10-lr4 2a-rtrl-p10-lr10 --trials 2 --name competitors-p10 ;;
+    p10)   $RUN 2a-rtrl-p10-lr1 2a-rtrl-p10-lr4 2a-rtrl-p10-lr10 --trials 2 --name competitors-p10
+           $RUN 2a-rtrl-p10-lr10 --trials 4 --seed 2 --name competitors-p10-lr10-more ;;
     p100)  $RUN 2a-rtrl-p100-lr1 2a-rtrl-p100-lr4 2a-rtrl-p100-lr10 --trials 2 \
              --set limit=10000 --set test_size=1000 --name competitors-p100 ;;
     bptt)  $RUN 2a-bptt --trials 2 --set limit=5000 --set test_size=1000 --name competitors-bptt ;;
