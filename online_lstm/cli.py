@@ -105,8 +105,17 @@ def cmd_reproduce(args) -> int:
 def cmd_compare(args) -> int:
     from .experiments import compare, format_table
 
-    df = pd.concat([pd.read_csv(f) for f in args.records], ignore_index=True)
-    print(format_table(compare(df), markdown=args.markdown))
+    frames = []
+    for f in args.records:
+        df = pd.read_csv(f)
+        if "trial" not in df:  # reproduce's <name>-summary.csv sits next to the records
+            print(f"skipping {f}: not a records file (a summary?)", file=sys.stderr)
+            continue
+        frames.append(df)
+    if not frames:
+        print("no records files given", file=sys.stderr)
+        return 2
+    print(format_table(compare(pd.concat(frames, ignore_index=True)), markdown=args.markdown))
     return 0
 
 
