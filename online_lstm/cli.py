@@ -1,7 +1,7 @@
 """``online-lstm``: reproduce the paper's experiments from the command line.
 
     online-lstm list [EXPERIMENT ...]
-    online-lstm reproduce <preset | experiment | all> ... [--trials N] [--seed S]
+    online-lstm reproduce <preset | experiment | competitors | all> ... [--trials N] [--seed S]
                           [--quick] [--out DIR] [--jobs J] [--set KEY=VALUE ...]
                           [--scheduler ADDRESS]
     online-lstm compare RECORDS.csv ... [--markdown]
@@ -12,6 +12,10 @@ one record per trial to ``DIR/<name>.csv`` as trials finish, and prints our
 figures next to the paper's: success %, mean and median sequences to
 success, and wrong predictions.  ``compare`` prints that table
 again from saved records.
+
+``all`` is every LSTM row of the paper; the paper's competitors (RTRL and
+BPTT, Tables 1 and 2) are the presets of ``competitors`` (groups ``2a-rtrl``,
+``2a-bptt``, ``1-rtrl``) and run only when named.
 """
 
 from __future__ import annotations
@@ -113,8 +117,17 @@ def cmd_reproduce(args) -> int:
 def cmd_compare(args) -> int:
     from .experiments import compare, format_table
 
-    df = pd.concat([pd.read_csv(f) for f in args.records], ignore_index=True)
-    print(format_table(compare(df), markdown=args.markdown))
+    frames = []
+    for f in args.records:
+        df = pd.read_csv(f)
+        if "trial" not in df:  # reproduce's <name>-summary.csv sits next to the records
+            print(f"skipping {f}: not a records file (a summary?)", file=sys.stderr)
+            continue
+        frames.append(df)
+    if not frames:
+        print("no records files given", file=sys.stderr)
+        return 2
+    print(format_table(compare(pd.concat(frames, ignore_index=True)), markdown=args.markdown))
     return 0
 
 
@@ -132,7 +145,9 @@ def main(argv=None) -> int:
 
     p = sub.add_parser("reproduce", help="run presets and print our figures next to the paper's")
     p.add_argument("targets", nargs="+", metavar="TARGET",
-                   help="preset id (1-5, 2c-3, 3a-T100-N1, ...), experiment (1..6), group (2c, 3a, ...) or all")
+                   help="preset id (1-5, 2c-3, 2a-rtrl-p4-lr1, ...), experiment (1..6), group (2c, 3a, "
+                        "2a-rtrl, ...), competitors (the paper's RTRL/BPTT rows) or all (every LSTM "
+                        "row; not the competitors)")
     p.add_argument("--trials", type=int, help="trials per preset (default: the paper's; 1 with --quick)")
     p.add_argument("--seed", type=int, default=0, help="trial k uses seed SEED + k (default 0)")
     p.add_argument("--quick", action="store_true",

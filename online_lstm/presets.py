@@ -13,6 +13,13 @@ Table 4's three rows of task 3a are ``"3a-T100-N3"``, ``"3a-T100-N1"`` and
 ``"3a-T1000-N3"``; Table 8's two rows (n_seq = 140 and 13) are milestones of
 the one preset ``"5"``.
 
+The paper's competitors have presets too (:class:`Competitor`): Table 2's
+RTRL rows on Task 2a (``"2a-rtrl-p4-lr1"`` … ``"2a-rtrl-p100-lr10"``, at
+learning rates 1, 4 and 10), its BPTT row (``"2a-bptt-p100-lr1"`` …) and
+Table 1's RTRL rows on the embedded Reber grammar (``"1-rtrl-h3"``,
+``"1-rtrl-h12"``).  They run the LSTM rows' protocols on the same tasks and
+form the group ``"competitors"``; ``"all"`` stays the LSTM rows.
+
 Where the paper is silent, a preset uses the default of spec §8 and says so
 in :attr:`Preset.notes`; every such choice is an option that
 :meth:`Preset.with_options` can change (``online-lstm reproduce ... --set
@@ -50,6 +57,33 @@ class PaperRow:
 
 
 @dataclass(frozen=True)
+class Competitor:
+    """The net and learner of one of the paper's competitor rows (Tables 1 and 2).
+
+    Attributes
+    ----------
+    method : {"RTRL", "BPTT"}
+        The learner class of :mod:`online_lstm.baselines`.
+    kwargs : dict
+        Its constructor arguments (net, initialisation, learning rate).
+    n_weights : int
+        The paper's weight count (Table 2's exact count; Table 1's estimate).
+    """
+
+    method: str
+    kwargs: dict
+    n_weights: int
+
+    def learner(self, seed=None, **changes):
+        """A fresh learner of this net (``changes`` override ``kwargs``)."""
+        from .baselines import BPTT, RTRL
+
+        kw = dict(self.kwargs)
+        kw.update(changes)
+        return {"RTRL": RTRL, "BPTT": BPTT}[self.method](seed=seed, **kw)
+
+
+@dataclass(frozen=True)
 class Preset:
     """One experiment configuration of the paper.
 
@@ -61,8 +95,9 @@ class Preset:
         Table 10 row family (``"1"``, ``"2a"``, ``"2c"``, ``"3a"``, ...).
     experiment : str
         ``"1"`` .. ``"6"``.
-    table10 : str
-        Table 10 row of the architecture (key of :data:`~online_lstm.paper.TABLE10`).
+    table10 : str or None
+        Table 10 row of the architecture (key of :data:`~online_lstm.paper.TABLE10`);
+        None for a competitor.
     title : str
     task : type
         The :class:`~online_lstm.tasks.SequenceTask` subclass.
@@ -83,6 +118,11 @@ class Preset:
         Where the paper is silent and which default (spec §8) is used.
     quick : dict
         Options overridden by ``--quick`` (a small sequence budget).
+    competitor : Competitor or None
+        For the paper's competitor rows (RTRL, BPTT): the net and learner,
+        used instead of the Table 10 LSTM.
+    versus : str or None
+        A competitor's LSTM preset on the same task (for the side-by-side).
     """
 
     id: str
@@ -99,11 +139,13 @@ class Preset:
     learner_changes: dict = field(default_factory=dict)
     notes: tuple = ()
     quick: dict = field(default_factory=dict)
+    competitor: Competitor | None = None
+    versus: str | None = None
 
     @property
     def n_weights(self) -> int:
-        """The paper's weight count (Table 10)."""
-        return TABLE10[self.table10][1]
+        """The paper's weight count (Table 10; a competitor's from Tables 1 and 2)."""
+        return self.competitor.n_weights if self.competitor else TABLE10[self.table10][1]
 
     @property
     def limit(self) -> int:
@@ -114,6 +156,8 @@ class Preset:
         """A fresh learner of this preset's architecture."""
         kw = dict(self.learner_changes)
         kw.update(changes)
+        if self.competitor is not None:
+            return self.competitor.learner(seed=seed, **kw)
         return table10_learner(self.table10, seed=seed, **kw)
 
     def make_task(self, seed=None):
@@ -360,25 +404,126 @@ for _v, _wrong, _mean, _trials, _limit in [("a", 1, 31_390, 20, 1_000_000), ("b"
         quick=dict(limit=30_000, test_size=256),
     ))
 
-#: Experiment numbers and Table 10 row families, for ``reproduce <experiment>``.
+# ---------------------------------------------------------------------------
+# the paper's competitors (Tables 1 and 2): group "competitors", not in "all"
+# ---------------------------------------------------------------------------
+_TABLE2_NET = (
+    "net (spec §5.2, §2.8): one self-recurrent logistic hidden unit reading the p + 1 inputs and "
+    "its own previous activation; p + 1 non-recurrent logistic output units reading the inputs "
+    "and the hidden unit's activation of the same step; no biases; weights in [-0.2, 0.2]",
+    "weights change after every step by lr * e * y (the paper's error convention, spec §3.1: "
+    "no factor 2, so the rates compare with Table 2's)",
+    "success as for LSTM's 2a: a streak of 10,000 successive training sequences with every "
+    "step's error below 0.25, each scored before its own update (spec §8 item 17b); then a "
+    "frozen test",
+)
+#: Table 2's RTRL rows: p -> {lr: (success %, mean sequences)}; p >= 10 is one row for lr 1-10
+_TABLE2_RTRL = {4: {1.0: (78, 1_043_000), 4.0: (56, 892_000), 10.0: (22, 254_000)},
+                10: {1.0: (0, None), 4.0: (0, None), 10.0: (0, None)},
+                100: {1.0: (0, None), 4.0: (0, None), 10.0: (0, None)}}
+
+
+def _lr_id(lr):
+    return f"{lr:g}".replace(".", "_")
+
+
+def _table2_competitor(method, p, lr, pct, mean):
+    kw = dict(n_in=p + 1, n_out=p + 1, n_hidden=1, architecture="layered", bias=False,
+              init_range=0.2, lr=lr)
+    if method == "BPTT":
+        kw["window"] = None
+    rng = f"lr {lr:g}" if mean else f"lr {lr:g} (the paper's row: lr 1.0-10.0, >5,000,000)"
+    notes = _TABLE2_NET
+    if method == "BPTT":
+        notes += ("BPTT is full within the sequence (window=None: each step's error goes back to "
+                  "the sequence start, the exact gradient of that step's error); the paper does "
+                  "not say how its BPTT was truncated",)
+    if not mean:
+        notes += ("the paper reports one row for lr 1.0-10.0 with 0 % success; presets at "
+                  "lr 1, 4 and 10 (the p = 4 rates)",)
+    return Preset(
+        id=f"2a-{method.lower()}-p{p}-lr{_lr_id(lr)}", group=f"2a-{method.lower()}", experiment="2",
+        table10=None, title=f"Task 2a, {method}, p = {p}, lr {lr:g}",
+        task=Task2a, task_kwargs=dict(p=p), protocol="streak",
+        options=dict(limit=5_000_000, streak=10_000, threshold=0.25, where="all", reading="start",
+                     test_size=10_000, construct=False),
+        trials=18,
+        paper=(PaperRow("Table 2", f"{method}, p = {p}, {rng}", success_pct=pct,
+                        mean_sequences=mean,
+                        extra={"1,000-streak ends": (None, "streak1000_end")}),),
+        notes=notes,
+        quick=dict(limit={4: 20_000, 10: 10_000}.get(p, 200), test_size=1_000 if p < 100 else 100),
+        competitor=Competitor(method, kw, (p + 2) ** 2), versus="2a",
+    )
+
+
+def _reber_rtrl(hidden, lr, mean, weights, versus):
+    return Preset(
+        id=f"1-rtrl-h{hidden}", group="1-rtrl", experiment="1", table10=None,
+        title=f"Embedded Reber, RTRL, {hidden} hidden units, lr {lr:g}",
+        task=EmbeddedReber, task_kwargs=dict(targets="next", distinct_test=False),
+        protocol="reber", options=dict(limit=500_000, check_every=100, rule="strict"),
+        trials=30,
+        paper=(PaperRow("Table 1", f"RTRL, {hidden} hidden units, lr {lr:g} (easier task)",
+                        mean_sequences=mean,
+                        extra={"closing T/P right (all trials)": (None, "lag_correct", "all")}),),
+        notes=(
+            "the paper's RTRL figures are Smith & Zipser's (1989): 'some fraction' of trials "
+            "succeeded, the mean is over the successful ones only, and the task was made easier by "
+            "raising the probability of short strings; this preset runs the LSTM rows' task and "
+            "protocol, so it is harder than the paper's RTRL task",
+            f"Williams & Zipser's fully recurrent net: {hidden} hidden units and the 7 output units "
+            f"each read the 7 inputs and every unit's previous activation; logistic units, no "
+            f"biases: {weights} weights (the paper's estimate is ≈{weights}); weights in "
+            "[-0.2, 0.2] (the paper does not say)",
+            "RTRL's exact online gradient, weights changed after every step (spec §3.1 "
+            "convention, no factor 2)",
+            "the paper gives no sequence limit; 500,000 is used (about 3x its slowest RTRL mean)",
+        ) + tuple(n for n in _REBER_NOTES if "gate" not in n and "sequence limit" not in n),
+        quick=dict(limit=1_000),
+        competitor=Competitor("RTRL", dict(n_in=7, n_out=7, n_hidden=hidden,
+                                           architecture="fully_recurrent", bias=False,
+                                           init_range=0.2, lr=lr), weights),
+        versus=versus,
+    )
+
+
+#: Ids of the LSTM presets (``reproduce all``), before the competitors join
+_LSTM_IDS = list(PRESETS)
+for _p, _rates in _TABLE2_RTRL.items():
+    for _lr, (_pct, _mean) in _rates.items():
+        _add(_table2_competitor("RTRL", _p, _lr, _pct, _mean))
+for _lr in (1.0, 4.0, 10.0):
+    _add(_table2_competitor("BPTT", 100, _lr, 0, None))
+_add(_reber_rtrl(3, 0.05, 173_000, 170, "1-1"))
+_add(_reber_rtrl(12, 0.1, 25_000, 494, "1-2"))
+
+#: Experiment numbers and Table 10 row families, for ``reproduce <experiment>``;
+#: the competitor rows form their own groups and ``"competitors"``.
 GROUPS: dict = {}
 for _p in PRESETS.values():
     GROUPS.setdefault(_p.group, []).append(_p.id)
-    if _p.experiment != _p.group:
+    if _p.competitor is not None:
+        GROUPS.setdefault("competitors", []).append(_p.id)
+    elif _p.experiment != _p.group:
         GROUPS.setdefault(_p.experiment, []).append(_p.id)
 
 
 def select(names) -> list:
-    """Presets named by ids, groups (``"2c"``, ``"3a"``), experiments (``"3"``) or ``"all"``.
+    """Presets named by ids, groups (``"2c"``, ``"3a"``, ``"2a-rtrl"``), experiments
+    (``"3"``), ``"competitors"`` or ``"all"``.
 
-    Returns a list of preset ids in table order, without repeats.
+    ``"all"`` is every LSTM row of the paper (Tables 1-9); the competitor
+    rows (RTRL, BPTT) are not part of it and are named by ``"competitors"``
+    or their groups.  Returns a list of preset ids in table order, without
+    repeats.
     """
     if isinstance(names, str):
         names = [names]
     chosen = []
     for name in names:
         if name == "all":
-            ids = list(PRESETS)
+            ids = _LSTM_IDS
         elif name in PRESETS:
             ids = [name]
         elif name in GROUPS:

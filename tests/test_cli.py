@@ -33,6 +33,19 @@ def test_compare_rebuilds_the_table(tmp_path, capsys):
     assert out.startswith("| preset |") and "31,390" in out
 
 
+def test_compare_skips_the_summary_written_next_to_the_records(tmp_path, capsys):
+    """``compare results/*.csv`` (the README's command) must not count summary rows as trials."""
+    main(["reproduce", "6a", "--quick", "--jobs", "1", "--out", str(tmp_path), "--no-progress",
+          "--set", "limit=300", "--name", "r"])
+    capsys.readouterr()
+    files = sorted(str(p) for p in tmp_path.glob("*.csv"))
+    assert len(files) == 2
+    assert main(["compare", *files, "--markdown"]) == 0
+    out = capsys.readouterr()
+    assert "| 6a (quick) [limit=300] | Table 9: task 6a | 1 |" in out.out and "skipping" in out.err
+    assert main(["compare", str(tmp_path / "r-summary.csv")]) == 2
+
+
 def test_list_shows_every_preset(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out

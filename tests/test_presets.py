@@ -6,13 +6,15 @@ import pytest
 from online_lstm.paper import TABLE10
 from online_lstm.presets import GROUPS, PRESETS, select
 
+LSTM = select("all")  # the competitor rows: tests/test_competitor_presets.py
+
 
 def test_every_table10_row_has_a_preset():
-    covered = {p.table10 for p in PRESETS.values()}
+    covered = {PRESETS[i].table10 for i in LSTM}
     assert covered == set(TABLE10)
 
 
-@pytest.mark.parametrize("pid", list(PRESETS))
+@pytest.mark.parametrize("pid", LSTM)
 def test_weight_count_and_task_shape(pid):
     p = PRESETS[pid]
     m = p.learner(seed=0)
@@ -31,11 +33,13 @@ def test_quick_version_keeps_the_rules(pid):
 
 def test_paper_trial_counts_and_rates():
     trials = {"1": 30, "2a": 18, "2b": 18, "2c": 20, "3a": 10, "3b": 10, "3c": 10, "4": 10, "5": 10,
-              "6a": 20, "6b": 10}
+              "6a": 20, "6b": 10, "2a-rtrl": 18, "2a-bptt": 18, "1-rtrl": 30}
     for p in PRESETS.values():
         assert p.trials == trials[p.group], p.id
     lr = {"1-1": 0.1, "1-2": 0.1, "1-3": 0.2, "1-4": 0.5, "1-5": 0.5, "2a": 1.0, "2c-4": 0.01,
-          "3a-T100-N1": 1.0, "3c-T100-N3": 0.1, "4-3": 0.5, "5": 0.1, "6a": 0.5, "6b": 0.1}
+          "3a-T100-N1": 1.0, "3c-T100-N3": 0.1, "4-3": 0.5, "5": 0.1, "6a": 0.5, "6b": 0.1,
+          "2a-rtrl-p4-lr1": 1.0, "2a-rtrl-p4-lr4": 4.0, "2a-rtrl-p100-lr10": 10.0,
+          "2a-bptt-p100-lr4": 4.0, "1-rtrl-h3": 0.05, "1-rtrl-h12": 0.1}
     for pid, rate in lr.items():
         assert PRESETS[pid].learner().lr == rate
 
@@ -68,7 +72,7 @@ def test_select():
     assert select("2c") == [f"2c-{i}" for i in range(1, 10)]
     assert select("3") == GROUPS["3"] and len(select("3")) == 8
     assert select(["6b", "1-1", "1"]) == ["1-1", "1-2", "1-3", "1-4", "1-5", "6b"]
-    assert select("all") == list(PRESETS)
+    assert select("all") == [i for i in PRESETS if PRESETS[i].competitor is None]
     with pytest.raises(KeyError, match="unknown preset"):
         select("7")
 
