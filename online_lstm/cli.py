@@ -99,9 +99,10 @@ def cmd_reproduce(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .experiments import compare, format_table
+    from .experiments import _frame, compare, format_table
 
-    df = pd.concat([pd.read_csv(f) for f in args.records], ignore_index=True)
+    # records in Table 10 order, whatever the order of the files
+    df = _frame(pd.concat([pd.read_csv(f) for f in args.records], ignore_index=True))
     print(format_table(compare(df), markdown=args.markdown))
     return 0
 

@@ -31,6 +31,12 @@ def test_compare_rebuilds_the_table(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "r.csv"), "--markdown"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("| preset |") and "31,390" in out
+    main(["reproduce", "1-5", "--quick", "--jobs", "1", "--out", str(tmp_path), "--no-progress",
+          "--set", "limit=200", "--name", "s"])
+    capsys.readouterr()
+    assert main(["compare", str(tmp_path / "r.csv"), str(tmp_path / "s.csv")]) == 0
+    out = capsys.readouterr().out
+    assert out.index("Table 1: LSTM 1-5") < out.index("Table 9: task 6a")  # paper order
 
 
 def test_list_shows_every_preset(capsys):
