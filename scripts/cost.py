@@ -15,6 +15,8 @@ import argparse
 
 import pandas as pd
 
+from online_lstm.presets import PRESETS
+
 
 def cost_table(records: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
     """One row per (preset, options): trials, CPU seconds (recorded or estimated), wall seconds."""
@@ -27,19 +29,18 @@ def cost_table(records: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
     records["cpu"] = cpu.fillna(records["steps"] / records["preset"].map(rate))
     rows = records.groupby(["preset", "options"], sort=False).agg(
         trials=("trial", "size"), cpu_s=("cpu", "sum"), estimated=("estimated", "any"),
-        wall_s=("wall_s", "sum"), steps=("steps", "sum"))
-    return rows.reset_index()
+        wall_s=("wall_s", "sum"), steps=("steps", "sum")).reset_index()
+    order = {pid: i for i, pid in enumerate(PRESETS)}  # Table 10 order, then the options
+    return rows.sort_values(["preset", "options"], key=lambda c: c.map(order) if c.name == "preset" else c)
 
 
 def main(argv=None) -> int:
-    from online_lstm.experiments import _frame
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("records", nargs="+")
     ap.add_argument("--rates", required=True, help="records of one quick run (CPU steps/s per preset)")
     a = ap.parse_args(argv)
     recs = [pd.read_csv(f) for f in a.records if f != a.rates]
-    table = cost_table(_frame(pd.concat(recs, ignore_index=True)), pd.read_csv(a.rates))
+    table = cost_table(pd.concat(recs, ignore_index=True), pd.read_csv(a.rates))
     print("| preset | options | trials | CPU s | CPU s / trial | wall s |")
     print("|---|---|---|---|---|---|")
     for _, r in table.iterrows():

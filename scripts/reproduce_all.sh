@@ -32,7 +32,7 @@ case "$stage" in
     $RUN 2c-3 --trials 4 --set limit=1000000 --name stageA-2c3
     ;;
   C)  # 2c q >= 500: one trial each, to twice the paper's mean (the 2x target),
-      # 2c-5 to half its mean (CPU budget); 6b trials 3..5 to twice its mean.  Run with JOBS=1.
+      # 2c-5 to half its mean (CPU budget); 6b trials 3..9 to twice its mean.  Run with JOBS=1.
     $RUN 2c-7 --trials 1 --set limit=150000 --name twoc-2c7
     $RUN 2c-8 --trials 1 --set limit=270000 --name twoc-2c8
     $RUN 2c-9 --trials 1 --set limit=406000 --name twoc-2c9
@@ -40,6 +40,7 @@ case "$stage" in
     $RUN 2c-6 --trials 1 --set limit=98000 --name twoc-2c6
     $RUN 2c-5 --trials 1 --set limit=25000 --name twoc-2c5
     $RUN 6b --trials 3 --seed 3 --set limit=1142200 --name stageC-6b
+    $RUN 6b --trials 4 --seed 6 --set limit=1142200 --name stageC-6b-2
     ;;
   D)  # not run yet (each about half an hour of one core or more): the T = 1000 rows
     $RUN 3a-T1000-N3 3b-T1000-N1 4-3 --trials "${TRIALS:-1}" --name stageD-long

@@ -71,3 +71,27 @@ def test_console_script_is_installed():
         pytest.skip("package not installed with its console script (pip install -e .)")
     res = subprocess.run([str(exe), "list", "1-1"], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and "39,740" in res.stdout
+
+
+def test_cost_script_uses_recorded_cpu_and_estimates_the_rest():
+    """scripts/cost.py: recorded CPU seconds where a record has them; otherwise the
+    record's steps over the preset's CPU steps per second in the rates records."""
+    import importlib.util
+    import pathlib
+
+    import pandas as pd
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "cost.py"
+    spec = importlib.util.spec_from_file_location("cost", path)
+    cost = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cost)
+    rates = pd.DataFrame({"preset": ["6a", "6a", "1-5"], "steps": [300, 100, 50], "cpu_s": [2.0, 2.0, 1.0]})
+    recs = pd.DataFrame({"preset": ["6a", "6a", "1-5", "1-5"], "trial": [0, 1, 0, 0],
+                         "options": [None, None, "rule=argmax", None],
+                         "steps": [1000, 500, 70, 90], "cpu_s": [None, 7.0, None, 2.5],
+                         "wall_s": [9.0, 8.0, 1.0, 3.0]})
+    t = cost.cost_table(recs, rates)
+    assert list(zip(t["preset"], t["options"])) == [("1-5", ""), ("1-5", "rule=argmax"), ("6a", "")]
+    assert t["cpu_s"].tolist() == [2.5, 70 / 50, 1000 / 100 + 7.0]
+    assert t["estimated"].tolist() == [False, True, True]
+    assert t["trials"].tolist() == [1, 1, 2]
