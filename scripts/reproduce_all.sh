@@ -22,6 +22,9 @@ case "$stage" in
     $RUN 2c-1 2c-2 --name stageA-2c
     $RUN 3a-T100-N3 3a-T100-N1 4-1 6a --name stageA-b
     ;;
+  A3)  # 2c-1 again, for its CPU time (the first records predate cpu_s): identical records
+    $RUN 2c-1 --name stageA-2c1-cpu
+    ;;
   B)
     $RUN 3b-T100-N3 3b-T100-N1 6b --trials "${TRIALS:-3}" --name stageB-1
     $RUN 3c-T100-N3 3c-T100-N1 4-2 5 --trials "${TRIALS:-3}" --name stageB-2
@@ -58,7 +61,7 @@ case "$stage" in
         --trials 10 --jobs "${JOBS:-2}" --out results --name st3-sweep --no-progress
     ;;
   *)
-    echo "usage: $0 A|A2|B|C|D|S|S2|S3" >&2
+    echo "usage: $0 A|A2|A3|B|C|D|S|S2|S3" >&2
     exit 2
     ;;
 esac
