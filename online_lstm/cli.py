@@ -115,7 +115,7 @@ def cmd_reproduce(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .experiments import compare, format_table
+    from .experiments import _frame, compare, format_table
 
     frames = []
     for f in args.records:
@@ -127,7 +127,9 @@ def cmd_compare(args) -> int:
     if not frames:
         print("no records files given", file=sys.stderr)
         return 2
-    print(format_table(compare(pd.concat(frames, ignore_index=True)), markdown=args.markdown))
+    # records in Table 10 order, whatever the order of the files
+    df = _frame(pd.concat(frames, ignore_index=True))
+    print(format_table(compare(df), markdown=args.markdown))
     return 0
 
 

@@ -214,11 +214,34 @@ def _frozen_test(t: Trial, batch: Batch, wrong_fn, max_wrong=None):
 
 
 def _test_fields(out, batch, wrong, prefix=""):
-    err = out[batch.ends] - batch.target
-    return {f"{prefix}test_size": len(batch), f"{prefix}wrong": wrong,
-            f"{prefix}frac_wrong": wrong / len(batch),
+    return _error_fields(out[batch.ends] - batch.target, wrong, prefix)
+
+
+def _error_fields(err, wrong, prefix=""):
+    """Test-record fields from the end errors ``err`` (n, n_out) and the wrong count."""
+    return {f"{prefix}test_size": len(err), f"{prefix}wrong": wrong,
+            f"{prefix}frac_wrong": wrong / len(err),
             f"{prefix}test_mae": float(np.mean(np.abs(err))),
             f"{prefix}test_mse": float(np.mean(err ** 2))}
+
+
+def _streamed_test(t: Trial, task, n: int, wrong_fn) -> dict:
+    """Frozen-weight test on the next ``n`` sequences of ``task``, generated and
+    run a chunk at a time.
+
+    One batch of 10,000 2c sequences with q = 1000 would need about 80 GB of
+    one-hot inputs; a chunk holds at most a few million floats.  The sequences,
+    the count and the fields are those of one whole batch (the stream does
+    not depend on how it is read, and each test sequence starts from a reset).
+    """
+    wrong, errs = 0, []
+    chunk = t.chunk(task)
+    for a in range(0, n, chunk):
+        part = task.sample(min(chunk, n - a))
+        out = t.predict(part)
+        wrong += int(np.sum(wrong_fn(out, part)))
+        errs.append(out[part.ends] - part.target)
+    return _error_fields(np.concatenate(errs), wrong)
 
 
 def _abs_wrong(threshold):
@@ -328,13 +351,11 @@ def _run_streak(t: Trial) -> dict:
     fields.update({f"streak{n}_end": st[1] for n, st in short.items()})
     if o["construct"]:
         fields["cell_added_at"] = added_at
-    test = p.make_task(seed=[t.data_seed, 2]).sample(o["test_size"])
     if o["where"] == "all":
         wrong = lambda out, b: step_max_errors(out, b) >= thr  # noqa: E731
     else:
         wrong = _abs_wrong(thr)
-    n_wrong, out = _frozen_test(t, test, wrong)
-    fields.update(_test_fields(out, test, n_wrong))
+    fields.update(_streamed_test(t, p.make_task(seed=[t.data_seed, 2]), o["test_size"], wrong))
     return t.finish(**fields)
 
 

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The runs behind REPRODUCTION.md, stage by stage.  Records go to results/ (git-ignored);
-# `online-lstm compare results/<stage>.csv --markdown` rebuilds each table.
+# the ones the report cites were copied to reproduction/records/ (committed), and
+# `online-lstm compare reproduction/records/<stage>.csv --markdown` rebuilds each table.
 #
 #   nohup nice -n 19 scripts/reproduce_all.sh A > results/stageA.log 2>&1 &
 #
 # Stage A is the issue's one-hour set (paper trial counts): Exp. 1, 2c with q <= 200,
 # 3a with T = 100, 4 with T = 100, and 6a.  Stages B and C are the slower rows; on the
 # shared 2-core machine they were run with fewer trials (stated in REPRODUCTION.md).
-# Stage S holds the open-choice sweeps of spec §8.
+# Stage S holds the open-choice sweeps of spec §8.  A trial's records do not depend on
+# --jobs (tested), so a stage can run on one core (JOBS=1) without changing its bits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OL=".venv/bin/online-lstm"
@@ -15,9 +17,13 @@ RUN="$OL reproduce --jobs ${JOBS:-2} --out results --no-progress"
 
 stage=${1:-A}
 case "$stage" in
-  A)
+  A)  # as run: the 2c presets and the rest went to two files (2c-3: see A2)
     $RUN 1 --name exp1
-    $RUN 2c-1 2c-2 2c-3 3a-T100-N3 3a-T100-N1 4-1 6a --name stageA-rest
+    $RUN 2c-1 2c-2 --name stageA-2c
+    $RUN 3a-T100-N3 3a-T100-N1 4-1 6a --name stageA-b
+    ;;
+  A3)  # 2c-1 again, for its CPU time (the first records predate cpu_s): identical records
+    $RUN 2c-1 --name stageA-2c1-cpu
     ;;
   B)
     $RUN 3b-T100-N3 3b-T100-N1 6b --trials "${TRIALS:-3}" --name stageB-1
@@ -28,13 +34,19 @@ case "$stage" in
     $RUN 2c-2 --trials 4 --seed 2 --set limit=1000000 --name stageA-2c2
     $RUN 2c-3 --trials 4 --set limit=1000000 --name stageA-2c3
     ;;
-  C)  # one trial each, to four times the paper's mean (2c) or the preset limit
-    $RUN 2c-4 --trials 1 --set limit=152000 --name stageC-2c4
-    $RUN 2c-5 2c-6 --trials 1 --set limit=196000 --name stageC-2c56
-    $RUN 2c-7 --trials 1 --set limit=300000 --name stageC-2c7
-    $RUN 3a-T1000-N3 3b-T1000-N1 4-3 --trials "${TRIALS:-1}" --name stageC-long
-    $RUN 2c-8 --trials 1 --set limit=540000 --name stageC-2c8
-    $RUN 2c-9 --trials 1 --set limit=812000 --name stageC-2c9
+  C)  # 2c q >= 500: one trial each, to twice the paper's mean (the issue's 2x target),
+      # 2c-5 to half its mean (CPU budget); 6b trials 3..9 to twice its mean.  Run with JOBS=1.
+    $RUN 2c-7 --trials 1 --set limit=150000 --name twoc-2c7
+    $RUN 2c-8 --trials 1 --set limit=270000 --name twoc-2c8
+    $RUN 2c-9 --trials 1 --set limit=406000 --name twoc-2c9
+    $RUN 2c-4 --trials 1 --set limit=76000 --name twoc-2c4
+    $RUN 2c-6 --trials 1 --set limit=98000 --name twoc-2c6
+    $RUN 2c-5 --trials 1 --set limit=25000 --name twoc-2c5
+    $RUN 6b --trials 3 --seed 3 --set limit=1142200 --name stageC-6b
+    $RUN 6b --trials 4 --seed 6 --set limit=1142200 --name stageC-6b-2
+    ;;
+  D)  # not run yet (each about half an hour of one core or more): the T = 1000 rows
+    $RUN 3a-T1000-N3 3b-T1000-N1 4-3 --trials "${TRIALS:-1}" --name stageD-long
     ;;
   S)
     .venv/bin/python scripts/sweep_options.py 1-5 --grid targets=next,legal update=step,sequence \
@@ -49,7 +61,7 @@ case "$stage" in
         --trials 10 --jobs "${JOBS:-2}" --out results --name st3-sweep --no-progress
     ;;
   *)
-    echo "usage: $0 A|B|C|S|S2|S3" >&2
+    echo "usage: $0 A|A2|A3|B|C|D|S|S2|S3" >&2
     exit 2
     ;;
 esac

@@ -31,6 +31,12 @@ def test_compare_rebuilds_the_table(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "r.csv"), "--markdown"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("| preset |") and "31,390" in out
+    main(["reproduce", "1-5", "--quick", "--jobs", "1", "--out", str(tmp_path), "--no-progress",
+          "--set", "limit=200", "--name", "s"])
+    capsys.readouterr()
+    assert main(["compare", str(tmp_path / "r.csv"), str(tmp_path / "s.csv")]) == 0
+    out = capsys.readouterr().out
+    assert out.index("Table 1: LSTM 1-5") < out.index("Table 9: task 6a")  # paper order
 
 
 def test_compare_skips_the_summary_written_next_to_the_records(tmp_path, capsys):
@@ -93,3 +99,27 @@ def test_scheduler_without_dask_says_what_to_install(monkeypatch, capsys):
     assert "needs dask.distributed" in err and "pip install 'online-lstm[dask]'" in err
     with pytest.raises(ImportError, match=r"online-lstm\[dask\]"):
         reproduce("1-5", trials=1, quick=True, progress=False, scheduler="tcp://127.0.0.1:8786")
+
+
+def test_cost_script_uses_recorded_cpu_and_estimates_the_rest():
+    """scripts/cost.py: recorded CPU seconds where a record has them; otherwise the
+    record's steps over the preset's CPU steps per second in the rates records."""
+    import importlib.util
+    import pathlib
+
+    import pandas as pd
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "cost.py"
+    spec = importlib.util.spec_from_file_location("cost", path)
+    cost = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cost)
+    rates = pd.DataFrame({"preset": ["6a", "6a", "1-5"], "steps": [300, 100, 50], "cpu_s": [2.0, 2.0, 1.0]})
+    recs = pd.DataFrame({"preset": ["6a", "6a", "1-5", "1-5"], "trial": [0, 1, 0, 0],
+                         "options": [None, None, "rule=argmax", None],
+                         "steps": [1000, 500, 70, 90], "cpu_s": [None, 7.0, None, 2.5],
+                         "wall_s": [9.0, 8.0, 1.0, 3.0]})
+    t = cost.cost_table(recs, rates)
+    assert list(zip(t["preset"], t["options"])) == [("1-5", ""), ("1-5", "rule=argmax"), ("6a", "")]
+    assert t["cpu_s"].tolist() == [2.5, 70 / 50, 1000 / 100 + 7.0]
+    assert t["estimated"].tolist() == [False, True, True]
+    assert t["trials"].tolist() == [1, 1, 2]

@@ -11,7 +11,7 @@ from online_lstm.experiments import (
     Window, _gate_shut, compare, format_table, reproduce, run_trial, streak_hit,
 )
 from online_lstm.presets import PRESETS
-from online_lstm.tasks import EmbeddedReber, Task2a
+from online_lstm.tasks import EmbeddedReber, Task2a, Task2c
 
 
 # ---------------------------------------------------------------------------
@@ -167,6 +167,24 @@ def test_streak_matches_a_per_sequence_loop():
     assert rec["success"] and rec["streak_end"] == seen and rec["sequences"] == seen - 6
     err = frozen_end_errors(m, preset.make_task(seed=[4, 2]).sample(100))
     assert rec["wrong"] == int(np.sum(np.any(np.abs(err) >= 0.4999, axis=1)))
+    assert rec["test_mse"] == float(np.mean(err ** 2))
+
+
+def test_streak_test_set_is_generated_a_chunk_at_a_time(monkeypatch):
+    """The 2c test set (10,000 sequences; 80 GB of one-hot inputs at q = p = 1000) is
+    generated and run in chunks, with the counts and errors of one whole batch."""
+    preset = PRESETS["2c-1"].with_options(limit=200, test_size=3000)
+    asked = []
+    sample = Task2c.sample
+    monkeypatch.setattr(Task2c, "sample", lambda self, n: asked.append(n) or sample(self, n))
+    rec, m = run_trial(preset, trial=0, seed=2, return_learner=True)
+    chunk = max(asked[:-1])  # training chunks
+    assert chunk < 3000 and max(asked) <= chunk and sum(asked) == 200 + 3000
+    monkeypatch.undo()
+    err = frozen_end_errors(m, preset.make_task(seed=[2, 2]).sample(3000))
+    assert rec["test_size"] == 3000
+    assert rec["wrong"] == int(np.sum(np.any(np.abs(err) >= 0.2, axis=1)))
+    assert rec["test_mae"] == float(np.mean(np.abs(err)))
     assert rec["test_mse"] == float(np.mean(err ** 2))
 
 

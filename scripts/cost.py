@@ -1,0 +1,54 @@
+"""CPU cost per preset from record CSVs, for the "Cost" section of REPRODUCTION.md.
+
+    python scripts/cost.py reproduction/records/*.csv --rates reproduction/records/all-quick.csv
+
+Records written before the ``cpu_s`` column existed have no CPU time.  For
+those the CPU time is estimated as ``steps`` divided by the preset's CPU
+steps per second in the ``--rates`` records (one ``reproduce all --quick``
+run), and marked "est.".  Wall time on the shared machine is no measure of
+cost: our jobs ran at nice 19 behind other engineers' jobs.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+
+from online_lstm.presets import PRESETS
+
+
+def cost_table(records: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
+    """One row per (preset, options): trials, CPU seconds (recorded or estimated), wall seconds."""
+    rate = rates.groupby("preset").apply(lambda d: d["steps"].sum() / d["cpu_s"].sum(),
+                                          include_groups=False)
+    records = records.copy()
+    records["options"] = records["options"].astype(object).fillna("")
+    cpu = records["cpu_s"] if "cpu_s" in records else pd.Series(float("nan"), index=records.index)
+    records["estimated"] = cpu.isna()
+    records["cpu"] = cpu.fillna(records["steps"] / records["preset"].map(rate))
+    rows = records.groupby(["preset", "options"], sort=False).agg(
+        trials=("trial", "size"), cpu_s=("cpu", "sum"), estimated=("estimated", "any"),
+        wall_s=("wall_s", "sum"), steps=("steps", "sum")).reset_index()
+    order = {pid: i for i, pid in enumerate(PRESETS)}  # Table 10 order, then the options
+    return rows.sort_values(["preset", "options"], key=lambda c: c.map(order) if c.name == "preset" else c)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("records", nargs="+")
+    ap.add_argument("--rates", required=True, help="records of one quick run (CPU steps/s per preset)")
+    a = ap.parse_args(argv)
+    recs = [pd.read_csv(f) for f in a.records if f != a.rates]
+    table = cost_table(pd.concat(recs, ignore_index=True), pd.read_csv(a.rates))
+    print("| preset | options | trials | CPU s | CPU s / trial | wall s |")
+    print("|---|---|---|---|---|---|")
+    for _, r in table.iterrows():
+        est = " (est.)" if r["estimated"] else ""
+        print(f"| {r['preset']} | {r['options'] or '–'} | {r['trials']} | {r['cpu_s']:,.0f}{est} "
+              f"| {r['cpu_s'] / r['trials']:,.1f} | {r['wall_s']:,.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
