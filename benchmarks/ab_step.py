@@ -78,6 +78,11 @@ def bench_size(pkgs, label, n_in, n_out, C, S, onehot, reps, instances, quick):
             learners[name, i] = pkg.OnlineLSTM(n_in, n_out, C, S, bias="all", init_range=0.1, lr=0.1,
                                                seed=0)
             spacers.append(np.empty(int(rng.integers(1, 4096))))
+    # the same initial weights on both sides, whatever order each revision
+    # draws them in from a seed (the order changed in 67af57e)
+    w0 = learners["head", 0].get_weights()
+    for m in learners.values():
+        m.set_weights(w0)
     W = learners["head", 0].layout.n_params
     T = int(min(20_000, max(500, 5e6 / W))) // (4 if quick else 1)
     X, Y, resets = workload(np.random.default_rng(0), T, n_in, n_out, onehot)

@@ -1026,6 +1026,12 @@ def _step_mem(mem, d, learn):
     """
     if _has_options(mem):
         return _step_x(mem, d, learn)
+    return _step_1997(mem, d, learn)
+
+
+@njit
+def _step_1997(mem, d, learn):
+    """:func:`_step_mem` for the 1997 net (no forget gate, no peepholes)."""
     if not _staged_x_ok(mem, d):
         return BAD_X_VALUE
     if learn and not _staged_y_ok(mem, d):
@@ -1230,6 +1236,47 @@ def learn_last(mem, y):
     return OK
 
 
+def _rows_loop(step, name):
+    """The row loop of :func:`run` around one step function.
+
+    :func:`run` picks the loop once per call, so the 1997 net's loop holds
+    only the 1997 step (:func:`_step_1997`), not the options' branch: its
+    compiled code stays as small as before the options existed.  Both loops
+    are the loop of :func:`run`; only the step they call differs, and
+    :func:`_step_mem` (the per-step entry) calls the same two functions.
+    """
+
+    def loop(mem, d, X, Y, resets, out, learn):
+        T = X.shape[0]
+        n_in = d.n_in
+        K = d.K
+        nr = resets.shape[0]
+        for t in range(T):
+            if nr != 0 and resets[t]:
+                st = _reset(mem, d)
+                if st != OK:
+                    return st, t
+            for i in range(n_in):
+                mem[d.xs + i] = X[t, i]
+            if learn:
+                for k in range(K):
+                    mem[d.ys + k] = Y[t, k]
+            st = step(mem, d, learn)
+            if st != OK:
+                return st, t
+            y_k = _bank(d, _cur_bank(mem)) + d.r_yk
+            for k in range(K):
+                out[t, k] = mem[y_k + k]
+        return OK, T
+
+    loop.__name__ = loop.__qualname__ = name  # one cache entry per loop
+    return njit(loop)
+
+
+_run_1997 = _rows_loop(_step_1997, "_run_1997")
+_run_x = _rows_loop(_step_x, "_run_x")
+
+
 @njit_sig("UniTuple(int64, 2)(float64[::1], float64[:, ::1], float64[:, ::1], "
           "boolean[::1], float64[:, ::1], boolean)")
 def run(mem, X, Y, resets, out, learn):
@@ -1274,20 +1321,6 @@ def run(mem, X, Y, resets, out, learn):
             for k in range(K):
                 if np.isinf(Y[t, k]):
                     return BAD_Y_VALUE, t
-    for t in range(T):
-        if nr != 0 and resets[t]:
-            st = _reset(mem, d)
-            if st != OK:
-                return st, t
-        for i in range(n_in):
-            mem[d.xs + i] = X[t, i]
-        if learn:
-            for k in range(K):
-                mem[d.ys + k] = Y[t, k]
-        st = _step_mem(mem, d, learn)
-        if st != OK:
-            return st, t
-        y_k = _bank(d, _cur_bank(mem)) + d.r_yk
-        for k in range(K):
-            out[t, k] = mem[y_k + k]
-    return OK, T
+    if _has_options(mem):
+        return _run_x(mem, d, X, Y, resets, out, learn)
+    return _run_1997(mem, d, X, Y, resets, out, learn)
