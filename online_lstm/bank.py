@@ -646,6 +646,35 @@ class LearnerBank:
             new[i, :size] = scratch._mem
         self._mems[...] = new
 
+    # ------------------------------------------------------------------
+    # checkpoint files (online_lstm.checkpoint)
+    # ------------------------------------------------------------------
+    def save(self, path, *, compress=False, fsync=True):
+        """Write every learner to one ``.npz`` checkpoint, atomically (see
+        :meth:`OnlineLSTM.save`): the configuration, the per-learner seeds,
+        learning rates and state bounds, and each learner's complete state.
+        :meth:`load` and :meth:`restore` continue bit-identically."""
+        from . import checkpoint
+
+        return checkpoint.save_bank(self, path, compress=compress, fsync=fsync)
+
+    @classmethod
+    def load(cls, path) -> "LearnerBank":
+        """A bank rebuilt from a checkpoint written by :meth:`save`; raises
+        :class:`~online_lstm.errors.CheckpointError` for a truncated,
+        corrupted or foreign file.  Loading never executes code."""
+        from . import checkpoint
+
+        return checkpoint.load_bank(path, cls)
+
+    def restore(self, path):
+        """Load a checkpoint into this bank, which must have the same
+        architecture, update mode and number of learners; on any error
+        (:class:`~online_lstm.errors.CheckpointError`) nothing changes."""
+        from . import checkpoint
+
+        checkpoint.restore_bank(self, path)
+
     def __getstate__(self):
         return {"params": self.get_params(), "seeds": list(self.seeds_), "state": self.state_arrays()}
 

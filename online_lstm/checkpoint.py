@@ -74,6 +74,7 @@ FORMAT = "online_lstm.checkpoint"
 FORMAT_VERSION = 1
 META_NAME = "__meta__"
 KIND_LEARNER = "OnlineLSTM"
+KIND_BANK = "LearnerBank"
 
 #: Constructor arguments that fix the architecture and the memory layout.
 ARCHITECTURE = ("n_in", "n_out", "n_blocks", "block_size", "output_gates", "connectivity",
@@ -456,5 +457,85 @@ def restore_learner(learner, path):
     learner.n_divergences_ = src.n_divergences_
 
 
+# ---------------------------------------------------------------------------
+# LearnerBank: the same arrays with a leading learner axis
+# ---------------------------------------------------------------------------
+
+
+def _seeds_json(seeds):
+    """Per-learner seeds as JSON: ints, or None where a seed was not an int."""
+    return [int(v) if isinstance(v, Integral) and not isinstance(v, bool) else None for v in seeds]
+
+
+def save_bank(bank, path, *, compress: bool = False, fsync: bool = True) -> pathlib.Path:
+    """Write every learner of ``bank`` to ``path``: the arrays of
+    :meth:`LearnerBank.state_arrays` (learner axis first) and the bank's
+    configuration and per-learner seeds."""
+    from . import __version__
+
+    config = learner_config(bank)  # get_params(); per-learner lr/state_bound become lists
+    config["seed"] = None  # the per-learner seeds below are what rebuilds the bank
+    meta = {
+        "kind": KIND_BANK,
+        "library_version": __version__,
+        "config": config,
+        "seeds": _seeds_json(bank.seeds_),
+        "layout": layout_signature(bank.layout),
+    }
+    return write_checkpoint(path, bank.state_arrays(), meta, compress=compress, fsync=fsync)
+
+
+def load_bank(path, cls=None):
+    """A new bank with the configuration and complete state stored at ``path``."""
+    if cls is None:
+        from .bank import LearnerBank as cls
+    name = os.fspath(path)
+    arrays, meta = read_checkpoint(path, kind=KIND_BANK)
+    config = meta.get("config")
+    seeds = meta.get("seeds")
+    if not isinstance(config, dict) or not isinstance(seeds, list):
+        raise CheckpointError(f"{name}: metadata has no bank configuration or seeds")
+    config = dict(config, seed=[0 if s is None else s for s in seeds])
+    bank = _build(cls, config, name)
+    if set(arrays) != set(LEARNER_ARRAYS):
+        raise CheckpointError(f"{name}: a bank checkpoint holds arrays {list(LEARNER_ARRAYS)}; "
+                              f"this one holds {sorted(arrays)}")
+    if any(np.ndim(a) != 2 or a.shape[0] != bank.n_learners for a in arrays.values()):
+        raise CheckpointError(f"{name}: every array must have one row per learner "
+                              f"({bank.n_learners}); shapes {[a.shape for a in arrays.values()]}")
+    if meta.get("layout") != layout_signature(bank.layout):
+        fresh = bank.state_arrays()["header"]
+        rows = [_remap({k: a[i] for k, a in arrays.items()}, meta.get("layout") or {},
+                       bank.layout, fresh[i], name) for i in range(bank.n_learners)]
+        arrays = {k: np.stack([r[k] for r in rows]) for k in LEARNER_ARRAYS}
+    try:
+        bank.load_state_arrays(arrays)
+    except InputError as exc:
+        raise CheckpointError(f"{name}: the stored state does not fit its own configuration: "
+                              f"{exc}") from None
+    bank.seed = None
+    bank.seeds_ = list(seeds)
+    return bank
+
+
+def restore_bank(bank, path):
+    """Load the state at ``path`` into ``bank``, which must have the same
+    architecture and number of learners.  Everything is checked before
+    anything changes."""
+    name = os.fspath(path)
+    src = load_bank(path, type(bank))
+    diff = [f"{k}: checkpoint {getattr(src.layout, k)!r}, bank {getattr(bank.layout, k)!r}"
+            for k in ARCHITECTURE if k != "update" and getattr(src.layout, k) != getattr(bank.layout, k)]
+    if src.n_learners != bank.n_learners:
+        diff.append(f"n_learners: checkpoint {src.n_learners}, bank {bank.n_learners}")
+    if src._proto.update != bank._proto.update:
+        diff.append(f"update: checkpoint {src._proto.update!r}, bank {bank._proto.update!r}")
+    if diff:
+        raise CheckpointError(f"{name} was saved from a bank with another configuration "
+                              f"({'; '.join(diff)})")
+    bank.load_state_arrays(src.state_arrays())
+    bank.seed, bank.seeds_ = src.seed, list(src.seeds_)
+
+
 __all__ = ["write_checkpoint", "read_checkpoint", "save_learner", "load_learner", "restore_learner",
-           "layout_signature", "FORMAT", "FORMAT_VERSION"]
+           "save_bank", "load_bank", "restore_bank", "layout_signature", "FORMAT", "FORMAT_VERSION"]
