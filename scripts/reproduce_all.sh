@@ -45,8 +45,9 @@ case "$stage" in
     $RUN 6b --trials 3 --seed 3 --set limit=1142200 --name stageC-6b
     $RUN 6b --trials 4 --seed 6 --set limit=1142200 --name stageC-6b-2
     ;;
-  D)  # not run yet (each about half an hour of one core or more): the T = 1000 rows
-    $RUN 3a-T1000-N3 3b-T1000-N1 4-3 --trials "${TRIALS:-1}" --name stageD-long
+  D)  # the T = 1000 rows, one trial each; 4-3 to twice the paper's mean (as run)
+    $RUN 3a-T1000-N3 3b-T1000-N1 --trials "${TRIALS:-1}" --name stageD-long
+    $RUN 4-3 --trials "${TRIALS:-1}" --set limit=1706000 --name stageD-4-3
     ;;
   S)
     .venv/bin/python scripts/sweep_options.py 1-5 --grid targets=next,legal update=step,sequence \
