@@ -405,11 +405,26 @@ def _build(cls, config, name):
         raise CheckpointError(f"{name}: its configuration does not build a learner: {exc}") from None
 
 
+def _check_names(arrays, kind, name):
+    """A learner or bank checkpoint holds exactly the arrays of LEARNER_ARRAYS."""
+    if set(arrays) != set(LEARNER_ARRAYS):
+        raise CheckpointError(f"{name}: a {kind} checkpoint holds arrays {list(LEARNER_ARRAYS)}; "
+                              f"this one holds {sorted(arrays)}")
+
+
+def _architecture_diff(theirs, mine, theirs_update, mine_update):
+    """What differs between two layouts' architectures (:data:`ARCHITECTURE`),
+    compared through the Layout, which normalises aliases ("ga" == "gates")."""
+    diff = [f"{k}: checkpoint {getattr(theirs, k)!r}, here {getattr(mine, k)!r}"
+            for k in ARCHITECTURE if k != "update" and getattr(theirs, k) != getattr(mine, k)]
+    if theirs_update != mine_update:
+        diff.append(f"update: checkpoint {theirs_update!r}, here {mine_update!r}")
+    return diff
+
+
 def _state_from(learner, arrays, meta, name):
     """The checkpoint's arrays in the form ``learner.load_state_arrays`` takes."""
-    if set(arrays) != set(LEARNER_ARRAYS):
-        raise CheckpointError(f"{name}: a learner checkpoint holds arrays {list(LEARNER_ARRAYS)}; "
-                              f"this one holds {sorted(arrays)}")
+    _check_names(arrays, "learner", name)
     if meta.get("layout") != layout_signature(learner.layout):
         arrays = _remap(arrays, meta.get("layout") or {}, learner.layout,
                         learner.state_arrays()["header"], name)
@@ -442,11 +457,7 @@ def restore_learner(learner, path):
     name = os.fspath(path)
     src = load_learner(path, type(learner))
     mine, theirs = learner.get_params(), src.get_params()
-    # compared through the Layout, which normalises aliases ("ga" == "gates")
-    diff = [f"{k}: checkpoint {theirs[k]!r}, learner {mine[k]!r}" for k in ARCHITECTURE
-            if k != "update" and getattr(src.layout, k) != getattr(learner.layout, k)]
-    if theirs["update"] != mine["update"]:
-        diff.append(f"update: checkpoint {theirs['update']!r}, learner {mine['update']!r}")
+    diff = _architecture_diff(src.layout, learner.layout, theirs["update"], mine["update"])
     if diff:
         raise CheckpointError(f"{name} was saved from a learner with another configuration "
                               f"({'; '.join(diff)})")
@@ -497,9 +508,7 @@ def load_bank(path, cls=None):
         raise CheckpointError(f"{name}: metadata has no bank configuration or seeds")
     config = dict(config, seed=[0 if s is None else s for s in seeds])
     bank = _build(cls, config, name)
-    if set(arrays) != set(LEARNER_ARRAYS):
-        raise CheckpointError(f"{name}: a bank checkpoint holds arrays {list(LEARNER_ARRAYS)}; "
-                              f"this one holds {sorted(arrays)}")
+    _check_names(arrays, "bank", name)
     if any(np.ndim(a) != 2 or a.shape[0] != bank.n_learners for a in arrays.values()):
         raise CheckpointError(f"{name}: every array must have one row per learner "
                               f"({bank.n_learners}); shapes {[a.shape for a in arrays.values()]}")
@@ -524,12 +533,10 @@ def restore_bank(bank, path):
     anything changes."""
     name = os.fspath(path)
     src = load_bank(path, type(bank))
-    diff = [f"{k}: checkpoint {getattr(src.layout, k)!r}, bank {getattr(bank.layout, k)!r}"
-            for k in ARCHITECTURE if k != "update" and getattr(src.layout, k) != getattr(bank.layout, k)]
+    diff = _architecture_diff(src.layout, bank.layout, src.get_params()["update"],
+                              bank.get_params()["update"])
     if src.n_learners != bank.n_learners:
-        diff.append(f"n_learners: checkpoint {src.n_learners}, bank {bank.n_learners}")
-    if src._proto.update != bank._proto.update:
-        diff.append(f"update: checkpoint {src._proto.update!r}, bank {bank._proto.update!r}")
+        diff.append(f"n_learners: checkpoint {src.n_learners}, here {bank.n_learners}")
     if diff:
         raise CheckpointError(f"{name} was saved from a bank with another configuration "
                               f"({'; '.join(diff)})")

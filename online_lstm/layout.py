@@ -537,13 +537,11 @@ class Layout:
         C, CS, R, I_h = self.n_blocks, self.n_cells, self.R, self.I_h
         n_og = R - C - CS  # output gates: C or 0
         o = self.offsets
-        nb_in, nb_c = o["b_c"] - o["b_in"], o["b_out"] - o["b_c"]
-        nb_out = o["Wk"] - o["b_out"]
+        nb_in, nb_out = o["b_c"] - o["b_in"], o["Wk"] - o["b_out"]
         H = draw[:I_h * R].reshape(I_h, R)
         p = I_h * R
         b_in, b_out = draw[p:p + nb_in], draw[p + nb_in:p + nb_in + nb_out]
-        b_c = draw[p + nb_in + nb_out:o["Wk"]]
-        assert len(b_c) == nb_c
+        b_c = draw[p + nb_in + nb_out:o["Wk"]]  # the rest of the bias draws
         return np.concatenate([
             np.concatenate([H[:, :C], H[:, C + n_og:], H[:, C:C + n_og]], axis=1).ravel(),
             b_in, b_c, b_out, draw[o["Wk"]:]])
