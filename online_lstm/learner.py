@@ -367,11 +367,13 @@ class OnlineLSTM:
                 pos, piece = end, 2 * piece
         return st, pos + row
 
-    def _refused(self, st, retry, x=None, y=None):
-        """A per-step kernel refused the step with status ``st``."""
+    def _refused(self, st, kernel, args, x=None, y=None):
+        """A per-step kernel refused the step with status ``st``; under the
+        divergence policy "reset" it is retried as ``kernel(mem, *args)``."""
         if st not in _DIVERGENCE_REASONS:
             self._raise(st, x, y)
-        self._policy_end(*self._policy_reset(st), retry())
+        event = self._policy_reset(st)
+        self._policy_end(*event, kernel(self._mem, *args))
 
     # ------------------------------------------------------------------
     # streaming API
@@ -393,18 +395,20 @@ class OnlineLSTM:
         ndarray of shape (n_out,)
             The outputs ``y_k(t)`` of this step, before its weight change.
         """
+        # The hot path: no closure, no cell variables, one dispatch.
         o = self._out if out is None else out
-        yy = y if type(y) is np.ndarray else self._y(y)
+        if type(y) is not np.ndarray:
+            y = self._y(y)
         try:
-            st = _learn_step(self._mem, x, yy, o)
+            st = _learn_step(self._mem, x, y, o)
         except TypeError:  # dtype/layout Numba has no compiled version for
             x = self._x(x)
-            yy = as_float_array(yy, "y", 1, f"({self.layout.n_out},)")
+            y = as_float_array(y, "y", 1, f"({self.layout.n_out},)")
             if out is not None:
                 o = self._out_buf(out)
-            st = _learn_step(self._mem, x, yy, o)
+            st = _learn_step(self._mem, x, y, o)
         if st:
-            self._refused(st, lambda: _learn_step(self._mem, x, yy, o), x, yy)
+            self._refused(st, _learn_step, (x, y, o), x, y)
         return o.copy() if out is None else o
 
     def predict_one(self, x, *, out=None):
@@ -422,7 +426,7 @@ class OnlineLSTM:
                 o = self._out_buf(out)
             st = _predict_step(self._mem, x, o)
         if st:
-            self._refused(st, lambda: _predict_step(self._mem, x, o), x)
+            self._refused(st, _predict_step, (x, o), x)
         return o.copy() if out is None else o
 
     def learn_last(self, y):
