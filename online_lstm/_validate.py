@@ -7,12 +7,15 @@ import numpy as np
 from .errors import InputError
 from .layout import MAGNITUDE_LIMIT
 
+_EXACT_INT = 2**53  # every integer up to this magnitude is a float64
+
 
 def as_float_array(value, name, ndim, shape_text):
     """Convert to a C-contiguous float64 array if that loses nothing.
 
     float64, float32, integer and bool arrays (and lists of numbers) are
-    accepted; complex, object and string data raise :class:`InputError`.
+    accepted; complex, object and string data raise :class:`InputError`, and
+    so do 64-bit integers beyond 2**53 in magnitude, which float64 would round.
     """
     try:
         arr = np.asarray(value)
@@ -27,6 +30,12 @@ def as_float_array(value, name, ndim, shape_text):
         )
     if arr.ndim != ndim:
         raise InputError(f"{name} must be {ndim}-D with shape {shape_text}; got shape {arr.shape}")
+    if arr.dtype.kind in "iu" and arr.dtype.itemsize > 4 and arr.size:
+        # numpy calls int64 -> float64 "safe", but above 2**53 it rounds
+        if arr.max() > _EXACT_INT or (arr.dtype.kind == "i" and arr.min() < -_EXACT_INT):
+            raise InputError(
+                f"{name} holds integers beyond 2**53 in magnitude, which float64 cannot hold "
+                f"exactly; convert to float yourself if the rounding is acceptable")
     return np.ascontiguousarray(arr, dtype=np.float64)
 
 

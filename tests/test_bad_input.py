@@ -31,6 +31,10 @@ Y_OK = np.array([0.5, 0.5])
     (np.array(["a", "b", "c"]), "float64"),
     ([0.1, None, 0.3], "float64"),
     ("abc", r"float64|shape"),
+    (np.array([2**53 + 1, 0, 0], dtype=np.int64), r"2\*\*53"),
+    (np.array([0, -(2**62), 0], dtype=np.int64), r"2\*\*53"),
+    (np.array([2**63, 0, 0], dtype=np.uint64), r"float64|2\*\*53"),
+    ([2**60, 0, 0], r"2\*\*53"),
 ])
 @pytest.mark.parametrize("method", ["learn_one", "predict_one"])
 def test_bad_x(x, match, method):
@@ -62,6 +66,8 @@ def test_bad_y(y, match):
 def test_safe_conversions_are_accepted():
     a, b = learner(), learner()
     ya = a.learn_one(np.array([1, 0, 2], dtype=np.int64), np.array([1, 0], dtype=np.int32))
+    a2 = learner()  # 2**53 itself is exact
+    a2.learn_one(np.array([2**53, 0, -(2**53)], dtype=np.int64), Y_OK)
     yb = b.learn_one(np.array([1.0, 0.0, 2.0]), np.array([1.0, 0.0]))
     assert np.array_equal(ya, yb)
     a.learn_one(np.array([0.1, 0.2, 0.3], dtype=np.float32), [0.5, 0.5])
