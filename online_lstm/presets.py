@@ -34,6 +34,9 @@ from dataclasses import dataclass, field
 from .paper import TABLE10, table10_learner
 from .tasks import Adding, EmbeddedReber, Multiplication, Task2a, Task2b, Task2c, TemporalOrder, TwoSequence
 
+#: Learner arguments that :meth:`Preset.with_options` (``--set``) may change.
+_LEARNER_OPTIONS = ("bias", "init_range", "lr", "update")
+
 
 @dataclass(frozen=True)
 class PaperRow:
@@ -167,10 +170,13 @@ class Preset:
     def with_options(self, **changes) -> "Preset":
         """A copy with changed options.
 
-        Keys of :attr:`options` change the protocol; ``update`` changes the
-        learner (``"step"`` or ``"sequence"``); other keys are task
+        Keys of :attr:`options` change the protocol; other keys are task
         parameters (e.g. ``targets`` for Experiment 1, ``first_pair`` for
-        Experiments 4 and 5).
+        Experiments 4 and 5), or learner arguments: ``update`` (``"step"``
+        or ``"sequence"``, spec §3.7), ``lr``, and, for diagnostics that
+        leave the paper's net, ``bias`` (e.g. ``"all"`` adds output and cell
+        biases to Experiment 1) and ``init_range``.  Every change is written
+        to the records' ``options`` column.
         """
         opts, task_kw, learn = dict(self.options), dict(self.task_kwargs), dict(self.learner_changes)
         import inspect
@@ -181,11 +187,11 @@ class Preset:
                 opts[k] = v
             elif k in task_params:
                 task_kw[k] = v
-            elif k in ("update", "lr"):
+            elif k in _LEARNER_OPTIONS:
                 learn[k] = v
             else:
                 raise KeyError(f"preset {self.id} has no option {k!r}; options are "
-                               f"{sorted(opts) + sorted(task_params) + ['lr', 'update']}")
+                               f"{sorted(opts) + sorted(task_params) + sorted(_LEARNER_OPTIONS)}")
         return dataclasses.replace(self, options=opts, task_kwargs=task_kw, learner_changes=learn)
 
     def quick_version(self) -> "Preset":

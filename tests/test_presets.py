@@ -84,3 +84,18 @@ def test_with_options():
     assert PRESETS["1-5"].options["check_every"] == 100  # the registered preset is unchanged
     with pytest.raises(KeyError, match="no option"):
         PRESETS["1-5"].with_options(momentum=0.9)
+
+
+def test_architecture_diagnostics_leave_the_paper_net_and_say_so():
+    """``--set bias=all`` adds output and cell biases to Experiment 1's net
+    (7 + 6 weights) and the records' options text names the change."""
+    from online_lstm.experiments import _option_text
+
+    base = PRESETS["1-5"]
+    p = base.with_options(bias="all", init_range=0.1)
+    m = p.learner(seed=0)
+    assert base.learner(seed=0).layout.n_params == 276
+    assert m.layout.n_params == 276 + 7 + 6
+    assert np.all(np.abs(m.get_weights()["W_k"]) <= 0.1)
+    assert _option_text(p) == "bias=all init_range=0.1"
+    assert _option_text(base) == ""
