@@ -3,19 +3,22 @@
     python scripts/diagnose.py reber-drift [--trial 1] [--preset 1-5] [--every 25] [--rows 12]
     python scripts/diagnose.py reber-failures [--trial 5] [--limit 30000]
     python scripts/diagnose.py 2c-failures [--seed 0] [--sequences 60000]
-    python scripts/diagnose.py 2c-trace [--preset 2c-2] [--seed 0] [--every 20000] [--rows 10]
+    python scripts/diagnose.py 2c-trace [--preset 2c-2] [--seed 0] [--every 20000] [--rows 10] [--set init_range=0.1]
     python scripts/diagnose.py window-trace [--preset 4-1] [--seed 0] [--every 25000] [--rows 20]
     python scripts/diagnose.py adding-failures [--preset 4-1] [--seed 0] [--sequences 150000]
-    python scripts/diagnose.py 2c-drift [--preset 2c-2] [--seeds 10]
+    python scripts/diagnose.py 2c-drift [--preset 2c-2] [--seeds 10] [--set init_range=0.1]
     python scripts/diagnose.py 2a-saturation [--seed 0] [--construct 1] [--sequences 3000]
 
 Each prints a short trace of the learner's state while it trains with a
-preset's own settings (plain online gradient steps, nothing changed).
+preset's own settings (plain online gradient steps, nothing changed), or,
+where ``--set KEY=VALUE`` is given, with those preset options changed
+(:meth:`Preset.with_options`, e.g. ``init_range=0.1``).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 from collections import Counter
 
 import numpy as np
@@ -95,9 +98,21 @@ def c2_failures(a):
         print("  errors of the wrong ones:", np.round(np.abs(o - test.target)[bad][:8, 0], 2))
 
 
+def _preset(a):
+    """The preset named by ``--preset``, with the ``--set`` changes."""
+    changes = {}
+    for item in a.set:
+        key, _, value = item.partition("=")
+        try:
+            changes[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            changes[key] = value
+    return PRESETS[a.preset].with_options(**changes)
+
+
 def c2_trace(a):
     """A 2c trial's gates, states and weights as it trains (frozen test of 1,000 every so often)."""
-    p = PRESETS[a.preset]
+    p = _preset(a)
     m = p.learner(seed=a.seed)
     task = p.make_task(seed=[a.seed, 1])
     test = p.make_task(seed=[a.seed, 2]).sample(1000)
@@ -172,7 +187,7 @@ def adding_failures(a):
 def c2_drift(a):
     """Cell states at the end of 2c sequences at initialisation, with and without the
     recurrent (cell and gate) inputs to the cells."""
-    p = PRESETS[a.preset]
+    p = _preset(a)
     n_in = p.make_task().n_in
     for cut in (False, True):
         ends = []
@@ -237,6 +252,7 @@ def main(argv=None):
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--every", type=int, default=20_000)
     s.add_argument("--rows", type=int, default=10)
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     s.set_defaults(func=c2_trace)
     s = sub.add_parser("window-trace")
     s.add_argument("--preset", default="4-1")
@@ -252,6 +268,7 @@ def main(argv=None):
     s = sub.add_parser("2c-drift")
     s.add_argument("--preset", default="2c-2")
     s.add_argument("--seeds", type=int, default=10)
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     s.set_defaults(func=c2_drift)
     s = sub.add_parser("2a-saturation")
     s.add_argument("--seed", type=int, default=0)
