@@ -11,6 +11,9 @@ the machine's load falls on all of them alike.  The machine is shared: the load 
 
 Also measured here:
 
+* where a ``learn_one`` call's time goes: the same calls of the compiled
+  step ``kernels.learn_step`` without the Python method, and of a compiled
+  function with its signature that does nothing (Numba's dispatch alone);
 * cold start: a new process with a warm on-disk cache, from interpreter
   start to the first step's result (import, build, step), median of runs;
 * ``learn_many`` per step on the same net, for comparison;
@@ -40,6 +43,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from online_lstm import OnlineLSTM  # noqa: E402
+from online_lstm import kernels as _k  # noqa: E402
+from online_lstm._jit import njit_sig  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from bench_step import RESULTS, median_time, workload  # noqa: E402
@@ -64,6 +69,12 @@ def per_call_ns(step, xs, ys, n_calls):
     return out.ravel()
 
 
+@njit_sig("int64(float64[::1], float64[::1], float64[::1], float64[::1])")
+def _do_nothing(mem, x, y, out):
+    """learn_step's signature and nothing else: the cost of the dispatch."""
+    return 0
+
+
 def latency(n_calls):
     rng = np.random.default_rng(0)
     m = OnlineLSTM(**REBER, seed=0)
@@ -86,7 +97,23 @@ def latency(n_calls):
         if x is None:
             return None
 
-    series = [("timer+loop", empty_step), ("learn_one", learn_step), ("predict_one", predict_step)]
+    # Where learn_one's time goes: the compiled step called directly (no
+    # Python method), and a compiled function with the same signature that
+    # does nothing (Numba's dispatch of four arrays alone).
+    mem, kernel = m._mem, _k.learn_step
+
+    def kernel_step(x, y):
+        if x is None:
+            return reset()
+        kernel(mem, x, y, o)
+
+    def dispatch_step(x, y):
+        if x is None:
+            return reset()
+        _do_nothing(mem, x, y, o)
+
+    series = [("timer+loop", empty_step), ("learn_one", learn_step), ("predict_one", predict_step),
+              ("kernels.learn_step", kernel_step), ("dispatch only", dispatch_step)]
     for _, fn in series:
         per_call_ns(fn, xs, ys, 10_000)  # warm-up
     # In rounds, each series in turn, so that a change in the machine's load
@@ -107,7 +134,7 @@ def latency(n_calls):
                          max_ns=d.max(), mean_ns=d.mean(),
                          net_p50_ns=p[0] - overhead, net_p99_ns=p[1] - overhead,
                          net_p999_ns=p[2] - overhead))
-        print(f"  {name:12s} p50 {p[0]:7.0f}  p99 {p[1]:7.0f}  p99.9 {p[2]:7.0f}  max {d.max():9.0f} ns",
+        print(f"  {name:18s} p50 {p[0]:7.0f}  p99 {p[1]:7.0f}  p99.9 {p[2]:7.0f}  max {d.max():9.0f} ns",
               flush=True)
     # learn_many on the same net, for comparison
     T = 50_000

@@ -56,11 +56,12 @@ def latency():
           f"CPU seconds per wall second: {cpu(df)}\n")
     print("| call | calls | p50 ns | p99 ns | p99.9 ns | max ns | p50 − timer | p99 − timer | p99.9 − timer |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for _, r in df[df.what.isin(["timer+loop", "learn_one", "predict_one"])].iterrows():
+    timed = df.p99_ns.notna()  # the per-call series (the rest are medians)
+    for _, r in df[timed].iterrows():
         print(f"| {r.what} | {r.calls:,.0f} | {fmt(r.p50_ns)} | {fmt(r.p99_ns)} | {fmt(r.p999_ns)} | "
               f"{fmt(r.max_ns)} | {fmt(r.net_p50_ns)} | {fmt(r.net_p99_ns)} | {fmt(r.net_p999_ns)} |")
     print()
-    for _, r in df[~df.what.isin(["timer+loop", "learn_one", "predict_one"])].iterrows():
+    for _, r in df[~timed].iterrows():
         unit = (f"{r.p50_ns / 1e6:,.1f} ms" if r.what.startswith("cold")
                 else f"{r.p50_ns:,.0f} ns per step")
         print(f"- {r.what}: {unit}")
