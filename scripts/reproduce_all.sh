@@ -61,10 +61,15 @@ case "$stage" in
     .venv/bin/python scripts/sweep_options.py 4-1 6a --grid avg_error=mse \
         --trials 10 --jobs "${JOBS:-2}" --out results --name st3-sweep --no-progress
     ;;
-  X)  # diagnostics off the paper's nets (REPRODUCTION.md): Exp. 1 with output and cell
+  X)  # Exp. 1's success test every 10 strings and after every string (spec §8 item 14),
+      # then diagnostics off the paper's nets (REPRODUCTION.md): Exp. 1 with output and cell
       # biases; 2c-2 and 2c-3 with a smaller init range (less internal-state drift at init)
+    .venv/bin/python scripts/sweep_options.py 1-5 --grid check_every=10,1 \
+        --trials 30 --jobs "${JOBS:-2}" --out results --name reber-sweep-check --no-progress
     .venv/bin/python scripts/sweep_options.py 1-1 1-5 --grid bias=all \
         --trials 30 --jobs "${JOBS:-2}" --out results --name reber-sweep-bias --no-progress
+    .venv/bin/python scripts/sweep_options.py 1-5 --grid init_range=0.1,0.05 \
+        --trials 30 --jobs "${JOBS:-2}" --out results --name reber-sweep-init --no-progress
     .venv/bin/python scripts/sweep_options.py 2c-2 --grid init_range=0.1 limit=300000 \
         --trials 4 --jobs "${JOBS:-2}" --out results --name twoc-init-2c2 --no-progress
     .venv/bin/python scripts/sweep_options.py 2c-3 --grid init_range=0.05 limit=300000 \
