@@ -141,7 +141,7 @@ def jax_truncated(learner):
 
     lay = learner.layout
     Wh0, Wk0 = _dense_weights(learner)
-    C, S, CS, n_in = lay.n_blocks, lay.block_size, lay.n_cells, lay.n_in
+    C, S, CS = lay.n_blocks, lay.block_size, lay.n_cells
     lr = learner.lr
     I = Wh0.shape[1]
     one = jnp.ones(1)

@@ -465,7 +465,7 @@ class Layout:
     def _trace_parts(self, traces):
         """The main trace rows ``(I_h, S, Cg)`` gate part and ``(I_h, CS)`` cell
         part, the bias row's parts (or None), and the peephole traces."""
-        C, S, CS, I_h = self.n_blocks, self.block_size, self.n_cells, self.I_h
+        S, CS, I_h = self.block_size, self.n_cells, self.I_h
         Cg = self.meta["Cg"]
         row = S * Cg + CS
         rows = traces[:I_h * row].reshape(I_h, row)
