@@ -1,12 +1,16 @@
 """Diagnostics behind the "rows that do not match" of REPRODUCTION.md.
 
     python scripts/diagnose.py reber-drift [--trial 1] [--preset 1-5] [--every 25] [--rows 12]
-    python scripts/diagnose.py reber-failures [--trial 5] [--limit 30000]
+    python scripts/diagnose.py reber-failures [--preset 1-5] [--trial 5] [--limit 30000]
     python scripts/diagnose.py 2c-failures [--seed 0] [--sequences 60000]
-    python scripts/diagnose.py 2c-trace [--preset 2c-2] [--seed 0] [--every 20000] [--rows 10] [--set init_range=0.1]
+    python scripts/diagnose.py 2c-trace [--preset 2c-2] [--seed 0] [--every 20000] [--rows 10]
+        [--set init_range=0.1]
     python scripts/diagnose.py window-trace [--preset 4-1] [--seed 0] [--every 25000] [--rows 20]
     python scripts/diagnose.py adding-failures [--preset 4-1] [--seed 0] [--sequences 150000]
     python scripts/diagnose.py 2c-drift [--preset 2c-2] [--seeds 10] [--set init_range=0.1]
+    python scripts/diagnose.py 2c-freeze [--preset 2c-2] [--seed 0] [--mode cut|freeze|zero|none]
+        [--every 10000] [--rows 10]
+    python scripts/diagnose.py reber-cut [--preset 1-5] [--trials 10] [--jobs 2]
     python scripts/diagnose.py 2a-saturation [--seed 0] [--construct 1] [--sequences 3000]
 
 Each prints a short trace of the learner's state while it trains with a
@@ -57,23 +61,35 @@ def reber_drift(a):
 
 
 def reber_failures(a):
-    """Where a trial's predictions fail the strict test after training."""
-    p = PRESETS["1-5"].with_options(limit=a.limit)
+    """Where a trial's predictions fail the strict test after training: which
+    transitions (input, legal successors) fail, how often, and the weights that
+    saturate."""
+    p = PRESETS[a.preset].with_options(limit=a.limit)
     rec, m = run_trial(p, a.trial, 0, return_learner=True)
     b = _reber_data(a.trial, p).train
     m.reset()
     out = m.predict_many(b.X, b.resets)
     ok = correct_steps(out, b.legal)
     pos = np.concatenate([np.arange(n) for n in b.lengths])
-    print(f"trial {a.trial}: success {rec['success']} after {rec['sequences']:,}; strings right "
+    print(f"{a.preset} trial {a.trial}: success {rec['success']} after {rec['sequences']:,}; strings right "
           f"{correct_sequences(out, b).mean():.2f}; closing T/P right {ok[b.ends - 1].mean():.2f}")
     bad = np.flatnonzero(~ok)
-    where = Counter(("first step" if pos[t] == 0 else "closing T/P" if t in set(b.ends - 1)
+    ends = set(b.ends - 1)
+    where = Counter(("first step" if pos[t] == 0 else "closing T/P" if t in ends
                      else "other") for t in bad)
-    print("failing steps:", dict(where))
+    print(f"failing steps: {len(bad)} of {len(ok)}:", dict(where))
+    inp = b.X.argmax(axis=1)
+    kinds = Counter((SYMBOLS[inp[t]], "".join(SYMBOLS[i] for i in np.flatnonzero(b.legal[t])))
+                    for t in bad)
+    for (x, legal), n in kinds.most_common(6):
+        print(f"  after input {x} (legal: {legal}): {n} failing steps")
     for t in bad[:5]:
-        print(f"  input {SYMBOLS[int(b.X[t].argmax())]} at step {pos[t]}: outputs "
-              f"{ {c: round(float(v), 2) for c, v in zip(SYMBOLS, out[t])} }, legal {[SYMBOLS[i] for i in np.flatnonzero(b.legal[t])]}")
+        outs = {c: round(float(v), 2) for c, v in zip(SYMBOLS, out[t])}
+        legal = [SYMBOLS[i] for i in np.flatnonzero(b.legal[t])]
+        print(f"  input {SYMBOLS[int(b.X[t].argmax())]} at step {pos[t]}: outputs {outs}, legal {legal}")
+    w = m.get_weights()
+    print(f"  max |W_k| {np.abs(w['W_k']).max():.1f}; output-gate biases {np.round(w['b_out'], 2)}; "
+          f"input-gate biases {np.round(w['b_in'], 2)}")
 
 
 def c2_failures(a):
@@ -137,6 +153,103 @@ def c2_trace(a):
               f"mae {np.mean(np.abs(o - test.target)):.3f}  mean y_out {np.round(np.mean(y_out, 0), 3)}  "
               f"max|s_c| {np.round(np.abs(s_c).max(0), 1)}  max|W_out| {np.abs(w['W_out']).max():.1f}  "
               f"W_k {np.round(w['W_k'].ravel(), 2)}", flush=True)
+
+
+def c2_freeze(a):
+    """A 2c trial with the cells' weights from the recurrent sources (y_c, y_in,
+    y_out of t-1) held fixed: at their initial values (``--mode freeze``), or
+    at 0 (``--mode cut``); or started at 0 and learned as usual (``--mode
+    zero``); ``--mode none`` changes nothing.  Not the paper's net or
+    learning rule: a diagnostic of where the internal-state drift comes from.
+
+    2c has one weight change per sequence, at its end, so putting the held
+    weights back after every sequence holds them exactly.
+    """
+    p = _preset(a)
+    m = p.learner(seed=a.seed)
+    task = p.make_task(seed=[a.seed, 1])
+    test = p.make_task(seed=[a.seed, 2]).sample(1000)
+    n_in = task.n_in
+    held = m.get_weights()["W_c"][:, n_in:].copy()
+    if a.mode in ("cut", "zero"):
+        held[:] = 0.0
+    if a.mode == "zero":  # start at 0, then learn: nothing is held
+        W_c = m.get_weights()["W_c"]
+        W_c[:, n_in:] = 0.0
+        m.set_weights(W_c=W_c)
+    for i in range(a.rows):
+        for _ in range(a.every // 100):
+            b = task.sample(100)
+            for s, e in zip(b.starts, b.ends):
+                if a.mode in ("cut", "freeze"):
+                    W_c = m.get_weights()["W_c"]
+                    W_c[:, n_in:] = held
+                    m.set_weights(W_c=W_c)
+                m.learn_many(b.X[s:e + 1], b.Y[s:e + 1], b.resets[s:e + 1])
+        if a.mode in ("cut", "freeze"):
+            W_c = m.get_weights()["W_c"]
+            W_c[:, n_in:] = held
+            m.set_weights(W_c=W_c)
+        m.reset()
+        o = m.predict_many(test.X, test.resets)
+        s_end = []
+        for s, e in zip(test.starts[:50], test.ends[:50]):
+            m.reset()
+            m.predict_many(test.X[s:e + 1])
+            s_end.append(np.abs(m.state_["s_c"]))
+        m.reset()
+        right = np.mean(np.all(np.abs(o[test.ends] - test.target) < 0.2, axis=1))
+        print(f"{(i + 1) * a.every:8d}  frozen test right {right:.3f}  "
+              f"mae {np.mean(np.abs(o[test.ends] - test.target)):.3f}  "
+              f"end |s_c| mean {np.mean(s_end):5.2f} max {np.max(s_end):5.1f}", flush=True)
+
+
+def _cut_trial(job):
+    """One Experiment 1 trial (the runner's own protocol and success test) in
+    which the cells get nothing from the recurrent sources: their weights from
+    y_c, y_in and y_out of t-1 are 0 at the start and put back to 0 after
+    every step, so no step ever reads them.  ``learn_many`` becomes a loop of
+    ``learn_one`` for that; nothing else changes."""
+    from online_lstm.experiments import _PROTOCOLS, Trial
+
+    preset_id, trial, changes = job
+    p = PRESETS[preset_id].with_options(**changes)
+    t = Trial(p, trial, 0)
+    m = t.m
+    W_c = m.layout.weight_view(m._theta, "W_c")  # (cells, sources), a view into the weights
+    n_in = m.layout.n_in
+    W_c[:, n_in:] = 0.0  # only lowers |w|: the learner's magnitude bound stays valid
+
+    def learn_many(X, Y, resets=None, *, out=None):
+        out = np.empty((len(X), m.layout.n_out)) if out is None else out
+        for k in range(len(X)):
+            if resets is not None and resets[k]:
+                m.reset()
+            m.learn_one(X[k], Y[k], out=out[k])
+            W_c[:, n_in:] = 0.0
+        return out
+
+    m.learn_many = learn_many
+    rec = _PROTOCOLS[p.protocol](t)
+    return rec
+
+
+def reber_cut(a):
+    """Experiment 1 with the cells' recurrent inputs cut (see _cut_trial); a
+    diagnostic off the paper's net.  Prints one line per trial and the rate."""
+    import multiprocessing as mp
+
+    jobs = [(a.preset, k, {}) for k in range(a.trials)]
+    with mp.get_context("spawn").Pool(a.jobs) as pool:
+        recs = pool.map(_cut_trial, jobs)
+    for r in recs:
+        print(f"trial {r['trial']}: success {r['success']}, strings {r['sequences']}, "
+              f"closing T/P right {r['lag_correct']:.2f}, wrong strings: training "
+              f"{r['train_wrong']}, test {r['wrong']}", flush=True)
+    ok = [r for r in recs if r["success"]]
+    mean = np.mean([r["sequences"] for r in ok]) if ok else float("nan")
+    print(f"{a.preset}, cells' recurrent inputs cut: {len(ok)} of {len(recs)} trials succeed; "
+          f"mean strings to success {mean:,.0f}")
 
 
 def window_trace(a):
@@ -240,6 +353,7 @@ def main(argv=None):
     s.add_argument("--rows", type=int, default=12)
     s.set_defaults(func=reber_drift)
     s = sub.add_parser("reber-failures")
+    s.add_argument("--preset", default="1-5")
     s.add_argument("--trial", type=int, default=5)
     s.add_argument("--limit", type=int, default=30_000)
     s.set_defaults(func=reber_failures)
@@ -254,6 +368,19 @@ def main(argv=None):
     s.add_argument("--rows", type=int, default=10)
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     s.set_defaults(func=c2_trace)
+    s = sub.add_parser("2c-freeze")
+    s.add_argument("--preset", default="2c-2")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--mode", choices=("cut", "freeze", "zero", "none"), default="cut")
+    s.add_argument("--every", type=int, default=10_000)
+    s.add_argument("--rows", type=int, default=10)
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    s.set_defaults(func=c2_freeze)
+    s = sub.add_parser("reber-cut")
+    s.add_argument("--preset", default="1-5")
+    s.add_argument("--trials", type=int, default=10)
+    s.add_argument("--jobs", type=int, default=2)
+    s.set_defaults(func=reber_cut)
     s = sub.add_parser("window-trace")
     s.add_argument("--preset", default="4-1")
     s.add_argument("--seed", type=int, default=0)
