@@ -35,7 +35,8 @@ from .paper import TABLE10, table10_learner
 from .tasks import Adding, EmbeddedReber, Multiplication, Task2a, Task2b, Task2c, TemporalOrder, TwoSequence
 
 #: Learner arguments that :meth:`Preset.with_options` (``--set``) may change.
-_LEARNER_OPTIONS = ("bias", "init_range", "lr", "update")
+_LEARNER_OPTIONS = ("bias", "forget_gate", "forget_gate_bias", "init_range", "lr", "peepholes",
+                    "update")
 
 
 @dataclass(frozen=True)
@@ -175,8 +176,9 @@ class Preset:
         Experiments 4 and 5), or learner arguments: ``update`` (``"step"``
         or ``"sequence"``, spec §3.7), ``lr``, and, for diagnostics that
         leave the paper's net, ``bias`` (e.g. ``"all"`` adds output and cell
-        biases to Experiment 1) and ``init_range``.  Every change is written
-        to the records' ``options`` column.
+        biases to Experiment 1), ``init_range``, and the later extensions
+        ``forget_gate``, ``forget_gate_bias`` and ``peepholes`` (spec §7).
+        Every change is written to the records' ``options`` column.
         """
         opts, task_kw, learn = dict(self.options), dict(self.task_kwargs), dict(self.learner_changes)
         import inspect

@@ -63,7 +63,8 @@ case "$stage" in
     ;;
   X)  # Exp. 1's success test every 10 strings and after every string (spec §8 item 14),
       # then diagnostics off the paper's nets (REPRODUCTION.md): Exp. 1 with output and cell
-      # biases; 2c-2 and 2c-3 with a smaller init range (less internal-state drift at init)
+      # biases; 2c-2 and 2c-3 with a smaller init range (less internal-state drift at init);
+      # 2c-2 with a forget gate (spec §7.1)
     .venv/bin/python scripts/sweep_options.py 1-5 --grid check_every=10,1 \
         --trials 30 --jobs "${JOBS:-2}" --out results --name reber-sweep-check --no-progress
     .venv/bin/python scripts/sweep_options.py 1-1 1-5 --grid bias=all \
@@ -74,6 +75,8 @@ case "$stage" in
         --trials 4 --jobs "${JOBS:-2}" --out results --name twoc-init-2c2 --no-progress
     .venv/bin/python scripts/sweep_options.py 2c-3 --grid init_range=0.05 limit=300000 \
         --trials 2 --jobs "${JOBS:-2}" --out results --name twoc-init-2c3 --no-progress
+    .venv/bin/python scripts/sweep_options.py 2c-2 --grid forget_gate=True bias=gates limit=300000 \
+        --trials 2 --jobs "${JOBS:-2}" --out results --name twoc-fg-2c2 --no-progress
     ;;
   *)
     echo "usage: $0 A|A2|A3|B|C|D|S|S2|S3|X" >&2

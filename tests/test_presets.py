@@ -99,3 +99,5 @@ def test_architecture_diagnostics_leave_the_paper_net_and_say_so():
     assert np.all(np.abs(m.get_weights()["W_k"]) <= 0.1)
     assert _option_text(p) == "bias=all init_range=0.1"
     assert _option_text(base) == ""
+    fg = PRESETS["2c-2"].with_options(forget_gate=True, bias="gates").learner(seed=0)
+    assert fg.forget_gate and "W_phi" in fg.get_weights()
