@@ -8,7 +8,7 @@
     python scripts/diagnose.py window-trace [--preset 4-1] [--seed 0] [--every 25000] [--rows 20]
     python scripts/diagnose.py adding-failures [--preset 4-1] [--seed 0] [--sequences 150000]
     python scripts/diagnose.py 2c-drift [--preset 2c-2] [--seeds 10] [--set init_range=0.1]
-    python scripts/diagnose.py 2c-freeze [--preset 2c-2] [--seed 0] [--mode cut|freeze|zero|none]
+    python scripts/diagnose.py 2c-freeze [--preset 2c-2] [--seed 0] [--mode cut|cut-gates|freeze|zero|none]
         [--every 10000] [--rows 10]
     python scripts/diagnose.py reber-cut [--preset 1-5] [--trials 10] [--jobs 2]
     python scripts/diagnose.py 2a-saturation [--seed 0] [--construct 1] [--sequences 3000]
@@ -158,7 +158,8 @@ def c2_trace(a):
 def c2_freeze(a):
     """A 2c trial with the cells' weights from the recurrent sources (y_c, y_in,
     y_out of t-1) held fixed: at their initial values (``--mode freeze``), or
-    at 0 (``--mode cut``); or started at 0 and learned as usual (``--mode
+    at 0 (``--mode cut``; ``--mode cut-gates`` holds only those from the gates,
+    y_in and y_out, at 0); or started at 0 and learned as usual (``--mode
     zero``); ``--mode none`` changes nothing.  Not the paper's net or
     learning rule: a diagnostic of where the internal-state drift comes from.
 
@@ -169,9 +170,10 @@ def c2_freeze(a):
     m = p.learner(seed=a.seed)
     task = p.make_task(seed=[a.seed, 1])
     test = p.make_task(seed=[a.seed, 2]).sample(1000)
-    n_in = task.n_in
+    # held columns of W_c: sources z = [x | y_c | y_in | y_out] of t-1 (kernels._forward)
+    n_in = task.n_in + (m.layout.n_cells if a.mode == "cut-gates" else 0)
     held = m.get_weights()["W_c"][:, n_in:].copy()
-    if a.mode in ("cut", "zero"):
+    if a.mode in ("cut", "cut-gates", "zero"):
         held[:] = 0.0
     if a.mode == "zero":  # start at 0, then learn: nothing is held
         W_c = m.get_weights()["W_c"]
@@ -181,12 +183,12 @@ def c2_freeze(a):
         for _ in range(a.every // 100):
             b = task.sample(100)
             for s, e in zip(b.starts, b.ends):
-                if a.mode in ("cut", "freeze"):
+                if a.mode in ("cut", "cut-gates", "freeze"):
                     W_c = m.get_weights()["W_c"]
                     W_c[:, n_in:] = held
                     m.set_weights(W_c=W_c)
                 m.learn_many(b.X[s:e + 1], b.Y[s:e + 1], b.resets[s:e + 1])
-        if a.mode in ("cut", "freeze"):
+        if a.mode in ("cut", "cut-gates", "freeze"):
             W_c = m.get_weights()["W_c"]
             W_c[:, n_in:] = held
             m.set_weights(W_c=W_c)
@@ -371,7 +373,7 @@ def main(argv=None):
     s = sub.add_parser("2c-freeze")
     s.add_argument("--preset", default="2c-2")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--mode", choices=("cut", "freeze", "zero", "none"), default="cut")
+    s.add_argument("--mode", choices=("cut", "cut-gates", "freeze", "zero", "none"), default="cut")
     s.add_argument("--every", type=int, default=10_000)
     s.add_argument("--rows", type=int, default=10)
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
