@@ -10,7 +10,8 @@
     python scripts/diagnose.py 2c-drift [--preset 2c-2] [--seeds 10] [--set init_range=0.1]
     python scripts/diagnose.py 2c-freeze [--preset 2c-2] [--seed 0] [--mode cut|cut-gates|freeze|zero|none]
         [--every 10000] [--rows 10]
-    python scripts/diagnose.py reber-cut [--preset 1-5] [--trials 10] [--jobs 2]
+    python scripts/diagnose.py cut-trials [--preset 1-5] [--what all|gates] [--trials 10] [--jobs 2]
+        [--set limit=300000]
     python scripts/diagnose.py 2a-saturation [--seed 0] [--construct 1] [--sequences 3000]
 
 Each prints a short trace of the learner's state while it trains with a
@@ -114,8 +115,8 @@ def c2_failures(a):
         print("  errors of the wrong ones:", np.round(np.abs(o - test.target)[bad][:8, 0], 2))
 
 
-def _preset(a):
-    """The preset named by ``--preset``, with the ``--set`` changes."""
+def _changes(a):
+    """The ``--set KEY=VALUE`` changes as a dict."""
     changes = {}
     for item in a.set:
         key, _, value = item.partition("=")
@@ -123,7 +124,12 @@ def _preset(a):
             changes[key] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
             changes[key] = value
-    return PRESETS[a.preset].with_options(**changes)
+    return changes
+
+
+def _preset(a):
+    """The preset named by ``--preset``, with the ``--set`` changes."""
+    return PRESETS[a.preset].with_options(**_changes(a))
 
 
 def c2_trace(a):
@@ -207,20 +213,21 @@ def c2_freeze(a):
 
 
 def _cut_trial(job):
-    """One Experiment 1 trial (the runner's own protocol and success test) in
+    """One trial of a preset (the runner's own protocol and success test) in
     which the cells get nothing from the recurrent sources: their weights from
-    y_c, y_in and y_out of t-1 are 0 at the start and put back to 0 after
-    every step, so no step ever reads them.  ``learn_many`` becomes a loop of
+    y_c, y_in and y_out of t-1 (``what="all"``), or only from y_in and y_out
+    (``what="gates"``), are 0 at the start and put back to 0 after every
+    step, so no step ever reads them.  ``learn_many`` becomes a loop of
     ``learn_one`` for that; nothing else changes."""
     from online_lstm.experiments import _PROTOCOLS, Trial
 
-    preset_id, trial, changes = job
+    preset_id, trial, changes, what = job
     p = PRESETS[preset_id].with_options(**changes)
     t = Trial(p, trial, 0)
     m = t.m
     W_c = m.layout.weight_view(m._theta, "W_c")  # (cells, sources), a view into the weights
-    n_in = m.layout.n_in
-    W_c[:, n_in:] = 0.0  # only lowers |w|: the learner's magnitude bound stays valid
+    first = m.layout.n_in + (m.layout.n_cells if what == "gates" else 0)  # z = [x | y_c | y_in | y_out]
+    W_c[:, first:] = 0.0  # only lowers |w|: the learner's magnitude bound stays valid
 
     def learn_many(X, Y, resets=None, *, out=None):
         out = np.empty((len(X), m.layout.n_out)) if out is None else out
@@ -228,30 +235,34 @@ def _cut_trial(job):
             if resets is not None and resets[k]:
                 m.reset()
             m.learn_one(X[k], Y[k], out=out[k])
-            W_c[:, n_in:] = 0.0
+            W_c[:, first:] = 0.0
         return out
 
     m.learn_many = learn_many
-    rec = _PROTOCOLS[p.protocol](t)
-    return rec
+    return _PROTOCOLS[p.protocol](t)
 
 
-def reber_cut(a):
-    """Experiment 1 with the cells' recurrent inputs cut (see _cut_trial); a
+def cut_trials(a):
+    """Trials with the cells' recurrent inputs cut (see _cut_trial); a
     diagnostic off the paper's net.  Prints one line per trial and the rate."""
     import multiprocessing as mp
 
-    jobs = [(a.preset, k, {}) for k in range(a.trials)]
+    _preset(a)  # validates --set here, before any worker starts
+    jobs = [(a.preset, k, _changes(a), a.what) for k in range(a.trials)]
     with mp.get_context("spawn").Pool(a.jobs) as pool:
         recs = pool.map(_cut_trial, jobs)
     for r in recs:
-        print(f"trial {r['trial']}: success {r['success']}, strings {r['sequences']}, "
-              f"closing T/P right {r['lag_correct']:.2f}, wrong strings: training "
-              f"{r['train_wrong']}, test {r['wrong']}", flush=True)
+        more = ""
+        if "lag_correct" in r:
+            more = (f", closing T/P right {r['lag_correct']:.2f}, wrong strings: training "
+                    f"{r['train_wrong']}, test {r['wrong']}")
+        elif "streak_end" in r:
+            more = f", streak ends {r['streak_end']}, test wrong {r.get('wrong')} of {r.get('test_size')}"
+        print(f"trial {r['trial']}: success {r['success']}, sequences {r['sequences']}{more}", flush=True)
     ok = [r for r in recs if r["success"]]
     mean = np.mean([r["sequences"] for r in ok]) if ok else float("nan")
-    print(f"{a.preset}, cells' recurrent inputs cut: {len(ok)} of {len(recs)} trials succeed; "
-          f"mean strings to success {mean:,.0f}")
+    print(f"{a.preset}, cells' recurrent inputs cut ({a.what}): {len(ok)} of {len(recs)} trials "
+          f"succeed; mean sequences to success {mean:,.0f}")
 
 
 def window_trace(a):
@@ -378,11 +389,13 @@ def main(argv=None):
     s.add_argument("--rows", type=int, default=10)
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     s.set_defaults(func=c2_freeze)
-    s = sub.add_parser("reber-cut")
+    s = sub.add_parser("cut-trials")
     s.add_argument("--preset", default="1-5")
+    s.add_argument("--what", choices=("all", "gates"), default="all")
     s.add_argument("--trials", type=int, default=10)
     s.add_argument("--jobs", type=int, default=2)
-    s.set_defaults(func=reber_cut)
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    s.set_defaults(func=cut_trials)
     s = sub.add_parser("window-trace")
     s.add_argument("--preset", default="4-1")
     s.add_argument("--seed", type=int, default=0)
