@@ -23,11 +23,11 @@ where ``--set KEY=VALUE`` is given, with those preset options changed
 from __future__ import annotations
 
 import argparse
-import ast
 from collections import Counter
 
 import numpy as np
 
+from online_lstm.cli import _parse_set
 from online_lstm.experiments import _gate_shut, run_trial, sequence_sse, step_max_errors
 from online_lstm.presets import PRESETS
 from online_lstm.tasks import EmbeddedReber, Task2c
@@ -115,21 +115,16 @@ def c2_failures(a):
         print("  errors of the wrong ones:", np.round(np.abs(o - test.target)[bad][:8, 0], 2))
 
 
-def _changes(a):
-    """The ``--set KEY=VALUE`` changes as a dict."""
-    changes = {}
-    for item in a.set:
-        key, _, value = item.partition("=")
-        try:
-            changes[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            changes[key] = value
-    return changes
-
-
 def _preset(a):
-    """The preset named by ``--preset``, with the ``--set`` changes."""
-    return PRESETS[a.preset].with_options(**_changes(a))
+    """The preset named by ``--preset``, with the ``--set`` changes (parsed as the CLI does)."""
+    return PRESETS[a.preset].with_options(**_parse_set(a.set))
+
+
+def _first_recurrent(m, gates_only=False):
+    """First column of W_c fed by a recurrent source: the sources are
+    z = [x | y_c | y_in | y_out] of t-1 (kernels._forward); with
+    ``gates_only`` the first of y_in."""
+    return m.layout.n_in + (m.layout.n_cells if gates_only else 0)
 
 
 def c2_trace(a):
@@ -176,28 +171,28 @@ def c2_freeze(a):
     m = p.learner(seed=a.seed)
     task = p.make_task(seed=[a.seed, 1])
     test = p.make_task(seed=[a.seed, 2]).sample(1000)
-    # held columns of W_c: sources z = [x | y_c | y_in | y_out] of t-1 (kernels._forward)
-    n_in = task.n_in + (m.layout.n_cells if a.mode == "cut-gates" else 0)
-    held = m.get_weights()["W_c"][:, n_in:].copy()
-    if a.mode in ("cut", "cut-gates", "zero"):
+    first = _first_recurrent(m, gates_only=a.mode == "cut-gates")
+    held = m.get_weights()["W_c"][:, first:].copy()
+    if a.mode != "freeze":
         held[:] = 0.0
-    if a.mode == "zero":  # start at 0, then learn: nothing is held
+    holding = a.mode in ("cut", "cut-gates", "freeze")
+
+    def put_back():
         W_c = m.get_weights()["W_c"]
-        W_c[:, n_in:] = 0.0
-        m.set_weights(W_c=W_c)
+        W_c[:, first:] = held
+        m.set_weights(W_c=W_c)  # keeps the learner's magnitude bound right
+
+    if a.mode == "zero":  # start at 0, then learn: nothing is held
+        put_back()
     for i in range(a.rows):
         for _ in range(a.every // 100):
             b = task.sample(100)
             for s, e in zip(b.starts, b.ends):
-                if a.mode in ("cut", "cut-gates", "freeze"):
-                    W_c = m.get_weights()["W_c"]
-                    W_c[:, n_in:] = held
-                    m.set_weights(W_c=W_c)
+                if holding:
+                    put_back()
                 m.learn_many(b.X[s:e + 1], b.Y[s:e + 1], b.resets[s:e + 1])
-        if a.mode in ("cut", "cut-gates", "freeze"):
-            W_c = m.get_weights()["W_c"]
-            W_c[:, n_in:] = held
-            m.set_weights(W_c=W_c)
+        if holding:
+            put_back()
         m.reset()
         o = m.predict_many(test.X, test.resets)
         s_end = []
@@ -226,7 +221,7 @@ def _cut_trial(job):
     t = Trial(p, trial, 0)
     m = t.m
     W_c = m.layout.weight_view(m._theta, "W_c")  # (cells, sources), a view into the weights
-    first = m.layout.n_in + (m.layout.n_cells if what == "gates" else 0)  # z = [x | y_c | y_in | y_out]
+    first = _first_recurrent(m, gates_only=what == "gates")
     W_c[:, first:] = 0.0  # only lowers |w|: the learner's magnitude bound stays valid
 
     def learn_many(X, Y, resets=None, *, out=None):
@@ -248,7 +243,7 @@ def cut_trials(a):
     import multiprocessing as mp
 
     _preset(a)  # validates --set here, before any worker starts
-    jobs = [(a.preset, k, _changes(a), a.what) for k in range(a.trials)]
+    jobs = [(a.preset, k, _parse_set(a.set), a.what) for k in range(a.trials)]
     with mp.get_context("spawn").Pool(a.jobs) as pool:
         recs = pool.map(_cut_trial, jobs)
     for r in recs:
