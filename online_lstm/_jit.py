@@ -21,11 +21,85 @@ error_model="numpy"
     kernels report problems through status codes).
 boundscheck=False
     Default.  Set ``NUMBA_BOUNDSCHECK=1`` to turn it on when debugging.
+
+A stale cache is refreshed on import
+------------------------------------
+Numba's on-disk cache checks only the file that defines a function (a hash
+of its contents).  Compiled code also holds what it calls from other files
+(``baselines/_entry.py`` inlines ``_rtrl.py``; the bank inlines
+``kernels.py``) and the constants it reads from ``layout.py``, so after an
+edit of one of those alone (a ``git pull`` into an editable install) Numba
+would load the old code and run it on the new layout.
+:func:`_refresh_stale_cache` hashes every source that compiled code is built
+from; when the hash differs from the one recorded at the last import, it
+deletes the cache indexes of the files that define compiled functions, so
+that Numba compiles them afresh.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pathlib
+
 import numba
+
+#: Files (relative to the package) that define compiled functions.
+COMPILED_MODULES = ("kernels.py", "bank_kernels.py", "baselines/_common.py", "baselines/_rtrl.py",
+                    "baselines/_bptt.py", "baselines/_entry.py")
+#: Every source their compiled code is built from.
+COMPILED_SOURCES = COMPILED_MODULES + ("_jit.py", "layout.py")
+_PACKAGE = pathlib.Path(__file__).resolve().parent
+_STAMP_NAME = "online_lstm.compiled-sources.sha256"
+
+
+def sources_hash(package=_PACKAGE) -> str:
+    """SHA-256 over the names and contents of :data:`COMPILED_SOURCES`."""
+    h = hashlib.sha256()
+    for rel in COMPILED_SOURCES:
+        h.update(rel.encode() + b"\0")
+        h.update((package / rel).read_bytes())
+    return h.hexdigest()
+
+
+def cache_dir(path) -> pathlib.Path:
+    """The directory where Numba caches the functions defined in file ``path``
+    (``__pycache__`` beside it, or ``NUMBA_CACHE_DIR``, or the user's cache),
+    found by Numba's own cache locators."""
+    from numba.core.caching import CompileResultCacheImpl
+
+    path = str(path)
+    probe = eval(compile("lambda: None", path, "eval"))  # a function "defined" in path
+    return pathlib.Path(CompileResultCacheImpl(probe).locator.get_cache_path())
+
+
+def _refresh_stale_cache(package=_PACKAGE) -> bool:
+    """Make Numba recompile every compiled module if any compiled-in source
+    changed since the last import.
+
+    Only the index files (``*.nbi``) go: a process that has just read a fresh
+    index still finds its data file, and recompiling overwrites the old data
+    files.  Returns True if indexes were deleted.  Any I/O error leaves the
+    cache as it is (Numba then behaves as it always does).
+    """
+    try:
+        digest = sources_hash(package)
+        stamp = cache_dir(package / COMPILED_MODULES[0]) / _STAMP_NAME
+        if stamp.is_file() and stamp.read_text() == digest:
+            return False
+        for rel in COMPILED_MODULES:
+            module = pathlib.Path(rel).stem
+            for index in cache_dir(package / rel).glob(f"{module}.*.nbi"):
+                index.unlink(missing_ok=True)
+        tmp = stamp.with_name(f"{stamp.name}.{os.getpid()}.tmp")
+        tmp.write_text(digest)
+        os.replace(tmp, stamp)  # atomic: a concurrent import reads the old or the new hash
+        return True
+    except Exception:  # best effort: never let it break the import (tests check it works)
+        return False
+
+
+_refresh_stale_cache()
 
 JIT_OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
 

@@ -6,6 +6,7 @@ predictable.
 """
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -206,7 +207,9 @@ t0 = time.perf_counter()
 from numba.core import event
 class Counter(event.Listener):
     names = []
-    def on_start(self, ev): self.names.append(ev.data["dispatcher"].py_func.__qualname__)
+    def on_start(self, ev):
+        f = ev.data["dispatcher"].py_func
+        self.names.append(f.__module__ + "." + f.__qualname__)
     def on_end(self, ev): pass
 c = Counter()
 event.register("numba:compile", c)  # (install_listener is a context manager)
@@ -237,8 +240,6 @@ def test_new_process_steps_from_the_cache_without_compiling():
 def test_openmp_threads_sleep_at_the_barrier_unless_the_user_chose():
     """Spinning OpenMP threads stall parallel calls for milliseconds on a busy
     machine; the bank asks for sleeping ones unless the user set a policy."""
-    import os
-
     code = ("import os; os.environ['OMP_WAIT_POLICY'] = 'ACTIVE'; import online_lstm; "
             "print(os.environ['OMP_WAIT_POLICY'])")
     kept = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -252,24 +253,29 @@ sys.path.insert(0, sys.argv[1])
 from numba.core import event
 class Counter(event.Listener):
     names = []
-    def on_start(self, ev): self.names.append(ev.data["dispatcher"].py_func.__qualname__)
+    def on_start(self, ev):
+        f = ev.data["dispatcher"].py_func
+        self.names.append(f.__module__ + "." + f.__qualname__)
     def on_end(self, ev): pass
 event.register("numba:compile", Counter())
 import numpy as np
 import online_lstm
 from online_lstm import LearnerBank, OnlineLSTM
+from online_lstm.baselines import RTRL
 bank = LearnerBank(2, 3, 2, seed=[0, 1], parallel=False)
 out = bank.learn_many(np.ones((2, 5, 3)), np.zeros((2, 5, 2)))
 ref = OnlineLSTM(3, 2, seed=1).learn_many(np.ones((5, 3)), np.zeros((5, 2)))
+RTRL(3, 2, 2, seed=0).learn_one(np.ones(3), np.zeros(2))
 print(json.dumps({"compiled": Counter.names, "file": online_lstm.__file__,
                   "same": bool(np.array_equal(out[1], ref))}))
 """
 
 
-def test_bank_recompiles_when_the_sources_it_compiles_in_change(tmp_path):
+def test_cached_code_recompiles_when_the_sources_it_compiles_in_change(tmp_path):
     """Numba's cache checks only the file that defines a function; the bank's
-    kernels compile in ``kernels.py``, ``layout.py`` and ``_jit.py`` and must
-    not run stale code after one of those changes."""
+    kernels compile in ``kernels.py``, ``layout.py`` and ``_jit.py``, the
+    kernels read ``layout.py``'s constants, and the baselines' entry points
+    inline ``_rtrl.py``: none may run stale code after one of those changes."""
     import pathlib
     import shutil
 
@@ -288,5 +294,63 @@ def test_bank_recompiles_when_the_sources_it_compiles_in_change(tmp_path):
     with open(tmp_path / "online_lstm" / "_jit.py", "a") as f:
         f.write("\n# an edit that the bank's own file does not see\n")
     after = run()
-    assert any("_run" in name for name in after["compiled"]), after["compiled"]
+    compiled = after["compiled"]
+    assert any("_run" in name for name in compiled), compiled  # the bank
+    assert "online_lstm.kernels.learn_step" in compiled, compiled
+    assert "online_lstm.baselines._entry.step" in compiled, compiled
     assert after["same"]
+
+
+def test_an_edit_of_any_compiled_in_source_drops_every_compiled_module_index(tmp_path):
+    """The logic of ``_jit._refresh_stale_cache`` on a copy of the sources:
+    the first import records their hash, an unchanged import deletes nothing,
+    and an edit of ``layout.py`` alone (which defines no compiled function)
+    deletes the cache index of every file that does, and nothing else."""
+    import pathlib
+    import shutil
+
+    import online_lstm
+    from online_lstm import _jit
+
+    src = pathlib.Path(online_lstm.__file__).parent
+    pkg = tmp_path / "pkg"
+    for rel in _jit.COMPILED_SOURCES:
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src / rel, pkg / rel)
+
+    def fake_cache():
+        """An index and a data file per compiled module, and a bystander."""
+        files = []
+        for rel in _jit.COMPILED_MODULES:
+            d = _jit.cache_dir(pkg / rel)
+            stem = pathlib.Path(rel).stem
+            files += [d / f"{stem}.f-12.py311.nbi", d / f"{stem}.f-12.py311.1.nbc"]
+        files.append(_jit.cache_dir(pkg / "kernels.py") / "layout.g-3.py311.nbi")
+        for f in files:
+            f.write_bytes(b"x")
+        return files
+
+    assert _jit._refresh_stale_cache(pkg)  # no stamp yet: a first import
+    files = fake_cache()
+    assert not _jit._refresh_stale_cache(pkg)
+    assert all(f.exists() for f in files)  # unchanged sources: the cache stays
+    with open(pkg / "layout.py", "a") as f:
+        f.write("\n# a change that no compiled function's own file shows\n")
+    assert _jit._refresh_stale_cache(pkg)
+    gone = {f.name for f in files if not f.exists()}
+    assert gone == {f.name for f in files[:-1] if f.suffix == ".nbi"}, gone
+    assert not _jit._refresh_stale_cache(pkg)
+
+
+def test_every_module_with_compiled_code_is_watched():
+    """A new module with cached kernels must join ``COMPILED_MODULES``, or an
+    edit of what it inlines would leave its cache stale."""
+    import pathlib
+
+    import online_lstm
+    from online_lstm import _jit
+
+    pkg = pathlib.Path(online_lstm.__file__).parent
+    users = {p.relative_to(pkg).as_posix() for p in pkg.rglob("*.py")
+             if p.name != "_jit.py" and "_jit import" in p.read_text()}
+    assert users == set(_jit.COMPILED_MODULES)
