@@ -35,8 +35,8 @@ from .paper import TABLE10, table10_learner
 from .tasks import Adding, EmbeddedReber, Multiplication, Task2a, Task2b, Task2c, TemporalOrder, TwoSequence
 
 #: Learner arguments that :meth:`Preset.with_options` (``--set``) may change.
-_LEARNER_OPTIONS = ("bias", "forget_gate", "forget_gate_bias", "init_range", "lr", "peepholes",
-                    "update")
+_LEARNER_OPTIONS = ("bias", "forget_gate", "forget_gate_bias", "igb_range", "init_range", "lr",
+                    "peepholes", "update")
 
 
 @dataclass(frozen=True)
@@ -157,12 +157,29 @@ class Preset:
         return self.options["limit"]
 
     def learner(self, seed=None, **changes):
-        """A fresh learner of this preset's architecture."""
+        """A fresh learner of this preset's architecture.
+
+        ``igb_range=r`` (spec §8 item 6) narrows random input-gate biases
+        ("r" in Table 10) to ``[-r, r]``: they are the same draws, scaled by
+        ``r / init_range``, so every other weight stays the same.
+        """
         kw = dict(self.learner_changes)
         kw.update(changes)
         if self.competitor is not None:
             return self.competitor.learner(seed=seed, **kw)
-        return table10_learner(self.table10, seed=seed, **kw)
+        igb_range = kw.pop("igb_range", None)
+        m = table10_learner(self.table10, seed=seed, **kw)
+        if igb_range is not None:
+            if m.in_gate_bias is not None or "b_in" not in m.layout.shapes:
+                have = "absent" if "b_in" not in m.layout.shapes else f"fixed at {m.in_gate_bias!r}"
+                raise ValueError(f"preset {self.id}: igb_range narrows random input-gate biases "
+                                 f"(Table 10 'r'), but this net's are {have}")
+            if not 0.0 < float(igb_range) <= m.init_range:
+                raise ValueError(f"igb_range must be in (0, init_range = {m.init_range}], "
+                                 f"got {igb_range!r}")
+            b_in = m.get_weights()["b_in"]
+            m.set_weights(b_in=b_in * (float(igb_range) / m.init_range))
+        return m
 
     def make_task(self, seed=None):
         """The preset's task generator with the given stream seed."""
@@ -212,7 +229,8 @@ _REBER_NOTES = (
     "weights change after every step (§8 item 11)",
     "training strings i.i.d. (duplicates allowed); test strings rejected only when equal to a "
     "training string (§8 item 17a)",
-    "input-gate biases random in [-0.2, 0.2] (§8 item 6)",
+    "input-gate biases random in [-0.2, 0.2] (§8 item 6); 'igb_range=0.1' reads Table 10's 'r' "
+    "as [-0.1, 0.1]",
     "the paper gives no sequence limit; 200,000 is used (RCC/Elman failures are quoted at "
     ">200,000)",
 )

@@ -101,3 +101,28 @@ def test_architecture_diagnostics_leave_the_paper_net_and_say_so():
     assert _option_text(base) == ""
     fg = PRESETS["2c-2"].with_options(forget_gate=True, bias="gates").learner(seed=0)
     assert fg.forget_gate and "W_phi" in fg.get_weights()
+
+
+def test_igb_range_narrows_only_the_random_input_gate_biases():
+    """Spec §8 item 6: Table 10's "r" for Experiment 1's input-gate biases,
+    read as [-0.1, 0.1] instead of the experiment's [-0.2, 0.2].  The same
+    draws, halved; every other weight and the output-gate biases unchanged."""
+    from online_lstm.experiments import _option_text
+
+    base = PRESETS["1-5"]
+    p = base.with_options(igb_range=0.1)
+    w0, w1 = base.learner(seed=3).get_weights(), p.learner(seed=3).get_weights()
+    assert np.all(np.abs(w0["b_in"]) <= 0.2) and np.all(w0["b_in"] != 0.0)
+    assert np.array_equal(w1["b_in"], w0["b_in"] * 0.5)
+    assert np.all(np.abs(w1["b_in"]) <= 0.1)
+    for name in w0:
+        if name != "b_in":
+            assert np.array_equal(w0[name], w1[name]), name
+    assert np.array_equal(w1["b_out"], [-1.0, -2.0, -3.0])
+    assert _option_text(p) == "igb_range=0.1"
+    with pytest.raises(ValueError, match="fixed at"):  # 3a's input-gate biases are -1, -3, -5
+        PRESETS["3a-T100-N3"].with_options(igb_range=0.05).learner(seed=0)
+    with pytest.raises(ValueError, match="absent"):  # 2c has no biases
+        PRESETS["2c-1"].with_options(igb_range=0.1).learner(seed=0)
+    with pytest.raises(ValueError, match="init_range"):
+        p.with_options(igb_range=0.3).learner(seed=0)
