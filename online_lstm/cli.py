@@ -3,7 +3,7 @@
     online-lstm list [EXPERIMENT ...]
     online-lstm reproduce <preset | experiment | competitors | all> ... [--trials N] [--seed S]
                           [--quick] [--out DIR] [--jobs J] [--set KEY=VALUE ...]
-                          [--scheduler ADDRESS]
+                          [--scheduler ADDRESS] [--resume]
     online-lstm compare RECORDS.csv ... [--markdown]
 
 ``reproduce`` runs the trials (in parallel over processes, all cores by
@@ -75,7 +75,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
-    from .experiments import compare, format_table, reproduce
+    from .experiments import ResumeError, compare, format_table, reproduce
     from .presets import PRESETS, select
 
     try:
@@ -102,9 +102,13 @@ def cmd_reproduce(args) -> int:
           f"{' (quick: small sequence budget, NOT a reproduction)' if args.quick else ''}; "
           f"records -> {Path(args.out) / (name + '.csv')}"
           f"{f'; Dask scheduler {args.scheduler}' if args.scheduler else ''}", flush=True)
-    df = reproduce(ids, trials=args.trials, seed=args.seed, quick=args.quick, jobs=args.jobs,
-                   out=args.out, progress=not args.no_progress, options=options, name=name,
-                   scheduler=args.scheduler)
+    try:
+        df = reproduce(ids, trials=args.trials, seed=args.seed, quick=args.quick, jobs=args.jobs,
+                       out=args.out, progress=not args.no_progress, options=options, name=name,
+                       scheduler=args.scheduler, resume=args.resume)
+    except ResumeError as exc:  # --resume on records that do not fit
+        print(f"online-lstm reproduce: {exc}", file=sys.stderr)
+        return 2
     if args.scheduler:
         print(cluster_summary(df.attrs["cluster"]))
     cmp = compare(df)
@@ -163,6 +167,9 @@ def main(argv=None) -> int:
                         "processes (needs the dask extra: pip install 'online-lstm[dask]')")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="change a preset option, e.g. --set targets=legal --set update=sequence")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the trials already in DIR/<name>.csv (same presets, seeds, options and "
+                        "code version) and run only the missing ones")
     p.add_argument("--markdown", action="store_true", help="print the table as markdown")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_reproduce)

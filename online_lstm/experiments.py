@@ -530,7 +530,7 @@ def _worker(job, queue):
 
 
 def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, progress=True,
-              options=None, name=None, scheduler=None) -> pd.DataFrame:
+              options=None, name=None, scheduler=None, resume=False) -> pd.DataFrame:
     """Run the trials of one or more presets; one record per trial.
 
     Parameters
@@ -558,6 +558,14 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         ``"tcp://host:8786"``, a cluster object, or a Client (needs the
         ``dask`` extra; see :mod:`online_lstm.cluster`).  The records are
         the same as a local run's apart from the timing fields.
+    resume : bool
+        Keep the trials already in ``<out>/<name>.csv`` (same preset,
+        trial, seed, options and ``quick``) and run only the others, e.g.
+        after a long run was killed.  Trials are deterministic, so the
+        result equals an uninterrupted run's apart from the timing fields.
+        Other records in the file (other presets, options or seeds) stay in
+        it untouched.  Reusable records made by other code (their
+        ``version``) are refused with :class:`ResumeError`.
 
     Returns
     -------
@@ -591,11 +599,20 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         path = Path(out) / f"{name}.csv"
     version = code_version()
     records = []
+    carried = []  # records in the file that this run does not use; kept in the file
+    if resume:
+        if path is None:
+            raise ResumeError("resume=True needs out= (the directory of the records to resume)")
+        kept, carried = _resumable(path, jobs_list, quick, version)
+        records += kept
+        have = {(r["preset"], r["trial"]) for r in kept}
+        jobs_list = [j for j in jobs_list if (j[0].id, j[1]) not in have]
+        n_jobs = max(1, min(n_jobs, len(jobs_list)))
 
     from tqdm.auto import tqdm
 
-    bar_t = tqdm(total=len(jobs_list), desc="trials", unit="trial", disable=not progress,
-                 position=0)
+    bar_t = tqdm(total=len(jobs_list) + len(records), initial=len(records), desc="trials",
+                 unit="trial", disable=not progress, position=0)
     bar_s = tqdm(desc="training", unit="seq", unit_scale=True, disable=not progress,
                  position=1)
 
@@ -608,13 +625,15 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
                               f"{'solved' if rec['success'] else rec['reason']} "
                               f"after {rec['sequences']:,}")
         if path is not None:
-            _frame(records).to_csv(path, index=False)
+            _frame(carried + records).to_csv(path, index=False)
 
     if scheduler is not None:
         from .cluster import run_trials  # ImportError with the pip command if dask is absent
     report = None
     try:
-        if scheduler is not None:
+        if not jobs_list:
+            pass  # resumed: every trial is in the records already
+        elif scheduler is not None:
             report = run_trials(jobs_list, scheduler, done, bar_s if progress else None)
         elif n_jobs == 1:
             for job in jobs_list:
@@ -629,6 +648,45 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
     if report is not None:
         df.attrs["cluster"] = report
     return df
+
+
+class ResumeError(ValueError):
+    """Records that ``reproduce(..., resume=True)`` cannot continue."""
+
+
+def _resumable(path, jobs_list, quick, version):
+    """Split the records in ``path`` for a resumed :func:`reproduce`.
+
+    Returns ``(kept, carried)``: the records of trials in ``jobs_list``
+    ((preset, trial, seed) triples) with the same seed, options and
+    ``quick``, which the run reuses, and all others, which stay in the file
+    untouched (so resuming with other options loses nothing)."""
+    if not Path(path).exists():
+        return [], []
+    try:
+        old = pd.read_csv(path, keep_default_na=False, na_values=[""])
+        need = {"preset", "trial", "seed", "options", "quick", "version"}
+        if not need <= set(old.columns):
+            raise ValueError(f"missing columns {sorted(need - set(old.columns))}")
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise ResumeError(f"cannot resume from {path}: not a records file of reproduce ({exc})") from exc
+    wanted = {(p.id, k): (p, seed) for p, k, seed in jobs_list}
+    kept, carried = [], []
+    for rec in old.to_dict("records"):
+        rec = {k: v for k, v in rec.items() if not (isinstance(v, float) and np.isnan(v))}
+        key = (rec["preset"], int(rec["trial"]))
+        p, seed = wanted.get(key, (None, None))
+        if (p is None or rec.get("options", "") != _option_text(p, quick)
+                or bool(rec["quick"]) != bool(quick) or int(rec["seed"]) != seed + key[1]
+                or key in {(r["preset"], int(r["trial"])) for r in kept}):
+            carried.append(rec)
+            continue
+        if rec["version"] != version:
+            raise ResumeError(f"cannot resume from {path}: its trial {key[1]} of {key[0]} was "
+                              f"made by code version {rec['version']}, this is {version}; "
+                              "rerun without resume, or with another name")
+        kept.append(rec)
+    return kept, carried
 
 
 def _run_pool(jobs_list, n_jobs, done, bar):

@@ -24,6 +24,20 @@ def test_reproduce_quick_preset_writes_csv_and_table(tmp_path, capsys):
     assert "Table 1: LSTM 1-5" in out and "8,440" in out  # the paper's figure beside ours
 
 
+def test_reproduce_resume_completes_a_killed_run_and_refuses_foreign_records(tmp_path, capsys):
+    args = ["reproduce", "6a", "--quick", "--jobs", "1", "--out", str(tmp_path), "--no-progress",
+            "--set", "limit=300", "--name", "r"]
+    assert main(args + ["--trials", "1"]) == 0
+    first = pd.read_csv(tmp_path / "r.csv")
+    assert main(args + ["--trials", "2", "--resume"]) == 0
+    both = pd.read_csv(tmp_path / "r.csv")
+    assert list(both["trial"]) == [0, 1] and both.iloc[0].equals(first.iloc[0])  # trial 0 reused
+    assert "Table 9: task 6a" in capsys.readouterr().out
+    (tmp_path / "r.csv").write_text("not,records\n1,2\n")
+    assert main(args + ["--trials", "2", "--resume"]) == 2
+    assert "cannot resume" in capsys.readouterr().err
+
+
 def test_compare_rebuilds_the_table(tmp_path, capsys):
     main(["reproduce", "6a", "--quick", "--jobs", "1", "--out", str(tmp_path), "--no-progress",
           "--set", "limit=500", "--name", "r"])

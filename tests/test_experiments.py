@@ -5,6 +5,7 @@ against serial ones, and one preset meeting the paper's success criterion."""
 from collections import deque
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from online_lstm.experiments import (
@@ -228,3 +229,44 @@ def test_parallel_equals_serial_and_writes_csv(tmp_path):
 def test_other_protocols_run(pid):
     rec = run_trial(PRESETS[pid].with_options(limit=300, test_size=50), trial=0, seed=0)
     assert rec["reason"] == "limit" and rec["sequences"] == 300 and rec["test_size"] == 50
+
+
+def test_resume_runs_only_the_missing_trials_and_equals_an_uninterrupted_run(tmp_path, monkeypatch):
+    """A killed sweep, resumed: the trials in the CSV are reused (same preset,
+    trial, seed, options, quick), only the missing ones run, and the records
+    equal a run that was never interrupted.  Records of other options stay
+    in the file; records of other code are refused."""
+    from online_lstm import experiments
+    from online_lstm.experiments import ResumeError
+
+    kw = dict(seed=3, quick=True, progress=False, options=dict(limit=2000), jobs=1)
+    full = reproduce(["1-5", "6a"], trials=3, **kw)
+    reproduce(["1-5", "6a"], trials=2, out=tmp_path, name="r", **kw)  # killed after 2 of 3 trials
+    ran = []
+    real = experiments.run_trial
+    monkeypatch.setattr(experiments, "run_trial",
+                        lambda p, k, s, *a: ran.append((p.id, k)) or real(p, k, s, *a))
+    resumed = reproduce(["1-5", "6a"], trials=3, out=tmp_path, name="r", resume=True, **kw)
+    assert sorted(ran) == [("1-5", 2), ("6a", 2)]
+    cols = [c for c in full if c not in ("wall_s", "cpu_s", "steps_per_s")]
+    pd.testing.assert_frame_equal(full[cols], resumed[cols], check_dtype=False)
+    assert len(pd.read_csv(tmp_path / "r.csv")) == 6
+
+    ran.clear()  # nothing missing: nothing runs, the file stays
+    before = (tmp_path / "r.csv").read_bytes()
+    assert len(reproduce(["1-5", "6a"], trials=3, out=tmp_path, name="r", resume=True, **kw)) == 6
+    assert ran == [] and (tmp_path / "r.csv").read_bytes() == before
+
+    other = dict(kw, options=dict(limit=1000))  # other options: run, and the old records stay
+    df = reproduce(["6a"], trials=1, out=tmp_path, name="r", resume=True, **other)
+    assert ran == [("6a", 0)] and len(df) == 1 and df["options"][0] == "limit=1000"
+    on_disk = pd.read_csv(tmp_path / "r.csv", keep_default_na=False)
+    assert len(on_disk) == 7 and sorted(set(on_disk["options"])) == ["limit=1000", "limit=2000"]
+
+    on_disk.loc[0, "version"] = "0123456789"  # a trial of other code
+    on_disk.to_csv(tmp_path / "r.csv", index=False)
+    with pytest.raises(ResumeError, match="code version 0123456789"):
+        reproduce(["1-5", "6a"], trials=3, out=tmp_path, name="r", resume=True, **kw)
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(ResumeError, match="not a records file"):
+        reproduce(["6a"], trials=1, out=tmp_path, name="bad", resume=True, **kw)
