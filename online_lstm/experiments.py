@@ -671,16 +671,16 @@ def _resumable(path, jobs_list, quick, version):
     except (ValueError, pd.errors.ParserError) as exc:
         raise ResumeError(f"cannot resume from {path}: not a records file of reproduce ({exc})") from exc
     wanted = {(p.id, k): (p, seed) for p, k, seed in jobs_list}
-    kept, carried = [], []
+    kept, carried, have = [], [], set()
     for rec in old.to_dict("records"):
         rec = {k: v for k, v in rec.items() if not (isinstance(v, float) and np.isnan(v))}
         key = (rec["preset"], int(rec["trial"]))
         p, seed = wanted.get(key, (None, None))
-        if (p is None or rec.get("options", "") != _option_text(p, quick)
-                or bool(rec["quick"]) != bool(quick) or int(rec["seed"]) != seed + key[1]
-                or key in {(r["preset"], int(r["trial"])) for r in kept}):
+        if (p is None or key in have or rec.get("options", "") != _option_text(p, quick)
+                or bool(rec["quick"]) != bool(quick) or int(rec["seed"]) != seed + key[1]):
             carried.append(rec)
             continue
+        have.add(key)
         if rec["version"] != version:
             raise ResumeError(f"cannot resume from {path}: its trial {key[1]} of {key[0]} was "
                               f"made by code version {rec['version']}, this is {version}; "
