@@ -170,8 +170,9 @@ class Preset:
         igb_range = kw.pop("igb_range", None)
         m = table10_learner(self.table10, seed=seed, **kw)
         if igb_range is not None:
-            if m.in_gate_bias is not None or "b_in" not in m.layout.shapes:
-                have = "absent" if "b_in" not in m.layout.shapes else f"fixed at {m.in_gate_bias!r}"
+            have = ("absent" if "b_in" not in m.layout.shapes
+                    else None if m.in_gate_bias is None else f"fixed at {m.in_gate_bias!r}")
+            if have:
                 raise ValueError(f"preset {self.id}: igb_range narrows random input-gate biases "
                                  f"(Table 10 'r'), but this net's are {have}")
             if not 0.0 < float(igb_range) <= m.init_range:
