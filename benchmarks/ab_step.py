@@ -22,7 +22,11 @@ head / base with its interquartile range, and the machine's load average.
 Before timing, both packages are run on the same stream and must give the
 same bits.
 
-    python benchmarks/ab_step.py [--base REV] [--reps N] [--quick]
+``--bank`` adds the learner bank: 1,024 learners of ``bench_bank.py``'s
+``sensor-F`` and ``sensor-B`` architectures, ``learn_many`` over 16 steps on
+one thread (the serial kernel), base and head alternating.
+
+    python benchmarks/ab_step.py [--base REV] [--reps N] [--sizes LABEL ...] [--bank] [--quick]
 """
 
 from __future__ import annotations
@@ -49,9 +53,13 @@ sys.path.insert(0, str(HERE))
 from bench_step import workload  # noqa: E402
 
 #: (label, n_in, n_out, n_blocks, block_size, one-hot inputs)
-SIZES = [("reber one-hot", 7, 7, 4, 2, True), ("reber", 7, 7, 4, 2, False),
+SIZES = [("17", 1, 1, 1, 1, False), ("345", 4, 1, 4, 2, False),
+         ("reber one-hot", 7, 7, 4, 2, True), ("reber", 7, 7, 4, 2, False),
          ("1.6k", 16, 16, 8, 2, False), ("19k", 16, 16, 32, 2, False),
          ("71k", 16, 16, 64, 2, False)]
+#: learner-bank architectures of ``bench_bank.py`` (``--bank``)
+BANK_ARCHS = {"sensor-F": dict(n_in=1, n_out=1, n_blocks=4, block_size=2),
+              "sensor-B": dict(n_in=1, n_out=1, n_blocks=8, block_size=1, connectivity="B")}
 
 
 def import_base(rev: str, tmp: str):
@@ -114,14 +122,51 @@ def bench_size(pkgs, label, n_in, n_out, C, S, onehot, reps, instances, quick):
     return rows
 
 
+def bench_bank(pkgs, arch, reps, quick, N=1024, T=16):
+    """``LearnerBank.learn_many`` of N learners on one thread, serial kernel."""
+    import numba
+
+    kw = BANK_ARCHS[arch]
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1.0, 1.0, (N, T, kw["n_in"]))
+    Y = rng.uniform(0.0, 1.0, (N, T, kw["n_out"]))
+    numba.set_num_threads(1)
+    banks = {}
+    for name, pkg in pkgs.items():
+        banks[name] = pkg.LearnerBank(N, **kw, init_range=0.1, lr=0.1, seed=0)
+        banks[name].parallel = False
+    w0 = banks["head"].get_weights()
+    for b in banks.values():
+        b.set_weights(w0)
+    outs = {name: b.learn_many(X, Y) for name, b in banks.items()}
+    if not np.array_equal(outs["head"].view(np.uint64), outs["base"].view(np.uint64)):
+        raise AssertionError(f"bank {arch}: head and base differ; not the same computation")
+    calls = 3 if quick else 10
+    rows = []
+    for r in range(reps):
+        for name in (("base", "head") if r % 2 == 0 else ("head", "base")):
+            t = cpu_time(lambda b=banks[name]: [b.learn_many(X, Y) for _ in range(calls)])
+            rows.append(dict(size=f"bank {arch} x{N}", n_params=banks[name].layout.n_params,
+                             path="bank learn_many, 1 thread", rep=(r, 0), side=name,
+                             ns=t / (calls * N * T) * 1e9))
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", default="main", help="git revision to compare against")
     ap.add_argument("--reps", type=int, default=9, help="timed repetitions per learner")
     ap.add_argument("--instances", type=int, default=4, help="learners per side (memory placements)")
     ap.add_argument("--quick", action="store_true", help="shorter calls, fewer repetitions")
+    ap.add_argument("--sizes", nargs="+", metavar="LABEL", choices=[s[0] for s in SIZES],
+                    help="only these sizes (default: all)")
+    ap.add_argument("--bank", action="store_true",
+                    help="also compare the learner bank (bench_bank.py's sensor-F and sensor-B "
+                         "learners, 1,024 of them, one thread)")
     ap.add_argument("--out", default=str(HERE / "results" / "ab_step.csv"))
     args = ap.parse_args()
+    sizes = [s for s in SIZES if args.sizes is None or s[0] in args.sizes]
     reps = 3 if args.quick else args.reps
     load0 = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="ab_step_") as tmp:
@@ -129,8 +174,10 @@ def main():
 
         pkgs = {"base": import_base(args.base, tmp), "head": online_lstm}
         rows = []
-        for size in tqdm(SIZES, desc=f"head vs {args.base}"):
+        for size in tqdm(sizes, desc=f"head vs {args.base}"):
             rows += bench_size(pkgs, *size, reps=reps, instances=args.instances, quick=args.quick)
+        for arch in BANK_ARCHS if args.bank else ():
+            rows += bench_bank(pkgs, arch, reps=3 * reps, quick=args.quick)
     load = f"load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     df = pd.DataFrame(rows)
     df["rep"] = df["rep"].astype(str)
@@ -142,7 +189,8 @@ def main():
         ratio_q25=("ratio", lambda v: v.quantile(0.25)),
         ratio_q75=("ratio", lambda v: v.quantile(0.75))).reset_index()
     order = {s[0]: i for i, s in enumerate(SIZES)}
-    summary = summary.sort_values("size", key=lambda c: c.map(order), kind="stable")
+    summary = summary.sort_values("size", key=lambda c: c.map(order).fillna(len(order)),
+                                  kind="stable")
     summary["base"] = args.base
     summary["load"] = load
     pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
