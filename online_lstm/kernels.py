@@ -80,7 +80,10 @@ pinned open (``f(net_phi)`` = 1.0 exactly) reproduces it bit for bit.
 One step, one truth: every entry point (:func:`learn_step`,
 :func:`predict_step`, :func:`run`) copies the step's input and target into a
 staging area of ``mem`` and calls the same compiled ``_step_mem``.  With
-strict IEEE arithmetic (no fastmath) they give the same bits.
+strict IEEE arithmetic (no fastmath) they give the same bits.  The step and
+its phases are inlined into each entry point (``njit_inline``; see
+:mod:`online_lstm._jit` for why), which changes where the code sits, not what
+it computes.
 """
 
 from __future__ import annotations
@@ -89,7 +92,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ._jit import njit, njit_sig
+from ._jit import njit, njit_inline, njit_sig
 from .layout import (
     _META_FIELDS, H_DWMAX, H_LR, H_STATE_BOUND, H_TMAX, H_WMAX, M_BANK, M_N_RESETS,
     M_N_UPDATES, M_PENDING, M_SEQ_STEP, M_STEP, MAGNITUDE_LIMIT, META,
@@ -199,7 +202,7 @@ def _cur_bank(mem):
 # ---------------------------------------------------------------------------
 
 
-@njit
+@njit_inline
 def _forward(mem, d, pb_index, nb):
     """Compute step t of the 1997 net into record bank ``nb`` from
     committed bank ``pb_index``.
@@ -343,7 +346,7 @@ def _forward(mem, d, pb_index, nb):
     return OK
 
 
-@njit
+@njit_inline
 def _forward_x(mem, d, dx, pb_index, nb):
     """:func:`_forward` with forget gates and/or peepholes (spec §7.1, §7.2).
 
@@ -527,7 +530,7 @@ def _h(d, s):
 # ---------------------------------------------------------------------------
 
 
-@njit
+@njit_inline
 def _errors(mem, d, rb_index):
     """Errors of the step in record bank ``rb_index``, for the staged target.
 
@@ -594,7 +597,7 @@ def _errors(mem, d, rb_index):
 # ---------------------------------------------------------------------------
 
 
-@njit
+@njit_inline
 def _bounds(mem, d, rb_index, traces, learn):
     """Upper bounds on max|T| and max|U| after the commit.
 
@@ -722,7 +725,7 @@ def _bounds(mem, d, rb_index, traces, learn):
 # ---------------------------------------------------------------------------
 
 
-@njit
+@njit_inline
 def _commit(mem, d, rb_index, traces, learn):
     """Update the 1997 net's traces (if ``traces``) and apply/accumulate
     weight changes (if ``learn``), source row by source row.
@@ -819,7 +822,7 @@ def _commit(mem, d, rb_index, traces, learn):
                 mem[b_k + k] += mem[a_k + k]
 
 
-@njit
+@njit_inline
 def _commit_x(mem, d, dx, rb_index, traces, learn):
     """:func:`_commit` with forget gates and/or peepholes (spec §7.1, §7.2).
 
@@ -1011,7 +1014,7 @@ def _staged_y_ok(mem, d):
     return True
 
 
-@njit
+@njit_inline
 def _step_mem(mem, d, learn):
     """One time step on the staged input (and target, if ``learn``).
 
@@ -1029,7 +1032,7 @@ def _step_mem(mem, d, learn):
     return _step_1997(mem, d, learn)
 
 
-@njit
+@njit_inline
 def _step_1997(mem, d, learn):
     """:func:`_step_mem` for the 1997 net (no forget gate, no peepholes)."""
     if not _staged_x_ok(mem, d):
@@ -1068,7 +1071,7 @@ def _step_1997(mem, d, learn):
     return OK
 
 
-@njit
+@njit_inline
 def _step_x(mem, d, learn):
     """:func:`_step_mem` for a net with forget gates or peepholes: the same
     sequence with :func:`_forward_x` and :func:`_commit_x`."""

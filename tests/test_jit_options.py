@@ -24,3 +24,17 @@ def test_fastmath_is_off_and_cache_on():
     assert JIT_OPTIONS["cache"] is True
     assert JIT_OPTIONS["fastmath"] is False
     assert JIT_OPTIONS["nogil"] is True
+
+
+def test_inlined_phases_differ_from_other_kernels_only_by_forceinline():
+    """The step's phases carry LLVM's alwaysinline and nothing else of their own."""
+    from online_lstm import kernels
+
+    inlined = ("_forward", "_errors", "_bounds", "_commit", "_step_1997", "_step_mem",
+               "_step_x", "_forward_x", "_commit_x")
+    plain = kernels._reset.targetoptions
+    assert "forceinline" not in plain
+    for name in inlined:
+        opts = dict(getattr(kernels, name).targetoptions)
+        assert opts.pop("forceinline") is True, name
+        assert opts == plain, name
