@@ -119,8 +119,13 @@ JIT_OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
 
 #: Decorator for every serial kernel.
 njit = numba.njit(**JIT_OPTIONS)
-#: Decorator for the phases of a step and the step functions (see forceinline).
-njit_inline = numba.njit(**dict(JIT_OPTIONS, forceinline=True))
+#: Whether this Numba has the ``forceinline`` option (not in Numba's
+#: documentation, but in its option table from 0.59, our minimum, to 0.68).
+HAS_FORCEINLINE = hasattr(numba.core.cpu.CPUTargetOptions, "forceinline")
+#: Decorator for the phases of a step and the step functions (see forceinline);
+#: a plain :data:`njit` on a Numba without the option (same bits, slower steps).
+njit_inline = numba.njit(**(dict(JIT_OPTIONS, forceinline=True) if HAS_FORCEINLINE
+                            else JIT_OPTIONS))
 
 #: Options for kernels that run ``prange`` over a leading learner axis.
 JIT_PARALLEL_OPTIONS = dict(JIT_OPTIONS, parallel=True)

@@ -28,7 +28,9 @@ def test_fastmath_is_off_and_cache_on():
 
 def test_inlined_phases_differ_from_other_kernels_only_by_forceinline():
     """The step's phases carry LLVM's alwaysinline and nothing else of their own."""
-    from online_lstm import kernels
+    from online_lstm import _jit, kernels
+
+    assert _jit.HAS_FORCEINLINE, "this Numba has no forceinline option; see _jit.py"
 
     inlined = ("_forward", "_errors", "_bounds", "_commit", "_step_1997", "_step_mem",
                "_step_x", "_forward_x", "_commit_x")
