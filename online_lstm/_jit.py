@@ -27,10 +27,11 @@ forceinline=True (:data:`njit_inline` only)
     functions that call them get LLVM's ``alwaysinline``.  They are too large
     for LLVM's own inlining threshold, so each stayed a call that passed the
     56-field layout tuple ``Dims`` on the stack, about 450 bytes per call and
-    five calls per step.  Inlined, ``benchmarks/ab_step.py`` measured
-    ``learn_many`` per step at 0.66x the time for a 17-weight net, 0.90-0.95x
-    at 345 weights, 0.92-0.94x at Reber size (447) and no change from 1.8k
-    weights up; the learner bank's 8-block ``sensor-B`` learners at 0.85x.
+    five calls per step.  Inlined, ``benchmarks/ab_step.py --bank`` measured
+    ``learn_many`` per step at 0.65x the time for a 17-weight net, 0.88x at
+    345 weights, 0.93-0.95x at Reber size (447) and no change from 1.8k
+    weights up; the learner bank's ``sensor-B`` and ``sensor-F`` learners at
+    0.84x and 0.91x (``benchmarks/results/ab_step_inline.csv``).
     Compile time did not change (LLVM inlines; Numba's own ``inline="always"``
     gave the same speed but added 40 s of compilation).  The bits do not
     change either: without fastmath, LLVM may not reorder or fuse a floating-
