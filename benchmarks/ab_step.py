@@ -145,6 +145,7 @@ def bench_bank(pkgs, arch, reps, quick, N=1024, T=16):
     rows = []
     for r in range(reps):
         for name in (("base", "head") if r % 2 == 0 else ("head", "base")):
+            banks[name].reset()  # a sequence per repetition: states stay bounded, however many reps
             t = cpu_time(lambda b=banks[name]: [b.learn_many(X, Y) for _ in range(calls)])
             rows.append(dict(size=f"bank {arch} x{N}", n_params=banks[name].layout.n_params,
                              path="bank learn_many, 1 thread", rep=(r, 0), side=name,
