@@ -242,8 +242,9 @@ def cut_trials(a):
     diagnostic off the paper's net.  Prints one line per trial and the rate."""
     import multiprocessing as mp
 
-    _preset(a)  # validates --set here, before any worker starts
-    jobs = [(a.preset, k, _parse_set(a.set), a.what) for k in range(a.trials)]
+    changes = _parse_set(a.set)
+    PRESETS[a.preset].with_options(**changes)  # validates --set here, before any worker starts
+    jobs = [(a.preset, k, changes, a.what) for k in range(a.trials)]
     with mp.get_context("spawn").Pool(a.jobs) as pool:
         recs = pool.map(_cut_trial, jobs)
     for r in recs:
