@@ -230,6 +230,8 @@ _REBER_NOTES = (
     "weights change after every step (§8 item 11)",
     "training strings i.i.d. (duplicates allowed); test strings rejected only when equal to a "
     "training string (§8 item 17a)",
+    "training exemplars drawn with replacement (Table 11's t1); 'sampling=epochs' presents the "
+    "training set in a fresh random order every 256 strings",
     "input-gate biases random in [-0.2, 0.2] (§8 item 6); 'igb_range=0.1' reads Table 10's 'r' "
     "as [-0.1, 0.1]",
     "the paper gives no sequence limit; 200,000 is used (RCC/Elman failures are quoted at "

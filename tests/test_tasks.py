@@ -126,6 +126,31 @@ def test_reber_encoding(targets):
         np.testing.assert_array_equal(b.Y > 0, b.legal)
 
 
+def _decoded(batch):
+    return ["".join(reber.SYMBOLS[i] for i in X.argmax(1)) for X, _ in sequences(batch)]
+
+
+def test_reber_sampling_epochs_presents_each_string_once_per_epoch():
+    task = EmbeddedReber(n_train=40, n_test=5, seed=3, sampling="epochs")
+    inputs = sorted(s[:-1] for s in task.train_strings)
+    drawn = _decoded(task.sample(17)) + _decoded(task.sample(150))  # across block boundaries
+    epochs = [drawn[i:i + 40] for i in range(0, 160, 40)]
+    for e in epochs:
+        assert sorted(e) == inputs  # a permutation of the training set
+    assert len({tuple(e) for e in epochs}) == 4  # in a fresh order each epoch
+    # a seeded stream, independent of how it is read
+    again = EmbeddedReber(n_train=40, n_test=5, seed=3, sampling="epochs")
+    assert _decoded(again.sample(167)) == drawn
+    # with replacement (the default), 40 draws from 40 strings repeat some and miss others
+    rand = _decoded(EmbeddedReber(n_train=40, n_test=5, seed=3).sample(40))
+    assert sorted(rand) != inputs
+
+
+def test_reber_sampling_rejects_unknown():
+    with pytest.raises(ValueError, match="sampling"):
+        EmbeddedReber(n_train=4, n_test=1, sampling="shuffle")
+
+
 def test_reber_correctness_rules():
     legal = np.array([[True, True, False], [False, True, False]])
     out = np.array([[0.6, 0.5, 0.4], [0.9, 0.8, 0.1]])

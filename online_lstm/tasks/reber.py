@@ -26,6 +26,12 @@ next symbol; ``"legal"`` is multi-hot over every legal successor.
 Data (spec §5.1, §8 item 17a): 256 training strings drawn i.i.d. (duplicates
 allowed); 256 test strings drawn i.i.d. and rejected when equal to a training
 string (``distinct_test=True`` also makes them mutually distinct).
+
+Training order: the paper draws exemplars "at random from the training set"
+(Table 11, t1).  ``sampling="random"`` (default) draws each with replacement;
+``sampling="epochs"`` presents the set in a fresh random order every 256
+strings, each string once per epoch (an open sampling detail, tried as a
+variant in REPRODUCTION.md).
 """
 
 from __future__ import annotations
@@ -175,6 +181,9 @@ class EmbeddedReber(SequenceTask):
         Seeds the two sets separately, so one train/test pair can be
         trained from several exemplar orders (the paper's 3 set pairs x 10
         initialisations).
+    sampling : {"random", "epochs"}
+        Training exemplars drawn with replacement (default), or in epochs:
+        a fresh permutation of the training set every ``n_train`` strings.
 
     Attributes
     ----------
@@ -186,8 +195,11 @@ class EmbeddedReber(SequenceTask):
     n_in = n_out = 7
 
     def __init__(self, n_train=256, n_test=256, targets="next", distinct_test=False, seed=None,
-                 sets_seed=None):
+                 sets_seed=None, sampling="random"):
+        if sampling not in ("random", "epochs"):
+            raise ValueError(f"sampling must be 'random' or 'epochs'; got {sampling!r}")
         super().__init__(seed)
+        self.sampling = sampling
         self.n_train, self.n_test = n_train, n_test
         self.targets, self.distinct_test = targets, distinct_test
         self.sets_seed = sets_seed
@@ -206,7 +218,18 @@ class EmbeddedReber(SequenceTask):
         self.test = encode(self.test_strings, targets)
         self.mean_length = float(np.mean(self.train.lengths))
 
+    @property
+    def block(self) -> int:
+        b = super().block
+        if self.sampling == "epochs":  # whole epochs per block, so no epoch is cut
+            return self.n_train * max(1, b // self.n_train)
+        return b
+
     def _generate(self, rng, n):
-        idx = rng.integers(self.n_train, size=n)  # t1: random from the training set
+        if self.sampling == "epochs":
+            epochs = -(-n // self.n_train)
+            idx = np.concatenate([rng.permutation(self.n_train) for _ in range(epochs)])[:n]
+        else:
+            idx = rng.integers(self.n_train, size=n)  # t1: random from the training set
         return self.train.gather(idx)
 
