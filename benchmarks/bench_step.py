@@ -18,6 +18,7 @@ Every figure is the median of repeated timings; compilation is excluded and
 reported separately.  Results go to ``benchmarks/results/step.csv``.
 
     python benchmarks/bench_step.py [--quick]
+    python benchmarks/bench_step.py --marginal benchmarks/results/step.csv
 """
 
 from __future__ import annotations
@@ -148,11 +149,35 @@ def cold_start() -> float:
     return float(res.stdout.strip())
 
 
+def marginal(df: pd.DataFrame, path: str = "learn_many") -> pd.DataFrame:
+    """Cost of the weights a size adds over the next smaller one, ns per added weight-step.
+
+    A step costs a fixed part (the logistic functions, the short per-unit
+    loops, the checks) plus a part that grows with the weight count W.  The
+    per-weight-step figure of the main table divides both by W, so it falls
+    with size; the marginal cost ``(t_2 - t_1) / (W_2 - W_1)`` between
+    consecutive sizes leaves the fixed part out and is what stays flat if the
+    cost per weight is O(1).  Dense-input sizes only.
+    """
+    d = df[(df["path"] == path) & ~df["size"].str.contains("one-hot")].sort_values("n_params")
+    rows = []
+    for (s1, w1, t1), (s2, w2, t2) in zip(d[["size", "n_params", "ns_per_step"]].values[:-1],
+                                          d[["size", "n_params", "ns_per_step"]].values[1:]):
+        rows.append({"from": s1, "to": s2, "added_weights": int(w2 - w1),
+                     "ns_per_added_weight_step": round((t2 - t1) / (w2 - w1), 3)})
+    return pd.DataFrame(rows)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer and shorter repetitions")
     ap.add_argument("--out", default=str(RESULTS / "step.csv"))
+    ap.add_argument("--marginal", metavar="CSV",
+                    help="only print the marginal cost per added weight-step from an existing CSV")
     args = ap.parse_args()
+    if args.marginal:
+        print(marginal(pd.read_csv(args.marginal)).to_string(index=False))
+        return
     print(f"new process, warm cache: import + build + first step = {cold_start():.3f} s")
     rows = bench_size(*SIZES[0], quick=args.quick, onehot=True)
     for s in SIZES:
@@ -163,6 +188,8 @@ def main():
     pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(args.out, index=False)
     print(df.drop(columns="machine").to_string(index=False))
+    print("\nlearn_many, marginal cost of the weights each size adds (ns per added weight-step):")
+    print(marginal(df).to_string(index=False))
     print(f"\nwritten to {args.out}")
 
 

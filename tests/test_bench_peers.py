@@ -74,3 +74,19 @@ def test_jax_peer_computes_our_step():
     for t in range(5):
         carry, yk = jstep(carry, (X[t], Y[t], R[t]))
         np.testing.assert_allclose(np.asarray(yk), expected[t], rtol=1e-9, atol=1e-12)
+
+
+def test_bench_step_marginal_cost_leaves_out_the_fixed_part():
+    import pandas as pd
+
+    from bench_step import marginal
+
+    W = [447, 1840, 5712, 19600]
+    rows = [{"size": s, "n_params": w, "path": "learn_many", "ns_per_step": 900.0 + 0.5 * w}
+            for s, w in zip(["reber", "1.6k", "5k", "19k"], W)]
+    rows += [{"size": "reber one-hot", "n_params": 447, "path": "learn_many", "ns_per_step": 1.0},
+             {"size": "1.6k", "n_params": 1840, "path": "learn_one", "ns_per_step": 1e6}]
+    m = marginal(pd.DataFrame(rows).sample(frac=1.0, random_state=0))  # any row order
+    assert list(m["from"]) == ["reber", "1.6k", "5k"] and list(m["to"]) == ["1.6k", "5k", "19k"]
+    np.testing.assert_allclose(m["ns_per_added_weight_step"], 0.5)
+    assert list(m["added_weights"]) == [1393, 3872, 13888]
