@@ -119,11 +119,11 @@ def cmd_reproduce(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .experiments import _frame, compare, format_table
+    from .experiments import _frame, compare, format_table, read_records
 
     frames = []
     for f in args.records:
-        df = pd.read_csv(f)
+        df = read_records(f)
         if "trial" not in df:  # reproduce's <name>-summary.csv sits next to the records
             print(f"skipping {f}: not a records file (a summary?)", file=sys.stderr)
             continue

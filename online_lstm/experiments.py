@@ -654,6 +654,20 @@ class ResumeError(ValueError):
     """Records that ``reproduce(..., resume=True)`` cannot continue."""
 
 
+#: Record columns that hold text whatever they look like: a commit hash such
+#: as "8e85294165" would read as a float (inf), "0123456789" as an integer, and
+#: Experiment 5's preset id "5" as an integer.
+_TEXT_COLUMNS = {"preset": str, "version": str, "options": str, "reason": str}
+
+
+def read_records(path, **kwargs) -> pd.DataFrame:
+    """A records CSV written by :func:`reproduce`, its text columns read as text.
+
+    ``kwargs`` go to :func:`pandas.read_csv`.
+    """
+    return pd.read_csv(path, dtype=dict(_TEXT_COLUMNS), **kwargs)
+
+
 def _resumable(path, jobs_list, quick, version):
     """Split the records in ``path`` for a resumed :func:`reproduce`.
 
@@ -664,7 +678,7 @@ def _resumable(path, jobs_list, quick, version):
     if not Path(path).exists():
         return [], []
     try:
-        old = pd.read_csv(path, keep_default_na=False, na_values=[""])
+        old = read_records(path, keep_default_na=False, na_values=[""])
         need = {"preset", "trial", "seed", "options", "quick", "version"}
         if not need <= set(old.columns):
             raise ValueError(f"missing columns {sorted(need - set(old.columns))}")

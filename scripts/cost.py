@@ -15,6 +15,7 @@ import argparse
 
 import pandas as pd
 
+from online_lstm.experiments import read_records
 from online_lstm.presets import PRESETS
 
 
@@ -39,8 +40,8 @@ def main(argv=None) -> int:
     ap.add_argument("records", nargs="+")
     ap.add_argument("--rates", required=True, help="records of one quick run (CPU steps/s per preset)")
     a = ap.parse_args(argv)
-    recs = [pd.read_csv(f) for f in a.records if f != a.rates]
-    table = cost_table(pd.concat(recs, ignore_index=True), pd.read_csv(a.rates))
+    recs = [read_records(f) for f in a.records if f != a.rates]
+    table = cost_table(pd.concat(recs, ignore_index=True), read_records(a.rates))
     print("| preset | options | trials | CPU s | CPU s / trial | wall s |")
     print("|---|---|---|---|---|---|")
     for _, r in table.iterrows():

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from online_lstm.cli import main
+from online_lstm.experiments import read_records
 from online_lstm.presets import PRESETS
 
 
@@ -28,9 +29,9 @@ def test_reproduce_resume_completes_a_killed_run_and_refuses_foreign_records(tmp
     args = ["reproduce", "6a", "--quick", "--jobs", "1", "--out", str(tmp_path), "--no-progress",
             "--set", "limit=300", "--name", "r"]
     assert main(args + ["--trials", "1"]) == 0
-    first = pd.read_csv(tmp_path / "r.csv")
+    first = read_records(tmp_path / "r.csv")
     assert main(args + ["--trials", "2", "--resume"]) == 0
-    both = pd.read_csv(tmp_path / "r.csv")
+    both = read_records(tmp_path / "r.csv")
     assert list(both["trial"]) == [0, 1] and both.iloc[0].equals(first.iloc[0])  # trial 0 reused
     assert "Table 9: task 6a" in capsys.readouterr().out
     (tmp_path / "r.csv").write_text("not,records\n1,2\n")
@@ -137,3 +138,13 @@ def test_cost_script_uses_recorded_cpu_and_estimates_the_rest():
     assert t["cpu_s"].tolist() == [2.5, 70 / 50, 1000 / 100 + 7.0]
     assert t["estimated"].tolist() == [False, True, True]
     assert t["trials"].tolist() == [1, 1, 2]
+
+
+def test_compare_reads_a_preset_id_that_looks_like_a_number(tmp_path, capsys):
+    # a records file of Experiment 5 alone: its preset column is all "5"
+    main(["reproduce", "5", "--quick", "--jobs", "1", "--out", str(tmp_path), "--no-progress",
+          "--set", "limit=300", "--name", "r"])
+    capsys.readouterr()
+    assert main(["compare", str(tmp_path / "r.csv"), "--markdown"]) == 0
+    out = capsys.readouterr().out
+    assert "| 5 (quick) [limit=300] | Table 8: n_seq = 140 |" in out and "482,000" in out

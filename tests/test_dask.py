@@ -15,7 +15,7 @@ distributed = pytest.importorskip("distributed")
 
 from online_lstm import cluster as cl  # noqa: E402
 from online_lstm.cli import main  # noqa: E402
-from online_lstm.experiments import reproduce, run_trial  # noqa: E402
+from online_lstm.experiments import read_records, reproduce, run_trial  # noqa: E402
 from online_lstm.presets import PRESETS  # noqa: E402
 
 #: fields that depend on the machine and the moment, not on (preset, trial, seed)
@@ -49,7 +49,7 @@ def test_sweep_on_cluster_equals_local_run(cluster, tmp_path):
     dask = reproduce(scheduler=cluster, progress=False, out=tmp_path, name="d", **SWEEP)
     assert len(local) == 24 and local["success"].notna().all()
     _same(local, dask)
-    _same(local, pd.read_csv(tmp_path / "d.csv").pipe(lambda df: df.astype(local.dtypes.to_dict())))
+    _same(local, read_records(tmp_path / "d.csv").pipe(lambda df: df.astype(local.dtypes.to_dict())))
     rep = dask.attrs["cluster"]
     assert rep["workers"] == 2 and rep["tasks"] == 24 and sum(rep["per_worker"].values()) == 24
     assert len(rep["per_worker"]) == 2  # both workers took trials
@@ -95,8 +95,8 @@ def test_cli_scheduler_flag(cluster, tmp_path, capsys):
     assert f"dask: 3 trials on 2 worker(s) at {cluster.scheduler_address}" in out
     assert "during the trials: 0 compilation(s), 0 cache load(s)" in out
     assert "Table 1: LSTM 1-5" in out
-    local = pd.read_csv(tmp_path / "local" / "1-5-quick.csv")
-    dask = pd.read_csv(tmp_path / "dask" / "1-5-quick.csv")
+    local = read_records(tmp_path / "local" / "1-5-quick.csv")
+    dask = read_records(tmp_path / "dask" / "1-5-quick.csv")
     _same(local, dask)
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from online_lstm.experiments import (
-    Window, _gate_shut, compare, format_table, reproduce, run_trial, streak_hit,
+    Window, _gate_shut, compare, format_table, read_records, reproduce, run_trial, streak_hit,
 )
 from online_lstm.presets import PRESETS
 from online_lstm.tasks import EmbeddedReber, Task2a, Task2c
@@ -270,3 +270,26 @@ def test_resume_runs_only_the_missing_trials_and_equals_an_uninterrupted_run(tmp
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
     with pytest.raises(ResumeError, match="not a records file"):
         reproduce(["6a"], trials=1, out=tmp_path, name="bad", resume=True, **kw)
+
+
+def test_resume_reads_text_columns_that_look_like_numbers(tmp_path, monkeypatch):
+    """A commit hash such as 8e85294165 reads as a float (inf) and Experiment 5's
+    preset id "5" as an integer, unless the records are read as text: then
+    --resume refused its own records (a real failure, at commit 8e85294165)."""
+    from online_lstm import experiments
+
+    monkeypatch.setattr(experiments, "code_version", lambda: "8e85294165")
+    kw = dict(quick=True, progress=False, options=dict(limit=300), jobs=1, out=tmp_path, name="r")
+    reproduce(["5"], trials=1, **kw)
+    raw = pd.read_csv(tmp_path / "r.csv")  # what plain pandas makes of them
+    assert raw["version"][0] == np.inf and raw["preset"][0] == 5
+    df = read_records(tmp_path / "r.csv")
+    assert df["version"][0] == "8e85294165" and df["preset"][0] == "5"
+    ran = []
+    real = experiments.run_trial
+    monkeypatch.setattr(experiments, "run_trial",
+                        lambda p, k, s, *a: ran.append((p.id, k)) or real(p, k, s, *a))
+    out = reproduce(["5"], trials=2, resume=True, **kw)
+    assert ran == [("5", 1)]  # trial 0 was kept, not rerun or refused
+    assert list(out["trial"]) == [0, 1] and list(out["version"]) == ["8e85294165"] * 2
+    assert len(read_records(tmp_path / "r.csv")) == 2  # and not carried as a stranger
