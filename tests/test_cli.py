@@ -39,25 +39,31 @@ def test_reproduce_resume_completes_a_killed_run_and_refuses_foreign_records(tmp
     assert "cannot resume" in capsys.readouterr().err
 
 
+def _quick_run(tmp_path, preset, limit, name="r"):
+    """``online-lstm reproduce <preset> --quick`` into ``tmp_path/<name>.csv``."""
+    assert main(["reproduce", preset, "--quick", "--jobs", "1", "--out", str(tmp_path),
+                 "--no-progress", "--set", f"limit={limit}", "--name", name]) == 0
+
+
+def _compare(capsys, *paths, markdown=True):
+    """``online-lstm compare`` of ``paths``; its standard output."""
+    capsys.readouterr()
+    assert main(["compare", *map(str, paths)] + (["--markdown"] if markdown else [])) == 0
+    return capsys.readouterr().out
+
+
 def test_compare_rebuilds_the_table(tmp_path, capsys):
-    main(["reproduce", "6a", "--quick", "--jobs", "1", "--out", str(tmp_path), "--no-progress",
-          "--set", "limit=500", "--name", "r"])
-    capsys.readouterr()
-    assert main(["compare", str(tmp_path / "r.csv"), "--markdown"]) == 0
-    out = capsys.readouterr().out
+    _quick_run(tmp_path, "6a", 500)
+    out = _compare(capsys, tmp_path / "r.csv")
     assert out.startswith("| preset |") and "31,390" in out
-    main(["reproduce", "1-5", "--quick", "--jobs", "1", "--out", str(tmp_path), "--no-progress",
-          "--set", "limit=200", "--name", "s"])
-    capsys.readouterr()
-    assert main(["compare", str(tmp_path / "r.csv"), str(tmp_path / "s.csv")]) == 0
-    out = capsys.readouterr().out
+    _quick_run(tmp_path, "1-5", 200, name="s")
+    out = _compare(capsys, tmp_path / "r.csv", tmp_path / "s.csv", markdown=False)
     assert out.index("Table 1: LSTM 1-5") < out.index("Table 9: task 6a")  # paper order
 
 
 def test_compare_skips_the_summary_written_next_to_the_records(tmp_path, capsys):
     """``compare results/*.csv`` (the README's command) must not count summary rows as trials."""
-    main(["reproduce", "6a", "--quick", "--jobs", "1", "--out", str(tmp_path), "--no-progress",
-          "--set", "limit=300", "--name", "r"])
+    _quick_run(tmp_path, "6a", 300)
     capsys.readouterr()
     files = sorted(str(p) for p in tmp_path.glob("*.csv"))
     assert len(files) == 2
@@ -141,10 +147,6 @@ def test_cost_script_uses_recorded_cpu_and_estimates_the_rest():
 
 
 def test_compare_reads_a_preset_id_that_looks_like_a_number(tmp_path, capsys):
-    # a records file of Experiment 5 alone: its preset column is all "5"
-    main(["reproduce", "5", "--quick", "--jobs", "1", "--out", str(tmp_path), "--no-progress",
-          "--set", "limit=300", "--name", "r"])
-    capsys.readouterr()
-    assert main(["compare", str(tmp_path / "r.csv"), "--markdown"]) == 0
-    out = capsys.readouterr().out
+    _quick_run(tmp_path, "5", 300)  # a records file of Experiment 5 alone: every preset id is "5"
+    out = _compare(capsys, tmp_path / "r.csv")
     assert "| 5 (quick) [limit=300] | Table 8: n_seq = 140 |" in out and "482,000" in out
