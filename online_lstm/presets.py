@@ -35,8 +35,8 @@ from .paper import TABLE10, table10_learner
 from .tasks import Adding, EmbeddedReber, Multiplication, Task2a, Task2b, Task2c, TemporalOrder, TwoSequence
 
 #: Learner arguments that :meth:`Preset.with_options` (``--set``) may change.
-_LEARNER_OPTIONS = ("bias", "forget_gate", "forget_gate_bias", "igb_range", "init_range", "lr",
-                    "peepholes", "update")
+_LEARNER_OPTIONS = ("bias", "forget_gate", "forget_gate_bias", "g", "h", "igb_range", "init_range",
+                    "lr", "peepholes", "update")
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,8 @@ class Preset:
         Experiments 4 and 5), or learner arguments: ``update`` (``"step"``
         or ``"sequence"``, spec §3.7), ``lr``, and, for diagnostics that
         leave the paper's net, ``bias`` (e.g. ``"all"`` adds output and cell
-        biases to Experiment 1), ``init_range``, and the later extensions
+        biases to Experiment 1), ``init_range``, the squashing functions ``g``
+        and ``h`` (e.g. ``g="g2"`` for 2a's logistic g), and the later extensions
         ``forget_gate``, ``forget_gate_bias`` and ``peepholes`` (spec §7).
         Every change is written to the records' ``options`` column.
         """

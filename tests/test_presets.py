@@ -101,6 +101,11 @@ def test_architecture_diagnostics_leave_the_paper_net_and_say_so():
     assert _option_text(base) == ""
     fg = PRESETS["2c-2"].with_options(forget_gate=True, bias="gates").learner(seed=0)
     assert fg.forget_gate and "W_phi" in fg.get_weights()
+    sq = PRESETS["2a"].with_options(g="g2", h="h1")
+    assert PRESETS["2a"].learner(seed=0).get_params()["g"] == "g1"
+    m = sq.learner(seed=0)
+    assert (m.g, m.h) == ("g2", "h1") and m.layout.n_params == 10504  # same weights, other squashing
+    assert _option_text(sq) == "g=g2 h=h1"
 
 
 def test_igb_range_narrows_only_the_random_input_gate_biases():
