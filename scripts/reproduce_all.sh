@@ -64,7 +64,7 @@ case "$stage" in
   X)  # Exp. 1's success test every 10 strings and after every string (spec §8 item 14),
       # its input-gate biases in [-0.1, 0.1] (Table 10's "r", §8 item 6), its training strings
       # in shuffled epochs (Table 11's t1), then diagnostics off the paper's nets (REPRODUCTION.md): Exp. 1 with output and cell
-      # biases; 2c-2 and 2c-3 with a smaller init range (less internal-state drift at init);
+      # biases; 2a and 2b with a centred g; 2c-2 and 2c-3 with a smaller init range (less internal-state drift at init);
       # 2c-2 with a forget gate (spec §7.1)
     .venv/bin/python scripts/sweep_options.py 1-5 --grid check_every=10,1 \
         --trials 30 --jobs "${JOBS:-2}" --out results --name reber-sweep-check --no-progress
@@ -76,6 +76,8 @@ case "$stage" in
         --trials 30 --jobs "${JOBS:-2}" --out results --name reber-sweep-igb --no-progress
     .venv/bin/python scripts/sweep_options.py 1-1 1-2 1-3 1-4 1-5 --grid sampling=epochs \
         --trials 30 --jobs "${JOBS:-2}" --out results --name reber-sweep-sampling --no-progress
+    .venv/bin/python scripts/sweep_options.py 2a 2b --grid g=g1,g2 h=id,h1 limit=30000 test_size=1000 \
+        --trials 4 --jobs "${JOBS:-2}" --out results --name twoab-squash --no-progress
     .venv/bin/python scripts/sweep_options.py 2c-2 --grid init_range=0.1 limit=300000 \
         --trials 4 --jobs "${JOBS:-2}" --out results --name twoc-init-2c2 --no-progress
     .venv/bin/python scripts/sweep_options.py 2c-3 --grid init_range=0.05 limit=300000 \
