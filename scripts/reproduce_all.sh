@@ -78,6 +78,12 @@ case "$stage" in
         --trials 30 --jobs "${JOBS:-2}" --out results --name reber-sweep-sampling --no-progress
     .venv/bin/python scripts/sweep_options.py 2a 2b --grid g=g1,g2 h=id,h1 limit=30000 test_size=1000 \
         --trials 4 --jobs "${JOBS:-2}" --out results --name twoab-squash --no-progress
+    # 2a's construction trigger made earlier; the two record files are committed as one,
+    # reproduction/records/twoa-trigger.csv
+    .venv/bin/python scripts/sweep_options.py 2a --grid plateau_patience=1 limit=20000 test_size=1000 \
+        --trials 4 --jobs "${JOBS:-2}" --out results --name twoa-trigger --no-progress
+    .venv/bin/python scripts/sweep_options.py 2a --grid plateau_patience=1 plateau_block=10,30 limit=20000 \
+        test_size=1000 --trials 4 --jobs "${JOBS:-2}" --out results --name twoa-trigger2 --no-progress
     .venv/bin/python scripts/sweep_options.py 2c-2 --grid init_range=0.1 limit=300000 \
         --trials 4 --jobs "${JOBS:-2}" --out results --name twoc-init-2c2 --no-progress
     .venv/bin/python scripts/sweep_options.py 2c-3 --grid init_range=0.05 limit=300000 \
