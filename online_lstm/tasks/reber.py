@@ -29,8 +29,8 @@ string (``distinct_test=True`` also makes them mutually distinct).
 
 Training order: the paper draws exemplars "at random from the training set"
 (Table 11, t1).  ``sampling="random"`` (default) draws each with replacement;
-``sampling="epochs"`` presents the set in a fresh random order every 256
-strings, each string once per epoch (an open sampling detail, tried as a
+``sampling="epochs"`` presents the set in a fresh random order every ``n_train``
+(256) strings, each string once per epoch (an open sampling detail, tried as a
 variant in REPRODUCTION.md).
 """
 
