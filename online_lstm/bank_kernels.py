@@ -19,13 +19,16 @@ Every kernel is compiled twice from the same Python function: serially
 serial version when one thread is asked for or the work is too small to be
 worth waking a second thread (the choice changes no bits: learners are
 independent).
+
+The kernels compile in ``kernels.py`` (and through it ``layout.py``), which
+Numba's on-disk cache does not watch for this file; ``_jit`` drops the cache
+of every compiled module, this one included, when any of those sources
+changes (see :mod:`online_lstm._jit`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import pathlib
 import types
 
 import numpy as np
@@ -48,159 +51,131 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 SKIPPED = -1
 
 
-def _kernels(deps):
-    """The bank's kernels, as closures over ``deps``, the fingerprint of the
-    sources they compile in (see :func:`_fingerprint`)."""
+def _run(mems, X, Y, resets, out, status, rows, learn):
+    """T steps for each of N learners; the ``run`` and ``run_serial`` entry points.
 
-    def _run(mems, X, Y, resets, out, status, rows, learn):
-        """T steps for each of N learners; the ``run`` and ``run_serial`` entry points.
+    Parameters
+    ----------
+    mems : float64[:, ::1], shape (N, stride)
+        One learner's ``mem`` per row.
+    X : float64[:, :, ::1], shape (N, T, n_in)
+    Y : float64[:, :, ::1], shape (N, T, K); ignored if ``learn`` is False
+    resets : bool[:, ::1], shape (N, T) or (0, 0)
+        ``resets[l, t]``: learner ``l`` starts a new sequence at step ``t``.
+    out : float64[:, :, ::1], shape (N, T, K)
+        Receives the outputs.  Rows a learner did not compute are NaN.
+    status, rows : int64[::1], shape (N,)
+        Receive each learner's status code and the row it stopped at (T if
+        it ran every row).
+    learn : bool
 
-        Parameters
-        ----------
-        mems : float64[:, ::1], shape (N, stride)
-            One learner's ``mem`` per row.
-        X : float64[:, :, ::1], shape (N, T, n_in)
-        Y : float64[:, :, ::1], shape (N, T, K); ignored if ``learn`` is False
-        resets : bool[:, ::1], shape (N, T) or (0, 0)
-            ``resets[l, t]``: learner ``l`` starts a new sequence at step ``t``.
-        out : float64[:, :, ::1], shape (N, T, K)
-            Receives the outputs.  Rows a learner did not compute are NaN.
-        status, rows : int64[::1], shape (N,)
-            Receive each learner's status code and the row it stopped at (T if
-            it ran every row).
-        learn : bool
+    Returns
+    -------
+    int
+        0 if every learner ran every row; 1 if some input was refused before
+        anything changed (``status`` and ``rows`` say which learner and row);
+        2 if some learner stopped at a divergence (``status`` and ``rows``
+        say which, and where).
 
-        Returns
-        -------
-        int
-            0 if every learner ran every row; 1 if some input was refused before
-            anything changed (``status`` and ``rows`` say which learner and row);
-            2 if some learner stopped at a divergence (``status`` and ``rows``
-            say which, and where).
-
-        Notes
-        -----
-        All input is checked before the first step of any learner, so refused
-        input changes nothing.  A divergence at row t stops that learner only:
-        its rows before t are kept, row t is not applied, and the other learners
-        run on.  This is what N separate ``learn_many`` calls would do.
-        """
-        if deps < 0:  # never true: it ties the cached code to the kernels' sources
-            return -1
-        N = mems.shape[0]
-        T, n_in = X.shape[1], X.shape[2]
-        K = out.shape[2]
-        has_resets = resets.shape[0] != 0
-        for l in prange(N):  # every row of every learner, before any step
-            st = OK
-            t = 0
-            while t < T and st == OK:
-                for i in range(n_in):
-                    if not np.isfinite(X[l, t, i]):
-                        st = BAD_X_VALUE
-                if learn and st == OK:
-                    for k in range(K):
-                        if np.isinf(Y[l, t, k]):
-                            st = BAD_Y_VALUE
-                if st == OK:
-                    t += 1
-            status[l] = st
-            rows[l] = t
-        for l in range(N):
-            if status[l] != OK:
-                return 1
-        for l in prange(N):
-            mem = mems[l]
-            d = _dims(mem)
-            st = OK
-            t = 0
-            while t < T:
-                if has_resets and resets[l, t]:
-                    st = _reset(mem, d)
-                    if st != OK:
-                        break
-                for i in range(d.n_in):
-                    mem[d.xs + i] = X[l, t, i]
-                if learn:
-                    for k in range(K):
-                        mem[d.ys + k] = Y[l, t, k]
-                st = _step_mem(mem, d, learn)
+    Notes
+    -----
+    All input is checked before the first step of any learner, so refused
+    input changes nothing.  A divergence at row t stops that learner only:
+    its rows before t are kept, row t is not applied, and the other learners
+    run on.  This is what N separate ``learn_many`` calls would do.
+    """
+    N = mems.shape[0]
+    T, n_in = X.shape[1], X.shape[2]
+    K = out.shape[2]
+    has_resets = resets.shape[0] != 0
+    for l in prange(N):  # every row of every learner, before any step
+        st = OK
+        t = 0
+        while t < T and st == OK:
+            for i in range(n_in):
+                if not np.isfinite(X[l, t, i]):
+                    st = BAD_X_VALUE
+            if learn and st == OK:
+                for k in range(K):
+                    if np.isinf(Y[l, t, k]):
+                        st = BAD_Y_VALUE
+            if st == OK:
+                t += 1
+        status[l] = st
+        rows[l] = t
+    for l in range(N):
+        if status[l] != OK:
+            return 1
+    for l in prange(N):
+        mem = mems[l]
+        d = _dims(mem)
+        st = OK
+        t = 0
+        while t < T:
+            if has_resets and resets[l, t]:
+                st = _reset(mem, d)
                 if st != OK:
                     break
-                y_k = _bank(d, _cur_bank(mem)) + d.r_yk
+            for i in range(d.n_in):
+                mem[d.xs + i] = X[l, t, i]
+            if learn:
                 for k in range(K):
-                    out[l, t, k] = mem[y_k + k]
-                t += 1
-            for u in range(t, T):  # rows this learner did not compute
-                for k in range(K):
-                    out[l, u, k] = np.nan
-            status[l] = st
-            rows[l] = t
-        for l in range(N):
-            if status[l] != OK:
-                return 2
-        return 0
-
-    def _learn_last_all(mems, Y, status):
-        """``learn_last`` for every learner whose target row is not all NaN.
-
-        Learners whose row is all NaN are skipped (status ``SKIPPED``); the
-        others run the single learner's ``learn_last`` kernel.  The caller has
-        checked that those have a pending step and that no target is infinite.
-        """
-        if deps < 0:  # never true: see _run
-            return
-        N = mems.shape[0]
-        K = Y.shape[1]
-        for l in prange(N):
-            any_target = False
+                    mem[d.ys + k] = Y[l, t, k]
+            st = _step_mem(mem, d, learn)
+            if st != OK:
+                break
+            y_k = _bank(d, _cur_bank(mem)) + d.r_yk
             for k in range(K):
-                if not np.isnan(Y[l, k]):
-                    any_target = True
-            if any_target:
-                status[l] = _learn_last(mems[l], Y[l])
-            else:
-                status[l] = SKIPPED
-
-    def _reset_some(mems, mask, status):
-        """Reset learner ``l`` where ``mask[l]`` (all learners if ``mask`` is
-        empty)."""
-        if deps < 0:  # never true: see _run
-            return
-        N = mems.shape[0]
-        every = mask.shape[0] == 0
-        for l in prange(N):
-            if every or mask[l]:
-                mem = mems[l]
-                status[l] = _reset(mem, _dims(mem))
-            else:
-                status[l] = SKIPPED
-
-    return _run, _learn_last_all, _reset_some
+                out[l, t, k] = mem[y_k + k]
+            t += 1
+        for u in range(t, T):  # rows this learner did not compute
+            for k in range(K):
+                out[l, u, k] = np.nan
+        status[l] = st
+        rows[l] = t
+    for l in range(N):
+        if status[l] != OK:
+            return 2
+    return 0
 
 
-def _fingerprint():
-    """A number that changes when any source the bank kernels compile in changes.
+def _learn_last_all(mems, Y, status):
+    """``learn_last`` for every learner whose target row is not all NaN.
 
-    Numba's on-disk cache checks only the file that defines a function: after
-    an edit of ``kernels.py`` or ``layout.py`` alone, the bank's cached code
-    would still hold the old step.  The kernels close over this number, and
-    Numba's cache key includes a closure's values, so such an edit makes them
-    compile afresh.
+    Learners whose row is all NaN are skipped (status ``SKIPPED``); the
+    others run the single learner's ``learn_last`` kernel.  The caller has
+    checked that those have a pending step and that no target is infinite.
     """
-    from . import _jit, kernels, layout
+    N = mems.shape[0]
+    K = Y.shape[1]
+    for l in prange(N):
+        any_target = False
+        for k in range(K):
+            if not np.isnan(Y[l, k]):
+                any_target = True
+        if any_target:
+            status[l] = _learn_last(mems[l], Y[l])
+        else:
+            status[l] = SKIPPED
 
-    h = hashlib.sha256()
-    for mod in (_jit, layout, kernels):
-        h.update(pathlib.Path(mod.__file__).read_bytes())
-    return int(h.hexdigest()[:15], 16)
+
+def _reset_some(mems, mask, status):
+    """Reset learner ``l`` where ``mask[l]`` (all learners if ``mask`` is
+    empty)."""
+    N = mems.shape[0]
+    every = mask.shape[0] == 0
+    for l in prange(N):
+        if every or mask[l]:
+            mem = mems[l]
+            status[l] = _reset(mem, _dims(mem))
+        else:
+            status[l] = SKIPPED
 
 
 _RUN_SIG = ("int64(float64[:, ::1], float64[:, :, ::1], float64[:, :, ::1], boolean[:, ::1], "
             "float64[:, :, ::1], int64[::1], int64[::1], boolean)")
 _LAST_SIG = "void(float64[:, ::1], float64[:, ::1], int64[::1])"
 _RESET_SIG = "void(float64[:, ::1], boolean[::1], int64[::1])"
-
 
 
 def _twin(fn):
@@ -228,7 +203,8 @@ _ENTRY_POINTS = {
     "reset": (_RESET_SIG, True, 2),
     "reset_serial": (_RESET_SIG, False, 2),
 }
-_FUNCTIONS = []  # the closures of _kernels(), made on first use
+#: the Python functions behind the entry points, in ``_ENTRY_POINTS``' order
+_FUNCTIONS = (_run, _learn_last_all, _reset_some)
 
 
 def __getattr__(name):
@@ -236,8 +212,6 @@ def __getattr__(name):
     the module's globals."""
     if name not in _ENTRY_POINTS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    if not _FUNCTIONS:
-        _FUNCTIONS.extend(_kernels(_fingerprint()))
     sig, parallel, which = _ENTRY_POINTS[name]
     fn = _FUNCTIONS[which]
     disp = njit_sig(sig, parallel=parallel)(fn if parallel else _twin(fn))
