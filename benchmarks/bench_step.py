@@ -160,12 +160,9 @@ def marginal(df: pd.DataFrame, path: str = "learn_many") -> pd.DataFrame:
     cost per weight is O(1).  Dense-input sizes only.
     """
     d = df[(df["path"] == path) & ~df["size"].str.contains("one-hot")].sort_values("n_params")
-    rows = []
-    for (s1, w1, t1), (s2, w2, t2) in zip(d[["size", "n_params", "ns_per_step"]].values[:-1],
-                                          d[["size", "n_params", "ns_per_step"]].values[1:]):
-        rows.append({"from": s1, "to": s2, "added_weights": int(w2 - w1),
-                     "ns_per_added_weight_step": round((t2 - t1) / (w2 - w1), 3)})
-    return pd.DataFrame(rows)
+    size, w, t = d["size"].to_numpy(), d["n_params"].to_numpy(), d["ns_per_step"].to_numpy()
+    return pd.DataFrame({"from": size[:-1], "to": size[1:], "added_weights": np.diff(w).astype(int),
+                         "ns_per_added_weight_step": np.round(np.diff(t) / np.diff(w), 3)})
 
 
 def main():
