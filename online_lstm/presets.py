@@ -161,7 +161,10 @@ class Preset:
 
         ``igb_range=r`` (spec §8 item 6) narrows random input-gate biases
         ("r" in Table 10) to ``[-r, r]``: they are the same draws, scaled by
-        ``r / init_range``, so every other weight stays the same.
+        ``r / init_range``, so every other weight stays the same.  The scaled
+        values are passed to the learner as its ``in_gate_bias``, so they are
+        part of its parameters: ``clone()``, checkpoints and ``get_params()``
+        carry them.
         """
         kw = dict(self.learner_changes)
         kw.update(changes)
@@ -178,8 +181,8 @@ class Preset:
             if not 0.0 < float(igb_range) <= m.init_range:
                 raise ValueError(f"igb_range must be in (0, init_range = {m.init_range}], "
                                  f"got {igb_range!r}")
-            b_in = m.get_weights()["b_in"]
-            m.set_weights(b_in=b_in * (float(igb_range) / m.init_range))
+            b_in = m.get_weights()["b_in"] * (float(igb_range) / m.init_range)
+            m = table10_learner(self.table10, seed=seed, in_gate_bias=tuple(float(b) for b in b_in), **kw)
         return m
 
     def make_task(self, seed=None):

@@ -125,6 +125,11 @@ def test_igb_range_narrows_only_the_random_input_gate_biases():
             assert np.array_equal(w0[name], w1[name]), name
     assert np.array_equal(w1["b_out"], [-1.0, -2.0, -3.0])
     assert _option_text(p) == "igb_range=0.1"
+    # the narrowed biases are the learner's own parameters: a clone (and a
+    # checkpoint, which stores get_params()) starts from the same weights
+    m = p.learner(seed=3)
+    assert np.array_equal(m.get_params()["in_gate_bias"], w1["b_in"])
+    assert np.array_equal(m.clone().get_weights()["b_in"], w1["b_in"])
     with pytest.raises(ValueError, match="fixed at"):  # 3a's input-gate biases are -1, -3, -5
         PRESETS["3a-T100-N3"].with_options(igb_range=0.05).learner(seed=0)
     with pytest.raises(ValueError, match="absent"):  # 2c has no biases
