@@ -295,13 +295,50 @@ def _gate_shut(m, shut: bool, saved=None):
     return None
 
 
+class Plateau:
+    """The trigger of sequential construction (2a/2b; spec §8 item 18):
+    fires when the mean error of successive blocks of ``block`` sequences
+    has not fallen ``tol`` (relative) below the best block so far for
+    ``patience`` blocks in a row.  ``means`` keeps every block's mean, and
+    ``improved`` whether it was ``tol`` below the best before it."""
+
+    def __init__(self, block: int, patience: int, tol: float = 0.01):
+        self.block, self.patience, self.tol = block, patience, tol
+        self.best, self.stale = np.inf, 0
+        self.pending: list = []
+        self.means: list = []
+        self.improved: list = []
+
+    @classmethod
+    def of(cls, options: dict) -> "Plateau":
+        return cls(options["plateau_block"], options["plateau_patience"],
+                   options.get("plateau_tol", 0.01))
+
+    def add(self, errors) -> bool:
+        """Add per-sequence errors in training order; True once the test fires."""
+        self.pending += list(errors)
+        while len(self.pending) >= self.block:
+            e = float(np.mean(self.pending[:self.block]))
+            del self.pending[:self.block]
+            self.means.append(e)
+            self.improved.append(e < self.best * (1 - self.tol))
+            if self.improved[-1]:
+                self.best, self.stale = e, 0
+            else:
+                self.stale += 1
+            if self.stale >= self.patience:
+                return True
+        return False
+
+
 def _run_streak(t: Trial) -> dict:
     p, o = t.preset, t.preset.options
     task = p.make_task(seed=[t.data_seed, 1])
     chunk = t.chunk(task)
     need, thr = o["streak"], o["threshold"]
     saved = _gate_shut(t.m, True) if o["construct"] else None
-    best, stale, block_err, added_at = np.inf, 0, [], None
+    plateau = Plateau.of(o) if o["construct"] else None
+    added_at = None
     carry, hit = 0, -1
     # shorter streaks on the way, for the record (how long precision takes)
     short = {n: [0, None] for n in o.get("record_streaks", (100, 1000)) if n < need}
@@ -322,22 +359,12 @@ def _run_streak(t: Trial) -> dict:
             if st[1] is None:
                 h, st[0] = streak_hit(ok, st[0], n)
                 st[1] = None if h < 0 else first + h + 1
-        if saved is not None:  # still growing: has the error stopped decreasing?
-            block_err += list(sequence_sse(out, b))
-            while len(block_err) >= o["plateau_block"]:
-                e = float(np.mean(block_err[:o["plateau_block"]]))
-                del block_err[:o["plateau_block"]]
-                if e < best * (1 - o.get("plateau_tol", 0.01)):
-                    best, stale = e, 0
-                else:
-                    stale += 1
-                if stale >= o["plateau_patience"]:
-                    saved = _gate_shut(t.m, False, saved)
-                    added_at = t.seen
-                    carry = 0  # the net changed: start counting afresh
-                    hit = -1
-                    short = {n: [0, None] for n in short}
-                    break
+        if saved is not None and plateau.add(sequence_sse(out, b)):  # error stopped decreasing
+            saved = _gate_shut(t.m, False, saved)
+            added_at = t.seen
+            carry = 0  # the net changed: start counting afresh
+            hit = -1
+            short = {n: [0, None] for n in short}
         if hit >= 0:
             t.restore(snap)
             t.train(b.take(0, hit + 1))

@@ -13,6 +13,7 @@
     python scripts/diagnose.py cut-trials [--preset 1-5] [--what all|gates] [--trials 10] [--jobs 2]
         [--set limit=300000]
     python scripts/diagnose.py 2a-saturation [--seed 0] [--construct 1] [--sequences 3000]
+    python scripts/diagnose.py plateau-blocks [--preset 2b] [--seeds 3] [--set plateau_block=30]
 
 Each prints a short trace of the learner's state while it trains with a
 preset's own settings (plain online gradient steps, nothing changed), or,
@@ -28,7 +29,7 @@ from collections import Counter
 import numpy as np
 
 from online_lstm.cli import _parse_set
-from online_lstm.experiments import _gate_shut, run_trial, sequence_sse, step_max_errors
+from online_lstm.experiments import Plateau, Trial, _gate_shut, run_trial, sequence_sse, step_max_errors
 from online_lstm.presets import PRESETS
 from online_lstm.tasks import EmbeddedReber, Task2c
 from online_lstm.tasks.reber import SYMBOLS, correct_sequences, correct_steps
@@ -352,6 +353,23 @@ def a2_saturation(a):
                   f"final-step error {np.abs(out[b.ends] - b.Y[b.ends]).max(1).mean():.2f}")
 
 
+def plateau_blocks(a):
+    """2a/2b before the cell joins: each block's mean error and the runner's
+    plateau test (``*`` marks a block not 1 % below the best), per seed."""
+    p = _preset(a)
+    for seed in range(a.seeds):
+        t = Trial(p, 0, seed)  # the runner's weights and stream for trial 0, seed ``seed``
+        task = p.make_task(seed=[t.data_seed, 1])
+        _gate_shut(t.m, True)
+        test = Plateau.of(p.options)
+        while t.seen < p.limit:
+            b = task.sample(test.block)
+            if test.add(sequence_sse(t.train(b), b)):
+                break
+        marks = [f"{e:.3f}" + ("" if up else "*") for e, up in zip(test.means, test.improved)]
+        print(f"seed {seed}: cell joins after {t.seen:,} sequences; block means {' '.join(marks)}")
+
+
 def _subcommand(sub, name, func, choices=None, **defaults):
     """Add subcommand ``name``: one ``--key`` option per default (its type is the
     default's; ``set=[]`` is the repeatable ``--set KEY=VALUE``)."""
@@ -384,6 +402,7 @@ def main(argv=None):
     _subcommand(sub, "2c-drift", c2_drift, preset="2c-2", seeds=10, set=[])
     _subcommand(sub, "2a-saturation", a2_saturation, seed=0, construct=1, open_after=1000,
                 sequences=3000)
+    _subcommand(sub, "plateau-blocks", plateau_blocks, preset="2b", seeds=3, set=[])
     args = ap.parse_args(argv)
     args.func(args)
 

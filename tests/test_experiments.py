@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from online_lstm.experiments import (
-    Window, _gate_shut, compare, format_table, read_records, reproduce, run_trial, streak_hit,
+    Plateau, Window, _gate_shut, compare, format_table, read_records, reproduce, run_trial, streak_hit,
 )
 from online_lstm.presets import PRESETS
 from online_lstm.tasks import EmbeddedReber, Task2a, Task2c
@@ -293,3 +293,20 @@ def test_resume_reads_text_columns_that_look_like_numbers(tmp_path, monkeypatch)
     assert ran == [("5", 1)]  # trial 0 was kept, not rerun or refused
     assert list(out["trial"]) == [0, 1] and list(out["version"]) == ["8e85294165"] * 2
     assert len(read_records(tmp_path / "r.csv")) == 2  # and not carried as a stranger
+
+
+def test_plateau_fires_after_patience_blocks_without_a_1_percent_gain():
+    """The 2a/2b construction trigger, by hand: blocks of 2 sequences,
+    patience 2.  Means 10, 5 (gains), 4.99 (not 1 % below 5: stale 1), then
+    the test must not fire before the fourth block is complete, and fires
+    on it (5.0: stale 2)."""
+    p = Plateau(block=2, patience=2, tol=0.01)
+    assert not p.add([10.0, 10.0, 6.0])  # one block and one pending error
+    assert not p.add([4.0, 4.99, 4.99])
+    assert p.means == [10.0, 5.0, 4.99] and p.improved == [True, True, False]
+    assert not p.add([5.0])  # half a block: nothing decided
+    assert p.add([5.0, 1.0, 1.0])  # the fourth block fires; the rest is not read
+    assert p.means == [10.0, 5.0, 4.99, 5.0] and p.improved[-1] is False
+    q = Plateau(block=2, patience=2, tol=0.01)
+    assert not q.add([10.0, 10.0, 5.0, 5.0, 4.99, 4.99, 4.9, 4.9])  # 4.9 < 0.99 * 5: a gain
+    assert q.stale == 0 and q.best == 4.9
