@@ -213,7 +213,8 @@ class _Progress:
 
 def _trial(preset, trial, seed, topic=None):
     """One trial on a worker: its record, and Numba's work during it.  With
-    ``topic``, training progress ``(sequences, steps)`` is sent as events."""
+    ``topic``, training progress ``(sequences, steps, job key)`` is sent as
+    events."""
     from .experiments import _worker
 
     before = numba_counts()
@@ -267,10 +268,10 @@ def run_trials(jobs, scheduler, done, bar=None) -> dict:
         ``distributed.LocalCluster``, or a connected Client (left open).
     done : callable(record)
         Called with every record, in order of completion.
-    bar : tqdm, optional
+    bar : experiments.TrainingBar, optional
         Advanced by the training sequences of the running trials, as they
         report them (a few times a second; a trial rerun after a worker died
-        counts again).
+        counts again): ``bar.update(sequences, job_key)``.
 
     Returns
     -------
@@ -290,7 +291,7 @@ def run_trials(jobs, scheduler, done, bar=None) -> dict:
         token = uuid.uuid4().hex[:8]
         if bar is not None:
             topic = f"online-lstm-progress-{token}"
-            client.subscribe_topic(topic, lambda event: bar.update(event[1][0]))
+            client.subscribe_topic(topic, lambda event: bar.update(event[1][0], event[1][2]))
         futures = [client.submit(_trial, p, k, s, topic, key=f"online-lstm-{p.id}-{k}-{s}-{token}",
                                  pure=False)
                    for p, k, s in jobs]

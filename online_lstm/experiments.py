@@ -541,19 +541,70 @@ def code_version() -> str:
     return rev + ("+dirty" if dirty else "")
 
 
-def _worker(job, queue):
-    preset, trial, seed = job
-    report = None
-    if queue is not None:
-        acc = [0, 0, time.perf_counter()]
+def _job_key(preset_id, trial) -> str:
+    """How progress messages name a trial (plain text: Dask events carry it)."""
+    return f"{preset_id}#{int(trial)}"
 
-        def report(n_seq, n_steps):  # at most ~5 messages a second
-            acc[0] += n_seq
-            acc[1] += n_steps
-            if time.perf_counter() - acc[2] > 0.2:
-                queue.put((acc[0], acc[1]))
-                acc[:] = [0, 0, time.perf_counter()]
-    return run_trial(preset, trial, seed, report)
+
+def _worker(job, queue):
+    """Run one trial; with ``queue``, report training progress on it as
+    ``(sequences, steps, job key)`` messages, at most ~5 a second and the
+    remainder when the trial ends."""
+    preset, trial, seed = job
+    if queue is None:
+        return run_trial(preset, trial, seed)
+    key = _job_key(preset.id, trial)
+    acc = [0, 0, time.perf_counter()]
+
+    def report(n_seq, n_steps):
+        acc[0] += n_seq
+        acc[1] += n_steps
+        if time.perf_counter() - acc[2] > 0.2:
+            queue.put((acc[0], acc[1], key))
+            acc[:] = [0, 0, time.perf_counter()]
+
+    rec = run_trial(preset, trial, seed, report)
+    if acc[0]:
+        queue.put((acc[0], acc[1], key))
+    return rec
+
+
+class TrainingBar:
+    """The training bar of :func:`reproduce`: sequences trained so far,
+    against the budget of all its trials (each preset's ``limit``).
+
+    A trial that stops before its limit takes its unused budget off the
+    total, so the bar ends at 100 % and its time estimate is a worst case
+    (every running trial going on to its limit) that shortens as trials
+    stop.  ``bar`` is a tqdm bar (or anything with ``update``, ``total``
+    and ``refresh``).
+    """
+
+    def __init__(self, bar, jobs_list):
+        self.bar = bar
+        self.budget = {_job_key(p.id, k): p.limit for p, k, _ in jobs_list}
+        self.seen = dict.fromkeys(self.budget, 0)
+        self.done = set()
+        bar.total = sum(self.budget.values())
+        bar.refresh()
+
+    def update(self, n, key=None):
+        """``n`` more training sequences of trial ``key``."""
+        if key in self.seen:
+            self.seen[key] += n
+        elif key in self.done:  # a report that trails its trial's record (Dask events can)
+            self.bar.total += n
+        self.bar.update(n)
+
+    def finished(self, preset_id, trial):
+        """Trial ``trial`` of ``preset_id`` has stopped: its budget becomes
+        what it reported (more than its limit, if a trial that met its rule
+        inside a chunk retrained part of that chunk)."""
+        key = _job_key(preset_id, trial)
+        if key in self.budget:
+            self.bar.total -= self.budget.pop(key) - self.seen.pop(key)
+            self.done.add(key)
+            self.bar.refresh()
 
 
 def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, progress=True,
@@ -641,12 +692,15 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
     bar_t = tqdm(total=len(jobs_list) + len(records), initial=len(records), desc="trials",
                  unit="trial", disable=not progress, position=0)
     bar_s = tqdm(desc="training", unit="seq", unit_scale=True, disable=not progress,
-                 position=1)
+                 position=1, total=sum(p.limit for p, _, _ in jobs_list))
+    training = TrainingBar(bar_s, jobs_list) if progress else None
 
     def done(rec):
         rec.update(version=version, quick=bool(quick),
                    options=_option_text(next(p for p in chosen if p.id == rec["preset"]), quick))
         records.append(rec)
+        if training is not None:
+            training.finished(rec["preset"], rec["trial"])
         bar_t.update(1)
         bar_t.set_postfix_str(f"{rec['preset']} #{rec['trial']}: "
                               f"{'solved' if rec['success'] else rec['reason']} "
@@ -661,13 +715,14 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         if not jobs_list:
             pass  # resumed: every trial is in the records already
         elif scheduler is not None:
-            report = run_trials(jobs_list, scheduler, done, bar_s if progress else None)
+            report = run_trials(jobs_list, scheduler, done, training)
         elif n_jobs == 1:
             for job in jobs_list:
+                key = _job_key(job[0].id, job[1])
                 done(run_trial(job[0], job[1], job[2],
-                               lambda n, s: bar_s.update(n) if progress else None))
+                               None if training is None else lambda n, s: training.update(n, key)))
         else:
-            _run_pool(jobs_list, n_jobs, done, bar_s if progress else None)
+            _run_pool(jobs_list, n_jobs, done, training)
     finally:
         bar_s.close()
         bar_t.close()
@@ -743,14 +798,12 @@ def _run_pool(jobs_list, n_jobs, done, bar):
             while pending:
                 finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
                 if q is not None:
-                    n = 0
                     try:
                         while True:
-                            n += q.get_nowait()[0]
+                            n, _, key = q.get_nowait()
+                            bar.update(n, key)
                     except _queue.Empty:
                         pass
-                    if n:
-                        bar.update(n)
                 for f in finished:
                     done(f.result())
 

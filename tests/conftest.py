@@ -72,3 +72,22 @@ def random_stream(rng, T, n_in, n_out, p_reset=0.05, p_nan=0.3):
     resets = rng.random(T) < p_reset
     resets[0] = False
     return X, Y, resets
+
+
+class _BarStub:
+    """Stands in for a tqdm progress bar: counts updates, holds a total."""
+
+    def __init__(self):
+        self.n, self.total = 0, None
+
+    def update(self, n):
+        self.n += n
+
+    def refresh(self):
+        pass
+
+
+@pytest.fixture
+def bar_stub():
+    """A fresh stand-in for a tqdm bar (``n``, ``total``, ``update``, ``refresh``)."""
+    return _BarStub()

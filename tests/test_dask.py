@@ -119,23 +119,24 @@ def test_bad_scheduler_argument():
         reproduce("1-5", trials=1, quick=True, progress=False, scheduler=8786)
 
 
-class _Bar:
-    """Stands in for the tqdm bar of training sequences."""
-
-    def __init__(self):
-        self.n = 0
-
-    def update(self, n):
-        self.n += n
-
-
-def test_training_progress_reaches_the_client(client):
+def test_training_progress_reaches_the_client(client, bar_stub):
     """Running trials report their training sequences a few times a second
-    (as Dask events), so a long trial shows progress before it finishes."""
+    (as Dask events, each naming its trial), so a long trial shows progress
+    before it finishes, and the bar's budget shrinks as trials stop."""
+    from online_lstm.experiments import TrainingBar
+
     jobs = [(PRESETS["6a"].quick_version().with_options(limit=10000), k, 0) for k in range(2)]
-    bar, records = _Bar(), []
-    cl.run_trials(jobs, client, records.append, bar)
-    assert len(records) == 2
-    # sequences trained so far, as reported while the trials ran (a trial that
-    # meets its rule inside a chunk retrains part of it, so no upper bound here)
-    assert bar.n > 0
+    bar, records = bar_stub, []
+    training = TrainingBar(bar, jobs)
+    assert bar.total == 20000
+
+    def done(rec):
+        records.append(rec)
+        training.finished(rec["preset"], rec["trial"])
+
+    cl.run_trials(jobs, client, done, training)
+    assert len(records) == 2 and not training.budget
+    # every sequence reported, with its trial's key; the total came down to
+    # what the trials trained (plus what a trial that met its rule inside a
+    # chunk retrained), so the bar ends full
+    assert bar.n > 0 and bar.n == bar.total

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from online_lstm import experiments
 from online_lstm.experiments import (
-    Plateau, Window, _gate_shut, compare, format_table, read_records, reproduce, run_trial, streak_hit,
+    Plateau, TrainingBar, Window, _gate_shut, compare, format_table, read_records, reproduce, run_trial, streak_hit,
 )
 from online_lstm.presets import PRESETS
 from online_lstm.tasks import EmbeddedReber, Task2a, Task2c
@@ -310,3 +311,45 @@ def test_plateau_fires_after_patience_blocks_without_a_1_percent_gain():
     q = Plateau(block=2, patience=2, tol=0.01)
     assert not q.add([10.0, 10.0, 5.0, 5.0, 4.99, 4.99, 4.9, 4.9])  # 4.9 < 0.99 * 5: a gain
     assert q.stale == 0 and q.best == 4.9
+
+
+def test_training_bar_budget_shrinks_as_trials_stop(bar_stub):
+    """The training bar counts against every trial's limit, and a trial that
+    stops takes its unused budget off, so the bar ends at 100 %; reports that
+    trail a trial's record, or pass its limit, keep it there."""
+    a, b = PRESETS["6a"].with_options(limit=1000), PRESETS["2c-1"].with_options(limit=500)
+    bar = bar_stub
+    tb = TrainingBar(bar, [(a, 0, 0), (a, 1, 0), (b, 0, 0)])
+    assert bar.total == 2500
+    tb.update(300, "6a#0")
+    tb.update(1000, "6a#1")
+    tb.update(200, "2c-1#0")
+    tb.finished("6a", 0)  # stopped after 300 of its 1000
+    assert (bar.n, bar.total) == (1500, 1800)
+    tb.update(20, "6a#0")  # a late report of the stopped trial
+    assert (bar.n, bar.total) == (1520, 1820)
+    tb.finished("6a", 1)  # ran to its limit: nothing to take off
+    assert bar.total == 1820
+    tb.update(350, "2c-1#0")  # 550 reported for a limit of 500 (a retrained chunk)
+    tb.finished("2c-1", 0)
+    assert bar.n == bar.total == 1870 and not tb.budget
+    tb.finished("2c-1", 0)  # twice: nothing changes
+    assert bar.total == 1870
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_reproduce_training_bar_ends_full(monkeypatch, jobs):
+    """In a real run (in this process, and over a process pool, whose workers
+    send their last sequences when a trial ends), every trial's sequences
+    reach the bar and it ends at exactly its total."""
+    made = []
+
+    class Recording(TrainingBar):
+        def __init__(self, bar, jobs_list):
+            super().__init__(bar, jobs_list)
+            made.append(self)
+
+    monkeypatch.setattr(experiments, "TrainingBar", Recording)
+    reproduce(["6a", "2c-1"], trials=2, quick=True, options=dict(limit=300), jobs=jobs)
+    (tb,) = made
+    assert not tb.budget and tb.bar.n == tb.bar.total == 1200  # each trial ran to its limit
