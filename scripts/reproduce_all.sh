@@ -49,6 +49,11 @@ case "$stage" in
     $RUN 3a-T1000-N3 3b-T1000-N1 --trials "${TRIALS:-1}" --name stageD-long
     $RUN 4-3 --trials "${TRIALS:-1}" --set limit=1706000 --name stageD-4-3
     ;;
+  E)  # 2a and 2b to the paper's limit of 5,000,000 sequences, 2 trials each (stage B stopped
+      # them at 20,000); as run, one file per preset
+    $RUN 2a --trials 2 --name stageE-2a-limit
+    $RUN 2b --trials 2 --name stageE-2b-limit
+    ;;
   S)
     .venv/bin/python scripts/sweep_options.py 1-5 --grid targets=next,legal update=step,sequence \
         --trials 30 --jobs "${JOBS:-2}" --out results --name reber-sweep-1-5 --no-progress
@@ -92,7 +97,7 @@ case "$stage" in
         --trials 2 --jobs "${JOBS:-2}" --out results --name twoc-fg-2c2 --no-progress
     ;;
   *)
-    echo "usage: $0 A|A2|A3|B|C|D|S|S2|S3|X" >&2
+    echo "usage: $0 A|A2|A3|B|C|D|E|S|S2|S3|X" >&2
     exit 2
     ;;
 esac
