@@ -302,7 +302,9 @@ class Plateau:
     ``patience`` blocks in a row.  ``means`` keeps every block's mean, and
     ``improved`` whether it was ``tol`` below the best before it."""
 
-    def __init__(self, block: int, patience: int, tol: float = 0.01):
+    TOL = 0.01  #: default relative gain a block must show
+
+    def __init__(self, block: int, patience: int, tol: float = TOL):
         self.block, self.patience, self.tol = block, patience, tol
         self.best, self.stale = np.inf, 0
         self.pending: list = []
@@ -312,7 +314,7 @@ class Plateau:
     @classmethod
     def of(cls, options: dict) -> "Plateau":
         return cls(options["plateau_block"], options["plateau_patience"],
-                   options.get("plateau_tol", 0.01))
+                   options.get("plateau_tol", cls.TOL))
 
     def add(self, errors) -> bool:
         """Add per-sequence errors in training order; True once the test fires."""

@@ -355,7 +355,8 @@ def a2_saturation(a):
 
 def plateau_blocks(a):
     """2a/2b before the cell joins: each block's mean error and the runner's
-    plateau test (``*`` marks a block not 1 % below the best), per seed."""
+    plateau test (``*`` marks a block that did not improve on the best by the
+    preset's ``plateau_tol``, 1 % by default), per seed."""
     p = _preset(a)
     for seed in range(a.seeds):
         t = Trial(p, 0, seed)  # the runner's weights and stream for trial 0, seed ``seed``
