@@ -13,6 +13,8 @@
     python scripts/diagnose.py cut-trials [--preset 1-5] [--what all|gates] [--trials 10] [--jobs 2]
         [--set limit=300000]
     python scripts/diagnose.py 2a-saturation [--seed 0] [--construct 1] [--sequences 3000]
+    python scripts/diagnose.py 2a-escape [--seed 2] [--every 10000] [--sequences 400000]
+        [--preset 2a|2b] [--set bias=all]
     python scripts/diagnose.py plateau-blocks [--preset 2b] [--seeds 3] [--set plateau_block=30]
 
 Each prints a short trace of the learner's state while it trains with a
@@ -29,7 +31,8 @@ from collections import Counter
 import numpy as np
 
 from online_lstm.cli import _parse_set
-from online_lstm.experiments import Plateau, Trial, _gate_shut, run_trial, sequence_sse, step_max_errors
+from online_lstm.experiments import (Plateau, Trial, _gate_shut, end_errors, run_trial, sequence_sse,
+                                     step_max_errors)
 from online_lstm.presets import PRESETS
 from online_lstm.tasks import EmbeddedReber, Task2c
 from online_lstm.tasks.reber import SYMBOLS, correct_sequences, correct_steps
@@ -353,6 +356,75 @@ def a2_saturation(a):
                   f"final-step error {np.abs(out[b.ends] - b.Y[b.ends]).max(1).mean():.2f}")
 
 
+def a2_escape(a):
+    """Task 2a, the runner's own trial (weights, stream, chunks, construction):
+    what changes on the way from chance to the long-lag solution.  Every
+    ``every`` sequences, on a copy of the state (the trial itself is not
+    touched): the share of the last ``every`` training sequences with every
+    output error < 0.25, the longest such streak so far; for the two classes
+    (first symbol x or y), the cell state and the x/y outputs at the last
+    step; the input gate f(w_in) and the cell input g(w_c) for the inputs x,
+    y and the distractors; and the weights from the cell and from a_{p-1} to
+    the x/y outputs."""
+    p = _preset(a)
+    o = p.options
+    t = Trial(p, 0, a.seed)  # as trial 0 of ``reproduce 2a --seed S``
+    task = p.make_task(seed=[t.data_seed, 1])
+    chunk = t.chunk(task)
+    n = p.make_task(seed=0).n_in  # p + 1
+    kx, ky, last = n - 2, n - 1, n - 3  # x = a_p, y = a_{p+1}, a_{p-1}
+    cols = t.m.layout.output_source_names
+    kc, kl = cols.index("y_c[0,0]"), cols.index(f"x[{last}]")  # W_k columns
+    eye = np.eye(n)
+    probes = {c: eye[[c] + list(range(n - 2))] for c in (kx, ky)}  # (c, a_1 .. a_{p-1})
+    f = lambda v: 1.0 / (1.0 + np.exp(-np.maximum(v, -700.0)))  # noqa: E731  (f and g: logistic in 2a)
+    saved = _gate_shut(t.m, True)
+    plateau = Plateau.of(o)
+    carry = best = right = prev = 0
+    next_row = a.every
+    print(f"seed {a.seed}: columns: sequences, share right, longest streak | s_c at the end (x, y) | "
+          "last-step y_x, y_y for class x; for class y | f(w_in) x, y, distractors mean (min, max) | "
+          "g(w_c) x, y, distractors mean | W_k[x|y, cell], W_k[x|y, a_p-1]")
+    while t.seen < a.sequences:
+        b = task.sample(min(chunk, o["plateau_block"]) if saved is not None else chunk)
+        out = t.train(b)
+        if o["where"] == "all":  # the runner's test (_run_streak): every step, or 2b's last one
+            ok = step_max_errors(out, b) < o["threshold"]
+        else:
+            ok = np.all(end_errors(out, b) < o["threshold"], axis=1)
+        right += int(ok.sum())
+        for v in ok:
+            carry = carry + 1 if v else 0
+            best = max(best, carry)
+        if saved is not None and plateau.add(sequence_sse(out, b)):
+            saved = _gate_shut(t.m, False, saved)
+            print(f"--- the cell joins after {t.seen:,} sequences")
+            carry = best = 0
+        if t.seen < next_row:
+            continue
+        snap = t.snapshot()
+        ends, last_y = [], []
+        for c in (kx, ky):
+            t.m.reset()
+            y = t.m.predict_many(probes[c])
+            ends.append(t.m.state_["s_c"][0])
+            last_y.append(y[-1, [kx, ky]])
+        t.restore(snap)
+        w = t.m.get_weights()
+        gin = f(w["W_in"][0] + w.get("b_in", [0.0])[0])  # the gate when that input is on
+        gc = f(w["W_c"][0] + w.get("b_c", [0.0])[0])
+        dist = slice(0, n - 2)
+        print(f"{t.seen:9,d} {right / (t.seen - prev):5.3f} {best:6d} | "
+              f"{ends[0]:6.2f} {ends[1]:6.2f} | {last_y[0][0]:.2f} {last_y[0][1]:.2f}; "
+              f"{last_y[1][0]:.2f} {last_y[1][1]:.2f} | {gin[kx]:.3f} {gin[ky]:.3f} "
+              f"{gin[dist].mean():.3f} ({gin[dist].min():.3f}, {gin[dist].max():.3f}) | "
+              f"{gc[kx]:.2f} {gc[ky]:.2f} {gc[dist].mean():.2f} | "
+              f"{w['W_k'][kx, kc]:6.2f} {w['W_k'][ky, kc]:6.2f} {w['W_k'][kx, kl]:6.2f} "
+              f"{w['W_k'][ky, kl]:6.2f}", flush=True)
+        right, prev = 0, t.seen
+        next_row += a.every
+
+
 def plateau_blocks(a):
     """2a/2b before the cell joins: each block's mean error and the runner's
     plateau test (``*`` marks a block that did not improve on the best by the
@@ -403,6 +475,8 @@ def main(argv=None):
     _subcommand(sub, "2c-drift", c2_drift, preset="2c-2", seeds=10, set=[])
     _subcommand(sub, "2a-saturation", a2_saturation, seed=0, construct=1, open_after=1000,
                 sequences=3000)
+    _subcommand(sub, "2a-escape", a2_escape, preset="2a", seed=2, every=10_000, sequences=400_000,
+                set=[])
     _subcommand(sub, "plateau-blocks", plateau_blocks, preset="2b", seeds=3, set=[])
     args = ap.parse_args(argv)
     args.func(args)
