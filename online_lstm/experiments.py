@@ -693,9 +693,8 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
 
     bar_t = tqdm(total=len(jobs_list) + len(records), initial=len(records), desc="trials",
                  unit="trial", disable=not progress, position=0)
-    bar_s = tqdm(desc="training", unit="seq", unit_scale=True, disable=not progress,
-                 position=1, total=sum(p.limit for p, _, _ in jobs_list))
-    training = TrainingBar(bar_s, jobs_list) if progress else None
+    bar_s = tqdm(desc="training", unit="seq", unit_scale=True, disable=not progress, position=1)
+    training = TrainingBar(bar_s, jobs_list) if progress else None  # sets the bar's total
 
     def done(rec):
         rec.update(version=version, quick=bool(quick),
