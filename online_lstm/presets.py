@@ -193,8 +193,9 @@ class Preset:
         """A copy with changed options.
 
         Keys of :attr:`options` change the protocol; other keys are task
-        parameters (e.g. ``targets`` for Experiment 1, ``first_pair`` for
-        Experiments 4 and 5), or learner arguments: ``update`` (``"step"``
+        parameters (e.g. ``targets`` for Experiment 1, or ``targets="end"``
+        for 2a/2b, a diagnostic with a target at the last step only;
+        ``first_pair`` for Experiments 4 and 5), or learner arguments: ``update`` (``"step"``
         or ``"sequence"``, spec §3.7), ``lr``, and, for diagnostics that
         leave the paper's net, ``bias`` (e.g. ``"all"`` adds output and cell
         biases to Experiment 1), ``init_range``, the squashing functions ``g``

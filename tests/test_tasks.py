@@ -191,6 +191,21 @@ def test_2b_random_middle_same_end():
     assert len({tuple(m) for m in mids}) > 100  # the middle varies
 
 
+@pytest.mark.parametrize("cls", [Task2a, Task2b])
+def test_2ab_targets_at_the_end_only(cls):
+    """``targets="end"`` (a diagnostic off the paper's task): the same stream,
+    with every target but the last step's removed."""
+    every, end = cls(p=10, seed=3).sample(40), cls(p=10, seed=3, targets="end").sample(40)
+    np.testing.assert_array_equal(end.X, every.X)
+    np.testing.assert_array_equal(end.Y[end.ends], every.Y[every.ends])
+    np.testing.assert_array_equal(end.target, every.target)
+    keep = np.zeros(len(end.Y), bool)
+    keep[end.ends] = True
+    assert np.isnan(end.Y[~keep]).all() and not np.isnan(end.Y[keep]).any()
+    with pytest.raises(ValueError, match="targets must be"):
+        cls(p=10, targets="last")
+
+
 def test_2c_structure():
     q, p = 20, 7
     b = Task2c(q=q, p=p, seed=2).sample(3000)

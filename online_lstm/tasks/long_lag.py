@@ -33,25 +33,35 @@ import numpy as np
 from ._base import Batch, SequenceTask, from_lengths
 
 
-def _next_symbol_batch(seqs: np.ndarray, n_units: int) -> Batch:
-    """Sequences of equal length (rows of symbol indices) as a next-symbol batch."""
+def _next_symbol_batch(seqs: np.ndarray, n_units: int, end_only: bool = False) -> Batch:
+    """Sequences of equal length (rows of symbol indices) as a next-symbol batch;
+    with ``end_only``, every target but the last step's is NaN (no target)."""
     n, L = seqs.shape
     X, Y, resets, starts, ends = from_lengths(np.full(n, L - 1), n_units, n_units)
     rows = np.arange(n * (L - 1))
     X[rows, seqs[:, :-1].ravel()] = 1.0
     Y[:] = 0.0
     Y[rows, seqs[:, 1:].ravel()] = 1.0
-    return Batch(X, Y, resets, ends, Y[ends].copy())
+    target = Y[ends].copy()
+    if end_only:
+        Y[:] = np.nan
+        Y[ends] = target
+    return Batch(X, Y, resets, ends, target)
 
 
 class _Delay(SequenceTask):
-    """Shared by 2a and 2b: ``p + 1`` symbols, a target at every step."""
+    """Shared by 2a and 2b: ``p + 1`` symbols, a target at every step (or,
+    with ``targets="end"``, at the last step only: a diagnostic off the
+    paper's task, which predicts the next symbol at every step)."""
 
-    def __init__(self, p=100, seed=None):
+    def __init__(self, p=100, seed=None, targets="every"):
         super().__init__(seed)
         if p < 2:
             raise ValueError(f"p must be >= 2; got {p!r}")
+        if targets not in ("every", "end"):
+            raise ValueError(f"targets must be 'every' (the paper's) or 'end'; got {targets!r}")
         self.p = p
+        self.targets = targets
         self.n_in = self.n_out = p + 1
         self.mean_length = float(p)
 
@@ -64,13 +74,15 @@ class Task2a(_Delay):
     p : int
         Delay; ``p + 1`` symbols.
     seed : int or None
+    targets : "every" or "end"
+        A target at every step (the paper's), or at the last step only.
     """
 
-    def __init__(self, p=100, seed=None):
-        super().__init__(p, seed)
+    def __init__(self, p=100, seed=None, targets="every"):
+        super().__init__(p, seed, targets)
         middle = np.arange(p - 1)
         self.sequences = _next_symbol_batch(
-            np.array([np.r_[p, middle, p], np.r_[p - 1, middle, p - 1]]), p + 1)
+            np.array([np.r_[p, middle, p], np.r_[p - 1, middle, p - 1]]), p + 1, targets == "end")
 
     def _generate(self, rng, n):
         return self.sequences.gather(rng.integers(2, size=n))
@@ -84,13 +96,15 @@ class Task2b(_Delay):
     p : int
         Delay; ``p + 1`` symbols.
     seed : int or None
+    targets : "every" or "end"
+        A target at every step (the paper's), or at the last step only.
     """
 
     def _generate(self, rng, n):
         p = self.p
         cls = p - 1 + rng.integers(2, size=n)  # x or y, probability 0.5 each ("t2")
         middle = rng.integers(0, p - 1, size=(n, p - 1))
-        return _next_symbol_batch(np.column_stack([cls, middle, cls]), p + 1)
+        return _next_symbol_batch(np.column_stack([cls, middle, cls]), p + 1, self.targets == "end")
 
 
 class Task2c(SequenceTask):
