@@ -72,7 +72,7 @@ case "$stage" in
       # its input-gate biases in [-0.1, 0.1] (Table 10's "r", §8 item 6), its training strings
       # in shuffled epochs (Table 11's t1), then diagnostics off the paper's nets (REPRODUCTION.md): Exp. 1 with output and cell
       # biases; 2a and 2b with a centred g; 2c-2 and 2c-3 with a smaller init range (less internal-state drift at init);
-      # 2c-2 with a forget gate (spec §7.1); 2a and 2b with biases
+      # 2c-2 with a forget gate (spec §7.1); 2a and 2b with biases, and with a target at the last step only
     .venv/bin/python scripts/sweep_options.py 1-5 --grid check_every=10,1 \
         --trials 30 --jobs "${JOBS:-2}" --out results --name reber-sweep-check --no-progress
     .venv/bin/python scripts/sweep_options.py 1-1 1-5 --grid bias=all \
@@ -103,6 +103,11 @@ case "$stage" in
     $RUN 2a --trials 4 --set bias=ga --set limit=100000 --set test_size=1000 --name twoa-bias-ga
     $RUN 2b --trials 4 --set bias=all --set limit=100000 --set test_size=1000 --name twob-bias
     $RUN 2a --trials 4 --set bias=b1 --set limit=100000 --set test_size=1000 --name twoa-bias-b1
+    # 2b (and 2a) with a target at the last step only; committed as one file, twoab-end.csv
+    $RUN 2b --trials 4 --set targets=end --set limit=100000 --set test_size=1000 --name twob-end
+    $RUN 2a --trials 4 --set targets=end --set limit=100000 --set test_size=1000 --name twoa-end
+    $RUN 2b --trials 4 --set targets=end --set bias=all --set limit=100000 --set test_size=1000 --name twob-end-bias
+    $RUN 2b --trials 4 --set targets=end --set bias=ga --set limit=100000 --set test_size=1000 --name twob-end-ga
     ;;
   *)
     echo "usage: $0 A|A2|A3|B|C|D|E|S|S2|S3|X" >&2
