@@ -49,10 +49,11 @@ case "$stage" in
     $RUN 3a-T1000-N3 3b-T1000-N1 --trials "${TRIALS:-1}" --name stageD-long
     $RUN 4-3 --trials "${TRIALS:-1}" --set limit=1706000 --name stageD-4-3
     ;;
-  E)  # 2a (4 trials), 2b and 2c-3 (2 each) to the paper's limit of 5,000,000 sequences (stage B
-      # stopped 2a/2b at 20,000, stage A2 2c-3 at 1,000,000); as run, one file per preset
+  E)  # 2a (the paper's 18 trials), 2b and 2c-3 (2 each) to the paper's limit of 5,000,000
+      # sequences (stage B stopped 2a/2b at 20,000, stage A2 2c-3 at 1,000,000); as run
     $RUN 2a --trials 2 --name stageE-2a-limit
     $RUN 2a --trials 2 --seed 2 --name stageE-2a-limit-2
+    $RUN 2a --trials 14 --seed 4 --name stageE-2a-limit-3
     $RUN 2b --trials 2 --name stageE-2b-limit
     $RUN 2c-3 --trials 2 --name stageE-2c3-limit
     ;;
