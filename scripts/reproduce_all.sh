@@ -109,6 +109,10 @@ case "$stage" in
     $RUN 2a --trials 4 --set targets=end --set limit=100000 --set test_size=1000 --name twoa-end
     $RUN 2b --trials 4 --set targets=end --set bias=all --set limit=100000 --set test_size=1000 --name twob-end-bias
     $RUN 2b --trials 4 --set targets=end --set bias=ga --set limit=100000 --set test_size=1000 --name twob-end-ga
+    # the input-gate bias on the other 14 seeds of stage E (2a), and likewise for 2b at the end only
+    $RUN 2a --trials 14 --seed 4 --set bias=ga --set limit=100000 --set test_size=1000 --name twoa-bias-ga-2
+    $RUN 2b --trials 14 --seed 4 --set targets=end --set bias=ga --set limit=100000 --set test_size=1000 \
+        --name twob-end-ga-2
     ;;
   *)
     echo "usage: $0 A|A2|A3|B|C|D|E|S|S2|S3|X" >&2
