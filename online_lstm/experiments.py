@@ -333,11 +333,21 @@ class Plateau:
         return False
 
 
+def streak_wrong(options: dict):
+    """The streak protocol's test (2a/2b/2c), as ``wrong(out, batch)`` -> bool
+    per sequence: some target's error reaches ``threshold`` at any step
+    (``where="all"``, 2a) or at the sequence end (2b, 2c)."""
+    thr = options["threshold"]
+    if options["where"] == "all":
+        return lambda out, b: step_max_errors(out, b) >= thr
+    return _abs_wrong(thr)
+
+
 def _run_streak(t: Trial) -> dict:
     p, o = t.preset, t.preset.options
     task = p.make_task(seed=[t.data_seed, 1])
     chunk = t.chunk(task)
-    need, thr = o["streak"], o["threshold"]
+    need, wrong = o["streak"], streak_wrong(o)
     saved = _gate_shut(t.m, True) if o["construct"] else None
     plateau = Plateau.of(o) if o["construct"] else None
     added_at = None
@@ -351,10 +361,7 @@ def _run_streak(t: Trial) -> dict:
         out = t.train(b)
         if not np.all(np.isfinite(out)):
             raise FloatingPointError("non-finite output")
-        if o["where"] == "all":
-            ok = step_max_errors(out, b) < thr
-        else:
-            ok = np.all(end_errors(out, b) < thr, axis=1)
+        ok = ~wrong(out, b)
         first = t.seen - len(b)
         hit, carry = streak_hit(ok, carry, need)
         for n, st in short.items():
@@ -380,10 +387,6 @@ def _run_streak(t: Trial) -> dict:
     fields.update({f"streak{n}_end": st[1] for n, st in short.items()})
     if o["construct"]:
         fields["cell_added_at"] = added_at
-    if o["where"] == "all":
-        wrong = lambda out, b: step_max_errors(out, b) >= thr  # noqa: E731
-    else:
-        wrong = _abs_wrong(thr)
     fields.update(_streamed_test(t, p.make_task(seed=[t.data_seed, 2]), o["test_size"], wrong))
     return t.finish(**fields)
 

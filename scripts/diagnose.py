@@ -31,8 +31,8 @@ from collections import Counter
 import numpy as np
 
 from online_lstm.cli import _parse_set
-from online_lstm.experiments import (Plateau, Trial, _gate_shut, end_errors, run_trial, sequence_sse,
-                                     step_max_errors)
+from online_lstm.experiments import (Plateau, Trial, _gate_shut, run_trial, sequence_sse, step_max_errors,
+                                     streak_wrong)
 from online_lstm.presets import PRESETS
 from online_lstm.tasks import EmbeddedReber, Task2c
 from online_lstm.tasks.reber import SYMBOLS, correct_sequences, correct_steps
@@ -371,7 +371,8 @@ def a2_escape(a):
     t = Trial(p, 0, a.seed)  # as trial 0 of ``reproduce 2a --seed S``
     task = p.make_task(seed=[t.data_seed, 1])
     chunk = t.chunk(task)
-    n = p.make_task(seed=0).n_in  # p + 1
+    wrong = streak_wrong(o)  # the runner's test: every step (2a), or the last one (2b)
+    n = task.n_in  # p + 1
     kx, ky, last = n - 2, n - 1, n - 3  # x = a_p, y = a_{p+1}, a_{p-1}
     cols = t.m.layout.output_source_names
     kc, kl = cols.index("y_c[0,0]"), cols.index(f"x[{last}]")  # W_k columns
@@ -388,10 +389,7 @@ def a2_escape(a):
     while t.seen < a.sequences:
         b = task.sample(min(chunk, o["plateau_block"]) if saved is not None else chunk)
         out = t.train(b)
-        if o["where"] == "all":  # the runner's test (_run_streak): every step, or 2b's last one
-            ok = step_max_errors(out, b) < o["threshold"]
-        else:
-            ok = np.all(end_errors(out, b) < o["threshold"], axis=1)
+        ok = ~wrong(out, b)
         right += int(ok.sum())
         for v in ok:
             carry = carry + 1 if v else 0
