@@ -194,6 +194,9 @@ class LearnerBank:
         if not learners or not all(isinstance(m, OnlineLSTM) for m in learners):
             raise ValueError("from_learners needs a non-empty sequence of OnlineLSTM")
         p = learners[0].get_params()
+        if p.pop("max_delay"):
+            raise ValueError("a LearnerBank keeps no snapshots for delayed targets: its learners "
+                             "must have max_delay=0")
         seeds = [m.seed if isinstance(m.seed, Integral) else 0 for m in learners]
         bank = cls(len(learners), **{k: v for k, v in p.items() if k not in ("seed", "lr", "state_bound")},
                    seed=seeds, parallel=parallel)
@@ -228,6 +231,7 @@ class LearnerBank:
     def get_params(self) -> dict:
         """Constructor arguments (River/scikit-learn convention)."""
         p = self._proto.get_params()
+        del p["max_delay"]  # a bank keeps no snapshots for delayed targets
         lr, bound = self.lr, self.state_bound
         p.update(lr=float(lr[0]) if np.all(lr == lr[0]) else lr,
                  state_bound=float(bound[0]) if np.all(bound == bound[0]) else bound,

@@ -29,7 +29,8 @@ A zip archive that ``numpy.load(path, allow_pickle=False)`` reads as an
 one ``<name>`` array per entry of ``arrays``
     plain numeric arrays (never object arrays).  A learner stores the five
     arrays of :meth:`OnlineLSTM.state_arrays`: ``header``, ``theta``,
-    ``dW``, ``T`` and ``record``.
+    ``dW``, ``T`` and ``record``; a learner with ``max_delay > 0`` a sixth,
+    ``slots`` (its step snapshots for delayed targets).
 
 Zip member timestamps are fixed, so the same state gives the same bytes.
 
@@ -78,8 +79,9 @@ KIND_BANK = "LearnerBank"
 
 #: Constructor arguments that fix the architecture and the memory layout.
 ARCHITECTURE = ("n_in", "n_out", "n_blocks", "block_size", "output_gates", "connectivity",
-                "bias", "g", "h", "forget_gate", "peepholes", "update")
-#: The learner's arrays (see OnlineLSTM.state_arrays).
+                "bias", "g", "h", "forget_gate", "peepholes", "max_delay", "update")
+#: The learner's arrays (see OnlineLSTM.state_arrays); a learner with
+#: ``max_delay > 0`` also stores its ring of step snapshots, ``slots``.
 LEARNER_ARRAYS = ("header", "theta", "dW", "T", "record")
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -405,10 +407,12 @@ def _build(cls, config, name):
         raise CheckpointError(f"{name}: its configuration does not build a learner: {exc}") from None
 
 
-def _check_names(arrays, kind, name):
-    """A learner or bank checkpoint holds exactly the arrays of LEARNER_ARRAYS."""
-    if set(arrays) != set(LEARNER_ARRAYS):
-        raise CheckpointError(f"{name}: a {kind} checkpoint holds arrays {list(LEARNER_ARRAYS)}; "
+def _check_names(arrays, kind, name, slots=False):
+    """A learner or bank checkpoint holds exactly the arrays of LEARNER_ARRAYS
+    (and ``slots`` for a learner with ``max_delay > 0``)."""
+    expect = LEARNER_ARRAYS + (("slots",) if slots else ())
+    if set(arrays) != set(expect):
+        raise CheckpointError(f"{name}: a {kind} checkpoint holds arrays {list(expect)}; "
                               f"this one holds {sorted(arrays)}")
 
 
@@ -424,8 +428,11 @@ def _architecture_diff(theirs, mine, theirs_update, mine_update):
 
 def _state_from(learner, arrays, meta, name):
     """The checkpoint's arrays in the form ``learner.load_state_arrays`` takes."""
-    _check_names(arrays, "learner", name)
+    _check_names(arrays, "learner", name, slots=learner.layout.max_delay > 0)
     if meta.get("layout") != layout_signature(learner.layout):
+        if "slots" in arrays:
+            raise CheckpointError(f"{name}: written with another memory layout; its snapshots "
+                                  f"for delayed targets (max_delay) cannot be mapped")
         arrays = _remap(arrays, meta.get("layout") or {}, learner.layout,
                         learner.state_arrays()["header"], name)
     return arrays

@@ -77,6 +77,18 @@ peepholes have traces whose source is a state of their own block.  The
 1997 net is the special case ``y_phi = 1``, no peepholes: a forget gate
 pinned open (``f(net_phi)`` = 1.0 exactly) reproduces it bit for bit.
 
+Delayed targets
+---------------
+A net with ``max_delay > 0`` also takes :func:`_step_x` (with no forget gate
+and no peepholes it computes the 1997 step's bits): after each step,
+:func:`_snapshot` copies what that step's weight change needs (its record,
+its traces, the output weights from the cells before its update, which
+outputs had no target) into slot ``t mod (max_delay + 1)`` of a ring.
+:func:`learn_delayed` runs :func:`_errors`, :func:`_bounds` and
+:func:`_commit_x` (weights only) on a slot instead of the live record and
+traces, through a :data:`Dims` whose offsets point into the slot: the
+same code as :func:`learn_last`, on the step's own numbers.
+
 One step, one truth: every entry point (:func:`learn_step`,
 :func:`predict_step`, :func:`run`) copies the step's input and target into a
 staging area of ``mem`` and calls the same compiled ``_step_mem``.  With
@@ -113,6 +125,8 @@ DIV_BOUND = 8  # an update would push a weight or trace beyond MAGNITUDE_LIMIT
 NO_PENDING = 9  # learn_last with no unlearned step
 BAD_OUT_SHAPE = 10  # output buffer has the wrong shape
 BAD_RESETS_SHAPE = 11  # resets mask has the wrong length
+BAD_AGE = 12  # learn_delayed: no snapshot of a step that old
+HAS_TARGET = 13  # learn_delayed: an output of that step already had its target
 
 U = np.uint64
 U0 = np.uint64(0)
@@ -156,17 +170,39 @@ def _dims(mem):
 
 @njit
 def _has_options(mem):
-    """True if the net has forget gates or peepholes (spec §7)."""
-    return mem[M_fg] != 0.0 or mem[M_ph] != 0.0
+    """True if the step takes the options' path: the net has forget gates or
+    peepholes (spec §7), or keeps snapshots for delayed targets."""
+    return mem[M_xp] != 0.0
 
 
 @njit
 def _dims_x(mem):
-    """The layout entries of the forget gate and peepholes (see DimsX)."""
+    """The layout entries of the forget gate, peepholes and snapshot ring
+    (see DimsX)."""
     return DimsX(
         mem[M_fg] != 0.0, mem[M_ph] != 0.0, U(mem[M_Cg]), U(mem[M_b_phi]), U(mem[M_P]),
         U(mem[M_TP]), U(mem[M_r_yphi]), U(mem[M_r_dphi]), U(mem[M_damp]),
+        mem[M_xp] != 0.0, U(mem[M_n_slots]), U(mem[M_slots]), U(mem[M_slot_size]),
+        U(mem[M_sl_T]), U(mem[M_sl_wk]), U(mem[M_sl_open]), U(mem[M_sl_tmax]),
     )
+
+
+def _replacer(cls, name, fields):
+    """A compiled ``name(t, *values)``: the namedtuple ``t`` of class ``cls``
+    with ``fields`` replaced (Numba has no ``_replace``)."""
+    args = ", ".join(f if f in fields else f"t.{f}" for f in cls._fields)
+    src = f"def {name}(t, {', '.join(fields)}):\n    return {cls.__name__}({args})\n"
+    ns = {}
+    # compiled under this file's name and in this module's globals, so that
+    # Numba can cache it (and rebuild its environment from this module)
+    exec(compile(src, __file__, "exec"), globals(), ns)  # noqa: S102 - built from field names
+    return njit(ns[name])
+
+
+#: Dims whose record bank 0 and traces are a snapshot's (kernels.learn_delayed)
+_dims_at = _replacer(Dims, "_dims_at", ("bank0", "T", "Wk"))
+#: DimsX whose peephole traces are a snapshot's
+_dims_x_at = _replacer(DimsX, "_dims_x_at", ("TP",))
 
 
 @njit
@@ -1022,8 +1058,8 @@ def _step_mem(mem, d, learn):
     Returns a status code; on any code but OK nothing that is state has
     changed.
 
-    A net with forget gates or peepholes (spec §7) takes :func:`_step_x`,
-    decided here once per step; the rest is the 1997 step, whose compiled
+    A net with forget gates or peepholes (spec §7), or with a window for
+    delayed targets, takes :func:`_step_x`, decided here once per step; the rest is the 1997 step, whose compiled
     code is then the same as before those options existed (measured with
     ``benchmarks/ab_step.py``).
     """
@@ -1095,6 +1131,10 @@ def _step_x(mem, d, learn):
     if st != OK:
         return st
     # --- commit ---------------------------------------------------------
+    slot = U0
+    if dx.n_slots != U0:
+        slot = _slot(dx, int(mem[M_STEP]))
+        _snapshot_wk(mem, d, dx, slot)  # the output weights before this step's change
     _commit_x(mem, d, dx, nb, True, has_t)
     mem[H_TMAX] = tmax
     if d.accum != 0:
@@ -1109,7 +1149,46 @@ def _step_x(mem, d, learn):
         mem[M_PENDING] = 0.0
     else:
         mem[M_PENDING] = 1.0
+    if dx.n_slots != U0:
+        _snapshot(mem, d, dx, slot, nb, learn)
     return OK
+
+
+# ---------------------------------------------------------------------------
+# delayed targets: a ring of step snapshots
+# ---------------------------------------------------------------------------
+
+
+@njit
+def _slot(dx, t):
+    """Offset of the ring slot of step ``t`` (steps counted from 0)."""
+    return dx.slots + U(t % int(dx.n_slots)) * dx.slot_size
+
+
+@njit
+def _snapshot_wk(mem, d, dx, slot):
+    """Save ``w_{k c}`` (the output weights from the cells, rows 0..CS-1 of
+    Wk), which carry a delayed error back to the cells (eqs. 21, 23)."""
+    wk = slot + dx.sl_wk
+    for i in range(d.C * d.S * d.K):
+        mem[wk + i] = mem[d.Wk + i]
+
+
+@njit
+def _snapshot(mem, d, dx, slot, rb_index, learn):
+    """Save what the weight change of the step just taken needs: its record
+    (bank ``rb_index``), its traces (which include the step, eqs. 25, 27),
+    their bound, and which outputs had no target (those may get one later)."""
+    rb = _bank(d, rb_index)
+    for i in range(d.bank_size):
+        mem[slot + i] = mem[rb + i]
+    tr = slot + dx.sl_T
+    for i in range(d.n_traces):
+        mem[tr + i] = mem[d.T + i]
+    op = slot + dx.sl_open
+    for k in range(d.K):
+        mem[op + k] = 1.0 if (not learn or np.isnan(mem[d.ys + k])) else 0.0
+    mem[slot + dx.sl_tmax] = mem[H_TMAX]
 
 
 @njit
@@ -1236,6 +1315,74 @@ def learn_last(mem, y):
         mem[H_WMAX] = umax
     mem[M_N_UPDATES] += 1.0
     mem[M_PENDING] = 0.0
+    return OK
+
+
+@njit_sig("int64(float64[::1], float64[::1], int64)")
+def learn_delayed(mem, y, age):
+    """Learn from target ``y`` of the step taken ``age`` steps before the last.
+
+    Applies exactly the weight change that :func:`learn_step` with this
+    target would have applied at that step: the errors (eqs. 19, 21, 23) come
+    from that step's record and its output weights ``w_{kc}``, the changes
+    (eqs. 22, 24, 28) from its sources and traces, all read from its
+    snapshot; only the moment the change is applied differs.  Outputs that
+    already had a target at that step (or got one since) refuse a second one.
+
+    Parameters
+    ----------
+    y : float64[::1], shape (K,)
+        NaN entries mean no target for that unit.
+    age : int
+        0 for the last step, up to ``n_slots - 1`` and the number of steps
+        taken minus 1.
+
+    Returns
+    -------
+    int
+        Status code (0 = OK).  On any non-zero code the state is unchanged.
+    """
+    d = _dims(mem)
+    dx = _dims_x(mem)
+    if y.shape[0] != d.K:
+        return BAD_Y_SHAPE
+    n_steps = int(mem[M_STEP])
+    if dx.n_slots == U0 or age < 0 or age >= int(dx.n_slots) or age >= n_steps:
+        return BAD_AGE
+    t = n_steps - 1 - age
+    slot = _slot(dx, t)
+    op = slot + dx.sl_open
+    for k in range(d.K):
+        mem[d.ys + k] = y[k]
+    if not _staged_y_ok(mem, d):
+        return BAD_Y_VALUE
+    for k in range(d.K):
+        if not np.isnan(y[k]) and mem[op + k] == 0.0:
+            return HAS_TARGET
+    ds = _dims_at(d, slot, slot + dx.sl_T, d.Wk)  # that step's record and traces
+    st, n_t = _errors(mem, _dims_at(d, slot, slot + dx.sl_T, slot + dx.sl_wk), 0)
+    if st != OK:
+        return st
+    if n_t == 0:
+        return OK
+    # _bounds reads the trace bound from the header: that step's bound there
+    tmax_now = mem[H_TMAX]
+    mem[H_TMAX] = mem[slot + dx.sl_tmax]
+    st, _, umax = _bounds(mem, ds, 0, False, True)
+    mem[H_TMAX] = tmax_now
+    if st != OK:
+        return st
+    _commit_x(mem, ds, _dims_x_at(dx, slot + dx.sl_T + (dx.TP - d.T)), 0, False, True)
+    if d.accum != 0:
+        mem[H_DWMAX] = umax
+    else:
+        mem[H_WMAX] = umax
+    for k in range(d.K):
+        if not np.isnan(y[k]):
+            mem[op + k] = 0.0
+    mem[M_N_UPDATES] += 1.0
+    if age == 0:
+        mem[M_PENDING] = 0.0
     return OK
 
 

@@ -135,6 +135,12 @@ _META_FIELDS = [
     # before the cells, offsets of b_phi, of the peephole weights and traces,
     # record fields y_phi and d_phi, scratch for the trace damping
     "fg", "ph", "Cg", "b_phi", "P", "TP", "r_yphi", "r_dphi", "damp",
+    # delayed targets: "xp" is 1 if the step takes the options' code path
+    # (forget gates, peepholes, or a delay window); the ring of step
+    # snapshots: number of slots, offset, slot size, and inside a slot the
+    # offsets of the traces, the output weights from the cells, the
+    # per-unit "no target yet" flags and the trace bound
+    "xp", "n_slots", "slots", "slot_size", "sl_T", "sl_wk", "sl_open", "sl_tmax",
     # counters and flags that change while learning
     "bank", "pending", "step", "seq_step", "n_resets", "n_updates",
 ]
@@ -234,6 +240,12 @@ class Layout:
     peepholes : bool
         Weights from each cell's state to the gates of its own block (Gers &
         Schmidhuber 2000; spec §7.2).
+    max_delay : int
+        Targets may arrive up to this many steps after their step (0: only
+        ``learn_last``).  Each step then leaves a snapshot of what its weight
+        change needs (its record, its traces, the output weights from the
+        cells, and which outputs still await a target) in a ring of
+        ``max_delay + 1`` slots after the scratch area.
     """
 
     n_in: int
@@ -247,6 +259,7 @@ class Layout:
     h: str = "h1"
     forget_gate: bool = False
     peepholes: bool = False
+    max_delay: int = 0
     # derived, filled in __post_init__
     n_cells: int = field(init=False)
     I_h: int = field(init=False)
@@ -269,6 +282,10 @@ class Layout:
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"{name} must be a positive integer; got {v!r}")
             object.__setattr__(self, name, int(v))
+        v = self.max_delay
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise ValueError(f"max_delay must be an integer >= 0; got {v!r}")
+        object.__setattr__(self, "max_delay", int(v))
         bias = BIAS_ALIASES.get(self.bias, self.bias)
         if bias not in BIAS_CODES:
             raise ValueError(f"bias must be one of {sorted(BIAS_CODES)} (or 'ga', 'b1'); got {self.bias!r}")
@@ -377,6 +394,20 @@ class Layout:
                            ("xs", n_in), ("ys", K), ("damp", row if fg else 0)):
             meta[name] = pos
             pos += size
+        # the ring of step snapshots for delayed targets (kernels._snapshot)
+        D = self.max_delay
+        meta["xp"] = int(fg or ph or D > 0)
+        if D > 0:
+            a8 = lambda n: (n + 7) // 8 * 8  # noqa: E731
+            meta["sl_T"] = a8(rpos)
+            meta["sl_wk"] = a8(meta["sl_T"] + self.n_traces)
+            meta["sl_open"] = meta["sl_wk"] + CS * K
+            meta["sl_tmax"] = meta["sl_open"] + K
+            meta["slot_size"] = a8(meta["sl_tmax"] + 1)
+            meta["n_slots"] = D + 1
+            pos = a8(pos)
+            meta["slots"] = pos
+            pos += (D + 1) * meta["slot_size"]
         set_("meta", meta)
         set_("mem_size", pos)
 

@@ -94,6 +94,14 @@ class OnlineLSTM:
         sequence as :meth:`reset` does, retry the step from the reset state,
         count the event in ``n_divergences_`` and keep it in
         ``last_divergence_``.
+    max_delay : int
+        How many steps after its step a target may still arrive
+        (:meth:`learn_delayed`).  0 (default): only the last step can be
+        learned from later (:meth:`learn_last`).  With ``max_delay = D``
+        every step keeps a snapshot of what its weight change needs (its
+        record, its traces, the output weights from the cells) in a ring of
+        D + 1 slots: ``(D + 1) * (traces + record + n_cells * n_out)``
+        numbers of memory, and a copy of about that size per step.
     seed : int or None
         Seed of the weight initialisation.  None draws fresh entropy.
 
@@ -141,7 +149,7 @@ class OnlineLSTM:
                  connectivity="F", bias="gates", g="g2", h="h1", init_range=0.1,
                  in_gate_bias=None, out_gate_bias=None, forget_gate=False, peepholes=False,
                  forget_gate_bias=1.0, lr=0.1, update="step", state_bound=1e6,
-                 on_divergence="raise", seed=None):
+                 on_divergence="raise", max_delay=0, seed=None):
         self.n_in = n_in
         self.n_out = n_out
         self.n_blocks = n_blocks
@@ -159,6 +167,7 @@ class OnlineLSTM:
         self.forget_gate_bias = forget_gate_bias
         self.update = update
         self.on_divergence = on_divergence
+        self.max_delay = max_delay
         self.seed = seed
         self._build(lr, state_bound)
 
@@ -168,7 +177,7 @@ class OnlineLSTM:
     def _build(self, lr, state_bound):
         self.layout = lay = Layout(self.n_in, self.n_out, self.n_blocks, self.block_size,
                                    self.output_gates, self.connectivity, self.bias, self.g, self.h,
-                                   self.forget_gate, self.peepholes)
+                                   self.forget_gate, self.peepholes, self.max_delay)
         if self.update not in ("step", "sequence"):
             raise ValueError(f"update must be 'step' or 'sequence'; got {self.update!r}")
         if self.on_divergence not in ("raise", "reset"):
@@ -202,7 +211,7 @@ class OnlineLSTM:
             out_gate_bias=self.out_gate_bias, forget_gate=self.forget_gate,
             peepholes=self.peepholes, forget_gate_bias=self.forget_gate_bias, lr=self.lr,
             update=self.update, state_bound=self.state_bound, on_divergence=self.on_divergence,
-            seed=self.seed,
+            max_delay=self.max_delay, seed=self.seed,
         )
 
     def clone(self, **changes) -> "OnlineLSTM":
@@ -218,6 +227,7 @@ class OnlineLSTM:
                 f"bias={lay.bias!r}, "
                 + ("forget_gate=True, " if lay.forget_gate else "")
                 + ("peepholes=True, " if lay.peepholes else "")
+                + (f"max_delay={lay.max_delay}, " if lay.max_delay else "")
                 + f"lr={self.lr}, n_params={lay.n_params})")
 
     # ------------------------------------------------------------------
@@ -295,6 +305,12 @@ class OnlineLSTM:
             raise NoPendingStepError(
                 "learn_last needs a step taken without a target (predict_one, or "
                 "learn_one with y=None) and not learned from yet")
+        if st == _k.BAD_AGE:
+            raise InputError("learn_delayed: no snapshot of a step of that age")
+        if st == _k.HAS_TARGET:
+            raise NoPendingStepError(
+                "learn_delayed: an output unit given a target here already had one at that "
+                "step (or has been given one since); pass NaN for it")
         if st in _DIVERGENCE_REASONS:
             raise self._divergence(st, row)
         raise RuntimeError(f"unknown kernel status {st}")  # pragma: no cover
@@ -439,6 +455,11 @@ class OnlineLSTM:
         the step pending.
         """
         yy = y if type(y) is np.ndarray else self._y(y)
+        if self.layout.max_delay:  # keep the step's snapshot in step: learn through it
+            if self._mem[M_PENDING] != 1.0:
+                self._raise(_k.NO_PENDING)
+            self.learn_delayed(yy, 0)
+            return
         try:
             st = _k.learn_last(self._mem, yy)
         except TypeError:
@@ -446,6 +467,72 @@ class OnlineLSTM:
             st = _k.learn_last(self._mem, yy)
         if st:
             self._raise(st, y=yy)
+
+    def learn_delayed(self, y, age):
+        """Learn from the target of a step taken ``age`` steps before the last.
+
+        ``age=0`` is the last step, ``age=1`` the one before, and so on, up to
+        ``max_delay`` (and back to the first step).  The weight change is
+        exactly the one :meth:`learn_one` with this target would have made
+        at that step: its errors come from that step's outputs and output
+        weights, its updates from that step's sources and traces (the
+        truncated gradient of that step's error, spec §3.9), all kept in the
+        step's snapshot.  Only the moment the change is applied differs, so
+        the steps since then are not replayed.  Resets in between do not
+        matter.
+
+        A target entry of NaN means no target for that unit; each output
+        unit of a step takes one target, so units that had one at the step
+        (``learn_one``) or got one since raise
+        :class:`~online_lstm.errors.NoPendingStepError` (nothing is
+        changed).  With ``update="sequence"`` the change is accumulated
+        with the current sequence's.
+
+        Parameters
+        ----------
+        y : array of shape (n_out,), or float if n_out == 1
+        age : int
+            0 <= age <= min(max_delay, n_steps_ - 1).
+
+        Raises
+        ------
+        InputError
+            Bad target or age; :class:`~online_lstm.errors.DivergenceError`
+            if the change would diverge (not applied).
+        """
+        lay = self.layout
+        age = self._age(age, "learn_delayed")
+        yy = y if type(y) is np.ndarray else self._y(y)
+        try:
+            st = _k.learn_delayed(self._mem, yy, age)
+        except TypeError:
+            yy = as_float_array(yy, "y", 1, f"({lay.n_out},)")
+            st = _k.learn_delayed(self._mem, yy, age)
+        if st:
+            self._raise(st, y=yy)
+
+    def _age(self, age, what) -> int:
+        """``age`` as an int if a snapshot of a step that old is kept."""
+        D = self.layout.max_delay
+        if isinstance(age, (bool, np.bool_)) or not isinstance(age, (int, np.integer)):
+            raise InputError(f"{what}: age must be an integer; got {age!r}")
+        oldest = min(D, self.n_steps_ - 1)
+        if not 0 <= age <= oldest or D == 0:
+            why = ("this learner keeps no snapshots (max_delay=0; use learn_last, or build it "
+                   "with max_delay > 0)" if D == 0 else
+                   f"ages go from 0 (the last step) to {oldest} (max_delay={D}, "
+                   f"{self.n_steps_} steps taken)")
+            raise InputError(f"{what}: no step of age {age}: {why}")
+        return int(age)
+
+    def open_targets(self, age) -> np.ndarray:
+        """Which outputs of the step of this ``age`` can still take a target
+        with :meth:`learn_delayed` (bool array of shape (n_out,))."""
+        lay = self.layout
+        t = self.n_steps_ - 1 - self._age(age, "open_targets")
+        m = lay.meta
+        slot = m["slots"] + (t % m["n_slots"]) * m["slot_size"]
+        return self._mem[slot + m["sl_open"]:slot + m["sl_open"] + lay.n_out] != 0.0
 
     def reset(self):
         """Sequence boundary: zero the states, activations and traces.
@@ -613,7 +700,8 @@ class OnlineLSTM:
             start = meta["bank0"] + int(self._mem[M_BANK]) * meta["bank_size"]
             return self._mem[start:start + meta["bank_size"]]
         size = {"theta": self.layout.n_params, "dW": self.layout.n_params,
-                "T": self.layout.n_traces}[name]
+                "T": self.layout.n_traces,
+                "slots": meta["n_slots"] * meta["slot_size"]}[name]
         return self._mem[meta[name]:meta[name] + size]
 
     def _record(self, name):
@@ -680,7 +768,7 @@ class OnlineLSTM:
             "dW": self._region("dW").copy(),
             "T": self._region("T").copy(),
             "record": self._region("record").copy(),
-        }
+        } | ({"slots": self._region("slots").copy()} if self.layout.max_delay else {})
 
     def load_state_arrays(self, arrays: dict):
         """Restore a state from :meth:`state_arrays` (same architecture).
@@ -694,6 +782,8 @@ class OnlineLSTM:
         self._region("dW")[:] = vals["dW"]
         self._region("T")[:] = vals["T"]
         self._region("record")[:] = vals["record"]
+        if self.layout.max_delay:
+            self._region("slots")[:] = vals["slots"]
 
     def __getstate__(self):
         return {"params": self.get_params(), "state": self.state_arrays(),
@@ -769,6 +859,8 @@ def check_state_arrays(lay: Layout, accum: int, arrays: dict) -> dict:
     """
     expect = {"header": HEADER_SIZE, "theta": lay.n_params, "dW": lay.n_params,
               "T": lay.n_traces, "record": lay.meta["bank_size"]}
+    if lay.max_delay:
+        expect["slots"] = lay.meta["n_slots"] * lay.meta["slot_size"]
     vals = {}
     for key, size in expect.items():
         if key not in arrays:
@@ -778,9 +870,18 @@ def check_state_arrays(lay: Layout, accum: int, arrays: dict) -> dict:
             raise InputError(f"state[{key!r}] must be float64 of shape ({size},); "
                              f"got {a.dtype} {a.shape}")
         vals[key] = a
-    for key in ("theta", "dW", "T", "record"):
-        if not np.all(np.isfinite(vals[key])):
+    for key in ("theta", "dW", "T", "record", "slots"):
+        if key in vals and not np.all(np.isfinite(vals[key])):
             raise InputError(f"state[{key!r}] holds non-finite values")
+    if lay.max_delay:
+        m = lay.meta
+        ring = vals["slots"].reshape(m["n_slots"], m["slot_size"])
+        if not np.all(np.isin(ring[:, m["sl_open"]:m["sl_open"] + lay.n_out], (0.0, 1.0))):
+            raise InputError("state['slots'] is corrupt (open-target flags not 0 or 1)")
+        true_max = np.max(np.abs(ring[:, m["sl_T"]:m["sl_T"] + lay.n_traces]), axis=1, initial=0.0)
+        if not np.all(ring[:, m["sl_tmax"]] >= true_max * (1.0 - 1e-9)):
+            raise InputError("state['slots'] is corrupt (a snapshot's trace bound is below its "
+                             "traces' true maximum)")
     header = vals["header"]
     for name, value in lay.meta.items():
         if name in ("accum",) or name in META_COUNTERS:

@@ -16,7 +16,10 @@ learner that would have resulted had those units existed from the start:
   it sent no error back, and outputs are not sources of anything, so the
   rest of the net is as it was.  Its activation at the last step is computed
   from that step's cell outputs, so a pending step (``predict_one`` awaiting
-  ``learn_last``) can still be learned from, new unit included.
+  ``learn_last``) can still be learned from, new unit included.  The same
+  holds for the steps kept for delayed targets (``max_delay > 0``): their
+  snapshots are widened alike, and the new units of every kept step are
+  open for a target.
 
 The equivalence is tested bit for bit against a learner built wide from the
 start (``tests/test_widen.py``).
@@ -140,8 +143,22 @@ def widen(learner: OnlineLSTM, n_in: int | None = None, n_out: int | None = None
     traces[new.I_h * new.trace_row:] = src["T"][n_rows:]  # bias row, peephole traces
 
     # the committed step record: new inputs were 0; new outputs computed
+    record = _widen_record(old, new, src["record"], theta, rows,
+                           int(header[META["step"]]) > 0 and int(header[META["seq_step"]]) > 0)
+    state = {"header": header, "theta": theta, "dW": dW, "T": traces, "record": record}
+    if old.max_delay:
+        state["slots"] = _widen_slots(old, new, src["slots"], theta, rows,
+                                      int(header[META["step"]]))
+    new_learner.load_state_arrays(state)
+    return new_learner
+
+
+def _widen_record(old, new, rec, theta, rows, computed):
+    """A step record of ``old`` in ``new``'s layout: new inputs were 0, and
+    (if ``computed``, i.e. the record holds a step) the new outputs'
+    activations are computed from the step's cell outputs."""
     record = np.zeros(new.meta["bank_size"])
-    a, b = _record_parts(old, src["record"]), _record_parts(new, record)
+    a, b = _record_parts(old, rec), _record_parts(new, record)
     for name, part in a.items():
         if name == "z":
             b[name][rows] = part
@@ -149,10 +166,34 @@ def widen(learner: OnlineLSTM, n_in: int | None = None, n_out: int | None = None
             b[name][[new.output_source_names.index(s) for s in old.output_source_names]] = part
         else:
             b[name][: part.shape[0]] = part
-    if int(header[META["step"]]) > 0 and int(header[META["seq_step"]]) > 0:
-        for k in range(old.n_out, n_out):
+    if computed:
+        for k in range(old.n_out, new.n_out):
             b["y_k"][k], b["d_k"][k] = _output_unit(new, theta, b["o"], k)
+    return record
 
-    new_learner.load_state_arrays(
-        {"header": header, "theta": theta, "dW": dW, "T": traces, "record": record})
-    return new_learner
+
+def _widen_slots(old, new, ring, theta, rows, n_steps):
+    """The snapshots for delayed targets (layout ``slots``) in ``new``'s
+    layout: each step's record and traces as above, its output weights from
+    the cells with the new units' (never changed) weights added, and the new
+    units open for a target (they had none)."""
+    mo, mn = old.meta, new.meta
+    ring = ring.reshape(mo["n_slots"], mo["slot_size"])
+    out = np.zeros((mn["n_slots"], mn["slot_size"]))
+    CS = old.n_cells
+    W_k_new = new.weight_view(theta, "W_k")  # (K, n_ob); the cells are sources 0..CS-1
+    for t in range(max(0, n_steps - mo["n_slots"]), n_steps):
+        i = t % mo["n_slots"]
+        src, dst = ring[i], out[i]
+        dst[:mn["bank_size"]] = _widen_record(old, new, src[:mo["bank_size"]], theta, rows, True)
+        tr_old = src[mo["sl_T"]:mo["sl_T"] + old.n_traces]
+        tr_new = dst[mn["sl_T"]:mn["sl_T"] + new.n_traces]
+        _trace_rows(new, tr_new)[rows] = _trace_rows(old, tr_old)
+        tr_new[new.I_h * new.trace_row:] = tr_old[old.I_h * old.trace_row:]
+        wk = dst[mn["sl_wk"]:mn["sl_wk"] + CS * new.n_out].reshape(CS, new.n_out)
+        wk[:, :old.n_out] = src[mo["sl_wk"]:mo["sl_wk"] + CS * old.n_out].reshape(CS, old.n_out)
+        wk[:, old.n_out:] = W_k_new[old.n_out:, :CS].T
+        dst[mn["sl_open"]:mn["sl_open"] + old.n_out] = src[mo["sl_open"]:mo["sl_open"] + old.n_out]
+        dst[mn["sl_open"] + old.n_out:mn["sl_open"] + new.n_out] = 1.0
+        dst[mn["sl_tmax"]] = src[mo["sl_tmax"]]
+    return out.ravel()

@@ -23,6 +23,8 @@ no error flows back through peepholes (spec §7.2).
 
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 
 
@@ -88,6 +90,8 @@ class ReferenceLSTM:
             if name in weights:
                 self.W[name] = weights[name].copy()
         self.dW = {k: np.zeros_like(v) for k, v in self.W.items()}
+        # the last steps' (record, traces, W_k before its update), newest last
+        self.snapshots = collections.deque(maxlen=self.KEEP)
         self.reset(apply=False)
 
     # ------------------------------------------------------------------
@@ -169,7 +173,7 @@ class ReferenceLSTM:
 
     def step(self, x, y=None, learn=True):
         """One step; returns y_k before the update."""
-        lay, C, S, CS = self.lay, self.C, self.S, self.CS
+        lay, C, S = self.lay, self.C, self.S
         x = np.asarray(x, dtype=float)
         r = self.forward(x)
         # traces (eqs. 25, 27; spec §7.1, §7.2), every step, damped by y_phi
@@ -184,34 +188,50 @@ class ReferenceLSTM:
             c_phi = r["s_prev"] * np.repeat(fprime(r["net_phi"]), S)
             self.T_phi = keep * self.T_phi + c_phi[:, None] * r["zg"][None, :]
             self.T_P_phi = keep * self.T_P_phi + c_phi[:, None] * block_states
-        if learn and y is not None and not np.all(np.isnan(y)):
-            y = np.asarray(y, dtype=float)
-            e_k = np.where(np.isnan(y), 0.0, fprime(r["net_k"]) * (np.nan_to_num(y) - r["y_k"]))
-            back = self.W["k"][:, :CS].T @ e_k
-            e_s = np.repeat(r["y_out"], S) * hprime(r["s"], lay.h) * back
-            dW = {
-                "k": self.lr * np.outer(e_k, r["ob"]),
-                "in": self.lr * np.einsum("jv,jvm->jm", e_s.reshape(C, S),
-                                          self.T_in.reshape(C, S, -1)),
-                "c": self.lr * e_s[:, None] * self.T_c,
-            }
-            if lay.output_gates:
-                e_out = fprime(r["net_out"]) * (r["hs"] * back).reshape(C, S).sum(axis=1)
-                dW["out"] = self.lr * np.outer(e_out, r["zg"])
-            by_block = e_s.reshape(C, S)
-            if lay.forget_gate:
-                dW["phi"] = self.lr * np.einsum("jv,jvm->jm", by_block, self.T_phi.reshape(C, S, -1))
-            if "P_in" in self.W:
-                dW["P_in"] = self.lr * np.einsum("jv,jvw->jw", by_block, self.T_P_in.reshape(C, S, S))
-            if "P_phi" in self.W:
-                dW["P_phi"] = self.lr * np.einsum("jv,jvw->jw", by_block, self.T_P_phi.reshape(C, S, S))
-            if "P_out" in self.W:
-                dW["P_out"] = self.lr * e_out[:, None] * r["s"].reshape(C, S)
-            target = self.dW if self.accumulate else self.W
-            for k, v in dW.items():
-                target[k] += v
+        # what a delayed target of this step needs: its record, its traces,
+        # and the output weights it was computed with (before its update)
+        self.snapshots.append((r, {k: getattr(self, k).copy() for k in self._TRACES},
+                               self.W["k"].copy()))
+        if learn and y is not None:
+            self.learn_from(-1, y)
         self.s, self.y_c, self.y_in, self.y_out = r["s"], r["y_c"], r["y_in"], r["y_out"]
         return r["y_k"]
+
+    _TRACES = ("T_in", "T_c", "T_phi", "T_P_in", "T_P_phi")
+    KEEP = 64  #: snapshots kept for learn_from
+
+    def learn_from(self, i, y):
+        """The weight change for target ``y`` of step ``snapshots[i]``: that
+        step's errors through its output weights, times its traces."""
+        if np.all(np.isnan(y)):
+            return
+        lay, C, S, CS = self.lay, self.C, self.S, self.CS
+        r, tr, W_k = self.snapshots[i]
+        y = np.asarray(y, dtype=float)
+        e_k = np.where(np.isnan(y), 0.0, fprime(r["net_k"]) * (np.nan_to_num(y) - r["y_k"]))
+        back = W_k[:, :CS].T @ e_k
+        e_s = np.repeat(r["y_out"], S) * hprime(r["s"], lay.h) * back
+        dW = {
+            "k": self.lr * np.outer(e_k, r["ob"]),
+            "in": self.lr * np.einsum("jv,jvm->jm", e_s.reshape(C, S),
+                                      tr["T_in"].reshape(C, S, -1)),
+            "c": self.lr * e_s[:, None] * tr["T_c"],
+        }
+        if lay.output_gates:
+            e_out = fprime(r["net_out"]) * (r["hs"] * back).reshape(C, S).sum(axis=1)
+            dW["out"] = self.lr * np.outer(e_out, r["zg"])
+        by_block = e_s.reshape(C, S)
+        if lay.forget_gate:
+            dW["phi"] = self.lr * np.einsum("jv,jvm->jm", by_block, tr["T_phi"].reshape(C, S, -1))
+        if "P_in" in self.W:
+            dW["P_in"] = self.lr * np.einsum("jv,jvw->jw", by_block, tr["T_P_in"].reshape(C, S, S))
+        if "P_phi" in self.W:
+            dW["P_phi"] = self.lr * np.einsum("jv,jvw->jw", by_block, tr["T_P_phi"].reshape(C, S, S))
+        if "P_out" in self.W:
+            dW["P_out"] = self.lr * e_out[:, None] * r["s"].reshape(C, S)
+        target = self.dW if self.accumulate else self.W
+        for k, v in dW.items():
+            target[k] += v
 
     def weights(self):
         """Named parameters in the learner's convention."""

@@ -149,6 +149,26 @@ def bad_out(c, shape):
 # ---------------------------------------------------------------------------
 
 
+def bad_delayed(c, m, y):
+    """A bad learn_delayed call: an age with no snapshot, a bad target, or a
+    second target for an output that already has one."""
+    K, D = m.layout.n_out, m.layout.max_delay
+    oldest = min(D, m.n_steps_ - 1)
+    which = c.choice(["age", "y", "twice"])
+    if which == "twice" and oldest >= 0:
+        age = c.integers(0, oldest)
+        done = ~m.open_targets(age)
+        if done.any():
+            yy = np.where(done, y, np.nan)
+            return lambda m: m.learn_delayed(yy, age), NoPendingStepError, "already had one"
+    if which == "y" and oldest >= 0:
+        v, rx = bad_vector(c, K, "y")
+        if v is not None:
+            return lambda m: m.learn_delayed(v, int(c.integers(0, oldest))), InputError, rx
+    age = c.choice([-1, oldest + 1, D + 1 + c.integers(0, 3), 1.0, None])
+    return lambda m: m.learn_delayed(y, age), InputError, "age"
+
+
 def bad_case(c, m):
     """One bad call for learner ``m`` in its current state."""
     lay = m.layout
@@ -157,7 +177,11 @@ def bad_case(c, m):
     kinds = ["learn_x", "learn_y", "learn_out", "predict_x", "predict_out", "many_X", "many_Y",
              "many_resets", "many_out", "many_noY", "pmany_X", "pmany_resets", "set_weights",
              "lr", "state_bound", "load_state", "learn_last"]
+    if lay.max_delay:
+        kinds.append("learn_delayed")
     kind = c.choice(kinds)
+    if kind == "learn_delayed":
+        return (kind,) + bad_delayed(c, m, y)
     if kind == "learn_x":
         v, rx = bad_vector(c, n, "x")
         return kind, lambda m: m.learn_one(v, y), InputError, rx
@@ -296,7 +320,8 @@ def good_op(c, m):
     """A random valid call, as a function of the learner (deterministic)."""
     lay = m.layout
     n, K = lay.n_in, lay.n_out
-    kind = c.choice(["learn", "learn", "learn", "predict", "learn_last", "reset", "many"])
+    kinds = ["learn", "learn", "learn", "predict", "learn_last", "reset", "many"]
+    kind = c.choice(kinds + ["predict", "delayed"] if lay.max_delay else kinds)
     x = c.uniform(n)
     if c.integers(0, 3) == 0:
         x[:] = 0.0
@@ -310,6 +335,15 @@ def good_op(c, m):
         return lambda m: m.predict_one(x)
     if kind == "learn_last":
         return lambda m: m.learn_last(y) if m.pending_ else m.learn_one(x, y)
+    if kind == "delayed":
+        a = c.integers(0, 64)
+
+        def delayed(m):
+            if m.n_steps_ == 0:
+                return m.learn_one(x, y)
+            age = a % (min(lay.max_delay, m.n_steps_ - 1) + 1)
+            return m.learn_delayed(np.where(m.open_targets(age), y, np.nan), age)
+        return delayed
     if kind == "reset":
         return lambda m: m.reset()
     T = c.integers(1, 8)

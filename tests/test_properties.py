@@ -67,6 +67,8 @@ def configs(draw, **fixed):
         update=draw(st.sampled_from(["step", "sequence"])),
         seed=draw(st.integers(0, 2**32 - 1)),
     )
+    if draw(st.integers(0, 3)) == 0:  # a window for delayed targets (snapshots are state)
+        cfg["max_delay"] = draw(st.integers(1, 4))
     if bias != "none" and draw(st.booleans()):
         cfg["in_gate_bias"] = draw(st.floats(-3.0, 0.0))
         if cfg["output_gates"] and draw(st.booleans()):
