@@ -32,10 +32,24 @@ advance the state again.  The rule, exactly:
 So predict before you learn, or learn without predicting, but do not
 predict an observation that will never be labelled right before learning a
 different one without predicting it (the label would go to the predicted
-step).  Delayed labels (``progressive_val_score(..., delay=...)``) are
-learned from the last predicted step: the paper's gradient is online and
-cannot go back to an older step.  Use the default ``delay=None`` with these
-models.
+step).
+
+Delayed labels
+--------------
+With the default ``max_delay=0`` a label is learned from the last predicted
+step, so use ``progressive_val_score(..., delay=None)``.  For labels that
+arrive later (``delay=...``, or a live stream whose truth comes in after
+the forecast), build the model with ``max_delay=D``: the learner then keeps
+each step's snapshot for D more steps (:meth:`OnlineLSTM.learn_delayed`),
+and ``learn_one(x, y)`` learns from the **oldest predicted observation not
+yet labelled**, as ``progressive_val_score`` delivers them: labels come in
+the order of the predictions.  A label that comes more than D steps after
+its prediction can no longer be learned from; it is skipped, counted in
+``n_late_labels_``, and a warning is issued the first time.  ``learn_one``
+with no prediction waiting is a new observation, as above.  In this mode
+every ``predict_one`` call is a new observation (a new step): two
+observations may have equal features (a scaler that has not learned yet maps
+every observation to zeros), so asking twice is not recognised.
 
 Features
 --------
@@ -65,8 +79,10 @@ scalers, e.g. ``compose.Discard("start") | StandardScaler()`` united with
 
 from __future__ import annotations
 
+import collections
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -98,7 +114,7 @@ class _StreamLSTM:
                  bias: str = "gates", g: str = "g2", h: str = "h1", in_gate_bias=None,
                  out_gate_bias=None, update: str = "step", state_bound: float = 1e6,
                  seed: int | None = None, reset_key=None, forget_gate: bool = False,
-                 peepholes: bool = False, forget_gate_bias=1.0):
+                 peepholes: bool = False, forget_gate_bias=1.0, max_delay: int = 0):
         self.n_blocks = n_blocks
         self.block_size = block_size
         self.lr = lr
@@ -117,6 +133,7 @@ class _StreamLSTM:
         self.forget_gate = forget_gate
         self.peepholes = peepholes
         self.forget_gate_bias = forget_gate_bias
+        self.max_delay = max_delay
         self._setup(n_out=1)
 
     def _setup(self, n_out):
@@ -129,6 +146,8 @@ class _StreamLSTM:
         self._t = np.zeros(n_out)
         self._out = np.zeros(n_out)
         self._pending_x = None  # copy of the x of a pending predict_one step
+        self._waiting = collections.deque()  # max_delay > 0: steps predicted, not yet labelled
+        self.n_late_labels_ = 0
 
     # ------------------------------------------------------------------
     @property
@@ -221,7 +240,11 @@ class _StreamLSTM:
     def _step(self, x, target=None):
         """Run observation ``x`` (learning from ``target`` unless None);
         return the outputs y_k of its step (a buffer owned by the model)."""
-        if self._pending_x is not None:
+        if self.max_delay:
+            if target is not None and self._waiting:
+                self._learn_waiting(target)
+                return self._out
+        elif self._pending_x is not None:
             if target is not None:  # learn_one: the observation just predicted
                 self._learner.learn_last(target)
                 self._pending_x = None
@@ -235,11 +258,28 @@ class _StreamLSTM:
             learner.reset()
         if target is None:
             learner.predict_one(v, out=self._out)
-            self._pending_x = dict(x)
+            if self.max_delay:
+                self._waiting.append(learner.n_steps_ - 1)
+            else:
+                self._pending_x = dict(x)
         else:
             learner.learn_one(v, target, out=self._out)
             self._pending_x = None
         return self._out
+
+    def _learn_waiting(self, target):
+        """A label for the oldest predicted, unlabelled step (max_delay > 0)."""
+        learner = self._learner
+        age = learner.n_steps_ - 1 - self._waiting[0]
+        if age <= self.max_delay:
+            learner.learn_delayed(target, age)  # raises before any change on bad input
+        else:
+            if not self.n_late_labels_:
+                warnings.warn(f"a label arrived {age} steps after its prediction, later than "
+                              f"max_delay={self.max_delay}; it is skipped (n_late_labels_ counts "
+                              f"them)", RuntimeWarning, stacklevel=4)
+            self.n_late_labels_ += 1
+        self._waiting.popleft()
 
     @classmethod
     def _unit_test_params(cls):
@@ -251,7 +291,7 @@ class _StreamLSTM:
 #: constructor parameters passed through to OnlineLSTM
 _LEARNER_PARAMS = ("n_blocks", "block_size", "output_gates", "connectivity", "bias", "g", "h",
                    "init_range", "in_gate_bias", "out_gate_bias", "forget_gate", "peepholes",
-                   "forget_gate_bias", "lr", "update", "state_bound", "seed")
+                   "forget_gate_bias", "lr", "update", "state_bound", "max_delay", "seed")
 
 _PARAMS_DOC = """
     n_blocks, block_size
@@ -278,7 +318,11 @@ _PARAMS_DOC = """
         long unsegmented stream, and peephole weights from each cell's state
         to its block's gates (Gers & Schmidhuber 2000).  Off by default: the
         1997 net.  ``forget_gate_bias`` (default +1.0, the gate starts open)
-        is used only with ``forget_gate=True``."""
+        is used only with ``forget_gate=True``.
+    max_delay
+        Labels may arrive up to this many observations after their
+        prediction (see "Delayed labels" in the module docstring).  0
+        (default): the label of the last prediction only."""
 
 
 class LSTMRegressor(_StreamLSTM, base.Regressor):
@@ -330,7 +374,7 @@ class LSTMRegressor(_StreamLSTM, base.Regressor):
                  out_gate_bias=None, update: str = "step", state_bound: float = 1e6,
                  seed: int | None = None, reset_key=None, forget_gate: bool = False,
                  peepholes: bool = False, forget_gate_bias=1.0, target_range: tuple | None = None,
-                 target_margin: float = 0.1):
+                 target_margin: float = 0.1, max_delay: int = 0):
         self.target_range = target_range
         self.target_margin = target_margin
         if not (isinstance(target_margin, numbers.Real) and 0 <= target_margin < 0.5):
@@ -343,7 +387,7 @@ class LSTMRegressor(_StreamLSTM, base.Regressor):
             self._lo, self._hi = lo, hi
         super().__init__(n_blocks, block_size, lr, init_range, output_gates, connectivity, bias, g, h,
                          in_gate_bias, out_gate_bias, update, state_bound, seed, reset_key,
-                         forget_gate, peepholes, forget_gate_bias)
+                         forget_gate, peepholes, forget_gate_bias, max_delay)
 
     @property
     def target_range_(self) -> tuple:

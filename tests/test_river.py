@@ -491,3 +491,73 @@ def test_docstring_examples():
     res = doctest.testmod(online_lstm.river, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert res.failed == 0 and res.attempted > 0
 
+
+
+# ---------------------------------------------------------------------------
+# delayed labels (max_delay > 0)
+# ---------------------------------------------------------------------------
+def _stream_dicts(n, seed):
+    rng = np.random.default_rng(seed)
+    xs = [{"b": float(rng.normal()), "a": float(rng.normal())} for _ in range(n)]
+    ys = [float(0.5 * x["a"] - x["b"] + 0.1 * rng.normal()) for x in xs]
+    return xs, ys
+
+
+@pytest.mark.parametrize("d", [1, 4])
+def test_delayed_labels_are_learned_from_their_own_step(d):
+    """Labels delivered d observations late go to the step that predicted
+    them: the adapter ends bit for bit where the learner does when it is
+    given each label with learn_delayed(y, age=d)."""
+    xs, ys = _stream_dicts(60, 1)
+    lo, hi, mg = -4.0, 4.0, 0.1
+    model = LSTMRegressor(n_blocks=2, block_size=2, seed=3, max_delay=d, target_range=(lo, hi),
+                          target_margin=mg)
+    model.predict_one(xs[0])  # builds the net for features a, b
+    m = copy.deepcopy(model.learner_)
+    assert model.feature_names_ == ["a", "b"]
+    scale = (hi - lo) / (1 - 2 * mg)
+    for t in range(1, 60):
+        model.predict_one(xs[t])
+        m.predict_one(np.array([xs[t]["a"], xs[t]["b"]]))
+        if t >= d:
+            model.learn_one(xs[t - d], ys[t - d])
+            m.learn_delayed((ys[t - d] - lo) / scale + mg, d)
+    for a, b in zip(model.learner_.state_arrays().values(), m.state_arrays().values()):
+        assert np.array_equal(a, b)
+    assert model.n_late_labels_ == 0
+
+
+def test_progressive_val_score_with_delay():
+    """River's delayed evaluation runs on the adapter unchanged; with
+    max_delay below the delay the late labels are skipped, counted and
+    warned about, never learned from the wrong step."""
+    data = list(datasets.TrumpApproval().take(300))
+    ok = preprocessing.StandardScaler() | LSTMRegressor(seed=1, max_delay=5)
+    evaluate.progressive_val_score(data, ok, metrics.MAE(), delay=5)
+    reg = ok["LSTMRegressor"]
+    assert reg.n_late_labels_ == 0
+    assert reg.learner_.n_updates_ == 300
+    late = preprocessing.StandardScaler() | LSTMRegressor(seed=1, max_delay=2)
+    with pytest.warns(RuntimeWarning, match="later than max_delay=2"):
+        evaluate.progressive_val_score(data, late, metrics.MAE(), delay=5)
+    reg = late["LSTMRegressor"]
+    assert reg.n_late_labels_ > 0
+    assert reg.learner_.n_updates_ + reg.n_late_labels_ == 300
+
+
+def test_delayed_classifier_with_new_classes_and_features():
+    """A class first seen in a delayed label widens the net; the waiting
+    steps stay learnable, with the new output unit open."""
+    model = LSTMClassifier(n_blocks=2, block_size=1, seed=2, max_delay=3)
+    stream = [({"a": 1.0}, "x"), ({"a": 0.0, "b": 1.0}, "y"), ({"b": 2.0}, "x"), ({"a": 0.5}, "z"),
+              ({"c": 1.0}, "y"), ({"a": 1.0, "c": 0.0}, "z")]
+    for t, (x, _) in enumerate(stream):
+        model.predict_proba_one(x)
+        if t >= 2:
+            model.learn_one(*stream[t - 2])
+    for x, y in stream[-2:]:
+        model.learn_one(x, y)
+    assert model.classes_ == ["x", "y", "z"]
+    assert model.learner_.n_updates_ == len(stream)
+    assert model.n_late_labels_ == 0
+    assert not model._waiting
