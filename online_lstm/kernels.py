@@ -82,8 +82,9 @@ Delayed targets
 A net with ``max_delay > 0`` also takes :func:`_step_x` (with no forget gate
 and no peepholes it computes the 1997 step's bits): after each step,
 :func:`_snapshot` copies what that step's weight change needs (its record,
-its traces, the output weights from the cells before its update, which
-outputs had no target) into slot ``t mod (max_delay + 1)`` of a ring.
+its traces, the output weights from the cells before its update) into slot
+``t mod (max_delay + 1)`` of a ring, with flags for the outputs that had no
+target; a step with a target for every output is only flagged closed.
 :func:`learn_delayed` runs :func:`_errors`, :func:`_bounds` and
 :func:`_commit_x` (weights only) on a slot instead of the live record and
 traces, through a :data:`Dims` whose offsets point into the slot: the
@@ -184,6 +185,7 @@ def _dims_x(mem):
         U(mem[M_TP]), U(mem[M_r_yphi]), U(mem[M_r_dphi]), U(mem[M_damp]),
         mem[M_xp] != 0.0, U(mem[M_n_slots]), U(mem[M_slots]), U(mem[M_slot_size]),
         U(mem[M_sl_T]), U(mem[M_sl_wk]), U(mem[M_sl_open]), U(mem[M_sl_tmax]),
+        U(mem[M_sl_step]),
     )
 
 
@@ -1132,9 +1134,12 @@ def _step_x(mem, d, learn):
         return st
     # --- commit ---------------------------------------------------------
     slot = U0
+    keep = False  # snapshot this step: some output has no target yet
     if dx.n_slots != U0:
         slot = _slot(dx, int(mem[M_STEP]))
-        _snapshot_wk(mem, d, dx, slot)  # the output weights before this step's change
+        keep = _mark_open(mem, d, dx, slot, learn)
+        if keep:
+            _snapshot_wk(mem, d, dx, slot)  # the output weights before this step's change
     _commit_x(mem, d, dx, nb, True, has_t)
     mem[H_TMAX] = tmax
     if d.accum != 0:
@@ -1149,8 +1154,8 @@ def _step_x(mem, d, learn):
         mem[M_PENDING] = 0.0
     else:
         mem[M_PENDING] = 1.0
-    if dx.n_slots != U0:
-        _snapshot(mem, d, dx, slot, nb, learn)
+    if keep:
+        _snapshot(mem, d, dx, slot, nb, mem[M_STEP])
     return OK
 
 
@@ -1166,6 +1171,23 @@ def _slot(dx, t):
 
 
 @njit
+def _mark_open(mem, d, dx, slot, learn):
+    """Flag the outputs of this step that had no target (they may get one
+    later); True if there is any.  A step whose every output had its target
+    needs no snapshot: its slot keeps an older step's, all flagged closed,
+    so learn_delayed refuses any target for it before reading it."""
+    op = slot + dx.sl_open
+    n_open = 0
+    for k in range(d.K):
+        if not learn or np.isnan(mem[d.ys + k]):
+            mem[op + k] = 1.0
+            n_open += 1
+        else:
+            mem[op + k] = 0.0
+    return n_open > 0
+
+
+@njit
 def _snapshot_wk(mem, d, dx, slot):
     """Save ``w_{k c}`` (the output weights from the cells, rows 0..CS-1 of
     Wk), which carry a delayed error back to the cells (eqs. 21, 23)."""
@@ -1175,20 +1197,19 @@ def _snapshot_wk(mem, d, dx, slot):
 
 
 @njit
-def _snapshot(mem, d, dx, slot, rb_index, learn):
+def _snapshot(mem, d, dx, slot, rb_index, n_steps):
     """Save what the weight change of the step just taken needs: its record
-    (bank ``rb_index``), its traces (which include the step, eqs. 25, 27),
-    their bound, and which outputs had no target (those may get one later)."""
+    (bank ``rb_index``), its traces (which include the step, eqs. 25, 27)
+    and their bound, and mark the slot as that step's (``n_steps`` = its
+    index + 1)."""
     rb = _bank(d, rb_index)
     for i in range(d.bank_size):
         mem[slot + i] = mem[rb + i]
     tr = slot + dx.sl_T
     for i in range(d.n_traces):
         mem[tr + i] = mem[d.T + i]
-    op = slot + dx.sl_open
-    for k in range(d.K):
-        mem[op + k] = 1.0 if (not learn or np.isnan(mem[d.ys + k])) else 0.0
     mem[slot + dx.sl_tmax] = mem[H_TMAX]
+    mem[slot + dx.sl_step] = n_steps
 
 
 @njit
@@ -1356,9 +1377,16 @@ def learn_delayed(mem, y, age):
         mem[d.ys + k] = y[k]
     if not _staged_y_ok(mem, d):
         return BAD_Y_VALUE
+    n_given = 0
     for k in range(d.K):
-        if not np.isnan(y[k]) and mem[op + k] == 0.0:
-            return HAS_TARGET
+        if not np.isnan(y[k]):
+            if mem[op + k] == 0.0:
+                return HAS_TARGET
+            n_given += 1
+    if n_given == 0:
+        return OK
+    if mem[slot + dx.sl_step] != t + 1:  # open flags on a slot of another step: corrupt
+        return BAD_AGE
     ds = _dims_at(d, slot, slot + dx.sl_T, d.Wk)  # that step's record and traces
     st, n_t = _errors(mem, _dims_at(d, slot, slot + dx.sl_T, slot + dx.sl_wk), 0)
     if st != OK:

@@ -139,8 +139,9 @@ _META_FIELDS = [
     # (forget gates, peepholes, or a delay window); the ring of step
     # snapshots: number of slots, offset, slot size, and inside a slot the
     # offsets of the traces, the output weights from the cells, the
-    # per-unit "no target yet" flags and the trace bound
-    "xp", "n_slots", "slots", "slot_size", "sl_T", "sl_wk", "sl_open", "sl_tmax",
+    # per-unit "no target yet" flags, the trace bound, and 1 + the step
+    # whose snapshot the slot holds (0: none)
+    "xp", "n_slots", "slots", "slot_size", "sl_T", "sl_wk", "sl_open", "sl_tmax", "sl_step",
     # counters and flags that change while learning
     "bank", "pending", "step", "seq_step", "n_resets", "n_updates",
 ]
@@ -403,7 +404,8 @@ class Layout:
             meta["sl_wk"] = a8(meta["sl_T"] + self.n_traces)
             meta["sl_open"] = meta["sl_wk"] + CS * K
             meta["sl_tmax"] = meta["sl_open"] + K
-            meta["slot_size"] = a8(meta["sl_tmax"] + 1)
+            meta["sl_step"] = meta["sl_tmax"] + 1
+            meta["slot_size"] = a8(meta["sl_step"] + 1)
             meta["n_slots"] = D + 1
             pos = a8(pos)
             meta["slots"] = pos

@@ -431,7 +431,9 @@ class OnlineLSTM:
         """One step without learning.  The state and traces still advance.
 
         The step can be learned from later with :meth:`learn_last` (act now,
-        learn when the target arrives).  Returns the outputs of this step.
+        learn when the target arrives) or, with ``max_delay > 0``, with
+        :meth:`learn_delayed` up to ``max_delay`` steps later.  Returns the
+        outputs of this step.
         """
         o = self._out if out is None else out
         try:
@@ -768,7 +770,19 @@ class OnlineLSTM:
             "dW": self._region("dW").copy(),
             "T": self._region("T").copy(),
             "record": self._region("record").copy(),
-        } | ({"slots": self._region("slots").copy()} if self.layout.max_delay else {})
+        } | ({"slots": self._slots_canonical()} if self.layout.max_delay else {})
+
+    def _slots_canonical(self):
+        """The snapshot ring with every closed slot (no output awaiting a
+        target) zeroed: a closed slot is never read, and whether a step
+        left a snapshot there depends on how it was learned (``learn_one``
+        with every target keeps none, ``predict_one`` then ``learn_last``
+        does), so the state stays the same bits either way."""
+        m = self.layout.meta
+        ring = self._region("slots").copy().reshape(m["n_slots"], m["slot_size"])
+        closed = ~ring[:, m["sl_open"]:m["sl_open"] + self.layout.n_out].any(axis=1)
+        ring[closed] = 0.0
+        return ring.ravel()
 
     def load_state_arrays(self, arrays: dict):
         """Restore a state from :meth:`state_arrays` (same architecture).
@@ -873,15 +887,6 @@ def check_state_arrays(lay: Layout, accum: int, arrays: dict) -> dict:
     for key in ("theta", "dW", "T", "record", "slots"):
         if key in vals and not np.all(np.isfinite(vals[key])):
             raise InputError(f"state[{key!r}] holds non-finite values")
-    if lay.max_delay:
-        m = lay.meta
-        ring = vals["slots"].reshape(m["n_slots"], m["slot_size"])
-        if not np.all(np.isin(ring[:, m["sl_open"]:m["sl_open"] + lay.n_out], (0.0, 1.0))):
-            raise InputError("state['slots'] is corrupt (open-target flags not 0 or 1)")
-        true_max = np.max(np.abs(ring[:, m["sl_T"]:m["sl_T"] + lay.n_traces]), axis=1, initial=0.0)
-        if not np.all(ring[:, m["sl_tmax"]] >= true_max * (1.0 - 1e-9)):
-            raise InputError("state['slots'] is corrupt (a snapshot's trace bound is below its "
-                             "traces' true maximum)")
     header = vals["header"]
     for name, value in lay.meta.items():
         if name in ("accum",) or name in META_COUNTERS:
@@ -910,6 +915,24 @@ def check_state_arrays(lay: Layout, accum: int, arrays: dict) -> dict:
         if not (math.isfinite(header[slot]) and header[slot] >= true_max * (1.0 - 1e-9)):
             raise InputError(f"state header is corrupt (the bound on max|{key}| is "
                              f"{header[slot]}, below the true {true_max})")
+    if lay.max_delay:
+        m = lay.meta
+        ring = vals["slots"].reshape(m["n_slots"], m["slot_size"])
+        if not np.all(np.isin(ring[:, m["sl_open"]:m["sl_open"] + lay.n_out], (0.0, 1.0))):
+            raise InputError("state['slots'] is corrupt (open-target flags not 0 or 1)")
+        is_open = ring[:, m["sl_open"]:m["sl_open"] + lay.n_out].any(axis=1)
+        held = ring[:, m["sl_step"]]  # 1 + the step whose snapshot a slot holds, 0: none
+        n_steps = header[META["step"]]
+        slot_of = np.mod(held - 1, m["n_slots"])
+        if not np.all((held == 0) | ((held >= 1) & (held <= n_steps) & (held == np.floor(held))
+                                     & (slot_of == np.arange(m["n_slots"])))) \
+                or not np.all(~is_open | ((held >= 1) & (held > n_steps - m["n_slots"]))):
+            raise InputError("state['slots'] is corrupt (a snapshot's step does not fit its slot "
+                             "or the step counter)")
+        true_max = np.max(np.abs(ring[:, m["sl_T"]:m["sl_T"] + lay.n_traces]), axis=1, initial=0.0)
+        if not np.all(ring[:, m["sl_tmax"]] >= true_max * (1.0 - 1e-9)):
+            raise InputError("state['slots'] is corrupt (a snapshot's trace bound is below its "
+                             "traces' true maximum)")
     return vals
 
 

@@ -19,7 +19,10 @@ learner that would have resulted had those units existed from the start:
   ``learn_last``) can still be learned from, new unit included.  The same
   holds for the steps kept for delayed targets (``max_delay > 0``): their
   snapshots are widened alike, and the new units of every kept step are
-  open for a target.
+  open for a target.  One exception: a step whose every output has its
+  target (at the step, or since) is closed and keeps no snapshot, so its new
+  outputs stay closed (a net built wide would have kept one, since the new
+  outputs had no target).
 
 The equivalence is tested bit for bit against a learner built wide from the
 start (``tests/test_widen.py``).
@@ -176,7 +179,9 @@ def _widen_slots(old, new, ring, theta, rows, n_steps):
     """The snapshots for delayed targets (layout ``slots``) in ``new``'s
     layout: each step's record and traces as above, its output weights from
     the cells with the new units' (never changed) weights added, and the new
-    units open for a target (they had none)."""
+    units open for a target (they had none), if the step has a snapshot (a
+    step with a target for every output keeps none, so its new outputs stay
+    closed)."""
     mo, mn = old.meta, new.meta
     ring = ring.reshape(mo["n_slots"], mo["slot_size"])
     out = np.zeros((mn["n_slots"], mn["slot_size"]))
@@ -194,6 +199,8 @@ def _widen_slots(old, new, ring, theta, rows, n_steps):
         wk[:, :old.n_out] = src[mo["sl_wk"]:mo["sl_wk"] + CS * old.n_out].reshape(CS, old.n_out)
         wk[:, old.n_out:] = W_k_new[old.n_out:, :CS].T
         dst[mn["sl_open"]:mn["sl_open"] + old.n_out] = src[mo["sl_open"]:mo["sl_open"] + old.n_out]
-        dst[mn["sl_open"] + old.n_out:mn["sl_open"] + new.n_out] = 1.0
+        if src[mo["sl_step"]] == t + 1:  # step t's snapshot (a closed slot is stored as 0)
+            dst[mn["sl_open"] + old.n_out:mn["sl_open"] + new.n_out] = 1.0
         dst[mn["sl_tmax"]] = src[mo["sl_tmax"]]
+        dst[mn["sl_step"]] = src[mo["sl_step"]]
     return out.ravel()

@@ -88,6 +88,27 @@ def test_age_zero_is_learn_one(arch):
         last.learn_last(Y[0])
 
 
+def test_a_fully_targeted_step_keeps_no_snapshot():
+    rng = np.random.default_rng(12)
+    X, Y = _stream(rng, 5, 2, 2)
+    m = OnlineLSTM(2, 2, 2, 1, lr=0.5, seed=1, max_delay=4)
+    m.predict_one(X[0])
+    m.learn_one(X[1], Y[1])  # every output has its target: nothing to keep
+    m.learn_one(X[2], [0.5, np.nan])  # one output open: a snapshot
+    assert m.open_targets(1).tolist() == [False, False]
+    assert m.open_targets(0).tolist() == [False, True]
+    assert m.open_targets(2).tolist() == [True, True]
+    ring = m.state_arrays()["slots"].reshape(5, -1)
+    held = ring[:, m.layout.meta["sl_step"]]
+    assert held.tolist() == [1.0, 0.0, 3.0, 0.0, 0.0]  # steps 0 and 2 (1 + index); 1 has none
+    closed = m.state_arrays()["slots"].reshape(5, -1)[[1, 3, 4]]
+    assert not closed.any()  # closed slots are stored as zeros
+    m.learn_delayed([np.nan, np.nan], 1)  # no target: fine
+    with pytest.raises(NoPendingStepError):
+        m.learn_delayed([0.5, np.nan], 1)
+    m.learn_delayed(Y[0], 2)
+
+
 @pytest.mark.parametrize("arch", ARCHS[:1] + ARCHS[4:6], ids=["F", "fg", "fg-ph"])
 def test_accumulated_updates_do_not_see_the_delay(arch):
     """With update="sequence" the weights are fixed within a sequence, so
@@ -281,6 +302,7 @@ def test_corrupt_snapshots_are_refused():
     meta = m.layout.meta
     before = _state(m)
     cases = {"nan": (lambda s: s.__setitem__(meta["sl_T"], np.nan), "non-finite"),
+             "step": (lambda s: s.__setitem__(meta["sl_step"], 2.0), "does not fit its slot"),
              "flag": (lambda s: s.__setitem__(meta["sl_open"], 2.0), "open-target flags"),
              "bound": (lambda s: s.__setitem__(meta["sl_T"], 2.0 * s[meta["sl_tmax"]] + 1.0),
                        "trace bound")}
@@ -305,13 +327,14 @@ def test_widening_keeps_the_waiting_steps():
     for t in range(8):
         narrow.predict_one(X[t, :2])
         if t >= D:
-            narrow.learn_delayed(Y[t - D, :2], D)
+            narrow.learn_delayed([Y[t - D, 0], np.nan], D)  # output 1 stays open
     wide = widen(narrow, n_in=3, n_out=3)
+    assert wide.open_targets(D).tolist() == [False, True, True]
     # built wide: the same weights for the old units, the new ones as widen drew them
     ref = OnlineLSTM(3, 3, 2, 2, lr=0.5, seed=0, max_delay=D)
     ref.set_weights(_initial_wide(narrow, wide))
     Yw = Y.copy()
-    Yw[:, 2] = np.nan
+    Yw[:, 1:] = np.nan
     for t in range(8):
         ref.predict_one(X[t])
         if t >= D:
@@ -320,8 +343,16 @@ def test_widening_keeps_the_waiting_steps():
     for t in range(8, 12):
         for m in (wide, ref):
             m.predict_one(X[t])
-            m.learn_delayed(Y[t - D], D)  # the new output gets targets too
+            m.learn_delayed(np.where(m.open_targets(D), Y[t - D], np.nan), D)  # new output too
     _same_but_bounds(ref, wide)
+    # a step whose every output had its target keeps no snapshot: after
+    # widening, its new output stays closed
+    closed = OnlineLSTM(2, 1, 2, 1, seed=3, max_delay=2)
+    closed.learn_one(X[0, :2], 0.5)
+    closed.predict_one(X[1, :2])
+    w = widen(closed, n_out=2)
+    assert w.open_targets(1).tolist() == [False, False]
+    assert w.open_targets(0).tolist() == [True, True]
 
 
 def _same_but_bounds(a, b):
