@@ -94,8 +94,28 @@ def bank():
         print(f"| {n:,} | " + " | ".join(fmt(v) for v in r) + " |")
 
 
+def delay():
+    df = pd.read_csv(RESULTS / "delay.csv")
+    many = df[df.call.isin(["learn_many", "predict_many"])]
+    Ds = sorted(many.max_delay.unique())
+    what = {"learn_many": "`learn_many`, every target given",
+            "predict_many": "`predict_many`, no target (every step kept)"}
+    print("\n| net | call | D = 0, ns/step | " + " | ".join(f"D = {D}" for D in Ds[1:]) + " |")
+    print("|---|---|---:|" + "---:|" * (len(Ds) - 1))
+    for (size, call), g in many.groupby(["size", "call"], sort=False):
+        g = g.set_index("max_delay")
+        w = int(g.weights.iloc[0])
+        print(f"| {size} ({w:,} w) | {what[call]} | {g.ns_per_step[0]:,.0f} | "
+              + " | ".join(f"{g.ratio[D]:.2f}×" for D in Ds[1:]) + " |")
+    calls = df[~df.call.isin(["learn_many", "predict_many"])]
+    for _, r in calls.iterrows():
+        print(f"\nper call, {r['size']}, D = {r.max_delay}: {r.call} {r.ns_per_step:,.0f} ns "
+              f"({r.ratio:.2f}×)", end="")
+    print()
+
+
 if __name__ == "__main__":
-    for part in (peers, latency, bank):
+    for part in (peers, latency, bank, delay):
         try:
             part()
         except FileNotFoundError as exc:

@@ -3,7 +3,7 @@
     python benchmarks/run_all.py [--quick]
 
 Runs ``bench_step.py`` (issue 2's per-size table), ``bench_latency.py``,
-``bench_peers.py`` and ``bench_bank.py`` one after another, each in its own
+``bench_peers.py``, ``bench_bank.py`` and ``bench_delay.py`` one after another, each in its own
 process, and ``report.py`` at the end.  Results go to
 ``benchmarks/results/``.  About 10 minutes on the 2-core development machine
 (2 with ``--quick``), plus Numba's first compilation in a fresh clone; peers
@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 HERE = pathlib.Path(__file__).parent
-SCRIPTS = ["bench_step.py", "bench_latency.py", "bench_peers.py", "bench_bank.py"]
+SCRIPTS = ["bench_step.py", "bench_latency.py", "bench_peers.py", "bench_bank.py", "bench_delay.py"]
 
 
 def main():

@@ -6,9 +6,10 @@ learner ``l`` (header, parameters, traces, records, scratch; see
 :mod:`online_lstm.layout`), padded to a multiple of 64 bytes so that two
 learners never share a cache line.  The kernels run ``prange`` over the
 leading learner axis, and each learner takes its steps through the single
-learner's own ``kernels._step_mem``: one step, one truth, so learner ``l`` of
-a bank produces the same bits as an :class:`~online_lstm.OnlineLSTM` with the
-same state fed the same data.
+learner's own step (``kernels._step_unwindowed``: ``kernels._step_mem``
+without the snapshots for delayed targets, which a bank does not keep): one
+step, one truth, so learner ``l`` of a bank produces the same bits as an
+:class:`~online_lstm.OnlineLSTM` with the same state fed the same data.
 
 Data has the learner axis leading too: ``X[l, t]`` is the input of learner
 ``l`` at step ``t`` of the chunk, so each learner reads its own stream from
@@ -35,7 +36,7 @@ import numpy as np
 from numba import prange
 
 from ._jit import njit_sig
-from .kernels import BAD_X_VALUE, BAD_Y_VALUE, OK, _bank, _cur_bank, _dims, _reset, _step_mem
+from .kernels import BAD_X_VALUE, BAD_Y_VALUE, OK, _bank, _cur_bank, _dims, _reset, _step_unwindowed
 from .kernels import learn_last as _learn_last
 
 # A parallel call ends at a barrier where the threads wait for each other.
@@ -121,7 +122,7 @@ def _run(mems, X, Y, resets, out, status, rows, learn):
             if learn:
                 for k in range(K):
                     mem[d.ys + k] = Y[l, t, k]
-            st = _step_mem(mem, d, learn)
+            st = _step_unwindowed(mem, d, learn)  # a bank keeps no snapshots
             if st != OK:
                 break
             y_k = _bank(d, _cur_bank(mem)) + d.r_yk

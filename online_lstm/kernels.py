@@ -1066,8 +1066,24 @@ def _step_mem(mem, d, learn):
     ``benchmarks/ab_step.py``).
     """
     if _has_options(mem):
-        return _step_x(mem, d, learn)
+        return _step_x(mem, d, learn, True)
     return _step_1997(mem, d, learn)
+
+
+@njit_inline
+def _step_unwindowed(mem, d, learn):
+    """:func:`_step_mem` for learners that keep no snapshots for delayed
+    targets (those of a learner bank): the snapshot code is compiled out, so
+    that it does not weigh on the bank's loop."""
+    if _has_options(mem):
+        return _step_x(mem, d, learn, False)
+    return _step_1997(mem, d, learn)
+
+
+@njit_inline
+def _step_xw(mem, d, learn):
+    """:func:`_step_x` with the snapshots (the row loop of :func:`run`)."""
+    return _step_x(mem, d, learn, True)
 
 
 @njit_inline
@@ -1110,9 +1126,11 @@ def _step_1997(mem, d, learn):
 
 
 @njit_inline
-def _step_x(mem, d, learn):
-    """:func:`_step_mem` for a net with forget gates or peepholes: the same
-    sequence with :func:`_forward_x` and :func:`_commit_x`."""
+def _step_x(mem, d, learn, window):
+    """:func:`_step_mem` for a net with forget gates or peepholes (or a
+    window for delayed targets): the same sequence with :func:`_forward_x`
+    and :func:`_commit_x`.  ``window`` is a constant at each call site: False
+    compiles the snapshots out."""
     dx = _dims_x(mem)
     if not _staged_x_ok(mem, d):
         return BAD_X_VALUE
@@ -1135,7 +1153,7 @@ def _step_x(mem, d, learn):
     # --- commit ---------------------------------------------------------
     slot = U0
     keep = False  # snapshot this step: some output has no target yet
-    if dx.n_slots != U0:
+    if window and dx.n_slots != U0:
         slot = _slot(dx, int(mem[M_STEP]))
         keep = _mark_open(mem, d, dx, slot, learn)
         if keep:
@@ -1452,7 +1470,7 @@ def _rows_loop(step, name):
 
 
 _run_1997 = _rows_loop(_step_1997, "_run_1997")
-_run_x = _rows_loop(_step_x, "_run_x")
+_run_x = _rows_loop(_step_xw, "_run_x")
 
 
 @njit_sig("UniTuple(int64, 2)(float64[::1], float64[:, ::1], float64[:, ::1], "
