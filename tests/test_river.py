@@ -561,3 +561,17 @@ def test_delayed_classifier_with_new_classes_and_features():
     assert model.learner_.n_updates_ == len(stream)
     assert model.n_late_labels_ == 0
     assert not model._waiting
+
+
+def test_delayed_labels_reach_their_own_step_on_a_memoryless_stream():
+    """y depends on its own observation only: with labels 5 observations
+    late, max_delay=5 learns it and max_delay=0 (labels to the last step)
+    cannot (scripts/delayed_labels.py has the full comparison)."""
+    rng = np.random.default_rng(0)
+    data = [({"a": float(v)}, float(np.tanh(2 * v))) for v in rng.normal(size=1500)]
+    spread = np.mean(np.abs([y - np.mean([y for _, y in data]) for _, y in data]))
+    exact = evaluate.progressive_val_score(data, LSTMRegressor(seed=0, max_delay=5),
+                                           metrics.MAE(), delay=5).get()
+    wrong = evaluate.progressive_val_score(data, LSTMRegressor(seed=0), metrics.MAE(), delay=5).get()
+    assert exact < 0.4 * spread
+    assert wrong > 0.9 * spread
