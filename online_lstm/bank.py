@@ -22,7 +22,7 @@ from .layout import (
     M_STEP,
 )
 from ._validate import as_float_array
-from .learner import _DIVERGENCE_REASONS, _RECORD_KEYS, OnlineLSTM
+from .learner import _DIVERGENCE_REASONS, _RECORD_KEYS, OnlineLSTM, canonical_slots
 
 #: Below this many weight-steps in one call the serial kernel is used even
 #: when ``parallel="auto"``: waking a second thread costs a few microseconds.
@@ -105,6 +105,10 @@ class LearnerBank:
         in :class:`BankDivergenceError`; the caller decides what to do with it.
     lr, state_bound : float or array of shape (N,)
         One value for all learners or one per learner.
+    max_delay : int
+        Targets may arrive up to this many steps late
+        (:meth:`learn_delayed`); as in :class:`~online_lstm.OnlineLSTM`.
+        0 (default): the bank's loop has no snapshot code at all.
     seed : None, int or sequence of N ints
         An int (or None, for fresh entropy) is spread into one integer seed per
         learner (``seeds_``); learner ``l`` then starts exactly as
@@ -144,7 +148,7 @@ class LearnerBank:
                  connectivity="F", bias="gates", g="g2", h="h1", init_range=0.1,
                  in_gate_bias=None, out_gate_bias=None, forget_gate=False, peepholes=False,
                  forget_gate_bias=1.0, lr=0.1, update="step",
-                 state_bound=1e6, on_divergence="raise", seed=None, parallel="auto"):
+                 state_bound=1e6, on_divergence="raise", max_delay=0, seed=None, parallel="auto"):
         if isinstance(n_learners, bool) or not isinstance(n_learners, Integral) or n_learners < 1:
             raise ValueError(f"n_learners must be a positive integer; got {n_learners!r}")
         if on_divergence != "raise":
@@ -166,7 +170,7 @@ class LearnerBank:
                                  peepholes=peepholes, forget_gate_bias=forget_gate_bias,
                                  lr=float(lrs[0]), update=update,
                                  state_bound=float(bounds[0]), on_divergence=on_divergence,
-                                 seed=self.seeds_[0])
+                                 max_delay=max_delay, seed=self.seeds_[0])
         self.layout = lay = self._proto.layout
         self._stride = (lay.mem_size + 7) // 8 * 8
         self._mems = _aligned_zeros(N, self._stride)
@@ -194,9 +198,6 @@ class LearnerBank:
         if not learners or not all(isinstance(m, OnlineLSTM) for m in learners):
             raise ValueError("from_learners needs a non-empty sequence of OnlineLSTM")
         p = learners[0].get_params()
-        if p.pop("max_delay"):
-            raise ValueError("a LearnerBank keeps no snapshots for delayed targets: its learners "
-                             "must have max_delay=0")
         seeds = [m.seed if isinstance(m.seed, Integral) else 0 for m in learners]
         bank = cls(len(learners), **{k: v for k, v in p.items() if k not in ("seed", "lr", "state_bound")},
                    seed=seeds, parallel=parallel)
@@ -231,7 +232,6 @@ class LearnerBank:
     def get_params(self) -> dict:
         """Constructor arguments (River/scikit-learn convention)."""
         p = self._proto.get_params()
-        del p["max_delay"]  # a bank keeps no snapshots for delayed targets
         lr, bound = self.lr, self.state_bound
         p.update(lr=float(lr[0]) if np.all(lr == lr[0]) else lr,
                  state_bound=float(bound[0]) if np.all(bound == bound[0]) else bound,
@@ -335,10 +335,15 @@ class LearnerBank:
         return out
 
     def _kernels(self, work):
+        """(run, learn_last, reset, learn_delayed), parallel or serial by the
+        work of the call; ``run`` keeps step snapshots if the bank has a
+        window for delayed targets."""
+        w = self.layout.max_delay > 0
         if self.parallel is True or (self.parallel == "auto" and self.n_learners > 1
                                      and work >= AUTO_PARALLEL_WORK):
-            return _bk.run, _bk.learn_last, _bk.reset
-        return _bk.run_serial, _bk.learn_last_serial, _bk.reset_serial
+            return (_bk.run_w if w else _bk.run), _bk.learn_last, _bk.reset, _bk.learn_delayed
+        return ((_bk.run_w_serial if w else _bk.run_serial), _bk.learn_last_serial,
+                _bk.reset_serial, _bk.learn_delayed_serial)
 
     # ------------------------------------------------------------------
     # stepping
@@ -471,9 +476,81 @@ class LearnerBank:
                 f"learners {missing[:10].tolist()}{' ...' if missing.size > 10 else ''} have a target "
                 f"but no step waiting for one (take it with predict_one or learn_one(Y=None)). "
                 f"No learner was changed.")
+        if self.layout.max_delay:  # keep the snapshots' flags in step: learn through them
+            self._learn_delayed(Y2, wants, np.zeros(self.n_learners, dtype=np.int64))
+            return
         last = self._kernels(self.n_learners * self.layout.n_params)[1]
         last(self._mems, Y2, self._status)
         self._check_status()
+
+    def learn_delayed(self, Y, age):
+        """Learn from the targets of steps taken ``age`` steps before the last.
+
+        The bank form of :meth:`OnlineLSTM.learn_delayed` (needs
+        ``max_delay > 0``).  ``Y`` has shape (N, n_out); learners whose row
+        is all NaN are left alone.  ``age`` is one int for all learners or
+        one per learner, shape (N,); 0 is each learner's last step.  Every
+        learner with a target must keep a snapshot of a step that old
+        (``age <= min(max_delay, n_steps_ - 1)``) whose outputs given here
+        still await their targets, or nothing is done and
+        :class:`~online_lstm.errors.InputError` (bad age or target) or
+        :class:`NoPendingStepError` (a second target) is raised.
+        """
+        lay = self.layout
+        Y2 = self._data(Y, "Y", None, lay.n_out)[:, 0, :]
+        if np.any(np.isinf(Y2)):
+            l = int(np.flatnonzero(np.isinf(Y2).any(axis=1))[0])
+            raise InputError(f"Y[{l}] must be finite or NaN (NaN = no target): inf in the target "
+                             f"of learner {l}. No learner was changed.")
+        wants = ~np.all(np.isnan(Y2), axis=1)
+        ages = self._ages(age, wants, "learn_delayed")
+        given = ~np.isnan(Y2) & ~self._open_flags(ages)
+        clash = np.flatnonzero(wants & given.any(axis=1))
+        if clash.size:
+            raise NoPendingStepError(
+                f"learn_delayed: learners {clash[:10].tolist()}{' ...' if clash.size > 10 else ''} "
+                f"are given a target for an output that already had one at that step (or has been "
+                f"given one since); pass NaN for it. No learner was changed.")
+        self._learn_delayed(Y2, wants, ages)
+
+    def _learn_delayed(self, Y2, wants, ages):
+        run = self._kernels(int(wants.sum()) * self.layout.n_params)[3]
+        run(self._mems, np.ascontiguousarray(Y2), ages, self._status)
+        self._check_status()
+
+    def _ages(self, age, wants, what):
+        """``age`` as int64[N], checked for the learners in ``wants``."""
+        lay, N = self.layout, self.n_learners
+        a = np.asarray(age)
+        if a.dtype == np.bool_ or a.dtype.kind not in "iu" or a.shape not in ((), (N,)):
+            raise InputError(f"{what}: age must be an int or {N} ints (one per learner); "
+                             f"got {age!r:.60}")
+        ages = np.array(np.broadcast_to(a, (N,)), dtype=np.int64)  # a writeable copy
+        if lay.max_delay == 0:
+            raise InputError(f"{what}: this bank keeps no snapshots (max_delay=0; use learn_last, "
+                             f"or build it with max_delay > 0)")
+        oldest = np.minimum(lay.max_delay, self._mems[:, M_STEP].astype(np.int64) - 1)
+        bad = np.flatnonzero(wants & ((ages < 0) | (ages > oldest)))
+        if bad.size:
+            l = int(bad[0])
+            raise InputError(f"{what}: learner {l} has no step of age {int(ages[l])}: ages go from "
+                             f"0 (the last step) to {int(oldest[l])} (max_delay={lay.max_delay}, "
+                             f"{int(self._mems[l, M_STEP])} steps taken). No learner was changed.")
+        return ages
+
+    def _open_flags(self, ages):
+        """(N, n_out) flags of the outputs still awaiting a target at the
+        step of each learner's age (ages assumed valid where they matter)."""
+        m, K = self.layout.meta, self.layout.n_out
+        t = self._mems[:, M_STEP].astype(np.int64) - 1 - ages
+        start = m["slots"] + np.mod(t, m["n_slots"]) * m["slot_size"] + m["sl_open"]
+        return np.take_along_axis(self._mems, start[:, None] + np.arange(K), axis=1) != 0.0
+
+    def open_targets(self, age) -> np.ndarray:
+        """Which outputs of each learner's step of this ``age`` can still take
+        a target with :meth:`learn_delayed`: bool array (N, n_out)."""
+        ages = self._ages(age, np.ones(self.n_learners, dtype=bool), "open_targets")
+        return self._open_flags(ages)
 
     def reset(self, learners=None):
         """Sequence boundary for every learner, or for those selected.
@@ -590,7 +667,8 @@ class LearnerBank:
         if name == "record":
             start = meta["bank0"] + self._mems[:, M_BANK].astype(np.int64) * meta["bank_size"]
             return start[:, None] + np.arange(meta["bank_size"])
-        size = {"theta": lay.n_params, "dW": lay.n_params, "T": lay.n_traces}[name]
+        size = {"theta": lay.n_params, "dW": lay.n_params, "T": lay.n_traces,
+                "slots": meta["n_slots"] * meta["slot_size"]}[name]
         return np.broadcast_to(meta[name] + np.arange(size), (N, size))
 
     def _region(self, name):
@@ -624,7 +702,10 @@ class LearnerBank:
         (N, HEADER_SIZE), ``theta`` (N, n_params), ``dW``, ``T`` and
         ``record`` (copies)."""
         return {"header": self._mems[:, :HEADER_SIZE].copy(),
-                **{name: self._region(name) for name in ("theta", "dW", "T", "record")}}
+                **{name: self._region(name) for name in ("theta", "dW", "T", "record")},
+                **({"slots": np.stack([canonical_slots(self.layout, r)
+                                       for r in self._region("slots")])}
+                   if self.layout.max_delay else {})}
 
     def load_state_arrays(self, arrays: dict):
         """Restore every learner from :meth:`state_arrays` (same architecture,
@@ -632,7 +713,8 @@ class LearnerBank:
         :meth:`OnlineLSTM.load_state_arrays` checks it; nothing is written
         unless all are good."""
         N = self.n_learners
-        for key in ("header", "theta", "dW", "T", "record"):
+        keys = ("header", "theta", "dW", "T", "record") + (("slots",) if self.layout.max_delay else ())
+        for key in keys:
             if key not in arrays:
                 raise InputError(f"state is missing {key!r}")
             if np.ndim(arrays[key]) != 2 or np.shape(arrays[key])[0] != N:
@@ -643,8 +725,7 @@ class LearnerBank:
         size = self.layout.mem_size
         for i in range(N):
             try:
-                scratch.load_state_arrays({k: np.asarray(arrays[k])[i] for k in
-                                           ("header", "theta", "dW", "T", "record")})
+                scratch.load_state_arrays({k: np.asarray(arrays[k])[i] for k in keys})
             except InputError as exc:
                 raise InputError(f"learner {i}: {exc}") from None
             new[i, :size] = scratch._mem

@@ -35,8 +35,11 @@ import types
 import numpy as np
 from numba import prange
 
-from ._jit import njit_sig
-from .kernels import BAD_X_VALUE, BAD_Y_VALUE, OK, _bank, _cur_bank, _dims, _reset, _step_unwindowed
+from ._jit import njit_inline, njit_sig
+from .kernels import (
+    BAD_X_VALUE, BAD_Y_VALUE, OK, _bank, _cur_bank, _dims, _reset, _step_mem, _step_unwindowed,
+)
+from .kernels import learn_delayed as _learn_delayed
 from .kernels import learn_last as _learn_last
 
 # A parallel call ends at a barrier where the threads wait for each other.
@@ -53,7 +56,8 @@ SKIPPED = -1
 
 
 def _run(mems, X, Y, resets, out, status, rows, learn):
-    """T steps for each of N learners; the ``run`` and ``run_serial`` entry points.
+    """T steps for each of N learners; the ``run`` and ``run_serial`` entry points
+    (``run_w`` and ``run_w_serial`` for learners with a window for delayed targets).
 
     Parameters
     ----------
@@ -86,58 +90,93 @@ def _run(mems, X, Y, resets, out, status, rows, learn):
     run on.  This is what N separate ``learn_many`` calls would do.
     """
     N = mems.shape[0]
-    T, n_in = X.shape[1], X.shape[2]
-    K = out.shape[2]
-    has_resets = resets.shape[0] != 0
     for l in prange(N):  # every row of every learner, before any step
-        st = OK
-        t = 0
-        while t < T and st == OK:
-            for i in range(n_in):
-                if not np.isfinite(X[l, t, i]):
-                    st = BAD_X_VALUE
-            if learn and st == OK:
-                for k in range(K):
-                    if np.isinf(Y[l, t, k]):
-                        st = BAD_Y_VALUE
-            if st == OK:
-                t += 1
-        status[l] = st
-        rows[l] = t
+        _check_rows(X, Y, status, rows, l, learn)
     for l in range(N):
         if status[l] != OK:
             return 1
     for l in prange(N):
-        mem = mems[l]
-        d = _dims(mem)
-        st = OK
-        t = 0
-        while t < T:
-            if has_resets and resets[l, t]:
-                st = _reset(mem, d)
-                if st != OK:
-                    break
-            for i in range(d.n_in):
-                mem[d.xs + i] = X[l, t, i]
-            if learn:
-                for k in range(K):
-                    mem[d.ys + k] = Y[l, t, k]
-            st = _step_unwindowed(mem, d, learn)  # a bank keeps no snapshots
-            if st != OK:
-                break
-            y_k = _bank(d, _cur_bank(mem)) + d.r_yk
-            for k in range(K):
-                out[l, t, k] = mem[y_k + k]
-            t += 1
-        for u in range(t, T):  # rows this learner did not compute
-            for k in range(K):
-                out[l, u, k] = np.nan
-        status[l] = st
-        rows[l] = t
+        _learner_rows(mems[l], X, Y, resets, out, status, rows, l, learn, False)
     for l in range(N):
         if status[l] != OK:
             return 2
     return 0
+
+
+def _run_w(mems, X, Y, resets, out, status, rows, learn):
+    """:func:`_run` for learners with a window for delayed targets
+    (``max_delay > 0``): each step also leaves its snapshot."""
+    N = mems.shape[0]
+    for l in prange(N):
+        _check_rows(X, Y, status, rows, l, learn)
+    for l in range(N):
+        if status[l] != OK:
+            return 1
+    for l in prange(N):
+        _learner_rows(mems[l], X, Y, resets, out, status, rows, l, learn, True)
+    for l in range(N):
+        if status[l] != OK:
+            return 2
+    return 0
+
+
+@njit_inline
+def _check_rows(X, Y, status, rows, l, learn):
+    """Learner ``l``'s rows, checked: ``status[l]`` and the first bad row."""
+    T, n_in = X.shape[1], X.shape[2]
+    K = Y.shape[2]
+    st = OK
+    t = 0
+    while t < T and st == OK:
+        for i in range(n_in):
+            if not np.isfinite(X[l, t, i]):
+                st = BAD_X_VALUE
+        if learn and st == OK:
+            for k in range(K):
+                if np.isinf(Y[l, t, k]):
+                    st = BAD_Y_VALUE
+        if st == OK:
+            t += 1
+    status[l] = st
+    rows[l] = t
+
+
+@njit_inline
+def _learner_rows(mem, X, Y, resets, out, status, rows, l, learn, window):
+    """Learner ``l``'s T steps.  ``window`` is a constant at each call site:
+    :func:`kernels._step_mem` (snapshots for delayed targets) if True,
+    :func:`kernels._step_unwindowed` (their code compiled out) if False."""
+    T = X.shape[1]
+    K = out.shape[2]
+    has_resets = resets.shape[0] != 0
+    d = _dims(mem)
+    st = OK
+    t = 0
+    while t < T:
+        if has_resets and resets[l, t]:
+            st = _reset(mem, d)
+            if st != OK:
+                break
+        for i in range(d.n_in):
+            mem[d.xs + i] = X[l, t, i]
+        if learn:
+            for k in range(K):
+                mem[d.ys + k] = Y[l, t, k]
+        if window:
+            st = _step_mem(mem, d, learn)
+        else:
+            st = _step_unwindowed(mem, d, learn)
+        if st != OK:
+            break
+        y_k = _bank(d, _cur_bank(mem)) + d.r_yk
+        for k in range(K):
+            out[l, t, k] = mem[y_k + k]
+        t += 1
+    for u in range(t, T):  # rows this learner did not compute
+        for k in range(K):
+            out[l, u, k] = np.nan
+    status[l] = st
+    rows[l] = t
 
 
 def _learn_last_all(mems, Y, status):
@@ -147,15 +186,29 @@ def _learn_last_all(mems, Y, status):
     others run the single learner's ``learn_last`` kernel.  The caller has
     checked that those have a pending step and that no target is infinite.
     """
-    N = mems.shape[0]
-    K = Y.shape[1]
-    for l in prange(N):
-        any_target = False
-        for k in range(K):
-            if not np.isnan(Y[l, k]):
-                any_target = True
-        if any_target:
+    for l in prange(mems.shape[0]):
+        if _has_target(Y, l):
             status[l] = _learn_last(mems[l], Y[l])
+        else:
+            status[l] = SKIPPED
+
+
+@njit_inline
+def _has_target(Y, l):
+    """True if row ``l`` of ``Y`` is not all NaN."""
+    for k in range(Y.shape[1]):
+        if not np.isnan(Y[l, k]):
+            return True
+    return False
+
+
+def _learn_delayed_all(mems, Y, ages, status):
+    """``learn_delayed`` for every learner whose target row is not all NaN,
+    each with its own age; the others are skipped (status ``SKIPPED``).  The
+    caller has checked the ages, the targets and the open outputs."""
+    for l in prange(mems.shape[0]):
+        if _has_target(Y, l):
+            status[l] = _learn_delayed(mems[l], Y[l], ages[l])
         else:
             status[l] = SKIPPED
 
@@ -177,6 +230,7 @@ _RUN_SIG = ("int64(float64[:, ::1], float64[:, :, ::1], float64[:, :, ::1], bool
             "float64[:, :, ::1], int64[::1], int64[::1], boolean)")
 _LAST_SIG = "void(float64[:, ::1], float64[:, ::1], int64[::1])"
 _RESET_SIG = "void(float64[:, ::1], boolean[::1], int64[::1])"
+_DELAYED_SIG = "void(float64[:, ::1], float64[:, ::1], int64[::1], int64[::1])"
 
 
 def _twin(fn):
@@ -203,9 +257,13 @@ _ENTRY_POINTS = {
     "learn_last_serial": (_LAST_SIG, False, 1),
     "reset": (_RESET_SIG, True, 2),
     "reset_serial": (_RESET_SIG, False, 2),
+    "run_w": (_RUN_SIG, True, 3),
+    "run_w_serial": (_RUN_SIG, False, 3),
+    "learn_delayed": (_DELAYED_SIG, True, 4),
+    "learn_delayed_serial": (_DELAYED_SIG, False, 4),
 }
 #: the Python functions behind the entry points, in ``_ENTRY_POINTS``' order
-_FUNCTIONS = (_run, _learn_last_all, _reset_some)
+_FUNCTIONS = (_run, _learn_last_all, _reset_some, _run_w, _learn_delayed_all)
 
 
 def __getattr__(name):

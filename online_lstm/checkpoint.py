@@ -515,11 +515,14 @@ def load_bank(path, cls=None):
         raise CheckpointError(f"{name}: metadata has no bank configuration or seeds")
     config = dict(config, seed=[0 if s is None else s for s in seeds])
     bank = _build(cls, config, name)
-    _check_names(arrays, "bank", name)
+    _check_names(arrays, "bank", name, slots=bank.layout.max_delay > 0)
     if any(np.ndim(a) != 2 or a.shape[0] != bank.n_learners for a in arrays.values()):
         raise CheckpointError(f"{name}: every array must have one row per learner "
                               f"({bank.n_learners}); shapes {[a.shape for a in arrays.values()]}")
     if meta.get("layout") != layout_signature(bank.layout):
+        if "slots" in arrays:
+            raise CheckpointError(f"{name}: written with another memory layout; its snapshots "
+                                  f"for delayed targets (max_delay) cannot be mapped")
         fresh = bank.state_arrays()["header"]
         rows = [_remap({k: a[i] for k, a in arrays.items()}, meta.get("layout") or {},
                        bank.layout, fresh[i], name) for i in range(bank.n_learners)]

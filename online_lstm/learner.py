@@ -773,16 +773,7 @@ class OnlineLSTM:
         } | ({"slots": self._slots_canonical()} if self.layout.max_delay else {})
 
     def _slots_canonical(self):
-        """The snapshot ring with every closed slot (no output awaiting a
-        target) zeroed: a closed slot is never read, and whether a step
-        left a snapshot there depends on how it was learned (``learn_one``
-        with every target keeps none, ``predict_one`` then ``learn_last``
-        does), so the state stays the same bits either way."""
-        m = self.layout.meta
-        ring = self._region("slots").copy().reshape(m["n_slots"], m["slot_size"])
-        closed = ~ring[:, m["sl_open"]:m["sl_open"] + self.layout.n_out].any(axis=1)
-        ring[closed] = 0.0
-        return ring.ravel()
+        return canonical_slots(self.layout, self._region("slots"))
 
     def load_state_arrays(self, arrays: dict):
         """Restore a state from :meth:`state_arrays` (same architecture).
@@ -860,6 +851,19 @@ class OnlineLSTM:
         and other parameters.
         """
         _ckpt.restore_learner(self, path)
+
+
+def canonical_slots(lay: Layout, slots: np.ndarray) -> np.ndarray:
+    """A copy of the snapshot ring ``slots`` with every closed slot (no output
+    awaiting a target) zeroed.  A closed slot is never read, and whether a
+    step left a snapshot there depends on how it was learned (``learn_one``
+    with every target keeps none, ``predict_one`` then ``learn_last`` does),
+    so stored states are the same bits either way."""
+    m = lay.meta
+    ring = np.array(slots, dtype=np.float64).reshape(m["n_slots"], m["slot_size"])
+    closed = ~ring[:, m["sl_open"]:m["sl_open"] + lay.n_out].any(axis=1)
+    ring[closed] = 0.0
+    return ring.ravel()
 
 
 def check_state_arrays(lay: Layout, accum: int, arrays: dict) -> dict:

@@ -373,12 +373,82 @@ def _initial_wide(narrow, wide):
     return widen(start, n_in=wide.n_in, n_out=wide.n_out).get_weights()
 
 
-def test_a_bank_refuses_learners_with_a_window():
+@pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
+@pytest.mark.parametrize("arch", [ARCHS[0], ARCHS[5]], ids=["F", "fg-ph"])
+def test_a_bank_learns_delayed_targets_as_its_learners_do(arch, parallel):
+    """A bank with a window gives each learner the bits of a separate
+    windowed learner fed the same calls: steps with partial targets,
+    predictions, delayed targets with one age per learner, learn_last."""
     from online_lstm import LearnerBank
 
-    m = OnlineLSTM(2, 1, seed=1, max_delay=2)
-    with pytest.raises(ValueError, match="max_delay=0"):
-        LearnerBank.from_learners([m])
-    bank = LearnerBank(2, 2, 1, seed=1)
+    rng = np.random.default_rng(13)
+    N, D, K = 5, 3, 2
+    bank = LearnerBank(N, 2, K, **arch, lr=0.5, seed=4, max_delay=D, parallel=parallel)
+    singles = [bank.learner(i) for i in range(N)]
+    X, Y = rng.normal(size=(24, N, 2)), rng.uniform(0.1, 0.9, size=(24, N, K))
+    for t in range(24):
+        if t % 3 == 0:
+            Yp = Y[t].copy()
+            Yp[:, 0] = np.nan  # output 0 waits for a later target
+            bank.learn_one(X[t], Yp)
+            for i, m in enumerate(singles):
+                m.learn_one(X[t, i], Yp[i])
+        else:
+            bank.predict_one(X[t])
+            for i, m in enumerate(singles):
+                m.predict_one(X[t, i])
+        if t % 4 == 1 and t % 3 != 0:  # a pending step: learn it at once
+            bank.learn_last(Y[t])
+            for i, m in enumerate(singles):
+                m.learn_last(Y[t, i])
+        if t >= D:
+            ages = rng.integers(0, D + 1, size=N)
+            Yt = np.where(bank.open_targets(ages), Y[t], np.nan)
+            Yt[rng.integers(N)] = np.nan  # one learner gets nothing
+            bank.learn_delayed(Yt, ages)
+            for i, m in enumerate(singles):
+                if not np.all(np.isnan(Yt[i])):
+                    m.learn_delayed(Yt[i], int(ages[i]))
+    for i, m in enumerate(singles):
+        assert _same(_state(bank.learner(i)), _state(m)), i
+    assert np.array_equal(bank.open_targets(1), np.stack([m.open_targets(1) for m in singles]))
+
+
+def test_bank_delayed_bad_calls_and_checkpoints(tmp_path):
+    from online_lstm import LearnerBank
+
+    rng = np.random.default_rng(14)
+    N, D = 3, 2
+    bank = LearnerBank(N, 2, 2, 2, 1, lr=0.5, seed=5, max_delay=D)
+    for t in range(4):
+        bank.predict_one(rng.normal(size=(N, 2)))
+    Y = rng.uniform(size=(N, 2))
+    bank.learn_delayed(np.where([[True, False]] * N, Y, np.nan), 1)
+    before = bank.state_arrays()
+
+    def unchanged():
+        return _same(before, bank.state_arrays())
+
+    bad = [((Y, 3), InputError, "no step of age 3"),
+           ((Y, [0, 1]), InputError, "one per learner"),
+           ((Y, 1.0), InputError, "age must be"),
+           ((np.full((N, 2), np.inf), 0), InputError, "inf"),
+           ((Y[:2], 0), InputError, "learner axis first"),
+           ((Y, 1), NoPendingStepError, "already had one")]
+    for args, exc, msg in bad:
+        with pytest.raises(exc, match=msg):
+            bank.learn_delayed(*args)
+        assert unchanged()
+    plain = LearnerBank(N, 2, 2, seed=1)
+    with pytest.raises(InputError, match="max_delay=0"):
+        plain.learn_delayed(Y, 0)
+    path = bank.save(tmp_path / "bank.npz")
+    copies = [LearnerBank.load(path), pickle.loads(pickle.dumps(bank)),
+              LearnerBank.from_learners([bank.learner(i) for i in range(N)])]
+    for b in [bank, *copies]:
+        b.learn_delayed(np.where([[False, True]] * N, Y, np.nan), 1)
+        b.learn_delayed(Y, np.array([2, 0, 2]))
+    for b in copies:
+        assert _same(bank.state_arrays(), b.state_arrays())
     with pytest.raises(InputError, match="architecture"):
-        bank.set_learner(0, m)
+        plain.set_learner(0, bank.learner(0))
