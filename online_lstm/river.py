@@ -286,6 +286,7 @@ class _StreamLSTM:
         yield dict(n_blocks=2, block_size=1)
         yield dict(n_blocks=1, block_size=2, connectivity="B", bias="all", lr=1.0)
         yield dict(n_blocks=2, block_size=1, forget_gate=True, peepholes=True, forget_gate_bias=(1.0, 2.0))
+        yield dict(n_blocks=2, block_size=1, max_delay=3)  # delayed labels (see the module docstring)
 
 
 #: constructor parameters passed through to OnlineLSTM
