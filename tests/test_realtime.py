@@ -77,6 +77,18 @@ def test_steps_with_out_allocate_nothing_that_grows_with_the_net():
         assert peak < 8 * K, f"{name}: transient peak {peak} bytes"
     peak, _ = peak_bytes(lambda: m.learn_one(x, y), 100)  # control: allocates the result
     assert peak >= 8 * K
+    # act now, learn when the target arrives 3 steps later: the same holds
+    w = OnlineLSTM(5, K, 3, 2, seed=0, max_delay=3)
+    for _ in range(4):
+        w.predict_one(x, out=o)
+
+    def act_then_learn():
+        w.predict_one(x, out=o)
+        w.learn_delayed(y, 3)
+
+    peak, growth = peak_bytes(act_then_learn, 20_000)
+    assert growth <= 256, f"predict_one + learn_delayed: {growth} bytes kept"
+    assert peak < 8 * K, f"predict_one + learn_delayed: transient peak {peak} bytes"
 
 
 def test_bank_steps_with_out_allocate_nothing_that_grows():
@@ -102,9 +114,16 @@ def test_no_compilation_after_warm_up_whatever_the_input():
     are converted in Python (or refused), not given a new specialisation."""
     m = OnlineLSTM(**REBER, seed=0)
     bank = LearnerBank(3, **REBER, seed=0)
+    w = OnlineLSTM(**REBER, seed=0, max_delay=2)  # a window for delayed targets
+    wbank = LearnerBank(3, **REBER, seed=0, max_delay=2)
     x, y = np.eye(7)[1], np.eye(7)[2]
     m.learn_one(x, y)
     bank.learn_one(np.eye(7)[:3], np.eye(7)[:3])
+    for _ in range(3):
+        w.predict_one(x)
+        wbank.predict_one(np.eye(7)[:3])
+    w.learn_delayed(y, 2)
+    wbank.learn_delayed(np.eye(7)[:3], 2)
     sigs = {d: list(d.signatures) for d in (kernels.learn_step, kernels.predict_step, kernels.run,
                                              bank_kernels.run, bank_kernels.run_serial)}
     counter = CompileCounter()
@@ -123,6 +142,11 @@ def test_no_compilation_after_warm_up_whatever_the_input():
                 m.learn_one(bad, y)
         with pytest.raises(InputError):
             bank.learn_one(np.full((3, 7), 1j), None)
+        w.learn_many(np.eye(7, dtype=np.float32)[::2], np.full((4, 7), np.nan))
+        w.learn_delayed([0, 0, 1, 0, 0, 0, 0], np.int32(1))  # int list, numpy int age
+        w.learn_last(np.ones(7, dtype=np.float32))
+        wbank.learn_many(np.ones((3, 4, 7), dtype=np.float32), np.full((3, 4, 7), np.nan))
+        wbank.learn_delayed(np.eye(7, dtype=np.uint8)[:3], np.array([1, 2, 0], dtype=np.int32))
     assert counter.names == []
     assert all(np.array_equal(m.state_arrays()[k], v, equal_nan=True) for k, v in state.items())
     assert {d: list(d.signatures) for d in sigs} == sigs
