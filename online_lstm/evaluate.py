@@ -33,6 +33,7 @@ wall time (``seconds``) and ``us_per_obs``.
 
 from __future__ import annotations
 
+import collections
 import time
 from numbers import Real
 
@@ -146,7 +147,8 @@ def _has_target(y):
     return True
 
 
-def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=False, total=None):
+def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=False, total=None,
+                         delay=None):
     """Test-then-train over ``stream``; yield the running scores at checkpoints.
 
     Parameters
@@ -175,6 +177,17 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
     total : int, optional
         Length of the stream for the progress bar; default ``len(stream)``
         when it has one.
+    delay : int, optional
+        Labels arrive ``delay`` observations late, as in River's
+        ``progressive_val_score(..., delay=...)``: the label of observation
+        i is scored (against the prediction made at i) and learned just
+        before observation i + delay is predicted, and the labels still
+        owed are delivered after the last observation.  An ``OnlineLSTM``
+        learns each with ``learn_delayed`` from its own step, so it needs
+        ``max_delay >= delay - 1``; another model gets ``learn_one(x, y)``
+        with the x of that observation.  The last row is yielded after the
+        labels still owed (it may repeat the step count of the row before
+        it).  None (default) or 0: no delay.
 
     Yields
     ------
@@ -185,6 +198,13 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
     """
     if not (isinstance(step, int) and step >= 1):
         raise ValueError(f"step must be a positive integer; got {step!r}")
+    if delay is not None and (isinstance(delay, bool) or not isinstance(delay, int) or delay < 0):
+        raise ValueError(f"delay must be None or an integer >= 0; got {delay!r}")
+    delay = delay or 0
+    if delay and isinstance(model, OnlineLSTM) and model.layout.max_delay < delay - 1:
+        raise ValueError(f"labels {delay} observations late are learned {delay - 1} steps after "
+                         f"their step: the learner needs max_delay >= {delay - 1} (it has "
+                         f"{model.layout.max_delay})")
     ms = [_metric(m) for m in (metrics if isinstance(metrics, (list, tuple)) else [metrics])]
     names = [_metric_name(m) for m in ms]
     if len(set(names)) != len(names):
@@ -211,10 +231,28 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         r["us_per_obs"] = 1e6 * seconds / n
         return r
 
+    def answer(i, x, y, y_pred):
+        """Score the prediction of observation ``i`` and learn its label."""
+        if array_model:
+            for m in ms:
+                m.update(y, y_pred)
+            if delay:
+                model.learn_delayed(y, n - 1 - i)  # n steps taken so far
+            else:
+                model.learn_last(y)
+        else:
+            if y_pred is not None and not (isinstance(y_pred, dict) and not y_pred):
+                for m in ms:
+                    m.update(y, y_pred)
+            model.learn_one(x, y)
+
+    owed = collections.deque()  # (i, x, y, y_pred) of labels not yet delivered
     n = 0
     t0 = time.perf_counter()
     try:
         for item in stream:
+            while owed and owed[0][0] + delay <= n:
+                answer(*owed.popleft())
             x, y = item[0], item[1]
             if len(item) > 2 and item[2]:
                 model.reset()
@@ -224,30 +262,31 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
                     if scalar:  # metrics see floats, as with a River regressor
                         y, y_pred = float(np.ravel(y)[0]), float(buf[0])
                     else:
-                        y, y_pred = np.asarray(y, dtype=float), buf
-                    for m in ms:
-                        m.update(y, y_pred)
-                    model.learn_last(y)
+                        y, y_pred = np.asarray(y, dtype=float), buf.copy() if delay else buf
+                    owed.append((n, x, y, y_pred))
             else:
                 y_pred = model.predict_one(x)
                 if _has_target(y):
-                    if y_pred is not None and not (isinstance(y_pred, dict) and not y_pred):
-                        for m in ms:
-                            m.update(y, y_pred)
-                    model.learn_one(x, y)
+                    owed.append((n, x, y, y_pred))
+            if not delay and owed:
+                answer(*owed.popleft())
             n += 1
             if bar is not None:
                 bar.update(1)
             if n % step == 0:
                 yield row(n, t0)
-        if n % step != 0:
+        while owed:  # the labels still owed arrive after the last observation
+            answer(*owed.popleft())
+        if n % step != 0 or delay:
             yield row(n, t0)
     finally:
         if bar is not None and progress is True:
             bar.close()
 
 
-def progressive_val(stream, model, metrics="mae", *, step=100, progress=False, total=None) -> pd.DataFrame:
+def progressive_val(stream, model, metrics="mae", *, step=100, progress=False, total=None,
+                    delay=None) -> pd.DataFrame:
     """:func:`iter_progressive_val` collected into a DataFrame, one row per checkpoint."""
-    rows = list(iter_progressive_val(stream, model, metrics, step=step, progress=progress, total=total))
+    rows = list(iter_progressive_val(stream, model, metrics, step=step, progress=progress,
+                                     total=total, delay=delay))
     return pd.DataFrame(rows)
