@@ -474,7 +474,9 @@ class OnlineLSTM:
         """Learn from the target of a step taken ``age`` steps before the last.
 
         ``age=0`` is the last step, ``age=1`` the one before, and so on, up to
-        ``max_delay`` (and back to the first step).  The weight change is
+        ``max_delay`` (and back to the first step).  To name a step by its
+        index instead, keep ``t = n_steps_ - 1`` after taking it and pass
+        ``age = n_steps_ - 1 - t`` later.  The weight change is
         exactly the one :meth:`learn_one` with this target would have made
         at that step: its errors come from that step's outputs and output
         weights, its updates from that step's sources and traces (the
