@@ -295,8 +295,12 @@ def test_10000_bad_calls_change_nothing():
     0 crashes, 0 silent passes.  Good calls are interleaved, and a twin that
     sees only the good ones must end with the same bits."""
     problems, n_cases, kinds = [], 0, set()
-    per_arch = 10_000 // len(ARCHS) + 1
-    for i, (name, arch) in enumerate(ARCHS.items()):
+    archs = dict(ARCHS)  # and two with a window for delayed targets (learn_delayed calls)
+    archs["F-og-all-S3+D3"] = dict(ARCHS["F-og-all-S3"], max_delay=3)
+    archs["B-og-all-S2+fg+ph+D2"] = dict(ARCHS["B-og-all-S2"], forget_gate=True, peepholes=True,
+                                         max_delay=2)
+    per_arch = 10_000 // len(archs) + 1
+    for i, (name, arch) in enumerate(archs.items()):
         c = RngChooser(np.random.default_rng(1000 + i))
         params = dict(arch, init_range=0.5, lr=0.3, seed=i)
         m, twin = OnlineLSTM(**params), OnlineLSTM(**params)
@@ -314,7 +318,7 @@ def test_10000_bad_calls_change_nothing():
             problems.append(f"{name}: differs from its twin after the bad calls")
         assert state_is_finite(m)
     assert n_cases >= 10_000
-    assert len(kinds) == 17  # every kind of bad call was generated
+    assert len(kinds) == 18  # every kind of bad call was generated
     assert problems == [], problems[:10]
 
 
