@@ -463,13 +463,7 @@ class LearnerBank:
         pending step (see :meth:`OnlineLSTM.learn_last`), or nothing is done
         and :class:`NoPendingStepError` is raised.
         """
-        K = self.layout.n_out
-        Y2 = self._data(Y, "Y", None, K)[:, 0, :]
-        if np.any(np.isinf(Y2)):
-            l = int(np.flatnonzero(np.isinf(Y2).any(axis=1))[0])
-            raise InputError(f"Y[{l}] must be finite or NaN (NaN = no target): inf in the target "
-                             f"of learner {l}. No learner was changed.")
-        wants = ~np.all(np.isnan(Y2), axis=1)
+        Y2, wants = self._target_rows(Y)
         missing = np.flatnonzero(wants & (self._mems[:, M_PENDING] != 1.0))
         if missing.size:
             raise NoPendingStepError(
@@ -496,13 +490,7 @@ class LearnerBank:
         :class:`~online_lstm.errors.InputError` (bad age or target) or
         :class:`NoPendingStepError` (a second target) is raised.
         """
-        lay = self.layout
-        Y2 = self._data(Y, "Y", None, lay.n_out)[:, 0, :]
-        if np.any(np.isinf(Y2)):
-            l = int(np.flatnonzero(np.isinf(Y2).any(axis=1))[0])
-            raise InputError(f"Y[{l}] must be finite or NaN (NaN = no target): inf in the target "
-                             f"of learner {l}. No learner was changed.")
-        wants = ~np.all(np.isnan(Y2), axis=1)
+        Y2, wants = self._target_rows(Y)
         ages = self._ages(age, wants, "learn_delayed")
         given = ~np.isnan(Y2) & ~self._open_flags(ages)
         clash = np.flatnonzero(wants & given.any(axis=1))
@@ -512,6 +500,16 @@ class LearnerBank:
                 f"are given a target for an output that already had one at that step (or has been "
                 f"given one since); pass NaN for it. No learner was changed.")
         self._learn_delayed(Y2, wants, ages)
+
+    def _target_rows(self, Y):
+        """One target row per learner, checked (no inf), and which rows hold
+        a target (not all NaN)."""
+        Y2 = self._data(Y, "Y", None, self.layout.n_out)[:, 0, :]
+        if np.any(np.isinf(Y2)):
+            l = int(np.flatnonzero(np.isinf(Y2).any(axis=1))[0])
+            raise InputError(f"Y[{l}] must be finite or NaN (NaN = no target): inf in the target "
+                             f"of learner {l}. No learner was changed.")
+        return Y2, ~np.all(np.isnan(Y2), axis=1)
 
     def _learn_delayed(self, Y2, wants, ages):
         run = self._kernels(int(wants.sum()) * self.layout.n_params)[3]
@@ -541,10 +539,10 @@ class LearnerBank:
     def _open_flags(self, ages):
         """(N, n_out) flags of the outputs still awaiting a target at the
         step of each learner's age (ages assumed valid where they matter)."""
-        m, K = self.layout.meta, self.layout.n_out
+        lay = self.layout
         t = self._mems[:, M_STEP].astype(np.int64) - 1 - ages
-        start = m["slots"] + np.mod(t, m["n_slots"]) * m["slot_size"] + m["sl_open"]
-        return np.take_along_axis(self._mems, start[:, None] + np.arange(K), axis=1) != 0.0
+        start = lay.slot_offset(t) + lay.meta["sl_open"]
+        return np.take_along_axis(self._mems, start[:, None] + np.arange(lay.n_out), axis=1) != 0.0
 
     def open_targets(self, age) -> np.ndarray:
         """Which outputs of each learner's step of this ``age`` can still take

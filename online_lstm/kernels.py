@@ -1319,6 +1319,37 @@ def reset(mem):
     return _reset(mem, _dims(mem))
 
 
+@njit_inline
+def _learn_record(mem, de, d, dx, rb_index, x_path):
+    """The weight change for the staged target of the step in record bank
+    ``rb_index`` of ``d``, whose traces are at ``d.T``: errors (eqs. 19, 21,
+    23) through the output weights of ``de``, then the bound check and the
+    weight-only commit.  The shared tail of :func:`learn_last` (the live
+    record) and :func:`learn_delayed` (a snapshot).
+
+    Returns
+    -------
+    (status, n_targets)
+        Nothing has changed unless status is OK and n_targets > 0.
+    """
+    st, n_t = _errors(mem, de, rb_index)
+    if st != OK or n_t == 0:
+        return st, n_t
+    st, _, umax = _bounds(mem, d, rb_index, False, True)
+    if st != OK:
+        return st, n_t
+    if x_path:
+        _commit_x(mem, d, dx, rb_index, False, True)
+    else:
+        _commit(mem, d, rb_index, False, True)
+    if d.accum != 0:
+        mem[H_DWMAX] = umax
+    else:
+        mem[H_WMAX] = umax
+    mem[M_N_UPDATES] += 1.0
+    return OK, n_t
+
+
 @njit_sig("int64(float64[::1], float64[::1])")
 def learn_last(mem, y):
     """Learn from target ``y`` of the last (committed, unlearned) step.
@@ -1335,26 +1366,10 @@ def learn_last(mem, y):
         mem[d.ys + k] = y[k]
     if not _staged_y_ok(mem, d):
         return BAD_Y_VALUE
-    cb = _cur_bank(mem)
-    st, n_t = _errors(mem, d, cb)
-    if st != OK:
-        return st
-    if n_t == 0:
-        return OK
-    st, tmax, umax = _bounds(mem, d, cb, False, True)
-    if st != OK:
-        return st
-    if _has_options(mem):
-        _commit_x(mem, d, _dims_x(mem), cb, False, True)
-    else:
-        _commit(mem, d, cb, False, True)
-    if d.accum != 0:
-        mem[H_DWMAX] = umax
-    else:
-        mem[H_WMAX] = umax
-    mem[M_N_UPDATES] += 1.0
-    mem[M_PENDING] = 0.0
-    return OK
+    st, n_t = _learn_record(mem, d, d, _dims_x(mem), _cur_bank(mem), _has_options(mem))
+    if st == OK and n_t > 0:
+        mem[M_PENDING] = 0.0
+    return st
 
 
 @njit_sig("int64(float64[::1], float64[::1], int64)")
@@ -1405,28 +1420,20 @@ def learn_delayed(mem, y, age):
         return OK
     if mem[slot + dx.sl_step] != t + 1:  # open flags on a slot of another step: corrupt
         return BAD_AGE
-    ds = _dims_at(d, slot, slot + dx.sl_T, d.Wk)  # that step's record and traces
-    st, n_t = _errors(mem, _dims_at(d, slot, slot + dx.sl_T, slot + dx.sl_wk), 0)
-    if st != OK:
-        return st
-    if n_t == 0:
-        return OK
+    # that step's record and traces; its output weights for the errors
+    ds = _dims_at(d, slot, slot + dx.sl_T, d.Wk)
+    de = _dims_at(d, slot, slot + dx.sl_T, slot + dx.sl_wk)
+    dxs = _dims_x_at(dx, slot + dx.sl_T + (dx.TP - d.T))
     # _bounds reads the trace bound from the header: that step's bound there
     tmax_now = mem[H_TMAX]
     mem[H_TMAX] = mem[slot + dx.sl_tmax]
-    st, _, umax = _bounds(mem, ds, 0, False, True)
+    st, _ = _learn_record(mem, de, ds, dxs, 0, True)
     mem[H_TMAX] = tmax_now
     if st != OK:
         return st
-    _commit_x(mem, ds, _dims_x_at(dx, slot + dx.sl_T + (dx.TP - d.T)), 0, False, True)
-    if d.accum != 0:
-        mem[H_DWMAX] = umax
-    else:
-        mem[H_WMAX] = umax
     for k in range(d.K):
         if not np.isnan(y[k]):
             mem[op + k] = 0.0
-    mem[M_N_UPDATES] += 1.0
     if age == 0:
         mem[M_PENDING] = 0.0
     return OK

@@ -545,6 +545,12 @@ class Layout:
         return out
 
     # ------------------------------------------------------------------
+    def slot_offset(self, t):
+        """Offset in ``mem`` of the snapshot slot of step ``t`` (steps counted
+        from 0; an int or an int array), as ``kernels._slot`` computes it."""
+        m = self.meta
+        return m["slots"] + np.mod(t, m["n_slots"]) * m["slot_size"]
+
     def make_mem(self, accumulate: int = 0) -> np.ndarray:
         """A zeroed, 64-byte aligned ``mem`` with the layout table filled in."""
         mem = aligned_zeros(self.mem_size)

@@ -533,10 +533,9 @@ class OnlineLSTM:
         """Which outputs of the step of this ``age`` can still take a target
         with :meth:`learn_delayed` (bool array of shape (n_out,))."""
         lay = self.layout
-        t = self.n_steps_ - 1 - self._age(age, "open_targets")
-        m = lay.meta
-        slot = m["slots"] + (t % m["n_slots"]) * m["slot_size"]
-        return self._mem[slot + m["sl_open"]:slot + m["sl_open"] + lay.n_out] != 0.0
+        op = int(lay.slot_offset(self.n_steps_ - 1 - self._age(age, "open_targets"))) \
+            + lay.meta["sl_open"]
+        return self._mem[op:op + lay.n_out] != 0.0
 
     def reset(self):
         """Sequence boundary: zero the states, activations and traces.
@@ -772,10 +771,8 @@ class OnlineLSTM:
             "dW": self._region("dW").copy(),
             "T": self._region("T").copy(),
             "record": self._region("record").copy(),
-        } | ({"slots": self._slots_canonical()} if self.layout.max_delay else {})
-
-    def _slots_canonical(self):
-        return canonical_slots(self.layout, self._region("slots"))
+        } | ({"slots": canonical_slots(self.layout, self._region("slots"))}
+             if self.layout.max_delay else {})
 
     def load_state_arrays(self, arrays: dict):
         """Restore a state from :meth:`state_arrays` (same architecture).
