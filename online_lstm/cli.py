@@ -3,7 +3,7 @@
     online-lstm list [EXPERIMENT ...]
     online-lstm reproduce <preset | experiment | competitors | all> ... [--trials N] [--seed S]
                           [--quick] [--out DIR] [--jobs J] [--set KEY=VALUE ...]
-                          [--scheduler ADDRESS] [--resume]
+                          [--scheduler ADDRESS] [--resume] [--checkpoint-every SECONDS]
     online-lstm compare RECORDS.csv ... [--markdown]
 
 ``reproduce`` runs the trials (in parallel over processes, all cores by
@@ -11,7 +11,10 @@ default, or on a Dask cluster with ``--scheduler tcp://host:8786``), writes
 one record per trial to ``DIR/<name>.csv`` as trials finish, and prints our
 figures next to the paper's: success %, mean and median sequences to
 success, and wrong predictions.  ``compare`` prints that table
-again from saved records.
+again from saved records.  Each running trial saves itself every minute
+(``--checkpoint-every``) under ``DIR/<name>.trials/``; after an interruption
+``--resume`` keeps the finished trials and continues the others from
+their checkpoints, with the same records as an uninterrupted run.
 
 ``all`` is every LSTM row of the paper; the paper's competitors (RTRL and
 BPTT, Tables 1 and 2) are the presets of ``competitors`` (groups ``2a-rtrl``,
@@ -75,6 +78,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
+    from .errors import CheckpointError
     from .experiments import ResumeError, compare, format_table, reproduce
     from .presets import PRESETS, select
 
@@ -105,8 +109,9 @@ def cmd_reproduce(args) -> int:
     try:
         df = reproduce(ids, trials=args.trials, seed=args.seed, quick=args.quick, jobs=args.jobs,
                        out=args.out, progress=not args.no_progress, options=options, name=name,
-                       scheduler=args.scheduler, resume=args.resume)
-    except ResumeError as exc:  # --resume on records that do not fit
+                       scheduler=args.scheduler, resume=args.resume,
+                       checkpoint_every=None if args.checkpoint_every <= 0 else args.checkpoint_every)
+    except (ResumeError, CheckpointError) as exc:  # --resume on records or checkpoints that do not fit
         print(f"online-lstm reproduce: {exc}", file=sys.stderr)
         return 2
     if args.scheduler:
@@ -169,7 +174,11 @@ def main(argv=None) -> int:
                    help="change a preset option, e.g. --set targets=legal --set update=sequence")
     p.add_argument("--resume", action="store_true",
                    help="keep the trials already in DIR/<name>.csv (same presets, seeds, options and "
-                        "code version) and run only the missing ones")
+                        "code version) and run only the missing ones, each from its checkpoint if "
+                        "it has one")
+    p.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
+                   help="save each running trial every SECONDS to DIR/<name>.trials/, for --resume "
+                        "(default 60; 0 = never; not with --scheduler)")
     p.add_argument("--markdown", action="store_true", help="print the table as markdown")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_reproduce)

@@ -32,6 +32,13 @@ When a rule holds in the middle of a chunk of sequences trained in one
 retrained exactly up to that sequence (same bits), so the frozen test sees
 the weights of that moment.
 
+A running trial can save itself (:func:`run_trial`'s ``checkpoint``): at the
+top of its protocol's loop, every ``checkpoint_every`` seconds, it writes the
+learner, its counters, its data streams (:meth:`SequenceTask.get_state`) and
+the protocol's own state (streak counts, the construction trigger, the ST3
+window, milestones met) to one checkpoint file; resumed from it, the trial
+gives the record of an uninterrupted one.
+
 Each trial returns one record (a dict; see :func:`run_trial`).
 :func:`reproduce` runs trials over processes and returns a DataFrame;
 :func:`compare` puts the result next to the paper's figures.
@@ -40,9 +47,11 @@ Each trial returns one record (a dict; see :func:`run_trial`).
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -65,9 +74,18 @@ _SHUT = -1000.0
 
 
 class Trial:
-    """State of one running trial: learner, counters, clock, progress."""
+    """State of one running trial: learner, counters, clock, progress.
 
-    def __init__(self, preset: Preset, trial: int, seed: int, progress=None):
+    With ``checkpoint`` (a file path), the protocol's loop saves the whole
+    trial there every ``checkpoint_every`` seconds (:meth:`resume_point`),
+    and with ``resume`` a trial whose file exists goes on from it instead of
+    starting afresh.  A resumed trial gives the same record as an
+    uninterrupted one apart from the timing fields, which count the time
+    before the interruption too.
+    """
+
+    def __init__(self, preset: Preset, trial: int, seed: int, progress=None,
+                 checkpoint=None, checkpoint_every: float = 60.0, resume: bool = False):
         self.preset = preset
         self.trial = trial
         self.seed = seed + trial  # weight initialisation
@@ -79,6 +97,13 @@ class Trial:
         self.t0 = time.perf_counter()
         self.c0 = time.process_time()
         self.record = dict(preset=preset.id, trial=trial, seed=self.seed)
+        self.checkpoint = None if checkpoint is None else Path(checkpoint)
+        self.checkpoint_every = float(checkpoint_every)
+        self._saved_at = self.t0
+        self._loaded = None
+        self._save_failed = False
+        if resume and self.checkpoint is not None and self.checkpoint.exists():
+            self._loaded = read_trial_checkpoint(self.checkpoint, preset, trial, seed)
 
     def chunk(self, task) -> int:
         """Sequences per learn_many call for this task."""
@@ -107,6 +132,70 @@ class Trial:
         state, self.seen, self.steps = snap
         self.m.load_state_arrays(state)
 
+    # -- checkpoints of a running trial ---------------------------------------
+    def resume_point(self, tasks, **state) -> dict:
+        """Called by the protocols at the top of their training loop, where the
+        whole trial is the learner, the counters, the streams ``tasks`` and
+        the protocol's own ``state`` (JSON values, or arrays).
+
+        In a resumed trial the first call loads all of them from the
+        checkpoint and returns the saved ``state``; after that, a call saves
+        them when ``checkpoint_every`` seconds have passed since the last
+        save.  Returns the state to go on with.
+        """
+        if self._loaded is not None:
+            return self._restore(tasks, state)
+        if self.checkpoint is not None and time.perf_counter() - self._saved_at >= self.checkpoint_every:
+            self._save(tasks, state)
+        return state
+
+    def _save(self, tasks, state):
+        from .checkpoint import write_checkpoint
+
+        arrays = {f"m.{k}": v for k, v in self.m.state_arrays().items()}
+        values = {}
+        for k, v in state.items():
+            if isinstance(v, np.ndarray):
+                arrays[f"s.{k}"] = v
+            else:
+                values[k] = _plain(v)
+        meta = dict(kind=KIND_TRIAL, job=_trial_job(self.preset, self.trial, self.seed - self.trial),
+                    seen=self.seen, steps=self.steps, wall_s=time.perf_counter() - self.t0,
+                    cpu_s=time.process_time() - self.c0, tasks=[_plain(t.get_state()) for t in tasks],
+                    state=values)
+        try:
+            write_checkpoint(self.checkpoint, arrays, meta)
+        except OSError as exc:  # a full disk must not end a trial of hours
+            if not self._save_failed:
+                warnings.warn(f"trial {self.trial} of {self.preset.id}: cannot write its checkpoint "
+                              f"{self.checkpoint} ({exc}); it goes on without", RuntimeWarning, 2)
+            self._save_failed = True
+        self._saved_at = time.perf_counter()
+
+    def _restore(self, tasks, state) -> dict:
+        arrays, meta = self._loaded
+        self._loaded = None
+        name = self.checkpoint
+        saved = dict(meta["state"])
+        saved.update({k[2:]: v for k, v in arrays.items() if k.startswith("s.")})
+        if set(saved) != set(state) or len(meta["tasks"]) != len(tasks):
+            raise ResumeError(f"{name}: saved by a {self.preset.protocol} loop with state "
+                              f"{sorted(saved)}, this one has {sorted(state)}")
+        try:
+            self.m.load_state_arrays({k[2:]: v for k, v in arrays.items() if k.startswith("m.")})
+            for task, st in zip(tasks, meta["tasks"]):
+                task.set_state(st)
+        except ValueError as exc:  # InputError, or a stream state that does not fit
+            raise ResumeError(f"{name}: its state does not fit trial {self.trial} of "
+                              f"{self.preset.id}: {exc}") from None
+        self.seen, self.steps = int(meta["seen"]), int(meta["steps"])
+        self.t0 -= float(meta["wall_s"])
+        self.c0 -= float(meta["cpu_s"])
+        self._saved_at = time.perf_counter()
+        if self.progress is not None and self.seen:
+            self.progress(self.seen, 0)
+        return saved
+
     def finish(self, **fields) -> dict:
         wall = time.perf_counter() - self.t0
         cpu = time.process_time() - self.c0  # on a shared machine, the honest cost
@@ -114,6 +203,48 @@ class Trial:
         self.record.update(steps=self.steps, wall_s=round(wall, 3), cpu_s=round(cpu, 3),
                            steps_per_s=round(self.steps / wall) if wall > 0 else None)
         return self.record
+
+
+#: ``kind`` of a trial checkpoint file.
+KIND_TRIAL = "Trial"
+
+
+def _plain(value):
+    """``value`` with NumPy scalars as Python numbers and tuples as lists (JSON)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _trial_job(preset: Preset, trial: int, seed: int) -> dict:
+    """What a trial checkpoint must have been saved by: the same preset
+    (every setting: a digest of its repr), trial, seed and code version."""
+    digest = hashlib.sha256(repr(preset).encode()).hexdigest()[:16]
+    return dict(preset=preset.id, trial=int(trial), seed=int(seed), preset_digest=digest,
+                version=code_version())
+
+
+def read_trial_checkpoint(path, preset: Preset, trial: int, seed: int):
+    """The arrays and metadata of the checkpoint of a running trial, checked
+    against the trial that is to go on from it.
+
+    Raises :class:`~online_lstm.errors.CheckpointError` for a file that is
+    not a readable trial checkpoint, and :class:`ResumeError` for one saved
+    by another trial, preset setting, seed or code version.
+    """
+    from .checkpoint import read_checkpoint
+
+    arrays, meta = read_checkpoint(path, kind=KIND_TRIAL)
+    theirs, mine = meta.get("job") or {}, _trial_job(preset, trial, seed)
+    diff = [f"{k} {theirs.get(k)!r} (here {v!r})" for k, v in mine.items() if theirs.get(k) != v]
+    if diff:
+        raise ResumeError(f"cannot resume from {path}: it was saved with {', '.join(diff)}; "
+                          "delete it to run the trial from its start")
+    return arrays, meta
 
 
 # ---------------------------------------------------------------------------
@@ -262,6 +393,7 @@ def _run_reber(t: Trial) -> dict:
     wrong = lambda out, b: ~correct_sequences(out, b, o["rule"])  # noqa: E731
     success = False
     while t.seen < o["limit"]:
+        t.resume_point([task])
         t.train(task.sample(o["check_every"]))
         n_wrong, _ = _frozen_test(t, both, wrong, max_wrong=0)
         if n_wrong == 0:
@@ -316,6 +448,17 @@ class Plateau:
         return cls(options["plateau_block"], options["plateau_patience"],
                    options.get("plateau_tol", cls.TOL))
 
+    def state(self) -> dict:
+        """Everything :meth:`add` has seen, as JSON values."""
+        return dict(best=self.best, stale=self.stale, pending=[float(e) for e in self.pending],
+                    means=list(self.means), improved=list(self.improved))
+
+    def load(self, state: dict):
+        """Go on from a :meth:`state`."""
+        self.best, self.stale = float(state["best"]), int(state["stale"])
+        self.pending = [float(e) for e in state["pending"]]
+        self.means, self.improved = list(state["means"]), list(state["improved"])
+
     def add(self, errors) -> bool:
         """Add per-sequence errors in training order; True once the test fires."""
         self.pending += list(errors)
@@ -355,6 +498,13 @@ def _run_streak(t: Trial) -> dict:
     # shorter streaks on the way, for the record (how long precision takes)
     short = {n: [0, None] for n in o.get("record_streaks", (100, 1000)) if n < need}
     while t.seen < o["limit"]:
+        v = t.resume_point([task], carry=carry, added_at=added_at, saved=saved,
+                           plateau=plateau.state() if plateau else None,
+                           short=[[n, c, e] for n, (c, e) in short.items()])
+        carry, added_at, saved = v["carry"], v["added_at"], v["saved"]
+        if plateau:
+            plateau.load(v["plateau"])
+        short = {n: [c, e] for n, c, e in v["short"]}
         snap = t.snapshot()
         n = min(chunk, o["plateau_block"]) if saved is not None else chunk
         b = task.sample(min(n, o["limit"] - t.seen))
@@ -398,6 +548,7 @@ def _run_st12(t: Trial) -> dict:
     wrong = _abs_wrong(o["threshold"])
     st1 = st2 = None
     while t.seen < o["limit"]:
+        st1 = t.resume_point([task], st1=st1)["st1"]
         t.train(task.sample(o["check_every"]))
         n_wrong, out = _frozen_test(t, stop_set, wrong, max_wrong=o["max_wrong"])
         if out is None:
@@ -437,6 +588,9 @@ def _run_window(t: Trial, milestones) -> dict:
         return np.column_stack([bad, _seq_error(out, b, how)])
 
     while t.seen < o["limit"] and todo:
+        v = t.resume_point([task], hist=win.hist, count=win.count, todo=todo, fields=fields)
+        win.load((v["hist"], v["count"]))
+        todo, fields = list(v["todo"]), dict(v["fields"])
         b = task.sample(min(chunk, o["limit"] - t.seen))
         while b is not None and todo:
             snap, wsnap = t.snapshot(), win.state()
@@ -489,7 +643,8 @@ _PROTOCOLS = {
 
 
 def run_trial(preset: Preset | str, trial: int = 0, seed: int = 0, progress=None,
-              return_learner=False):
+              return_learner=False, checkpoint=None, checkpoint_every: float = 60.0,
+              resume: bool = False):
     """Run one trial of ``preset`` and return its record.
 
     Parameters
@@ -504,6 +659,20 @@ def run_trial(preset: Preset | str, trial: int = 0, seed: int = 0, progress=None
         Called after every chunk of training sequences.
     return_learner : bool
         Also return the trained learner (as it was at the final test).
+    checkpoint : path, optional
+        Save the running trial to this file (atomically) every
+        ``checkpoint_every`` seconds, at the top of the protocol's training
+        loop: the learner, the counters, the data streams and the
+        protocol's own state.  The file stays when the trial ends.
+    checkpoint_every : float
+        Seconds between saves (0 saves at every pass of the loop).
+    resume : bool
+        If ``checkpoint`` exists, go on from it instead of starting afresh.
+        The record is that of an uninterrupted trial apart from the timing
+        fields (which include the time before the interruption).  A file
+        saved by another trial, preset setting, seed or code version raises
+        :class:`ResumeError`; one that is not a trial checkpoint,
+        :class:`~online_lstm.errors.CheckpointError`.
 
     Returns
     -------
@@ -519,7 +688,7 @@ def run_trial(preset: Preset | str, trial: int = 0, seed: int = 0, progress=None
     """
     if isinstance(preset, str):
         preset = PRESETS[preset]
-    t = Trial(preset, trial, seed, progress)
+    t = Trial(preset, trial, seed, progress, checkpoint, checkpoint_every, resume)
     t.record["data_seed"] = t.data_seed
     try:
         rec = _PROTOCOLS[preset.protocol](t)
@@ -551,13 +720,15 @@ def _job_key(preset_id, trial) -> str:
     return f"{preset_id}#{int(trial)}"
 
 
-def _worker(job, queue):
+def _worker(job, queue, checkpoints=None):
     """Run one trial; with ``queue``, report training progress on it as
     ``(sequences, steps, job key)`` messages, at most ~5 a second and the
-    remainder when the trial ends."""
+    remainder when the trial ends.  ``checkpoints``: keyword arguments of
+    :func:`run_trial` (``checkpoint``, ``checkpoint_every``, ``resume``)."""
     preset, trial, seed = job
+    kw = checkpoints or {}
     if queue is None:
-        return run_trial(preset, trial, seed)
+        return run_trial(preset, trial, seed, **kw)
     key = _job_key(preset.id, trial)
     acc = [0, 0, time.perf_counter()]
 
@@ -568,7 +739,7 @@ def _worker(job, queue):
             queue.put((acc[0], acc[1], key))
             acc[:] = [0, 0, time.perf_counter()]
 
-    rec = run_trial(preset, trial, seed, report)
+    rec = run_trial(preset, trial, seed, report, **kw)
     if acc[0]:
         queue.put((acc[0], acc[1], key))
     return rec
@@ -613,7 +784,8 @@ class TrainingBar:
 
 
 def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, progress=True,
-              options=None, name=None, scheduler=None, resume=False) -> pd.DataFrame:
+              options=None, name=None, scheduler=None, resume=False,
+              checkpoint_every: float | None = 60.0) -> pd.DataFrame:
     """Run the trials of one or more presets; one record per trial.
 
     Parameters
@@ -648,7 +820,17 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         result equals an uninterrupted run's apart from the timing fields.
         Other records in the file (other presets, options or seeds) stay in
         it untouched.  Reusable records made by other code (their
-        ``version``) are refused with :class:`ResumeError`.
+        ``version``) are refused with :class:`ResumeError`.  A trial that
+        was interrupted goes on from its last checkpoint (see
+        ``checkpoint_every``).
+    checkpoint_every : float or None
+        With ``out``, each running trial saves itself every this many
+        seconds to ``<out>/<name>.trials/<preset>.trial<k>.npz`` (see
+        :func:`run_trial`), so that ``resume`` loses at most this much of a
+        long trial; the file goes once the trial's record is written.
+        None or a negative value: no checkpoints.  Not with a ``scheduler``:
+        a Dask worker may not see this machine's files (a trial lost there
+        starts again).
 
     Returns
     -------
@@ -676,10 +858,12 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
     if name is None:
         name = "_".join(sorted({p.id for p in chosen})) if len(chosen) <= 3 else "presets"
         name += "-quick" if quick else ""
-    path = None
+    path = ckpt_dir = None
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
         path = Path(out) / f"{name}.csv"
+        if checkpoint_every is not None and checkpoint_every >= 0 and scheduler is None:
+            ckpt_dir = Path(out) / f"{name}.trials"
     version = code_version()
     records = []
     carried = []  # records in the file that this run does not use; kept in the file
@@ -689,8 +873,22 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         kept, carried = _resumable(path, jobs_list, quick, version)
         records += kept
         have = {(r["preset"], r["trial"]) for r in kept}
+        if ckpt_dir is not None:  # left behind by a run killed between record and clean-up
+            for pid, k in have:
+                _trial_file(ckpt_dir, pid, k).unlink(missing_ok=True)
         jobs_list = [j for j in jobs_list if (j[0].id, j[1]) not in have]
         n_jobs = max(1, min(n_jobs, len(jobs_list)))
+    checkpoints = None
+    if ckpt_dir is not None and jobs_list:
+        ckpt_dir.mkdir(exist_ok=True)
+        checkpoints = {}
+        for p, k, s in jobs_list:
+            f = _trial_file(ckpt_dir, p.id, k)
+            if resume and f.exists():
+                read_trial_checkpoint(f, p, k, s)  # a file that does not fit stops the run now
+            elif f.exists():
+                f.unlink()  # another run's: this one starts afresh
+            checkpoints[p.id, k] = dict(checkpoint=f, checkpoint_every=checkpoint_every, resume=resume)
 
     from tqdm.auto import tqdm
 
@@ -711,6 +909,8 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
                               f"after {rec['sequences']:,}")
         if path is not None:
             _frame(carried + records).to_csv(path, index=False)
+        if checkpoints is not None:  # the record holds the trial now
+            checkpoints[rec["preset"], rec["trial"]]["checkpoint"].unlink(missing_ok=True)
 
     if scheduler is not None:
         from .cluster import run_trials  # ImportError with the pip command if dask is absent
@@ -724,12 +924,15 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
             for job in jobs_list:
                 key = _job_key(job[0].id, job[1])
                 done(run_trial(job[0], job[1], job[2],
-                               None if training is None else lambda n, s: training.update(n, key)))
+                               None if training is None else lambda n, s: training.update(n, key),
+                               **(checkpoints or {}).get((job[0].id, job[1]), {})))
         else:
-            _run_pool(jobs_list, n_jobs, done, training)
+            _run_pool(jobs_list, n_jobs, done, training, checkpoints)
     finally:
         bar_s.close()
         bar_t.close()
+        if ckpt_dir is not None and ckpt_dir.exists() and not any(ckpt_dir.iterdir()):
+            ckpt_dir.rmdir()
     df = _frame(records)
     if report is not None:
         df.attrs["cluster"] = report
@@ -789,7 +992,12 @@ def _resumable(path, jobs_list, quick, version):
     return kept, carried
 
 
-def _run_pool(jobs_list, n_jobs, done, bar):
+def _trial_file(directory, preset_id, trial) -> Path:
+    """Where :func:`reproduce` keeps the checkpoint of a running trial."""
+    return Path(directory) / f"{preset_id}.trial{int(trial)}.npz"
+
+
+def _run_pool(jobs_list, n_jobs, done, bar, checkpoints=None):
     import multiprocessing as mp
     import queue as _queue
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -798,7 +1006,8 @@ def _run_pool(jobs_list, n_jobs, done, bar):
     with ctx.Manager() as manager:
         q = manager.Queue() if bar is not None else None
         with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
-            pending = {pool.submit(_worker, job, q) for job in jobs_list}
+            pending = {pool.submit(_worker, job, q, (checkpoints or {}).get((job[0].id, job[1])))
+                       for job in jobs_list}
             while pending:
                 finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
                 if q is not None:

@@ -246,7 +246,7 @@ def test_resume_runs_only_the_missing_trials_and_equals_an_uninterrupted_run(tmp
     ran = []
     real = experiments.run_trial
     monkeypatch.setattr(experiments, "run_trial",
-                        lambda p, k, s, *a: ran.append((p.id, k)) or real(p, k, s, *a))
+                        lambda p, k, s, *a, **kw: ran.append((p.id, k)) or real(p, k, s, *a, **kw))
     resumed = reproduce(["1-5", "6a"], trials=3, out=tmp_path, name="r", resume=True, **kw)
     assert sorted(ran) == [("1-5", 2), ("6a", 2)]
     cols = [c for c in full if c not in ("wall_s", "cpu_s", "steps_per_s")]
@@ -289,7 +289,7 @@ def test_resume_reads_text_columns_that_look_like_numbers(tmp_path, monkeypatch)
     ran = []
     real = experiments.run_trial
     monkeypatch.setattr(experiments, "run_trial",
-                        lambda p, k, s, *a: ran.append((p.id, k)) or real(p, k, s, *a))
+                        lambda p, k, s, *a, **kw: ran.append((p.id, k)) or real(p, k, s, *a, **kw))
     out = reproduce(["5"], trials=2, resume=True, **kw)
     assert ran == [("5", 1)]  # trial 0 was kept, not rerun or refused
     assert list(out["trial"]) == [0, 1] and list(out["version"]) == ["8e85294165"] * 2

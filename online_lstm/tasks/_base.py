@@ -147,6 +147,7 @@ class SequenceTask:
         self._rng = np.random.default_rng(seed)
         self._buf = None
         self._pos = 0
+        self._buf_rng = None  # generator state from which the current block was made
 
     @property
     def block(self) -> int:
@@ -164,12 +165,42 @@ class SequenceTask:
         parts = []
         while n:
             if self._buf is None or self._pos == len(self._buf):
+                self._buf_rng = self._rng.bit_generator.state
                 self._buf, self._pos = self._generate(self._rng, self.block), 0
             k = min(n, len(self._buf) - self._pos)
             parts.append(self._buf.take(self._pos, self._pos + k))
             self._pos += k
             n -= k
         return Batch.concat(parts)
+
+    def get_state(self) -> dict:
+        """Where the stream stands, as JSON values: :meth:`set_state` on a task
+        built with the same parameters continues it with the same sequences.
+
+        It is the generator's state when the current internal block was made
+        and the position in that block (the block itself is made again).
+        """
+        return {"block_rng": self._buf_rng, "pos": int(self._pos),
+                "rng": self._rng.bit_generator.state}
+
+    def set_state(self, state: dict):
+        """Continue the stream from a :meth:`get_state` of a task with the same parameters."""
+        try:
+            block_rng, pos, rng = state["block_rng"], int(state["pos"]), state["rng"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a stream state of {type(self).__name__}: {exc!r}") from None
+        gen = np.random.default_rng()
+        buf = None
+        if block_rng is not None:
+            gen.bit_generator.state = block_rng
+            buf = self._generate(gen, self.block)
+            if not 0 <= pos <= len(buf):
+                raise ValueError(f"stream position {pos} outside a block of {len(buf)} sequences")
+            if gen.bit_generator.state != rng:
+                raise ValueError(f"the stream state does not fit this {type(self).__name__} "
+                                 "(another seed or other parameters)")
+        gen.bit_generator.state = rng
+        self._rng, self._buf, self._pos, self._buf_rng = gen, buf, pos, block_rng
 
     def __repr__(self):
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

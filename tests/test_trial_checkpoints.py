@@ -1,0 +1,212 @@
+"""Checkpoints of running trials: a trial stopped anywhere and resumed from its
+last checkpoint gives the record of an uninterrupted trial, for every protocol;
+a checkpoint of another trial is refused; a killed ``reproduce`` resumes."""
+
+import functools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from online_lstm.checkpoint import read_checkpoint, write_checkpoint
+from online_lstm.cli import main
+from online_lstm.errors import CheckpointError
+from online_lstm.experiments import KIND_TRIAL, ResumeError, read_records, run_trial
+from online_lstm.presets import PRESETS
+from online_lstm.tasks import EmbeddedReber, Task2c
+
+TIMING = {"wall_s", "cpu_s", "steps_per_s"}
+
+#: One case per protocol, small enough to run in seconds, each reaching the
+#: part of its loop that keeps state: a success test (1-5), the construction
+#: trigger and the added cell (2a), a streak met (2c-1), ST1 then ST2 (3a),
+#: ST3 met inside a chunk (6a), a first milestone met (5).  ``stops``: how
+#: many training sequences the interrupted run has seen when it is stopped;
+#: the seeds fix the trials, and each stop's last checkpoint falls where the
+#: protocol's own state decides the record: 2a with the trigger two blocks
+#: from firing, then with the cell added; 2c-1 after the first 100-streak,
+#: then inside the final streak; 6a less than a window before ST3 holds;
+#: 3a between ST1 and ST2.  (A test that forgot any of that state fails.)
+CASES = {
+    "1-5": (dict(limit=2000), [1000]),
+    "2a": (dict(limit=2500, plateau_block=20, plateau_patience=3, test_size=100), [2000, 2300]),
+    "2c-1": (dict(streak=1000, test_size=200), [40000, 48000]),
+    "3a-T100-N3": (dict(test_size=200), [40000]),
+    "6a": (dict(test_size=200), [22000]),
+    "5": (dict(limit=20000, test_size=200, milestones=(1900, 1500)), [10000]),
+}
+
+
+class Killed(Exception):
+    """Stands for the process being killed at a progress report."""
+
+
+def _same(a: dict, b: dict):
+    keys = (set(a) | set(b)) - TIMING
+    diff = {k: (a.get(k), b.get(k)) for k in keys if not _eq(a.get(k), b.get(k))}
+    assert not diff, diff
+
+
+def _eq(x, y):
+    return x == y or (isinstance(x, float) and isinstance(y, float) and np.isnan(x) and np.isnan(y))
+
+
+@functools.lru_cache(maxsize=None)
+def _reference(pid):
+    return run_trial(PRESETS[pid].with_options(**CASES[pid][0]), trial=1, seed=2)
+
+
+def _stopped(preset, path, stop_at):
+    """Run the trial with a checkpoint at every pass of its loop and stop it at
+    the first progress report with ``stop_at`` training sequences seen."""
+    seen = [0]
+
+    def progress(n, steps):
+        seen[0] += n
+        if seen[0] >= stop_at:
+            raise Killed
+
+    with pytest.raises(Killed):
+        run_trial(preset, trial=1, seed=2, progress=progress, checkpoint=path, checkpoint_every=0)
+    return seen[0]
+
+
+@pytest.mark.parametrize("pid,stop_at", [(p, s) for p, (_, stops) in CASES.items() for s in stops])
+def test_a_trial_stopped_anywhere_resumes_to_the_uninterrupted_record(tmp_path, pid, stop_at):
+    ref = _reference(pid)  # (the stops fall where the case says: seeds fix the trial)
+    preset = PRESETS[pid].with_options(**CASES[pid][0])
+    path = tmp_path / "trial.npz"
+    stopped = _stopped(preset, path, stop_at)
+    _, meta = read_checkpoint(path, kind=KIND_TRIAL)
+    assert 0 < meta["seen"] <= stopped  # saved mid-trial, before the stop
+    reports = []
+    rec = run_trial(preset, trial=1, seed=2, progress=lambda n, s: reports.append((n, s)),
+                    checkpoint=path, checkpoint_every=0, resume=True)
+    assert reports[0] == (meta["seen"], 0)  # the progress bar learns where the trial went on
+    assert sum(n for n, _ in reports[1:]) < ref["sequences"] + 1000  # it did not start again
+    _same(ref, rec)
+    assert rec["cpu_s"] >= meta["cpu_s"]  # the cost counts the time before the stop
+
+
+def test_the_2a_checkpoint_before_the_cell_joins_holds_the_gate_shut(tmp_path):
+    """The construction case keeps its saved input-gate weights in the file."""
+    preset = PRESETS["2a"].with_options(**CASES["2a"][0])
+    path = tmp_path / "t.npz"
+    _stopped(preset, path, 1500)
+    arrays, meta = read_checkpoint(path, kind=KIND_TRIAL)
+    assert meta["state"]["added_at"] is None and meta["state"]["plateau"]["means"]
+    assert "s.saved" in arrays and arrays["s.saved"].shape == preset.learner(seed=0).get_weights()["W_in"].shape
+    _stopped(preset, path, 2300)
+    arrays, meta = read_checkpoint(path, kind=KIND_TRIAL)
+    assert meta["state"]["added_at"] == _reference("2a")["cell_added_at"]
+    assert meta["state"]["saved"] is None and "s.saved" not in arrays
+
+
+def test_a_checkpoint_that_does_not_fit_is_refused(tmp_path):
+    preset = PRESETS["6a"].with_options(**CASES["6a"][0])
+    path = tmp_path / "t.npz"
+    _stopped(preset, path, 5000)
+    with pytest.raises(ResumeError, match="trial 1 .here 2."):  # another trial
+        run_trial(preset, trial=2, seed=1, checkpoint=path, resume=True)
+    with pytest.raises(ResumeError, match="preset_digest"):  # another setting
+        run_trial(preset.with_options(test_size=100), trial=1, seed=2, checkpoint=path, resume=True)
+    with pytest.raises(ResumeError, match="preset '6a' .here '1-5'"):
+        run_trial(PRESETS["1-5"], trial=1, seed=2, checkpoint=path, resume=True)
+
+    # without resume, the file is not read: the trial starts afresh (and overwrites it)
+    rec = run_trial(preset, trial=1, seed=2, checkpoint=path, checkpoint_every=0)
+    _same(_reference("6a"), rec)
+
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(CheckpointError, match="truncated or corrupted"):
+        run_trial(preset, trial=1, seed=2, checkpoint=bad, resume=True)
+    learner = tmp_path / "learner.npz"
+    preset.learner(seed=0).save(learner)
+    with pytest.raises(CheckpointError, match="not a 'Trial'"):
+        run_trial(preset, trial=1, seed=2, checkpoint=learner, resume=True)
+
+    arrays, meta = read_checkpoint(path, kind=KIND_TRIAL)  # right job, wrong state: refused, nothing run
+    del meta["state"]["count"]
+    write_checkpoint(path, arrays, {k: meta[k] for k in meta if k not in ("format", "format_version", "arrays")})
+    with pytest.raises(ResumeError, match="with state"):
+        run_trial(preset, trial=1, seed=2, checkpoint=path, resume=True)
+
+
+def test_a_checkpoint_that_cannot_be_written_warns_once_and_the_trial_goes_on(tmp_path):
+    preset = PRESETS["6a"].with_options(**CASES["6a"][0])
+    with pytest.warns(RuntimeWarning, match="cannot write its checkpoint") as caught:
+        rec = run_trial(preset, trial=1, seed=2, checkpoint=tmp_path / "missing" / "t.npz",
+                        checkpoint_every=0)
+    assert len([w for w in caught if "checkpoint" in str(w.message)]) == 1
+    _same(_reference("6a"), rec)
+
+
+@pytest.mark.parametrize("task", [EmbeddedReber(seed=5, sets_seed=1), Task2c(q=50, p=50, seed=5)],
+                         ids=["reber", "2c"])
+def test_a_stream_state_continues_the_stream(task):
+    """get_state/set_state through JSON, inside a block and across block ends."""
+    first = task.sample(7)
+    state = json.loads(json.dumps(task.get_state()))
+    later = task.sample(task.block + 3)
+    other = type(task)(**{**task.get_params(), "seed": 99})
+    assert not np.array_equal(other.sample(7).X, first.X)
+    other.set_state(state)
+    again = other.sample(task.block + 3)
+    np.testing.assert_array_equal(again.X, later.X)
+    np.testing.assert_array_equal(again.Y, later.Y)
+    np.testing.assert_array_equal(again.resets, later.resets)
+    fresh = type(task)(**task.get_params())  # a state before any block
+    fresh.set_state(json.loads(json.dumps(type(task)(**task.get_params()).get_state())))
+    np.testing.assert_array_equal(fresh.sample(7).X, first.X)
+
+
+def test_a_stream_state_of_other_parameters_is_refused():
+    state = Task2c(q=50, p=50, seed=5)
+    state.sample(3)
+    with pytest.raises(ValueError, match="does not fit"):
+        Task2c(q=100, p=100, seed=5).set_state(state.get_state())
+    with pytest.raises(ValueError, match="not a stream state"):
+        Task2c(q=50, p=50).set_state({"pos": 1})
+
+
+def test_a_killed_reproduce_resumes_from_its_checkpoints(tmp_path):
+    """``online-lstm reproduce`` killed (SIGKILL) in the middle of a trial;
+    ``--resume`` goes on from the trial's checkpoint, and the record equals
+    an uninterrupted trial's.  The checkpoints go once the records hold the
+    trials."""
+    opts = ["--set", "limit=6000", "--set", "test_size=200"]
+    args = ["reproduce", "2a", "--trials", "1", "--seed", "4", "--jobs", "1", "--out", str(tmp_path),
+            "--name", "r", "--no-progress", "--checkpoint-every", "0.01"] + opts
+    ckpt = tmp_path / "r.trials" / "2a.trial0.npz"
+    proc = subprocess.Popen([sys.executable, "-m", "online_lstm", *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seen, deadline = 0, time.monotonic() + 300
+    try:
+        while seen < 1000 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+            try:
+                seen = read_checkpoint(ckpt, kind=KIND_TRIAL)[1]["seen"]
+            except (FileNotFoundError, CheckpointError):
+                pass
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        err = proc.communicate()[1].decode()
+    assert proc.returncode == -signal.SIGKILL, err  # killed in the middle, not finished
+    assert seen >= 1000 and not (tmp_path / "r.csv").exists()
+
+    assert main(args + ["--resume"]) == 0
+    got = read_records(tmp_path / "r.csv")
+    ref = run_trial(PRESETS["2a"].with_options(limit=6000, test_size=200), trial=0, seed=4)
+    pd.DataFrame([ref]).to_csv(tmp_path / "ref.csv", index=False)
+    want = read_records(tmp_path / "ref.csv")
+    cols = [c for c in want if c not in TIMING]
+    assert set(got) - set(want) == {"version", "quick", "options"}
+    pd.testing.assert_frame_equal(got[cols], want[cols], check_dtype=False)
+    assert not (tmp_path / "r.trials").exists()
