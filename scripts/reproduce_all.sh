@@ -49,6 +49,12 @@ case "$stage" in
     $RUN 3a-T1000-N3 3b-T1000-N1 --trials "${TRIALS:-1}" --name stageD-long
     $RUN 4-3 --trials "${TRIALS:-1}" --set limit=1706000 --name stageD-4-3
     ;;
+  F)  # the rows stages B and D ran with fewer trials, brought to the paper's 10: trials 3-9
+      # (seeds 3-9; stage B ran 0-2) of 3b and 3c with T = 100, 4-2 and 5, and trials 1-9
+      # of 3a-T1000-N3 (stage D ran trial 0)
+    $RUN 3b-T100-N3 3b-T100-N1 3c-T100-N3 3c-T100-N1 5 4-2 --trials 7 --seed 3 --name stageF-1
+    $RUN 3a-T1000-N3 --trials 9 --seed 1 --name stageF-2
+    ;;
   E)  # 2a (the paper's 18 trials), 2b and 2c-3 (2 each) to the paper's limit of 5,000,000
       # sequences (stage B stopped 2a/2b at 20,000, stage A2 2c-3 at 1,000,000); as run
     $RUN 2a --trials 2 --name stageE-2a-limit
@@ -115,7 +121,7 @@ case "$stage" in
         --name twob-end-ga-2
     ;;
   *)
-    echo "usage: $0 A|A2|A3|B|C|D|E|S|S2|S3|X" >&2
+    echo "usage: $0 A|A2|A3|B|C|D|E|F|S|S2|S3|X" >&2
     exit 2
     ;;
 esac

@@ -40,6 +40,9 @@ CASES = {
     "3a-T100-N3": (dict(test_size=200), [40000]),
     "6a": (dict(test_size=200), [22000]),
     "5": (dict(limit=20000, test_size=200, milestones=(1900, 1500)), [10000]),
+    # the paper's competitors (RTRL, on both of their protocols)
+    "1-rtrl-h3": (dict(limit=3000), [1500]),
+    "2a-rtrl-p4-lr10": (dict(limit=30000, test_size=100), [15000]),
 }
 
 
@@ -59,7 +62,11 @@ def _eq(x, y):
 
 @functools.lru_cache(maxsize=None)
 def _reference(pid):
-    return run_trial(PRESETS[pid].with_options(**CASES[pid][0]), trial=1, seed=2)
+    """The uninterrupted trial's record, and how many sequences it reported trained."""
+    reports = []
+    rec = run_trial(PRESETS[pid].with_options(**CASES[pid][0]), trial=1, seed=2,
+                    progress=lambda n, s: reports.append(n))
+    return rec, sum(reports)
 
 
 def _stopped(preset, path, stop_at):
@@ -79,7 +86,7 @@ def _stopped(preset, path, stop_at):
 
 @pytest.mark.parametrize("pid,stop_at", [(p, s) for p, (_, stops) in CASES.items() for s in stops])
 def test_a_trial_stopped_anywhere_resumes_to_the_uninterrupted_record(tmp_path, pid, stop_at):
-    ref = _reference(pid)  # (the stops fall where the case says: seeds fix the trial)
+    ref, trained = _reference(pid)  # (the stops fall where the case says: seeds fix the trial)
     preset = PRESETS[pid].with_options(**CASES[pid][0])
     path = tmp_path / "trial.npz"
     stopped = _stopped(preset, path, stop_at)
@@ -89,7 +96,9 @@ def test_a_trial_stopped_anywhere_resumes_to_the_uninterrupted_record(tmp_path, 
     rec = run_trial(preset, trial=1, seed=2, progress=lambda n, s: reports.append((n, s)),
                     checkpoint=path, checkpoint_every=0, resume=True)
     assert reports[0] == (meta["seen"], 0)  # the progress bar learns where the trial went on
-    assert sum(n for n, _ in reports[1:]) < ref["sequences"] + 1000  # it did not start again
+    # it did not start again (fewer if the rule held in a chunk before the checkpoint:
+    # the retrained part of that chunk counts twice in the uninterrupted trial's reports)
+    assert sum(n for n, _ in reports[1:]) <= trained - meta["seen"]
     _same(ref, rec)
     assert rec["cpu_s"] >= meta["cpu_s"]  # the cost counts the time before the stop
 
@@ -104,7 +113,7 @@ def test_the_2a_checkpoint_before_the_cell_joins_holds_the_gate_shut(tmp_path):
     assert "s.saved" in arrays and arrays["s.saved"].shape == preset.learner(seed=0).get_weights()["W_in"].shape
     _stopped(preset, path, 2300)
     arrays, meta = read_checkpoint(path, kind=KIND_TRIAL)
-    assert meta["state"]["added_at"] == _reference("2a")["cell_added_at"]
+    assert meta["state"]["added_at"] == _reference("2a")[0]["cell_added_at"]
     assert meta["state"]["saved"] is None and "s.saved" not in arrays
 
 
@@ -121,7 +130,7 @@ def test_a_checkpoint_that_does_not_fit_is_refused(tmp_path):
 
     # without resume, the file is not read: the trial starts afresh (and overwrites it)
     rec = run_trial(preset, trial=1, seed=2, checkpoint=path, checkpoint_every=0)
-    _same(_reference("6a"), rec)
+    _same(_reference("6a")[0], rec)
 
     bad = tmp_path / "bad.npz"
     bad.write_bytes(path.read_bytes()[:200])
@@ -145,7 +154,7 @@ def test_a_checkpoint_that_cannot_be_written_warns_once_and_the_trial_goes_on(tm
         rec = run_trial(preset, trial=1, seed=2, checkpoint=tmp_path / "missing" / "t.npz",
                         checkpoint_every=0)
     assert len([w for w in caught if "checkpoint" in str(w.message)]) == 1
-    _same(_reference("6a"), rec)
+    _same(_reference("6a")[0], rec)
 
 
 @pytest.mark.parametrize("task", [EmbeddedReber(seed=5, sets_seed=1), Task2c(q=50, p=50, seed=5)],
