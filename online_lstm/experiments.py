@@ -1083,6 +1083,7 @@ def compare(records: pd.DataFrame) -> pd.DataFrame:
                 "wall s/trial": df["wall_s"].mean(),
                 "wall s total": df["wall_s"].sum(),
                 "cpu s total": df["cpu_s"].sum(min_count=1) if "cpu_s" in df else None,
+                "cpu trials": int(df["cpu_s"].notna().sum()) if "cpu_s" in df else 0,
                 "steps/s": df["steps"].sum() / df["wall_s"].sum(),
                 "quick": bool(df["quick"].any()) if "quick" in df else False,
                 "options": df["options"].iloc[0],
@@ -1104,6 +1105,16 @@ def _fmt(v, digits=3):
     return f"{v:.{digits}g}"
 
 
+def _cpu_total(r) -> str:
+    """The CPU seconds of a row's trials; a sum over only some of them (records
+    made before ``cpu_s`` existed, mixed with later ones) says over how many."""
+    total = r["cpu s total"]
+    if total is None or np.isnan(total):
+        return "–"
+    k = r.get("cpu trials", r["trials"])
+    return _fmt(round(total)) + (f" ({k} of {r['trials']} trials)" if k < r["trials"] else "")
+
+
 def format_table(cmp: pd.DataFrame, markdown=False) -> str:
     """The side-by-side table as text (or GitHub markdown)."""
     head = ["preset", "paper row", "trials", "success % paper / ours", "mean seq paper / ours",
@@ -1119,7 +1130,7 @@ def format_table(cmp: pd.DataFrame, markdown=False) -> str:
             _fmt(r["median seq"]),
             f"{_fmt(r['paper wrong'])} / {_fmt(r['wrong'])}",
             r["paper / ours"], _fmt(r["wall s/trial"], 3), _fmt(round(r["wall s total"])),
-            _fmt(None if r["cpu s total"] is None or np.isnan(r["cpu s total"]) else round(r["cpu s total"])),
+            _cpu_total(r),
         ])
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]

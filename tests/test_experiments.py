@@ -225,6 +225,18 @@ def test_parallel_equals_serial_and_writes_csv(tmp_path):
     assert list(table["preset"]) == ["1-5", "6a"]
     assert "8,440" in format_table(table) and "| preset |" in format_table(table, markdown=True)
 
+    # CPU seconds: the sum of the trials' cpu_s; over only some trials (records
+    # made before cpu_s existed, mixed with later ones), the table says so
+    rows = lambda t: {ln.split("|")[1].strip(): ln for ln in format_table(t, markdown=True).splitlines()[2:]}  # noqa: E731
+    cpu = par.groupby("preset")["cpu_s"].sum()
+    assert rows(table)["1-5 (quick) [limit=2000]"].endswith(f"| {round(cpu['1-5']):,} |")
+    old = par.copy()
+    old.loc[old["preset"] == "6a", "cpu_s"] = [np.nan, old.loc[old["preset"] == "6a", "cpu_s"].iloc[1]]
+    old.loc[old["preset"] == "1-5", "cpu_s"] = np.nan
+    mixed = rows(compare(old))
+    assert mixed["6a (quick) [limit=2000]"].endswith(" (1 of 2 trials) |")
+    assert mixed["1-5 (quick) [limit=2000]"].endswith("| – |")
+
 
 @pytest.mark.parametrize("pid", ["2b", "3c-T100-N3"])
 def test_other_protocols_run(pid):
