@@ -55,6 +55,10 @@ case "$stage" in
     $RUN 3b-T100-N3 3b-T100-N1 3c-T100-N3 3c-T100-N1 5 4-2 --trials 7 --seed 3 --name stageF-1
     $RUN 3a-T1000-N3 --trials 9 --seed 1 --name stageF-2
     ;;
+  G)  # 4-3 (T = 1000): the other 9 of the paper's 10 trials (seeds 1-9; stage D ran seed 0),
+      # to the same limit, twice the paper's mean
+    $RUN 4-3 --trials 9 --seed 1 --set limit=1706000 --name stageG-4-3
+    ;;
   E)  # 2a (the paper's 18 trials), 2b and 2c-3 (2 each) to the paper's limit of 5,000,000
       # sequences (stage B stopped 2a/2b at 20,000, stage A2 2c-3 at 1,000,000); as run
     $RUN 2a --trials 2 --name stageE-2a-limit
@@ -121,7 +125,7 @@ case "$stage" in
         --name twob-end-ga-2
     ;;
   *)
-    echo "usage: $0 A|A2|A3|B|C|D|E|F|S|S2|S3|X" >&2
+    echo "usage: $0 A|A2|A3|B|C|D|E|F|G|S|S2|S3|X" >&2
     exit 2
     ;;
 esac
