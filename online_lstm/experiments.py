@@ -50,6 +50,7 @@ import functools
 import hashlib
 import os
 import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -878,7 +879,7 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
                 _trial_file(ckpt_dir, pid, k).unlink(missing_ok=True)
         jobs_list = [j for j in jobs_list if (j[0].id, j[1]) not in have]
         n_jobs = max(1, min(n_jobs, len(jobs_list)))
-    checkpoints = None
+    checkpoints, going_on = None, 0
     if ckpt_dir is not None and jobs_list:
         ckpt_dir.mkdir(exist_ok=True)
         checkpoints = {}
@@ -886,12 +887,16 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
             f = _trial_file(ckpt_dir, p.id, k)
             if resume and f.exists():
                 read_trial_checkpoint(f, p, k, s)  # a file that does not fit stops the run now
+                going_on += 1
             elif f.exists():
                 f.unlink()  # another run's: this one starts afresh
             checkpoints[p.id, k] = dict(checkpoint=f, checkpoint_every=checkpoint_every, resume=resume)
 
     from tqdm.auto import tqdm
 
+    if resume and progress:
+        tqdm.write(f"resuming {path}: {len(records)} finished trial(s) kept, {going_on} continue "
+                   f"from their checkpoints, {len(jobs_list) - going_on} start", file=sys.stderr)
     bar_t = tqdm(total=len(jobs_list) + len(records), initial=len(records), desc="trials",
                  unit="trial", disable=not progress, position=0)
     bar_s = tqdm(desc="training", unit="seq", unit_scale=True, disable=not progress, position=1)

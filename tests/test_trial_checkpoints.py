@@ -222,12 +222,12 @@ def test_a_killed_reproduce_resumes_from_its_checkpoints(tmp_path):
 
 
 @pytest.mark.parametrize("resume", [True, False])
-def test_reproduce_hands_each_worker_its_checkpoint(tmp_path, resume):
+def test_reproduce_hands_each_worker_its_checkpoint(tmp_path, resume, capsys):
     """With two worker processes, the trial that has a checkpoint goes on from
     it under ``resume`` (its clock starts from the checkpoint's, set here to
     a million seconds to show it) and starts afresh without; the records
     equal an uninterrupted run's, and the checkpoints are gone at the end."""
-    kw = dict(trials=2, seed=2, options=CASES["6a"][0], progress=False)
+    kw = dict(trials=2, seed=2, options=CASES["6a"][0])
     ckpt = tmp_path / "r.trials" / "6a.trial1.npz"
     ckpt.parent.mkdir()
     _stopped(PRESETS["6a"].with_options(**CASES["6a"][0]), ckpt, 22000)
@@ -235,7 +235,9 @@ def test_reproduce_hands_each_worker_its_checkpoint(tmp_path, resume):
     meta["wall_s"] = 1e6
     write_checkpoint(ckpt, arrays, {k: meta[k] for k in meta if k not in ("format", "format_version", "arrays")})
     df = reproduce(["6a"], jobs=2, out=tmp_path, name="r", resume=resume, checkpoint_every=0, **kw)
-    ref = reproduce(["6a"], jobs=1, **kw)
+    said = capsys.readouterr().err
+    assert ("0 finished trial(s) kept, 1 continue from their checkpoints, 1 start" in said) == resume
+    ref = reproduce(["6a"], jobs=1, progress=False, **kw)
     cols = [c for c in ref if c not in TIMING]
     pd.testing.assert_frame_equal(df[cols], ref[cols])
     assert (df["wall_s"].iloc[1] > 1e6) == resume and df["wall_s"].iloc[0] < 1e6
