@@ -35,8 +35,8 @@ from .paper import TABLE10, table10_learner
 from .tasks import Adding, EmbeddedReber, Multiplication, Task2a, Task2b, Task2c, TemporalOrder, TwoSequence
 
 #: Learner arguments that :meth:`Preset.with_options` (``--set``) may change.
-_LEARNER_OPTIONS = ("bias", "forget_gate", "forget_gate_bias", "g", "h", "igb_range", "init_range",
-                    "lr", "peepholes", "update")
+_LEARNER_OPTIONS = ("bias", "forget_gate", "forget_gate_bias", "g", "h", "igb_range", "in_gate_bias",
+                    "init_range", "lr", "out_gate_bias", "peepholes", "update")
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,9 @@ class Preset:
         ``first_pair`` for Experiments 4 and 5), or learner arguments: ``update`` (``"step"``
         or ``"sequence"``, spec §3.7), ``lr``, and, for diagnostics that
         leave the paper's net, ``bias`` (e.g. ``"all"`` adds output and cell
-        biases to Experiment 1), ``init_range``, the squashing functions ``g``
+        biases to Experiment 1), ``init_range``, the initial gate biases
+        ``in_gate_bias`` and ``out_gate_bias`` (one per block, e.g.
+        ``in_gate_bias=(-3, -6)``: the other weights keep their draws), the squashing functions ``g``
         and ``h`` (e.g. ``g="g2"`` for 2a's logistic g), and the later extensions
         ``forget_gate``, ``forget_gate_bias`` and ``peepholes`` (spec §7).
         Every change is written to the records' ``options`` column.

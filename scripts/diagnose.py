@@ -16,6 +16,7 @@
     python scripts/diagnose.py 2a-escape [--seed 2] [--every 10000] [--sequences 400000]
         [--preset 2a|2b] [--set bias=all]
     python scripts/diagnose.py plateau-blocks [--preset 2b] [--seeds 3] [--set plateau_block=30]
+    python scripts/diagnose.py cell-states [--preset 5] [--seed 6] [--every 50000] [--rows 3]
 
 Each prints a short trace of the learner's state while it trains with a
 preset's own settings (plain online gradient steps, nothing changed), or,
@@ -441,6 +442,36 @@ def plateau_blocks(a):
         print(f"seed {seed}: cell joins after {t.seen:,} sequences; block means {' '.join(marks)}")
 
 
+def cell_states(a):
+    """Internal state drift in any preset's trial (the runner's weights and
+    stream for weight seed ``--seed``): every ``--every`` training sequences,
+    the largest |s_c| of each cell over 20 frozen test sequences, h'(s_c)
+    there, the mean output-gate activation and the output weights.  The
+    probes run on a copy of the state; the trial goes on untouched."""
+    p = _preset(a)
+    t = Trial(p, 0, a.seed)
+    task = p.make_task(seed=[t.data_seed, 1])
+    probe = p.make_task(seed=[t.data_seed, 9]).sample(20)
+    print(f"{p.id}, seed {a.seed}: max |s_c| per cell over 20 test sequences; h' there; "
+          "mean y_out per block; W_k")
+    for _ in range(a.rows):
+        t.train(task.sample(a.every))
+        snap = t.snapshot()
+        t.m.reset()
+        smax, yout = 0.0, []
+        for x, first in zip(probe.X, probe.resets):
+            if first:
+                t.m.reset()
+            t.m.predict_one(x)
+            smax = np.maximum(smax, np.abs(t.m.state_["s_c"]).ravel())
+            yout.append(np.ravel(t.m.state_["y_out"]))
+        t.restore(snap)
+        dh = 2 * np.exp(-smax) / (1 + np.exp(-smax)) ** 2  # h(x) = 2 f(x) - 1: h' = 2 f (1 - f)
+        print(f"{t.seen:9,d}  max|s_c| {np.round(smax, 1)}  h' {' '.join(f'{v:.1e}' for v in dh)}  "
+              f"y_out {np.round(np.mean(yout, axis=0), 2)}  W_k {np.round(t.m.get_weights()['W_k'].ravel(), 2)}",
+              flush=True)
+
+
 def _subcommand(sub, name, func, choices=None, **defaults):
     """Add subcommand ``name``: one ``--key`` option per default (its type is the
     default's; ``set=[]`` is the repeatable ``--set KEY=VALUE``)."""
@@ -476,6 +507,7 @@ def main(argv=None):
     _subcommand(sub, "2a-escape", a2_escape, preset="2a", seed=2, every=10_000, sequences=400_000,
                 set=[])
     _subcommand(sub, "plateau-blocks", plateau_blocks, preset="2b", seeds=3, set=[])
+    _subcommand(sub, "cell-states", cell_states, preset="5", seed=6, every=50_000, rows=3, set=[])
     args = ap.parse_args(argv)
     args.func(args)
 

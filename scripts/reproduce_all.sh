@@ -55,6 +55,10 @@ case "$stage" in
     $RUN 3b-T100-N3 3b-T100-N1 3c-T100-N3 3c-T100-N1 5 4-2 --trials 7 --seed 3 --name stageF-1
     $RUN 3a-T1000-N3 --trials 9 --seed 1 --name stageF-2
     ;;
+  X5)  # Exp. 5 with Exp. 4's input-gate biases -3, -6 (Table 10 has them random for Exp. 5), a
+       # diagnostic off the paper's net for the drift of its failing trials; all other draws equal
+    $RUN 5 --trials 10 --set "in_gate_bias=(-3, -6)" --name stageX5-igb
+    ;;
   G)  # 4-3 (T = 1000): the other 9 of the paper's 10 trials (seeds 1-9; stage D ran seed 0),
       # to the same limit, twice the paper's mean
     $RUN 4-3 --trials 9 --seed 1 --set limit=1706000 --name stageG-4-3
@@ -125,7 +129,7 @@ case "$stage" in
         --name twob-end-ga-2
     ;;
   *)
-    echo "usage: $0 A|A2|A3|B|C|D|E|F|G|S|S2|S3|X" >&2
+    echo "usage: $0 A|A2|A3|B|C|D|E|F|G|S|S2|S3|X|X5" >&2
     exit 2
     ;;
 esac

@@ -41,3 +41,24 @@ def test_2a_escape_replays_the_runner_trial_and_its_probes_change_nothing(capsys
     for n in common:  # columns after the first "|": states, outputs, gates, weights
         assert sparse[n] == dense[n], n
     assert len(dense) > 2 * len(sparse)  # the dense run probed many more times in between
+
+
+def _last_row(capsys, diagnose, every, rows):
+    diagnose.main(["cell-states", "--preset", "5", "--seed", "6", "--every", str(every), "--rows", str(rows)])
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if re.match(r"\s+[\d,]+ ", ln)]
+    assert len(lines) == rows
+    return lines[-1]
+
+
+def test_cell_states_probes_leave_the_trial_untouched(capsys):
+    """Probing every 500 sequences or once at 1,000 gives the same last row,
+    and its output weights are those of the runner's own trial there."""
+    diagnose = _diagnose()
+    dense, sparse = _last_row(capsys, diagnose, 500, 2), _last_row(capsys, diagnose, 1000, 1)
+    assert dense == sparse and dense.split()[0] == "1,000"
+    t = diagnose.Trial(PRESETS["5"], 0, 6)
+    t.train(t.preset.make_task(seed=[6, 1]).sample(1000))
+    w_k = " ".join(f"{v:.2f}".replace("-0.00", "0.00") for v in t.m.get_weights()["W_k"].ravel())
+    printed = dense.split("W_k [")[1].rstrip("]").split()
+    assert [float(v) for v in printed] == [float(v) for v in w_k.split()]
+    assert re.search(r"max\|s_c\| \[[\d. ]+\]  h' ([\d.e+-]+ ){4} y_out", dense)

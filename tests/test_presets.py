@@ -136,3 +136,21 @@ def test_igb_range_narrows_only_the_random_input_gate_biases():
         PRESETS["2c-1"].with_options(igb_range=0.1).learner(seed=0)
     with pytest.raises(ValueError, match="init_range"):
         p.with_options(igb_range=0.3).learner(seed=0)
+
+
+def test_gate_bias_options_set_only_the_gate_biases():
+    """``--set in_gate_bias=(-3, -6)`` on Experiment 5 (whose gate biases are
+    random, Table 10 "r") gives Experiment 4's input-gate biases, and every
+    other weight keeps its draw."""
+    from online_lstm.experiments import _option_text
+
+    base = PRESETS["5"]
+    p = base.with_options(in_gate_bias=(-3, -6))
+    w0, w1 = base.learner(seed=4).get_weights(), p.learner(seed=4).get_weights()
+    assert list(w1["b_in"]) == [-3.0, -6.0] and list(w0["b_in"]) != [-3.0, -6.0]
+    for k in w0:
+        if k != "b_in":
+            np.testing.assert_array_equal(w0[k], w1[k])
+    assert _option_text(p) == "in_gate_bias=(-3, -6)"
+    w2 = base.with_options(out_gate_bias=(-1.0, -2.0)).learner(seed=4).get_weights()
+    assert list(w2["b_out"]) == [-1.0, -2.0] and np.array_equal(w2["b_in"], w0["b_in"])
