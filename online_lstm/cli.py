@@ -5,13 +5,15 @@
                           [--quick] [--out DIR] [--jobs J] [--set KEY=VALUE ...]
                           [--scheduler ADDRESS] [--resume] [--checkpoint-every SECONDS]
     online-lstm compare RECORDS.csv ... [--markdown]
+    online-lstm status [--out DIR]
 
 ``reproduce`` runs the trials (in parallel over processes, all cores by
 default, or on a Dask cluster with ``--scheduler tcp://host:8786``), writes
 one record per trial to ``DIR/<name>.csv`` as trials finish, and prints our
 figures next to the paper's: success %, mean and median sequences to
 success, and wrong predictions.  ``compare`` prints that table
-again from saved records.  Each running trial saves itself every minute
+again from saved records; ``status`` lists the trials that are running
+or were interrupted, from their checkpoints.  Each running trial saves itself every minute
 (``--checkpoint-every``) under ``DIR/<name>.trials/``; after an interruption
 ``--resume`` keeps the finished trials and continues the others from
 their checkpoints, with the same records as an uninterrupted run.
@@ -142,6 +144,40 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_status(args) -> int:
+    from .experiments import read_records, trial_status
+
+    out = Path(args.out)
+    if not out.is_dir():
+        print(f"online-lstm status: no directory {out}", file=sys.stderr)
+        return 2
+    for f in sorted(out.glob("*.csv")):
+        try:
+            df = read_records(f)
+        except (ValueError, pd.errors.ParserError):
+            continue
+        if "trial" in df and "preset" in df:
+            counts = ", ".join(f"{p} {n}" for p, n in df.groupby("preset", sort=False).size().items())
+            print(f"{f.name}: {len(df)} finished trial(s) ({counts})")
+    st = trial_status(out)
+    if st.empty:
+        print("no running or interrupted trials (no checkpoints)")
+        return 0
+    print(f"\n{len(st)} running or interrupted trial(s), from their checkpoints "
+          "(reproduce ... --resume goes on from them):")
+    bad = st[st["problem"].notna()] if "problem" in st else st.iloc[:0]
+    ok = st.drop(index=bad.index).drop(columns=["file", "version", "problem"], errors="ignore")
+    if len(ok):
+        ints = ["trial", "seed", "sequences", "limit", "cpu_s", "wall_s", "saved_s_ago"]
+        ok = ok.astype({c: "Int64" for c in ints})
+        ok.insert(ok.columns.get_loc("limit") + 1, "%",
+                  (100 * ok["sequences"] / ok["limit"]).astype(float).round(1))
+        print(ok.to_string(index=False))
+    for _, r in bad.iterrows():
+        print(f"{r['run']}.trials/{r['file']}: {r['problem']}")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(
         prog="online-lstm",
@@ -182,6 +218,11 @@ def main(argv=None) -> int:
     p.add_argument("--markdown", action="store_true", help="print the table as markdown")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("status", help="finished trials per records file, and the trials running or "
+                                      "interrupted (from their checkpoints)")
+    p.add_argument("--out", default="results", help="the directory reproduce wrote to (default results/)")
+    p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("compare", help="the side-by-side table from saved records")
     p.add_argument("records", nargs="+", help="records CSV files written by reproduce")

@@ -161,7 +161,8 @@ class Trial:
             else:
                 values[k] = _plain(v)
         meta = dict(kind=KIND_TRIAL, job=_trial_job(self.preset, self.trial, self.seed - self.trial),
-                    seen=self.seen, steps=self.steps, wall_s=time.perf_counter() - self.t0,
+                    seen=self.seen, limit=self.preset.limit, steps=self.steps,
+                    wall_s=time.perf_counter() - self.t0,
                     cpu_s=time.process_time() - self.c0, tasks=[_plain(t.get_state()) for t in tasks],
                     state=values)
         try:
@@ -1000,6 +1001,34 @@ def _resumable(path, jobs_list, quick, version):
 def _trial_file(directory, preset_id, trial) -> Path:
     """Where :func:`reproduce` keeps the checkpoint of a running trial."""
     return Path(directory) / f"{preset_id}.trial{int(trial)}.npz"
+
+
+def trial_status(out) -> pd.DataFrame:
+    """The trials of ``reproduce`` runs into directory ``out`` that are running
+    or were interrupted: one row per checkpoint in ``<out>/<name>.trials/``,
+    with the run's name, preset, trial, weight seed, training sequences so
+    far, the limit, CPU and wall seconds so far, and how many seconds ago the
+    checkpoint was saved.  A file that cannot be read is listed with its
+    error in ``problem``.
+    """
+    from .checkpoint import read_checkpoint
+    from .errors import CheckpointError
+
+    rows = []
+    for f in sorted(Path(out).glob("*.trials/*.npz")):
+        row = dict(run=f.parent.name[: -len(".trials")], file=f.name)
+        try:
+            _, meta = read_checkpoint(f, kind=KIND_TRIAL)
+        except (CheckpointError, OSError) as exc:
+            rows.append(dict(row, problem=str(exc)))
+            continue
+        job = meta.get("job") or {}
+        rows.append(dict(row, preset=job.get("preset"), trial=job.get("trial"),
+                         seed=(job.get("seed") or 0) + (job.get("trial") or 0),
+                         sequences=meta.get("seen"), limit=meta.get("limit"),
+                         cpu_s=round(meta.get("cpu_s", np.nan)), wall_s=round(meta.get("wall_s", np.nan)),
+                         saved_s_ago=round(time.time() - f.stat().st_mtime), version=job.get("version")))
+    return pd.DataFrame(rows)
 
 
 def _run_pool(jobs_list, n_jobs, done, bar, checkpoints=None):

@@ -242,3 +242,22 @@ def test_reproduce_hands_each_worker_its_checkpoint(tmp_path, resume, capsys):
     pd.testing.assert_frame_equal(df[cols], ref[cols])
     assert (df["wall_s"].iloc[1] > 1e6) == resume and df["wall_s"].iloc[0] < 1e6
     assert not ckpt.parent.exists()
+
+
+def test_status_lists_finished_and_interrupted_trials(tmp_path, capsys):
+    preset = PRESETS["6a"].with_options(**CASES["6a"][0])
+    (tmp_path / "r.trials").mkdir()
+    _stopped(preset, tmp_path / "r.trials" / "6a.trial1.npz", 5000)
+    (tmp_path / "r.trials" / "5.trial0.npz").write_bytes(b"not a checkpoint")
+    reproduce(["1-5"], trials=2, quick=True, options=dict(limit=300), jobs=1, progress=False,
+              out=tmp_path, name="done")
+    capsys.readouterr()
+    assert main(["status", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "done.csv: 2 finished trial(s) (1-5 2)" in out
+    assert "2 running or interrupted trial(s)" in out
+    row = next(ln.split() for ln in out.splitlines() if ln.split()[:2] == ["r", "6a"])
+    _, meta = read_checkpoint(tmp_path / "r.trials" / "6a.trial1.npz", kind=KIND_TRIAL)
+    assert row[2:7] == ["1", "3", str(meta["seen"]), str(preset.limit), f"{100 * meta['seen'] / preset.limit:.1f}"]
+    assert "truncated or corrupted" in out  # the unreadable file is listed with its problem
+    assert main(["status", "--out", str(tmp_path / "nothing")]) == 2
