@@ -55,9 +55,14 @@ case "$stage" in
     $RUN 3b-T100-N3 3b-T100-N1 3c-T100-N3 3c-T100-N1 5 4-2 --trials 7 --seed 3 --name stageF-1
     $RUN 3a-T1000-N3 --trials 9 --seed 1 --name stageF-2
     ;;
-  X5)  # Exp. 5 with Exp. 4's input-gate biases -3, -6 (Table 10 has them random for Exp. 5), a
-       # diagnostic off the paper's net for the drift of its failing trials; all other draws equal
+  X5)  # negative initial input-gate biases, the paper's §4 remedy for internal state drift, where
+       # Table 10 has random ones (diagnostics off the paper's nets; all other draws equal):
+       # Exp. 5 with Exp. 4's -3, -6, then Exp. 1 (1-5 and 1-1) with three scales
     $RUN 5 --trials 10 --set "in_gate_bias=(-3, -6)" --name stageX5-igb
+    $RUN 1-5 --set "in_gate_bias=(-1, -2, -3)" --name x1-igb123
+    $RUN 1-5 --set "in_gate_bias=(-2, -4, -6)" --name x1-igb246
+    $RUN 1-5 --set "in_gate_bias=(-0.5, -1, -1.5)" --name x1-igb05
+    $RUN 1-1 --set "in_gate_bias=(-1, -2, -3, -4)" --name x1-igb1234
     ;;
   G)  # 4-3 (T = 1000): the other 9 of the paper's 10 trials (seeds 1-9; stage D ran seed 0),
       # to the same limit, twice the paper's mean
