@@ -55,6 +55,10 @@ case "$stage" in
     $RUN 3b-T100-N3 3b-T100-N1 3c-T100-N3 3c-T100-N1 5 4-2 --trials 7 --seed 3 --name stageF-1
     $RUN 3a-T1000-N3 --trials 9 --seed 1 --name stageF-2
     ;;
+  H)  # 3b-T1000-N1: 4 more of the paper's 10 trials (seeds 1-4; stage D ran seed 0), as the
+      # session's time allowed (about 1,000 s of CPU each)
+    $RUN 3b-T1000-N1 --trials 4 --seed 1 --name stageH-3b-T1000
+    ;;
   X5)  # negative initial input-gate biases, the paper's §4 remedy for internal state drift, where
        # Table 10 has random ones (diagnostics off the paper's nets; all other draws equal):
        # Exp. 5 with Exp. 4's -3, -6, then Exp. 1 (1-5 and 1-1) with three scales
@@ -134,7 +138,7 @@ case "$stage" in
         --name twob-end-ga-2
     ;;
   *)
-    echo "usage: $0 A|A2|A3|B|C|D|E|F|G|S|S2|S3|X|X5" >&2
+    echo "usage: $0 A|A2|A3|B|C|D|E|F|G|H|S|S2|S3|X|X5" >&2
     exit 2
     ;;
 esac
