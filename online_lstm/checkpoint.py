@@ -353,7 +353,10 @@ def _remap(arrays: dict, stored: dict, lay: Layout, fresh_header: np.ndarray, na
 
 
 def _jsonable(value):
-    """Constructor arguments as JSON values (tuples and arrays become lists)."""
+    """``value`` as JSON values: NumPy scalars become Python numbers, tuples
+    and arrays lists, dict keys strings (constructor arguments here, the
+    state of a running trial in :mod:`online_lstm.experiments`).  Anything
+    else raises TypeError."""
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, np.bool_):
@@ -366,6 +369,8 @@ def _jsonable(value):
         value = value.tolist()
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
     raise TypeError(type(value).__name__)
 
 

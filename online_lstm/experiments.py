@@ -151,7 +151,7 @@ class Trial:
         return state
 
     def _save(self, tasks, state):
-        from .checkpoint import write_checkpoint
+        from .checkpoint import _jsonable, write_checkpoint
 
         arrays = {f"m.{k}": v for k, v in self.m.state_arrays().items()}
         values = {}
@@ -159,11 +159,11 @@ class Trial:
             if isinstance(v, np.ndarray):
                 arrays[f"s.{k}"] = v
             else:
-                values[k] = _plain(v)
+                values[k] = _jsonable(v)
         meta = dict(kind=KIND_TRIAL, job=_trial_job(self.preset, self.trial, self.seed - self.trial),
                     seen=self.seen, limit=self.preset.limit, steps=self.steps,
                     wall_s=time.perf_counter() - self.t0,
-                    cpu_s=time.process_time() - self.c0, tasks=[_plain(t.get_state()) for t in tasks],
+                    cpu_s=time.process_time() - self.c0, tasks=[_jsonable(t.get_state()) for t in tasks],
                     state=values)
         try:
             write_checkpoint(self.checkpoint, arrays, meta)
@@ -209,17 +209,6 @@ class Trial:
 
 #: ``kind`` of a trial checkpoint file.
 KIND_TRIAL = "Trial"
-
-
-def _plain(value):
-    """``value`` with NumPy scalars as Python numbers and tuples as lists (JSON)."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
 
 
 def _trial_job(preset: Preset, trial: int, seed: int) -> dict:
