@@ -59,6 +59,9 @@ case "$stage" in
       # session's time allowed (about 1,000 s of CPU each)
     $RUN 3b-T1000-N1 --trials 4 --seed 1 --name stageH-3b-T1000
     ;;
+  I)  # 3b-T1000-N1: the last 5 of the paper's 10 trials (seeds 5-9)
+    $RUN 3b-T1000-N1 --trials 5 --seed 5 --name stageI-3b-T1000
+    ;;
   X5)  # negative initial input-gate biases, the paper's §4 remedy for internal state drift, where
        # Table 10 has random ones (diagnostics off the paper's nets; all other draws equal):
        # Exp. 5 with Exp. 4's -3, -6, then Exp. 1 (1-5 and 1-1) with three scales
