@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import sys
 from pathlib import Path
 
@@ -230,7 +231,16 @@ def main(argv=None) -> int:
     p.set_defaults(func=cmd_compare)
 
     args = ap.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:
+        # the reader went away (``online-lstm list | head``): stop quietly, as
+        # other command-line tools do, instead of a traceback; the records
+        # written so far stay on disk.  What is still buffered goes nowhere,
+        # so that the interpreter's flush at exit does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -97,6 +97,17 @@ def test_module_entry_point():
     assert res.returncode == 0 and "571,100" in res.stdout
 
 
+def test_a_closed_pipe_ends_the_command_quietly():
+    """`online-lstm list | head -1`: the reader closes the pipe before the
+    table is written; the command stops with code 1 and no traceback."""
+    proc = subprocess.Popen([sys.executable, "-m", "online_lstm", "list"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # before the interpreter has imported anything: every write fails
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
 def test_console_script_is_installed():
     from pathlib import Path
 
