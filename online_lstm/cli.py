@@ -126,18 +126,36 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
+#: the record columns ``compare`` reads
+_COMPARE_NEEDS = frozenset({"preset", "trial", "seed", "success", "sequences", "steps", "wall_s"})
+
+
 def cmd_compare(args) -> int:
     from .experiments import _frame, compare, format_table, read_records
+    from .presets import PRESETS
 
     frames = []
     for f in args.records:
-        df = read_records(f)
+        try:
+            df = read_records(f)
+        except OSError as exc:  # a mistyped name: an error, not a skip
+            print(f"online-lstm compare: cannot read {f}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+            print(f"skipping {f}: not a CSV file ({exc})", file=sys.stderr)
+            continue
         if "trial" not in df:  # reproduce's <name>-summary.csv sits next to the records
             print(f"skipping {f}: not a records file (a summary?)", file=sys.stderr)
             continue
+        missing = sorted(_COMPARE_NEEDS - set(df.columns))
+        unknown = sorted(set(df["preset"].astype(str)) - set(PRESETS)) if "preset" in df else []
+        if missing or unknown:  # another table, or records of presets this version lacks
+            what = f"missing columns {missing}" if missing else f"unknown presets {unknown}"
+            print(f"skipping {f}: not records of reproduce ({what})", file=sys.stderr)
+            continue
         frames.append(df)
     if not frames:
-        print("no records files given", file=sys.stderr)
+        print("online-lstm compare: no records files among those given", file=sys.stderr)
         return 2
     # records in Table 10 order, whatever the order of the files
     df = _frame(pd.concat(frames, ignore_index=True))

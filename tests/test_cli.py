@@ -73,6 +73,39 @@ def test_compare_skips_the_summary_written_next_to_the_records(tmp_path, capsys)
     assert main(["compare", str(tmp_path / "r-summary.csv")]) == 2
 
 
+def test_compare_names_what_it_cannot_use(tmp_path, capsys):
+    """A missing file is an error; files that are not records are skipped, each with the reason,
+    and the table is built from the rest (``compare dir/*.csv`` over a mixed directory)."""
+    _quick_run(tmp_path, "6a", 300)
+    capsys.readouterr()
+    assert main(["compare", str(tmp_path / "nosuch.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read" in err and "nosuch.csv" in err
+    odd = {
+        "binary.csv": b"\x7fELF\x02\x01\xf0\x80\x80 not text",
+        "empty.csv": b"",
+        "other.csv": b"trial,x\n1,2\n",  # a table with a trial column, not ours
+        "future.csv": (tmp_path / "r.csv").read_bytes().replace(b"\n6a,", b"\n6z,"),
+    }
+    for name, data in odd.items():
+        (tmp_path / name).write_bytes(data)
+        assert main(["compare", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert f"skipping {tmp_path / name}" in err and "no records files" in err, (name, err)
+    assert "missing columns ['preset', 'seed'" in _err_of(capsys, tmp_path / "other.csv")
+    assert "unknown presets ['6z']" in _err_of(capsys, tmp_path / "future.csv")
+    files = [str(tmp_path / n) for n in [*odd, "r.csv"]]
+    assert main(["compare", *files, "--markdown"]) == 0
+    out = capsys.readouterr()
+    assert "| 6a (quick) [limit=300] | Table 9: task 6a | 1 |" in out.out
+    assert out.err.count("skipping") == len(odd) and "Traceback" not in out.err
+
+
+def _err_of(capsys, path):
+    main(["compare", str(path)])
+    return capsys.readouterr().err
+
+
 def test_list_shows_every_preset(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
