@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import math
 import os
 import sys
 from pathlib import Path
@@ -47,6 +48,30 @@ def _parse_set(items) -> dict:
             value = text
         out[key.strip()] = value
     return out
+
+
+def _count(low):
+    """An argparse type: an integer >= ``low``."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}; got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}; got {value}")
+        return value
+    return parse
+
+
+def _seconds(text):
+    """An argparse type: a finite number of seconds >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0; got {text!r}")
+    return value
 
 
 def _num(v) -> str:
@@ -94,9 +119,15 @@ def cmd_reproduce(args) -> int:
     for pid in ids:  # fail early on a bad option
         try:
             PRESETS[pid].with_options(**options)
-        except KeyError as exc:
-            print(exc.args[0], file=sys.stderr)
+        except (KeyError, ValueError) as exc:
+            print(f"online-lstm reproduce: {exc.args[0]}", file=sys.stderr)
             return 2
+    try:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"online-lstm reproduce: cannot use --out {args.out} as the records directory: "
+              f"{exc.strerror or exc}", file=sys.stderr)
+        return 2
     if args.scheduler:
         try:
             from .cluster import summary as cluster_summary
@@ -214,13 +245,13 @@ def main(argv=None) -> int:
                    help="preset id (1-5, 2c-3, 2a-rtrl-p4-lr1, ...), experiment (1..6), group (2c, 3a, "
                         "2a-rtrl, ...), competitors (the paper's RTRL/BPTT rows) or all (every LSTM "
                         "row; not the competitors)")
-    p.add_argument("--trials", type=int, help="trials per preset (default: the paper's; 1 with --quick)")
-    p.add_argument("--seed", type=int, default=0, help="trial k uses seed SEED + k (default 0)")
+    p.add_argument("--trials", type=_count(1), help="trials per preset (default: the paper's; 1 with --quick)")
+    p.add_argument("--seed", type=_count(0), default=0, help="trial k uses seed SEED + k (default 0)")
     p.add_argument("--quick", action="store_true",
                    help="small sequence budget per preset (a smoke run, not a reproduction)")
     p.add_argument("--out", default="results", help="directory for the records CSV (default results/)")
     p.add_argument("--name", help="file name stem of the CSV (default from the targets)")
-    p.add_argument("--jobs", type=int,
+    p.add_argument("--jobs", type=_count(1),
                    help="worker processes (default: all cores; 1 = in this process; unused with --scheduler)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run the trials on this Dask cluster, e.g. tcp://host:8786, instead of local "
@@ -231,7 +262,7 @@ def main(argv=None) -> int:
                    help="keep the trials already in DIR/<name>.csv (same presets, seeds, options and "
                         "code version) and run only the missing ones, each from its checkpoint if "
                         "it has one")
-    p.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
+    p.add_argument("--checkpoint-every", type=_seconds, default=60.0, metavar="SECONDS",
                    help="save each running trial every SECONDS to DIR/<name>.trials/, for --resume "
                         "(default 60; 0 = never; not with --scheduler)")
     p.add_argument("--markdown", action="store_true", help="print the table as markdown")

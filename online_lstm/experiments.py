@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import os
 import subprocess
 import sys
@@ -833,6 +834,15 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
     """
     from .presets import select
 
+    for arg, value, low in (("trials", trials, 1), ("seed", seed, 0), ("jobs", jobs, 1)):
+        if value is None and arg != "seed":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{arg} must be an integer >= {low}{' or None' if arg != 'seed' else ''}; "
+                             f"got {value!r}")
+    if checkpoint_every is not None and not (isinstance(checkpoint_every, (int, float))
+                                             and not math.isnan(checkpoint_every)):
+        raise ValueError(f"checkpoint_every must be a number of seconds or None; got {checkpoint_every!r}")
     if isinstance(presets, (str, Preset)):
         presets = [presets]
     chosen = []

@@ -29,6 +29,7 @@ key=value``).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 from .paper import TABLE10, table10_learner
@@ -211,7 +212,7 @@ class Preset:
         task_params = set(inspect.signature(self.task.__init__).parameters) - {"self", "seed"}
         for k, v in changes.items():
             if k in opts:
-                opts[k] = v
+                opts[k] = v = _check_protocol_option(self.id, k, v, self.options[k])
             elif k in task_params:
                 task_kw[k] = v
             elif k in _LEARNER_OPTIONS:
@@ -219,11 +220,60 @@ class Preset:
             else:
                 raise KeyError(f"preset {self.id} has no option {k!r}; options are "
                                f"{sorted(opts) + sorted(task_params) + sorted(_LEARNER_OPTIONS)}")
-        return dataclasses.replace(self, options=opts, task_kwargs=task_kw, learner_changes=learn)
+        new = dataclasses.replace(self, options=opts, task_kwargs=task_kw, learner_changes=learn)
+        # a bad task parameter or learner argument fails here, with the
+        # task's or learner's own message, not later inside a trial
+        try:
+            if task_kw != self.task_kwargs:
+                new.make_task(seed=0)
+            if learn != self.learner_changes:
+                new.learner(seed=0)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"preset {self.id}: {exc}") from exc
+        return new
 
     def quick_version(self) -> "Preset":
         """The ``--quick`` version: the same rules within a small sequence budget."""
         return self.with_options(**self.quick)
+
+
+#: The values each text option of the protocols takes.
+_CHOICES = {"rule": ("strict", "argmax"), "where": ("all", "end"), "reading": ("start", "end"),
+            "avg_error": ("mae", "mse")}
+#: Count options that may be 0 (the others must be at least 1).
+_MAY_BE_ZERO = ("max_wrong",)
+
+
+def _check_protocol_option(pid, key, value, default):
+    """``value`` as protocol option ``key`` (whose preset value is
+    ``default``) takes it; ValueError unless it is of the same kind and, for
+    counts and thresholds, in range.  ``--set limit=abc`` or ``limit=-5``
+    would otherwise fail inside a trial, or run one that means nothing.  An
+    integral float for a count (``limit=1e6``) becomes an int."""
+    def bad(expected):
+        return ValueError(f"preset {pid}: option {key} must be {expected}; got {value!r}")
+
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise bad("True or False")
+    elif isinstance(default, int):
+        low = 0 if key in _MAY_BE_ZERO else 1
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # limit=1e6
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise bad(f"an integer >= {low}")
+    elif isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or value <= 0:
+            raise bad("a finite number > 0")
+    elif isinstance(default, str):
+        if value not in _CHOICES.get(key, (default,)):
+            raise bad(f"one of {list(_CHOICES.get(key, (default,)))}")
+    elif isinstance(default, tuple):
+        if not isinstance(value, tuple) or not value or any(
+                isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value):
+            raise bad("a tuple of integers >= 1, e.g. (140, 13)")
+    return value
 
 
 # ---------------------------------------------------------------------------

@@ -124,6 +124,53 @@ def test_bad_target_and_option(capsys):
         main(["reproduce", "1-5", "--set", "novalue"])
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--trials", "0"], "argument --trials: expected an integer >= 1; got 0"),
+    (["--trials", "two"], "argument --trials: expected an integer >= 1; got 'two'"),
+    (["--jobs", "0"], "argument --jobs: expected an integer >= 1"),
+    (["--seed", "-1"], "argument --seed: expected an integer >= 0"),
+    (["--checkpoint-every", "-5"], "argument --checkpoint-every: expected a number of seconds >= 0"),
+    (["--checkpoint-every", "nan"], "argument --checkpoint-every: expected a number of seconds >= 0"),
+])
+def test_reproduce_refuses_bad_numbers_before_any_trial(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as info:
+        main(["reproduce", "6a", "--quick", "--out", str(tmp_path), "--no-progress", *args])
+    assert info.value.code == 2 and message in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # nothing ran, nothing written
+
+
+@pytest.mark.parametrize("value, message", [
+    ("limit=abc", "option limit must be an integer >= 1; got 'abc'"),
+    ("limit=-5", "option limit must be an integer >= 1; got -5"),
+    ("lr=-1", "lr must be a finite number >= 0"),
+])
+def test_reproduce_refuses_bad_option_values_before_any_trial(tmp_path, capsys, value, message):
+    assert main(["reproduce", "6a", "--quick", "--out", str(tmp_path), "--no-progress",
+                 "--set", value]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_reproduce_says_when_out_is_not_a_directory(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert main(["reproduce", "6a", "--quick", "--out", str(tmp_path / "file"), "--no-progress"]) == 2
+    assert "cannot use --out" in capsys.readouterr().err
+
+
+def test_reproduce_function_checks_its_counts(tmp_path):
+    from online_lstm.experiments import reproduce
+
+    for kw, msg in [(dict(trials=0), "trials must be an integer >= 1"),
+                    (dict(seed=-1), "seed must be an integer >= 0"),
+                    (dict(jobs=0), "jobs must be an integer >= 1"),
+                    (dict(trials=1.5), "trials must be"),
+                    (dict(checkpoint_every="often"), "checkpoint_every must be")]:
+        with pytest.raises(ValueError, match=msg):
+            reproduce("6a", quick=True, out=tmp_path, progress=False, **kw)
+    assert not list(tmp_path.iterdir())
+
+
 def test_module_entry_point():
     res = subprocess.run([sys.executable, "-m", "online_lstm", "list", "6b"], capture_output=True,
                          text=True, timeout=120)

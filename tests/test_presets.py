@@ -86,6 +86,40 @@ def test_with_options():
         PRESETS["1-5"].with_options(momentum=0.9)
 
 
+@pytest.mark.parametrize("pid, change, message", [
+    ("6a", dict(limit="abc"), "option limit must be an integer >= 1; got 'abc'"),
+    ("6a", dict(limit=-5), "option limit must be an integer >= 1"),
+    ("6a", dict(limit=2.5), "option limit must be an integer >= 1"),
+    ("6a", dict(limit=True), "option limit must be an integer >= 1"),
+    ("6a", dict(threshold=0), "option threshold must be a finite number > 0"),
+    ("6a", dict(beta=float("nan")), "option beta must be a finite number > 0"),
+    ("1-5", dict(rule="loose"), "option rule must be one of ['strict', 'argmax']"),
+    ("1-5", dict(check_every=0), "option check_every must be an integer >= 1"),
+    ("2a", dict(construct="yes"), "option construct must be True or False"),
+    ("5", dict(milestones=(140, -13)), "option milestones must be a tuple of integers >= 1"),
+    ("4-1", dict(avg_error="rmse"), "option avg_error must be one of ['mae', 'mse']"),
+    ("6a", dict(lr=-1), "preset 6a: lr must be a finite number >= 0"),
+    ("6a", dict(in_gate_bias=(1, 2, 3)), "preset 6a: in_gate_bias must be"),
+    ("1-5", dict(targets="fuzzy"), "preset 1-5: "),
+])
+def test_with_options_refuses_bad_values_at_once(pid, change, message):
+    """A bad value fails when the option is set (``--set`` before any trial runs), saying what
+    the option takes, instead of inside a trial or as a run that means nothing."""
+    with pytest.raises(ValueError) as info:
+        PRESETS[pid].with_options(**change)
+    assert message in str(info.value)
+
+
+def test_with_options_takes_good_values_of_every_kind():
+    assert PRESETS["6a"].with_options(limit=1e6).options["limit"] == 1_000_000  # limit=1e6 on the CLI
+    assert isinstance(PRESETS["6a"].with_options(limit=1e6).options["limit"], int)
+    assert PRESETS["5"].with_options(milestones=(100, 10)).options["milestones"] == (100, 10)
+    assert PRESETS["1-5"].with_options(rule="argmax", check_every=1).options["rule"] == "argmax"
+    assert PRESETS["6a"].with_options(threshold=1).options["threshold"] == 1
+    for p in PRESETS.values():  # every quick version passes its own checks
+        p.quick_version()
+
+
 def test_architecture_diagnostics_leave_the_paper_net_and_say_so():
     """``--set bias=all`` adds output and cell biases to Experiment 1's net
     (7 + 6 weights) and the records' options text names the change."""
