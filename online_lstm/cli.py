@@ -81,7 +81,11 @@ def _num(v) -> str:
 def cmd_list(args) -> int:
     from .presets import PRESETS, select
 
-    ids = select(args.names) if args.names else list(PRESETS)
+    try:
+        ids = select(args.names) if args.names else list(PRESETS)
+    except KeyError as exc:
+        print(f"online-lstm list: {exc.args[0]}", file=sys.stderr)
+        return 2
     rows = []
     for pid in ids:
         p = PRESETS[pid]

@@ -118,6 +118,8 @@ def test_list_shows_every_preset(capsys):
 def test_bad_target_and_option(capsys):
     assert main(["reproduce", "9z", "--quick"]) == 2
     assert "unknown preset" in capsys.readouterr().err
+    assert main(["list", "9z"]) == 2
+    assert "online-lstm list: unknown preset or experiment '9z'" in capsys.readouterr().err
     assert main(["reproduce", "1-5", "--quick", "--set", "momentum=0.9"]) == 2
     assert "no option" in capsys.readouterr().err
     with pytest.raises(SystemExit):
