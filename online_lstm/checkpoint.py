@@ -161,6 +161,12 @@ def write_checkpoint(path, arrays: dict, meta: dict, *, compress: bool = False,
     members = {META_NAME: np.frombuffer(blob, dtype=np.uint8), **clean}
 
     directory = str(path.parent) if str(path.parent) else "."
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory; a checkpoint needs a file name, "
+                                f"e.g. {path / 'learner.npz'}")
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"cannot write {path}: no directory {directory} (it is not created "
+                                "for you)")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:

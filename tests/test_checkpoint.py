@@ -401,9 +401,13 @@ def test_save_leaves_no_temporary_files_and_respects_modes(tmp_path):
     path.chmod(0o600)
     m.save(path)
     assert path.stat().st_mode & 0o777 == 0o600  # replacing a file keeps its mode
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match="no directory .*such"):
         m.save(tmp_path / "no" / "such" / "dir.npz")
     assert os.listdir(tmp_path) == ["m.npz"]
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(IsADirectoryError, match="is a directory; a checkpoint needs a file name"):
+        m.save(tmp_path / "sub")  # not a temporary file in tmp_path, not a rename error
+    assert sorted(os.listdir(tmp_path)) == ["m.npz", "sub"] and not os.listdir(tmp_path / "sub")
 
 
 def test_a_failing_save_keeps_the_old_checkpoint(tmp_path, monkeypatch):
