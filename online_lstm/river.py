@@ -63,7 +63,9 @@ the net becomes exactly the one that would have had that input unit from the
 start with activation 0 (so it had learned nothing through it).  Hence
 emerging, disappearing and reappearing features are all handled by one rule,
 "absent = 0", and no observation is skipped.  Values must be real numbers;
-encode categories first (e.g. ``preprocessing.OneHotEncoder``).  Scale the
+encode categories first (e.g. ``preprocessing.OneHotEncoder``).  A label of
+None (or NaN, for the regressor) means an observation without a label: its
+step is taken and nothing is learned.  Scale the
 features as for any neural net, e.g. ``preprocessing.StandardScaler() |
 LSTMRegressor()``.
 
@@ -326,6 +328,16 @@ _PARAMS_DOC = """
         (default): the label of the last prediction only."""
 
 
+def _real_label(y) -> float:
+    """A regression label as a float; None means no label (NaN)."""
+    if y is None:
+        return math.nan
+    if isinstance(y, numbers.Real):  # float, int, bool and NumPy's scalars; not "1.5"
+        return float(y)
+    raise InputError(f"a regression label must be a real number, or None/NaN for an observation "
+                     f"without one; got {y!r} of type {type(y).__name__}")
+
+
 class LSTMRegressor(_StreamLSTM, base.Regressor):
     """The 1997 LSTM as a River regressor: one output unit, one step per observation.
 
@@ -406,9 +418,9 @@ class LSTMRegressor(_StreamLSTM, base.Regressor):
         m = self.target_margin
         return lo, (hi - lo) / (1.0 - 2.0 * m), m  # y = lo + (p - m) * scale
 
-    def learn_one(self, x: dict, y: float) -> None:
-        """Learn target ``y`` for observation ``x`` (NaN: a step without target)."""
-        y = float(y)
+    def learn_one(self, x: dict, y: float | None) -> None:
+        """Learn target ``y`` for observation ``x`` (None or NaN: a step without target)."""
+        y = _real_label(y)
         old = self._lo, self._hi
         if self.target_range is None and math.isfinite(y):
             if self._lo is None:
@@ -472,8 +484,18 @@ class LSTMClassifier(_StreamLSTM, base.Classifier):
         return list(self._classes)
 
     def learn_one(self, x: dict, y) -> None:
-        """Learn label ``y`` for observation ``x``."""
-        k = self._classes.get(y)
+        """Learn label ``y`` for observation ``x`` (None: a step without label,
+        which registers no class)."""
+        if y is None:
+            t = self._t
+            t.fill(math.nan)
+            self._step(x, t)
+            return
+        try:
+            k = self._classes.get(y)
+        except TypeError:
+            raise InputError(f"a class label must be hashable (a str, int, bool, ...); got {y!r} of "
+                             f"type {type(y).__name__}") from None
         if k is None:
             if self._pending_x is None:
                 self._encode(x)  # refuse bad features before the class is registered

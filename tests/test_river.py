@@ -413,6 +413,48 @@ def test_classifier_one_hot_targets_through_learn_last():
     _assert_same_learner(model.learner_, ref.learner_)
 
 
+@pytest.mark.parametrize("max_delay", [0, 2])
+@pytest.mark.parametrize("predict_first", [False, True])
+def test_a_label_of_none_is_a_step_without_label(predict_first, max_delay):
+    """``learn_one(x, None)`` takes the observation's step and learns nothing, as a NaN label
+    does for the regressor; the classifier registers no class ``None``."""
+    x = {"a": 0.5}
+    for cls, warm in ((LSTMRegressor, 0.5), (LSTMClassifier, "a")):
+        model = cls(n_blocks=2, seed=0, max_delay=max_delay)
+        model.learn_one({"a": 1.0}, warm)
+        ref, nan = copy.deepcopy(model), copy.deepcopy(model)
+        for m, label in ((model, None), (nan, math.nan)):
+            if predict_first:
+                m.predict_one(x)
+            if cls is LSTMRegressor or label is None:
+                m.learn_one(x, label)
+            m.learn_one({"a": 2.0}, warm)  # and a labelled observation after it
+        ref.learner_.predict_one(ref._encode(x).copy())  # the same step, without learning
+        ref.learn_one({"a": 2.0}, warm)
+        _assert_same_learner(model.learner_, ref.learner_)
+        assert model.learner_.n_updates_ == 2
+        if cls is LSTMClassifier:
+            assert model.classes_ == ["a"]
+        else:
+            _assert_same_learner(model.learner_, nan.learner_)
+
+
+@pytest.mark.parametrize("predict_first", [False, True])
+def test_bad_labels_are_refused_and_change_nothing(predict_first):
+    cases = ((LSTMRegressor, ["1.5", "hi", [1.0], {"y": 1}, 1 + 2j]),
+             (LSTMClassifier, [["x"], {"y": 1}, np.zeros(2)]))
+    for cls, labels in cases:
+        model = cls(n_blocks=2, seed=0)
+        model.learn_one({"a": 1.0}, 1 if cls is LSTMClassifier else 0.5)
+        if predict_first:
+            model.predict_one({"a": 2.0})
+        before = pickle.dumps(model)
+        for y in labels:
+            with pytest.raises(InputError, match="real number|hashable"):
+                model.learn_one({"a": 2.0}, y)
+            assert pickle.dumps(model) == before, (cls.__name__, y)
+
+
 # ---------------------------------------------------------------------------
 # clone, pickling, River's evaluation loop
 # ---------------------------------------------------------------------------
