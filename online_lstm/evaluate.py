@@ -40,6 +40,7 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
+from .errors import InputError
 from .learner import OnlineLSTM
 
 __all__ = ["MAE", "RMSE", "Accuracy", "iter_progressive_val", "progressive_val"]
@@ -253,6 +254,10 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         for item in stream:
             while owed and owed[0][0] + delay <= n:
                 answer(*owed.popleft())
+            if type(item) not in (tuple, list) or not 2 <= len(item) <= 3:
+                raise InputError(f"stream item {n} must be (x, y) or (x, y, new_sequence); got "
+                                 f"{type(item).__name__}"
+                                 f"{f' of length {len(item)}' if isinstance(item, (tuple, list)) else ''}")
             x, y = item[0], item[1]
             if len(item) > 2 and item[2]:
                 model.reset()

@@ -8,6 +8,7 @@ import pytest
 from tqdm import tqdm
 
 from online_lstm import OnlineLSTM
+from online_lstm.errors import InputError
 from online_lstm.evaluate import MAE, RMSE, Accuracy, iter_progressive_val, progressive_val
 
 
@@ -127,6 +128,22 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="distinct"):
         progressive_val([], m, ["mae", MAE()])
     assert progressive_val([], m).empty
+
+
+@pytest.mark.parametrize("item, says", [((1, 2, 3, 4), "tuple of length 4"), ((np.ones(1),), "tuple of length 1"),
+                                         (np.ones(2), "ndarray"), ({"x": 1.0}, "dict")])
+def test_a_malformed_stream_item_is_named(item, says):
+    m = OnlineLSTM(1, 1, seed=0)
+    good = (np.ones(1), 0.5)
+    before = m.state_arrays()
+    with pytest.raises(InputError, match=f"stream item 2 must be \\(x, y\\) or \\(x, y, new_sequence\\); "
+                                         f"got {says}"):
+        progressive_val([good, good, item], m)
+    ref = OnlineLSTM(1, 1, seed=0)
+    ref.learn_many(np.ones((2, 1)), np.full((2, 1), 0.5))
+    for k, v in ref.state_arrays().items():  # the two good items were learned, the bad one not
+        np.testing.assert_array_equal(m.state_arrays()[k], v, err_msg=k)
+    assert any((before[k] != v).any() for k, v in ref.state_arrays().items() if v.size)
 
 
 def test_docstring_example():
