@@ -143,6 +143,14 @@ class OnlineLSTM:
     :meth:`restore` loads one into this learner; see
     :mod:`online_lstm.checkpoint`.  ``pickle`` and ``copy.deepcopy`` keep the
     complete state too.
+
+    **Threads.**  The kernels release the GIL, so separate learners stepped
+    in separate threads run in parallel.  One learner must be stepped by one
+    thread at a time: its kernels write its buffers without a lock (a lock
+    per call would cost more than a small net's step), so two threads in
+    one learner at once leave its state undefined.  Share a learner across
+    threads behind your own lock, or give each thread its own learner (or
+    use :class:`~online_lstm.LearnerBank`).
     """
 
     def __init__(self, n_in, n_out, n_blocks=1, block_size=1, *, output_gates=True,
