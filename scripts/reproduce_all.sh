@@ -62,6 +62,11 @@ case "$stage" in
   I)  # 3b-T1000-N1: the last 5 of the paper's 10 trials (seeds 5-9)
     $RUN 3b-T1000-N1 --trials 5 --seed 5 --name stageI-3b-T1000
     ;;
+  J)  # 2c q = 100 and 200 brought to the paper's 20 trials (seeds 0-1 ran to 5,000,000 in stages
+      # A and E, 2c-2's seeds 2-5 to 1,000,000 in A2); the rest to 1,000,000 for CPU's sake
+    $RUN 2c-2 --trials 14 --seed 6 --set limit=1000000 --name stageJ-2c2
+    $RUN 2c-3 --trials 18 --seed 2 --set limit=1000000 --name stageJ-2c3
+    ;;
   X5)  # negative initial input-gate biases, the paper's §4 remedy for internal state drift, where
        # Table 10 has random ones (diagnostics off the paper's nets; all other draws equal):
        # Exp. 5 with Exp. 4's -3, -6, then Exp. 1 (1-5 and 1-1) with three scales
