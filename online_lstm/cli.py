@@ -14,7 +14,8 @@ figures next to the paper's: success %, mean and median sequences to
 success, and wrong predictions.  ``compare`` prints that table
 again from saved records; ``status`` lists the trials that are running
 or were interrupted, from their checkpoints.  Each running trial saves itself every minute
-(``--checkpoint-every``) under ``DIR/<name>.trials/``; after an interruption
+(``--checkpoint-every``; on a Dask cluster only when given) under
+``DIR/<name>.trials/``; after an interruption
 ``--resume`` keeps the finished trials and continues the others from
 their checkpoints, with the same records as an uninterrupted run.
 
@@ -148,7 +149,8 @@ def cmd_reproduce(args) -> int:
         df = reproduce(ids, trials=args.trials, seed=args.seed, quick=args.quick, jobs=args.jobs,
                        out=args.out, progress=not args.no_progress, options=options, name=name,
                        scheduler=args.scheduler, resume=args.resume,
-                       checkpoint_every=None if args.checkpoint_every <= 0 else args.checkpoint_every)
+                       checkpoint_every=("auto" if args.checkpoint_every is None
+                                         else None if args.checkpoint_every <= 0 else args.checkpoint_every))
     except (ResumeError, CheckpointError) as exc:  # --resume on records or checkpoints that do not fit
         print(f"online-lstm reproduce: {exc}", file=sys.stderr)
         return 2
@@ -266,9 +268,11 @@ def main(argv=None) -> int:
                    help="keep the trials already in DIR/<name>.csv (same presets, seeds, options and "
                         "code version) and run only the missing ones, each from its checkpoint if "
                         "it has one")
-    p.add_argument("--checkpoint-every", type=_seconds, default=60.0, metavar="SECONDS",
+    p.add_argument("--checkpoint-every", type=_seconds, metavar="SECONDS",
                    help="save each running trial every SECONDS to DIR/<name>.trials/, for --resume "
-                        "(default 60; 0 = never; not with --scheduler)")
+                        "(default 60; 0 = never). With --scheduler, off unless given: the workers "
+                        "write the files, so DIR must be on a filesystem every worker sees at the "
+                        "same path; a trial whose worker is lost goes on from its checkpoint")
     p.add_argument("--markdown", action="store_true", help="print the table as markdown")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_reproduce)

@@ -211,14 +211,16 @@ class _Progress:
         distributed.get_worker().log_event(self.topic, item)
 
 
-def _trial(preset, trial, seed, topic=None):
+def _trial(preset, trial, seed, topic=None, checkpoint=None):
     """One trial on a worker: its record, and Numba's work during it.  With
     ``topic``, training progress ``(sequences, steps, job key)`` is sent as
-    events."""
+    events.  ``checkpoint``: keyword arguments of
+    :func:`~online_lstm.experiments.run_trial` (``checkpoint``,
+    ``checkpoint_every``, ``resume``), for a file every worker sees."""
     from .experiments import _worker
 
     before = numba_counts()
-    rec = _worker((preset, trial, seed), None if topic is None else _Progress(topic))
+    rec = _worker((preset, trial, seed), None if topic is None else _Progress(topic), checkpoint)
     after = numba_counts()
     probe = {k: after[k] - before[k] for k in ("compile_events", "compiled", "cache_loads", "overloads")}
     try:
@@ -257,7 +259,7 @@ def _check_workers(client, warm: dict):
                            f"the same version on every worker.")
 
 
-def run_trials(jobs, scheduler, done, bar=None) -> dict:
+def run_trials(jobs, scheduler, done, bar=None, checkpoints=None) -> dict:
     """Run ``(preset, trial, seed)`` jobs on a Dask cluster.
 
     Parameters
@@ -272,6 +274,12 @@ def run_trials(jobs, scheduler, done, bar=None) -> dict:
         Advanced by the training sequences of the running trials, as they
         report them (a few times a second; a trial rerun after a worker died
         counts again): ``bar.update(sequences, job_key)``.
+    checkpoints : dict, optional
+        ``(preset id, trial) -> keyword arguments of run_trial`` (the
+        checkpoint file, its interval, ``resume``): the workers save each
+        running trial there, and a task rerun after its worker was lost
+        goes on from it.  The files must be on a filesystem every worker
+        sees at the same path.
 
     Returns
     -------
@@ -292,8 +300,8 @@ def run_trials(jobs, scheduler, done, bar=None) -> dict:
         if bar is not None:
             topic = f"online-lstm-progress-{token}"
             client.subscribe_topic(topic, lambda event: bar.update(event[1][0], event[1][2]))
-        futures = [client.submit(_trial, p, k, s, topic, key=f"online-lstm-{p.id}-{k}-{s}-{token}",
-                                 pure=False)
+        futures = [client.submit(_trial, p, k, s, topic, (checkpoints or {}).get((p.id, k)),
+                                 key=f"online-lstm-{p.id}-{k}-{s}-{token}", pure=False)
                    for p, k, s in jobs]
         report = dict(scheduler=client.scheduler.address, workers=len(warm), warm_up=warm,
                       tasks=0, compile_events=0, compiled=0, cache_loads=0, overloads=0, per_worker={})

@@ -777,7 +777,7 @@ class TrainingBar:
 
 def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, progress=True,
               options=None, name=None, scheduler=None, resume=False,
-              checkpoint_every: float | None = 60.0) -> pd.DataFrame:
+              checkpoint_every: float | str | None = "auto") -> pd.DataFrame:
     """Run the trials of one or more presets; one record per trial.
 
     Parameters
@@ -815,14 +815,18 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         ``version``) are refused with :class:`ResumeError`.  A trial that
         was interrupted goes on from its last checkpoint (see
         ``checkpoint_every``).
-    checkpoint_every : float or None
+    checkpoint_every : float, "auto" or None
         With ``out``, each running trial saves itself every this many
         seconds to ``<out>/<name>.trials/<preset>.trial<k>.npz`` (see
         :func:`run_trial`), so that ``resume`` loses at most this much of a
         long trial; the file goes once the trial's record is written.
-        None or a negative value: no checkpoints.  Not with a ``scheduler``:
-        a Dask worker may not see this machine's files (a trial lost there
-        starts again).
+        None or a negative value: no checkpoints.  ``"auto"`` (default): 60
+        seconds with local processes, none with a ``scheduler``.  With a
+        ``scheduler`` and a number, the workers write the checkpoints, so
+        ``out`` must be on a filesystem that every worker sees at the same
+        absolute path (an NFS home, or a ``LocalCluster``); a trial whose
+        worker is lost then goes on from its checkpoint on the worker Dask
+        reruns it on, instead of starting again.
 
     Returns
     -------
@@ -840,9 +844,13 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{arg} must be an integer >= {low}{' or None' if arg != 'seed' else ''}; "
                              f"got {value!r}")
+    if isinstance(checkpoint_every, str) and checkpoint_every == "auto":
+        checkpoint_every = 60.0 if scheduler is None else None
     if checkpoint_every is not None and not (isinstance(checkpoint_every, (int, float))
+                                             and not isinstance(checkpoint_every, bool)
                                              and not math.isnan(checkpoint_every)):
-        raise ValueError(f"checkpoint_every must be a number of seconds or None; got {checkpoint_every!r}")
+        raise ValueError(f"checkpoint_every must be a number of seconds, 'auto' or None; "
+                         f"got {checkpoint_every!r}")
     if isinstance(presets, (str, Preset)):
         presets = [presets]
     chosen = []
@@ -863,8 +871,9 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
         path = Path(out) / f"{name}.csv"
-        if checkpoint_every is not None and checkpoint_every >= 0 and scheduler is None:
-            ckpt_dir = Path(out) / f"{name}.trials"
+        if checkpoint_every is not None and checkpoint_every >= 0:
+            # absolute: Dask workers (which write the files then) may run elsewhere
+            ckpt_dir = Path(out).resolve() / f"{name}.trials"
     version = code_version()
     records = []
     carried = []  # records in the file that this run does not use; kept in the file
@@ -890,7 +899,10 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
                 going_on += 1
             elif f.exists():
                 f.unlink()  # another run's: this one starts afresh
-            checkpoints[p.id, k] = dict(checkpoint=f, checkpoint_every=checkpoint_every, resume=resume)
+            # on a cluster a task is rerun when its worker is lost, and then goes on from the
+            # checkpoint its first run left (any other file was refused or removed above)
+            checkpoints[p.id, k] = dict(checkpoint=f, checkpoint_every=checkpoint_every,
+                                        resume=resume or scheduler is not None)
 
     from tqdm.auto import tqdm
 
@@ -924,7 +936,7 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         if not jobs_list:
             pass  # resumed: every trial is in the records already
         elif scheduler is not None:
-            report = run_trials(jobs_list, scheduler, done, training)
+            report = run_trials(jobs_list, scheduler, done, training, checkpoints)
         elif n_jobs == 1:
             for job in jobs_list:
                 key = _job_key(job[0].id, job[1])

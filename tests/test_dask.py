@@ -59,13 +59,9 @@ def test_sweep_on_cluster_equals_local_run(cluster, tmp_path):
         assert w["overloads"] > 0 and w["numba_threads"] == 1
 
 
-def test_a_worker_dies_mid_sweep(client, cluster):
-    """Kill a worker process that is running trials; Dask reruns its tasks on a
-    worker (the nanny restarts the dead one) and every record still arrives
-    exactly once, identical to the local run."""
-    jobs = [(PRESETS[pid].quick_version().with_options(limit=2000), k, 5)
-            for pid in ("6a", "3a-T100-N1") for k in range(6)]
-    local = [run_trial(*job) for job in jobs]
+def _killing_one_worker(client):
+    """``(records, killed, done)``: ``done`` keeps each record and, at the first, kills
+    (SIGKILL) a worker process that is running trials."""
     pids = {addr: w["pid"] for addr, w in client.run(cl._warm_up_report).items()}
     records, killed = [], []
 
@@ -76,6 +72,17 @@ def test_a_worker_dies_mid_sweep(client, cluster):
             killed.append(busy[0])
             os.kill(pids[busy[0]], signal.SIGKILL)
 
+    return records, killed, done
+
+
+def test_a_worker_dies_mid_sweep(client, cluster):
+    """Kill a worker process that is running trials; Dask reruns its tasks on a
+    worker (the nanny restarts the dead one) and every record still arrives
+    exactly once, identical to the local run."""
+    jobs = [(PRESETS[pid].quick_version().with_options(limit=2000), k, 5)
+            for pid in ("6a", "3a-T100-N1") for k in range(6)]
+    local = [run_trial(*job) for job in jobs]
+    records, killed, done = _killing_one_worker(client)
     rep = cl.run_trials(jobs, client, done)
     assert killed and rep["tasks"] == len(jobs)
     key = lambda r: (r["preset"], r["trial"])  # noqa: E731
@@ -140,3 +147,62 @@ def test_training_progress_reaches_the_client(client, bar_stub):
     # what the trials trained (plus what a trial that met its rule inside a
     # chunk retrained), so the bar ends full
     assert bar.n > 0 and bar.n == bar.total
+
+
+def test_a_trial_goes_on_from_its_checkpoint_on_the_cluster(cluster, tmp_path):
+    """``--checkpoint-every`` with ``--scheduler``: the workers read and write the trials'
+    checkpoints (here a filesystem they share with the client).  Under ``resume`` the trial with
+    a checkpoint goes on from it (its clock starts from the checkpoint's, set to a million
+    seconds to show it); the records equal a local run's, and the checkpoints are gone at the
+    end."""
+    from test_trial_checkpoints import CASES, started_long_ago
+
+    kw = dict(trials=2, seed=2, options=CASES["6a"][0], progress=False)
+    ckpt = started_long_ago(tmp_path)
+    dask = reproduce(["6a"], scheduler=cluster, out=tmp_path, name="r", resume=True, checkpoint_every=0, **kw)
+    _same(reproduce(["6a"], jobs=1, **kw), dask)
+    assert dask["wall_s"].iloc[1] > 1e6 > dask["wall_s"].iloc[0]
+    assert not ckpt.parent.exists()
+
+
+def test_a_worker_lost_mid_trial_with_checkpoints(client, cluster, tmp_path):
+    """With checkpoints on a shared filesystem, a worker killed in the middle of trials: Dask
+    reruns them, each from the checkpoint its first run left (``resume`` is on for every task),
+    and every record equals the local run's."""
+    jobs = [(PRESETS["6a"].quick_version().with_options(limit=4000), k, 7) for k in range(6)]
+    local = [run_trial(*job) for job in jobs]
+    ckpts = {(p.id, k): dict(checkpoint=tmp_path / f"{p.id}.trial{k}.npz", checkpoint_every=0, resume=True)
+             for p, k, _ in jobs}
+    records, killed, done = _killing_one_worker(client)
+    rep = cl.run_trials(jobs, client, done, checkpoints=ckpts)
+    assert killed and rep["tasks"] == len(jobs)
+    key = lambda r: (r["preset"], r["trial"])  # noqa: E731
+    strip = lambda r: {k: v for k, v in r.items() if k not in TIMING}  # noqa: E731
+    assert sorted(map(strip, records), key=key) == sorted(map(strip, local), key=key)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"6a.trial{k}.npz" for k in range(6))
+    client.wait_for_workers(2)
+
+
+def test_a_cluster_run_writes_no_checkpoints_unless_asked(cluster, tmp_path, monkeypatch):
+    """The default (``"auto"``) means no checkpoints on a cluster: workers elsewhere may not see
+    the client's files.  Asked for, the client hands every task its file."""
+    from online_lstm import experiments
+
+    class Handed(Exception):
+        pass
+
+    seen = []
+
+    def run_trials(jobs, sched, done, bar=None, checkpoints=None):
+        seen.append(checkpoints)
+        raise Handed  # what the tasks were given is all this test needs
+
+    monkeypatch.setattr(cl, "run_trials", run_trials)
+    for name, every in (("a", "auto"), ("b", 5)):
+        with pytest.raises(Handed):
+            experiments.reproduce(["6a"], trials=2, quick=True, progress=False, scheduler=cluster,
+                                  out=tmp_path, name=name, checkpoint_every=every)
+    assert seen[0] is None
+    files = {k: v["checkpoint"] for k, v in seen[1].items()}
+    assert files == {("6a", k): (tmp_path / "b.trials" / f"6a.trial{k}.npz").resolve() for k in range(2)}
+    assert all(v["resume"] and v["checkpoint_every"] == 5 for v in seen[1].values())

@@ -221,6 +221,19 @@ def test_a_killed_reproduce_resumes_from_its_checkpoints(tmp_path):
     assert not (tmp_path / "r.trials").exists()
 
 
+def started_long_ago(out, name="r"):
+    """The checkpoint of trial 1 of 6a (the options of ``CASES``, seed 2) under ``out`` as
+    ``reproduce(..., name=name)`` keeps it, stopped at 22,000 sequences, with its clock set to a
+    million seconds: a record whose ``wall_s`` exceeds that went on from it."""
+    ckpt = out / f"{name}.trials" / "6a.trial1.npz"
+    ckpt.parent.mkdir()
+    _stopped(PRESETS["6a"].with_options(**CASES["6a"][0]), ckpt, 22000)
+    arrays, meta = read_checkpoint(ckpt, kind=KIND_TRIAL)
+    meta["wall_s"] = 1e6
+    write_checkpoint(ckpt, arrays, {k: meta[k] for k in meta if k not in ("format", "format_version", "arrays")})
+    return ckpt
+
+
 @pytest.mark.parametrize("resume", [True, False])
 def test_reproduce_hands_each_worker_its_checkpoint(tmp_path, resume, capsys):
     """With two worker processes, the trial that has a checkpoint goes on from
@@ -228,12 +241,7 @@ def test_reproduce_hands_each_worker_its_checkpoint(tmp_path, resume, capsys):
     a million seconds to show it) and starts afresh without; the records
     equal an uninterrupted run's, and the checkpoints are gone at the end."""
     kw = dict(trials=2, seed=2, options=CASES["6a"][0])
-    ckpt = tmp_path / "r.trials" / "6a.trial1.npz"
-    ckpt.parent.mkdir()
-    _stopped(PRESETS["6a"].with_options(**CASES["6a"][0]), ckpt, 22000)
-    arrays, meta = read_checkpoint(ckpt, kind=KIND_TRIAL)
-    meta["wall_s"] = 1e6
-    write_checkpoint(ckpt, arrays, {k: meta[k] for k in meta if k not in ("format", "format_version", "arrays")})
+    ckpt = started_long_ago(tmp_path)
     df = reproduce(["6a"], jobs=2, out=tmp_path, name="r", resume=resume, checkpoint_every=0, **kw)
     said = capsys.readouterr().err
     assert ("0 finished trial(s) kept, 1 continue from their checkpoints, 1 start" in said) == resume
