@@ -10,9 +10,13 @@ N Python calls and lets the learners share the cores.
 
 from __future__ import annotations
 
+import os
+import pathlib
+from collections.abc import Iterable
 from numbers import Integral, Real
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import bank_kernels as _bk
 from . import kernels as _k
@@ -22,7 +26,7 @@ from .layout import (
     M_STEP,
 )
 from ._validate import as_float_array
-from .learner import _DIVERGENCE_REASONS, _RECORD_KEYS, OnlineLSTM, canonical_slots
+from .learner import _DIVERGENCE_REASONS, _RECORD_KEYS, Floats, OnlineLSTM, canonical_slots
 
 #: Below this many weight-steps in one call the serial kernel is used even
 #: when ``parallel="auto"``: waking a second thread costs a few microseconds.
@@ -191,7 +195,7 @@ class LearnerBank:
     # construction helpers
     # ------------------------------------------------------------------
     @classmethod
-    def from_learners(cls, learners, *, parallel="auto") -> "LearnerBank":
+    def from_learners(cls, learners: Iterable[OnlineLSTM], *, parallel: bool | str = "auto") -> LearnerBank:
         """A bank holding copies of the given learners (same architecture and
         update mode), in their current state."""
         learners = list(learners)
@@ -213,14 +217,14 @@ class LearnerBank:
                  state_bound=float(self._mems[i, H_STATE_BOUND]))
         return p
 
-    def learner(self, i) -> OnlineLSTM:
+    def learner(self, i: int) -> OnlineLSTM:
         """A standalone copy of learner ``i`` in its current state."""
         i = self._index(i)
         m = OnlineLSTM(**self._learner_params(i))
         m._mem[:] = self._mems[i, :self.layout.mem_size]
         return m
 
-    def set_learner(self, i, learner: OnlineLSTM):
+    def set_learner(self, i: int, learner: OnlineLSTM) -> None:
         """Replace learner ``i`` by a copy of ``learner`` (same architecture and update mode)."""
         i = self._index(i)
         if not isinstance(learner, OnlineLSTM) or learner.layout != self.layout:
@@ -229,7 +233,7 @@ class LearnerBank:
             raise InputError(f"learner has update={learner.update!r}; this bank has {self._proto.update!r}")
         self._mems[i, :self.layout.mem_size] = learner._mem
 
-    def get_params(self) -> dict:
+    def get_params(self) -> dict[str, object]:
         """Constructor arguments (River/scikit-learn convention)."""
         p = self._proto.get_params()
         lr, bound = self.lr, self.state_bound
@@ -238,7 +242,7 @@ class LearnerBank:
                  seed=self.seed, parallel=self.parallel)
         return {"n_learners": self.n_learners, **p}
 
-    def clone(self, **changes) -> "LearnerBank":
+    def clone(self, **changes) -> LearnerBank:
         """A fresh, untrained bank with the same (or changed) parameters."""
         params = self.get_params()
         params.update(changes)
@@ -403,7 +407,8 @@ class LearnerBank:
             f"hold the state from before their failing step; all others took their steps.",
             learners=bad, step=steps, row=rows, reasons=reasons, out=out)
 
-    def learn_one(self, X, Y=None, resets=None, *, out=None):
+    def learn_one(self, X: ArrayLike, Y: ArrayLike | None = None, resets: ArrayLike | None = None, *,
+                  out: Floats | None = None) -> Floats:
         """One step of every learner, learning from its target.
 
         Parameters
@@ -425,12 +430,14 @@ class LearnerBank:
         """
         return self._step(X, Y, resets, out, True, None)
 
-    def predict_one(self, X, resets=None, *, out=None):
+    def predict_one(self, X: ArrayLike, resets: ArrayLike | None = None, *,
+                    out: Floats | None = None) -> Floats:
         """One step of every learner without learning (states and traces
         advance; learn from it later with :meth:`learn_last`)."""
         return self._step(X, None, resets, out, False, None)
 
-    def learn_many(self, X, Y, resets=None, *, out=None):
+    def learn_many(self, X: ArrayLike, Y: ArrayLike, resets: ArrayLike | None = None, *,
+                   out: Floats | None = None) -> Floats:
         """T steps of every learner in one compiled call.
 
         Each learner runs its T steps one after another, exactly as its own
@@ -451,11 +458,12 @@ class LearnerBank:
         """
         return self._step(X, Y, resets, out, True, 0)
 
-    def predict_many(self, X, resets=None, *, out=None):
+    def predict_many(self, X: ArrayLike, resets: ArrayLike | None = None, *,
+                     out: Floats | None = None) -> Floats:
         """T steps of every learner without learning."""
         return self._step(X, None, resets, out, False, 0)
 
-    def learn_last(self, Y):
+    def learn_last(self, Y: ArrayLike) -> None:
         """Learn from the targets of the last step, taken without them.
 
         ``Y`` has shape (N, n_out).  Learners whose row is all NaN are left
@@ -477,7 +485,7 @@ class LearnerBank:
         last(self._mems, Y2, self._status)
         self._check_status()
 
-    def learn_delayed(self, Y, age):
+    def learn_delayed(self, Y: ArrayLike, age: int | ArrayLike) -> None:
         """Learn from the targets of steps taken ``age`` steps before the last.
 
         The bank form of :meth:`OnlineLSTM.learn_delayed` (needs
@@ -544,13 +552,13 @@ class LearnerBank:
         start = lay.slot_offset(t) + lay.meta["sl_open"]
         return np.take_along_axis(self._mems, start[:, None] + np.arange(lay.n_out), axis=1) != 0.0
 
-    def open_targets(self, age) -> np.ndarray:
+    def open_targets(self, age: int) -> np.ndarray:
         """Which outputs of each learner's step of this ``age`` can still take
         a target with :meth:`learn_delayed`: bool array (N, n_out)."""
         ages = self._ages(age, np.ones(self.n_learners, dtype=bool), "open_targets")
         return self._open_flags(ages)
 
-    def reset(self, learners=None):
+    def reset(self, learners: ArrayLike | None = None) -> None:
         """Sequence boundary for every learner, or for those selected.
 
         Parameters
@@ -621,17 +629,17 @@ class LearnerBank:
             writeable=writeable)
 
     @property
-    def weights(self) -> dict:
+    def weights(self) -> dict[str, Floats]:
         """Read-only views of the named parameters, shape ``(N, *shape)``:
         ``weights["W_in"][l]`` is learner ``l``'s ``W_in`` (see
         :attr:`OnlineLSTM.weights` for the names and orientation)."""
         return {name: self._weight_view(name) for name in self.layout.shapes}
 
-    def get_weights(self) -> dict:
+    def get_weights(self) -> dict[str, Floats]:
         """Copies of the named parameters, shape ``(N, *shape)``."""
         return {name: np.array(self._weight_view(name)) for name in self.layout.shapes}
 
-    def set_weights(self, weights=None, **named):
+    def set_weights(self, weights: dict[str, ArrayLike] | None = None, **named: ArrayLike) -> None:
         """Set parameters by name, for every learner.
 
         Each value has shape ``(N, *shape)`` (one per learner) or ``shape``
@@ -673,7 +681,7 @@ class LearnerBank:
         return np.take_along_axis(self._mems, self._region_index(name), axis=1)
 
     @property
-    def state_(self) -> dict:
+    def state_(self) -> dict[str, Floats]:
         """Copies of every learner's state, the learner axis first: ``s_c``
         (N, n_cells), ``y_c``, ``y_in`` (N, C), ``y_out``, ``y_k`` (N, K),
         ``T_in`` (N, n_cells, I_g), ``T_c`` (N, n_cells, I_c); see
@@ -694,7 +702,7 @@ class LearnerBank:
     # ------------------------------------------------------------------
     # snapshot / restore (complete state, bit-exact)
     # ------------------------------------------------------------------
-    def state_arrays(self) -> dict:
+    def state_arrays(self) -> dict[str, np.ndarray]:
         """The complete state of every learner, as in
         :meth:`OnlineLSTM.state_arrays` with a leading learner axis: ``header``
         (N, HEADER_SIZE), ``theta`` (N, n_params), ``dW``, ``T`` and
@@ -705,7 +713,7 @@ class LearnerBank:
                                        for r in self._region("slots")])}
                    if self.layout.max_delay else {})}
 
-    def load_state_arrays(self, arrays: dict):
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore every learner from :meth:`state_arrays` (same architecture,
         same number of learners).  Each learner's slice is checked as
         :meth:`OnlineLSTM.load_state_arrays` checks it; nothing is written
@@ -732,7 +740,7 @@ class LearnerBank:
     # ------------------------------------------------------------------
     # checkpoint files (online_lstm.checkpoint)
     # ------------------------------------------------------------------
-    def save(self, path, *, compress=False, fsync=True):
+    def save(self, path: str | os.PathLike, *, compress: bool = False, fsync: bool = True) -> pathlib.Path:
         """Write every learner to one ``.npz`` checkpoint, atomically (see
         :meth:`OnlineLSTM.save`): the configuration, the per-learner seeds,
         learning rates and state bounds, and each learner's complete state.
@@ -742,7 +750,7 @@ class LearnerBank:
         return checkpoint.save_bank(self, path, compress=compress, fsync=fsync)
 
     @classmethod
-    def load(cls, path) -> "LearnerBank":
+    def load(cls, path: str | os.PathLike) -> LearnerBank:
         """A bank rebuilt from a checkpoint written by :meth:`save`; raises
         :class:`~online_lstm.errors.CheckpointError` for a truncated,
         corrupted or foreign file.  Loading never executes code."""
@@ -750,7 +758,7 @@ class LearnerBank:
 
         return checkpoint.load_bank(path, cls)
 
-    def restore(self, path):
+    def restore(self, path: str | os.PathLike) -> None:
         """Load a checkpoint into this bank, which must have the same
         architecture, update mode and number of learners; on any error
         (:class:`~online_lstm.errors.CheckpointError`) nothing changes."""

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+import os
+import pathlib
 from numbers import Real
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import checkpoint as _ckpt
 from . import kernels as _k
@@ -16,6 +19,9 @@ from .layout import (
     M_N_UPDATES, M_PENDING, M_SEQ_STEP, M_STEP, META, META_COUNTERS,
     Layout, aligned_zeros,
 )
+
+#: what the learner returns and keeps: float64 arrays
+Floats = NDArray[np.float64]
 
 _NO_RESETS = np.zeros(0, dtype=np.bool_)
 #: rows of the first kernel call after a divergence handled by on_divergence="reset"
@@ -209,7 +215,7 @@ class OnlineLSTM:
         self.n_divergences_ = 0
         self.last_divergence_ = None
 
-    def get_params(self) -> dict:
+    def get_params(self) -> dict[str, object]:
         """Constructor arguments (River/scikit-learn convention)."""
         return dict(
             n_in=self.n_in, n_out=self.n_out, n_blocks=self.n_blocks,
@@ -222,7 +228,7 @@ class OnlineLSTM:
             max_delay=self.max_delay, seed=self.seed,
         )
 
-    def clone(self, **changes) -> "OnlineLSTM":
+    def clone(self, **changes) -> OnlineLSTM:
         """A fresh, untrained learner with the same (or changed) parameters."""
         params = self.get_params()
         params.update(changes)
@@ -402,7 +408,8 @@ class OnlineLSTM:
     # ------------------------------------------------------------------
     # streaming API
     # ------------------------------------------------------------------
-    def learn_one(self, x, y=None, *, out=None):
+    def learn_one(self, x: ArrayLike, y: ArrayLike | float | None = None, *,
+                  out: Floats | None = None) -> Floats:
         """One step with learning; return the prediction made before the update.
 
         Parameters
@@ -435,7 +442,7 @@ class OnlineLSTM:
             self._refused(st, _learn_step, (x, y, o), x, y)
         return o.copy() if out is None else o
 
-    def predict_one(self, x, *, out=None):
+    def predict_one(self, x: ArrayLike, *, out: Floats | None = None) -> Floats:
         """One step without learning.  The state and traces still advance.
 
         The step can be learned from later with :meth:`learn_last` (act now,
@@ -455,7 +462,7 @@ class OnlineLSTM:
             self._refused(st, _predict_step, (x, o), x)
         return o.copy() if out is None else o
 
-    def learn_last(self, y):
+    def learn_last(self, y: ArrayLike | float) -> None:
         """Learn from the target of the last step, which was taken without one.
 
         ``predict_one(x)`` followed by ``learn_last(y)`` gives the same bits as
@@ -478,7 +485,7 @@ class OnlineLSTM:
         if st:
             self._raise(st, y=yy)
 
-    def learn_delayed(self, y, age):
+    def learn_delayed(self, y: ArrayLike | float, age: int) -> None:
         """Learn from the target of a step taken ``age`` steps before the last.
 
         ``age=0`` is the last step, ``age=1`` the one before, and so on, up to
@@ -537,7 +544,7 @@ class OnlineLSTM:
             raise InputError(f"{what}: no step of age {age}: {why}")
         return int(age)
 
-    def open_targets(self, age) -> np.ndarray:
+    def open_targets(self, age: int) -> np.ndarray:
         """Which outputs of the step of this ``age`` can still take a target
         with :meth:`learn_delayed` (bool array of shape (n_out,))."""
         lay = self.layout
@@ -545,7 +552,7 @@ class OnlineLSTM:
             + lay.meta["sl_open"]
         return self._mem[op:op + lay.n_out] != 0.0
 
-    def reset(self):
+    def reset(self) -> None:
         """Sequence boundary: zero the states, activations and traces.
 
         With ``update="sequence"`` the weight changes accumulated since the
@@ -593,7 +600,8 @@ class OnlineLSTM:
                         row=int(row))
         return o
 
-    def learn_many(self, X, Y, resets=None, *, out=None):
+    def learn_many(self, X: ArrayLike, Y: ArrayLike, resets: ArrayLike | None = None, *,
+                   out: Floats | None = None) -> Floats:
         """T online steps in one compiled call, bit-identical to T ``learn_one``.
 
         This is sequential online learning over a chunk (each step's update is
@@ -625,14 +633,16 @@ class OnlineLSTM:
         """
         return self._run(self._mem, X, Y, resets, out, True)
 
-    def predict_many(self, X, resets=None, *, out=None):
+    def predict_many(self, X: ArrayLike, resets: ArrayLike | None = None, *,
+                     out: Floats | None = None) -> Floats:
         """T steps without learning in one compiled call (states advance)."""
         return self._run(self._mem, X, None, resets, out, False)
 
     # ------------------------------------------------------------------
     # gradient of a whole sequence
     # ------------------------------------------------------------------
-    def gradient(self, X, Y, resets=None, *, from_current_state=False) -> dict:
+    def gradient(self, X: ArrayLike, Y: ArrayLike, resets: ArrayLike | None = None, *,
+                 from_current_state: bool = False) -> dict[str, Floats]:
         """Truncated gradient of a sequence with the weights held fixed.
 
         Returns ``dE/dw`` by parameter name, for ``E = 1/2 sum_t sum_k
@@ -668,12 +678,12 @@ class OnlineLSTM:
     # inspection and weights by name
     # ------------------------------------------------------------------
     @property
-    def theta_(self) -> np.ndarray:
+    def theta_(self) -> Floats:
         """Copy of the flat parameter vector (source order: see layout)."""
         return self._theta.copy()
 
     @property
-    def weights(self) -> dict:
+    def weights(self) -> dict[str, Floats]:
         """Read-only views of the named parameters, in the paper's orientation
         (unit, source): ``W_in`` (C, I_h), ``W_out`` (C, I_h), ``W_c``
         (n_cells, I_h), ``W_k`` (K, n_ob), and the bias weights ``b_in``,
@@ -688,12 +698,12 @@ class OnlineLSTM:
             out[name] = v
         return out
 
-    def get_weights(self) -> dict:
+    def get_weights(self) -> dict[str, Floats]:
         """Copies of the named parameters (see :attr:`weights`)."""
         lay = self.layout
         return {name: lay.weight_view(self._theta, name).copy() for name in lay.shapes}
 
-    def set_weights(self, weights=None, **named):
+    def set_weights(self, weights: dict[str, ArrayLike] | None = None, **named: ArrayLike) -> None:
         """Set parameters by name, e.g. ``set_weights(b_out=[-1, -2, -3])``.
 
         Every array is checked (known name, exact shape, finite values)
@@ -722,7 +732,7 @@ class OnlineLSTM:
         return self._mem[start:start + self.layout.record_fields()[name]]
 
     @property
-    def state_(self) -> dict:
+    def state_(self) -> dict[str, Floats]:
         """Copies of the current state: cell states, last activations, traces.
 
         Keys: ``s_c`` (n_cells,), ``y_c`` (n_cells,), ``y_in`` (C,), ``y_out``
@@ -766,7 +776,7 @@ class OnlineLSTM:
     # ------------------------------------------------------------------
     # snapshot / restore (complete state, bit-exact)
     # ------------------------------------------------------------------
-    def state_arrays(self) -> dict:
+    def state_arrays(self) -> dict[str, np.ndarray]:
         """The complete learner state as named arrays (copies).
 
         Everything needed to continue bit-identically: the header (learning
@@ -782,7 +792,7 @@ class OnlineLSTM:
         } | ({"slots": canonical_slots(self.layout, self._region("slots"))}
              if self.layout.max_delay else {})
 
-    def load_state_arrays(self, arrays: dict):
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore a state from :meth:`state_arrays` (same architecture).
 
         Everything is checked (:func:`check_state_arrays`) before anything is
@@ -814,7 +824,7 @@ class OnlineLSTM:
     # ------------------------------------------------------------------
     # checkpoint files (online_lstm.checkpoint)
     # ------------------------------------------------------------------
-    def save(self, path, *, compress=False, fsync=True):
+    def save(self, path: str | os.PathLike, *, compress: bool = False, fsync: bool = True) -> pathlib.Path:
         """Write the complete learner to one ``.npz`` checkpoint, atomically.
 
         The file holds the configuration, the weights, the states and
@@ -839,7 +849,7 @@ class OnlineLSTM:
         return _ckpt.save_learner(self, path, compress=compress, fsync=fsync)
 
     @classmethod
-    def load(cls, path) -> "OnlineLSTM":
+    def load(cls, path: str | os.PathLike) -> OnlineLSTM:
         """A learner rebuilt from a checkpoint written by :meth:`save`.
 
         Raises :class:`~online_lstm.errors.CheckpointError` for a truncated
@@ -848,7 +858,7 @@ class OnlineLSTM:
         """
         return _ckpt.load_learner(path, cls)
 
-    def restore(self, path):
+    def restore(self, path: str | os.PathLike) -> None:
         """Load a checkpoint into this learner, which must have the same
         architecture (sizes, connectivity, gates, bias, g, h, update).
 
