@@ -75,6 +75,12 @@ def _seconds(text):
     return value
 
 
+def _duration(seconds) -> str:
+    """``h:mm:ss``."""
+    seconds = max(0, int(round(float(seconds))))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
 def _num(v) -> str:
     return f"{v:,}" if v >= 1 else f"{v}"
 
@@ -228,7 +234,15 @@ def cmd_status(args) -> int:
         ok = ok.astype({c: "Int64" for c in ints})
         ok.insert(ok.columns.get_loc("limit") + 1, "%",
                   (100 * ok["sequences"] / ok["limit"]).astype(float).round(1))
+        # the pace so far, and the wall time to the limit at that pace: an upper bound,
+        # since a trial stops as soon as its rule holds
+        rate = ok.pop("seq_per_s").astype(float)
+        ok["seq/s"] = rate.round(1)
+        ok["to limit"] = [_duration((lim - n) / r) if 0 < r < math.inf else "?"
+                          for n, lim, r in zip(ok["sequences"], ok["limit"], rate)]
         print(ok.to_string(index=False))
+        print("(to limit: the wall time left at the pace so far if the trial runs to its limit; "
+              "it stops sooner when its rule holds)")
     for _, r in bad.iterrows():
         print(f"{r['run']}.trials/{r['file']}: {r['problem']}")
     return 0

@@ -1018,8 +1018,8 @@ def trial_status(out) -> pd.DataFrame:
     """The trials of ``reproduce`` runs into directory ``out`` that are running
     or were interrupted: one row per checkpoint in ``<out>/<name>.trials/``,
     with the run's name, preset, trial, weight seed, training sequences so
-    far, the limit, CPU and wall seconds so far, and how many seconds ago the
-    checkpoint was saved.  A file that cannot be read is listed with its
+    far, the limit, CPU and wall seconds so far, how many seconds ago the
+    checkpoint was saved, and the training sequences per wall second so far.  A file that cannot be read is listed with its
     error in ``problem``.
     """
     from .checkpoint import read_checkpoint
@@ -1034,11 +1034,13 @@ def trial_status(out) -> pd.DataFrame:
             rows.append(dict(row, problem=str(exc)))
             continue
         job = meta.get("job") or {}
+        wall = float(meta.get("wall_s", np.nan))
         rows.append(dict(row, preset=job.get("preset"), trial=job.get("trial"),
                          seed=(job.get("seed") or 0) + (job.get("trial") or 0),
                          sequences=meta.get("seen"), limit=meta.get("limit"),
                          cpu_s=round(meta.get("cpu_s", np.nan)), wall_s=round(meta.get("wall_s", np.nan)),
-                         saved_s_ago=round(time.time() - f.stat().st_mtime), version=job.get("version")))
+                         saved_s_ago=round(time.time() - f.stat().st_mtime), version=job.get("version"),
+                         seq_per_s=meta.get("seen", 0) / wall if wall > 0 else np.nan))
     return pd.DataFrame(rows)
 
 

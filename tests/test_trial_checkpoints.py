@@ -267,5 +267,9 @@ def test_status_lists_finished_and_interrupted_trials(tmp_path, capsys):
     row = next(ln.split() for ln in out.splitlines() if ln.split()[:2] == ["r", "6a"])
     _, meta = read_checkpoint(tmp_path / "r.trials" / "6a.trial1.npz", kind=KIND_TRIAL)
     assert row[2:7] == ["1", "3", str(meta["seen"]), str(preset.limit), f"{100 * meta['seen'] / preset.limit:.1f}"]
+    rate = meta["seen"] / meta["wall_s"]  # the pace so far, and the time to the limit at it
+    assert row[-2] == f"{rate:.1f}"
+    h, m, sec = map(int, row[-1].split(":"))
+    assert abs(3600 * h + 60 * m + sec - (preset.limit - meta["seen"]) / rate) <= 1
     assert "truncated or corrupted" in out  # the unreadable file is listed with its problem
     assert main(["status", "--out", str(tmp_path / "nothing")]) == 2
