@@ -146,7 +146,7 @@ case "$stage" in
         --name twob-end-ga-2
     ;;
   *)
-    echo "usage: $0 A|A2|A3|B|C|D|E|F|G|H|S|S2|S3|X|X5" >&2
+    echo "usage: $0 A|A2|A3|B|C|D|E|F|G|H|I|J|S|S2|S3|X|X5" >&2
     exit 2
     ;;
 esac
