@@ -945,6 +945,11 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
                                **(checkpoints or {}).get((job[0].id, job[1]), {})))
         else:
             _run_pool(jobs_list, n_jobs, done, training, checkpoints)
+        if ckpt_dir is not None and ckpt_dir.exists():
+            # every trial is in the records: what is left are the temporary files of saves
+            # that a killed process (a lost Dask worker, say) never finished
+            for tmp in ckpt_dir.glob(".*.npz.*.tmp"):
+                tmp.unlink(missing_ok=True)
     finally:
         bar_s.close()
         bar_t.close()

@@ -179,7 +179,10 @@ def test_a_worker_lost_mid_trial_with_checkpoints(client, cluster, tmp_path):
     key = lambda r: (r["preset"], r["trial"])  # noqa: E731
     strip = lambda r: {k: v for k, v in r.items() if k not in TIMING}  # noqa: E731
     assert sorted(map(strip, records), key=key) == sorted(map(strip, local), key=key)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"6a.trial{k}.npz" for k in range(6))
+    names = sorted(p.name for p in tmp_path.iterdir())
+    # a save cut short by the kill leaves its temporary file (reproduce removes those at the end)
+    assert [n for n in names if not n.endswith(".tmp")] == sorted(f"6a.trial{k}.npz" for k in range(6))
+    assert all(n.startswith(".6a.trial") and ".npz." in n for n in names if n.endswith(".tmp"))
     client.wait_for_workers(2)
 
 

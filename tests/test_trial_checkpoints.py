@@ -242,6 +242,7 @@ def test_reproduce_hands_each_worker_its_checkpoint(tmp_path, resume, capsys):
     equal an uninterrupted run's, and the checkpoints are gone at the end."""
     kw = dict(trials=2, seed=2, options=CASES["6a"][0])
     ckpt = started_long_ago(tmp_path)
+    (ckpt.parent / ".6a.trial1.npz.k9x2a.tmp").write_bytes(b"a save cut short by SIGKILL")
     df = reproduce(["6a"], jobs=2, out=tmp_path, name="r", resume=resume, checkpoint_every=0, **kw)
     said = capsys.readouterr().err
     assert ("0 finished trial(s) kept, 1 continue from their checkpoints, 1 start" in said) == resume
@@ -249,7 +250,7 @@ def test_reproduce_hands_each_worker_its_checkpoint(tmp_path, resume, capsys):
     cols = [c for c in ref if c not in TIMING]
     pd.testing.assert_frame_equal(df[cols], ref[cols])
     assert (df["wall_s"].iloc[1] > 1e6) == resume and df["wall_s"].iloc[0] < 1e6
-    assert not ckpt.parent.exists()
+    assert not ckpt.parent.exists()  # the orphaned temporary file went too
 
 
 def test_status_lists_finished_and_interrupted_trials(tmp_path, capsys):
