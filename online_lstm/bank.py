@@ -259,7 +259,8 @@ class LearnerBank:
 
     def _index(self, i):
         if isinstance(i, bool) or not isinstance(i, Integral) or not -self.n_learners <= i < self.n_learners:
-            raise IndexError(f"learner index must be an int in [0, {self.n_learners}); got {i!r}")
+            raise IndexError(f"learner index must be an int in [0, {self.n_learners}) (or from "
+                             f"-{self.n_learners}, counting from the end); got {i!r}")
         return int(i) % self.n_learners
 
     # ------------------------------------------------------------------

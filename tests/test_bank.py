@@ -361,5 +361,8 @@ def test_bad_constructor_arguments():
         LearnerBank(3, 2, 1, on_divergence="reset")
     with pytest.raises(ValueError):
         LearnerBank(3, 2, 1, bias="sometimes")
-    with pytest.raises(IndexError):
-        LearnerBank(3, 2, 1).learner(3)
+    bank = LearnerBank(3, 2, 1, seed=0)
+    for bad in (3, -4, 1.0, "1", True):
+        with pytest.raises(IndexError, match=r"in \[0, 3\) \(or from -3, counting from the end\)"):
+            bank.learner(bad)
+    np.testing.assert_array_equal(bank.learner(-1).theta_, bank.learner(2).theta_)  # as for a list
