@@ -67,6 +67,10 @@ case "$stage" in
     $RUN 2c-2 --trials 14 --seed 6 --set limit=1000000 --name stageJ-2c2
     $RUN 2c-3 --trials 18 --seed 2 --set limit=1000000 --name stageJ-2c3
     ;;
+  J2)  # as run: stage J's 2c-3 run was killed by mistake after its first 2 trials (seeds 2-3, in
+       # stageJ-2c3.csv); the code had moved on, so --resume would refuse, and seeds 4-19 ran anew
+    $RUN 2c-3 --trials 16 --seed 4 --set limit=1000000 --name stageJ-2c3-b
+    ;;
   X5)  # negative initial input-gate biases, the paper's §4 remedy for internal state drift, where
        # Table 10 has random ones (diagnostics off the paper's nets; all other draws equal):
        # Exp. 5 with Exp. 4's -3, -6, then Exp. 1 (1-5 and 1-1) with three scales
@@ -146,7 +150,7 @@ case "$stage" in
         --name twob-end-ga-2
     ;;
   *)
-    echo "usage: $0 A|A2|A3|B|C|D|E|F|G|H|I|J|S|S2|S3|X|X5" >&2
+    echo "usage: $0 A|A2|A3|B|C|D|E|F|G|H|I|J|J2|S|S2|S3|X|X5" >&2
     exit 2
     ;;
 esac
