@@ -160,6 +160,15 @@ def cmd_reproduce(args) -> int:
     except (ResumeError, CheckpointError) as exc:  # --resume on records or checkpoints that do not fit
         print(f"online-lstm reproduce: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        ckpts = args.checkpoint_every != 0 and not (args.scheduler and args.checkpoint_every is None)
+        saved = ("" if not ckpts else
+                 f"; the running trials continue from their last checkpoint in "
+                 f"{Path(args.out) / (name + '.trials')}")
+        print(f"\nonline-lstm reproduce: interrupted. The finished trials are in "
+              f"{Path(args.out) / (name + '.csv')}; rerun the same command with --resume to keep them "
+              f"and run the rest{saved}.", file=sys.stderr)
+        return 130
     if args.scheduler:
         print(cluster_summary(df.attrs["cluster"]))
     cmp = compare(df)

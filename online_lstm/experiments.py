@@ -1049,28 +1049,66 @@ def trial_status(out) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _child_of_this_run():
+    """Initializer of :func:`_run_pool`'s processes (the workers and the
+    progress queue's manager).
+
+    * Ctrl-C is the parent's to handle: it stops the workers itself, at once
+      (a terminal sends SIGINT to the whole process group).
+    * A child whose parent is gone (killed with SIGKILL, say) exits within
+      half a second instead of running its trial on for hours, unseen: a
+      daemon thread watches the parent's pid (the kernels release the GIL,
+      so it runs while a trial computes).  The trial's last checkpoint stays
+      for ``--resume``.
+    """
+    import signal
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(3)
+
+    threading.Thread(target=watch, name="online-lstm-orphan-watch", daemon=True).start()
+
+
 def _run_pool(jobs_list, n_jobs, done, bar, checkpoints=None):
     import multiprocessing as mp
     import queue as _queue
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from multiprocessing.managers import SyncManager
 
     ctx = mp.get_context("spawn")
-    with ctx.Manager() as manager:
+    manager = SyncManager(ctx=ctx)
+    manager.start(_child_of_this_run)
+    with manager:
         q = manager.Queue() if bar is not None else None
-        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx, initializer=_child_of_this_run) as pool:
             pending = {pool.submit(_worker, job, q, (checkpoints or {}).get((job[0].id, job[1])))
                        for job in jobs_list}
-            while pending:
-                finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                if q is not None:
-                    try:
-                        while True:
-                            n, _, key = q.get_nowait()
-                            bar.update(n, key)
-                    except _queue.Empty:
-                        pass
-                for f in finished:
-                    done(f.result())
+            try:
+                while pending:
+                    finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                    if q is not None:
+                        try:
+                            while True:
+                                n, _, key = q.get_nowait()
+                                bar.update(n, key)
+                        except _queue.Empty:
+                            pass
+                    for f in finished:
+                        done(f.result())
+            except BaseException:
+                # Ctrl-C, or an error: stop the running trials now rather than wait for them
+                # (leaving the pool would); their checkpoints stay for --resume
+                for f in pending:
+                    f.cancel()
+                for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                    proc.terminate()
+                raise
 
 
 def _option_text(p: Preset, quick=False) -> str:

@@ -234,6 +234,75 @@ def started_long_ago(out, name="r"):
     return ckpt
 
 
+def _children(pid):
+    """Live (not zombie) processes whose parent is ``pid``, from /proc."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as fh:
+                    state, ppid = fh.read().rsplit(")", 1)[1].split()[:2]
+            except (OSError, ValueError):
+                continue
+            if int(ppid) == pid and state != "Z":
+                out.append(int(d))
+    return out
+
+
+def _alive(pids):
+    out = []
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    out.append(p)
+        except OSError:
+            pass
+    return out
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads the process table from /proc")
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "sigkill"])
+def test_a_stopped_reproduce_leaves_no_worker_running(tmp_path, sig):
+    """Ctrl-C (SIGINT to the main process) stops a two-worker ``reproduce`` at once, with exit
+    code 130, a line saying how to resume and no traceback; SIGKILL of the main process leaves
+    no orphan: the workers and the queue's manager exit within seconds instead of running their
+    trials on unseen.  Either way the trials' checkpoints stay for ``--resume``."""
+    proc = subprocess.Popen([sys.executable, "-m", "online_lstm", "reproduce", "2c-2", "--trials", "2",
+                             "--jobs", "2", "--out", str(tmp_path), "--name", "r", "--no-progress",
+                             "--checkpoint-every", "0.2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 180
+    kids = []
+    try:
+        while len(list(tmp_path.glob("r.trials/*.npz"))) < 2 and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            time.sleep(0.1)
+        kids = _children(proc.pid)
+        assert len(kids) >= 3  # two workers and the manager (and the resource tracker)
+        os.kill(proc.pid, sig)
+        try:
+            code = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            code = "still running 60 s after the signal"
+        deadline = time.monotonic() + 20
+        while _alive(kids) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = _alive(kids)
+    finally:  # whatever happened, leave no process of this run to the rest of the suite
+        if proc.poll() is None:
+            proc.kill()
+        for p in _alive(kids):
+            os.kill(p, signal.SIGKILL)
+    err = proc.stderr.read().decode()
+    if sig == signal.SIGINT:
+        assert code == 130, err
+        assert "interrupted" in err and "--resume" in err and "Traceback" not in err, err
+    else:
+        assert code == -signal.SIGKILL
+    assert not left, f"processes of the stopped run still alive 20 s later: {left}"
+    assert sorted(f.name for f in tmp_path.glob("r.trials/*.npz")) == ["2c-2.trial0.npz", "2c-2.trial1.npz"]
+
+
 @pytest.mark.parametrize("resume", [True, False])
 def test_reproduce_hands_each_worker_its_checkpoint(tmp_path, resume, capsys):
     """With two worker processes, the trial that has a checkpoint goes on from
