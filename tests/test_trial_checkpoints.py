@@ -270,7 +270,10 @@ def test_a_stopped_reproduce_leaves_no_worker_running(tmp_path, sig):
     trials on unseen.  Either way the trials' checkpoints stay for ``--resume``."""
     proc = subprocess.Popen([sys.executable, "-m", "online_lstm", "reproduce", "2c-2", "--trials", "2",
                              "--jobs", "2", "--out", str(tmp_path), "--name", "r", "--no-progress",
-                             "--checkpoint-every", "0.2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             "--checkpoint-every", "0.2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            # as from a terminal: a test run started in the background inherits
+                            # SIGINT ignored, and Python then keeps it ignored
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 180
     kids = []
     try:
