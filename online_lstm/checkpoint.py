@@ -117,6 +117,22 @@ def _umask() -> int:
     return mask
 
 
+#: suffix of the temporary file a save writes before renaming it over the target
+_TMP_SUFFIX = ".tmp"
+
+
+def remove_unfinished_saves(directory, pattern: str = "*") -> int:
+    """Delete the temporary files that saves of checkpoints matching
+    ``pattern`` in ``directory`` left behind: a process killed in the middle
+    of :func:`write_checkpoint` cannot remove its own.  Call it only when no
+    save into ``directory`` can be running.  Returns how many went."""
+    gone = 0
+    for tmp in pathlib.Path(directory).glob(f".{pattern}.*{_TMP_SUFFIX}"):
+        tmp.unlink(missing_ok=True)
+        gone += 1
+    return gone
+
+
 def write_checkpoint(path, arrays: dict, meta: dict, *, compress: bool = False,
                      fsync: bool = True) -> pathlib.Path:
     """Write named arrays and JSON metadata to ``path``, atomically.
@@ -167,7 +183,7 @@ def write_checkpoint(path, arrays: dict, meta: dict, *, compress: bool = False,
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"cannot write {path}: no directory {directory} (it is not created "
                                 "for you)")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TMP_SUFFIX, dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
             method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED

@@ -118,7 +118,7 @@ def cmd_list(args) -> int:
 
 def cmd_reproduce(args) -> int:
     from .errors import CheckpointError
-    from .experiments import ResumeError, compare, format_table, reproduce
+    from .experiments import ResumeError, checkpoint_interval, compare, format_table, reproduce
     from .presets import PRESETS, select
 
     try:
@@ -151,18 +151,18 @@ def cmd_reproduce(args) -> int:
           f"{' (quick: small sequence budget, NOT a reproduction)' if args.quick else ''}; "
           f"records -> {Path(args.out) / (name + '.csv')}"
           f"{f'; Dask scheduler {args.scheduler}' if args.scheduler else ''}", flush=True)
+    # --checkpoint-every 0 is "never"; not given is reproduce's "auto"
+    every = checkpoint_interval("auto" if args.checkpoint_every is None else args.checkpoint_every or None,
+                                args.scheduler)
     try:
         df = reproduce(ids, trials=args.trials, seed=args.seed, quick=args.quick, jobs=args.jobs,
                        out=args.out, progress=not args.no_progress, options=options, name=name,
-                       scheduler=args.scheduler, resume=args.resume,
-                       checkpoint_every=("auto" if args.checkpoint_every is None
-                                         else None if args.checkpoint_every <= 0 else args.checkpoint_every))
+                       scheduler=args.scheduler, resume=args.resume, checkpoint_every=every)
     except (ResumeError, CheckpointError) as exc:  # --resume on records or checkpoints that do not fit
         print(f"online-lstm reproduce: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        ckpts = args.checkpoint_every != 0 and not (args.scheduler and args.checkpoint_every is None)
-        saved = ("" if not ckpts else
+        saved = ("" if every is None else
                  f"; the running trials continue from their last checkpoint in "
                  f"{Path(args.out) / (name + '.trials')}")
         print(f"\nonline-lstm reproduce: interrupted. The finished trials are in "

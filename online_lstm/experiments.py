@@ -775,6 +775,21 @@ class TrainingBar:
             self.bar.refresh()
 
 
+def checkpoint_interval(checkpoint_every, scheduler=None) -> float | None:
+    """Seconds between the checkpoints of a running trial under
+    :func:`reproduce`, or None for none: ``"auto"`` is 60 s on local processes
+    and none on a cluster (``scheduler``); a negative number is none."""
+    if isinstance(checkpoint_every, str) and checkpoint_every == "auto":
+        return 60.0 if scheduler is None else None
+    if checkpoint_every is None:
+        return None
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, (int, float)) \
+            or math.isnan(checkpoint_every):
+        raise ValueError(f"checkpoint_every must be a number of seconds, 'auto' or None; "
+                         f"got {checkpoint_every!r}")
+    return float(checkpoint_every) if checkpoint_every >= 0 else None
+
+
 def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, progress=True,
               options=None, name=None, scheduler=None, resume=False,
               checkpoint_every: float | str | None = "auto") -> pd.DataFrame:
@@ -844,13 +859,7 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{arg} must be an integer >= {low}{' or None' if arg != 'seed' else ''}; "
                              f"got {value!r}")
-    if isinstance(checkpoint_every, str) and checkpoint_every == "auto":
-        checkpoint_every = 60.0 if scheduler is None else None
-    if checkpoint_every is not None and not (isinstance(checkpoint_every, (int, float))
-                                             and not isinstance(checkpoint_every, bool)
-                                             and not math.isnan(checkpoint_every)):
-        raise ValueError(f"checkpoint_every must be a number of seconds, 'auto' or None; "
-                         f"got {checkpoint_every!r}")
+    checkpoint_every = checkpoint_interval(checkpoint_every, scheduler)
     if isinstance(presets, (str, Preset)):
         presets = [presets]
     chosen = []
@@ -871,7 +880,7 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
         path = Path(out) / f"{name}.csv"
-        if checkpoint_every is not None and checkpoint_every >= 0:
+        if checkpoint_every is not None:
             # absolute: Dask workers (which write the files then) may run elsewhere
             ckpt_dir = Path(out).resolve() / f"{name}.trials"
     version = code_version()
@@ -946,10 +955,11 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         else:
             _run_pool(jobs_list, n_jobs, done, training, checkpoints)
         if ckpt_dir is not None and ckpt_dir.exists():
+            from .checkpoint import remove_unfinished_saves
+
             # every trial is in the records: what is left are the temporary files of saves
             # that a killed process (a lost Dask worker, say) never finished
-            for tmp in ckpt_dir.glob(".*.npz.*.tmp"):
-                tmp.unlink(missing_ok=True)
+            remove_unfinished_saves(ckpt_dir, "*.npz")
     finally:
         bar_s.close()
         bar_t.close()
@@ -1024,7 +1034,8 @@ def trial_status(out) -> pd.DataFrame:
     or were interrupted: one row per checkpoint in ``<out>/<name>.trials/``,
     with the run's name, preset, trial, weight seed, training sequences so
     far, the limit, CPU and wall seconds so far, how many seconds ago the
-    checkpoint was saved, and the training sequences per wall second so far.  A file that cannot be read is listed with its
+    checkpoint was saved, and the training sequences per wall second so far.
+    A file that cannot be read is listed with its
     error in ``problem``.
     """
     from .checkpoint import read_checkpoint
