@@ -71,6 +71,10 @@ case "$stage" in
        # stageJ-2c3.csv); the code had moved on, so --resume would refuse, and seeds 4-19 ran anew
     $RUN 2c-3 --trials 16 --seed 4 --set limit=1000000 --name stageJ-2c3-b
     ;;
+  K)  # 2b: 4 more of the paper's 18 trials (seeds 2-5) to the paper's limit of 5,000,000 sequences
+      # (stage E ran seeds 0-1); about 1,700 s of CPU each
+    $RUN 2b --trials 4 --seed 2 --name stageK-2b
+    ;;
   X5)  # negative initial input-gate biases, the paper's §4 remedy for internal state drift, where
        # Table 10 has random ones (diagnostics off the paper's nets; all other draws equal):
        # Exp. 5 with Exp. 4's -3, -6, then Exp. 1 (1-5 and 1-1) with three scales
