@@ -16,13 +16,19 @@ def as_float_array(value, name, ndim, shape_text):
     float64, float32, integer and bool arrays (and lists of numbers) are
     accepted; complex, object and string data raise :class:`InputError`, and
     so do 64-bit integers beyond 2**53 in magnitude, which float64 would round.
+    Read-only arrays (a pandas ``.values``, a memory map) are copied, and the
+    masked entries of a NumPy masked array become NaN, which means "no
+    target" in a target and is refused in an input.
     """
+    if isinstance(value, np.ma.MaskedArray):
+        data = as_float_array(np.ma.getdata(value), name, ndim, shape_text)
+        return np.where(np.ma.getmaskarray(value), np.nan, data)
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
         raise InputError(f"{name} must be an array of shape {shape_text}; got {value!r:.80} ({exc})") from None
     if arr.dtype == np.float64 and arr.flags.c_contiguous and arr.ndim == ndim:
-        return arr
+        return arr if arr.flags.writeable else arr.copy()
     if arr.dtype == object or not np.can_cast(arr.dtype, np.float64, casting="safe"):
         raise InputError(
             f"{name} must hold real numbers that convert to float64 without loss "
@@ -36,7 +42,22 @@ def as_float_array(value, name, ndim, shape_text):
             raise InputError(
                 f"{name} holds integers beyond 2**53 in magnitude, which float64 cannot hold "
                 f"exactly; convert to float yourself if the rounding is acceptable")
-    return np.ascontiguousarray(arr, dtype=np.float64)
+    out = np.ascontiguousarray(arr, dtype=np.float64)
+    return out if out.flags.writeable else out.copy()
+
+
+def as_bool_mask(value, name, shape, what):
+    """A writeable C-contiguous bool array of exactly ``shape`` (0/1 integers
+    are accepted; an empty list is an empty mask); ``what`` says what one
+    entry stands for, for the error message."""
+    r = np.asarray(value)
+    if r.shape != shape:
+        raise InputError(f"{name} must be a boolean mask of shape {shape}, {what}; got shape {r.shape}")
+    if r.dtype != np.bool_ and r.size:
+        if r.dtype.kind not in "iu" or not np.all((r == 0) | (r == 1)):
+            raise InputError(f"{name} must be a boolean mask (or 0/1); got dtype {r.dtype}")
+    r = np.ascontiguousarray(r, dtype=np.bool_)
+    return r if r.flags.writeable else r.copy()
 
 
 def checked_weights(shapes: dict, weights, named) -> dict:

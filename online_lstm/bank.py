@@ -25,7 +25,7 @@ from .layout import (
     H_LR, H_STATE_BOUND, H_WMAX, HEADER_SIZE, M_BANK, M_N_RESETS, M_N_UPDATES, M_PENDING, M_SEQ_STEP,
     M_STEP,
 )
-from ._validate import as_float_array
+from ._validate import as_bool_mask, as_float_array
 from .learner import _DIVERGENCE_REASONS, _RECORD_KEYS, Floats, OnlineLSTM, canonical_slots
 
 #: Below this many weight-steps in one call the serial kernel is used even
@@ -85,7 +85,13 @@ def _learner_seeds(seed, n):
 
 def _per_learner(name, value, n):
     """A scalar or one value per learner, as float64[n]."""
-    arr = np.asarray(value, dtype=np.float64) if not isinstance(value, Real) else np.full(n, float(value))
+    if isinstance(value, Real):
+        arr = np.full(n, float(value))
+    else:
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "biuf":  # no strings: "0.5" is refused, as by OnlineLSTM
+            raise ValueError(f"{name} must be a number or one number per learner; got dtype {arr.dtype}")
+        arr = arr.astype(np.float64)
     if arr.shape == ():
         arr = np.full(n, float(arr))
     if arr.shape != (n,):
@@ -267,6 +273,11 @@ class LearnerBank:
     # per-learner hyper-parameters (they live in each learner's header)
     # ------------------------------------------------------------------
     @property
+    def n_params(self) -> int:
+        """Number of weights of each learner (``layout.n_params``)."""
+        return self.layout.n_params
+
+    @property
     def lr(self) -> np.ndarray:
         """Learning rate of each learner, shape (N,) (a copy; set with ``bank.lr = ...``)."""
         return self._mems[:, H_LR].copy()
@@ -297,7 +308,8 @@ class LearnerBank:
         """float64 C-contiguous (N, T, width) view of X or Y; T None means one step."""
         N = self.n_learners
         if (T is None and type(value) is np.ndarray and value.dtype == np.float64
-                and value.shape == (N, width) and value.flags.c_contiguous):
+                and value.shape == (N, width) and value.flags.c_contiguous
+                and value.flags.writeable):
             return value.reshape(N, 1, width)  # the fast path of a streaming loop
         if T is None:
             if width == 1 and np.shape(value) == (N,):
@@ -318,16 +330,9 @@ class LearnerBank:
         N = self.n_learners
         if resets is None:
             return _EMPTY_RESETS
-        r = np.asarray(resets)
         want = (N,) if T is None else (N, T)
-        if r.shape != want:
-            raise InputError(f"resets must be a boolean mask of shape {want}, one entry per learner"
-                             f"{'' if T is None else ' and step'}; got shape {r.shape}")
-        if r.dtype != np.bool_:
-            if r.dtype.kind not in "iu" or not np.all((r == 0) | (r == 1)):
-                raise InputError(f"resets must be a boolean mask (or 0/1); got dtype {r.dtype}")
-            r = r.astype(np.bool_)
-        return np.ascontiguousarray(r).reshape(N, -1)
+        what = "one entry per learner" + ("" if T is None else " and step")
+        return as_bool_mask(resets, "resets", want, what).reshape(N, -1)
 
     def _out(self, out, T):
         N, K = self.n_learners, self.layout.n_out
@@ -572,9 +577,9 @@ class LearnerBank:
         else:
             sel = np.asarray(learners)
             if sel.dtype == np.bool_:
-                if sel.shape != (N,):
-                    raise InputError(f"a learner mask must have shape ({N},); got {sel.shape}")
-                mask = np.ascontiguousarray(sel)
+                mask = as_bool_mask(sel, "a learner mask", (N,), "one entry per learner")
+            elif sel.size == 0 and sel.ndim == 1:  # no learner selected
+                mask = np.zeros(N, dtype=np.bool_)
             else:
                 if sel.dtype.kind not in "iu" or sel.ndim > 1 or np.any((sel < -N) | (sel >= N)):
                     raise InputError(f"learners must be a boolean mask or indices in [0, {N})")

@@ -478,9 +478,18 @@ def load_learner(path, cls=None):
     except InputError as exc:
         raise CheckpointError(f"{name}: the stored state does not fit its own configuration: "
                               f"{exc}") from None
-    extra = meta.get("extra") or {}
-    learner.n_divergences_ = int(extra.get("n_divergences", 0))
+    learner.n_divergences_ = _n_divergences(meta, name)
     return learner
+
+
+def _n_divergences(meta, name) -> int:
+    """The learner's divergence count from the metadata's ``extra`` entry."""
+    extra = meta.get("extra") or {}
+    n = extra.get("n_divergences", 0) if isinstance(extra, dict) else None
+    if type(n) is not int or n < 0:  # JSON gives int for a whole number (bool is not int here)
+        raise CheckpointError(f"{name}: metadata 'extra' must be {{\"n_divergences\": <int >= 0>}}; "
+                              f"got {extra!r:.80}")
+    return n
 
 
 def restore_learner(learner, path):

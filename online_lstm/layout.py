@@ -207,6 +207,9 @@ def _block_values(name, value, n_blocks):
         )
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite; got {arr.tolist()}")
+    if np.max(np.abs(arr)) > MAGNITUDE_LIMIT:
+        raise ValueError(f"{name} must be at most {MAGNITUDE_LIMIT:g} in magnitude (the weight "
+                         f"bound); got {arr.tolist()}")
     if arr.shape[0] == 1:
         arr = np.repeat(arr, n_blocks)
     return tuple(float(v) for v in arr)

@@ -12,11 +12,11 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import checkpoint as _ckpt
 from . import kernels as _k
-from ._validate import as_float_array, checked_weights
+from ._validate import as_bool_mask, as_float_array, checked_weights
 from .errors import DivergenceError, InputError, NoPendingStepError
 from .layout import (
     H_DWMAX, H_LR, H_STATE_BOUND, H_TMAX, H_WMAX, HEADER_SIZE, M_ACCUM, M_BANK, M_N_RESETS,
-    M_N_UPDATES, M_PENDING, M_SEQ_STEP, M_STEP, META, META_COUNTERS,
+    M_N_UPDATES, M_PENDING, M_SEQ_STEP, M_STEP, MAGNITUDE_LIMIT, META, META_COUNTERS,
     Layout, aligned_zeros,
 )
 
@@ -197,8 +197,8 @@ class OnlineLSTM:
         if self.on_divergence not in ("raise", "reset"):
             raise ValueError(f"on_divergence must be 'raise' or 'reset'; got {self.on_divergence!r}")
         r = self.init_range
-        if not isinstance(r, Real) or not math.isfinite(r) or r < 0:
-            raise ValueError(f"init_range must be a finite number >= 0; got {r!r}")
+        if not isinstance(r, Real) or not math.isfinite(r) or not 0 <= r <= MAGNITUDE_LIMIT:
+            raise ValueError(f"init_range must be a number in [0, {MAGNITUDE_LIMIT:g}]; got {r!r}")
         rng = np.random.default_rng(self.seed)
         theta = lay.init_theta(rng, float(r), self.in_gate_bias, self.out_gate_bias,
                                self.forget_gate_bias if lay.forget_gate else None)
@@ -248,6 +248,11 @@ class OnlineLSTM:
     # hyper-parameters that live in mem
     # ------------------------------------------------------------------
     @property
+    def n_params(self) -> int:
+        """Number of weights (the paper's count, Table 10; ``layout.n_params``)."""
+        return self.layout.n_params
+
+    @property
     def lr(self) -> float:
         """Learning rate alpha (may be changed between steps)."""
         return float(self._mem[H_LR])
@@ -275,7 +280,7 @@ class OnlineLSTM:
     def _x(self, x):
         n = self.layout.n_in
         if n == 1 and isinstance(x, Real) and not isinstance(x, (bool, np.bool_)):
-            return np.array([x], dtype=np.float64)
+            return as_float_array([x], "x", 1, "(1,)")  # ints beyond 2**53 refused, as in arrays
         return as_float_array(x, "x", 1, f"({n},)")
 
     def _y(self, y):
@@ -286,6 +291,8 @@ class OnlineLSTM:
             if self.layout.n_out != 1:
                 raise InputError(f"a scalar target needs n_out == 1; this learner has "
                                  f"n_out={self.layout.n_out}, so y must have shape ({self.layout.n_out},)")
+            if type(y) is not float:  # ints beyond 2**53 (or beyond float64) refused, as in arrays
+                y = as_float_array([y], "y", 1, "(1,)")[0]
             self._ybuf[0] = y
             return self._ybuf
         return as_float_array(y, "y", 1, f"({self.layout.n_out},)")
@@ -312,7 +319,8 @@ class OnlineLSTM:
         if st == _k.BAD_Y_VALUE:
             raise InputError(f"y must be finite or NaN (NaN = no target){where}: inf in the target")
         if st == _k.BAD_OUT_SHAPE:
-            raise InputError(f"out has the wrong shape{where}")
+            raise InputError(f"out must have shape ({lay.n_out},) for one step, or (T, {lay.n_out}) "
+                             f"for T steps{where}")
         if st == _k.BAD_RESETS_SHAPE:
             raise InputError("resets must be a boolean mask with one entry per row of X")
         if st == _k.NO_PENDING:
@@ -428,6 +436,8 @@ class OnlineLSTM:
         """
         # The hot path: no closure, no cell variables, one dispatch.
         o = self._out if out is None else out
+        if type(x) is not np.ndarray:  # lists, masked arrays (whose mask Numba would drop), ...
+            x = self._x(x)
         if type(y) is not np.ndarray:
             y = self._y(y)
         try:
@@ -451,6 +461,8 @@ class OnlineLSTM:
         outputs of this step.
         """
         o = self._out if out is None else out
+        if type(x) is not np.ndarray:
+            x = self._x(x)
         try:
             st = _predict_step(self._mem, x, o)
         except TypeError:
@@ -565,16 +577,8 @@ class OnlineLSTM:
     def _resets(self, resets, T):
         if resets is None:
             return _NO_RESETS
-        r = np.asarray(resets)
-        if r.ndim != 1 or r.shape[0] != T:
-            raise InputError(f"resets must be a boolean mask of shape ({T},), one entry per row "
-                             f"of X; got shape {r.shape}. For start indices use "
-                             f"np.isin(np.arange(T), starts).")
-        if r.dtype != np.bool_:
-            if r.dtype.kind not in "iu" or not np.all((r == 0) | (r == 1)):
-                raise InputError(f"resets must be a boolean mask (or 0/1); got dtype {r.dtype}")
-            r = r.astype(np.bool_)
-        return np.ascontiguousarray(r)
+        return as_bool_mask(resets, "resets", (T,), "one entry per row of X (for start "
+                            "indices use np.isin(np.arange(T), starts))")
 
     def _run(self, mem, X, Y, resets, out, learn):
         X = as_float_array(X, "X", 2, f"(T, {self.layout.n_in})")
@@ -583,10 +587,12 @@ class OnlineLSTM:
         if learn:
             if Y is None:
                 raise InputError(f"Y must be an array of shape ({T}, {K}); use NaN for steps without target")
-            Y = np.asarray(Y)
+            Y = np.asanyarray(Y)  # keeps a mask: masked targets become NaN
             if Y.ndim == 1 and K == 1:
                 Y = Y.reshape(-1, 1)
             Y = as_float_array(Y, "Y", 2, f"({T}, {K})")
+            if Y.shape != (T, K):
+                raise InputError(f"Y must have shape ({T}, {K}), one row per row of X; got {Y.shape}")
         else:
             Y = X
         r = self._resets(resets, T)
@@ -933,6 +939,8 @@ def check_state_arrays(lay: Layout, accum: int, arrays: dict) -> dict:
     # harmless next to the margin between 1e150 and overflow; allow for it.
     for slot, key in ((H_TMAX, "T"), (H_WMAX, "theta"), (H_DWMAX, "dW")):
         true_max = float(np.max(np.abs(vals[key]), initial=0.0))
+        if true_max > MAGNITUDE_LIMIT:  # a learner's step refuses to go there (kernels._bounds)
+            raise InputError(f"state[{key!r}] has values beyond {MAGNITUDE_LIMIT:g} in magnitude")
         if not (math.isfinite(header[slot]) and header[slot] >= true_max * (1.0 - 1e-9)):
             raise InputError(f"state header is corrupt (the bound on max|{key}| is "
                              f"{header[slot]}, below the true {true_max})")

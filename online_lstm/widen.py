@@ -83,7 +83,7 @@ def _output_unit(lay, theta, o, k):
 
 
 def widen(learner: OnlineLSTM, n_in: int | None = None, n_out: int | None = None,
-          rng: np.random.Generator | None = None) -> OnlineLSTM:
+          rng: np.random.Generator | int | None = None) -> OnlineLSTM:
     """A copy of ``learner`` with ``n_in`` inputs and ``n_out`` outputs.
 
     The new units come after the existing ones (input ``i`` stays input
@@ -98,7 +98,7 @@ def widen(learner: OnlineLSTM, n_in: int | None = None, n_out: int | None = None
     n_in, n_out : int, optional
         New numbers of input and output units; at least the current ones.
         None keeps the current number.
-    rng : numpy.random.Generator, optional
+    rng : numpy.random.Generator or int seed, optional
         Draws the weights of the new units, uniform in
         ``[-init_range, init_range]``.  Default: a generator seeded from
         ``learner.seed`` and the new sizes, so the result is reproducible.
@@ -119,6 +119,8 @@ def widen(learner: OnlineLSTM, n_in: int | None = None, n_out: int | None = None
         return new_learner
     if rng is None:
         rng = np.random.default_rng(None if learner.seed is None else [learner.seed, n_in, n_out])
+    else:
+        rng = np.random.default_rng(rng)  # a Generator is used as it is; an int seeds one
     new = new_learner.layout
     src = learner.state_arrays()
     dst = new_learner.state_arrays()

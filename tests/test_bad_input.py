@@ -63,19 +63,98 @@ def test_bad_y(y, match):
     assert same_state(before, m.state_arrays())
 
 
-def test_safe_conversions_are_accepted():
+def _same_step(call_a, call_b):
+    """Two fresh learners, one step each: same outputs and same state, bit for bit."""
     a, b = learner(), learner()
-    ya = a.learn_one(np.array([1, 0, 2], dtype=np.int64), np.array([1, 0], dtype=np.int32))
-    a2 = learner()  # 2**53 itself is exact
-    a2.learn_one(np.array([2**53, 0, -(2**53)], dtype=np.int64), Y_OK)
-    yb = b.learn_one(np.array([1.0, 0.0, 2.0]), np.array([1.0, 0.0]))
+    ya, yb = call_a(a), call_b(b)
     assert np.array_equal(ya, yb)
-    a.learn_one(np.array([0.1, 0.2, 0.3], dtype=np.float32), [0.5, 0.5])
-    a.learn_one([0.1, 0.2, 0.3], (0.5, 0.5))
-    a.learn_one(np.array([0.1, 0.2, 0.3, 0.4])[::1][:3], Y_OK)
-    a.learn_one(np.arange(6.0)[::2] / 10, Y_OK)  # non-contiguous view is copied
-    m1 = OnlineLSTM(1, 1, seed=0)
-    m1.learn_one(0.3, 0.7)  # scalars for 1-in/1-out nets
+    assert same_state(a.state_arrays(), b.state_arrays())
+
+
+X_F32 = np.array([0.1, 0.2, 0.3], dtype=np.float32)  # exactly representable in float64 as cast
+
+
+@pytest.mark.parametrize("x, y, x64, y64", [
+    (np.array([1, 0, 2], dtype=np.int64), np.array([1, 0], dtype=np.int32), [1.0, 0.0, 2.0], [1.0, 0.0]),
+    (np.array([2**53, 0, -(2**53)], dtype=np.int64), Y_OK, [2.0**53, 0.0, -(2.0**53)], Y_OK),  # exact
+    (X_F32, Y_OK, X_F32.astype(np.float64), Y_OK),
+    ([0.1, 0.2, 0.3], (0.5, 0.5), X_OK, Y_OK),
+    (np.array([True, False, True]), [1, 0], [1.0, 0.0, 1.0], [1.0, 0.0]),
+    (np.arange(1.0, 7.0)[::2] / 10, Y_OK, [0.1, 0.3, 0.5], Y_OK),  # C-contiguous result of a view
+    (np.arange(1.0, 7.0)[::2], Y_OK, [1.0, 3.0, 5.0], Y_OK),  # a strided view: not C-contiguous
+    (np.arange(1.0, 7.0)[::-2], Y_OK, [6.0, 4.0, 2.0], Y_OK),  # negative strides
+    (np.asfortranarray(np.arange(9.0).reshape(3, 3))[:, 1] / 10, Y_OK, [0.1, 0.4, 0.7], Y_OK),
+])
+def test_safe_conversions_give_the_float64_bits(x, y, x64, y64):
+    if isinstance(x, np.ndarray) and x.ndim == 1 and x.strides[0] != x.itemsize:
+        assert not x.flags.c_contiguous  # the case is what its comment says
+    _same_step(lambda m: m.learn_one(x, y), lambda m: m.learn_one(np.asarray(x64, float), np.asarray(y64, float)))
+    _same_step(lambda m: m.predict_one(x), lambda m: m.predict_one(np.asarray(x64, float)))
+
+
+def test_scalars_for_one_input_one_output_nets():
+    for x, y in ((0.3, 0.7), (np.float32(0.5), np.float64(0.25)), (3, np.int64(1))):
+        a, b = OnlineLSTM(1, 1, seed=0), OnlineLSTM(1, 1, seed=0)
+        assert np.array_equal(a.learn_one(x, y), b.learn_one(np.array([float(x)]), np.array([float(y)])))
+        assert np.array_equal(a.theta_, b.theta_)
+    m = OnlineLSTM(1, 1, seed=0)
+    before = m.state_arrays()
+    for x, y in ((2**60 + 1, 0.5), (0.5, 2**60 + 1), (10**400, 0.5), (0.5, 10**400), (0.5, np.int64(2**62))):
+        with pytest.raises(InputError, match=r"2\*\*53|float64"):
+            m.learn_one(x, y)
+    assert same_state(before, m.state_arrays())
+
+
+def _read_only(a):
+    a = np.array(a, dtype=float)
+    a.flags.writeable = False
+    return a
+
+
+def test_read_only_arrays_are_accepted_and_copied():
+    """A pandas ``.values`` or a memory map is read-only; Numba would refuse it."""
+    X = np.random.default_rng(3).random((6, 3))
+    Y = np.random.default_rng(4).random((6, 2))
+    resets = np.array([True, False, False, True, False, False])
+    r_ro = resets.copy()
+    r_ro.flags.writeable = False
+    _same_step(lambda m: m.learn_one(_read_only(X_OK), _read_only(Y_OK)), lambda m: m.learn_one(X_OK, Y_OK))
+    _same_step(lambda m: m.predict_one(_read_only(X_OK)), lambda m: m.predict_one(X_OK))
+    _same_step(lambda m: m.learn_many(_read_only(X), _read_only(Y), resets=r_ro),
+               lambda m: m.learn_many(X, Y, resets=resets))
+    _same_step(lambda m: m.predict_many(_read_only(X), resets=r_ro), lambda m: m.predict_many(X, resets=resets))
+
+    def later(m, y):
+        m.predict_one(X_OK)
+        m.learn_last(y)
+        return m.theta_
+    _same_step(lambda m: later(m, _read_only(Y_OK)), lambda m: later(m, Y_OK))
+    with pytest.raises(InputError, match="out"):  # an output buffer must be writeable
+        learner().learn_one(X_OK, Y_OK, out=_read_only([0.0, 0.0]))
+
+
+def test_pandas_inputs():
+    pd = pytest.importorskip("pandas")
+    _same_step(lambda m: m.learn_one(pd.Series(X_OK), pd.Series(Y_OK)), lambda m: m.learn_one(X_OK, Y_OK))
+    X = np.random.default_rng(5).random((4, 3))
+    _same_step(lambda m: m.predict_many(pd.DataFrame(X)), lambda m: m.predict_many(X))
+
+
+def test_masked_arrays_keep_their_meaning():
+    """Masked target entries are "no target"; a masked input is refused, not read."""
+    masked_y = np.ma.masked_array([0.5, 0.9], mask=[True, False])
+    _same_step(lambda m: m.learn_one(X_OK, masked_y), lambda m: m.learn_one(X_OK, [np.nan, 0.9]))
+    Y = np.ma.masked_array(np.full((3, 2), 0.5), mask=[[1, 0], [0, 0], [1, 1]])
+    X = np.random.default_rng(6).random((3, 3))
+    _same_step(lambda m: m.learn_many(X, Y), lambda m: m.learn_many(X, Y.filled(np.nan)))
+    m = learner()
+    before = m.state_arrays()
+    masked_x = np.ma.masked_array([0.1, 0.2, 1e9], mask=[False, False, True])
+    for call in (lambda: m.learn_one(masked_x, Y_OK), lambda: m.predict_one(masked_x),
+                 lambda: m.learn_many(np.ma.masked_array(X, mask=X > 0.9), np.zeros((3, 2)))):
+        with pytest.raises(InputError, match="finite"):
+            call()
+    assert same_state(before, m.state_arrays())
 
 
 def test_bad_out_buffer():
@@ -85,6 +164,12 @@ def test_bad_out_buffer():
         m.learn_one(X_OK, Y_OK, out=np.zeros(3))
     with pytest.raises(InputError, match="out"):
         m.learn_one(X_OK, Y_OK, out=np.zeros(2, dtype=np.float32))
+    with pytest.raises(InputError, match=r"out must have shape \(2,\) for one step, or \(T, 2\)"):
+        m.learn_one(X_OK, Y_OK, out=np.zeros(3))  # right dtype, fast path: the kernel refuses
+    with pytest.raises(InputError, match=r"out must be a writeable C-contiguous float64 array of shape \(2,\)"):
+        m.learn_one(X_OK, Y_OK, out=np.zeros((1, 2)))  # no compiled version: refused in Python
+    with pytest.raises(InputError, match=r"shape \(4, 2\)"):
+        m.learn_many(np.zeros((4, 3)), np.zeros((4, 2)), out=np.zeros((3, 2)))
     assert same_state(before, m.state_arrays())
 
 
@@ -102,8 +187,11 @@ def test_learn_many_bad_row_changes_nothing():
     with pytest.raises(InputError, match="row 12"):
         m.learn_many(X, Y)
     assert same_state(before, m.state_arrays())
-    for badX, badY in [(X[:, :2], Y), (X, Y[:, :1]), (X, Y[:40]), (X[0], Y)]:
-        with pytest.raises(InputError):
+    for badX, badY, match in [(X[:, :2], Y, r"shape \(3,\)"), (X, Y[:, :1], r"\(50, 2\)"),
+                              (X, Y[:40], r"Y must have shape \(50, 2\), one row per row of X; got \(40, 2\)"),
+                              (X[:0], Y, r"one row per row of X; got \(50, 2\)"),
+                              (X, Y.T, r"one row per row of X"), (X[0], Y, "2-D")]:
+        with pytest.raises(InputError, match=match):
             m.learn_many(badX, badY)
         assert same_state(before, m.state_arrays())
     with pytest.raises(InputError, match="resets"):
@@ -118,6 +206,7 @@ def test_learn_last_without_pending_step():
     before = m.state_arrays()
     with pytest.raises(NoPendingStepError):
         m.learn_last(Y_OK)  # the last step had targets
+    assert same_state(before, m.state_arrays())
     m.predict_one(X_OK)
     m.learn_last(Y_OK)
     after = m.state_arrays()
@@ -128,7 +217,6 @@ def test_learn_last_without_pending_step():
     m.reset()
     with pytest.raises(NoPendingStepError):
         m.learn_last(Y_OK)  # a reset ends the sequence
-    assert before is not None
 
 
 def test_divergence_is_reported_at_its_step_and_state_kept():
@@ -178,9 +266,11 @@ def test_set_weights_validates_everything_first():
 
 def test_bad_hyper_parameters():
     for kw in (dict(lr=-1.0), dict(lr=float("nan")), dict(state_bound=0.0), dict(update="batch"),
-               dict(init_range=-0.1)):
-        with pytest.raises(ValueError):
-            OnlineLSTM(2, 1, **kw)
+               dict(init_range=-0.1), dict(init_range=1e200), dict(init_range=1e308),
+               dict(in_gate_bias=1e300), dict(out_gate_bias=[0.0, -1e151]),
+               dict(forget_gate=True, forget_gate_bias=1e160)):
+        with pytest.raises(ValueError, match=f"^{next(iter(kw))}"):
+            OnlineLSTM(2, 1, 2, 1, **kw)
 
 
 def test_load_state_arrays_refuses_corrupt_state():
@@ -198,3 +288,17 @@ def test_load_state_arrays_refuses_corrupt_state():
         with pytest.raises(InputError):
             m.load_state_arrays(bad)
         assert same_state(before, m.state_arrays())
+
+
+def test_load_state_arrays_refuses_weights_beyond_the_bound():
+    """A step would refuse such weights (kernels._bounds); so does loading, even
+    when the header's bound on max|theta| was raised to match."""
+    from online_lstm.layout import H_WMAX
+    m = learner()
+    before = m.state_arrays()
+    bad = m.state_arrays()
+    bad["theta"][0] = 1e300
+    bad["header"][H_WMAX] = 1e300
+    with pytest.raises(InputError, match="beyond 1e"):
+        m.load_state_arrays(bad)
+    assert same_state(before, m.state_arrays())

@@ -299,6 +299,40 @@ def test_safe_conversions_are_accepted():
     assert c.shape == (3, 4, 1)
 
 
+def test_read_only_and_masked_arrays():
+    """Read-only arrays (pandas ``.values``, memory maps) are copied; masked targets are NaN."""
+    X = np.random.default_rng(0).random((3, 4, 2))
+    Y = np.random.default_rng(1).random((3, 4, 1))
+    R = np.zeros((3, 4), dtype=bool)
+    R[1, 2] = True
+    ro = [a.copy() for a in (X, Y, R)]
+    for a in ro:
+        a.flags.writeable = False
+    a, b = LearnerBank(3, 2, 1, seed=0), LearnerBank(3, 2, 1, seed=0)
+    assert np.array_equal(a.learn_many(*ro[:2], resets=ro[2]), b.learn_many(X, Y, resets=R))
+    assert np.array_equal(a.learn_one(ro[0][:, 0], ro[1][:, 0], resets=ro[2][:, 2]),
+                          b.learn_one(X[:, 0], Y[:, 0], resets=R[:, 2]))
+    mask = np.array([[True], [False], [True]])
+    assert np.array_equal(a.learn_one(X[:, 1], np.ma.masked_array(Y[:, 1], mask=mask)),
+                          b.learn_one(X[:, 1], np.where(mask, np.nan, Y[:, 1])))
+    a.reset(ro[2][:, 2])
+    b.reset(R[:, 2])
+    a.reset([])  # no learner selected: nothing happens
+    assert np.array_equal(a._mems, b._mems, equal_nan=True)  # NaN: the masked targets, recorded
+
+
+def test_hyper_parameter_setters_refuse_text():
+    bank = LearnerBank(3, 2, 1, seed=0)
+    lr, bound = bank.lr, bank.state_bound
+    for attr, value in (("lr", "0.5"), ("lr", ["0.5", "0.1", "0.2"]), ("state_bound", "inf"),
+                        ("lr", [1 + 1j, 0, 0]), ("lr", [0.1, 0.2])):
+        with pytest.raises(ValueError, match=attr):
+            setattr(bank, attr, value)
+    assert np.array_equal(bank.lr, lr) and np.array_equal(bank.state_bound, bound)
+    bank.lr = [0.5, 1, 2]  # numbers, one per learner
+    assert bank.lr.tolist() == [0.5, 1.0, 2.0]
+
+
 def test_learn_last_needs_a_pending_step_for_every_target():
     bank = LearnerBank(3, 2, 1, seed=0)
     bank.predict_one(np.ones((3, 2)))

@@ -22,6 +22,7 @@ import pytest
 
 from online_lstm import DivergenceError, InputError, NoPendingStepError
 from online_lstm.baselines import BPTT, RTRL, Network
+from online_lstm.baselines import _common as _c
 
 from conftest import random_stream
 from reference_rnn import loss, numeric_gradient, truncated_loss
@@ -349,6 +350,33 @@ def test_load_refuses_other_architecture_and_corrupt_state(learner):
     assert same_state(before, a.state_arrays())
 
 
+@pytest.mark.parametrize("field, value, match", [
+    (_c.H_MODE, float(_c.MODE_GRADIENT), "update="),  # would silently stop learning
+    (_c.H_MODE, float(_c.MODE_SEQUENCE), "update='sequence'"),
+    (_c.H_STEP, -7.0, "counters"),
+    (_c.H_NUPD, 2.5, "counters"),
+    (_c.H_SEQ, 1e9, "counters"),  # more steps since the reset than steps
+    (_c.H_PENDING, 0.5, "pending"),
+    (_c.H_BANK, 2.0, "bank"),
+    (_c.H_LR, -0.1, "learning rate"),
+])
+@pytest.mark.parametrize("learner", ["rtrl", "bptt-w3"])
+def test_load_refuses_a_corrupt_header(learner, field, value, match):
+    a = trained(learner)
+    before = a.state_arrays()
+    bad = a.state_arrays()
+    bad["header"][field] = value
+    with pytest.raises(InputError, match=match):
+        a.load_state_arrays(bad)
+    assert same_state(before, a.state_arrays())
+    bad = a.state_arrays()
+    bad["theta"][0] = 1e300  # a step would refuse it
+    with pytest.raises(InputError, match="beyond 1e"):
+        a.load_state_arrays(bad)
+    assert same_state(before, a.state_arrays())
+    a.load_state_arrays(a.state_arrays())  # a good state still loads
+
+
 # ---------------------------------------------------------------------------
 # bad input and divergence
 # ---------------------------------------------------------------------------
@@ -401,9 +429,24 @@ def test_safe_conversions_accepted(learner):
     ya = a.learn_one(np.array([1, 0, 2], dtype=np.int64), np.array([1, 0], dtype=np.int32))
     yb = b.learn_one(np.array([1.0, 0.0, 2.0]), [1.0, 0.0])
     assert np.array_equal(ya, yb) and same_state(a.state_arrays(), b.state_arrays())
-    a.learn_one(np.arange(6.0)[::2] / 10, Y_OK)  # non-contiguous view is copied
-    one = RTRL(1, 1, 1, seed=0)
-    one.learn_one(0.3, 0.7)
+    for x, x64 in ((np.arange(1.0, 7.0)[::2], [1.0, 3.0, 5.0]),  # strided view
+                   (np.arange(1.0, 7.0)[::-2], [6.0, 4.0, 2.0])):
+        assert not x.flags.c_contiguous
+        ya, yb = a.learn_one(x, Y_OK), b.learn_one(np.array(x64), Y_OK)
+        assert np.array_equal(ya, yb) and same_state(a.state_arrays(), b.state_arrays())
+    ro_x, ro_y = np.array([0.1, 0.2, 0.3]), np.array([0.5, 0.5])
+    ro_x.flags.writeable = ro_y.flags.writeable = False  # pandas .values, memory maps
+    ya, yb = a.learn_one(ro_x, ro_y), b.learn_one(X_OK, Y_OK)
+    assert np.array_equal(ya, yb) and same_state(a.state_arrays(), b.state_arrays())
+    X = np.random.default_rng(0).random((4, 3))
+    resets = np.array([False, True, False, False])
+    ro_X, ro_r = X.copy(), resets.copy()
+    ro_X.flags.writeable = ro_r.flags.writeable = False
+    ya, yb = a.learn_many(ro_X, np.ma.masked_array(np.ones((4, 2)), mask=X[:, :2] > 0.5), resets=ro_r), \
+        b.learn_many(X, np.where(X[:, :2] > 0.5, np.nan, 1.0), resets=resets)  # masked = no target
+    assert np.array_equal(ya, yb) and same_state(a.state_arrays(), b.state_arrays())
+    one, two = RTRL(1, 1, 1, seed=0), RTRL(1, 1, 1, seed=0)
+    assert np.array_equal(one.learn_one(0.3, 0.7), two.learn_one(np.array([0.3]), np.array([0.7])))
 
 
 @pytest.mark.parametrize("learner", list(LEARNERS))

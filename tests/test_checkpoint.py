@@ -278,12 +278,24 @@ def _set(key, value):
     ("no config", dict(meta=lambda m: m.pop("config")), "no configuration"),
     ("state vs config", dict(meta=lambda m: m["config"].update(n_blocks=2)),
      "does not fit its own configuration|holds arrays|memory layout"),
+    ("extra not a dict", dict(meta=_set("extra", [1])), "metadata 'extra' must be"),
+    ("divergences text", dict(meta=_set("extra", {"n_divergences": "abc"})), "metadata 'extra' must be"),
+    ("divergences < 0", dict(meta=_set("extra", {"n_divergences": -3})), "metadata 'extra' must be"),
+    ("divergences float", dict(meta=_set("extra", {"n_divergences": 1.5})), "metadata 'extra' must be"),
+    ("divergences bool", dict(meta=_set("extra", {"n_divergences": True})), "metadata 'extra' must be"),
 ])
 def test_bad_checkpoint_contents(what, kwargs, match, tmp_path):
     _, path = small_checkpoint(tmp_path)
     bad = rewrite(path, tmp_path / "bad.npz", **kwargs)
     with pytest.raises(CheckpointError, match=match):
         OnlineLSTM.load(bad)
+
+
+def test_a_missing_extra_entry_means_no_divergences(tmp_path):
+    _, path = small_checkpoint(tmp_path)
+    for change, n in ((lambda m: m.pop("extra"), 0), (_set("extra", {}), 0),
+                      (_set("extra", {"n_divergences": 4}), 4)):
+        assert OnlineLSTM.load(rewrite(path, tmp_path / "ok.npz", meta=change)).n_divergences_ == n
 
 
 def test_wrong_array_dtype_with_matching_index(tmp_path):

@@ -22,7 +22,8 @@ def test_weight_count_equals_table10(row):
     kwargs, paper = TABLE10[row]
     lay = layout(kwargs)
     assert lay.n_params == paper
-    assert table10_learner(row, seed=0).theta_.size == paper
+    m = table10_learner(row, seed=0)
+    assert m.theta_.size == m.n_params == paper
 
 
 def test_table10_counts_listed_in_the_issue():

@@ -101,3 +101,12 @@ def test_widen_leaves_the_original_alone_and_is_reproducible():
     np.testing.assert_array_equal(widen(m).theta_, m.theta_)  # no new units: a copy
     with pytest.raises(ValueError, match="only add units"):
         widen(m, n_in=2)
+
+
+def test_rng_may_be_a_seed():
+    """An int seeds the generator of the new units' weights, as a Generator from it would."""
+    m = OnlineLSTM(2, 1, 2, 1, seed=0)
+    a = widen(m, n_in=3, rng=5)
+    b = widen(m, n_in=3, rng=np.random.default_rng(5))
+    c = widen(m, n_in=3, rng=6)
+    assert np.array_equal(a.theta_, b.theta_) and not np.array_equal(a.theta_, c.theta_)

@@ -10,7 +10,7 @@ import numpy as np
 from .. import kernels as _k
 from ..errors import DivergenceError, InputError, NoPendingStepError
 from ..layout import MAGNITUDE_LIMIT
-from .._validate import as_float_array, checked_weights
+from .._validate import as_bool_mask, as_float_array, checked_weights
 from . import _common as _c
 from .network import Network
 
@@ -67,8 +67,8 @@ class StreamLearner:
         if self.update not in ("step", "sequence"):
             raise ValueError(f"update must be 'step' or 'sequence'; got {self.update!r}")
         r = self.init_range
-        if not isinstance(r, Real) or not math.isfinite(r) or r < 0:
-            raise ValueError(f"init_range must be a finite number >= 0; got {r!r}")
+        if not isinstance(r, Real) or not math.isfinite(r) or not 0 <= r <= MAGNITUDE_LIMIT:
+            raise ValueError(f"init_range must be a number in [0, {MAGNITUDE_LIMIT:g}]; got {r!r}")
         hd = np.zeros(_c.HEADER_SIZE)
         hd[_c.H_MODE] = _c.MODE_SEQUENCE if self.update == "sequence" else _c.MODE_STEP
         hd[_c.H_NIN], hd[_c.H_NOUT], hd[_c.H_KIND] = net.n_in, net.n_out, self._kind
@@ -182,12 +182,7 @@ class StreamLearner:
     def _mask(self, resets, T):
         if resets is None:
             return _NO_RESETS
-        r = np.asarray(resets)
-        ok_values = r.dtype == np.bool_ or (r.dtype.kind in "iu" and np.isin(r, (0, 1)).all())
-        if r.shape != (T,) or not ok_values:
-            raise InputError(f"resets must be a boolean (or 0/1) mask of shape ({T},), one entry per "
-                             f"row of X; got {r.dtype} of shape {r.shape}")
-        return np.ascontiguousarray(r, dtype=np.bool_)
+        return as_bool_mask(resets, "resets", (T,), "one entry per row of X")
 
     # ------------------------------------------------------------------
     # hooks for learners whose arrays grow with the sequence (BPTT's history)
@@ -281,7 +276,7 @@ class StreamLearner:
         if learn:
             if Y is None:
                 raise InputError(f"Y must be an array of shape ({T}, {K}); use NaN for steps without target")
-            Y = np.asarray(Y)
+            Y = np.asanyarray(Y)  # keeps a mask: masked targets become NaN
             if Y.ndim == 1 and K == 1:
                 Y = Y.reshape(-1, 1)
             Y = as_float_array(Y, "Y", 2, f"({T}, {K})")
@@ -408,8 +403,19 @@ class StreamLearner:
         fixed = [i for i in range(_c.HEADER_SIZE) if i not in _c.HEADER_STATE]
         if not np.array_equal(hd[fixed], mine[fixed]):
             raise InputError("state is for a different architecture (header fields differ)")
-        if hd[_c.H_BANK] not in (0.0, 1.0) or hd[_c.H_MODE] not in (0.0, 1.0, 2.0) or hd[_c.H_LR] < 0:
-            raise InputError("state header is corrupt (bank, mode or learning rate)")
+        if hd[_c.H_MODE] != mine[_c.H_MODE]:
+            modes = {_c.MODE_STEP: "'step'", _c.MODE_SEQUENCE: "'sequence'"}
+            raise InputError(f"state was saved with update={modes.get(hd[_c.H_MODE], 'unknown')}; "
+                             f"this learner has update={modes[mine[_c.H_MODE]]}")
+        counters = hd[[_c.H_STEP, _c.H_SEQ, _c.H_NUPD, _c.H_NRES]]
+        if (hd[_c.H_BANK] not in (0.0, 1.0) or hd[_c.H_PENDING] not in (0.0, 1.0) or hd[_c.H_LR] < 0
+                or np.any(counters < 0) or np.any(counters != np.floor(counters))
+                or hd[_c.H_SEQ] > hd[_c.H_STEP] or hd[_c.H_NUPD] > hd[_c.H_STEP]):
+            raise InputError("state header is corrupt: the bank and pending flags must be 0 or 1, "
+                             "the learning rate >= 0, the counters whole numbers >= 0 (steps since "
+                             "the reset and updates at most the steps)")
+        if np.max(np.abs(vals["theta"]), initial=0.0) > MAGNITUDE_LIMIT:
+            raise InputError(f"state['theta'] has weights beyond {MAGNITUDE_LIMIT:g} in magnitude")
         extra = self._check_extra(arrays, hd)
         for key, a in vals.items():
             self._arrays[key][:] = a
