@@ -148,6 +148,22 @@ def _has_target(y):
     return True
 
 
+def _checked_target(model, y, n):
+    """Target of stream item ``n`` for an OnlineLSTM: a new float64 array of
+    shape (n_out,), finite or NaN, or InputError naming the item."""
+    K = model.layout.n_out
+    try:
+        a = np.array(model._y(y), dtype=np.float64)  # a copy: _y may return a buffer
+    except InputError as exc:
+        raise InputError(f"stream item {n}: {exc}") from None
+    if a.shape != (K,):
+        raise InputError(f"stream item {n}: y must have shape ({K},){' or be a float' if K == 1 else ''}; "
+                         f"got shape {a.shape}")
+    if np.isinf(a).any():
+        raise InputError(f"stream item {n}: y must be finite or NaN (NaN = no target); got inf")
+    return a
+
+
 def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=False, total=None,
                          delay=None):
     """Test-then-train over ``stream``; yield the running scores at checkpoints.
@@ -259,15 +275,19 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
                                  f"{type(item).__name__}"
                                  f"{f' of length {len(item)}' if isinstance(item, (tuple, list)) else ''}")
             x, y = item[0], item[1]
+            if array_model:
+                has = _has_target(y)
+                if has:  # checked before the reset and the step, so a bad target changes nothing
+                    y = _checked_target(model, y, n)
             if len(item) > 2 and item[2]:
                 model.reset()
             if array_model:
                 model.predict_one(x, out=buf)
-                if _has_target(y):
+                if has:
                     if scalar:  # metrics see floats, as with a River regressor
-                        y, y_pred = float(np.ravel(y)[0]), float(buf[0])
+                        y, y_pred = float(y[0]), float(buf[0])
                     else:
-                        y, y_pred = np.asarray(y, dtype=float), buf.copy() if delay else buf
+                        y_pred = buf.copy() if delay else buf
                     owed.append((n, x, y, y_pred))
             else:
                 y_pred = model.predict_one(x)

@@ -64,16 +64,17 @@ start with activation 0 (so it had learned nothing through it).  Hence
 emerging, disappearing and reappearing features are all handled by one rule,
 "absent = 0", and no observation is skipped.  Values must be real numbers;
 encode categories first (e.g. ``preprocessing.OneHotEncoder``).  A label of
-None (or NaN, for the regressor) means an observation without a label: its
-step is taken and nothing is learned.  Scale the
+None or NaN means an observation without a label: its step is taken and
+nothing is learned (the classifier registers no class).  Scale the
 features as for any neural net, e.g. ``preprocessing.StandardScaler() |
 LSTMRegressor()``.
 
 Sequence boundaries
 -------------------
 Call :meth:`reset` between sequences, or name a boundary feature with
-``reset_key``: when ``x[reset_key]`` is truthy, the learner resets (spec
-§2.5) before the step of that observation.  The key is never an input.  This
+``reset_key``: when ``x[reset_key]`` is truthy (and not NaN, which a
+DataFrame uses for a missing value), the learner resets (spec §2.5) before
+the step of that observation.  The key is never an input.  This
 works inside pipelines and ``progressive_val_score``; keep the key away from
 scalers, e.g. ``compose.Discard("start") | StandardScaler()`` united with
 ``compose.Select("start")``.
@@ -94,10 +95,13 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError("online_lstm.river needs River: pip install 'online-lstm[river]'") from exc
 
 from .errors import InputError
+from .layout import MAGNITUDE_LIMIT
 from .learner import OnlineLSTM
 from .widen import widen
 
 __all__ = ["LSTMRegressor", "LSTMClassifier"]
+
+_FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
 def _sort_new(keys):
@@ -191,10 +195,15 @@ class _StreamLSTM:
 
     def _encode(self, x):
         """The input vector of observation ``x`` (features missing = 0)."""
+        try:
+            items = x.items()
+        except AttributeError:
+            raise InputError(f"x must be a dict of features (name -> number); got "
+                             f"{type(x).__name__}") from None
         v = self._x
         v.fill(0.0)
         slots, rk, new = self._slots, self.reset_key, None
-        for k, val in x.items():
+        for k, val in items:
             i = slots.get(k)
             if i is None:
                 if rk is not None and k == rk:
@@ -203,10 +212,9 @@ class _StreamLSTM:
                 new.append(k)
                 continue
             t = type(val)
-            if t is float or t is int:  # fast path; inf is refused by the learner
-                if val == val:
-                    v[i] = val
-            elif val is not None:
+            if (t is float or t is int) and -_FLOAT_MAX <= val <= _FLOAT_MAX:  # fast path: finite
+                v[i] = val
+            elif val is not None:  # NaN (missing), inf, ints beyond float64, other types
                 v[i] = self._value(k, val)
         if new is not None:
             v = self._add_features(x, new)
@@ -219,6 +227,8 @@ class _StreamLSTM:
                              f"features first (e.g. river.preprocessing.OneHotEncoder)")
         try:
             f = float(val)
+        except OverflowError:
+            raise InputError(f"feature {k!r} is too large for a float64: {val!r:.60}") from None
         except (TypeError, ValueError):
             raise InputError(f"feature {k!r} must be a real number; got {val!r:.60}") from None
         if f != f:  # NaN = missing
@@ -256,8 +266,10 @@ class _StreamLSTM:
         v = self._encode(x)
         learner = self._learner  # after _encode, which may have widened it
         rk = self.reset_key
-        if rk is not None and x.get(rk):
-            learner.reset()
+        if rk is not None:
+            r = x.get(rk)
+            if r and r == r:  # truthy, and not NaN (a missing value in a DataFrame column)
+                learner.reset()
         if target is None:
             learner.predict_one(v, out=self._out)
             if self.max_delay:
@@ -333,7 +345,14 @@ def _real_label(y) -> float:
     if y is None:
         return math.nan
     if isinstance(y, numbers.Real):  # float, int, bool and NumPy's scalars; not "1.5"
-        return float(y)
+        try:
+            f = float(y)
+        except OverflowError:
+            f = math.inf
+        if f != f or abs(f) <= MAGNITUDE_LIMIT:
+            return f
+        raise InputError(f"a regression label must be finite and at most {MAGNITUDE_LIMIT:g} in "
+                         f"magnitude (None or NaN: no label); got {y!r:.60}")
     raise InputError(f"a regression label must be a real number, or None/NaN for an observation "
                      f"without one; got {y!r} of type {type(y).__name__}")
 
@@ -368,7 +387,8 @@ class LSTMRegressor(_StreamLSTM, base.Regressor):
     invalidating part of what was learned, and predictions can never exceed
     the range seen so far by more than the margin.  Give ``target_range``
     when the range is known (sensor limits, percentages): the map then never
-    moves.  For trending series, model differences rather than levels.
+    moves, and a label beyond ``[lo - m, hi + m]``, which the logistic output
+    could never reach, raises :class:`~online_lstm.errors.InputError`.  For trending series, model differences rather than levels.
     Before any target the range is taken as ``[-1, 1]``; while all targets
     are equal it is ``y0 ± max(|y0|, 1)``.
 
@@ -430,7 +450,13 @@ class LSTMRegressor(_StreamLSTM, base.Regressor):
             elif y > self._hi:
                 self._hi = y
         lo, scale, m = self._map()
-        self._t[0] = (y - lo) / scale + m
+        t = (y - lo) / scale + m
+        if self.target_range is not None and not 0.0 <= t <= 1.0 and y == y:
+            lo, hi = self.target_range_
+            raise InputError(f"label {y!r} is beyond what target_range={self.target_range!r} can "
+                             f"express: predictions lie in [{lo - m * scale:g}, {hi + m * scale:g}]; "
+                             f"widen target_range, or pass None to follow the labels")
+        self._t[0] = t
         try:
             self._step(x, self._t)
         except Exception:  # a refused step changes nothing, the target range included
@@ -484,9 +510,9 @@ class LSTMClassifier(_StreamLSTM, base.Classifier):
         return list(self._classes)
 
     def learn_one(self, x: dict, y) -> None:
-        """Learn label ``y`` for observation ``x`` (None: a step without label,
-        which registers no class)."""
-        if y is None:
+        """Learn label ``y`` for observation ``x`` (None or NaN: a step without
+        label, which registers no class)."""
+        if y is None or (isinstance(y, numbers.Real) and y != y):  # no label
             t = self._t
             t.fill(math.nan)
             self._step(x, t)

@@ -146,6 +146,39 @@ def test_a_malformed_stream_item_is_named(item, says):
     assert any((before[k] != v).any() for k, v in ref.state_arrays().items() if v.size)
 
 
+@pytest.mark.parametrize("n_out, y, says", [
+    (1, [0.3, 0.9, 0.1], r"shape \(1,\) or be a float; got shape \(3,\)"),
+    (1, np.zeros((1, 1)), r"y must be 1-D"),
+    (2, [0.3, 0.9, 0.1], r"shape \(2,\); got shape \(3,\)"),
+    (2, 0.5, "scalar target"),
+    (1, np.inf, "finite or NaN"),
+    (2, [np.nan, -np.inf], "finite or NaN"),
+    (2, ["a", "b"], "float64"),
+])
+@pytest.mark.parametrize("delay", [None, 2])
+def test_a_bad_target_is_named_before_its_step_and_its_score(n_out, y, says, delay):
+    """The target is checked before the observation's reset and step, so neither the
+    learner nor the metric has taken in any of the bad item."""
+    m = OnlineLSTM(1, n_out, seed=0, max_delay=2)
+    good = (np.ones(1), np.full(n_out, 0.5))
+    mae = MAE()
+    with pytest.raises(InputError, match=f"stream item 2: .*{says}"):
+        progressive_val([good, good, (np.ones(1), y, True), good], m, mae, delay=delay)
+    ref = OnlineLSTM(1, n_out, seed=0, max_delay=2)
+    ref_mae = MAE()
+    list(iter_progressive_val([good, good], ref, ref_mae, delay=delay))
+    if delay:  # item 0's label is delivered (scored, learned) before item 2; item 1's is owed
+        ref = OnlineLSTM(1, n_out, seed=0, max_delay=2)
+        p0 = ref.predict_one(good[0])
+        ref.predict_one(good[0])
+        ref.learn_delayed(good[1], 1)
+        ref_mae = MAE()
+        ref_mae.update(good[1], p0)
+    for k, v in ref.state_arrays().items():
+        np.testing.assert_array_equal(m.state_arrays()[k], v, err_msg=k)
+    assert (mae.n, mae.total) == (ref_mae.n, ref_mae.total)
+
+
 def test_docstring_example():
     import doctest
 

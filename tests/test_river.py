@@ -319,9 +319,69 @@ def test_bad_feature_values_are_refused_and_change_nothing():
     assert pickle.dumps(model) == before
 
 
+def _model_state(model):
+    """Everything a refused call must leave alone: features, classes, range, learner."""
+    return (list(model.feature_names_), getattr(model, "classes_", None),
+            getattr(model, "target_range_", None), pickle.dumps(model))
+
+
+@pytest.mark.parametrize("predict_first", [False, True])
+def test_a_refused_observation_adds_no_feature_and_no_class(predict_first):
+    """Before, new features (and classes) were added before the learner refused an inf."""
+    cases = [
+        (LSTMRegressor, {"a": math.inf, "new": 1.0}, 1.0, "finite"),
+        (LSTMRegressor, {"new": 1.0}, -math.inf, "finite"),
+        (LSTMRegressor, {"new": 1.0}, 1e308, "1e\\+150"),
+        (LSTMRegressor, {"new": 1.0}, 10**400, "1e\\+150"),
+        (LSTMRegressor, {"a": 10**400, "new": 1.0}, 1.0, "too large"),
+        (LSTMRegressor, {"a": float("-inf")}, 1.0, "finite"),
+        (LSTMClassifier, {"a": math.inf, "new": 1.0}, "new class", "finite"),
+        (LSTMClassifier, {"a": 1.0, "new": math.inf}, "new class", "finite"),
+        (LSTMRegressor, [1.0, 2.0], 1.0, "dict of features"),
+        (LSTMClassifier, None, "x", "dict of features"),
+    ]
+    for cls, x, y, match in cases:
+        if predict_first and "1e" not in match and not (cls is LSTMRegressor and y == -math.inf):
+            continue  # learn_one learns from the pending step and does not read x (module docstring)
+        model = cls(n_blocks=2, seed=0)
+        model.learn_one({"a": 1.0, "b": 2.0}, "x" if cls is LSTMClassifier else 0.5)
+        if predict_first:
+            model.predict_one({"a": 2.0, "b": 1.0})
+        before = _model_state(model)
+        with pytest.raises(InputError, match=match):
+            model.learn_one(x, y)
+        assert _model_state(model) == before, (cls.__name__, x, y)
+        if not predict_first and y == 1.0:  # the same x refused by predict_one
+            with pytest.raises(InputError, match=match):
+                model.predict_one(x)
+            assert _model_state(model) == before, (cls.__name__, x)
+
+
+def test_fixed_target_range_refuses_labels_it_cannot_express():
+    model = LSTMRegressor(n_blocks=2, seed=0, target_range=(0.0, 1.0), target_margin=0.1)
+    model.learn_one({"a": 1.0}, 0.5)
+    before = _model_state(model)
+    # predictions lie in [-0.125, 1.125]: margin 0.1 of a logistic output, (hi - lo) / 0.8 per unit
+    for y in (1e6, -0.13, 1.126):
+        with pytest.raises(InputError, match=r"target_range.*\[-0.125, 1.125\]"):
+            model.learn_one({"a": 1.0}, y)
+        assert _model_state(model) == before
+    for y in (-0.125, 1.125, 1.0, 0.0):  # the ends of what the output can reach are accepted
+        model.learn_one({"a": 1.0}, y)
+    assert model.learner_.n_updates_ == 5
+
+
 # ---------------------------------------------------------------------------
 # sequence boundaries
 # ---------------------------------------------------------------------------
+def test_reset_key_nan_is_missing_not_a_reset():
+    """A boundary column read from a DataFrame holds NaN where nothing is marked."""
+    model = LSTMRegressor(n_blocks=2, seed=0, reset_key="start")
+    for t, start in enumerate([True, math.nan, np.nan, None, 0, 1, np.float64("nan"), False]):
+        model.learn_one({"start": start, "a": float(t)}, 0.5)
+    assert model.learner_.n_resets_ == 2 and model.learner_.seq_step_ == 3
+
+
 def test_reset_key_resets_once_and_is_not_a_feature():
     model = LSTMRegressor(n_blocks=2, seed=0, reset_key="start")
     xs = [{"start": t % 5 == 0, "a": float(t)} for t in range(20)]
@@ -427,8 +487,8 @@ def test_classifier_one_hot_targets_through_learn_last():
 @pytest.mark.parametrize("max_delay", [0, 2])
 @pytest.mark.parametrize("predict_first", [False, True])
 def test_a_label_of_none_is_a_step_without_label(predict_first, max_delay):
-    """``learn_one(x, None)`` takes the observation's step and learns nothing, as a NaN label
-    does for the regressor; the classifier registers no class ``None``."""
+    """``learn_one(x, None)`` takes the observation's step and learns nothing, and so does
+    a NaN label; the classifier registers no class ``None`` or NaN."""
     x = {"a": 0.5}
     for cls, warm in ((LSTMRegressor, 0.5), (LSTMClassifier, "a")):
         model = cls(n_blocks=2, seed=0, max_delay=max_delay)
@@ -437,17 +497,15 @@ def test_a_label_of_none_is_a_step_without_label(predict_first, max_delay):
         for m, label in ((model, None), (nan, math.nan)):
             if predict_first:
                 m.predict_one(x)
-            if cls is LSTMRegressor or label is None:
-                m.learn_one(x, label)
+            m.learn_one(x, label)
             m.learn_one({"a": 2.0}, warm)  # and a labelled observation after it
         ref.learner_.predict_one(ref._encode(x).copy())  # the same step, without learning
         ref.learn_one({"a": 2.0}, warm)
         _assert_same_learner(model.learner_, ref.learner_)
+        _assert_same_learner(model.learner_, nan.learner_)
         assert model.learner_.n_updates_ == 2
         if cls is LSTMClassifier:
-            assert model.classes_ == ["a"]
-        else:
-            _assert_same_learner(model.learner_, nan.learner_)
+            assert model.classes_ == nan.classes_ == ["a"]
 
 
 @pytest.mark.parametrize("predict_first", [False, True])
