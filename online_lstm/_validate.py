@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+from numba.core.errors import NumbaTypeError
 
 from .errors import InputError
 from .layout import MAGNITUDE_LIMIT
 
 _EXACT_INT = 2**53  # every integer up to this magnitude is a float64
+
+#: What a compiled call raises for an argument it has no compiled version for:
+#: TypeError for another dtype or layout (or a read-only array), NumbaTypeError
+#: (not a TypeError) for a type Numba refuses outright, such as a masked array.
+#: The learners catch these and convert the argument (:func:`as_float_array`).
+DISPATCH_ERRORS = (TypeError, NumbaTypeError)
 
 
 def as_float_array(value, name, ndim, shape_text):

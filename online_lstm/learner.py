@@ -12,13 +12,15 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import checkpoint as _ckpt
 from . import kernels as _k
-from ._validate import as_bool_mask, as_float_array, checked_weights
+from ._validate import DISPATCH_ERRORS, as_bool_mask, as_float_array, checked_weights
 from .errors import DivergenceError, InputError, NoPendingStepError
 from .layout import (
     H_DWMAX, H_LR, H_STATE_BOUND, H_TMAX, H_WMAX, HEADER_SIZE, M_ACCUM, M_BANK, M_N_RESETS,
     M_N_UPDATES, M_PENDING, M_SEQ_STEP, M_STEP, MAGNITUDE_LIMIT, META, META_COUNTERS,
     Layout, aligned_zeros,
 )
+
+_ndarray = np.ndarray  # one global lookup on the hot path instead of two
 
 #: what the learner returns and keeps: float64 arrays
 Floats = NDArray[np.float64]
@@ -436,13 +438,13 @@ class OnlineLSTM:
         """
         # The hot path: no closure, no cell variables, one dispatch.
         o = self._out if out is None else out
-        if type(x) is not np.ndarray:  # lists, masked arrays (whose mask Numba would drop), ...
+        if type(x) is not _ndarray:  # a list, a masked array (Numba would read it without its mask)
             x = self._x(x)
-        if type(y) is not np.ndarray:
+        if type(y) is not _ndarray:
             y = self._y(y)
         try:
             st = _learn_step(self._mem, x, y, o)
-        except TypeError:  # dtype/layout Numba has no compiled version for
+        except DISPATCH_ERRORS:  # dtype/layout Numba has no compiled version for
             x = self._x(x)
             y = as_float_array(y, "y", 1, f"({self.layout.n_out},)")
             if out is not None:
@@ -461,11 +463,11 @@ class OnlineLSTM:
         outputs of this step.
         """
         o = self._out if out is None else out
-        if type(x) is not np.ndarray:
+        if type(x) is not _ndarray:
             x = self._x(x)
         try:
             st = _predict_step(self._mem, x, o)
-        except TypeError:
+        except DISPATCH_ERRORS:
             x = self._x(x)
             if out is not None:
                 o = self._out_buf(out)
@@ -491,7 +493,7 @@ class OnlineLSTM:
             return
         try:
             st = _k.learn_last(self._mem, yy)
-        except TypeError:
+        except DISPATCH_ERRORS:
             yy = as_float_array(yy, "y", 1, f"({self.layout.n_out},)")
             st = _k.learn_last(self._mem, yy)
         if st:
@@ -536,7 +538,7 @@ class OnlineLSTM:
         yy = y if type(y) is np.ndarray else self._y(y)
         try:
             st = _k.learn_delayed(self._mem, yy, age)
-        except TypeError:
+        except DISPATCH_ERRORS:
             yy = as_float_array(yy, "y", 1, f"({lay.n_out},)")
             st = _k.learn_delayed(self._mem, yy, age)
         if st:

@@ -397,6 +397,8 @@ X_OK, Y_OK = np.array([0.1, 0.2, 0.3]), np.array([0.5, 0.5])
     (lambda m: m.learn_one(np.zeros((1, 3)), Y_OK), r"3"),
     (lambda m: m.learn_one(np.array([0.1, np.nan, 0.3]), Y_OK), "finite"),
     (lambda m: m.predict_one(np.array([np.inf, 0, 0])), "finite"),
+    (lambda m: m.learn_one(np.ma.masked_array(X_OK, mask=[0, 0, 1]), Y_OK), "finite"),  # masked = NaN
+    (lambda m: m.predict_one(np.ma.masked_array(X_OK, mask=[1, 0, 0])), "finite"),
     (lambda m: m.learn_one(np.array(["a", "b", "c"]), Y_OK), "float64"),
     (lambda m: m.learn_one(X_OK, np.zeros(3)), r"shape \(2,\)"),
     (lambda m: m.learn_one(X_OK, np.array([0.5, np.inf])), "finite or NaN"),

@@ -10,7 +10,7 @@ import numpy as np
 from .. import kernels as _k
 from ..errors import DivergenceError, InputError, NoPendingStepError
 from ..layout import MAGNITUDE_LIMIT
-from .._validate import as_bool_mask, as_float_array, checked_weights
+from .._validate import DISPATCH_ERRORS, as_bool_mask, as_float_array, checked_weights
 from . import _common as _c
 from .network import Network
 
@@ -233,11 +233,13 @@ class StreamLearner:
         if self._grows and self._ensure_capacity(self._arrays, self.seq_step_ + 1):
             self._tuple()
         o = self._out if out is None else out
+        if type(x) is not np.ndarray:  # a list, a masked array (Numba would read it without its mask)
+            x = self._x(x)
         yy = y if type(y) is np.ndarray else self._y(y)
         step = self._kernels[0]
         try:
             st = step(self._S, self._net, x, yy, o, learn)
-        except TypeError:  # a dtype or layout with no compiled version: convert
+        except DISPATCH_ERRORS:  # a dtype or layout with no compiled version: convert
             x = self._x(x)
             yy = self._y(yy)
             if out is not None:
@@ -257,7 +259,7 @@ class StreamLearner:
         yy = y if type(y) is np.ndarray else self._y(y)
         try:
             st = self._kernels[2](self._S, self._net, yy)
-        except TypeError:
+        except DISPATCH_ERRORS:
             st = self._kernels[2](self._S, self._net, self._y(yy))
         if st:
             self._raise(st)
