@@ -71,6 +71,59 @@ def test_take_and_gather_pick_whole_sequences():
 
 
 # ---------------------------------------------------------------------------
+# whole-number parameters
+# ---------------------------------------------------------------------------
+#: Every whole-number parameter of the generators: make(value) -> task, its name, its least value.
+WHOLE = {
+    "Adding.T": (lambda v: Adding(T=v), "T", 20),
+    "Multiplication.T": (lambda v: Multiplication(T=v), "T", 20),
+    "TwoSequence.T": (lambda v: TwoSequence("a", T=v, N=1), "T", 2),
+    "TwoSequence.N": (lambda v: TwoSequence("a", T=30, N=v), "N", 1),
+    "Task2a.p": (lambda v: Task2a(p=v), "p", 2),
+    "Task2b.p": (lambda v: Task2b(p=v), "p", 2),
+    "Task2c.q": (lambda v: Task2c(q=v, p=7), "q", 0),
+    "Task2c.p": (lambda v: Task2c(q=20, p=v), "p", 1),
+    "EmbeddedReber.n_train": (lambda v: EmbeddedReber(n_train=v, n_test=5), "n_train", 1),
+    "EmbeddedReber.n_test": (lambda v: EmbeddedReber(n_train=20, n_test=v), "n_test", 0),
+}
+#: Values that are not a whole number >= least.
+NOT_WHOLE = {"half": lambda least: least + 0.5, "bool": lambda least: True,
+             "str": lambda least: str(least + 8), "nan": lambda least: float("nan"),
+             "inf": lambda least: float("inf"), "too-small": lambda least: least - 1}
+
+
+@pytest.mark.parametrize("bad", NOT_WHOLE.values(), ids=NOT_WHOLE)
+@pytest.mark.parametrize("make, name, least", WHOLE.values(), ids=WHOLE)
+def test_whole_number_parameters_refuse_anything_else(make, name, least, bad):
+    with pytest.raises(ValueError, match=rf"^{name}\b.* must be a whole number >= {least}; got"):
+        make(bad(least))
+
+
+@pytest.mark.parametrize("make, name, least", WHOLE.values(), ids=WHOLE)
+def test_whole_number_parameters_accept_integral_floats_and_keep_ints(make, name, least):
+    for value in (float(least + 8), np.float64(least + 8), np.int64(least + 8)):
+        task = make(value)
+        assert type(getattr(task, name)) is int and getattr(task, name) == least + 8
+    b = task.sample(3)  # and the stream runs with them
+    assert len(b) == 3 and np.isfinite(b.X).all()
+
+
+def test_sample_takes_a_whole_number_of_sequences():
+    task, fresh = Task2a(p=10, seed=0), Task2a(p=10, seed=0)
+    assert len(task.sample(2.0)) == 2 and len(task.sample(np.int64(1))) == 1
+    for bad in NOT_WHOLE.values():
+        with pytest.raises(ValueError, match=r"^n\b.* must be a whole number >= 1; got"):
+            task.sample(bad(1))
+    np.testing.assert_array_equal(task.sample(2).X, fresh.sample(5).take(3, 5).X)  # refusals took none
+
+
+@pytest.mark.parametrize("cls", [Adding, Multiplication])
+def test_an_unknown_first_pair_reading_is_refused_at_construction(cls):
+    with pytest.raises(ValueError, match="first_pair must be 'a' or 'b'; got 'c'"):
+        cls(T=40, first_pair="c")
+
+
+# ---------------------------------------------------------------------------
 # Experiment 1
 # ---------------------------------------------------------------------------
 def test_reber_hand_example():
@@ -287,8 +340,10 @@ def test_marked_pairs(cls, first_pair):
             assert mark[0] == -1.0
         want = 0.5 + vals.sum() / 4 if cls is Adding else vals.prod()
         assert Y[-1, 0] == pytest.approx(want, abs=1e-15)
-    # X1 is the first pair in 1/10 of the sequences, X2 in about (9/10)/(T/2 - 1)
-    assert 0.07 < chosen_first / 3000 < 0.16
+    # the first pair is X_1 in 1/10 of the sequences (one of the first ten) and, when it is not,
+    # X_2 in 1/(T/2 - 1) of them (one of the first T/2 other than X_1's): within 4 standard errors
+    p = 0.1 + 0.9 / (T // 2 - 1)
+    assert abs(chosen_first / 3000 - p) < 4 * np.sqrt(p * (1 - p) / 3000)
 
 
 # ---------------------------------------------------------------------------

@@ -9,7 +9,9 @@ at each sequence's first row, NaN where there is no target).  A
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 
@@ -111,6 +113,15 @@ def from_lengths(lengths: np.ndarray, n_in: int, n_out: int):
     return np.zeros((T, n_in)), np.full((T, n_out), np.nan), resets, starts, ends
 
 
+def whole_number(name: str, value, minimum: int) -> int:
+    """``value`` as an int, if it is a whole number >= ``minimum`` (100.0 is
+    accepted as 100; 20.5, True and "100" are refused)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real) or value != value \
+            or value in (math.inf, -math.inf) or value != int(value) or value < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}; got {value!r}")
+    return int(value)
+
+
 def uniform_int(rng: np.random.Generator, low, high, size=None):
     """Uniform integers in ``[low, high]``, both bounds inclusive (spec §8 item 16)."""
     return rng.integers(low, np.asarray(high) + 1, size=size)
@@ -160,8 +171,7 @@ class SequenceTask:
 
     def sample(self, n: int) -> Batch:
         """The next ``n`` sequences of the stream, as one :class:`Batch`."""
-        if n < 1:
-            raise ValueError(f"n must be a positive number of sequences; got {n!r}")
+        n = whole_number("n, the number of sequences,", n, 1)
         parts = []
         while n:
             if self._buf is None or self._pos == len(self._buf):

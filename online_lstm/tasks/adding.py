@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import Batch, SequenceTask, from_lengths, uniform_int
+from ._base import Batch, SequenceTask, from_lengths, uniform_int, whole_number
 
 
 def marked_pairs(rng, n, T, value_low, first_value, first_pair):
@@ -68,6 +68,9 @@ class MarkedPairs(SequenceTask):
 
     def __init__(self, T=100, first_pair="b", seed=None):
         super().__init__(seed)
+        T = whole_number("T (X_1 among the first 10 pairs, X_2 among the first T/2)", T, 20)
+        if first_pair not in ("a", "b"):
+            raise ValueError(f"first_pair must be 'a' or 'b'; got {first_pair!r}")
         self.T, self.first_pair = T, first_pair
         self.mean_length = T + (T // 10) / 2
 

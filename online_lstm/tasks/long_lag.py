@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import Batch, SequenceTask, from_lengths
+from ._base import Batch, SequenceTask, from_lengths, whole_number
 
 
 def _next_symbol_batch(seqs: np.ndarray, n_units: int, end_only: bool = False) -> Batch:
@@ -56,8 +56,7 @@ class _Delay(SequenceTask):
 
     def __init__(self, p=100, seed=None, targets="every"):
         super().__init__(seed)
-        if p < 2:
-            raise ValueError(f"p must be >= 2; got {p!r}")
+        p = whole_number("p", p, 2)
         if targets not in ("every", "end"):
             raise ValueError(f"targets must be 'every' (the paper's) or 'end'; got {targets!r}")
         self.p = p
@@ -80,6 +79,7 @@ class Task2a(_Delay):
 
     def __init__(self, p=100, seed=None, targets="every"):
         super().__init__(p, seed, targets)
+        p = self.p  # checked, an int
         middle = np.arange(p - 1)
         self.sequences = _next_symbol_batch(
             np.array([np.r_[p, middle, p], np.r_[p - 1, middle, p - 1]]), p + 1, targets == "end")
@@ -124,8 +124,7 @@ class Task2c(SequenceTask):
 
     def __init__(self, q=50, p=50, seed=None):
         super().__init__(seed)
-        if q < 0 or p < 1:
-            raise ValueError(f"need q >= 0 and p >= 1; got q={q!r}, p={p!r}")
+        q, p = whole_number("q", q, 0), whole_number("p", p, 1)
         self.q, self.p = q, p
         self.n_in = p + 4
         self.mean_length = q + 3 + 9.0

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import Batch, SequenceTask
+from ._base import Batch, SequenceTask, whole_number
 
 SYMBOLS = "BTPSXVE"
 _IDX = {c: i for i, c in enumerate(SYMBOLS)}
@@ -200,6 +200,7 @@ class EmbeddedReber(SequenceTask):
             raise ValueError(f"sampling must be 'random' or 'epochs'; got {sampling!r}")
         super().__init__(seed)
         self.sampling = sampling
+        n_train, n_test = whole_number("n_train", n_train, 1), whole_number("n_test", n_test, 0)
         self.n_train, self.n_test = n_train, n_test
         self.targets, self.distinct_test = targets, distinct_test
         self.sets_seed = sets_seed

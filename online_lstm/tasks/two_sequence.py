@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import Batch, SequenceTask, from_lengths, uniform_int
+from ._base import Batch, SequenceTask, from_lengths, uniform_int, whole_number
 
 NOISE_STD = np.sqrt(0.2)
 TARGET_NOISE_STD = np.sqrt(0.1)
@@ -49,6 +49,7 @@ class TwoSequence(SequenceTask):
         super().__init__(seed)
         if variant not in ("a", "b", "c"):
             raise ValueError(f"variant must be 'a', 'b' or 'c'; got {variant!r}")
+        T, N = whole_number("T", T, 2), whole_number("N", N, 1)
         if not 1 <= N < T:
             raise ValueError(f"need 1 <= N < T; got N={N!r}, T={T!r}")
         self.variant, self.T, self.N = variant, T, N
