@@ -115,6 +115,9 @@ def delay():
 
 
 if __name__ == "__main__":
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()  # --help, and no stray args
     for part in (peers, latency, bank, delay):
         try:
             part()

@@ -46,9 +46,23 @@ def _parse_set(items) -> dict:
         try:
             value = ast.literal_eval(text)
         except (ValueError, SyntaxError):
-            value = text
+            value = {"true": True, "false": False}.get(text.strip().lower(), text)  # as a shell user writes them
         out[key.strip()] = value
     return out
+
+
+def _what_was_kept(out: Path, name: str) -> str:
+    """After Ctrl-C: which finished records and trial checkpoints exist, and how to go on."""
+    records, trials = out / f"{name}.csv", out / f"{name}.trials"
+    kept = []
+    if records.is_file():
+        kept.append(f"the finished trials are in {records}")
+    if trials.is_dir() and any(trials.glob("*.npz")):
+        kept.append(f"the running trials continue from their last checkpoint in {trials}")
+    if not kept:
+        return "No trial had finished or saved a checkpoint yet; rerun the same command to start again."
+    return (f"{'; '.join(kept).capitalize()}. Rerun the same command with --resume to keep them and "
+            f"run the rest.")
 
 
 def _count(low):
@@ -162,12 +176,8 @@ def cmd_reproduce(args) -> int:
         print(f"online-lstm reproduce: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        saved = ("" if every is None else
-                 f"; the running trials continue from their last checkpoint in "
-                 f"{Path(args.out) / (name + '.trials')}")
-        print(f"\nonline-lstm reproduce: interrupted. The finished trials are in "
-              f"{Path(args.out) / (name + '.csv')}; rerun the same command with --resume to keep them "
-              f"and run the rest{saved}.", file=sys.stderr)
+        print(f"\nonline-lstm reproduce: interrupted. {_what_was_kept(Path(args.out), name)}",
+              file=sys.stderr)
         return 130
     if args.scheduler:
         print(cluster_summary(df.attrs["cluster"]))

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from collections import Counter
 
 import pandas as pd
 import pytest
@@ -108,9 +109,11 @@ def _err_of(capsys, path):
 
 def test_list_shows_every_preset(capsys):
     assert main(["list"]) == 0
-    out = capsys.readouterr().out
-    for pid in PRESETS:
-        assert pid in out
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert header.split()[0] == "preset"
+    listed = [row.split()[0] for row in rows]  # a row per figure of the paper, under its preset
+    assert set(listed) == set(PRESETS)
+    assert Counter(listed) == {pid: len(p.paper) for pid, p in PRESETS.items()}
     assert main(["list", "2c-9", "-v"]) == 0
     assert "203,000" in capsys.readouterr().out
 
@@ -243,3 +246,27 @@ def test_compare_reads_a_preset_id_that_looks_like_a_number(tmp_path, capsys):
     _quick_run(tmp_path, "5", 300)  # a records file of Experiment 5 alone: every preset id is "5"
     out = _compare(capsys, tmp_path / "r.csv")
     assert "| 5 (quick) [limit=300] | Table 8: n_seq = 140 |" in out and "482,000" in out
+
+
+def test_set_values_as_a_shell_user_writes_them():
+    from online_lstm.cli import _parse_set
+    got = _parse_set(["peepholes=true", "forget_gate=False", "x=FALSE", "targets=legal", "limit=1e6",
+                      "in_gate_bias=(-1, -2)", "name=True story"])
+    assert got == {"peepholes": True, "forget_gate": False, "x": False, "targets": "legal", "limit": 1e6,
+                   "in_gate_bias": (-1, -2), "name": "True story"}
+
+
+def test_the_interrupt_message_names_only_what_exists(tmp_path):
+    from online_lstm.cli import _what_was_kept
+    said = _what_was_kept(tmp_path, "r")
+    assert "No trial had finished" in said and "--resume" not in said
+    (tmp_path / "r.trials").mkdir()
+    (tmp_path / "r.trials" / ".r.trial0.npz.123.tmp").write_bytes(b"")  # an unfinished save only
+    assert "No trial had finished" in _what_was_kept(tmp_path, "r")
+    (tmp_path / "r.trials" / "1-5.trial0.npz").write_bytes(b"")
+    said = _what_was_kept(tmp_path, "r")
+    assert said.startswith("The running trials continue from their last checkpoint in ")
+    assert "finished trials" not in said and "--resume" in said
+    (tmp_path / "r.csv").write_text("preset\n")
+    said = _what_was_kept(tmp_path, "r")
+    assert said.startswith(f"The finished trials are in {tmp_path / 'r.csv'}; the running trials")
