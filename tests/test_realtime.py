@@ -124,16 +124,23 @@ def test_no_compilation_after_warm_up_whatever_the_input():
         wbank.predict_one(np.eye(7)[:3])
     w.learn_delayed(y, 2)
     wbank.learn_delayed(np.eye(7)[:3], 2)
+    column = np.eye(7)[:, 3]  # strided views: a column of a C-ordered array, every other element
+    every_other = (np.arange(14.0) / 14)[::2]
+    assert not column.flags.c_contiguous and not every_other.flags.c_contiguous
     sigs = {d: list(d.signatures) for d in (kernels.learn_step, kernels.predict_step, kernels.run,
-                                             bank_kernels.run, bank_kernels.run_serial)}
+                                             kernels.learn_last, bank_kernels.run,
+                                             bank_kernels.run_serial)}
     counter = CompileCounter()
     with event.install_listener("numba:compile", counter):
         m.learn_one(x.astype(np.float32), y.astype(np.float16))
-        m.learn_one(np.asfortranarray(np.eye(7))[:, 3], y)  # strided view
+        m.learn_one(column, y)  # strided view
         m.learn_one([0, 0, 1, 0, 0, 0, 0], (0, 1, 0, 0, 0, 0, 0))  # int lists
         m.predict_one(np.arange(7, dtype=np.int32))
+        m.learn_last(np.ones(7, dtype=np.float32))  # float32 target of the step just taken
+        m.predict_one(column)
+        m.learn_last(every_other)  # strided target
+        assert not m.pending_  # both deferred steps were learned
         m.learn_many(np.eye(7, dtype=np.float32)[::2], np.eye(8)[::2, :7])  # non-contiguous
-        m.learn_last(np.ones(7, dtype=np.float32)) if m.pending_ else None
         bank.learn_one(np.eye(7, dtype=np.uint8)[:3], np.eye(7)[:3])
         bank.learn_many(np.ones((3, 4, 7), dtype=np.float32), np.zeros((3, 4, 7)), np.eye(3, 4, dtype=int))
         state = m.state_arrays()
@@ -200,6 +207,9 @@ def test_separate_learners_in_threads_equal_sequential_runs(seed):
 
 
 def test_separate_banks_in_threads_equal_sequential_runs():
+    # numba.threading_layer() is known only once a parallel kernel has run: run one here, from
+    # this thread alone, so that the test does not depend on what ran before it
+    LearnerBank(2, 3, 2, seed=0, parallel=True).learn_one(np.zeros((2, 3)), np.zeros((2, 2)))
     if numba.threading_layer() == "workqueue":  # pragma: no cover - not thread-safe by design
         pytest.skip("Numba's workqueue threading layer cannot run parallel kernels from threads")
     rng = np.random.default_rng(7)
@@ -207,6 +217,7 @@ def test_separate_banks_in_threads_equal_sequential_runs():
     serial = [LearnerBank(32, 3, 2, 2, 2, seed=i, parallel=False) for i in range(3)]
     X = rng.uniform(-1, 1, (3, 32, 100, 3))
     Y = rng.uniform(0, 1, (3, 32, 100, 2))
+    ref = [serial[i].learn_many(X[i], Y[i]) for i in range(3)]  # before the threads share anything
     outs = [None] * 3
 
     def work(i):
@@ -218,7 +229,8 @@ def test_separate_banks_in_threads_equal_sequential_runs():
     for t in threads:
         t.join()
     for i in range(3):
-        assert np.array_equal(outs[i], serial[i].learn_many(X[i], Y[i]))
+        assert np.array_equal(outs[i], ref[i])
+        assert np.array_equal(banks[i]._mems, serial[i]._mems, equal_nan=True)
 
 
 # ---------------------------------------------------------------------------
@@ -261,14 +273,23 @@ def test_new_process_steps_from_the_cache_without_compiling():
     assert result["compiled"] == []
 
 
+def _wait_policy_after_import(policy):
+    """OMP_WAIT_POLICY in a fresh interpreter that started with ``policy`` (None: unset)
+    and imported online_lstm."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if policy is not None:
+        env["OMP_WAIT_POLICY"] = policy
+    code = "import os, online_lstm; print(os.environ.get('OMP_WAIT_POLICY'))"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert res.returncode == 0, res.stderr
+    return res.stdout.strip().splitlines()[-1]
+
+
 def test_openmp_threads_sleep_at_the_barrier_unless_the_user_chose():
     """Spinning OpenMP threads stall parallel calls for milliseconds on a busy
     machine; the bank asks for sleeping ones unless the user set a policy."""
-    code = ("import os; os.environ['OMP_WAIT_POLICY'] = 'ACTIVE'; import online_lstm; "
-            "print(os.environ['OMP_WAIT_POLICY'])")
-    kept = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert kept.stdout.strip() == "ACTIVE"
-    assert os.environ.get("OMP_WAIT_POLICY") is not None  # set by importing online_lstm
+    assert _wait_policy_after_import(None) == "PASSIVE"
+    assert _wait_policy_after_import("ACTIVE") == "ACTIVE"
 
 
 STALE = r"""

@@ -32,7 +32,8 @@ TIMING = {"wall_s", "cpu_s", "steps_per_s"}
 #: protocol's own state decides the record: 2a with the trigger two blocks
 #: from firing, then with the cell added; 2c-1 after the first 100-streak,
 #: then inside the final streak; 6a less than a window before ST3 holds;
-#: 3a between ST1 and ST2.  (A test that forgot any of that state fails.)
+#: 3a between ST1 and ST2.  (A test that forgot any of that state fails;
+#: ``_assert_in_claimed_state`` checks that each stop's checkpoint is where it is said to be.)
 CASES = {
     "1-5": (dict(limit=2000), [1000]),
     "2a": (dict(limit=2500, plateau_block=20, plateau_patience=3, test_size=100), [2000, 2300]),
@@ -44,6 +45,42 @@ CASES = {
     "1-rtrl-h3": (dict(limit=3000), [1500]),
     "2a-rtrl-p4-lr10": (dict(limit=30000, test_size=100), [15000]),
 }
+
+
+def _assert_in_claimed_state(pid, stop_at, preset, ref, arrays, meta):
+    """The last checkpoint before the stop is in the protocol state that ``CASES`` claims for
+    it, read from the checkpoint and placed against the uninterrupted trial's record ``ref``."""
+    o, st, seen = preset.options, meta["state"], meta["seen"]
+    if preset.protocol == "reber":  # success tests ran, and failed so far
+        assert st == {} and o["check_every"] <= seen < ref["sequences"]
+    elif pid == "2a" and stop_at == 2000:  # the gate still shut, the trigger two blocks from firing
+        assert st["added_at"] is None and "s.saved" in arrays and seen < ref["cell_added_at"]
+        assert st["plateau"]["stale"] == o["plateau_patience"] - 2
+    elif pid == "2a":  # the cell added
+        assert st["added_at"] == ref["cell_added_at"] <= seen and st["saved"] is None
+    elif pid == "2c-1":  # after the first 100-streak; before, then inside, the final streak
+        assert {n: end for n, _, end in st["short"]} == {100: ref["streak100_end"]}
+        assert ref["streak100_end"] <= seen < ref["streak_end"]
+        started = seen - st["carry"]  # where the run of correct sequences in progress began
+        if stop_at == 48000:
+            assert started == ref["streak_start"] < seen
+        else:
+            assert started < ref["streak_start"]
+    elif pid == "3a-T100-N3":  # between ST1 and ST2
+        assert st["st1"] == ref["st1_sequences"] <= seen < ref["sequences"]
+    elif pid == "6a":  # ST3 not met yet, less than a window before it is
+        assert st["todo"] == [None] and st["fields"] == {} and st["count"] == seen
+        assert ref["sequences"] - o["window"] < seen < ref["sequences"]
+        assert arrays["s.hist"].shape == (o["window"] - 1, 2)  # the window is full
+    elif pid == "5":  # the first milestone met, the second not yet
+        assert st["todo"] == list(o["milestones"][1:])
+        first = f"n{o['milestones'][0]}_sequences"
+        assert st["fields"][first] == ref[first] <= seen
+    elif pid == "2a-rtrl-p4-lr10":  # a streak protocol without construction, mid-trial
+        assert st["plateau"] is None and st["saved"] is None and st["added_at"] is None
+        assert 0 < seen < ref["sequences"]
+    else:  # pragma: no cover - a new case says here where its stops fall
+        raise AssertionError(f"no claimed state for {pid} stopped at {stop_at}")
 
 
 class Killed(Exception):
@@ -90,8 +127,9 @@ def test_a_trial_stopped_anywhere_resumes_to_the_uninterrupted_record(tmp_path, 
     preset = PRESETS[pid].with_options(**CASES[pid][0])
     path = tmp_path / "trial.npz"
     stopped = _stopped(preset, path, stop_at)
-    _, meta = read_checkpoint(path, kind=KIND_TRIAL)
+    arrays, meta = read_checkpoint(path, kind=KIND_TRIAL)
     assert 0 < meta["seen"] <= stopped  # saved mid-trial, before the stop
+    _assert_in_claimed_state(pid, stop_at, preset, ref, arrays, meta)
     reports = []
     rec = run_trial(preset, trial=1, seed=2, progress=lambda n, s: reports.append((n, s)),
                     checkpoint=path, checkpoint_every=0, resume=True)
