@@ -41,8 +41,8 @@ def _parse_set(items) -> dict:
     out = {}
     for item in items or []:
         key, sep, text = item.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"--set needs KEY=VALUE; got {item!r}")
+        if not sep or not key.strip():
+            raise ValueError(f"--set needs KEY=VALUE; got {item!r}")
         try:
             value = ast.literal_eval(text)
         except (ValueError, SyntaxError):
@@ -138,9 +138,18 @@ def cmd_reproduce(args) -> int:
     try:
         ids = select(args.targets)
     except KeyError as exc:
-        print(exc.args[0], file=sys.stderr)
+        print(f"online-lstm reproduce: {exc.args[0]}", file=sys.stderr)
         return 2
-    options = _parse_set(args.set)
+    try:
+        options = _parse_set(args.set)
+    except ValueError as exc:
+        print(f"online-lstm reproduce: {exc}", file=sys.stderr)
+        return 2
+    if args.name is not None and (not args.name or Path(args.name).name != args.name
+                                  or args.name in (".", "..")):
+        print(f"online-lstm reproduce: --name must be a plain file name (no directory; use --out for "
+              f"that); got {args.name!r}", file=sys.stderr)
+        return 2
     for pid in ids:  # fail early on a bad option
         try:
             PRESETS[pid].with_options(**options)
@@ -221,7 +230,11 @@ def cmd_compare(args) -> int:
         return 2
     # records in Table 10 order, whatever the order of the files
     df = _frame(pd.concat(frames, ignore_index=True))
-    print(format_table(compare(df), markdown=args.markdown))
+    cmp = compare(df)
+    if cmp.attrs.get("duplicates"):
+        print(f"note: {cmp.attrs['duplicates']} record(s) repeat a trial already given (same preset, "
+              f"options, quick and seeds) and are counted once", file=sys.stderr)
+    print(format_table(cmp, markdown=args.markdown))
     return 0
 
 

@@ -864,9 +864,18 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         presets = [presets]
     chosen = []
     for p in presets:
-        chosen += [p] if isinstance(p, Preset) else [PRESETS[i] for i in select(p)]
-    if quick:
-        chosen = [p.quick_version() for p in chosen]
+        for q in [p] if isinstance(p, Preset) else [PRESETS[i] for i in select(p)]:
+            if q in chosen:
+                continue  # named twice ("1" and "1-5"): run once
+            if any(c.id == q.id for c in chosen):
+                raise ValueError(f"preset {q.id} is given twice with different options; records, trial "
+                                 f"checkpoints and resume know a trial by its preset id, so run each "
+                                 f"variant in its own reproduce() call, with its own name")
+            chosen.append(q)
+    if not chosen:
+        raise ValueError("no presets given")
+    if quick:  # the quick budget, then the caller's own changes to a preset on top of it
+        chosen = [_quick(p) for p in chosen]
     if options:
         chosen = [p.with_options(**options) for p in chosen]
     jobs_list = [(p, k, seed) for p in chosen
@@ -897,7 +906,16 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
                 _trial_file(ckpt_dir, pid, k).unlink(missing_ok=True)
         jobs_list = [j for j in jobs_list if (j[0].id, j[1]) not in have]
         n_jobs = max(1, min(n_jobs, len(jobs_list)))
+    elif path is not None and path.exists():
+        # a new run of these trials: their old records give way to the new ones, and the
+        # file's other records (other presets, options, seeds or quick) stay
+        try:
+            _, carried = _resumable(path, jobs_list, quick, None)
+        except ResumeError as exc:
+            raise ResumeError(f"{path} exists and is not a records file of reproduce; give another "
+                              f"name or out ({exc})") from None
     checkpoints, going_on = None, 0
+    replaced = []
     if ckpt_dir is not None and jobs_list:
         ckpt_dir.mkdir(exist_ok=True)
         checkpoints = {}
@@ -908,6 +926,7 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
                 going_on += 1
             elif f.exists():
                 f.unlink()  # another run's: this one starts afresh
+                replaced.append(f.name)
             # on a cluster a task is rerun when its worker is lost, and then goes on from the
             # checkpoint its first run left (any other file was refused or removed above)
             checkpoints[p.id, k] = dict(checkpoint=f, checkpoint_every=checkpoint_every,
@@ -915,6 +934,10 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
 
     from tqdm.auto import tqdm
 
+    if replaced:
+        warnings.warn(f"starting afresh: {len(replaced)} checkpoint(s) of an unfinished earlier run in "
+                      f"{ckpt_dir} are replaced ({', '.join(replaced[:3])}{', ...' if len(replaced) > 3 else ''}); "
+                      f"resume=True (--resume) would have continued them", RuntimeWarning, stacklevel=2)
     if resume and progress:
         tqdm.write(f"resuming {path}: {len(records)} finished trial(s) kept, {going_on} continue "
                    f"from their checkpoints, {len(jobs_list) - going_on} start", file=sys.stderr)
@@ -1016,7 +1039,7 @@ def _resumable(path, jobs_list, quick, version):
             carried.append(rec)
             continue
         have.add(key)
-        if rec["version"] != version:
+        if version is not None and rec["version"] != version:
             raise ResumeError(f"cannot resume from {path}: its trial {key[1]} of {key[0]} was "
                               f"made by code version {rec['version']}, this is {version}; "
                               "rerun without resume, or with another name")
@@ -1122,6 +1145,23 @@ def _run_pool(jobs_list, n_jobs, done, bar, checkpoints=None):
                 raise
 
 
+def _changes(p: Preset, base: Preset) -> dict:
+    """The options, task parameters and learner arguments of ``p`` that differ from ``base``'s."""
+    diff = {k: v for k, v in p.options.items() if base.options.get(k) != v}
+    diff.update({k: v for k, v in p.task_kwargs.items() if base.task_kwargs.get(k) != v})
+    diff.update({k: v for k, v in p.learner_changes.items()
+                 if k not in base.learner_changes or base.learner_changes[k] != v})
+    return diff
+
+
+def _quick(p: Preset) -> Preset:
+    """The quick version of ``p``: its registered preset's, with ``p``'s own changes on top."""
+    base = PRESETS.get(p.id)
+    if base is None or p == base:
+        return p.quick_version()
+    return base.quick_version().with_options(**_changes(p, base))
+
+
 def _option_text(p: Preset, quick=False) -> str:
     """The preset's options that differ from the registered preset (or its
     quick version), as k=v text."""
@@ -1155,16 +1195,25 @@ def compare(records: pd.DataFrame) -> pd.DataFrame:
     (the sum over trials, i.e. on one core), and steps per second.
     """
     rows = []
+    if records.empty:
+        return pd.DataFrame(rows)
     records = records.copy()
     records["options"] = records["options"].fillna("") if "options" in records else ""
-    for (pid, _), df in records.groupby(["preset", "options"], sort=False):
+    records["quick"] = _truth(records["quick"]) if "quick" in records else False
+    # A trial is fixed by its preset, options, quick and seeds: the same trial in two files
+    # (or a file given twice) is counted once.
+    same = [c for c in ("preset", "options", "quick", "seed", "data_seed") if c in records]
+    n_all = len(records)
+    records = records.drop_duplicates(subset=same, keep="first")
+    dropped = n_all - len(records)
+    for (pid, _, _), df in records.groupby(["preset", "options", "quick"], sort=False):
         p = PRESETS[pid]
         for pr in p.paper:
             col = pr.prefix + "sequences"
             if pr.prefix:
                 ok = df[df[col].notna()] if col in df else df.iloc[:0]
             else:
-                ok = df[df["success"].astype(bool)]
+                ok = df[_truth(df["success"])]
             wrong_col = pr.prefix + "wrong"
             extras = []
             for name, (paper_val, column, *scope) in pr.extra.items():
@@ -1186,10 +1235,18 @@ def compare(records: pd.DataFrame) -> pd.DataFrame:
                 "cpu s total": df["cpu_s"].sum(min_count=1) if "cpu_s" in df else None,
                 "cpu trials": int(df["cpu_s"].notna().sum()) if "cpu_s" in df else 0,
                 "steps/s": df["steps"].sum() / df["wall_s"].sum(),
-                "quick": bool(df["quick"].any()) if "quick" in df else False,
+                "quick": bool(df["quick"].iloc[0]),
                 "options": df["options"].iloc[0],
             })
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out.attrs["duplicates"] = dropped
+    return out
+
+
+def _truth(col: pd.Series) -> pd.Series:
+    """A record's bool column as bools: True, "True", 1 are true; False, NaN (a
+    missing value) and anything else are not."""
+    return col.map(lambda v: v is True or v is np.True_ or str(v).strip().lower() in ("true", "1", "1.0"))
 
 
 def _fmt(v, digits=3):

@@ -209,7 +209,8 @@ class Preset:
         opts, task_kw, learn = dict(self.options), dict(self.task_kwargs), dict(self.learner_changes)
         import inspect
 
-        task_params = set(inspect.signature(self.task.__init__).parameters) - {"self", "seed"}
+        # seed and sets_seed come from the trial's seeds (experiments.run_trial)
+        task_params = set(inspect.signature(self.task.__init__).parameters) - {"self", "seed", "sets_seed"}
         for k, v in changes.items():
             if k in opts:
                 opts[k] = v = _check_protocol_option(self.id, k, v, self.options[k])
@@ -224,12 +225,15 @@ class Preset:
         # a bad task parameter or learner argument fails here, with the
         # task's or learner's own message, not later inside a trial
         try:
-            if task_kw != self.task_kwargs:
-                new.make_task(seed=0)
-            if learn != self.learner_changes:
-                new.learner(seed=0)
+            if task_kw != self.task_kwargs or learn != self.learner_changes:
+                task, net = new.make_task(seed=0), new.learner(seed=0)  # OnlineLSTM, RTRL or BPTT
+                if (task.n_in, task.n_out) != (net.n_in, net.n_out):
+                    raise ValueError(f"the task now has {task.n_in} inputs and {task.n_out} outputs, "
+                                     f"but the preset's net has {net.n_in} and {net.n_out}; "
+                                     f"options that change the task's size need another net")
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"preset {self.id}: {exc}") from exc
+            msg = str(exc)
+            raise ValueError(msg if msg.startswith(f"preset {self.id}:") else f"preset {self.id}: {msg}") from exc
         return new
 
     def quick_version(self) -> "Preset":

@@ -125,8 +125,8 @@ def test_bad_target_and_option(capsys):
     assert "online-lstm list: unknown preset or experiment '9z'" in capsys.readouterr().err
     assert main(["reproduce", "1-5", "--quick", "--set", "momentum=0.9"]) == 2
     assert "no option" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["reproduce", "1-5", "--set", "novalue"])
+    assert main(["reproduce", "1-5", "--set", "novalue"]) == 2
+    assert "--set needs KEY=VALUE; got 'novalue'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args, message", [
@@ -270,3 +270,30 @@ def test_the_interrupt_message_names_only_what_exists(tmp_path):
     (tmp_path / "r.csv").write_text("preset\n")
     said = _what_was_kept(tmp_path, "r")
     assert said.startswith(f"The finished trials are in {tmp_path / 'r.csv'}; the running trials")
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["reproduce", "6a", "--quick", "--set", "noeq"], "--set needs KEY=VALUE; got 'noeq'"),
+    (["reproduce", "6a", "--quick", "--set", "=3"], "--set needs KEY=VALUE"),
+    (["reproduce", "6a", "--quick", "--name", "sub/dir"], "--name must be a plain file name"),
+    (["reproduce", "6a", "--quick", "--name", ".."], "--name must be a plain file name"),
+    (["reproduce", "nosuch", "--quick"], "nosuch"),
+    (["reproduce", "2c-1", "--quick", "--set", "p=1000"], "the task now has 1004 inputs"),
+])
+def test_reproduce_refuses_bad_arguments_before_running(argv, says, tmp_path, capsys):
+    assert main(argv + ["--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("online-lstm reproduce: ") and says in err, err
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_compare_notes_repeated_trials(tmp_path, capsys):
+    assert main(["reproduce", "6a", "--quick", "--trials", "2", "--set", "limit=300", "--out", str(tmp_path),
+                 "--no-progress", "--jobs", "1"]) == 0
+    capsys.readouterr()
+    f = str(tmp_path / "6a-quick.csv")
+    assert main(["compare", f, f]) == 0
+    captured = capsys.readouterr()
+    assert "note: 2 record(s) repeat a trial already given" in captured.err
+    row = next(ln for ln in captured.out.splitlines() if ln.startswith("6a (quick)"))
+    assert row.split("Table 9: task 6a")[1].split()[0] == "2"  # the trials column: two, not four

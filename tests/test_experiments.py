@@ -285,6 +285,72 @@ def test_resume_runs_only_the_missing_trials_and_equals_an_uninterrupted_run(tmp
         reproduce(["6a"], trials=1, out=tmp_path, name="bad", resume=True, **kw)
 
 
+def test_a_new_run_keeps_the_other_records_in_its_file(tmp_path):
+    """Without resume, a run replaces the records of its own trials only: a file
+    that also holds other options, seeds or a quick run loses nothing."""
+    from online_lstm.experiments import ResumeError
+
+    kw = dict(quick=True, progress=False, jobs=1, out=tmp_path, name="r")
+    reproduce(["6a"], trials=2, options=dict(limit=1000), **kw)
+    reproduce(["6a"], trials=1, options=dict(limit=2000), **kw)
+    reproduce(["6a"], trials=1, options=dict(limit=1000), **kw)  # trial 0 again: replaced, trial 1 kept
+    on_disk = read_records(tmp_path / "r.csv", keep_default_na=False)
+    assert sorted(zip(on_disk["options"], on_disk["trial"])) == [
+        ("limit=1000", 0), ("limit=1000", 1), ("limit=2000", 0)]
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n")  # not records: never overwritten
+    with pytest.raises(ResumeError, match="exists and is not a records file"):
+        reproduce(["6a"], trials=1, **dict(kw, name="other"))
+    assert (tmp_path / "other.csv").read_text() == "a,b\n1,2\n"
+
+
+def test_variants_of_one_preset_in_one_call_are_refused_and_quick_keeps_changes():
+    q = PRESETS["3a-T100-N3"]
+    with pytest.raises(ValueError, match="given twice with different options"):
+        reproduce([q.with_options(lr=0.5), q.with_options(lr=0.1)], trials=1, progress=False)
+    # a preset named twice runs once
+    df = reproduce(["1-5", "1"], trials=1, quick=True, progress=False, jobs=1, options=dict(limit=200))
+    assert sorted(df["preset"]) == ["1-1", "1-2", "1-3", "1-4", "1-5"]
+    with pytest.raises(ValueError, match="no presets"):
+        reproduce([], trials=1, progress=False)
+    # quick applies its budget, then the caller's own changes to the preset on top
+    df = reproduce(q.with_options(limit=500, lr=0.5), quick=True, trials=1, progress=False, jobs=1)
+    assert df["options"][0] == "limit=500 lr=0.5" and df["sequences"][0] <= 500
+    assert experiments._quick(q) == q.quick_version()
+
+
+def test_compare_keeps_quick_runs_apart_and_counts_a_trial_once():
+    kw = dict(trials=2, progress=False, jobs=1, options=dict(limit=300))
+    quick = reproduce(["6a"], quick=True, **kw)
+    full = reproduce(["6a"], **kw)
+    both = pd.concat([full, quick, full.iloc[:1]], ignore_index=True)  # trial 0 given twice
+    table = compare(both)
+    assert list(zip(table["preset"], table["quick"], table["trials"])) == [("6a", False, 2), ("6a", True, 2)]
+    assert table.attrs["duplicates"] == 1
+    assert compare(pd.concat([full, full], ignore_index=True))["trials"].tolist() == [2]
+    assert compare(full.iloc[:0]).empty
+
+
+def test_compare_reads_success_strictly():
+    """A missing success value (NaN) is not a success, nor is the text "False"."""
+    rec = reproduce(["6a"], trials=3, quick=True, progress=False, jobs=1, options=dict(limit=300))
+    assert not rec["success"].any()  # 300 sequences: far too few
+    odd = rec.astype({"success": object})
+    odd.loc[0, "success"], odd.loc[1, "success"] = np.nan, "False"
+    assert compare(odd)["success %"].tolist() == [0.0]
+    odd.loc[2, "success"] = "True"
+    assert compare(odd)["success %"].tolist() == [33.3]
+
+
+def test_options_that_change_the_task_size_are_refused_at_once():
+    for pid, kw in (("2c-1", dict(p=1000)), ("2a", dict(p=4)), ("6a", dict(variant="b")),
+                    ("2a-rtrl-p4-lr1", dict(p=10))):
+        with pytest.raises(ValueError, match=f"^preset {pid}: the task now has .* but the preset's net has"):
+            PRESETS[pid].with_options(**kw)
+    PRESETS["2c-1"].with_options(q=100)  # the length of the lag: same net
+    with pytest.raises(KeyError, match="no option 'sets_seed'"):  # the runner seeds the sets
+        PRESETS["1-5"].with_options(sets_seed=7)
+
+
 def test_resume_reads_text_columns_that_look_like_numbers(tmp_path, monkeypatch):
     """A commit hash such as 8e85294165 reads as a float (inf) and Experiment 5's
     preset id "5" as an integer, unless the records are read as text: then

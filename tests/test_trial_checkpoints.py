@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -353,7 +354,13 @@ def test_reproduce_hands_each_worker_its_checkpoint(tmp_path, resume, capsys):
     kw = dict(trials=2, seed=2, options=CASES["6a"][0])
     ckpt = started_long_ago(tmp_path)
     (ckpt.parent / ".6a.trial1.npz.k9x2a.tmp").write_bytes(b"a save cut short by SIGKILL")
-    df = reproduce(["6a"], jobs=2, out=tmp_path, name="r", resume=resume, checkpoint_every=0, **kw)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = reproduce(["6a"], jobs=2, out=tmp_path, name="r", resume=resume, checkpoint_every=0, **kw)
+    replaced = [str(w.message) for w in caught if "starting afresh" in str(w.message)]
+    assert replaced == ([] if resume else [
+        f"starting afresh: 1 checkpoint(s) of an unfinished earlier run in {ckpt.parent} are replaced "
+        f"(6a.trial1.npz); resume=True (--resume) would have continued them"])
     said = capsys.readouterr().err
     assert ("0 finished trial(s) kept, 1 continue from their checkpoints, 1 start" in said) == resume
     ref = reproduce(["6a"], jobs=1, progress=False, **kw)
