@@ -835,7 +835,9 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         seconds to ``<out>/<name>.trials/<preset>.trial<k>.npz`` (see
         :func:`run_trial`), so that ``resume`` loses at most this much of a
         long trial; the file goes once the trial's record is written.
-        None or a negative value: no checkpoints.  ``"auto"`` (default): 60
+        None or a negative value: no checkpoints; 0: a save at every pass
+        of the protocol's loop (for tests; the command line's
+        ``--checkpoint-every 0`` means none).  ``"auto"`` (default): 60
         seconds with local processes, none with a ``scheduler``.  With a
         ``scheduler`` and a number, the workers write the checkpoints, so
         ``out`` must be on a filesystem that every worker sees at the same
