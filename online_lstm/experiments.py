@@ -216,8 +216,9 @@ def _trial_job(preset: Preset, trial: int, seed: int) -> dict:
     """What a trial checkpoint must have been saved by: the same preset
     (every setting: a digest of its repr), trial, seed and code version."""
     digest = hashlib.sha256(repr(preset).encode()).hexdigest()[:16]
-    return dict(preset=preset.id, trial=int(trial), seed=int(seed), preset_digest=digest,
-                version=code_version())
+    options = _option_text(preset) if preset.id in PRESETS else None  # for the reader: what differs
+    return dict(preset=preset.id, trial=int(trial), seed=int(seed), options=options,
+                preset_digest=digest, version=code_version())
 
 
 def read_trial_checkpoint(path, preset: Preset, trial: int, seed: int):
@@ -235,7 +236,8 @@ def read_trial_checkpoint(path, preset: Preset, trial: int, seed: int):
     diff = [f"{k} {theirs.get(k)!r} (here {v!r})" for k, v in mine.items() if theirs.get(k) != v]
     if diff:
         raise ResumeError(f"cannot resume from {path}: it was saved with {', '.join(diff)}; "
-                          "delete it to run the trial from its start")
+                          "resume with the settings it was saved with, or run without resume to "
+                          "start the trial afresh")
     return arrays, meta
 
 

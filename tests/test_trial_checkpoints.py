@@ -162,7 +162,8 @@ def test_a_checkpoint_that_does_not_fit_is_refused(tmp_path):
     _stopped(preset, path, 5000)
     with pytest.raises(ResumeError, match="trial 1 .here 2."):  # another trial
         run_trial(preset, trial=2, seed=1, checkpoint=path, resume=True)
-    with pytest.raises(ResumeError, match="preset_digest"):  # another setting
+    with pytest.raises(ResumeError, match="options 'test_size=200' .here 'test_size=100'.*preset_digest"):
+        # another setting, named
         run_trial(preset.with_options(test_size=100), trial=1, seed=2, checkpoint=path, resume=True)
     with pytest.raises(ResumeError, match="preset '6a' .here '1-5'"):
         run_trial(PRESETS["1-5"], trial=1, seed=2, checkpoint=path, resume=True)
