@@ -6,11 +6,11 @@ forward-mode (RTRL-style) gradient in Numba-compiled loops.
 """
 
 from .bank import BankDivergenceError, LearnerBank
-from .errors import CheckpointError, DivergenceError, InputError, NoPendingStepError
+from .errors import CheckpointError, ClusterError, DivergenceError, InputError, NoPendingStepError
 from .layout import Layout
 from .learner import OnlineLSTM
 
 __version__ = "0.1.0"
 
 __all__ = ["OnlineLSTM", "LearnerBank", "Layout", "InputError", "DivergenceError", "NoPendingStepError",
-           "BankDivergenceError", "CheckpointError", "__version__"]
+           "BankDivergenceError", "CheckpointError", "ClusterError", "__version__"]

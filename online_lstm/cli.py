@@ -131,7 +131,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
-    from .errors import CheckpointError
+    from .errors import CheckpointError, ClusterError
     from .experiments import ResumeError, checkpoint_interval, compare, format_table, reproduce
     from .presets import PRESETS, select
 
@@ -181,7 +181,7 @@ def cmd_reproduce(args) -> int:
         df = reproduce(ids, trials=args.trials, seed=args.seed, quick=args.quick, jobs=args.jobs,
                        out=args.out, progress=not args.no_progress, options=options, name=name,
                        scheduler=args.scheduler, resume=args.resume, checkpoint_every=every)
-    except (ResumeError, CheckpointError) as exc:  # --resume on records or checkpoints that do not fit
+    except (ResumeError, CheckpointError, ClusterError) as exc:  # records, checkpoints or a cluster that do not fit
         print(f"online-lstm reproduce: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -68,6 +68,8 @@ except ImportError as exc:  # the CLI turns this into a one-line message
 from numba.core import event as _numba_event
 from numba.core.dispatcher import Dispatcher
 
+from .errors import ClusterError
+
 __all__ = ["run_trials", "numba_counts", "source_digest", "WarmUp"]
 
 
@@ -238,7 +240,11 @@ def _client(scheduler):
     if isinstance(scheduler, distributed.Client):
         return scheduler, False
     if isinstance(scheduler, str) or hasattr(scheduler, "scheduler_address"):
-        return distributed.Client(scheduler, set_as_default=False), True
+        try:
+            return distributed.Client(scheduler, set_as_default=False), True
+        except OSError as exc:  # refused, timed out, unknown host
+            where = scheduler if isinstance(scheduler, str) else scheduler.scheduler_address
+            raise ClusterError(f"cannot reach the Dask scheduler at {where}: {exc}") from None
     raise TypeError(f"scheduler must be an address such as 'tcp://host:8786', a cluster or a "
                     f"distributed.Client; got {scheduler!r:.80}")
 
@@ -248,13 +254,13 @@ def _check_workers(client, warm: dict):
     import online_lstm
 
     if not warm:
-        raise RuntimeError(f"the Dask cluster at {client.scheduler.address} has no workers")
+        raise ClusterError(f"the Dask cluster at {client.scheduler.address} has no workers")
     mine = source_digest()
     bad = {addr: f"online-lstm {w['package']}, source {w['source']}" for addr, w in warm.items()
            if w["package"] != online_lstm.__version__ or w["source"] != mine}
     if bad:
         listed = "; ".join(f"{a}: {v}" for a, v in sorted(bad.items()))
-        raise RuntimeError(f"Dask workers run another version of online-lstm than this client "
+        raise ClusterError(f"Dask workers run another version of online-lstm than this client "
                            f"(online-lstm {online_lstm.__version__}, source {mine}): {listed}. Install "
                            f"the same version on every worker.")
 

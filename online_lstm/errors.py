@@ -44,6 +44,12 @@ class NoPendingStepError(RuntimeError):
     (or there was no step since the last reset)."""
 
 
+class ClusterError(RuntimeError):
+    """``reproduce --scheduler``: the Dask scheduler cannot be reached, has no
+    workers, or its workers run another version of online-lstm.  No trial
+    was sent."""
+
+
 class CheckpointError(ValueError):
     """A checkpoint file could not be used: truncated or corrupted, a format
     version this library does not read, or a configuration that does not match

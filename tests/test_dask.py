@@ -15,6 +15,7 @@ distributed = pytest.importorskip("distributed")
 
 from online_lstm import cluster as cl  # noqa: E402
 from online_lstm.cli import main  # noqa: E402
+from online_lstm.errors import ClusterError  # noqa: E402
 from online_lstm.experiments import read_records, reproduce, run_trial  # noqa: E402
 from online_lstm.presets import PRESETS  # noqa: E402
 
@@ -114,16 +115,28 @@ def test_workers_with_another_version_are_refused(client):
     addr = sorted(warm)[0]
     for change in (dict(package="0.0.1"), dict(source="0123456789ab")):
         bad = dict(warm, **{addr: dict(warm[addr], **change)})
-        with pytest.raises(RuntimeError, match=f"another version.*{addr}: online-lstm "
+        with pytest.raises(ClusterError, match=f"another version.*{addr}: online-lstm "
                                                f"{bad[addr]['package']}, source {bad[addr]['source']}"):
             cl._check_workers(client, bad)
-    with pytest.raises(RuntimeError, match="no workers"):
+    with pytest.raises(ClusterError, match="no workers"):
         cl._check_workers(client, {})
 
 
 def test_bad_scheduler_argument():
     with pytest.raises(TypeError, match="scheduler must be an address"):
         reproduce("1-5", trials=1, quick=True, progress=False, scheduler=8786)
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(tmp_path, capsys):
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        with pytest.raises(ClusterError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:1"):
+            reproduce("6a", trials=1, quick=True, progress=False, scheduler="tcp://127.0.0.1:1")
+        assert main(["reproduce", "6a", "--quick", "--no-progress", "--out", str(tmp_path),
+                     "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    err = capsys.readouterr().err
+    assert "online-lstm reproduce: cannot reach the Dask scheduler" in err and "Traceback" not in err
 
 
 def test_training_progress_reaches_the_client(client, bar_stub):
