@@ -51,12 +51,10 @@ a second, sent as Dask events on a topic of the run.
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import sys
 import threading
 import uuid
-from pathlib import Path
 
 try:
     import distributed
@@ -69,6 +67,7 @@ from numba.core import event as _numba_event
 from numba.core.dispatcher import Dispatcher
 
 from .errors import ClusterError
+from .experiments import source_digest
 
 __all__ = ["run_trials", "numba_counts", "source_digest", "WarmUp"]
 
@@ -136,22 +135,6 @@ def numba_counts() -> dict:
         loads += sum(st.cache_hits.values())
         overloads += len(d.overloads)
     return dict(compile_events=counter.n, compiled=compiled, cache_loads=loads, overloads=overloads)
-
-
-@functools.lru_cache(maxsize=1)
-def source_digest() -> str:
-    """SHA-256 (12 hex digits) of the package's Python sources as they are on disk.
-
-    The same on every machine that has the same code installed, whether from
-    a git checkout, an editable install or a wheel, and whatever else the
-    checkout holds (tests, docs).  Computed once per process: at a worker's
-    warm-up, near the time it imported the package.
-    """
-    root = Path(__file__).resolve().parent
-    h = hashlib.sha256()
-    for f in sorted(root.rglob("*.py")):
-        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
-    return h.hexdigest()[:12]
 
 
 def _warm() -> dict:

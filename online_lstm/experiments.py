@@ -696,17 +696,37 @@ def run_trial(preset: Preset | str, trial: int = 0, seed: int = 0, progress=None
 # many trials, in parallel
 # ---------------------------------------------------------------------------
 @functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1)
+def source_digest() -> str:
+    """SHA-256 (12 hex digits) of the package's Python sources as they are on disk.
+
+    The same on every machine that has the same code installed, whether from
+    a git checkout, an editable install or a wheel, and whatever else the
+    checkout holds (tests, docs).  Computed once per process, near the time
+    it imported the package (a Dask worker: at its warm-up).
+    """
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:12]
+
+
 def code_version() -> str:
-    """The git commit of this source tree (``+dirty`` if it has local changes), or 'unknown'."""
+    """What made a record: the git commit of this source tree; with local
+    changes to the package's own files, ``<commit>+dirty.<source digest>``, so
+    that two different uncommitted versions differ (edits elsewhere in the
+    checkout, a report or a benchmark's CSV, do not count); outside a git
+    checkout, ``src.<source digest>`` (:func:`source_digest`)."""
     here = Path(__file__).resolve().parent
     try:
         rev = subprocess.run(["git", "-C", str(here), "rev-parse", "--short=10", "HEAD"],
                              capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--", "."],
                                capture_output=True, text=True, timeout=10, check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return rev + ("+dirty" if dirty else "")
+        return f"src.{source_digest()}"
+    return rev + (f"+dirty.{source_digest()}" if dirty else "")
 
 
 def _job_key(preset_id, trial) -> str:

@@ -431,3 +431,29 @@ def test_reproduce_training_bar_ends_full(monkeypatch, jobs):
     reproduce(["6a", "2c-1"], trials=2, quick=True, options=dict(limit=300), jobs=jobs)
     (tb,) = made
     assert not tb.budget and tb.bar.n == tb.bar.total == 1200  # each trial ran to its limit
+
+
+def test_code_version_names_uncommitted_package_code(monkeypatch):
+    """Records made by two different uncommitted versions must not look alike to
+    resume; edits outside the package (a report, a benchmark CSV) do not count."""
+    import re
+    import subprocess
+
+    assert re.fullmatch(r"[0-9a-f]{10}(\+dirty\.[0-9a-f]{12})?|src\.[0-9a-f]{12}", experiments.code_version())
+    calls = []
+
+    def fake_git(status):
+        def run(cmd, **kw):
+            calls.append(cmd)
+            if status is None:
+                raise FileNotFoundError("git")
+            out = "0123456789\n" if "rev-parse" in cmd else status
+            return subprocess.CompletedProcess(cmd, 0, stdout=out, stderr="")
+        return run
+
+    digest = experiments.source_digest()
+    for status, version in (("", "0123456789"), (" M online_lstm/kernels.py\n", f"0123456789+dirty.{digest}"),
+                            (None, f"src.{digest}")):
+        monkeypatch.setattr(experiments.subprocess, "run", fake_git(status))
+        assert experiments.code_version() == version
+    assert any(c[-2:] == ["--", "."] for c in calls)  # git status of the package directory only
