@@ -50,7 +50,6 @@ a second, sent as Dask events on a topic of the run.
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 import threading
