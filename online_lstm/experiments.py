@@ -1258,7 +1258,7 @@ def compare(records: pd.DataFrame) -> pd.DataFrame:
                 "wall s total": df["wall_s"].sum(),
                 "cpu s total": df["cpu_s"].sum(min_count=1) if "cpu_s" in df else None,
                 "cpu trials": int(df["cpu_s"].notna().sum()) if "cpu_s" in df else 0,
-                "steps/s": df["steps"].sum() / df["wall_s"].sum(),
+                "steps/s": df["steps"].sum() / wall if (wall := df["wall_s"].sum()) > 0 else None,
                 "quick": bool(df["quick"].iloc[0]),
                 "options": df["options"].iloc[0],
             })
