@@ -696,7 +696,6 @@ def run_trial(preset: Preset | str, trial: int = 0, seed: int = 0, progress=None
 # many trials, in parallel
 # ---------------------------------------------------------------------------
 @functools.lru_cache(maxsize=1)
-@functools.lru_cache(maxsize=1)
 def source_digest() -> str:
     """SHA-256 (12 hex digits) of the package's Python sources as they are on disk.
 
@@ -712,6 +711,7 @@ def source_digest() -> str:
     return h.hexdigest()[:12]
 
 
+@functools.lru_cache(maxsize=1)
 def code_version() -> str:
     """What made a record: the git commit of this source tree; with local
     changes to the package's own files, ``<commit>+dirty.<source digest>``, so
