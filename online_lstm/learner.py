@@ -293,7 +293,7 @@ class OnlineLSTM:
             if self.layout.n_out != 1:
                 raise InputError(f"a scalar target needs n_out == 1; this learner has "
                                  f"n_out={self.layout.n_out}, so y must have shape ({self.layout.n_out},)")
-            if type(y) is not float:  # ints beyond 2**53 (or beyond float64) refused, as in arrays
+            if not isinstance(y, (float, np.floating)):  # ints beyond 2**53 or float64 refused, as in arrays
                 y = as_float_array([y], "y", 1, "(1,)")[0]
             self._ybuf[0] = y
             return self._ybuf
