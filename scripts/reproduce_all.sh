@@ -73,8 +73,8 @@ case "$stage" in
     ;;
   K)  # 2b: 4 more of the paper's 18 trials (seeds 2-5) to the paper's limit of 5,000,000 sequences
       # (stage E ran seeds 0-1); about 1,700 s of CPU each on idle cores.  As run (26d11e3):
-      # seeds 2-3 finished (stageK-2b.csv); seeds 4-5 were stopped mid-way for time, and
-      # rerunning this line with --resume continues them from their checkpoints
+      # seeds 2-3 finished (stageK-2b.csv); seeds 4-5 were stopped at 15 % for time (their
+      # checkpoints stayed in the git-ignored results/; this line with --resume continues them there)
     $RUN 2b --trials 4 --seed 2 --name stageK-2b
     ;;
   X5)  # negative initial input-gate biases, the paper's §4 remedy for internal state drift, where
