@@ -1190,10 +1190,8 @@ def _option_text(p: Preset, quick=False) -> str:
     """The preset's options that differ from the registered preset (or its
     quick version), as k=v text."""
     base = PRESETS[p.id].quick_version() if quick else PRESETS[p.id]
-    diff = {k: v for k, v in p.options.items() if base.options.get(k) != v}
-    diff.update({k: v for k, v in p.task_kwargs.items() if base.task_kwargs.get(k) != v})
-    learner = base.learner(seed=0).get_params()
-    diff.update({k: v for k, v in p.learner_changes.items() if learner.get(k) != v})
+    learner = base.learner(seed=0).get_params()  # a learner argument set to its value is no change
+    diff = {k: v for k, v in _changes(p, base).items() if k not in p.learner_changes or learner.get(k) != v}
     return " ".join(f"{k}={v}" for k, v in sorted(diff.items()))
 
 
