@@ -34,9 +34,12 @@ one ``<name>`` array per entry of ``arrays``
 
 Zip member timestamps are fixed, so the same state gives the same bytes.
 
-Other objects (a bank of learners) reuse the same container:
-:func:`write_checkpoint` and :func:`read_checkpoint` take and return any set
-of named arrays plus a metadata dict with its own ``kind`` and ``config``.
+Other objects reuse the same container: :func:`write_checkpoint` and
+:func:`read_checkpoint` take and return any set of named arrays plus a
+metadata dict with its own ``kind`` and ``config``.  A bank of learners
+(``"LearnerBank"``) stores the learner's arrays with a leading learner axis;
+the competitor learners (``"RTRL"``, ``"BPTT"``; no ``layout`` or ``extra``)
+store the arrays of their ``state_arrays()``.
 
 Write protocol
 --------------
@@ -590,5 +593,59 @@ def restore_bank(bank, path):
     bank.seed, bank.seeds_ = src.seed, list(src.seeds_)
 
 
+# ---------------------------------------------------------------------------
+# the paper's competitors (online_lstm.baselines.RTRL, BPTT)
+# ---------------------------------------------------------------------------
+
+
+def save_stream(learner, path, *, compress: bool = False, fsync: bool = True) -> pathlib.Path:
+    """Write an RTRL or BPTT learner's complete state (its ``state_arrays()``)
+    and configuration to ``path``; the kind is the class's ``_checkpoint_kind``."""
+    from . import __version__
+
+    meta = {
+        "kind": learner._checkpoint_kind,
+        "library_version": __version__,
+        "config": learner_config(learner),
+    }
+    return write_checkpoint(path, learner.state_arrays(), meta, compress=compress, fsync=fsync)
+
+
+def load_stream(path, cls):
+    """A new ``cls`` (RTRL or BPTT) with the configuration and state stored at ``path``."""
+    name = os.fspath(path)
+    arrays, meta = read_checkpoint(path, kind=cls._checkpoint_kind)
+    learner = _build(cls, meta.get("config"), name)
+    expect = sorted(learner.state_arrays())
+    if sorted(arrays) != expect:
+        raise CheckpointError(f"{name}: a {cls._checkpoint_kind} checkpoint holds arrays {expect}; "
+                              f"this one holds {sorted(arrays)}")
+    try:
+        learner.load_state_arrays(arrays)
+    except InputError as exc:
+        raise CheckpointError(f"{name}: the stored state does not fit its own configuration: "
+                              f"{exc}") from None
+    return learner
+
+
+def restore_stream(learner, path):
+    """Load the state at ``path`` into ``learner`` (RTRL or BPTT), which must
+    have the same architecture: the arguments of ``learner._architecture``.
+    Everything is checked before anything changes; then the state and every
+    constructor argument are the checkpoint's."""
+    name = os.fspath(path)
+    src = load_stream(path, type(learner))
+    mine, theirs = learner.get_params(), src.get_params()
+    diff = [f"{k}: checkpoint {theirs[k]!r}, here {mine[k]!r}"
+            for k in learner._architecture if theirs[k] != mine[k]]
+    if diff:
+        raise CheckpointError(f"{name} was saved from a learner with another configuration "
+                              f"({'; '.join(diff)})")
+    learner.load_state_arrays(src.state_arrays())
+    for key, value in theirs.items():
+        if key != "lr":  # lives in the state
+            setattr(learner, key, value)
+
+
 __all__ = ["write_checkpoint", "read_checkpoint", "save_learner", "load_learner", "restore_learner",
-           "save_bank", "load_bank", "restore_bank", "layout_signature", "FORMAT", "FORMAT_VERSION"]
+           "save_bank", "load_bank", "restore_bank", "save_stream", "load_stream", "restore_stream", "layout_signature", "FORMAT", "FORMAT_VERSION"]

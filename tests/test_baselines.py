@@ -8,8 +8,9 @@
 * A one-unit case computed by hand, including what a window of 1 cuts.
 * One step, one truth: learn_one == learn_many, predict_one + learn_last ==
   learn_one, bit for bit.
-* Bad input and divergence leave the learner unchanged; snapshots continue
-  bit-identically.
+* Bad input and divergence leave the learner unchanged; snapshots and
+  checkpoint files continue bit-identically, and a bad checkpoint changes
+  nothing.
 * Weight counts of the paper's nets (Tables 1 and 2), and a short-lag
   version of Task 2a learned by RTRL and BPTT but not by a window of 1.
 """
@@ -20,7 +21,8 @@ import pickle
 import numpy as np
 import pytest
 
-from online_lstm import DivergenceError, InputError, NoPendingStepError
+from online_lstm import CheckpointError, DivergenceError, InputError, NoPendingStepError
+from online_lstm.checkpoint import read_checkpoint, write_checkpoint
 from online_lstm.baselines import BPTT, RTRL, Network
 from online_lstm.baselines import _common as _c
 
@@ -333,6 +335,81 @@ def test_snapshot_restore_continues_bit_identically(learner):
     assert np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], outs[2])
     assert same_state(a.state_arrays(), b.state_arrays())
     assert same_state(a.state_arrays(), c.state_arrays())
+
+
+@pytest.mark.parametrize("update", ["step", "sequence"])
+@pytest.mark.parametrize("learner", list(LEARNERS))
+def test_checkpoint_file_continues_bit_identically(learner, update, tmp_path):
+    """save mid-sequence with a pending step (predict now, learn later), then
+    load into a new learner and restore into a fresh one: all three go on
+    as the uninterrupted learner, bit for bit."""
+    a = make(learner, "layered-bias", update=update)
+    X, Y, _ = stream(a, 7, T=200, p_reset=0.0)  # one sequence: BPTT's history grows past 64
+    a.learn_many(X[:120], Y[:120])
+    a.predict_one(X[120])
+    path = a.save(tmp_path / "m.npz")
+    b = type(a).load(path)
+    c = make(learner, "layered-bias", update=update, seed=99, lr=0.01)
+    c.restore(path)
+    assert b.get_params() == a.get_params() == c.get_params()
+    assert b.pending_ and c.pending_ and b.seq_step_ == c.seq_step_ == 121
+    for m in (a, b, c):
+        m.learn_last(Y[120])
+    outs = [m.learn_many(X[121:], Y[121:]) for m in (a, b, c)]
+    for m in (a, b, c):
+        m.reset()  # applies the accumulated update with update="sequence"
+    assert np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], outs[2])
+    assert same_state(a.state_arrays(), b.state_arrays())
+    assert same_state(a.state_arrays(), c.state_arrays())
+    arrays, meta = read_checkpoint(path)
+    assert meta["kind"] == type(a).__name__ and sorted(arrays) == sorted(a.state_arrays())
+
+
+@pytest.mark.parametrize("learner", ["rtrl", "bptt-w3"])
+def test_bad_checkpoint_file_is_refused_and_changes_nothing(learner, tmp_path):
+    a = trained(learner)
+    path = a.save(tmp_path / "m.npz")
+    m = trained(learner)
+    m.learn_one(X_OK, Y_OK)
+    before = m.state_arrays()
+    other_kind = (make("bptt", "fr-bias") if learner == "rtrl" else make("rtrl", "fr-bias"))
+    with pytest.raises(CheckpointError, match="not a"):
+        type(other_kind).load(path)
+    with pytest.raises(CheckpointError, match="another configuration.*architecture: checkpoint "
+                                              "'fully_recurrent', here 'layered'"):
+        make(learner, "layered-bias").restore(path)
+    if learner == "bptt-w3":
+        with pytest.raises(CheckpointError, match="window: checkpoint 3, here 4"):
+            BPTT(**ARCHS["fr-bias"], window=4).restore(path)
+    with pytest.raises(CheckpointError, match="update: checkpoint 'step', here 'sequence'"):
+        make(learner, "fr-bias", update="sequence").restore(path)
+    blob = path.read_bytes()
+    (tmp_path / "cut.npz").write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(CheckpointError, match="truncated or corrupted"):
+        m.restore(tmp_path / "cut.npz")
+    flipped = bytearray(blob)
+    i = blob.index(a.state_arrays()["theta"].tobytes()[:16])  # a byte inside theta
+    flipped[i + 3] ^= 0xFF
+    (tmp_path / "flip.npz").write_bytes(bytes(flipped))
+    with pytest.raises(CheckpointError, match="theta"):
+        m.restore(tmp_path / "flip.npz")
+    arrays, meta = read_checkpoint(path)
+    write_checkpoint(tmp_path / "less.npz", {k: v for k, v in arrays.items() if k != "dW"},
+                     {k: meta[k] for k in ("kind", "config")})
+    with pytest.raises(CheckpointError, match="holds arrays"):
+        m.restore(tmp_path / "less.npz")
+    bad = dict(arrays, theta=np.full_like(arrays["theta"], np.inf))
+    write_checkpoint(tmp_path / "inf.npz", bad, {k: meta[k] for k in ("kind", "config")})
+    with pytest.raises(CheckpointError, match="does not fit.*non-finite"):
+        m.restore(tmp_path / "inf.npz")
+    write_checkpoint(tmp_path / "cfg.npz", arrays, dict(kind=meta["kind"], config={"n_in": "x"}))
+    with pytest.raises(CheckpointError, match="does not build a learner"):
+        m.restore(tmp_path / "cfg.npz")
+    with pytest.raises(FileNotFoundError):
+        m.restore(tmp_path / "none.npz")
+    assert same_state(before, m.state_arrays())
+    m.restore(path)  # a good checkpoint still loads
+    assert same_state(a.state_arrays(), m.state_arrays())
 
 
 @pytest.mark.parametrize("learner", ["rtrl", "bptt-w3"])

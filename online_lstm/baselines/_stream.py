@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+import os
+import pathlib
 from numbers import Real
 
 import numpy as np
 
+from .. import checkpoint as _ckpt
 from .. import kernels as _k
 from ..errors import DivergenceError, InputError, NoPendingStepError
 from ..layout import MAGNITUDE_LIMIT
@@ -44,6 +47,10 @@ class StreamLearner:
     _kernels = ()
     _kind = None
     _extra_params = ()
+    #: the ``kind`` of this learner's checkpoint files
+    _checkpoint_kind = None
+    #: constructor arguments that a checkpoint restored into this learner must share
+    _base_architecture = ("n_in", "n_out", "n_hidden", "architecture", "bias", "update")
     #: True if the arrays grow with the sequence (then ``_ensure_capacity``)
     _grows = False
 
@@ -443,6 +450,51 @@ class StreamLearner:
 
     def _write_extra(self, vals):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    @property
+    def _architecture(self):
+        return self._base_architecture + self._extra_params
+
+    # ------------------------------------------------------------------
+    # checkpoint files (online_lstm.checkpoint)
+    # ------------------------------------------------------------------
+    def save(self, path: str | os.PathLike, *, compress: bool = False, fsync: bool = True) -> pathlib.Path:
+        """Write the complete learner (configuration and :meth:`state_arrays`)
+        to one ``.npz`` checkpoint, atomically: a temporary file renamed over
+        ``path``, as :meth:`OnlineLSTM.save <online_lstm.OnlineLSTM.save>`.
+        :meth:`load` or :meth:`restore` continue bit-identically, mid-sequence
+        and with a pending step included.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Used verbatim (no suffix is added).
+        compress : bool
+            Deflate the arrays.
+        fsync : bool
+            Force the file and directory to disk before returning.
+        """
+        return _ckpt.save_stream(self, path, compress=compress, fsync=fsync)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike):
+        """A learner rebuilt from a checkpoint written by :meth:`save`.
+
+        Raises :class:`~online_lstm.errors.CheckpointError` for a truncated
+        or corrupted file, a checkpoint of another kind (an RTRL file read by
+        ``BPTT.load``) or a format version this library does not read.
+        Loading never executes code from the file.
+        """
+        return _ckpt.load_stream(path, cls)
+
+    def restore(self, path: str | os.PathLike) -> None:
+        """Load a checkpoint into this learner, which must have the same
+        architecture (sizes, connectivity, bias, update and, for BPTT, the
+        window).  Everything is checked first; on any error
+        (:class:`~online_lstm.errors.CheckpointError`) nothing changes.  The
+        learner then holds the checkpoint's state and parameters.
+        """
+        _ckpt.restore_stream(self, path)
 
     def __getstate__(self):
         return {"params": self.get_params(), "state": self.state_arrays()}

@@ -38,6 +38,7 @@ class BPTT(StreamLearner):
 
     _kernels = (_entry.step, _entry.run, _entry.learn_last, _entry.reset)
     _kind = KIND_BPTT
+    _checkpoint_kind = "BPTT"
     _extra_params = ("window",)
 
     def __init__(self, n_in, n_out, n_hidden=1, *, architecture="fully_recurrent", bias=True,

@@ -51,6 +51,7 @@ class RTRL(StreamLearner):
 
     _kernels = (_entry.step, _entry.run, _entry.learn_last, _entry.reset)
     _kind = KIND_RTRL
+    _checkpoint_kind = "RTRL"
 
     def _allocate(self, hd):
         nw, net = self.network.n_params, self.network
