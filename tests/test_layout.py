@@ -31,13 +31,31 @@ def test_table10_counts_listed_in_the_issue():
     assert counts == sorted([264, 276, 10504, 364, 664, 1264, 3064, 6064, 102, 93, 156, 308])
 
 
-def test_weight_count_by_formula_eq29():
-    # W = K*n_ob + C*S*I_c + 2*C*I_g (no conventional hidden units), spec §3.10
-    for kw in ARCHS.values():
-        lay = Layout(**kw)
-        R_gates = lay.n_blocks * (2 if lay.output_gates else 1)
-        W = lay.n_out * (lay.n_ob + lay.output_bias) + lay.n_cells * lay.I_c + R_gates * lay.I_g
-        assert lay.n_params == W
+# which units have a bias, by bias code (the paper's words, spec §2.6),
+# written out here rather than read from the layout
+GATES_HAVE_BIAS = {"gates": True, "hidden": True, "all": True, "none": False}
+CELLS_HAVE_BIAS = {"gates": False, "hidden": True, "all": True, "none": False}
+OUTPUTS_HAVE_BIAS = {"gates": False, "hidden": False, "all": True, "none": False}
+
+
+@pytest.mark.parametrize("name", list(ARCHS))
+def test_weight_count_by_formula_eq29(name):
+    """W = K*n_ob + C*S*I_c + 2*C*I_g (spec §3.10; one gate per block less
+    without output gates), with every count derived from the configuration
+    alone: F connectivity feeds the cells' outputs and the gates' activations
+    back to every cell and gate, B feeds the inputs to the outputs instead."""
+    kw = ARCHS[name]
+    n_in, K, C, S = kw["n_in"], kw["n_out"], kw["n_blocks"], kw["block_size"]
+    og = kw.get("output_gates", True)
+    conn, bias = kw.get("connectivity", "F"), kw["bias"]
+    gates_per_block = 2 if og else 1
+    recurrent = C * S + C * gates_per_block if conn == "F" else 0
+    I_g = n_in + recurrent + GATES_HAVE_BIAS[bias]
+    I_c = n_in + recurrent + CELLS_HAVE_BIAS[bias]
+    n_ob = C * S + (n_in if conn == "B" else 0) + OUTPUTS_HAVE_BIAS[bias]
+    W = K * n_ob + C * S * I_c + gates_per_block * C * I_g
+    assert Layout(**kw).n_params == W
+    assert OnlineLSTM(**kw, seed=0).theta_.size == W
 
 
 @pytest.mark.parametrize("row", ["1-1", "1-2", "3a", "4-1", "6b", "2c-1", "2a"])
