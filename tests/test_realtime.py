@@ -326,7 +326,10 @@ def test_cached_code_recompiles_when_the_sources_it_compiles_in_change(tmp_path)
 
     import online_lstm
 
-    shutil.copytree(pathlib.Path(online_lstm.__file__).parent, tmp_path / "online_lstm")
+    # (not the temporary files of a cache write in progress: under pytest-xdist
+    # another worker may be compiling into the same __pycache__)
+    shutil.copytree(pathlib.Path(online_lstm.__file__).parent, tmp_path / "online_lstm",
+                    ignore=shutil.ignore_patterns("*.tmp", "*.tmp.*"))
 
     # NUMBA_OPT=0: the recompilation after the edit (every kernel: Numba cannot
     # tell which ones the edit touched) takes about half as long, and the
