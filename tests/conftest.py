@@ -91,3 +91,20 @@ class _BarStub:
 def bar_stub():
     """A fresh stand-in for a tqdm bar (``n``, ``total``, ``update``, ``refresh``)."""
     return _BarStub()
+
+
+def pytest_configure(config):
+    """Compile (or load from the disk cache) the kernels once, in the process
+    that starts pytest-xdist's workers and before it starts them.  On a cold
+    cache (a fresh clone) the workers then load what this process wrote,
+    rather than compiling the same kernels side by side and writing the same
+    Numba cache files at the same moment.  In a run without xdist this is
+    only the first import, made earlier."""
+    if hasattr(config, "workerinput"):  # an xdist worker: its controller did it
+        return
+    from online_lstm import LearnerBank
+    from online_lstm.baselines import BPTT, RTRL  # noqa: F401  (their kernels compile on import)
+
+    X, Y = np.zeros((2, 3, 2)), np.zeros((2, 3, 1))
+    for parallel in (False, True):  # the bank's kernels compile on first use
+        LearnerBank(2, 2, 1, seed=[0, 1], parallel=parallel).learn_many(X, Y)
