@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import pathlib
+import sys
 
 import numpy as np
 import pytest
@@ -102,9 +105,25 @@ def pytest_configure(config):
     only the first import, made earlier."""
     if hasattr(config, "workerinput"):  # an xdist worker: its controller did it
         return
+    if _cache_is_cold():
+        sys.stderr.write("online_lstm: compiling the kernels once before the tests start (a fresh "
+                         "install: 3–4 minutes; later runs load them from the disk cache)\n")
+        sys.stderr.flush()
     from online_lstm import LearnerBank
     from online_lstm.baselines import BPTT, RTRL  # noqa: F401  (their kernels compile on import)
 
     X, Y = np.zeros((2, 3, 2)), np.zeros((2, 3, 1))
     for parallel in (False, True):  # the bank's kernels compile on first use
         LearnerBank(2, 2, 1, seed=[0, 1], parallel=parallel).learn_many(X, Y)
+
+
+def _cache_is_cold() -> bool:
+    """True if Numba's cache next to the package holds no compiled step yet
+    (found without importing the package, which would compile it)."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return False  # the cache is elsewhere; say nothing rather than guess
+    spec = importlib.util.find_spec("online_lstm")
+    if spec is None or spec.origin is None:
+        return False
+    cache = pathlib.Path(spec.origin).parent / "__pycache__"
+    return not any(cache.glob("kernels.learn_step-*.nbi"))
