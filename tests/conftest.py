@@ -101,9 +101,12 @@ def pytest_configure(config):
     that starts pytest-xdist's workers and before it starts them.  On a cold
     cache (a fresh clone) the workers then load what this process wrote,
     rather than compiling the same kernels side by side and writing the same
-    Numba cache files at the same moment.  In a run without xdist this is
-    only the first import, made earlier."""
+    Numba cache files at the same moment.  Not in a run without workers
+    (plain ``pytest``, ``-n 0``), nor for ``--help`` or ``--collect-only``."""
     if hasattr(config, "workerinput"):  # an xdist worker: its controller did it
+        return
+    if not getattr(config.option, "numprocesses", None) or config.option.help \
+            or config.option.collectonly:
         return
     if _cache_is_cold():
         sys.stderr.write("online_lstm: compiling the kernels once before the tests start (a fresh "
