@@ -277,6 +277,10 @@ def _check_protocol_option(pid, key, value, default):
         if not isinstance(value, tuple) or not value or any(
                 isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value):
             raise bad("a tuple of integers >= 1, e.g. (140, 13)")
+        if key == "milestones" and any(a <= b for a, b in zip(value, value[1:])):
+            # each is "fewer than n wrong sequences", met in turn: a later one must ask for fewer
+            raise bad("decreasing, e.g. (140, 13): each milestone asks for fewer wrong sequences "
+                      "than the one before")
     return value
 
 

@@ -97,6 +97,8 @@ def test_with_options():
     ("1-5", dict(check_every=0), "option check_every must be an integer >= 1"),
     ("2a", dict(construct="yes"), "option construct must be True or False"),
     ("5", dict(milestones=(140, -13)), "option milestones must be a tuple of integers >= 1"),
+    ("5", dict(milestones=(13, 140)), "option milestones must be decreasing, e.g. (140, 13)"),
+    ("5", dict(milestones=(140, 140)), "option milestones must be decreasing"),
     ("4-1", dict(avg_error="rmse"), "option avg_error must be one of ['mae', 'mse']"),
     ("6a", dict(lr=-1), "preset 6a: lr must be a finite number >= 0"),
     ("6a", dict(in_gate_bias=(1, 2, 3)), "preset 6a: in_gate_bias must be"),
