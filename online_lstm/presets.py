@@ -221,6 +221,11 @@ class Preset:
             else:
                 raise KeyError(f"preset {self.id} has no option {k!r}; options are "
                                f"{sorted(opts) + sorted(task_params) + sorted(_LEARNER_OPTIONS)}")
+        if "milestones" in opts and opts["milestones"][0] > opts["window"]:
+            # "fewer than n wrong sequences in the window" holds as soon as the window fills
+            raise ValueError(f"preset {self.id}: option milestones {opts['milestones']} would be met "
+                             f"as soon as the window fills: the first must be at most the window "
+                             f"({opts['window']} sequences)")
         new = dataclasses.replace(self, options=opts, task_kwargs=task_kw, learner_changes=learn)
         # a bad task parameter or learner argument fails here, with the
         # task's or learner's own message, not later inside a trial

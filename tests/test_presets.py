@@ -99,6 +99,8 @@ def test_with_options():
     ("5", dict(milestones=(140, -13)), "option milestones must be a tuple of integers >= 1"),
     ("5", dict(milestones=(13, 140)), "option milestones must be decreasing, e.g. (140, 13)"),
     ("5", dict(milestones=(140, 140)), "option milestones must be decreasing"),
+    ("5", dict(window=100), "option milestones (140, 13) would be met as soon as the window fills"),
+    ("5", dict(milestones=(5000, 13)), "the first must be at most the window (2000 sequences)"),
     ("4-1", dict(avg_error="rmse"), "option avg_error must be one of ['mae', 'mse']"),
     ("6a", dict(lr=-1), "preset 6a: lr must be a finite number >= 0"),
     ("6a", dict(in_gate_bias=(1, 2, 3)), "preset 6a: in_gate_bias must be"),
