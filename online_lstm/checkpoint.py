@@ -598,11 +598,21 @@ def restore_bank(bank, path):
 # ---------------------------------------------------------------------------
 
 
+def _stream_kind(cls) -> str:
+    """The checkpoint kind of a StreamLearner subclass (a class without one
+    would write files of no kind and read files of any kind)."""
+    kind = getattr(cls, "_checkpoint_kind", None)
+    if not isinstance(kind, str):
+        raise TypeError(f"{cls.__name__} has no checkpoint kind (class attribute _checkpoint_kind)")
+    return kind
+
+
 def save_stream(learner, path, *, compress: bool = False, fsync: bool = True) -> pathlib.Path:
     """Write an RTRL or BPTT learner's complete state (its ``state_arrays()``)
     and configuration to ``path``; the kind is the class's ``_checkpoint_kind``."""
     from . import __version__
 
+    _stream_kind(type(learner))
     meta = {
         "kind": learner._checkpoint_kind,
         "library_version": __version__,
@@ -614,7 +624,7 @@ def save_stream(learner, path, *, compress: bool = False, fsync: bool = True) ->
 def load_stream(path, cls):
     """A new ``cls`` (RTRL or BPTT) with the configuration and state stored at ``path``."""
     name = os.fspath(path)
-    arrays, meta = read_checkpoint(path, kind=cls._checkpoint_kind)
+    arrays, meta = read_checkpoint(path, kind=_stream_kind(cls))
     learner = _build(cls, meta.get("config"), name)
     expect = sorted(learner.state_arrays())
     if sorted(arrays) != expect:
