@@ -596,3 +596,15 @@ def test_short_lag_task_2a(learner, learns):
         m = cls(3, 3, 1, architecture="layered", bias=False, init_range=0.2, lr=4.0, seed=seed, **extra)
         results.append(sequences_to_success(m, 2, 3000, np.random.default_rng(seed)))
     assert all(r is not None for r in results) if learns else all(r is None for r in results)
+
+
+def test_a_learner_class_without_a_checkpoint_kind_cannot_save_or_load(tmp_path):
+    class Unnamed(RTRL):
+        _checkpoint_kind = None
+
+    with pytest.raises(TypeError, match="Unnamed has no checkpoint kind"):
+        Unnamed(2, 1).save(tmp_path / "u.npz")
+    RTRL(2, 1).save(tmp_path / "r.npz")
+    with pytest.raises(TypeError, match="Unnamed has no checkpoint kind"):
+        Unnamed.load(tmp_path / "r.npz")  # (it would read a file of any kind)
+    assert not (tmp_path / "u.npz").exists()
