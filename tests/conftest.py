@@ -109,7 +109,8 @@ def pytest_configure(config):
     # (a cold cache is not easy to tell from here: after an edit of a source
     # the kernels are compiled from, the import itself drops the cache)
     sys.stderr.write("online_lstm: compiling, or loading from the disk cache, every kernel before "
-                     "the workers start (minutes after a fresh install or a source change: 5 on a slow day on 2 cores)\n")
+                     "the workers start (after a fresh install or a source change this takes "
+                     "minutes: 5 on a slow day on 2 cores)\n")
     sys.stderr.flush()
     import online_lstm.baselines  # noqa: F401  (the competitors' kernels compile on import)
     from online_lstm import bank_kernels
