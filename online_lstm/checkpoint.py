@@ -612,9 +612,8 @@ def save_stream(learner, path, *, compress: bool = False, fsync: bool = True) ->
     and configuration to ``path``; the kind is the class's ``_checkpoint_kind``."""
     from . import __version__
 
-    _stream_kind(type(learner))
     meta = {
-        "kind": learner._checkpoint_kind,
+        "kind": _stream_kind(type(learner)),
         "library_version": __version__,
         "config": learner_config(learner),
     }
@@ -623,12 +622,12 @@ def save_stream(learner, path, *, compress: bool = False, fsync: bool = True) ->
 
 def load_stream(path, cls):
     """A new ``cls`` (RTRL or BPTT) with the configuration and state stored at ``path``."""
-    name = os.fspath(path)
-    arrays, meta = read_checkpoint(path, kind=_stream_kind(cls))
+    name, kind = os.fspath(path), _stream_kind(cls)
+    arrays, meta = read_checkpoint(path, kind=kind)
     learner = _build(cls, meta.get("config"), name)
     expect = sorted(learner.state_arrays())
     if sorted(arrays) != expect:
-        raise CheckpointError(f"{name}: a {cls._checkpoint_kind} checkpoint holds arrays {expect}; "
+        raise CheckpointError(f"{name}: a {kind} checkpoint holds arrays {expect}; "
                               f"this one holds {sorted(arrays)}")
     try:
         learner.load_state_arrays(arrays)
@@ -658,4 +657,5 @@ def restore_stream(learner, path):
 
 
 __all__ = ["write_checkpoint", "read_checkpoint", "save_learner", "load_learner", "restore_learner",
-           "save_bank", "load_bank", "restore_bank", "save_stream", "load_stream", "restore_stream", "layout_signature", "FORMAT", "FORMAT_VERSION"]
+           "save_bank", "load_bank", "restore_bank", "save_stream", "load_stream", "restore_stream",
+           "layout_signature", "FORMAT", "FORMAT_VERSION"]

@@ -12,6 +12,20 @@ import pytest
 RTOL = 1e-9
 ATOL = 1e-11
 
+#: Start of a subprocess script: every Numba compilation that follows is
+#: recorded in ``Counter.names`` (module.qualname).  ``event.register``, not
+#: ``install_listener``, which is a context manager.
+COMPILE_COUNTER = r"""
+from numba.core import event
+class Counter(event.Listener):
+    names = []
+    def on_start(self, ev):
+        f = ev.data["dispatcher"].py_func
+        self.names.append(f.__module__ + "." + f.__qualname__)
+    def on_end(self, ev): pass
+event.register("numba:compile", Counter())
+"""
+
 #: Architectures that together cover every option of Table 10 and more.
 ARCHS = {
     "F-og-gates-S1": dict(n_in=3, n_out=2, n_blocks=2, block_size=1, bias="gates"),

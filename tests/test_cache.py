@@ -11,18 +11,13 @@ import os
 import subprocess
 import sys
 
+from conftest import COMPILE_COUNTER
+
 
 STALE = r"""
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from numba.core import event
-class Counter(event.Listener):
-    names = []
-    def on_start(self, ev):
-        f = ev.data["dispatcher"].py_func
-        self.names.append(f.__module__ + "." + f.__qualname__)
-    def on_end(self, ev): pass
-event.register("numba:compile", Counter())
+""" + COMPILE_COUNTER + r"""
 import numpy as np
 import online_lstm
 from online_lstm import LearnerBank, OnlineLSTM

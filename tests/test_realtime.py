@@ -20,7 +20,7 @@ from numba.core import event
 from online_lstm import InputError, LearnerBank, OnlineLSTM
 from online_lstm import bank_kernels, kernels
 
-from conftest import random_stream
+from conftest import COMPILE_COUNTER, random_stream
 
 REBER = dict(n_in=7, n_out=7, n_blocks=4, block_size=2, bias="all")
 
@@ -240,15 +240,7 @@ def test_separate_banks_in_threads_equal_sequential_runs():
 COLD_START = r"""
 import json, time
 t0 = time.perf_counter()
-from numba.core import event
-class Counter(event.Listener):
-    names = []
-    def on_start(self, ev):
-        f = ev.data["dispatcher"].py_func
-        self.names.append(f.__module__ + "." + f.__qualname__)
-    def on_end(self, ev): pass
-c = Counter()
-event.register("numba:compile", c)  # (install_listener is a context manager)
+""" + COMPILE_COUNTER + r"""
 import numpy as np
 from online_lstm import OnlineLSTM, LearnerBank
 m = OnlineLSTM(7, 7, 4, 2, bias="all", seed=0)
@@ -257,7 +249,7 @@ t1 = time.perf_counter()
 b = LearnerBank(2, 7, 7, 4, 2, bias="all", seed=0)
 b.learn_one(np.eye(7)[:2], np.eye(7)[:2])
 b.learn_many(np.zeros((2, 3, 7)), np.zeros((2, 3, 7)))
-print(json.dumps({"compiled": c.names, "first_step_s": t1 - t0, "finite": bool(np.isfinite(y).all())}))
+print(json.dumps({"compiled": Counter.names, "first_step_s": t1 - t0, "finite": bool(np.isfinite(y).all())}))
 """
 
 

@@ -463,16 +463,8 @@ class StreamLearner:
         to one ``.npz`` checkpoint, atomically: a temporary file renamed over
         ``path``, as :meth:`OnlineLSTM.save <online_lstm.OnlineLSTM.save>`.
         :meth:`load` or :meth:`restore` continue bit-identically, mid-sequence
-        and with a pending step included.
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-            Used verbatim (no suffix is added).
-        compress : bool
-            Deflate the arrays.
-        fsync : bool
-            Force the file and directory to disk before returning.
+        and with a pending step included.  ``path`` (used verbatim),
+        ``compress`` and ``fsync`` as for ``OnlineLSTM.save``.
         """
         return _ckpt.save_stream(self, path, compress=compress, fsync=fsync)
 
