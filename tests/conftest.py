@@ -108,28 +108,62 @@ def bar_stub():
     return _BarStub()
 
 
+#: Built by a second process during the warm-up (see pytest_configure): the
+#: competitors' kernels and the bank's entry points other than its row loops.
+#: No compiled function of these is also compiled by the row loops (the
+#: shared ones of ``kernels.py`` come from the cache the import filled), so
+#: the two processes never write the same Numba cache index at once.
+_WARM_SECOND = r"""
+import online_lstm.baselines
+from online_lstm import bank_kernels
+for name in bank_kernels._ENTRY_POINTS:
+    if not name.startswith("run"):
+        getattr(bank_kernels, name)
+"""
+
+
 def pytest_configure(config):
     """Compile (or load from the disk cache) the kernels once, in the process
     that starts pytest-xdist's workers and before it starts them.  On a cold
     cache (a fresh clone) the workers then load what this process wrote,
     rather than compiling the same kernels side by side and writing the same
     Numba cache files at the same moment.  Not in a run without workers
-    (plain ``pytest``, ``-n 0``), nor for ``--help`` or ``--collect-only``."""
+    (plain ``pytest``, ``-n 0``), nor for ``--help`` or ``--collect-only``.
+
+    ``import online_lstm`` compiles the single learner's kernels (one
+    process: everything after needs them).  Then two processes share the
+    rest: this one builds the bank's row loops (``run*``, the largest), a
+    subprocess the others (:data:`_WARM_SECOND`).  If the subprocess fails,
+    this process builds its part too, after printing why."""
     if hasattr(config, "workerinput"):  # an xdist worker: its controller did it
         return
     if not getattr(config.option, "numprocesses", None) or config.option.help \
             or config.option.collectonly:
         return
+    import subprocess
+    import time
+
     # (a cold cache is not easy to tell from here: after an edit of a source
     # the kernels are compiled from, the import itself drops the cache)
     sys.stderr.write("online_lstm: compiling, or loading from the disk cache, every kernel before "
                      "the workers start (after a fresh install or a source change this takes "
-                     "minutes: 5 on a slow day on 2 cores)\n")
+                     "minutes: 3-4 on 2 cores)\n")
     sys.stderr.flush()
-    import online_lstm.baselines  # noqa: F401  (the competitors' kernels compile on import)
+    t0 = time.perf_counter()
+    import online_lstm
     from online_lstm import bank_kernels
 
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [os.path.dirname(os.path.dirname(online_lstm.__file__)), os.environ.get("PYTHONPATH", "")]))
+    second = subprocess.Popen([sys.executable, "-c", _WARM_SECOND], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     for name in bank_kernels._ENTRY_POINTS:  # the bank's compile on first use; each has one signature
-        getattr(bank_kernels, name)
-
-
+        if name.startswith("run"):
+            getattr(bank_kernels, name)
+    _, err = second.communicate()
+    if second.returncode != 0:
+        sys.stderr.write(f"online_lstm: the second warm-up process failed ({second.returncode}); "
+                         f"building its part here:\n{err}\n")
+        exec(_WARM_SECOND, {})
+    sys.stderr.write(f"online_lstm: kernels ready in {time.perf_counter() - t0:.0f} s\n")
+    sys.stderr.flush()
