@@ -2,8 +2,9 @@
 
 Numba's cache checks only the file that defines a function; the package
 watches every source its kernels are compiled from (``_jit.COMPILED_SOURCES``)
-and drops the cache indexes when one changes.  (Its own file, and an early
-one: under pytest-xdist the slowest test of the suite starts first.)
+and drops the cache indexes when one changes.  (Its own file, which
+``conftest.SLOW_FILES`` starts early under pytest-xdist: its first test is
+the slowest of the suite.)
 """
 
 import json
