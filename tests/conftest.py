@@ -140,6 +140,10 @@ def pytest_configure(config):
     if not getattr(config.option, "numprocesses", None) or config.option.help \
             or config.option.collectonly:
         return
+    # hand out files in collection order (SLOW_FILES first, see below), not
+    # pytest-xdist's default of the files with the most tests first
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
     import subprocess
     import time
 
@@ -171,9 +175,11 @@ def pytest_configure(config):
 
 #: The test files that take longest (their own tests' total, about 140 s,
 #: 110 s and 50 s in a fresh-clone run on 2 cores), which run first.  With
-#: ``--dist loadfile`` pytest-xdist hands out whole files in collection
-#: order, and alphabetically ``test_trial_checkpoints.py`` came near the end:
-#: one worker ran it alone for two minutes after the other had finished.
+#: ``--dist loadfile`` pytest-xdist hands out whole files, by default those
+#: with the most tests first (``pytest_configure`` turns that off: the
+#: number of tests says little about their time), else in collection order;
+#: either way ``test_cache.py`` and ``test_dask.py`` started late, and one
+#: worker ran them after the other had finished.
 SLOW_FILES = ("test_trial_checkpoints.py", "test_cache.py", "test_dask.py")
 
 
