@@ -24,9 +24,11 @@ same bits.
 
 ``--bank`` adds the learner bank: 1,024 learners of ``bench_bank.py``'s
 ``sensor-F`` and ``sensor-B`` architectures, ``learn_many`` over 16 steps on
-one thread (the serial kernel), base and head alternating.
+one thread (the serial kernel), base and head alternating; ``--bank-threads 2``
+adds the threaded kernel on two threads, timed by the wall clock.
 
-    python benchmarks/ab_step.py [--base REV] [--reps N] [--sizes LABEL ...] [--bank] [--quick]
+    python benchmarks/ab_step.py [--base REV] [--reps N] [--sizes LABEL ...] [--bank]
+                                 [--bank-threads N] [--quick]
 """
 
 from __future__ import annotations
@@ -122,19 +124,22 @@ def bench_size(pkgs, label, n_in, n_out, C, S, onehot, reps, instances, quick):
     return rows
 
 
-def bench_bank(pkgs, arch, reps, quick, N=1024, T=16):
-    """``LearnerBank.learn_many`` of N learners on one thread, serial kernel."""
+def bench_bank(pkgs, arch, reps, quick, N=1024, T=16, threads=1):
+    """``LearnerBank.learn_many`` of N learners: on one thread the serial kernel
+    (CPU time), on more the threaded one (wall time: the cores the threads got)."""
     import numba
 
     kw = BANK_ARCHS[arch]
     rng = np.random.default_rng(0)
     X = rng.uniform(-1.0, 1.0, (N, T, kw["n_in"]))
     Y = rng.uniform(0.0, 1.0, (N, T, kw["n_out"]))
-    numba.set_num_threads(1)
+    numba.set_num_threads(threads)
     banks = {}
     for name, pkg in pkgs.items():
         banks[name] = pkg.LearnerBank(N, **kw, init_range=0.1, lr=0.1, seed=0)
-        banks[name].parallel = False
+        banks[name].parallel = threads > 1
+    clock = cpu_time if threads == 1 else wall_time
+    path = "bank learn_many, 1 thread" if threads == 1 else f"bank learn_many, {threads} threads (wall)"
     w0 = banks["head"].get_weights()
     for b in banks.values():
         b.set_weights(w0)
@@ -146,12 +151,18 @@ def bench_bank(pkgs, arch, reps, quick, N=1024, T=16):
     for r in range(reps):
         for name in (("base", "head") if r % 2 == 0 else ("head", "base")):
             banks[name].reset()  # a sequence per repetition: states stay bounded, however many reps
-            t = cpu_time(lambda b=banks[name]: [b.learn_many(X, Y) for _ in range(calls)])
+            t = clock(lambda b=banks[name]: [b.learn_many(X, Y) for _ in range(calls)])
             rows.append(dict(size=f"bank {arch} x{N}", n_params=banks[name].layout.n_params,
-                             path="bank learn_many, 1 thread", rep=(r, 0), side=name,
+                             path=path, rep=(r, 0), side=name,
                              ns=t / (calls * N * T) * 1e9))
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     return rows
+
+
+def wall_time(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
 
 
 def main():
@@ -165,6 +176,8 @@ def main():
     ap.add_argument("--bank", action="store_true",
                     help="also compare the learner bank (bench_bank.py's sensor-F and sensor-B "
                          "learners, 1,024 of them, one thread)")
+    ap.add_argument("--bank-threads", type=int, default=1, metavar="N",
+                    help="with --bank: also on N threads, the threaded kernel (wall time)")
     ap.add_argument("--out", default=str(HERE / "results" / "ab_step.csv"))
     args = ap.parse_args()
     sizes = [s for s in SIZES if args.sizes is None or s[0] in args.sizes]
@@ -179,6 +192,9 @@ def main():
             rows += bench_size(pkgs, *size, reps=reps, instances=args.instances, quick=args.quick)
         for arch in BANK_ARCHS if args.bank else ():
             rows += bench_bank(pkgs, arch, reps=3 * reps, quick=args.quick)
+            if args.bank_threads > 1:
+                rows += bench_bank(pkgs, arch, reps=3 * reps, quick=args.quick,
+                                   threads=args.bank_threads)
     load = f"load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     df = pd.DataFrame(rows)
     df["rep"] = df["rep"].astype(str)
