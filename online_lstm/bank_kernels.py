@@ -189,8 +189,10 @@ def _learner_rows_u(mem, X, Y, resets, out, status, rows, l, learn):
     body.  The learner index arrives as int64 (the callers cast it): inside
     the parallel loop Numba types ``l`` as uint64, which would compile this
     function a second time.  One call per learner per chunk costs nothing
-    measurable; building the bank's ten entry points on a cold cache went
-    from 201 s to 119 s.
+    measurable (``benchmarks/ab_step.py --bank --bank-threads 2`` against the
+    inlined version: 0.99-1.02x on one thread and on two,
+    ``benchmarks/results/ab_step_bank_call.csv``); building the bank's ten
+    entry points on a cold cache went from 201 s to 100-119 s.
     """
     _learner_rows(mem, X, Y, resets, out, status, rows, l, learn, False)
 
