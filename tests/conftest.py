@@ -157,8 +157,10 @@ def pytest_configure(config):
     import online_lstm
     from online_lstm import bank_kernels
 
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [os.path.dirname(os.path.dirname(online_lstm.__file__)), os.environ.get("PYTHONPATH", "")]))
+    # the package this process imported first on the path (an empty entry
+    # would add the working directory, so none is added)
+    paths = [os.path.dirname(os.path.dirname(online_lstm.__file__)), os.environ.get("PYTHONPATH")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
     second = subprocess.Popen([sys.executable, "-c", _WARM_SECOND], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     for name in bank_kernels._ENTRY_POINTS:  # the bank's compile on first use; each has one signature
