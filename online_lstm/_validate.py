@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 from numba.core.errors import NumbaTypeError
 
@@ -17,6 +19,17 @@ _EXACT_INT = 2**53  # every integer up to this magnitude is a float64
 DISPATCH_ERRORS = (TypeError, NumbaTypeError)
 
 
+def as_array(value, name, shape_text, keep_mask=False):
+    """``np.asarray(value)`` (``np.asanyarray`` if ``keep_mask``), with
+    :class:`InputError` naming the expected shape for what NumPy cannot make
+    an array of (ragged lists and the like)."""
+    try:
+        return np.asanyarray(value) if keep_mask else np.asarray(value)
+    except Exception as exc:
+        raise InputError(f"{name} must be an array of shape {shape_text}; got {value!r:.80} "
+                         f"({exc})") from None
+
+
 def as_float_array(value, name, ndim, shape_text):
     """Convert to a C-contiguous float64 array if that loses nothing.
 
@@ -30,10 +43,7 @@ def as_float_array(value, name, ndim, shape_text):
     if isinstance(value, np.ma.MaskedArray):
         data = as_float_array(np.ma.getdata(value), name, ndim, shape_text)
         return np.where(np.ma.getmaskarray(value), np.nan, data)
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:  # ragged lists and the like
-        raise InputError(f"{name} must be an array of shape {shape_text}; got {value!r:.80} ({exc})") from None
+    arr = as_array(value, name, shape_text)
     if arr.dtype == np.float64 and arr.flags.c_contiguous and arr.ndim == ndim:
         return arr if arr.flags.writeable else arr.copy()
     if arr.dtype == object or not np.can_cast(arr.dtype, np.float64, casting="safe"):
@@ -57,7 +67,7 @@ def as_bool_mask(value, name, shape, what):
     """A writeable C-contiguous bool array of exactly ``shape`` (0/1 integers
     are accepted; an empty list is an empty mask); ``what`` says what one
     entry stands for, for the error message."""
-    r = np.asarray(value)
+    r = as_array(value, name, str(shape))
     if r.shape != shape:
         raise InputError(f"{name} must be a boolean mask of shape {shape}, {what}; got shape {r.shape}")
     if r.dtype != np.bool_ and r.size:
@@ -99,3 +109,24 @@ def checked_weights(shapes: dict, weights, named) -> dict:
             raise InputError(f"{name} has entries beyond {MAGNITUDE_LIMIT:g} in magnitude")
         checked[name] = arr
     return checked
+
+
+def as_real(value, name, what):
+    """``value`` as a float, for a hyper-parameter: real numbers only (no
+    bools, no strings); ValueError naming ``name`` otherwise, also for
+    integers too large for a float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        raise ValueError(f"{name} must be {what}; got {value!r}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be {what}; got an integer too large for a float") from None
+
+
+def seeded_rng(seed):
+    """``np.random.default_rng(seed)``, with ValueError naming ``seed``."""
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"seed must be None, an int >= 0, a sequence of them, a SeedSequence or "
+                         f"a Generator; got {seed!r:.80} ({exc})") from None

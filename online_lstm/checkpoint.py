@@ -124,11 +124,20 @@ def _umask() -> int:
 _TMP_SUFFIX = ".tmp"
 
 
+def _tmp_prefix(name: str) -> str:
+    """Start of the temporary file's name for a save to ``name``: a dot, the
+    name (its first 200 bytes: the temporary name adds about 14 more, and a
+    file name may have 255) and a dot."""
+    return "." + name.encode("utf-8", "surrogateescape")[:200].decode("utf-8", "ignore") + "."
+
+
 def remove_unfinished_saves(directory, pattern: str = "*") -> int:
     """Delete the temporary files that saves of checkpoints matching
     ``pattern`` in ``directory`` left behind: a process killed in the middle
     of :func:`write_checkpoint` cannot remove its own.  Call it only when no
-    save into ``directory`` can be running.  Returns how many went."""
+    save into ``directory`` can be running.  Returns how many went.  (The
+    temporary name holds the first 200 bytes of the checkpoint's name, so
+    a ``pattern`` for longer names must match their start.)"""
     gone = 0
     for tmp in pathlib.Path(directory).glob(f".{pattern}.*{_TMP_SUFFIX}"):
         tmp.unlink(missing_ok=True)
@@ -186,7 +195,7 @@ def write_checkpoint(path, arrays: dict, meta: dict, *, compress: bool = False,
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"cannot write {path}: no directory {directory} (it is not created "
                                 "for you)")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TMP_SUFFIX, dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=_tmp_prefix(path.name), suffix=_TMP_SUFFIX, dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
             method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
@@ -339,9 +348,9 @@ def _remap(arrays: dict, stored: dict, lay: Layout, fresh_header: np.ndarray, na
     """
     current = layout_signature(lay)
     try:
-        old_header = list(stored["header"])
+        old_header = [n if isinstance(n, str) else None for n in stored["header"]]
         old_record = [(str(n), int(s)) for n, s in stored["record"]]
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise CheckpointError(f"{name}: layout signature is malformed ({exc})") from None
     h = arrays["header"]
     if len(old_header) != h.shape[0]:
@@ -433,8 +442,10 @@ def _build(cls, config, name):
         raise CheckpointError(f"{name}: metadata has no configuration")
     try:
         return cls(**config)
-    except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{name}: its configuration does not build a learner: {exc}") from None
+    except (TypeError, ValueError, OverflowError, MemoryError) as exc:
+        # (MemoryError: sizes no real learner has, e.g. from an edited file)
+        raise CheckpointError(f"{name}: its configuration does not build a learner: "
+                              f"{type(exc).__name__}: {exc}") from None
 
 
 def _check_names(arrays, kind, name, slots=False):
@@ -510,7 +521,10 @@ def restore_learner(learner, path):
     learner.load_state_arrays(src.state_arrays())
     for key, value in theirs.items():
         if key not in ("lr", "state_bound"):  # those two live in the state
-            setattr(learner, key, value)
+            # past the learner's guard on its fixed parameters: the architecture
+            # is the same (checked above), the rest describes how the restored
+            # weights were initialised
+            object.__setattr__(learner, key, value)
     learner.n_divergences_ = src.n_divergences_
 
 
@@ -653,7 +667,7 @@ def restore_stream(learner, path):
     learner.load_state_arrays(src.state_arrays())
     for key, value in theirs.items():
         if key != "lr":  # lives in the state
-            setattr(learner, key, value)
+            object.__setattr__(learner, key, value)  # past the guard: see restore_learner
 
 
 __all__ = ["write_checkpoint", "read_checkpoint", "save_learner", "load_learner", "restore_learner",

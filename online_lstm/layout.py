@@ -199,7 +199,14 @@ def _block_values(name, value, n_blocks):
     """Turn a per-block bias specification into a tuple or None."""
     if value is None:
         return None
-    arr = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    try:
+        raw = np.asarray(value)
+    except ValueError:  # a ragged list
+        raw = np.asarray(None)
+    if raw.dtype.kind not in "iuf":  # no strings ('-1'), no bools, nothing else
+        raise ValueError(f"{name} must be None (random), one number, or one number per block "
+                         f"({n_blocks} blocks); got {value!r:.80}")
+    arr = np.atleast_1d(raw.astype(np.float64))
     if arr.ndim != 1 or arr.shape[0] not in (1, n_blocks):
         raise ValueError(
             f"{name} must be None (random), one number, or one number per block "

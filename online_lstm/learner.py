@@ -12,7 +12,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import checkpoint as _ckpt
 from . import kernels as _k
-from ._validate import DISPATCH_ERRORS, as_bool_mask, as_float_array, checked_weights
+from ._validate import (
+    DISPATCH_ERRORS, as_array, as_bool_mask, as_float_array, as_real, checked_weights, seeded_rng,
+)
 from .errors import DivergenceError, InputError, NoPendingStepError
 from .layout import (
     H_DWMAX, H_LR, H_STATE_BOUND, H_TMAX, H_WMAX, HEADER_SIZE, M_ACCUM, M_BANK, M_N_RESETS,
@@ -38,6 +40,15 @@ _DIVERGENCE_REASONS = {
 
 #: Accumulation modes stored in meta[M_ACCUM].
 _ACCUM_STEP, _ACCUM_SEQUENCE, _ACCUM_GRADIENT = 0, 1, 2
+
+#: Constructor arguments fixed once the learner is built: they shape its
+#: memory or were used up by the initialisation.  ``lr``, ``state_bound`` and
+#: ``on_divergence`` may change between steps.
+_FIXED_PARAMS = frozenset((
+    "n_in", "n_out", "n_blocks", "block_size", "output_gates", "connectivity", "bias", "g", "h",
+    "init_range", "in_gate_bias", "out_gate_bias", "forget_gate", "peepholes",
+    "forget_gate_bias", "update", "max_delay", "seed"))
+_POLICIES = ("raise", "reset")
 
 
 class OnlineLSTM:
@@ -187,6 +198,21 @@ class OnlineLSTM:
         self.seed = seed
         self._build(lr, state_bound)
 
+    def __setattr__(self, name, value):
+        """Constructor arguments that shape the memory (or were used by the
+        initialisation) are fixed once the learner is built: changing one
+        would make ``get_params``, checkpoints and copies describe another
+        learner than the one that runs.  ``clone(name=value)`` builds that
+        other learner."""
+        if name in _FIXED_PARAMS and "_mem" in self.__dict__:
+            raise AttributeError(
+                f"{name} is fixed once the learner is built; clone({name}=...) gives a new, "
+                f"untrained learner with another value (lr, state_bound and on_divergence can "
+                f"change between steps)")
+        if name == "on_divergence" and not (isinstance(value, str) and value in _POLICIES):
+            raise ValueError(f"on_divergence must be 'raise' or 'reset'; got {value!r}")
+        object.__setattr__(self, name, value)
+
     # ------------------------------------------------------------------
     # construction
     # ------------------------------------------------------------------
@@ -196,13 +222,12 @@ class OnlineLSTM:
                                    self.forget_gate, self.peepholes, self.max_delay)
         if self.update not in ("step", "sequence"):
             raise ValueError(f"update must be 'step' or 'sequence'; got {self.update!r}")
-        if self.on_divergence not in ("raise", "reset"):
-            raise ValueError(f"on_divergence must be 'raise' or 'reset'; got {self.on_divergence!r}")
-        r = self.init_range
-        if not isinstance(r, Real) or not math.isfinite(r) or not 0 <= r <= MAGNITUDE_LIMIT:
-            raise ValueError(f"init_range must be a number in [0, {MAGNITUDE_LIMIT:g}]; got {r!r}")
-        rng = np.random.default_rng(self.seed)
-        theta = lay.init_theta(rng, float(r), self.in_gate_bias, self.out_gate_bias,
+        what = f"a number in [0, {MAGNITUDE_LIMIT:g}]"
+        r = as_real(self.init_range, "init_range", what)
+        if not math.isfinite(r) or not 0 <= r <= MAGNITUDE_LIMIT:
+            raise ValueError(f"init_range must be {what}; got {self.init_range!r}")
+        rng = seeded_rng(self.seed)
+        theta = lay.init_theta(rng, r, self.in_gate_bias, self.out_gate_bias,
                                self.forget_gate_bias if lay.forget_gate else None)
         self._mem = lay.make_mem(_ACCUM_SEQUENCE if self.update == "sequence" else _ACCUM_STEP)
         self._theta = self._mem[lay.meta["theta"]:lay.meta["theta"] + lay.n_params]
@@ -261,9 +286,10 @@ class OnlineLSTM:
 
     @lr.setter
     def lr(self, value):
-        if not isinstance(value, Real) or not math.isfinite(value) or value < 0:
+        v = as_real(value, "lr", "a finite number >= 0")
+        if not math.isfinite(v) or v < 0:
             raise ValueError(f"lr must be a finite number >= 0; got {value!r}")
-        self._mem[H_LR] = float(value)
+        self._mem[H_LR] = v
 
     @property
     def state_bound(self) -> float:
@@ -272,9 +298,11 @@ class OnlineLSTM:
 
     @state_bound.setter
     def state_bound(self, value):
-        if not isinstance(value, Real) or math.isnan(value) or value <= 0:
-            raise ValueError(f"state_bound must be a number > 0 (math.inf allowed); got {value!r}")
-        self._mem[H_STATE_BOUND] = float(value)
+        what = "a number > 0 (math.inf allowed)"
+        v = as_real(value, "state_bound", what)
+        if math.isnan(v) or v <= 0:
+            raise ValueError(f"state_bound must be {what}; got {value!r}")
+        self._mem[H_STATE_BOUND] = v
 
     # ------------------------------------------------------------------
     # input handling
@@ -307,7 +335,9 @@ class OnlineLSTM:
             raise InputError(f"out must be a writeable C-contiguous float64 array of shape {shape}")
         return out
 
-    def _raise(self, st, x=None, y=None, row=None):
+    def _raise(self, st, x=None, y=None, row=None, step=None):
+        """Raise the exception of kernel status ``st``; ``step`` is the index
+        of a refused step (default: the next step, ``n_steps_``)."""
         lay = self.layout
         where = "" if row is None else f" (row {row})"
         if st == _k.BAD_X_SHAPE:
@@ -336,12 +366,13 @@ class OnlineLSTM:
                 "learn_delayed: an output unit given a target here already had one at that "
                 "step (or has been given one since); pass NaN for it")
         if st in _DIVERGENCE_REASONS:
-            raise self._divergence(st, row)
+            raise self._divergence(st, row, step=step)
         raise RuntimeError(f"unknown kernel status {st}")  # pragma: no cover
 
     def _divergence(self, st, row=None, note="",
-                    then="the learner holds the state from before it"):
-        step = self.n_steps_
+                    then="the learner holds the state from before it", step=None):
+        if step is None:
+            step = self.n_steps_
         reason = _DIVERGENCE_REASONS[st]
         where = "" if row is None else f" (row {row})"
         return DivergenceError(
@@ -497,7 +528,7 @@ class OnlineLSTM:
             yy = as_float_array(yy, "y", 1, f"({self.layout.n_out},)")
             st = _k.learn_last(self._mem, yy)
         if st:
-            self._raise(st, y=yy)
+            self._raise(st, y=yy, step=self.n_steps_ - 1)  # the step learned from
 
     def learn_delayed(self, y: ArrayLike | float, age: int) -> None:
         """Learn from the target of a step taken ``age`` steps before the last.
@@ -542,7 +573,7 @@ class OnlineLSTM:
             yy = as_float_array(yy, "y", 1, f"({lay.n_out},)")
             st = _k.learn_delayed(self._mem, yy, age)
         if st:
-            self._raise(st, y=yy)
+            self._raise(st, y=yy, step=self.n_steps_ - 1 - age)  # the step learned from
 
     def _age(self, age, what) -> int:
         """``age`` as an int if a snapshot of a step that old is kept."""
@@ -553,6 +584,7 @@ class OnlineLSTM:
         if not 0 <= age <= oldest or D == 0:
             why = ("this learner keeps no snapshots (max_delay=0; use learn_last, or build it "
                    "with max_delay > 0)" if D == 0 else
+                   "no step has been taken yet" if self.n_steps_ == 0 else
                    f"ages go from 0 (the last step) to {oldest} (max_delay={D}, "
                    f"{self.n_steps_} steps taken)")
             raise InputError(f"{what}: no step of age {age}: {why}")
@@ -573,6 +605,12 @@ class OnlineLSTM:
         last reset are applied first (spec §3.7).
         """
         st = _k.reset(self._mem)
+        if st in _DIVERGENCE_REASONS:  # applying the accumulated update (update="sequence")
+            reason = _DIVERGENCE_REASONS[st]
+            raise DivergenceError(
+                f"reset refused: applying the weight changes accumulated over the sequence "
+                f"(update='sequence') failed: {reason}. Nothing was changed; the learner holds "
+                f"its state from before the reset.", step=self.n_steps_, row=None, reason=reason)
         if st:
             self._raise(st)
 
@@ -589,7 +627,7 @@ class OnlineLSTM:
         if learn:
             if Y is None:
                 raise InputError(f"Y must be an array of shape ({T}, {K}); use NaN for steps without target")
-            Y = np.asanyarray(Y)  # keeps a mask: masked targets become NaN
+            Y = as_array(Y, "Y", f"({T}, {K})", keep_mask=True)  # masked targets become NaN
             if Y.ndim == 1 and K == 1:
                 Y = Y.reshape(-1, 1)
             Y = as_float_array(Y, "Y", 2, f"({T}, {K})")
@@ -605,7 +643,7 @@ class OnlineLSTM:
         if st:
             self._raise(st, x=X[row] if st == _k.BAD_X_SHAPE and T else None,
                         y=Y[row] if learn and st == _k.BAD_Y_SHAPE and Y.shape[0] else None,
-                        row=int(row))
+                        row=int(row), step=int(mem[M_STEP]))
         return o
 
     def learn_many(self, X: ArrayLike, Y: ArrayLike, resets: ArrayLike | None = None, *,
@@ -824,7 +862,7 @@ class OnlineLSTM:
         params.setdefault("on_divergence", "raise")
         lr, bound = params.pop("lr"), params.pop("state_bound")
         for k, v in params.items():
-            setattr(self, k, v)
+            setattr(self, k, v)  # before _build: not yet fixed
         self._build(lr, bound)
         self.load_state_arrays(d["state"])
         self.n_divergences_ = int(d.get("extra", {}).get("n_divergences", 0))

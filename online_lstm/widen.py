@@ -82,6 +82,19 @@ def _output_unit(lay, theta, o, k):
     return y, y * (1.0 - y)
 
 
+def _default_rng(seed, n_in, n_out):
+    """The generator of :func:`widen` when none is given: from the learner's
+    seed and the new sizes (an int seed ``s`` gives ``[s, n_in, n_out]``).  A
+    Generator or BitGenerator seed is a stream the user owns, drawn from as
+    it stands; a SeedSequence gets the sizes appended to its spawn key."""
+    if seed is None or isinstance(seed, (np.random.Generator, np.random.BitGenerator)):
+        return np.random.default_rng(seed)
+    if isinstance(seed, np.random.SeedSequence):
+        return np.random.default_rng(np.random.SeedSequence(
+            seed.entropy, spawn_key=(*seed.spawn_key, n_in, n_out)))
+    return np.random.default_rng([*np.atleast_1d(seed).tolist(), n_in, n_out])
+
+
 def widen(learner: OnlineLSTM, n_in: int | None = None, n_out: int | None = None,
           rng: np.random.Generator | int | None = None) -> OnlineLSTM:
     """A copy of ``learner`` with ``n_in`` inputs and ``n_out`` outputs.
@@ -118,7 +131,7 @@ def widen(learner: OnlineLSTM, n_in: int | None = None, n_out: int | None = None
         new_learner.load_state_arrays(learner.state_arrays())
         return new_learner
     if rng is None:
-        rng = np.random.default_rng(None if learner.seed is None else [learner.seed, n_in, n_out])
+        rng = _default_rng(learner.seed, n_in, n_out)
     else:
         rng = np.random.default_rng(rng)  # a Generator is used as it is; an int seeds one
     new = new_learner.layout

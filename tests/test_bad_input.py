@@ -302,3 +302,69 @@ def test_load_state_arrays_refuses_weights_beyond_the_bound():
     with pytest.raises(InputError, match="beyond 1e"):
         m.load_state_arrays(bad)
     assert same_state(before, m.state_arrays())
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.learn_many([[0.1, 0.2, 0.3], [0.1, 0.2, 0.3]], [[0.1, 0.2], [0.3]]),
+    lambda m: m.gradient([[0.1, 0.2, 0.3], [0.1, 0.2, 0.3]], [[0.1, 0.2], [0.3]]),
+    lambda m: m.learn_many(np.zeros((2, 3)), np.zeros((2, 2)), resets=[[True], []]),
+    lambda m: m.predict_many(np.zeros((2, 3)), resets=[[True], []]),
+])
+def test_ragged_targets_and_resets_are_input_errors(call):
+    """A ragged list is refused as the learner's InputError naming the shape,
+    not NumPy's ValueError, and changes nothing."""
+    m = learner()
+    before = m.state_arrays()
+    with pytest.raises(InputError, match=r"must be an array of shape \(2,"):
+        call(m)
+    assert same_state(before, m.state_arrays())
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(lr=10**400), "^lr .*too large"), (dict(state_bound=10**400), "^state_bound .*too large"),
+    (dict(init_range=10**400), "^init_range .*too large"), (dict(lr=True), "^lr .*True"),
+    (dict(state_bound=True), "^state_bound"), (dict(init_range=True), "^init_range"),
+    (dict(lr="0.5"), "^lr"), (dict(seed=-1), "^seed"), (dict(seed=1.5), "^seed"),
+    (dict(seed="abc"), "^seed"), (dict(in_gate_bias="-1"), "^in_gate_bias"),
+    (dict(out_gate_bias=["-1", "-2"]), "^out_gate_bias"), (dict(in_gate_bias=True), "^in_gate_bias"),
+    (dict(forget_gate=True, forget_gate_bias="2"), "^forget_gate_bias"),
+    (dict(forget_gate=True, forget_gate_bias=[True, False]), "^forget_gate_bias"),
+    (dict(on_divergence="bogus"), "^on_divergence"),
+])
+def test_odd_hyper_parameters_are_value_errors_naming_them(kw, match):
+    with pytest.raises(ValueError, match=match):
+        OnlineLSTM(2, 1, 2, 1, **kw)
+
+
+def test_huge_or_bool_learning_rate_is_refused_after_construction_too():
+    m = learner()
+    for value in (10**400, True, "0.5", -1.0):
+        with pytest.raises(ValueError, match="^lr"):
+            m.lr = value
+    assert m.lr == 0.1
+
+
+@pytest.mark.parametrize("name, value", [
+    ("update", "sequence"), ("max_delay", 3), ("n_blocks", 1), ("n_in", 4), ("forget_gate", True),
+    ("seed", 5), ("init_range", 0.3), ("in_gate_bias", -1.0), ("bias", "none"),
+])
+def test_constructor_arguments_are_fixed_once_built(name, value):
+    """Assigning one would make get_params, checkpoints and copies describe
+    another learner than the one that runs; it is refused, and clone() is the
+    way to another value."""
+    m = learner()
+    before, params = m.state_arrays(), m.get_params()
+    with pytest.raises(AttributeError, match=rf"{name} is fixed.*clone\({name}="):
+        setattr(m, name, value)
+    assert m.get_params() == params and same_state(before, m.state_arrays())
+    assert m.clone(**{name: value}).get_params()[name] == value
+
+
+def test_the_changeable_hyper_parameters_change(tmp_path):
+    m = learner()
+    m.lr, m.state_bound, m.on_divergence = 0.3, 50.0, "reset"
+    assert (m.lr, m.state_bound, m.on_divergence) == (0.3, 50.0, "reset")
+    with pytest.raises(ValueError, match="on_divergence"):
+        m.on_divergence = "bogus"
+    assert m.on_divergence == "reset"
+    assert OnlineLSTM.load(m.save(tmp_path / "m.npz")).get_params() == m.get_params()

@@ -377,9 +377,8 @@ def test_bad_checkpoint_file_is_refused_and_changes_nothing(learner, tmp_path):
             target.restore(file)
         assert same_state(state, target.state_arrays()) and target.get_params() == params
 
-    m = trained(learner)
+    m = make(learner, "fr-bias", seed=7, lr=0.05)  # parameters a restore takes from the file
     m.learn_one(X_OK, Y_OK)
-    m.lr, m.seed = 0.05, 7  # parameters a restore would take from the file
     other_kind = (make("bptt", "fr-bias") if learner == "rtrl" else make("rtrl", "fr-bias"))
     with pytest.raises(CheckpointError, match="not a"):
         type(other_kind).load(path)
@@ -608,3 +607,19 @@ def test_a_learner_class_without_a_checkpoint_kind_cannot_save_or_load(tmp_path)
     with pytest.raises(TypeError, match="Unnamed has no checkpoint kind"):
         Unnamed.load(tmp_path / "r.npz")  # (it would read a file of any kind)
     assert not (tmp_path / "u.npz").exists()
+
+
+@pytest.mark.parametrize("learner", ["rtrl", "bptt-w3"])
+def test_constructor_arguments_are_fixed_once_built(learner):
+    m = make(learner, "fr-bias")
+    params = m.get_params()
+    fixed = ["n_hidden", "update", "seed", "init_range", "architecture"] + (
+        ["window"] if learner == "bptt-w3" else [])
+    for name in fixed:
+        with pytest.raises(AttributeError, match=rf"{name} is fixed.*clone\({name}="):
+            setattr(m, name, params[name])
+    assert m.get_params() == params
+    m.lr = 0.05
+    assert m.lr == 0.05
+    with pytest.raises(ValueError, match="^lr"):
+        m.lr = 10**400

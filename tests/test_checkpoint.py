@@ -283,6 +283,12 @@ def _set(key, value):
     ("divergences < 0", dict(meta=_set("extra", {"n_divergences": -3})), "metadata 'extra' must be"),
     ("divergences float", dict(meta=_set("extra", {"n_divergences": 1.5})), "metadata 'extra' must be"),
     ("divergences bool", dict(meta=_set("extra", {"n_divergences": True})), "metadata 'extra' must be"),
+    # edited metadata (a valid checksum does not make a configuration sane)
+    ("huge config", dict(meta=lambda m: m["config"].update(n_in=10**12)), "does not build a learner"),
+    ("record size inf", dict(meta=lambda m: m["layout"]["record"].__setitem__(
+        0, [m["layout"]["record"][0][0], float("inf")])), "layout signature is malformed"),
+    ("header entries lists", dict(meta=lambda m: m["layout"].update(
+        header=[[n] for n in m["layout"]["header"]])), "no header entry"),
 ])
 def test_bad_checkpoint_contents(what, kwargs, match, tmp_path):
     _, path = small_checkpoint(tmp_path)
@@ -499,3 +505,13 @@ def test_sigkill_during_save_loses_nothing(tmp_path):
             assert loaded.n_steps_ in (ends[-1], begun[-1])
         assert same_state(loaded.state_arrays(), replay(loaded.n_steps_).state_arrays())
     assert mid_save >= trials // 2
+
+
+def test_a_long_file_name_saves(tmp_path):
+    """The temporary file of an atomic save must not pass the 255-byte limit
+    of a file name that the checkpoint's own name keeps to."""
+    m = OnlineLSTM(3, 2, 2, 1, seed=0)
+    for name in ("m" * 250, "\u00e9" * 125):  # 250 bytes each (two per e-acute in UTF-8)
+        path = m.save(tmp_path / name)
+        assert same_state(OnlineLSTM.load(path).state_arrays(), m.state_arrays())
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["m" * 250, "\u00e9" * 125])

@@ -213,3 +213,49 @@ def test_an_update_that_overflows_alpha_times_error_is_refused(n_blocks, x):
         m.learn_one(x, [1e300])
     assert same_state(before, m.state_arrays())
     assert np.all(np.isfinite(m.theta_))
+
+
+def test_the_error_names_the_step_that_was_refused():
+    """``.step`` is the index of the refused step: the step a delayed target
+    belongs to, the last step for ``learn_last``, and for ``gradient`` the
+    index the step would have had in ``learn_many`` (the learner's steps plus
+    the row)."""
+    m = OnlineLSTM(3, 2, 2, 2, lr=0.3, seed=1, max_delay=3)
+    for _ in range(5):
+        m.predict_one(np.full(3, 0.5))  # steps 0..4, no targets
+    m.lr = 1e300  # any error signal now overflows alpha * e
+    before = m.state_arrays()
+    for age in (0, 2):
+        with pytest.raises(DivergenceError, match=f"at step {4 - age}:") as err:
+            m.learn_delayed(np.zeros(2), age)
+        assert err.value.step == 4 - age
+    m0 = OnlineLSTM(3, 2, 2, 2, lr=0.3, seed=1)
+    for _ in range(5):
+        m0.predict_one(np.full(3, 0.5))
+    m0.lr = 1e300
+    with pytest.raises(DivergenceError) as err:
+        m0.learn_last(np.zeros(2))
+    assert err.value.step == 4
+    assert same_state(before, m.state_arrays())
+
+    g = OnlineLSTM(3, 2, 2, 2, lr=0.3, seed=1, state_bound=1.5, in_gate_bias=2.0)
+    g.learn_many(np.zeros((3, 3)), np.zeros((3, 2)))
+    X, Y = np.full((20, 3), 3.0), np.full((20, 2), 0.5)
+    with pytest.raises(DivergenceError) as grad_err:
+        g.gradient(X, Y, from_current_state=True)
+    with pytest.raises(DivergenceError) as many_err:
+        g.learn_many(X, Y)
+    assert (grad_err.value.step, grad_err.value.row) == (many_err.value.step, many_err.value.row)
+    assert grad_err.value.step == 3 + grad_err.value.row
+
+
+def test_a_reset_that_cannot_apply_the_accumulated_update_says_so():
+    m = OnlineLSTM(3, 2, 2, 2, lr=1e149, seed=1, update="sequence")
+    m.set_weights(b_in=[9.9999e149, 9.9999e149])
+    m.learn_many(np.ones((5, 3)), np.zeros((5, 2)))
+    before = m.state_arrays()
+    with pytest.raises(DivergenceError, match="reset refused: applying the weight changes "
+                                              "accumulated") as err:
+        m.reset()
+    assert "step was not applied" not in str(err.value)
+    assert same_state(before, m.state_arrays())

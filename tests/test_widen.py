@@ -110,3 +110,19 @@ def test_rng_may_be_a_seed():
     b = widen(m, n_in=3, rng=np.random.default_rng(5))
     c = widen(m, n_in=3, rng=6)
     assert np.array_equal(a.theta_, b.theta_) and not np.array_equal(a.theta_, c.theta_)
+
+
+@pytest.mark.parametrize("seed", [np.random.SeedSequence(3), [3, 4], np.int64(3),
+                                  "generator"])
+def test_every_kind_of_seed_widens(seed):
+    """A learner seeded by anything its constructor takes widens without an
+    ``rng``: reproducibly from a SeedSequence, a list or a NumPy int (an int
+    seed ``s`` draws from ``[s, n_in, n_out]``, as before), and from the
+    stream of a Generator, which the user owns."""
+    make = lambda: np.random.default_rng(3) if seed == "generator" else seed  # noqa: E731
+    a = widen(OnlineLSTM(2, 1, 2, 1, seed=make()), n_in=3)
+    b = widen(OnlineLSTM(2, 1, 2, 1, seed=make()), n_in=3)
+    assert a.layout.n_in == 3 and np.array_equal(a.theta_, b.theta_)
+    if isinstance(seed, np.int64):
+        c = widen(OnlineLSTM(2, 1, 2, 1, seed=3), n_in=3, rng=np.random.default_rng([3, 3, 1]))
+        assert np.array_equal(a.theta_, c.theta_)

@@ -13,7 +13,9 @@ from .. import checkpoint as _ckpt
 from .. import kernels as _k
 from ..errors import DivergenceError, InputError, NoPendingStepError
 from ..layout import MAGNITUDE_LIMIT
-from .._validate import DISPATCH_ERRORS, as_bool_mask, as_float_array, checked_weights
+from .._validate import (
+    DISPATCH_ERRORS, as_array, as_bool_mask, as_float_array, as_real, checked_weights, seeded_rng,
+)
 from . import _common as _c
 from .network import Network
 
@@ -66,6 +68,20 @@ class StreamLearner:
         self.seed = seed
         self._build(lr)
 
+    def __setattr__(self, name, value):
+        """The constructor arguments other than ``lr`` are fixed once the
+        learner is built (as :class:`~online_lstm.OnlineLSTM`'s are):
+        ``clone(name=value)`` builds a learner with another value."""
+        if "_arrays" in self.__dict__ and name in self._fixed_params():
+            raise AttributeError(
+                f"{name} is fixed once the learner is built; clone({name}=...) gives a new, "
+                f"untrained learner with another value (lr can change between steps)")
+        object.__setattr__(self, name, value)
+
+    @classmethod
+    def _fixed_params(cls):
+        return (*cls._base_architecture, *cls._extra_params, "init_range", "seed")
+
     # ------------------------------------------------------------------
     # construction
     # ------------------------------------------------------------------
@@ -73,13 +89,14 @@ class StreamLearner:
         self.network = net = Network(self.n_in, self.n_out, self.n_hidden, self.architecture, self.bias)
         if self.update not in ("step", "sequence"):
             raise ValueError(f"update must be 'step' or 'sequence'; got {self.update!r}")
-        r = self.init_range
-        if not isinstance(r, Real) or not math.isfinite(r) or not 0 <= r <= MAGNITUDE_LIMIT:
-            raise ValueError(f"init_range must be a number in [0, {MAGNITUDE_LIMIT:g}]; got {r!r}")
+        what = f"a number in [0, {MAGNITUDE_LIMIT:g}]"
+        r = as_real(self.init_range, "init_range", what)
+        if not math.isfinite(r) or not 0 <= r <= MAGNITUDE_LIMIT:
+            raise ValueError(f"init_range must be {what}; got {self.init_range!r}")
         hd = np.zeros(_c.HEADER_SIZE)
         hd[_c.H_MODE] = _c.MODE_SEQUENCE if self.update == "sequence" else _c.MODE_STEP
         hd[_c.H_NIN], hd[_c.H_NOUT], hd[_c.H_KIND] = net.n_in, net.n_out, self._kind
-        theta = net.init_theta(np.random.default_rng(self.seed), float(r))
+        theta = net.init_theta(seeded_rng(self.seed), r)
         self._arrays = dict(hd=hd, theta=theta, dW=np.zeros(net.n_params), g=np.zeros(net.n_params),
                             **self._allocate(hd))
         self._tuple()
@@ -129,9 +146,10 @@ class StreamLearner:
 
     @lr.setter
     def lr(self, value):
-        if not isinstance(value, Real) or not math.isfinite(value) or value < 0:
+        v = as_real(value, "lr", "a finite number >= 0")
+        if not math.isfinite(v) or v < 0:
             raise ValueError(f"lr must be a finite number >= 0; got {value!r}")
-        self._arrays["hd"][_c.H_LR] = float(value)
+        self._arrays["hd"][_c.H_LR] = v
 
     # ------------------------------------------------------------------
     # input handling and errors
@@ -285,7 +303,7 @@ class StreamLearner:
         if learn:
             if Y is None:
                 raise InputError(f"Y must be an array of shape ({T}, {K}); use NaN for steps without target")
-            Y = np.asanyarray(Y)  # keeps a mask: masked targets become NaN
+            Y = as_array(Y, "Y", f"({T}, {K})", keep_mask=True)  # masked targets become NaN
             if Y.ndim == 1 and K == 1:
                 Y = Y.reshape(-1, 1)
             Y = as_float_array(Y, "Y", 2, f"({T}, {K})")
