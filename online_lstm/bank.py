@@ -65,6 +65,10 @@ class BankDivergenceError(DivergenceError):
         self.reasons = reasons
         self.out = out
 
+    def __reduce__(self):  # picklable, e.g. raised in a worker process
+        return (type(self), (self.args[0], self.learners, self.step, self.row, self.reasons,
+                             self.out), {"state": self.state})
+
 
 def _aligned_zeros(n_rows, n_cols):
     """Zeroed float64 array of shape (n_rows, n_cols) starting on a 64-byte boundary."""
@@ -81,6 +85,19 @@ def _learner_seeds(seed, n):
     if len(seeds) != n or not all(isinstance(s, Integral) for s in seeds):
         raise ValueError(f"seed must be None, an int, or {n} ints (one per learner); got {seed!r:.80}")
     return [int(s) for s in seeds]
+
+
+def _int_seed(seed):
+    """A learner's seed as a bank keeps it: an int, or None for any other
+    kind (a Generator, a SeedSequence, None), which no int can stand for."""
+    return int(seed) if isinstance(seed, Integral) and not isinstance(seed, bool) else None
+
+
+def _bank_seed(seeds_):
+    """The bank's ``seed`` parameter once its learners are given one by one
+    (``from_learners``, ``set_learner``): their seeds, which rebuild every
+    learner's initial weights in ``clone()``, or None if one has no int seed."""
+    return None if any(s is None for s in seeds_) else list(seeds_)
 
 
 def _per_learner(name, value, n):
@@ -164,7 +181,8 @@ class LearnerBank:
         if on_divergence != "raise":
             raise ValueError(f"a LearnerBank supports on_divergence='raise' only (got {on_divergence!r}): "
                              f"catch BankDivergenceError and reset or replace its .learners")
-        if parallel not in ("auto", True, False):
+        if not (parallel is True or parallel is False or parallel == "auto"
+                and isinstance(parallel, str)):  # 1, np.True_: refused, not run serially
             raise ValueError(f"parallel must be 'auto', True or False; got {parallel!r}")
         N = self.n_learners = int(n_learners)
         self.parallel = parallel
@@ -207,14 +225,15 @@ class LearnerBank:
         learners = list(learners)
         if not learners or not all(isinstance(m, OnlineLSTM) for m in learners):
             raise ValueError("from_learners needs a non-empty sequence of OnlineLSTM")
+        bad = [i for i, m in enumerate(learners) if m.on_divergence != "raise"]
+        if bad:  # (checked for every learner, not only the first, which builds the bank)
+            raise ValueError(f"a LearnerBank supports on_divergence='raise' only; learners {bad} "
+                             f"have 'reset'")
         p = learners[0].get_params()
-        seeds = [m.seed if isinstance(m.seed, Integral) else 0 for m in learners]
         bank = cls(len(learners), **{k: v for k, v in p.items() if k not in ("seed", "lr", "state_bound")},
-                   seed=seeds, parallel=parallel)
+                   seed=[_int_seed(m.seed) or 0 for m in learners], parallel=parallel)
         for i, m in enumerate(learners):
             bank.set_learner(i, m)
-        bank.seed = None
-        bank.seeds_ = [m.seed for m in learners]
         return bank
 
     def _learner_params(self, i):
@@ -238,6 +257,10 @@ class LearnerBank:
         if learner.update != self._proto.update:
             raise InputError(f"learner has update={learner.update!r}; this bank has {self._proto.update!r}")
         self._mems[i, :self.layout.mem_size] = learner._mem
+        seed = _int_seed(learner.seed)
+        if seed != self.seeds_[i]:  # another learner's initial weights: clone() must follow
+            self.seeds_[i] = seed
+            self.seed = _bank_seed(self.seeds_)
 
     def get_params(self) -> dict[str, object]:
         """Constructor arguments (River/scikit-learn convention)."""
@@ -690,19 +713,24 @@ class LearnerBank:
     def state_(self) -> dict[str, Floats]:
         """Copies of every learner's state, the learner axis first: ``s_c``
         (N, n_cells), ``y_c``, ``y_in`` (N, C), ``y_out``, ``y_k`` (N, K),
-        ``T_in`` (N, n_cells, I_g), ``T_c`` (N, n_cells, I_c); see
-        :attr:`OnlineLSTM.state_`."""
+        ``T_in`` (N, n_cells, I_g), ``T_c`` (N, n_cells, I_c), and with
+        forget gates or peepholes ``y_phi``, ``T_phi``, ``T_P_in``,
+        ``T_P_phi``; see :attr:`OnlineLSTM.state_`."""
         lay = self.layout
         meta = lay.meta
         fields = lay.record_fields()
         start = meta["bank0"] + self._mems[:, M_BANK].astype(np.int64) * meta["bank_size"]
         out = {}
-        for key in ("s_c", "y_c", "y_in", "y_out", "y_k"):
+        for key in ("s_c", "y_c", "y_in", "y_out", "y_k") + (("y_phi",) if lay.forget_gate else ()):
             idx = (start + meta["r_" + _RECORD_KEYS[key]])[:, None] + np.arange(fields[key])
             out[key] = np.take_along_axis(self._mems, idx, axis=1)
-        traces = [lay.trace_views(t) for t in self._region("T")]
+        T = self._region("T")
+        traces = [lay.trace_views(t) for t in T]
         out["T_in"] = np.stack([t[0] for t in traces])
         out["T_c"] = np.stack([t[1] for t in traces])
+        options = [lay.option_trace_views(t) for t in T]  # forget gate, peepholes
+        for key in options[0]:
+            out[key] = np.stack([o[key] for o in options])
         return out
 
     # ------------------------------------------------------------------
@@ -778,9 +806,9 @@ class LearnerBank:
     def __setstate__(self, d):
         params = dict(d["params"])
         seed = params.pop("seed")
-        seeds = d["seeds"]  # None for learners taken in by from_learners without a seed
+        seeds = [_int_seed(s) for s in d["seeds"]]  # None: a learner without an int seed
         self.__init__(**params, seed=[0 if s is None else s for s in seeds])
-        self.seed, self.seeds_ = seed, list(seeds)
+        self.seed, self.seeds_ = seed, seeds
         self.load_state_arrays(d["state"])
 
 

@@ -546,11 +546,15 @@ def save_bank(bank, path, *, compress: bool = False, fsync: bool = True) -> path
 
     config = learner_config(bank)  # get_params(); per-learner lr/state_bound become lists
     config["seed"] = None  # the per-learner seeds below are what rebuilds the bank
+    seed = bank.seed
     meta = {
         "kind": KIND_BANK,
         "library_version": __version__,
         "config": config,
         "seeds": _seeds_json(bank.seeds_),
+        # the bank's own seed parameter (get_params, clone) when JSON holds it
+        "bank_seed": (int(seed) if isinstance(seed, Integral) and not isinstance(seed, bool)
+                      else _seeds_json(seed) if isinstance(seed, list) else None),
         "layout": layout_signature(bank.layout),
     }
     return write_checkpoint(path, bank.state_arrays(), meta, compress=compress, fsync=fsync)
@@ -585,9 +589,20 @@ def load_bank(path, cls=None):
     except InputError as exc:
         raise CheckpointError(f"{name}: the stored state does not fit its own configuration: "
                               f"{exc}") from None
-    bank.seed = None
+    bank.seed = _bank_seed_from(meta.get("bank_seed"), bank.n_learners, name)
     bank.seeds_ = list(seeds)
     return bank
+
+
+def _bank_seed_from(value, n, name):
+    """The ``bank_seed`` entry of a bank checkpoint's metadata, checked (None
+    in checkpoints written before it existed)."""
+    if value is None or (type(value) is int and value >= 0):
+        return value
+    if isinstance(value, list) and len(value) == n and all(type(v) is int for v in value):
+        return value
+    raise CheckpointError(f"{name}: metadata 'bank_seed' must be null, an int >= 0 or {n} ints; "
+                          f"got {value!r:.80}")
 
 
 def restore_bank(bank, path):
@@ -604,6 +619,9 @@ def restore_bank(bank, path):
         raise CheckpointError(f"{name} was saved from a bank with another configuration "
                               f"({'; '.join(diff)})")
     bank.load_state_arrays(src.state_arrays())
+    # the checkpoint's constructor arguments too, as OnlineLSTM.restore takes
+    # them (the architecture is the same: checked above)
+    bank._proto = src._proto
     bank.seed, bank.seeds_ = src.seed, list(src.seeds_)
 
 

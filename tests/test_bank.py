@@ -400,3 +400,77 @@ def test_bad_constructor_arguments():
         with pytest.raises(IndexError, match=r"in \[0, 3\) \(or from -3, counting from the end\)"):
             bank.learner(bad)
     np.testing.assert_array_equal(bank.learner(-1).theta_, bank.learner(2).theta_)  # as for a list
+
+
+def test_bank_divergence_error_pickles_with_its_fields():
+    """As a single learner's error does: a bank diverging in a worker process
+    must reach the caller as itself, not as an unpickling error."""
+    import copy
+    bank = diverging_bank()
+    with pytest.raises(BankDivergenceError) as err:
+        bank.learn_many(np.ones((3, 100, 1)), np.full((3, 100, 1), 0.5))
+    for back in (pickle.loads(pickle.dumps(err.value)), copy.deepcopy(err.value)):
+        assert type(back) is BankDivergenceError and str(back) == str(err.value)
+        assert back.learners.tolist() == [1] and back.step.tolist() == err.value.step.tolist()
+        assert back.row.tolist() == err.value.row.tolist() and back.reasons == err.value.reasons
+        assert np.array_equal(back.out, err.value.out, equal_nan=True)
+
+
+@pytest.mark.parametrize("kw", [dict(forget_gate=True), dict(peepholes=True),
+                                dict(forget_gate=True, peepholes=True)])
+def test_state_has_the_options_state_as_for_one_learner(kw):
+    rng = np.random.default_rng(2)
+    bank = LearnerBank(3, 2, 1, 2, 2, seed=4, **kw)
+    X, Y, R = streams(rng, 3, 20, bank.layout)
+    bank.learn_many(X, Y, R)
+    state = bank.state_
+    for i, m in enumerate(separate(bank)):
+        single = m.state_
+        assert sorted(state) == sorted(single)
+        for key, value in single.items():
+            assert np.array_equal(state[key][i], value), key
+
+
+def test_learners_seeded_otherwise_pickle_and_keep_their_seeds():
+    """from_learners with Generator- or SeedSequence-seeded learners: no int
+    stands for their seeds, so seeds_ holds None for them, and the bank
+    pickles, copies and clones."""
+    import copy
+    ms = [OnlineLSTM(3, 2, seed=np.random.default_rng(1)), OnlineLSTM(3, 2, seed=5),
+          OnlineLSTM(3, 2, seed=np.random.SeedSequence(2))]
+    bank = LearnerBank.from_learners(ms)
+    assert bank.seeds_ == [None, 5, None] and bank.seed is None
+    for back in (pickle.loads(pickle.dumps(bank)), copy.deepcopy(bank)):
+        assert back.seeds_ == [None, 5, None]
+        assert all(np.array_equal(back.state_arrays()[k], v) for k, v in bank.state_arrays().items())
+    assert bank.clone().n_learners == 3
+
+
+def test_set_learner_keeps_the_seeds_true():
+    """After set_learner, learner l still equals OnlineLSTM(..., seed=seeds_[l])
+    at the start, and clone() rebuilds every learner's initial weights."""
+    bank = LearnerBank(3, 3, 2, 2, seed=11)
+    m = OnlineLSTM(3, 2, 2, seed=12345)
+    bank.set_learner(1, m)
+    assert bank.seeds_[1] == 12345 and bank.learner(1).seed == 12345
+    assert np.array_equal(bank.learner(1).clone().theta_, m.theta_)
+    assert np.array_equal(bank.clone().theta_, bank.theta_)
+    same = LearnerBank(3, 3, 2, 2, seed=11)
+    same.set_learner(2, same.learner(2))  # the same seed: the bank's seed stays 11
+    assert same.seed == 11
+    ms = [OnlineLSTM(3, 2, seed=7), OnlineLSTM(3, 2, seed=8)]
+    given = LearnerBank.from_learners(ms)
+    assert given.seed == [7, 8] and np.array_equal(given.clone().theta_, given.theta_)
+
+
+def test_from_learners_checks_every_learner_in_any_order():
+    a, b = OnlineLSTM(3, 2, seed=0), OnlineLSTM(3, 2, seed=1, on_divergence="reset")
+    for order, bad in (([a, b], 1), ([b, a], 0)):
+        with pytest.raises(ValueError, match=rf"on_divergence='raise' only; learners \[{bad}\]"):
+            LearnerBank.from_learners(order)
+
+
+@pytest.mark.parametrize("parallel", [1, 0, np.True_, "Auto", None])
+def test_parallel_is_exactly_auto_true_or_false(parallel):
+    with pytest.raises(ValueError, match="parallel must be"):
+        LearnerBank(3, 2, 1, parallel=parallel)

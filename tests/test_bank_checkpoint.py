@@ -100,3 +100,20 @@ def test_a_learner_file_is_not_a_bank_file_and_back(tmp_path):
     bank.save(tmp_path / "b.npz")
     with pytest.raises(CheckpointError, match="OnlineLSTM"):
         OnlineLSTM.load(tmp_path / "b.npz")
+
+
+@pytest.mark.parametrize("seed", [5, [3, 4, 5, 6]])
+def test_a_loaded_bank_keeps_its_seed_and_clones_the_same(seed, tmp_path):
+    bank = LearnerBank(4, 3, 2, 2, seed=seed)
+    loaded = LearnerBank.load(bank.save(tmp_path / "b.npz"))
+    assert loaded.get_params() == bank.get_params()
+    assert np.array_equal(loaded.clone().theta_, bank.clone().theta_)
+
+
+def test_restore_takes_the_checkpoints_parameters(tmp_path):
+    """As OnlineLSTM.restore does: the state and the constructor arguments."""
+    src = LearnerBank(2, 3, 2, 1, init_range=0.1, in_gate_bias=-1.0, out_gate_bias=-2.0, seed=3)
+    dst = LearnerBank(2, 3, 2, 1, init_range=0.5, seed=9)
+    dst.restore(src.save(tmp_path / "b.npz"))
+    assert dst.get_params() == src.get_params()
+    assert np.array_equal(dst.clone().theta_, src.clone().theta_)
