@@ -37,8 +37,10 @@ Zip member timestamps are fixed, so the same state gives the same bytes.
 Other objects reuse the same container: :func:`write_checkpoint` and
 :func:`read_checkpoint` take and return any set of named arrays plus a
 metadata dict with its own ``kind`` and ``config``.  A bank of learners
-(``"LearnerBank"``) stores the learner's arrays with a leading learner axis;
-the competitor learners (``"RTRL"``, ``"BPTT"``; no ``layout`` or ``extra``)
+(``"LearnerBank"``) stores the learner's arrays with a leading learner axis,
+and in its metadata ``seeds`` (each learner's int seed, or null) and
+``bank_seed`` (the bank's ``seed`` parameter when it is an int or a list of
+ints, else null; absent in files written before it existed); the competitor learners (``"RTRL"``, ``"BPTT"``; no ``layout`` or ``extra``)
 store the arrays of their ``state_arrays()``.
 
 Write protocol
