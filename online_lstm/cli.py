@@ -169,6 +169,11 @@ def cmd_reproduce(args) -> int:
             print(f"online-lstm reproduce: {exc}", file=sys.stderr)
             return 2
     name = args.name or ("-".join(args.targets) + ("-quick" if args.quick else ""))
+    problem = _records_dir_problem(Path(args.out), name)
+    if problem:  # before any trial runs: a run must not end unable to write what it did
+        print(f"online-lstm reproduce: cannot use --out {args.out} as the records directory: "
+              f"{problem}", file=sys.stderr)
+        return 2
     n_trials = sum(args.trials or (1 if args.quick else PRESETS[i].trials) for i in ids)
     print(f"online-lstm reproduce: {len(ids)} preset(s), {n_trials} trial(s)"
           f"{' (quick: small sequence budget, NOT a reproduction)' if args.quick else ''}; "
@@ -195,6 +200,25 @@ def cmd_reproduce(args) -> int:
     print()
     print(format_table(cmp, markdown=args.markdown))
     return 0
+
+
+def _records_dir_problem(out: Path, name: str) -> str | None:
+    """Why ``reproduce`` could not write its records (``<name>.csv``,
+    ``<name>-summary.csv``) and trial checkpoints (``<name>.trials/``) in
+    ``out``, or None.  Tried with a real file, since permissions alone do
+    not tell (a read-only file system, a root user)."""
+    import tempfile
+
+    for f, kind in ((out / f"{name}.csv", "file"), (out / f"{name}-summary.csv", "file"),
+                    (out / f"{name}.trials", "directory")):
+        if f.exists() and f.is_dir() != (kind == "directory"):
+            return f"{f} exists and is not a {kind}"
+    try:
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        return f"no file can be written there ({exc.strerror or exc})"
+    return None
 
 
 #: the record columns ``compare`` reads

@@ -163,6 +163,31 @@ def test_reproduce_says_when_out_is_not_a_directory(tmp_path, capsys):
     assert "cannot use --out" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("make, says", [
+    (lambda out: (out / "r.csv").mkdir(), "r.csv exists and is not a file"),
+    (lambda out: (out / "r.trials").write_text("x"), "r.trials exists and is not a directory"),
+    (None, "no file can be written there"),
+])
+def test_reproduce_checks_that_out_takes_its_files_before_any_trial(make, says, tmp_path, capsys,
+                                                                    monkeypatch):
+    """A records directory that cannot take the records fails at once, with
+    exit 2, not with a traceback after the trials have run."""
+    if make is None:
+        import tempfile
+
+        def refuse(*a, **kw):
+            raise PermissionError(13, "Permission denied")
+        monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
+    else:
+        make(tmp_path)
+    before = sorted(tmp_path.iterdir())
+    assert main(["reproduce", "6a", "--quick", "--name", "r", "--out", str(tmp_path),
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
+    assert sorted(tmp_path.iterdir()) == before
+
+
 def test_reproduce_function_checks_its_counts(tmp_path):
     from online_lstm.experiments import reproduce
 
