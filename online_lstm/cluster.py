@@ -217,10 +217,29 @@ def _trial(preset, trial, seed, topic=None, checkpoint=None):
 # ---------------------------------------------------------------------------
 # the client side
 # ---------------------------------------------------------------------------
+def _check_address(address: str):
+    """ClusterError for a string that is no Dask address at all (no port, an
+    unknown scheme): ``distributed.Client`` would raise ValueError in its
+    background task and leave the caller waiting out its 60 s timeout."""
+    from distributed.comm import registry
+    from distributed.comm.addressing import parse_address
+
+    try:
+        scheme, loc = parse_address(address)
+        backend = registry.get_backend(scheme)
+        if scheme != "inproc":  # an in-process cluster's address has no host and port
+            backend.get_address_host_port(loc)
+    except ValueError as exc:
+        raise ClusterError(f"{address!r} is not a Dask scheduler address such as "
+                           f"'tcp://host:8786': {exc}") from None
+
+
 def _client(scheduler):
     """``(client, owned)``: a Client for an address, a cluster object, or a Client."""
     if isinstance(scheduler, distributed.Client):
         return scheduler, False
+    if isinstance(scheduler, str):
+        _check_address(scheduler)
     if isinstance(scheduler, str) or hasattr(scheduler, "scheduler_address"):
         try:
             return distributed.Client(scheduler, set_as_default=False), True

@@ -139,6 +139,18 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path, capsys):
     assert "online-lstm reproduce: cannot reach the Dask scheduler" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("address", ["notanaddress", "foo://127.0.0.1:8786", "tcp://host"])
+def test_a_malformed_address_is_a_clear_error_at_once(address, tmp_path, capsys):
+    """Refused before a distributed.Client is made: the Client would raise
+    ValueError in the background and leave the caller waiting out its 60 s
+    connect timeout."""
+    with pytest.raises(ClusterError, match="is not a Dask scheduler address"):
+        reproduce("6a", trials=1, quick=True, progress=False, scheduler=address)
+    assert main(["reproduce", "6a", "--quick", "--no-progress", "--out", str(tmp_path),
+                 "--scheduler", address]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
 def test_training_progress_reaches_the_client(client, bar_stub):
     """Running trials report their training sequences a few times a second
     (as Dask events, each naming its trial), so a long trial shows progress
