@@ -145,6 +145,9 @@ def test_reber_strings_valid_and_sets_as_specified():
     assert min(map(len, task.train_strings)) >= 9
     distinct = EmbeddedReber(seed=3, distinct_test=True)
     assert len(set(distinct.test_strings)) == 256
+    for bad in ("no", "False", 1, [True]):  # a string would be true: 'no' meant yes
+        with pytest.raises(ValueError, match="distinct_test must be True or False"):
+            EmbeddedReber(seed=3, distinct_test=bad)
 
 
 def test_reber_successor_sets_match_sampling():

@@ -198,6 +198,8 @@ class EmbeddedReber(SequenceTask):
                  sets_seed=None, sampling="random"):
         if sampling not in ("random", "epochs"):
             raise ValueError(f"sampling must be 'random' or 'epochs'; got {sampling!r}")
+        if not isinstance(distinct_test, (bool, np.bool_)):  # 'no' would be true
+            raise ValueError(f"distinct_test must be True or False; got {distinct_test!r}")
         super().__init__(seed)
         self.sampling = sampling
         n_train, n_test = whole_number("n_train", n_train, 1), whole_number("n_test", n_test, 0)
