@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import collections
 import time
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -213,8 +213,9 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         where ``s`` is the wall time since the start (predicting, scoring
         and learning) and ``u = 1e6 s / n``.
     """
-    if not (isinstance(step, int) and step >= 1):
+    if isinstance(step, (bool, np.bool_)) or not isinstance(step, Integral) or step < 1:
         raise ValueError(f"step must be a positive integer; got {step!r}")
+    step = int(step)
     if delay is not None and (isinstance(delay, bool) or not isinstance(delay, int) or delay < 0):
         raise ValueError(f"delay must be None or an integer >= 0; got {delay!r}")
     delay = delay or 0
@@ -253,9 +254,12 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         if array_model:
             for m in ms:
                 m.update(y, y_pred)
-            if delay:
-                model.learn_delayed(y, n - 1 - i)  # n steps taken so far
-            else:
+            # with a delay, labels are answered before observation n's step (n
+            # steps taken); without, right after observation i's own step
+            age = n - 1 - i if delay else 0
+            if age:
+                model.learn_delayed(y, age)
+            else:  # the last step (delay 0 or 1): any learner, max_delay or not
                 model.learn_last(y)
         else:
             if y_pred is not None and not (isinstance(y_pred, dict) and not y_pred):
@@ -280,6 +284,11 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
                 if has:  # checked before the reset and the step, so a bad target changes nothing
                     y = _checked_target(model, y, n)
             if len(item) > 2 and item[2]:
+                if not hasattr(model, "reset"):
+                    raise InputError(
+                        f"stream item {n} starts a new sequence, but {type(model).__name__} has no "
+                        f"reset(); in a River pipeline mark sequence starts with the LSTM "
+                        f"adapter's reset_key (a feature of x) instead")
                 model.reset()
             if array_model:
                 model.predict_one(x, out=buf)
@@ -302,7 +311,7 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
                 yield row(n, t0)
         while owed:  # the labels still owed arrive after the last observation
             answer(*owed.popleft())
-        if n % step != 0 or delay:
+        if n and (n % step != 0 or delay):  # (an empty stream has no row)
             yield row(n, t0)
     finally:
         if bar is not None and progress is True:

@@ -414,9 +414,16 @@ class LSTMRegressor(_StreamLSTM, base.Regressor):
             raise ValueError(f"target_margin must be in [0, 0.5); got {target_margin!r}")
         self._lo = self._hi = None  # running target range
         if target_range is not None:
-            lo, hi = (float(v) for v in target_range)
+            try:
+                lo, hi = target_range
+                lo, hi = float(lo), float(hi)
+                if isinstance(target_range, (str, bytes)):
+                    raise TypeError
+            except (TypeError, ValueError):
+                lo = hi = math.nan
             if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-                raise ValueError(f"target_range must be (lo, hi) with finite lo < hi; got {target_range!r}")
+                raise ValueError(f"target_range must be None or (lo, hi), two numbers with finite "
+                                 f"lo < hi; got {target_range!r}")
             self._lo, self._hi = lo, hi
         super().__init__(n_blocks, block_size, lr, init_range, output_gates, connectivity, bias, g, h,
                          in_gate_bias, out_gate_bias, update, state_bound, seed, reset_key,

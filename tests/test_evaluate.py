@@ -232,3 +232,42 @@ def test_delayed_labels_match_a_hand_loop_and_river():
     theirs = evaluate.progressive_val_score(data, linear_model.LinearRegression(), metrics.MAE(),
                                             delay=d)
     assert river and ours["MAE"].iloc[-1] == pytest.approx(theirs.get(), rel=1e-12)
+
+
+def test_labels_one_observation_late_need_no_snapshots():
+    """delay=1: each label arrives before the next observation, i.e. for the
+    last step, which learn_last serves on a learner with max_delay=0.  The
+    learning is that of delay 0, bit for bit; a row is written before the
+    label of its last observation arrives, so only the rows' scores lag."""
+    rng = np.random.default_rng(3)
+    stream = _stream(rng, 40, 2, 1)
+    a, b = OnlineLSTM(2, 1, 2, seed=1), OnlineLSTM(2, 1, 2, seed=1)
+    late = progressive_val(stream, a, step=10, delay=1)
+    now = progressive_val(stream, b, step=10)
+    assert late["step"].tolist() == [10, 20, 30, 40, 40]
+    assert late["mae"].iloc[-1] == now["mae"].iloc[-1]
+    assert a.n_updates_ == b.n_updates_ > 0
+    assert all(np.array_equal(v, b.state_arrays()[k]) for k, v in a.state_arrays().items())
+
+
+def test_edge_arguments_of_progressive_val():
+    m = OnlineLSTM(1, 1, seed=0, max_delay=2)
+    assert progressive_val([], m, delay=3).empty  # no observation, no row (and no 0/0)
+    stream = [(np.array([0.1]), 0.5)] * 4
+    assert progressive_val(stream, OnlineLSTM(1, 1, seed=0), step=np.int64(2))["step"].tolist() == [2, 4]
+    for bad in (True, np.True_, 1.5, "2"):
+        with pytest.raises(ValueError, match="step must be a positive integer"):
+            progressive_val(stream, OnlineLSTM(1, 1, seed=0), step=bad)
+
+
+def test_a_model_without_reset_is_told_how_to_mark_sequences():
+    class NoReset:
+        def predict_one(self, x):
+            return 0.0
+
+        def learn_one(self, x, y):
+            pass
+
+    with pytest.raises(InputError, match="item 1 starts a new sequence, but NoReset has no "
+                                         "reset\\(\\).*reset_key"):
+        progressive_val([({"a": 1}, 1.0), ({"a": 1}, 1.0, True)], NoReset())

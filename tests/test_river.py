@@ -686,3 +686,9 @@ def test_delayed_labels_reach_their_own_step_on_a_memoryless_stream():
     wrong = evaluate.progressive_val_score(data, LSTMRegressor(seed=0), metrics.MAE(), delay=5).get()
     assert exact < 0.4 * spread
     assert wrong > 0.9 * spread
+
+
+@pytest.mark.parametrize("bad", ["ab", (1, 2, 3), 5, (0, None), (2, 1), (0, float("inf"))])
+def test_target_range_is_checked_with_a_message_naming_it(bad):
+    with pytest.raises(ValueError, match=r"target_range must be None or \(lo, hi\)"):
+        LSTMRegressor(target_range=bad)
