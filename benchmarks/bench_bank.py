@@ -135,7 +135,11 @@ def bench(arch, N, quick):
 
 
 def plot(df, path):
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:  # the bench extra's; the CSV and the tables do without it
+        print(f"matplotlib is not installed: no plot {path} (pip install -e '.[bench]')")
+        return False
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -186,7 +190,7 @@ def main():
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     df.round(2).to_csv(out, index=False)
-    plot(df, out.with_suffix(".png"))
+    plotted = plot(df, out.with_suffix(".png")) is not False
     for mode in ("learn_many", "learn_one"):
         d = df[df["mode"] == mode].pivot_table(index=["arch", "learners"], columns="threads",
                                                values="ns_per_learner_step")
@@ -197,7 +201,7 @@ def main():
                                                              values="ns_per_learner_step")
     print("\nseparate learners, Python loop of learn_one: ns per learner-step")
     print(sep.round(0).to_string())
-    print(f"\nwritten to {out} and {out.with_suffix('.png')}")
+    print(f"\nwritten to {out}" + (f" and {out.with_suffix('.png')}" if plotted else ""))
 
 
 if __name__ == "__main__":

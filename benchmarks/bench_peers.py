@@ -232,7 +232,11 @@ def bench_size(label, n_in, n_out, C, S, quick, peers):
 
 
 def plot(df, path):
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:  # the bench extra's; the CSV and the tables do without it
+        print(f"matplotlib is not installed: no plot {path} (pip install -e '.[bench]')")
+        return False
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -279,6 +283,9 @@ def main():
 
         jax.config.update("jax_enable_x64", True)
     wanted = set(filter(None, args.sizes.split(",")))
+    unknown = wanted - {s[0] for s in SIZES}
+    if unknown:
+        ap.error(f"unknown --sizes {sorted(unknown)}; choose from {[s[0] for s in SIZES]}")
     sizes = [s for s in SIZES if not wanted or s[0] in wanted]
     try:
         from tqdm import tqdm
@@ -306,14 +313,14 @@ def main():
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     df.round(3).to_csv(out, index=False)
-    plot(df, out.with_suffix(".png"))
+    plotted = plot(df, out.with_suffix(".png")) is not False
     table = df.pivot(index="impl", columns="size", values="ns_per_weight_step")
     print("ns per weight-step:")
     print(table.reindex([i for i in IMPLS if i in table.index])[[s[0] for s in sizes]].round(2).to_string())
     print("\nper step, x slower than learn_many:")
     t2 = df.pivot(index="impl", columns="size", values="learn_many_speedup")
     print(t2.reindex([i for i in IMPLS if i in t2.index])[[s[0] for s in sizes]].round(1).to_string())
-    print(f"\nwritten to {out} and {out.with_suffix('.png')}")
+    print(f"\nwritten to {out}" + (f" and {out.with_suffix('.png')}" if plotted else ""))
 
 
 from peers import TorchLSTMCellOnline, TorchTruncatedLSTM, jax_truncated  # noqa: E402

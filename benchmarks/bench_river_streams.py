@@ -274,7 +274,11 @@ def markdown(df):
 
 def plot(df, path):
     """One panel per stream: error against µs per observation (log scale)."""
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:  # the bench extra's; the CSV and the tables do without it
+        print(f"matplotlib is not installed: no plot {path} (pip install -e '.[bench]')")
+        return False
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -363,8 +367,8 @@ def main(argv=None):
     if not args.quick:
         CSV.parent.mkdir(parents=True, exist_ok=True)
         df.to_csv(CSV, index=False, float_format="%.6g")
-        plot(df, PNG)
-        print(f"wrote {CSV.relative_to(ROOT)} and {PNG.relative_to(ROOT)}")
+        plotted = plot(df, PNG) is not False
+        print(f"wrote {CSV.relative_to(ROOT)}" + (f" and {PNG.relative_to(ROOT)}" if plotted else ""))
     order = {name: i for i, name in enumerate(dict.fromkeys(df.dataset))}
     df = df.sort_values(["dataset"], key=lambda c: c.map(order), kind="stable")
     print(markdown(df))
