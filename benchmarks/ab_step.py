@@ -178,7 +178,9 @@ def main():
                          "learners, 1,024 of them, one thread)")
     ap.add_argument("--bank-threads", type=int, default=1, metavar="N",
                     help="with --bank: also on N threads, the threaded kernel (wall time)")
-    ap.add_argument("--out", default=str(HERE / "results" / "ab_step.csv"))
+    ap.add_argument("--out", default=str(HERE / "results" / "local" / "ab_step.csv"),
+                    help="CSV (default benchmarks/results/local/ab_step.csv, git-ignored: the "
+                         "published comparisons name their files with --out)")
     args = ap.parse_args()
     sizes = [s for s in SIZES if args.sizes is None or s[0] in args.sizes]
     reps = 3 if args.quick else args.reps

@@ -1,6 +1,6 @@
 """Markdown tables for BENCHMARKS.md from the CSVs in ``benchmarks/results``.
 
-    python benchmarks/report.py > /tmp/tables.md
+    python benchmarks/report.py [--results DIR] > /tmp/tables.md
 
 The numbers in BENCHMARKS.md are pasted from this output, so that they are
 exactly the ones in the committed CSVs.
@@ -117,7 +117,10 @@ def delay():
 if __name__ == "__main__":
     import argparse
 
-    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()  # --help, and no stray args
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--results", type=pathlib.Path, default=RESULTS,
+                    help="directory holding the CSVs (default: benchmarks/results)")
+    RESULTS = ap.parse_args().results
     for part in (peers, latency, bank, delay):
         try:
             part()

@@ -1,13 +1,16 @@
 """Run every benchmark, then print the tables of BENCHMARKS.md.
 
-    python benchmarks/run_all.py [--quick]
+    python benchmarks/run_all.py [--quick] [--out DIR]
 
 Runs ``bench_step.py`` (issue 2's per-size table), ``bench_latency.py``,
 ``bench_peers.py``, ``bench_bank.py`` and ``bench_delay.py`` one after another, each in its own
-process, and ``report.py`` at the end.  Results go to
-``benchmarks/results/``.  About 10 minutes on the 2-core development machine
-(2 with ``--quick``), plus Numba's first compilation in a fresh clone; peers
-that are not installed are skipped.
+process, and ``report.py`` at the end.  Results go to ``DIR``: by default
+``benchmarks/results/`` (the published CSVs and plots, which a full run
+replaces), and with ``--quick`` ``benchmarks/results/local/`` (git-ignored),
+so that a quick look never overwrites the published figures.  About 10
+minutes on the 2-core development machine (2 with ``--quick``), plus
+Numba's first compilation in a fresh clone; peers that are not installed
+are skipped, and so are the plots without matplotlib (the ``bench`` extra).
 """
 
 from __future__ import annotations
@@ -18,19 +21,26 @@ import subprocess
 import sys
 
 HERE = pathlib.Path(__file__).parent
-SCRIPTS = ["bench_step.py", "bench_latency.py", "bench_peers.py", "bench_bank.py", "bench_delay.py"]
+#: each benchmark and the CSV it writes (the names report.py reads)
+SCRIPTS = {"bench_step.py": "step.csv", "bench_latency.py": "latency.csv",
+           "bench_peers.py": "peers.csv", "bench_bank.py": "bank.csv", "bench_delay.py": "delay.csv"}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="pass --quick to every benchmark")
+    ap.add_argument("--out", type=pathlib.Path, default=None,
+                    help="directory of the CSVs and plots (default: benchmarks/results, or "
+                         "benchmarks/results/local with --quick)")
     args = ap.parse_args()
-    for script in SCRIPTS:
+    out = args.out or (HERE / "results" / "local" if args.quick else HERE / "results")
+    out.mkdir(parents=True, exist_ok=True)
+    for script, csv in SCRIPTS.items():
         print(f"\n=== {script} ===", flush=True)
-        subprocess.run([sys.executable, str(HERE / script)] + (["--quick"] if args.quick else []),
-                       check=True)
+        subprocess.run([sys.executable, str(HERE / script), "--out", str(out / csv)]
+                       + (["--quick"] if args.quick else []), check=True)
     print("\n=== report ===", flush=True)
-    subprocess.run([sys.executable, str(HERE / "report.py")], check=True)
+    subprocess.run([sys.executable, str(HERE / "report.py"), "--results", str(out)], check=True)
 
 
 if __name__ == "__main__":
