@@ -6,7 +6,9 @@ non-input units: 447 weights) with dense inputs and a target at every step;
 ``time.perf_counter_ns``; the same loop without the call is timed too, and
 its median (the timer and loop overhead) is reported and subtracted in the
 ``net`` columns.  The learner is reset every 100 steps, outside the timed
-calls.  The three series run in 10 interleaved rounds, so that a change in
+calls.  The five series (the loop alone, ``learn_one``, ``predict_one``,
+``kernels.learn_step`` and the do-nothing dispatch) run in 10 interleaved
+rounds, so that a change in
 the machine's load falls on all of them alike.  The machine is shared: the load average is printed and saved.
 
 Also measured here:

@@ -303,20 +303,26 @@ def main(argv=None):
     p.add_argument("--chunk", type=int, default=100_000)
     p.add_argument("--report-every", type=float, default=1e6)
     p.add_argument("--checkpoint-every", type=float, default=1e7)
-    p.add_argument("--checkpoint-dir", default=None)
+    p.add_argument("--checkpoint-dir", default=None,
+                   help="where the checkpoints go (default: a temporary directory, removed at the end)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--state-bound", type=float, default=math.inf,
                    help="a finite bound turns drift into counted resets (the policy at work)")
-    p.add_argument("--out", default=None, help="CSV (default benchmarks/results/soak[-bound<B>].csv)")
+    p.add_argument("--out", default=None, help="CSV (default benchmarks/results/soak[-bound<B>].csv; "
+                                                "with --quick, none unless given)")
     p.add_argument("--quick", action="store_true", help="2e6 steps, reports every 1e5")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     if args.quick:
         args.steps, args.chunk, args.report_every, args.checkpoint_every = 2e6, 20_000, 1e5, 5e5
     df, info = run(args)
+    if args.checkpoint_dir is None:  # the temporary directory run() made
+        import shutil
+
+        shutil.rmtree(info["ckdir"], ignore_errors=True)
     text = summarize(df, info)
     print(text)
-    if not args.quick:
+    if not args.quick or args.out:  # a quick run writes only where asked
         name = "soak" if math.isinf(args.state_bound) else f"soak-bound{args.state_bound:g}"
         out = pathlib.Path(args.out or RESULTS / f"{name}.csv")
         out.parent.mkdir(parents=True, exist_ok=True)
