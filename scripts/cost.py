@@ -21,8 +21,8 @@ from online_lstm.presets import PRESETS
 
 def cost_table(records: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
     """One row per (preset, options): trials, CPU seconds (recorded or estimated), wall seconds."""
-    rate = rates.groupby("preset").apply(lambda d: d["steps"].sum() / d["cpu_s"].sum(),
-                                          include_groups=False)
+    sums = rates.groupby("preset")[["steps", "cpu_s"]].sum()  # (no include_groups: pandas >= 2.0)
+    rate = sums["steps"] / sums["cpu_s"]
     records = records.copy()
     records["options"] = records["options"].astype(object).fillna("")
     cpu = records["cpu_s"] if "cpu_s" in records else pd.Series(float("nan"), index=records.index)

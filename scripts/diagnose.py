@@ -39,6 +39,14 @@ from online_lstm.tasks import EmbeddedReber, Task2c
 from online_lstm.tasks.reber import SYMBOLS, correct_sequences, correct_steps
 
 
+
+def _chunks(n, size):
+    """Sizes of the chunks that train ``n`` sequences, each at most ``size``
+    (the last one shorter if ``size`` does not divide ``n``)."""
+    while n > 0:
+        yield min(size, n)
+        n -= size
+
 def _reber_data(trial, p):
     return EmbeddedReber(seed=[trial, 1], sets_seed=[trial // 10, 3], **p.task_kwargs)
 
@@ -103,8 +111,8 @@ def c2_failures(a):
     p = PRESETS["2c-1"]
     m = p.learner(seed=a.seed)
     task = p.make_task(seed=[a.seed, 1])
-    for _ in range(a.sequences // 1000):
-        b = task.sample(1000)
+    for k in _chunks(a.sequences, 1000):
+        b = task.sample(k)
         m.learn_many(b.X, b.Y, b.resets)
     test = Task2c(50, 50, seed=[a.seed, 3]).sample(20_000)
     m.reset()
@@ -140,8 +148,8 @@ def c2_trace(a):
     test = p.make_task(seed=[a.seed, 2]).sample(1000)
     chunk = max(1, min(1000, 2_000_000 // (int(task.mean_length) * task.n_in)))  # memory bound
     for i in range(a.rows):
-        for _ in range(a.every // chunk):
-            b = task.sample(chunk)
+        for k in _chunks(a.every, chunk):
+            b = task.sample(k)
             m.learn_many(b.X, b.Y, b.resets)
         m.reset()
         y_out, s_c = [], []
@@ -190,8 +198,8 @@ def c2_freeze(a):
     if a.mode == "zero":  # start at 0, then learn: nothing is held
         put_back()
     for i in range(a.rows):
-        for _ in range(a.every // 100):
-            b = task.sample(100)
+        for k in _chunks(a.every, 100):
+            b = task.sample(k)
             for s, e in zip(b.starts, b.ends):
                 if holding:
                     put_back()
@@ -274,8 +282,8 @@ def window_trace(a):
     thr = p.options["threshold"]
     for i in range(a.rows):
         ok, err = [], []
-        for _ in range(a.every // 1000):
-            b = task.sample(1000)
+        for k in _chunks(a.every, 1000):
+            b = task.sample(k)
             out = m.learn_many(b.X, b.Y, b.resets)
             e = np.abs(out[b.ends] - b.Y[b.ends])
             ok.append(np.all(e < thr, axis=1))
@@ -292,8 +300,8 @@ def adding_failures(a):
     p = PRESETS[a.preset]
     m = p.learner(seed=a.seed)
     task = p.make_task(seed=[a.seed, 1])
-    for _ in range(a.sequences // 1000):
-        b = task.sample(1000)
+    for k in _chunks(a.sequences, 1000):
+        b = task.sample(k)
         m.learn_many(b.X, b.Y, b.resets)
     test = p.make_task(seed=[a.seed, 3]).sample(20_000)
     m.reset()

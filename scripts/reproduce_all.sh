@@ -3,7 +3,7 @@
 # the ones the report cites were copied to reproduction/records/ (committed), and
 # `online-lstm compare reproduction/records/<stage>.csv --markdown` rebuilds each table.
 #
-#   nohup nice -n 19 scripts/reproduce_all.sh A > results/stageA.log 2>&1 &
+#   mkdir -p results && nohup nice -n 19 scripts/reproduce_all.sh A > results/stageA.log 2>&1 &
 #
 # Stage A is the one-hour set (paper trial counts): Exp. 1, 2c with q <= 200,
 # 3a with T = 100, 4 with T = 100, and 6a.  Stages B and C are the slower rows; on the
@@ -158,7 +158,7 @@ case "$stage" in
         --name twob-end-ga-2
     ;;
   *)
-    echo "usage: $0 A|A2|A3|B|C|D|E|F|G|H|I|J|J2|S|S2|S3|X|X5" >&2
+    echo "usage: $0 A|A2|A3|B|C|D|E|F|G|H|I|J|J2|K|S|S2|S3|X|X5" >&2
     exit 2
     ;;
 esac
