@@ -400,9 +400,11 @@ def _run_reber(t: Trial) -> dict:
     lag_ok = correct_steps(out, both.legal, o["rule"])[both.ends - 1]
     return t.finish(success=success, sequences=t.seen, train_wrong=int(bad[:n].sum()),
                     wrong=int(bad[n:].sum()), test_size=len(task.test),
-                    frac_wrong=float(bad[n:].mean()), lag_correct=float(lag_ok.mean()),
+                    # no test strings (n_test=0): NaN, without NumPy's empty-mean warning
+                    frac_wrong=float(bad[n:].mean()) if len(task.test) else math.nan,
+                    lag_correct=float(lag_ok.mean()),
                     mean_train_len=float(task.train.lengths.mean() + 1),
-                    mean_test_len=float(task.test.lengths.mean() + 1))
+                    mean_test_len=float(task.test.lengths.mean() + 1) if len(task.test) else math.nan)
 
 
 def _gate_shut(m, shut: bool, saved=None):

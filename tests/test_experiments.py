@@ -457,3 +457,17 @@ def test_code_version_names_uncommitted_package_code(monkeypatch):
         monkeypatch.setattr(experiments.subprocess, "run", fake_git(status))
         assert experiments.code_version.__wrapped__() == version  # past the per-process cache
     assert any(c[-2:] == ["--", "."] for c in calls)  # git status of the package directory only
+
+
+def test_reber_without_test_strings_records_no_fraction_and_no_warning():
+    """n_test=0 (a task option) leaves the success test to the training
+    strings; the record's frac_wrong is NaN, computed without NumPy's
+    empty-mean warning, and wrong is 0."""
+    import warnings
+
+    preset = PRESETS["1-5"].with_options(n_test=0, limit=200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rec = run_trial(preset, trial=0, seed=0)
+    assert rec["test_size"] == 0 and rec["wrong"] == 0 and np.isnan(rec["frac_wrong"])
+    assert rec["sequences"] == 200 and not rec["success"]
