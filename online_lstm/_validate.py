@@ -63,6 +63,19 @@ def as_float_array(value, name, ndim, shape_text):
     return out if out.flags.writeable else out.copy()
 
 
+#: scalar types a float64 holds exactly (float covers np.float64)
+_EXACT_FLOATS = (float, np.float32, np.float16)
+
+
+def as_float_scalar(value, name):
+    """A real scalar as a float, by the rules of :func:`as_float_array`:
+    floats as they are, integers only within 2**53, no long double, no bools
+    (the caller refuses those before), nothing else."""
+    if isinstance(value, _EXACT_FLOATS):
+        return float(value)
+    return float(as_float_array([value], name, 1, "(1,)")[0])
+
+
 def as_bool_mask(value, name, shape, what):
     """A writeable C-contiguous bool array of exactly ``shape`` (0/1 integers
     are accepted; an empty list is an empty mask); ``what`` says what one

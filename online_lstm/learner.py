@@ -13,7 +13,8 @@ from numpy.typing import ArrayLike, NDArray
 from . import checkpoint as _ckpt
 from . import kernels as _k
 from ._validate import (
-    DISPATCH_ERRORS, as_array, as_bool_mask, as_float_array, as_real, checked_weights, seeded_rng,
+    DISPATCH_ERRORS, as_array, as_bool_mask, as_float_array, as_float_scalar, as_real, checked_weights,
+    seeded_rng,
 )
 from .errors import DivergenceError, InputError, NoPendingStepError
 from .layout import (
@@ -321,9 +322,7 @@ class OnlineLSTM:
             if self.layout.n_out != 1:
                 raise InputError(f"a scalar target needs n_out == 1; this learner has "
                                  f"n_out={self.layout.n_out}, so y must have shape ({self.layout.n_out},)")
-            if not isinstance(y, (float, np.floating)):  # ints beyond 2**53 or float64 refused, as in arrays
-                y = as_float_array([y], "y", 1, "(1,)")[0]
-            self._ybuf[0] = y
+            self._ybuf[0] = as_float_scalar(y, "y")  # ints beyond 2**53, long double: refused, as in arrays
             return self._ybuf
         return as_float_array(y, "y", 1, f"({self.layout.n_out},)")
 

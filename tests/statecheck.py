@@ -59,8 +59,16 @@ class DataChooser:
         return self._rng.uniform(-1.0, 1.0, size=shape)
 
 
+def same_bits(a, b) -> bool:
+    """Same dtype, shape and bytes: bit-identical (``np.array_equal`` would
+    take -0.0 for +0.0, and fails on NaN, which a state may hold)."""
+    a, b = np.asarray(a), np.asarray(b)
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
 def same_state(a: dict, b: dict) -> bool:
-    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    """Two ``state_arrays()`` dicts hold the same arrays, bit for bit."""
+    return a.keys() == b.keys() and all(same_bits(a[k], b[k]) for k in a)
 
 
 def state_is_finite(m) -> bool:

@@ -5,6 +5,8 @@ import pytest
 
 from online_lstm import DivergenceError, InputError, NoPendingStepError, OnlineLSTM
 
+from statecheck import same_state
+
 
 def learner():
     m = OnlineLSTM(3, 2, 2, 2, bias="all", init_range=0.5, seed=0)
@@ -13,8 +15,6 @@ def learner():
     return m
 
 
-def same_state(a, b):
-    return all(np.array_equal(a[k], b[k]) for k in a)
 
 
 X_OK = np.array([0.1, 0.2, 0.3])
@@ -368,3 +368,14 @@ def test_the_changeable_hyper_parameters_change(tmp_path):
         m.on_divergence = "bogus"
     assert m.on_divergence == "reset"
     assert OnlineLSTM.load(m.save(tmp_path / "m.npz")).get_params() == m.get_params()
+
+
+def test_a_long_double_scalar_target_is_refused_as_its_array_is():
+    m = OnlineLSTM(2, 1, 2, seed=0)
+    before = m.state_arrays()
+    for y in (np.longdouble(0.1), np.array([np.longdouble(0.1)])):
+        with pytest.raises(InputError, match="float64"):
+            m.learn_one([0.1, 0.2], y)
+    assert same_state(before, m.state_arrays())
+    m.learn_one([0.1, 0.2], np.float32(0.25))  # exact in float64: taken
+    assert m.n_updates_ == 1

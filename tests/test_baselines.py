@@ -27,6 +27,7 @@ from online_lstm.baselines import BPTT, RTRL, Network
 from online_lstm.baselines import _common as _c
 
 from conftest import random_stream
+from statecheck import same_state
 from reference_rnn import loss, numeric_gradient, truncated_loss
 
 FD_RTOL = 1e-6
@@ -57,8 +58,6 @@ def stream(m, seed, T=30, **kw):
     return random_stream(rng, T, m.n_in, m.n_out, **dict(dict(p_reset=0.15, p_nan=0.3), **kw))
 
 
-def same_state(a, b):
-    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
 
 # ---------------------------------------------------------------------------
@@ -623,3 +622,18 @@ def test_constructor_arguments_are_fixed_once_built(learner):
     assert m.lr == 0.05
     with pytest.raises(ValueError, match="^lr"):
         m.lr = 10**400
+
+
+@pytest.mark.parametrize("learner", ["rtrl", "bptt-w3"])
+@pytest.mark.parametrize("x, y", [(2**53 + 1, 0.5), (0.0, 2**53 + 1), (10**400, 0.5), (0.0, 10**400),
+                                  (0.0, np.longdouble(0.1))])
+def test_scalar_inputs_and_targets_follow_the_array_rules(learner, x, y):
+    """A scalar x (n_in == 1) or y (n_out == 1) is refused where the same
+    value in an array would be: ints float64 would round, ints beyond any
+    float, long double."""
+    cls, extra = LEARNERS[learner]
+    m = cls(1, 1, 2, **extra, seed=0)
+    before = m.state_arrays()
+    with pytest.raises(InputError, match="2\\*\\*53|float64"):
+        m.learn_one(x, y)
+    assert same_state(before, m.state_arrays())

@@ -14,7 +14,8 @@ from .. import kernels as _k
 from ..errors import DivergenceError, InputError, NoPendingStepError
 from ..layout import MAGNITUDE_LIMIT
 from .._validate import (
-    DISPATCH_ERRORS, as_array, as_bool_mask, as_float_array, as_real, checked_weights, seeded_rng,
+    DISPATCH_ERRORS, as_array, as_bool_mask, as_float_array, as_float_scalar, as_real, checked_weights,
+    seeded_rng,
 )
 from . import _common as _c
 from .network import Network
@@ -156,7 +157,7 @@ class StreamLearner:
     # ------------------------------------------------------------------
     def _x(self, x):
         if self.network.n_in == 1 and isinstance(x, Real) and not isinstance(x, (bool, np.bool_)):
-            return np.array([x], dtype=np.float64)
+            return as_float_array([x], "x", 1, "(1,)")  # as OnlineLSTM: ints beyond 2**53 refused
         x = as_float_array(x, "x", 1, f"({self.network.n_in},)")
         if x.shape[0] != self.network.n_in:
             raise InputError(f"x must have shape ({self.network.n_in},) per step; got shape {x.shape}")
@@ -170,7 +171,7 @@ class StreamLearner:
             if K != 1:
                 raise InputError(f"a scalar target needs n_out == 1; this learner has n_out={K}, "
                                  f"so y must have shape ({K},)")
-            self._ybuf[0] = y
+            self._ybuf[0] = as_float_scalar(y, "y")
             return self._ybuf
         y = as_float_array(y, "y", 1, f"({K},)")
         if y.shape[0] != K:
