@@ -25,7 +25,7 @@ from .layout import (
     H_LR, H_STATE_BOUND, H_WMAX, HEADER_SIZE, M_BANK, M_N_RESETS, M_N_UPDATES, M_PENDING, M_SEQ_STEP,
     M_STEP,
 )
-from ._validate import as_bool_mask, as_float_array
+from ._validate import as_array, as_bool_mask, as_float_array
 from .learner import _DIVERGENCE_REASONS, _RECORD_KEYS, Floats, OnlineLSTM, canonical_slots
 
 #: Below this many weight-steps in one call the serial kernel is used even
@@ -336,12 +336,12 @@ class LearnerBank:
             return value.reshape(N, 1, width)  # the fast path of a streaming loop
         if T is None:
             if width == 1 and np.shape(value) == (N,):
-                value = np.asarray(value).reshape(N, 1)
+                value = as_array(value, name, f"({N},)", keep_mask=True).reshape(N, 1)  # (a mask kept)
             arr = as_float_array(value, name, 2, f"({N}, {width})")
             ok = arr.shape == (N, width)
         else:
             if width == 1 and np.ndim(value) == 2:
-                value = np.asarray(value)[..., None]
+                value = as_array(value, name, f"({N}, T)", keep_mask=True)[..., None]
             arr = as_float_array(value, name, 3, f"({N}, T, {width})")
             ok = arr.shape[0] == N and arr.shape[2] == width
         if not ok:

@@ -474,3 +474,25 @@ def test_from_learners_checks_every_learner_in_any_order():
 def test_parallel_is_exactly_auto_true_or_false(parallel):
     with pytest.raises(ValueError, match="parallel must be"):
         LearnerBank(3, 2, 1, parallel=parallel)
+
+
+def test_masks_of_single_unit_data_keep_their_meaning():
+    """With one output (or one input) the bank takes Y of shape (N,) or
+    (N, T); a masked entry there is "no target" (an input one is refused),
+    as in the full shapes: the mask is not dropped on the way."""
+    bank = LearnerBank(2, 1, 1, 2, seed=[3, 4])
+    twin = LearnerBank(2, 1, 1, 2, seed=[3, 4])
+    X = np.full((2, 3), 0.5)
+    Y = np.ma.masked_array(np.full((2, 3), 0.9), mask=True)
+    bank.learn_many(X, Y)
+    twin.learn_many(X, np.full((2, 3), np.nan))
+    assert bank.n_updates_.tolist() == [0, 0] and np.array_equal(bank.theta_, twin.theta_)
+    bank.learn_one(np.full(2, 0.5), np.ma.masked_array([0.9, 0.1], mask=[True, False]))
+    assert bank.n_updates_.tolist() == [0, 1]
+    before = bank.state_arrays()
+    for call in (lambda: bank.learn_one(np.ma.masked_array([0.5, 0.5], mask=[False, True]), [0.1, 0.1]),
+                 lambda: bank.learn_many(np.ma.masked_array(X, mask=np.eye(2, 3, dtype=bool)),
+                                         np.full((2, 3), 0.1))):
+        with pytest.raises(InputError, match="finite"):
+            call()
+        assert all(np.array_equal(v, bank.state_arrays()[k]) for k, v in before.items())
