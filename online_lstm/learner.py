@@ -459,7 +459,9 @@ class OnlineLSTM:
             Target for this step; NaN entries (or None) mean no target.
         out : float64 array of shape (n_out,), optional
             Write the prediction here instead of allocating a new array
-            (no allocation at all on this path).
+            (nothing is allocated on this path but the ~150 bytes of Python
+            objects Numba's dispatch makes and frees within the call, as it
+            does for a function that does nothing).
 
         Returns
         -------
