@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import pathlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
 
 import numpy as np
@@ -26,7 +26,7 @@ from .layout import (
     M_STEP,
 )
 from ._validate import as_array, as_bool_mask, as_float_array
-from .learner import _DIVERGENCE_REASONS, _RECORD_KEYS, Floats, OnlineLSTM, canonical_slots
+from .learner import _DIVERGENCE_REASONS, _RECORD_KEYS, BlockBias, Floats, OnlineLSTM, canonical_slots
 
 #: Below this many weight-steps in one call the serial kernel is used even
 #: when ``parallel="auto"``: waking a second thread costs a few microseconds.
@@ -169,13 +169,26 @@ class LearnerBank:
     ``numba.set_num_threads(1)``) is the predictable choice.  Numba's
     ``workqueue`` threading layer cannot run parallel kernels from several
     Python threads at once; the ``omp`` and ``tbb`` layers can.
+
+    **Process environment.**  The first time a bank needs its threaded
+    kernel, it sets ``OMP_WAIT_POLICY=PASSIVE`` in ``os.environ`` unless the
+    variable is already set: OpenMP threads then sleep at the end of a
+    parallel call instead of spinning, which on shared cores stalled calls
+    for 15-30 ms.  The setting holds for the whole process (other OpenMP
+    code in it, and child processes, inherit it); set the variable yourself
+    (e.g. ``ACTIVE``) before that first parallel call to choose otherwise.
+    ``import online_lstm`` itself changes nothing.
     """
 
-    def __init__(self, n_learners, n_in, n_out, n_blocks=1, block_size=1, *, output_gates=True,
-                 connectivity="F", bias="gates", g="g2", h="h1", init_range=0.1,
-                 in_gate_bias=None, out_gate_bias=None, forget_gate=False, peepholes=False,
-                 forget_gate_bias=1.0, lr=0.1, update="step",
-                 state_bound=1e6, on_divergence="raise", max_delay=0, seed=None, parallel="auto"):
+    def __init__(self, n_learners: int, n_in: int, n_out: int, n_blocks: int = 1,
+                 block_size: int = 1, *, output_gates: bool = True, connectivity: str = "F",
+                 bias: str = "gates", g: str = "g2", h: str = "h1", init_range: float = 0.1,
+                 in_gate_bias: BlockBias = None, out_gate_bias: BlockBias = None,
+                 forget_gate: bool = False, peepholes: bool = False,
+                 forget_gate_bias: BlockBias = 1.0, lr: float | ArrayLike = 0.1,
+                 update: str = "step", state_bound: float | ArrayLike = 1e6,
+                 on_divergence: str = "raise", max_delay: int = 0,
+                 seed: int | Sequence[int] | None = None, parallel: bool | str = "auto") -> None:
         if isinstance(n_learners, bool) or not isinstance(n_learners, Integral) or n_learners < 1:
             raise ValueError(f"n_learners must be a positive integer; got {n_learners!r}")
         if on_divergence != "raise":
@@ -581,9 +594,10 @@ class LearnerBank:
         start = lay.slot_offset(t) + lay.meta["sl_open"]
         return np.take_along_axis(self._mems, start[:, None] + np.arange(lay.n_out), axis=1) != 0.0
 
-    def open_targets(self, age: int) -> np.ndarray:
-        """Which outputs of each learner's step of this ``age`` can still take
-        a target with :meth:`learn_delayed`: bool array (N, n_out)."""
+    def open_targets(self, age: int | ArrayLike) -> np.ndarray:
+        """Which outputs of each learner's step of this ``age`` (an int, or
+        one per learner, as in :meth:`learn_delayed`) can still take a target
+        with :meth:`learn_delayed`: bool array (N, n_out)."""
         ages = self._ages(age, np.ones(self.n_learners, dtype=bool), "open_targets")
         return self._open_flags(ages)
 
@@ -629,14 +643,18 @@ class LearnerBank:
 
     @property
     def n_updates_(self) -> np.ndarray:
+        """Each learner's steps whose errors changed its weights (or its
+        accumulated update), shape (N,)."""
         return self._counter(M_N_UPDATES)
 
     @property
     def n_resets_(self) -> np.ndarray:
+        """Each learner's sequence boundaries so far, shape (N,)."""
         return self._counter(M_N_RESETS)
 
     @property
     def seq_step_(self) -> np.ndarray:
+        """Each learner's steps since its last reset, shape (N,)."""
         return self._counter(M_SEQ_STEP)
 
     @property

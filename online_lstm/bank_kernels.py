@@ -47,9 +47,11 @@ from .kernels import learn_last as _learn_last
 # other processes, a spinning thread burns the time slice its partner needs,
 # and we measured parallel calls stalling for 15-30 ms instead of ~10 us.
 # Sleeping at the barrier costs a wake-up (~15 us) per call and never stalls.
-# Set before Numba starts its OpenMP pool (on the first parallel call); a
-# value chosen by the user is kept.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Set when a parallel entry point is first built (below), before Numba starts
+# its OpenMP pool on the first parallel call, and not at import: a program
+# that never runs the threaded bank keeps its environment.  A value chosen by
+# the user is kept.
+_WAIT_POLICY = ("OMP_WAIT_POLICY", "PASSIVE")
 
 #: Status of a learner that was not asked to do anything in this call.
 SKIPPED = -1
@@ -297,6 +299,8 @@ def __getattr__(name):
     if name not in _ENTRY_POINTS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     sig, parallel, which = _ENTRY_POINTS[name]
+    if parallel:
+        os.environ.setdefault(*_WAIT_POLICY)
     fn = _FUNCTIONS[which]
     disp = njit_sig(sig, parallel=parallel)(fn if parallel else _twin(fn))
     globals()[name] = disp

@@ -265,13 +265,13 @@ def test_new_process_steps_from_the_cache_without_compiling():
     assert result["compiled"] == []
 
 
-def _wait_policy_after_import(policy):
+def _wait_policy_after_import(policy, then="pass"):
     """OMP_WAIT_POLICY in a fresh interpreter that started with ``policy`` (None: unset)
-    and imported online_lstm."""
+    and imported online_lstm, then ran ``then``."""
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     if policy is not None:
         env["OMP_WAIT_POLICY"] = policy
-    code = "import os, online_lstm; print(os.environ.get('OMP_WAIT_POLICY'))"
+    code = f"import os, online_lstm; {then}; print(os.environ.get('OMP_WAIT_POLICY'))"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
     assert res.returncode == 0, res.stderr
     return res.stdout.strip().splitlines()[-1]
@@ -279,6 +279,12 @@ def _wait_policy_after_import(policy):
 
 def test_openmp_threads_sleep_at_the_barrier_unless_the_user_chose():
     """Spinning OpenMP threads stall parallel calls for milliseconds on a busy
-    machine; the bank asks for sleeping ones unless the user set a policy."""
-    assert _wait_policy_after_import(None) == "PASSIVE"
-    assert _wait_policy_after_import("ACTIVE") == "ACTIVE"
+    machine; the threaded bank asks for sleeping ones unless the user set a
+    policy, and only once its threaded kernel is built: importing the
+    library leaves the environment alone."""
+    threaded = "from online_lstm import bank_kernels; bank_kernels.run"
+    assert _wait_policy_after_import(None) == "None"
+    assert _wait_policy_after_import(None, "from online_lstm import bank_kernels; "
+                                           "bank_kernels.run_serial") == "None"
+    assert _wait_policy_after_import(None, threaded) == "PASSIVE"
+    assert _wait_policy_after_import("ACTIVE", threaded) == "ACTIVE"
