@@ -6,11 +6,13 @@ forward-mode (RTRL-style) gradient in Numba-compiled loops.
 """
 
 from .bank import BankDivergenceError, LearnerBank
-from .errors import CheckpointError, ClusterError, DivergenceError, InputError, NoPendingStepError
+from .errors import (
+    CheckpointError, ClusterError, DivergenceError, InputError, NoPendingStepError, ResumeError,
+)
 from .layout import Layout
 from .learner import OnlineLSTM
 
 __version__ = "0.1.0"
 
 __all__ = ["OnlineLSTM", "LearnerBank", "Layout", "InputError", "DivergenceError", "NoPendingStepError",
-           "BankDivergenceError", "CheckpointError", "ClusterError", "__version__"]
+           "BankDivergenceError", "CheckpointError", "ClusterError", "ResumeError", "__version__"]

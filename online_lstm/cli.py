@@ -309,7 +309,10 @@ def main(argv=None) -> int:
         prog="online-lstm",
         description="Reproduce the experiments of Hochreiter & Schmidhuber (1997) with the original "
                     "LSTM, trained online with the paper's truncated gradient.")
-    sub = ap.add_subparsers(dest="cmd", required=True)
+    from . import __version__
+
+    ap.add_argument("-V", "--version", action="version", version=f"online-lstm {__version__}")
+    sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
     p = sub.add_parser("list", help="show the presets and the paper's figures")
     p.add_argument("names", nargs="*", help="presets or experiments (default: all)")

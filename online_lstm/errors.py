@@ -44,6 +44,12 @@ class NoPendingStepError(RuntimeError):
     (or there was no step since the last reset)."""
 
 
+class ResumeError(ValueError):
+    """Records or trial checkpoints that ``reproduce(..., resume=True)``
+    (``online-lstm reproduce --resume``) cannot continue: made with other
+    settings, another seed or another code version."""
+
+
 class ClusterError(RuntimeError):
     """``reproduce --scheduler``: the Dask scheduler cannot be reached, has no
     workers, or its workers run another version of online-lstm.  No trial

@@ -59,7 +59,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DivergenceError
+from .errors import DivergenceError, ResumeError  # noqa: F401 - ResumeError: also importable from here
 from .presets import PRESETS, Preset
 from .tasks import Batch
 from .tasks.reber import correct_sequences, correct_steps
@@ -719,9 +719,15 @@ def code_version() -> str:
     changes to the package's own files, ``<commit>+dirty.<source digest>``, so
     that two different uncommitted versions differ (edits elsewhere in the
     checkout, a report or a benchmark's CSV, do not count); outside a git
-    checkout, ``src.<source digest>`` (:func:`source_digest`)."""
+    checkout, ``src.<source digest>`` (:func:`source_digest`).  Only a
+    checkout that tracks this package's own files counts: installed into a
+    git-ignored directory of another repository (a ``.venv`` in the user's
+    project), the package is outside any checkout, and that repository's
+    commits say nothing about it."""
     here = Path(__file__).resolve().parent
     try:
+        subprocess.run(["git", "-C", str(here), "ls-files", "--error-unmatch", "--", Path(__file__).name],
+                       capture_output=True, text=True, timeout=10, check=True)
         rev = subprocess.run(["git", "-C", str(here), "rev-parse", "--short=10", "HEAD"],
                              capture_output=True, text=True, timeout=10, check=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--", "."],
@@ -1019,9 +1025,6 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         df.attrs["cluster"] = report
     return df
 
-
-class ResumeError(ValueError):
-    """Records that ``reproduce(..., resume=True)`` cannot continue."""
 
 
 #: Record columns that hold text whatever they look like: a commit hash such

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import os
 import pathlib
+from collections.abc import Sequence
 from numbers import Real
+from typing import Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -27,6 +29,11 @@ _ndarray = np.ndarray  # one global lookup on the hot path instead of two
 
 #: what the learner returns and keeps: float64 arrays
 Floats = NDArray[np.float64]
+#: an initial gate bias: None (random), one number, or one per block
+BlockBias = Union[None, float, Sequence[float]]
+#: what seeds the initialisation (anything ``np.random.default_rng`` takes)
+Seed = Union[None, int, Sequence[int], np.random.SeedSequence, np.random.BitGenerator,
+             np.random.Generator]
 
 _NO_RESETS = np.zeros(0, dtype=np.bool_)
 #: rows of the first kernel call after a divergence handled by on_divergence="reset"
@@ -173,11 +180,14 @@ class OnlineLSTM:
     use :class:`~online_lstm.LearnerBank`).
     """
 
-    def __init__(self, n_in, n_out, n_blocks=1, block_size=1, *, output_gates=True,
-                 connectivity="F", bias="gates", g="g2", h="h1", init_range=0.1,
-                 in_gate_bias=None, out_gate_bias=None, forget_gate=False, peepholes=False,
-                 forget_gate_bias=1.0, lr=0.1, update="step", state_bound=1e6,
-                 on_divergence="raise", max_delay=0, seed=None):
+    def __init__(self, n_in: int, n_out: int, n_blocks: int = 1, block_size: int = 1, *,
+                 output_gates: bool = True, connectivity: str = "F", bias: str = "gates",
+                 g: str = "g2", h: str = "h1", init_range: float = 0.1,
+                 in_gate_bias: BlockBias = None, out_gate_bias: BlockBias = None,
+                 forget_gate: bool = False, peepholes: bool = False,
+                 forget_gate_bias: BlockBias = 1.0, lr: float = 0.1, update: str = "step",
+                 state_bound: float = 1e6, on_divergence: str = "raise", max_delay: int = 0,
+                 seed: Seed = None) -> None:
         self.n_in = n_in
         self.n_out = n_out
         self.n_blocks = n_blocks
@@ -808,6 +818,8 @@ class OnlineLSTM:
 
     @property
     def n_resets_(self) -> int:
+        """Sequence boundaries so far (:meth:`reset`, the ``resets`` of
+        :meth:`learn_many`, and the resets of ``on_divergence="reset"``)."""
         return int(self._mem[M_N_RESETS])
 
     @property

@@ -322,3 +322,14 @@ def test_compare_notes_repeated_trials(tmp_path, capsys):
     assert "note: 2 record(s) repeat a trial already given" in captured.err
     row = next(ln for ln in captured.out.splitlines() if ln.startswith("6a (quick)"))
     assert row.split("Table 9: task 6a")[1].split()[0] == "2"  # the trials column: two, not four
+
+
+def test_version_option(capsys):
+    from online_lstm import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"online-lstm {__version__}"
+    with pytest.raises(SystemExit) as exit_:
+        main([])
+    assert exit_.value.code == 2 and "required: COMMAND" in capsys.readouterr().err

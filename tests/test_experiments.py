@@ -459,6 +459,22 @@ def test_code_version_names_uncommitted_package_code(monkeypatch):
     assert any(c[-2:] == ["--", "."] for c in calls)  # git status of the package directory only
 
 
+def test_code_version_ignores_a_repository_that_does_not_track_the_package(monkeypatch):
+    """Installed into a git-ignored .venv of the user's own project, the
+    package must not take that project's commit for its version (every
+    unrelated commit would then refuse --resume)."""
+    import subprocess
+
+    def run(cmd, **kw):
+        if "ls-files" in cmd:  # git: "error: pathspec ... did not match any file(s) known to git"
+            raise subprocess.CalledProcessError(1, cmd)
+        out = "fedcba9876\n" if "rev-parse" in cmd else ""
+        return subprocess.CompletedProcess(cmd, 0, stdout=out, stderr="")
+
+    monkeypatch.setattr(experiments.subprocess, "run", run)
+    assert experiments.code_version.__wrapped__() == f"src.{experiments.source_digest()}"
+
+
 def test_reber_without_test_strings_records_no_fraction_and_no_warning():
     """n_test=0 (a task option) leaves the success test to the training
     strings; the record's frac_wrong is NaN, computed without NumPy's

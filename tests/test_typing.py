@@ -14,11 +14,11 @@ from online_lstm import LearnerBank, OnlineLSTM
 ANNOTATED = {
     OnlineLSTM: ["learn_one", "predict_one", "learn_many", "predict_many", "learn_last", "learn_delayed",
                  "reset", "gradient", "get_weights", "set_weights", "state_arrays", "load_state_arrays",
-                 "save", "load", "restore", "clone", "get_params", "open_targets"],
+                 "save", "load", "restore", "clone", "get_params", "open_targets", "__init__"],
     LearnerBank: ["learn_one", "predict_one", "learn_many", "predict_many", "learn_last", "learn_delayed",
                   "reset", "get_weights", "set_weights", "state_arrays", "load_state_arrays", "save",
                   "load", "restore", "clone", "get_params", "open_targets", "learner", "set_learner",
-                  "from_learners"],
+                  "from_learners", "__init__"],
 }
 
 
