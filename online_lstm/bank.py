@@ -475,7 +475,20 @@ class LearnerBank:
     def predict_one(self, X: ArrayLike, resets: ArrayLike | None = None, *,
                     out: Floats | None = None) -> Floats:
         """One step of every learner without learning (states and traces
-        advance; learn from it later with :meth:`learn_last`)."""
+        advance; learn from it later with :meth:`learn_last`).
+
+        Parameters
+        ----------
+        X : array of shape (N, n_in) (or (N,) when n_in == 1)
+        resets : bool array of shape (N,), optional
+            True for the learners that start a new sequence with this step.
+        out : float64 array of shape (N, n_out), optional
+            Receives the outputs instead of a new array.
+
+        Returns
+        -------
+        ndarray of shape (N, n_out)
+        """
         return self._step(X, None, resets, out, False, None)
 
     def learn_many(self, X: ArrayLike, Y: ArrayLike, resets: ArrayLike | None = None, *,
@@ -502,7 +515,20 @@ class LearnerBank:
 
     def predict_many(self, X: ArrayLike, resets: ArrayLike | None = None, *,
                      out: Floats | None = None) -> Floats:
-        """T steps of every learner without learning."""
+        """T steps of every learner without learning (as :meth:`learn_many`
+        without targets).
+
+        Parameters
+        ----------
+        X : array of shape (N, T, n_in) (or (N, T) when n_in == 1)
+        resets : bool array of shape (N, T), optional
+            ``resets[l, t]``: learner ``l`` starts a new sequence at step ``t``.
+        out : float64 array of shape (N, T, n_out), optional
+
+        Returns
+        -------
+        ndarray of shape (N, T, n_out)
+        """
         return self._step(X, None, resets, out, False, 0)
 
     def learn_last(self, Y: ArrayLike) -> None:

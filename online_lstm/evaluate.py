@@ -65,11 +65,14 @@ class MAE:
         return t[has], p[has]
 
     def update(self, y_true, y_pred):
+        """Add one observation: a target (float, or array with NaN where
+        there is none) and the prediction made for it (same shape)."""
         t, p = self._pairs(y_true, y_pred)
         self.total += float(np.sum(np.abs(t - p)))
         self.n += t.size
 
     def get(self) -> float:
+        """The metric so far (0.0 before any target)."""
         return self.total / self.n if self.n else 0.0
 
 
@@ -79,11 +82,13 @@ class RMSE(MAE):
     name = "rmse"
 
     def update(self, y_true, y_pred):
+        """Add one observation (see :meth:`MAE.update`)."""
         t, p = self._pairs(y_true, y_pred)
         self.total += float(np.sum((t - p) ** 2))
         self.n += t.size
 
     def get(self) -> float:
+        """The metric so far (0.0 before any target)."""
         return (self.total / self.n) ** 0.5 if self.n else 0.0
 
 
@@ -104,6 +109,8 @@ class Accuracy:
         self.n = 0
 
     def update(self, y_true, y_pred):
+        """Add one observation: a label and the prediction made for it (see
+        the class docstring for vector targets)."""
         if isinstance(y_true, np.ndarray) and y_true.size > 1:
             t = np.where(np.isnan(y_true), -np.inf, y_true)
             ok = int(np.argmax(t)) == int(np.argmax(y_pred))
@@ -115,6 +122,7 @@ class Accuracy:
         self.n += 1
 
     def get(self) -> float:
+        """The share correct so far (0.0 before any observation)."""
         return self.correct / self.n if self.n else 0.0
 
 
