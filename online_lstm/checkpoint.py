@@ -556,7 +556,7 @@ def save_bank(bank, path, *, compress: bool = False, fsync: bool = True) -> path
         "seeds": _seeds_json(bank.seeds_),
         # the bank's own seed parameter (get_params, clone) when JSON holds it
         "bank_seed": (int(seed) if isinstance(seed, Integral) and not isinstance(seed, bool)
-                      else _seeds_json(seed) if isinstance(seed, list) else None),
+                      else _seeds_json(seed) if isinstance(seed, (list, tuple)) else None),
         "layout": layout_signature(bank.layout),
     }
     return write_checkpoint(path, bank.state_arrays(), meta, compress=compress, fsync=fsync)
