@@ -1008,6 +1008,7 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
                                None if training is None else lambda n, s: training.update(n, key),
                                **(checkpoints or {}).get((job[0].id, job[1]), {})))
         else:
+            _compile_first(jobs_list)
             _run_pool(jobs_list, n_jobs, done, training, checkpoints)
         if ckpt_dir is not None and ckpt_dir.exists():
             from .checkpoint import remove_unfinished_saves
@@ -1136,6 +1137,18 @@ def _child_of_this_run():
         os._exit(3)
 
     threading.Thread(target=watch, name="online-lstm-orphan-watch", daemon=True).start()
+
+
+def _compile_first(jobs_list):
+    """Build one learner of each preset here, before the worker processes
+    start: the competitors' kernels (``online_lstm.baselines``) compile on
+    import, and on a cold Numba cache two workers importing them at once
+    would compile the same functions and write the same cache files side by
+    side (Numba names a cache's data files by their position in its index,
+    so one worker's index can end up pointing at the other's code).  With a
+    warm cache this loads them, in milliseconds."""
+    for preset in {job[0].id: job[0] for job in jobs_list}.values():
+        preset.learner(seed=0)
 
 
 def _run_pool(jobs_list, n_jobs, done, bar, checkpoints=None):

@@ -487,3 +487,27 @@ def test_reber_without_test_strings_records_no_fraction_and_no_warning():
         rec = run_trial(preset, trial=0, seed=0)
     assert rec["test_size"] == 0 and rec["wrong"] == 0 and np.isnan(rec["frac_wrong"])
     assert rec["sequences"] == 200 and not rec["success"]
+
+
+def test_the_competitors_kernels_are_built_before_the_worker_processes_start(tmp_path):
+    """On a cold Numba cache, worker processes that each import the
+    competitors' kernels would compile and write the same cache files at
+    once; the parent builds them first (in a fresh interpreter, where
+    nothing has imported them yet)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from online_lstm import experiments as e\n"
+            "class Stop(Exception): pass\n"
+            "def pool(*a, **k):\n"
+            "    print('baselines imported:', 'online_lstm.baselines._entry' in sys.modules)\n"
+            "    raise Stop\n"
+            "e._run_pool = pool\n"
+            "try:\n"
+            f"    e.reproduce('2a-rtrl-p4-lr1', trials=2, quick=True, jobs=2, progress=False, out={str(tmp_path)!r})\n"
+            "except Stop:\n"
+            "    pass\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "baselines imported: True" in res.stdout
