@@ -265,6 +265,8 @@ def _set(key, value):
 @pytest.mark.parametrize("what, kwargs, match", [
     ("version", dict(meta=_set("format_version", 2)), "format version 2; .* reads format version 1"),
     ("no version", dict(meta=lambda m: m.pop("format_version")), "format version None"),
+    ("older version", dict(meta=_set("format_version", 0)), "format version 0; .* reads format version 1"),
+    ("version as text", dict(meta=_set("format_version", "1")), "format version '1'"),
     ("format", dict(meta=_set("format", "something.else")), "format 'something.else'"),
     ("kind", dict(meta=_set("kind", "LearnerBank")), "holds a 'LearnerBank', not a 'OnlineLSTM'"),
     ("json", dict(raw=b"{not json"), "not valid JSON"),

@@ -511,3 +511,58 @@ def test_the_competitors_kernels_are_built_before_the_worker_processes_start(tmp
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert "baselines imported: True" in res.stdout
+
+
+def test_the_shorter_streaks_on_the_way_match_a_per_sequence_loop():
+    """``streak100_end``: the sequences seen when 100 successive ones first
+    passed, as a loop over single sequences counts it."""
+    # a threshold just above chance, so that streaks break now and then (seed 2: the
+    # 100-streak ends after 966 sequences, the 110-streak after 976)
+    preset = PRESETS["2c-1"].with_options(streak=110, threshold=0.52, test_size=10, limit=3000)
+    rec = run_trial(preset, trial=0, seed=2)
+    m = preset.learner(seed=2)
+    task = preset.make_task(seed=[2, 1])
+    run = seen = 0
+    ends = {}
+    while run < 110:
+        b = task.sample(1)
+        out = m.learn_many(b.X, b.Y, b.resets)
+        seen += 1
+        run = run + 1 if np.all(np.abs(out[-1] - b.Y[-1]) < 0.52) else 0
+        if run == 100 and 100 not in ends:
+            ends[100] = seen
+    assert rec["success"] and rec["streak_end"] == seen
+    assert rec["streak100_end"] == ends[100] == seen - 10 > 100
+
+
+def test_the_step_count_of_a_record_is_every_step_taken():
+    """``steps``: the training steps plus the frozen test's, one per input
+    row (not one per sequence)."""
+    preset = PRESETS["6a"].with_options(limit=300, test_size=50)
+    rows = []
+    orig = experiments.Trial.train, experiments.Trial.predict
+
+    def counting(fn):
+        def wrapped(self, batch, *a, **k):
+            rows.append(len(batch.X))
+            return fn(self, batch, *a, **k)
+        return wrapped
+
+    experiments.Trial.train, experiments.Trial.predict = map(counting, orig)
+    try:
+        rec = run_trial(preset, trial=0, seed=1)
+    finally:
+        experiments.Trial.train, experiments.Trial.predict = orig
+    assert rec["steps"] == sum(rows) > 300 * 100  # 6a sequences are 100-110 steps long
+
+
+def test_cpu_seconds_come_from_the_process_clock(monkeypatch):
+    """``cpu_s`` is CPU time (time.process_time), ``wall_s`` wall time: two
+    clocks run at different rates here, so swapping them shows."""
+    import itertools
+
+    wall, cpu = itertools.count(0, 1.0), itertools.count(0, 0.25)
+    monkeypatch.setattr(experiments.time, "perf_counter", lambda: next(wall))
+    monkeypatch.setattr(experiments.time, "process_time", lambda: next(cpu))
+    rec = run_trial(PRESETS["6a"].with_options(limit=200, test_size=20), trial=0, seed=1)
+    assert 0 < rec["cpu_s"] < rec["wall_s"]

@@ -307,6 +307,8 @@ def test_two_sequence(variant):
         assert abs(np.std(noise_t) - np.sqrt(0.1)) < 0.02
     else:
         assert set(b.target[:, 0]) == {0.0, 1.0} and not np.any(noise_t)
+    share = np.mean(b.target[:, 0] == (0.2 if variant == "c" else 1.0))
+    assert abs(share - 0.5) < 0.04  # the two classes equally likely (sd 0.011 here)
 
 
 # ---------------------------------------------------------------------------
@@ -359,6 +361,7 @@ def test_temporal_order(variant):
     task = TemporalOrder(variant, seed=6)
     b = task.sample(1000)
     classes = set()
+    counts = np.zeros(task.n_out)
     for X, Y in sequences(b):
         s = "".join(SYMBOLS[i] for i in X.argmax(1))
         assert np.all(X.sum(1) == 1)
@@ -371,4 +374,7 @@ def test_temporal_order(variant):
         assert np.isnan(Y[:-1]).all()
         np.testing.assert_array_equal(Y[-1], np.eye(task.n_out)[cls])
         classes.add(cls)
+        counts[cls] += 1
     assert classes == set(range(task.n_out))
+    expect = 1000 / task.n_out  # every class equally likely: within 3.5 binomial sd
+    assert np.all(np.abs(counts - expect) < 3.5 * np.sqrt(expect * (1 - 1 / task.n_out)))
