@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from numbers import Real
+import math
+from numbers import Integral, Real
 
 import numpy as np
 from numba.core.errors import NumbaTypeError
@@ -134,6 +135,63 @@ def as_real(value, name, what):
         return float(value)
     except OverflowError:
         raise ValueError(f"{name} must be {what}; got an integer too large for a float") from None
+
+
+def checked_init_range(value) -> float:
+    """``init_range`` as a float in ``[0, MAGNITUDE_LIMIT]`` (ValueError otherwise)."""
+    what = f"a number in [0, {MAGNITUDE_LIMIT:g}]"
+    r = as_real(value, "init_range", what)
+    if not math.isfinite(r) or not 0 <= r <= MAGNITUDE_LIMIT:
+        raise ValueError(f"init_range must be {what}; got {value!r}")
+    return r
+
+
+def checked_lr(value) -> float:
+    """A learning rate as a finite float >= 0 (ValueError otherwise)."""
+    v = as_real(value, "lr", "a finite number >= 0")
+    if not math.isfinite(v) or v < 0:
+        raise ValueError(f"lr must be a finite number >= 0; got {value!r}")
+    return v
+
+
+def int_or_none(seed):
+    """A seed as an int, or None for any other kind (None, a Generator, a
+    SeedSequence, a bool), which no int can stand for: how a bank and its
+    checkpoints keep a learner's seed."""
+    return int(seed) if isinstance(seed, Integral) and not isinstance(seed, (bool, np.bool_)) else None
+
+
+class FixedAfterBuild:
+    """Constructor arguments that are fixed once the learner is built.
+
+    A learner names them in :meth:`_fixed_params` and the attribute that
+    exists once it is built in ``_built_attr``; assigning one of them after
+    that raises AttributeError pointing to ``clone``, since ``get_params``,
+    checkpoints and copies would describe another learner than the one that
+    runs.  ``_changeable`` says what may change between steps.
+    """
+
+    _built_attr = ""
+    _changeable = ""
+
+    @classmethod
+    def _fixed_params(cls) -> frozenset:  # pragma: no cover - each learner names its own
+        return frozenset()
+
+    def __setattr__(self, name, value):
+        if name in self._fixed_params() and self._built_attr in self.__dict__:
+            raise AttributeError(
+                f"{name} is fixed once the learner is built; clone({name}=...) gives a new, "
+                f"untrained learner with another value ({self._changeable} can change between "
+                f"steps)")
+        object.__setattr__(self, name, value)
+
+    def _adopt_params(self, params: dict):
+        """Take ``params`` past the guard: a restore whose checkpoint has this
+        learner's architecture (checked by the caller) and says how the
+        restored weights were initialised."""
+        for key, value in params.items():
+            object.__setattr__(self, key, value)
 
 
 def seeded_rng(seed):

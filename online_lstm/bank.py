@@ -25,7 +25,7 @@ from .layout import (
     H_LR, H_STATE_BOUND, H_WMAX, HEADER_SIZE, M_BANK, M_N_RESETS, M_N_UPDATES, M_PENDING, M_SEQ_STEP,
     M_STEP,
 )
-from ._validate import as_array, as_bool_mask, as_float_array
+from ._validate import as_array, as_bool_mask, as_float_array, int_or_none
 from .learner import _DIVERGENCE_REASONS, _RECORD_KEYS, BlockBias, Floats, OnlineLSTM, canonical_slots
 
 #: Below this many weight-steps in one call the serial kernel is used even
@@ -85,12 +85,6 @@ def _learner_seeds(seed, n):
     if len(seeds) != n or not all(isinstance(s, Integral) for s in seeds):
         raise ValueError(f"seed must be None, an int, or {n} ints (one per learner); got {seed!r:.80}")
     return [int(s) for s in seeds]
-
-
-def _int_seed(seed):
-    """A learner's seed as a bank keeps it: an int, or None for any other
-    kind (a Generator, a SeedSequence, None), which no int can stand for."""
-    return int(seed) if isinstance(seed, Integral) and not isinstance(seed, bool) else None
 
 
 def _bank_seed(seeds_):
@@ -244,7 +238,7 @@ class LearnerBank:
                              f"have 'reset'")
         p = learners[0].get_params()
         bank = cls(len(learners), **{k: v for k, v in p.items() if k not in ("seed", "lr", "state_bound")},
-                   seed=[_int_seed(m.seed) or 0 for m in learners], parallel=parallel)
+                   seed=[int_or_none(m.seed) or 0 for m in learners], parallel=parallel)
         for i, m in enumerate(learners):
             bank.set_learner(i, m)
         return bank
@@ -270,7 +264,7 @@ class LearnerBank:
         if learner.update != self._proto.update:
             raise InputError(f"learner has update={learner.update!r}; this bank has {self._proto.update!r}")
         self._mems[i, :self.layout.mem_size] = learner._mem
-        seed = _int_seed(learner.seed)
+        seed = int_or_none(learner.seed)
         if seed != self.seeds_[i]:  # another learner's initial weights: clone() must follow
             self.seeds_[i] = seed
             self.seed = _bank_seed(self.seeds_)
@@ -850,7 +844,7 @@ class LearnerBank:
     def __setstate__(self, d):
         params = dict(d["params"])
         seed = params.pop("seed")
-        seeds = [_int_seed(s) for s in d["seeds"]]  # None: a learner without an int seed
+        seeds = [int_or_none(s) for s in d["seeds"]]  # None: a learner without an int seed
         self.__init__(**params, seed=[0 if s is None else s for s in seeds])
         self.seed, self.seeds_ = seed, seeds
         self.load_state_arrays(d["state"])

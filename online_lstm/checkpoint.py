@@ -73,6 +73,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from . import layout as _layout
+from ._validate import int_or_none
 from .errors import CheckpointError, InputError
 from .layout import HEADER_SIZE, META, META_COUNTERS, Layout
 
@@ -521,12 +522,8 @@ def restore_learner(learner, path):
         raise CheckpointError(f"{name} was saved from a learner with another configuration "
                               f"({'; '.join(diff)})")
     learner.load_state_arrays(src.state_arrays())
-    for key, value in theirs.items():
-        if key not in ("lr", "state_bound"):  # those two live in the state
-            # past the learner's guard on its fixed parameters: the architecture
-            # is the same (checked above), the rest describes how the restored
-            # weights were initialised
-            object.__setattr__(learner, key, value)
+    # lr and state_bound live in the state; the architecture is the same
+    learner._adopt_params({k: v for k, v in theirs.items() if k not in ("lr", "state_bound")})
     learner.n_divergences_ = src.n_divergences_
 
 
@@ -537,7 +534,7 @@ def restore_learner(learner, path):
 
 def _seeds_json(seeds):
     """Per-learner seeds as JSON: ints, or None where a seed was not an int."""
-    return [int(v) if isinstance(v, Integral) and not isinstance(v, bool) else None for v in seeds]
+    return [int_or_none(v) for v in seeds]
 
 
 def save_bank(bank, path, *, compress: bool = False, fsync: bool = True) -> pathlib.Path:
@@ -555,8 +552,7 @@ def save_bank(bank, path, *, compress: bool = False, fsync: bool = True) -> path
         "config": config,
         "seeds": _seeds_json(bank.seeds_),
         # the bank's own seed parameter (get_params, clone) when JSON holds it
-        "bank_seed": (int(seed) if isinstance(seed, Integral) and not isinstance(seed, bool)
-                      else _seeds_json(seed) if isinstance(seed, (list, tuple)) else None),
+        "bank_seed": _seeds_json(seed) if isinstance(seed, (list, tuple)) else int_or_none(seed),
         "layout": layout_signature(bank.layout),
     }
     return write_checkpoint(path, bank.state_arrays(), meta, compress=compress, fsync=fsync)
@@ -685,9 +681,7 @@ def restore_stream(learner, path):
         raise CheckpointError(f"{name} was saved from a learner with another configuration "
                               f"({'; '.join(diff)})")
     learner.load_state_arrays(src.state_arrays())
-    for key, value in theirs.items():
-        if key != "lr":  # lives in the state
-            object.__setattr__(learner, key, value)  # past the guard: see restore_learner
+    learner._adopt_params({k: v for k, v in theirs.items() if k != "lr"})  # lr: in the state
 
 
 __all__ = ["write_checkpoint", "read_checkpoint", "save_learner", "load_learner", "restore_learner",

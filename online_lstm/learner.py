@@ -15,8 +15,8 @@ from numpy.typing import ArrayLike, NDArray
 from . import checkpoint as _ckpt
 from . import kernels as _k
 from ._validate import (
-    DISPATCH_ERRORS, as_array, as_bool_mask, as_float_array, as_float_scalar, as_real, checked_weights,
-    seeded_rng,
+    DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_float_array, as_float_scalar, as_real,
+    checked_init_range, checked_lr, checked_weights, seeded_rng,
 )
 from .errors import DivergenceError, InputError, NoPendingStepError
 from .layout import (
@@ -59,7 +59,7 @@ _FIXED_PARAMS = frozenset((
 _POLICIES = ("raise", "reset")
 
 
-class OnlineLSTM:
+class OnlineLSTM(FixedAfterBuild):
     """The original LSTM (Hochreiter & Schmidhuber 1997), trained online.
 
     Memory-cell blocks with input and output gates around constant error
@@ -209,20 +209,19 @@ class OnlineLSTM:
         self.seed = seed
         self._build(lr, state_bound)
 
+    # constructor arguments fixed once built (FixedAfterBuild); on_divergence
+    # may change, and is checked whenever it is set
+    _built_attr = "_mem"
+    _changeable = "lr, state_bound and on_divergence"
+
+    @classmethod
+    def _fixed_params(cls) -> frozenset:
+        return _FIXED_PARAMS
+
     def __setattr__(self, name, value):
-        """Constructor arguments that shape the memory (or were used by the
-        initialisation) are fixed once the learner is built: changing one
-        would make ``get_params``, checkpoints and copies describe another
-        learner than the one that runs.  ``clone(name=value)`` builds that
-        other learner."""
-        if name in _FIXED_PARAMS and "_mem" in self.__dict__:
-            raise AttributeError(
-                f"{name} is fixed once the learner is built; clone({name}=...) gives a new, "
-                f"untrained learner with another value (lr, state_bound and on_divergence can "
-                f"change between steps)")
         if name == "on_divergence" and not (isinstance(value, str) and value in _POLICIES):
             raise ValueError(f"on_divergence must be 'raise' or 'reset'; got {value!r}")
-        object.__setattr__(self, name, value)
+        super().__setattr__(name, value)
 
     # ------------------------------------------------------------------
     # construction
@@ -233,12 +232,8 @@ class OnlineLSTM:
                                    self.forget_gate, self.peepholes, self.max_delay)
         if self.update not in ("step", "sequence"):
             raise ValueError(f"update must be 'step' or 'sequence'; got {self.update!r}")
-        what = f"a number in [0, {MAGNITUDE_LIMIT:g}]"
-        r = as_real(self.init_range, "init_range", what)
-        if not math.isfinite(r) or not 0 <= r <= MAGNITUDE_LIMIT:
-            raise ValueError(f"init_range must be {what}; got {self.init_range!r}")
         rng = seeded_rng(self.seed)
-        theta = lay.init_theta(rng, r, self.in_gate_bias, self.out_gate_bias,
+        theta = lay.init_theta(rng, checked_init_range(self.init_range), self.in_gate_bias, self.out_gate_bias,
                                self.forget_gate_bias if lay.forget_gate else None)
         self._mem = lay.make_mem(_ACCUM_SEQUENCE if self.update == "sequence" else _ACCUM_STEP)
         self._theta = self._mem[lay.meta["theta"]:lay.meta["theta"] + lay.n_params]
@@ -297,10 +292,7 @@ class OnlineLSTM:
 
     @lr.setter
     def lr(self, value):
-        v = as_real(value, "lr", "a finite number >= 0")
-        if not math.isfinite(v) or v < 0:
-            raise ValueError(f"lr must be a finite number >= 0; got {value!r}")
-        self._mem[H_LR] = v
+        self._mem[H_LR] = checked_lr(value)
 
     @property
     def state_bound(self) -> float:

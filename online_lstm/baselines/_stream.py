@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import pathlib
 from numbers import Real
@@ -14,8 +13,8 @@ from .. import kernels as _k
 from ..errors import DivergenceError, InputError, NoPendingStepError
 from ..layout import MAGNITUDE_LIMIT
 from .._validate import (
-    DISPATCH_ERRORS, as_array, as_bool_mask, as_float_array, as_float_scalar, as_real, checked_weights,
-    seeded_rng,
+    DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_float_array, as_float_scalar,
+    checked_init_range, checked_lr, checked_weights, seeded_rng,
 )
 from . import _common as _c
 from .network import Network
@@ -36,7 +35,7 @@ _DIVERGENCE = {
 }
 
 
-class StreamLearner:
+class StreamLearner(FixedAfterBuild):
     """Base of :class:`~online_lstm.baselines.RTRL` and :class:`~online_lstm.baselines.BPTT`.
 
     Subclasses set ``_kernels = (step, run, learn_last, reset)`` (compiled
@@ -69,19 +68,13 @@ class StreamLearner:
         self.seed = seed
         self._build(lr)
 
-    def __setattr__(self, name, value):
-        """The constructor arguments other than ``lr`` are fixed once the
-        learner is built (as :class:`~online_lstm.OnlineLSTM`'s are):
-        ``clone(name=value)`` builds a learner with another value."""
-        if "_arrays" in self.__dict__ and name in self._fixed_params():
-            raise AttributeError(
-                f"{name} is fixed once the learner is built; clone({name}=...) gives a new, "
-                f"untrained learner with another value (lr can change between steps)")
-        object.__setattr__(self, name, value)
+    # every constructor argument but lr is fixed once built (FixedAfterBuild)
+    _built_attr = "_arrays"
+    _changeable = "lr"
 
     @classmethod
-    def _fixed_params(cls):
-        return (*cls._base_architecture, *cls._extra_params, "init_range", "seed")
+    def _fixed_params(cls) -> frozenset:
+        return frozenset((*cls._base_architecture, *cls._extra_params, "init_range", "seed"))
 
     # ------------------------------------------------------------------
     # construction
@@ -90,10 +83,7 @@ class StreamLearner:
         self.network = net = Network(self.n_in, self.n_out, self.n_hidden, self.architecture, self.bias)
         if self.update not in ("step", "sequence"):
             raise ValueError(f"update must be 'step' or 'sequence'; got {self.update!r}")
-        what = f"a number in [0, {MAGNITUDE_LIMIT:g}]"
-        r = as_real(self.init_range, "init_range", what)
-        if not math.isfinite(r) or not 0 <= r <= MAGNITUDE_LIMIT:
-            raise ValueError(f"init_range must be {what}; got {self.init_range!r}")
+        r = checked_init_range(self.init_range)
         hd = np.zeros(_c.HEADER_SIZE)
         hd[_c.H_MODE] = _c.MODE_SEQUENCE if self.update == "sequence" else _c.MODE_STEP
         hd[_c.H_NIN], hd[_c.H_NOUT], hd[_c.H_KIND] = net.n_in, net.n_out, self._kind
@@ -147,10 +137,7 @@ class StreamLearner:
 
     @lr.setter
     def lr(self, value):
-        v = as_real(value, "lr", "a finite number >= 0")
-        if not math.isfinite(v) or v < 0:
-            raise ValueError(f"lr must be a finite number >= 0; got {value!r}")
-        self._arrays["hd"][_c.H_LR] = v
+        self._arrays["hd"][_c.H_LR] = checked_lr(value)
 
     # ------------------------------------------------------------------
     # input handling and errors
