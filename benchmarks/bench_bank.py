@@ -47,6 +47,7 @@ from online_lstm import LearnerBank  # noqa: E402
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from bench_peers import interleaved  # noqa: E402
 from bench_step import RESULTS  # noqa: E402
+from plotting import pyplot  # noqa: E402 (the script's own directory)
 
 ARCHS = {
     "reber": dict(n_in=7, n_out=7, n_blocks=4, block_size=2, bias="all"),
@@ -135,14 +136,9 @@ def bench(arch, N, quick):
 
 
 def plot(df, path):
-    try:
-        import matplotlib
-    except ImportError:  # the bench extra's; the CSV and the tables do without it
-        print(f"matplotlib is not installed: no plot {path} (pip install -e '.[bench]')")
+    plt = pyplot(path)
+    if plt is None:
         return False
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(ARCHS), figsize=(13, 4.3), sharey=True)
     for ax, arch in zip(axes, ARCHS):

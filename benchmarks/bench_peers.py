@@ -54,6 +54,7 @@ from online_lstm import OnlineLSTM  # noqa: E402
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from bench_step import RESULTS, SIZES, median_time, workload  # noqa: E402
 from numpy_step import NumpyLSTM  # noqa: E402
+from plotting import pyplot  # noqa: E402
 
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
 HAVE_JAX = importlib.util.find_spec("jax") is not None
@@ -232,14 +233,9 @@ def bench_size(label, n_in, n_out, C, S, quick, peers):
 
 
 def plot(df, path):
-    try:
-        import matplotlib
-    except ImportError:  # the bench extra's; the CSV and the tables do without it
-        print(f"matplotlib is not installed: no plot {path} (pip install -e '.[bench]')")
+    plt = pyplot(path)
+    if plt is None:
         return False
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     styles = {"learn_many": ("C0", "o", "-"), "learn_one": ("C0", "s", "--"),
               "numpy": ("C2", "^", "-"), "torch": ("C3", "v", "-"),

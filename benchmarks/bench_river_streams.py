@@ -70,6 +70,7 @@ import numba  # noqa: E402
 from online_lstm import OnlineLSTM  # noqa: E402
 from online_lstm.evaluate import iter_progressive_val  # noqa: E402
 from online_lstm.river import LSTMClassifier, LSTMRegressor  # noqa: E402
+from plotting import pyplot  # noqa: E402 (the script's own directory)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CSV = ROOT / "benchmarks" / "results" / "river_streams.csv"
@@ -274,15 +275,10 @@ def markdown(df):
 
 def plot(df, path):
     """One panel per stream: error against µs per observation (log scale)."""
-    try:
-        import matplotlib
-    except ImportError:  # the bench extra's; the CSV and the tables do without it
-        print(f"matplotlib is not installed: no plot {path} (pip install -e '.[bench]')")
+    plt = pyplot(path)
+    if plt is None:
         return False
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker  # noqa: F401
+    import matplotlib.ticker
 
     d = df[df.score.notna()].copy()
     d["label"] = d.model.str.replace(" (ours)", "", regex=False)
