@@ -535,12 +535,11 @@ def test_the_shorter_streaks_on_the_way_match_a_per_sequence_loop():
     assert rec["streak100_end"] == ends[100] == seen - 10 > 100
 
 
-def test_the_step_count_of_a_record_is_every_step_taken():
+def test_the_step_count_of_a_record_is_every_step_taken(monkeypatch):
     """``steps``: the training steps plus the frozen test's, one per input
     row (not one per sequence)."""
     preset = PRESETS["6a"].with_options(limit=300, test_size=50)
     rows = []
-    orig = experiments.Trial.train, experiments.Trial.predict
 
     def counting(fn):
         def wrapped(self, batch, *a, **k):
@@ -548,11 +547,10 @@ def test_the_step_count_of_a_record_is_every_step_taken():
             return fn(self, batch, *a, **k)
         return wrapped
 
-    experiments.Trial.train, experiments.Trial.predict = map(counting, orig)
-    try:
-        rec = run_trial(preset, trial=0, seed=1)
-    finally:
-        experiments.Trial.train, experiments.Trial.predict = orig
+    for name in ("train", "predict"):
+        monkeypatch.setattr(experiments.Trial, name, counting(getattr(experiments.Trial, name)))
+    rec = run_trial(preset, trial=0, seed=1)
+    monkeypatch.undo()
     assert rec["steps"] == sum(rows) > 300 * 100  # 6a sequences are 100-110 steps long
 
 
