@@ -20,6 +20,9 @@ reproduces the library's RTRL learner bit for bit.
 
     python scripts/rtrl_time_convention.py --p 4 --lr 1 4 10 --trials 4 \
         --out reproduction/records/rtrl-time-convention.csv
+
+``--quick`` runs one trial per setting to 20,000 sequences (seconds):
+a check that the script works, not a result.
 """
 
 from __future__ import annotations
@@ -30,13 +33,15 @@ import time
 import numpy as np
 import pandas as pd
 from numba import njit
+from tqdm import tqdm
 
+from online_lstm._jit import JIT_OPTIONS
 from online_lstm.baselines import RTRL
 from online_lstm.experiments import step_max_errors, streak_hit
 from online_lstm.tasks import Task2a
 
 
-@njit(cache=True)
+@njit(**JIT_OPTIONS)  # the library's Numba options, set in one place
 def _train(Whx, whh, Wkx, Wkh, X, Y, resets, lr, previous, out, p, p_prev, e):
     """RTRL on the one-hidden-unit net, one step at a time; returns the new w_hh.
 
@@ -108,7 +113,7 @@ def check_same_is_the_library(p=4, lr=4.0, seed=3, n=3000):
     assert net.whh == w["W_hh"][0, 0]
 
 
-def trial(p, lr, seed, previous, limit, streak=10_000, chunk=20_000):
+def trial(p, lr, seed, previous, limit, streak=10_000, chunk=20_000, bar=None):
     net = Net(p, lr, seed)
     task = Task2a(p=p, seed=[seed, 1])  # the presets' training stream for trial `seed`
     seen, carry = 0, 0
@@ -117,8 +122,12 @@ def trial(p, lr, seed, previous, limit, streak=10_000, chunk=20_000):
         ok = step_max_errors(net.learn(b, previous), b) < 0.25
         hit, carry = streak_hit(ok, carry, streak)
         if hit >= 0:
+            if bar is not None:
+                bar.update(limit - seen)  # the unused budget: the bar counts the worst case
             return seen + hit + 1 - streak, net.whh
         seen += len(b)
+        if bar is not None:
+            bar.update(len(b))
     return None, net.whh
 
 
@@ -130,22 +139,27 @@ def main(argv=None):
     ap.add_argument("--limit", type=int, default=5_000_000)
     ap.add_argument("--reads", nargs="+", default=["previous"], choices=["same", "previous"])
     ap.add_argument("--out", help="CSV of one row per trial")
+    ap.add_argument("--quick", action="store_true",
+                    help="one trial per setting, to 20,000 sequences: checks the script, not a result")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.trials, args.limit = 1, 20_000
     check_same_is_the_library()
     print("check: 'same' reproduces online_lstm.baselines.RTRL bit for bit", flush=True)
     rows = []
-    for p in args.p:
-        for reads in args.reads:
-            for lr in args.lr:
-                for k in range(args.trials):
-                    t0 = time.process_time()
-                    start, whh = trial(p, lr, k, reads == "previous", args.limit)
-                    rows.append(dict(p=p, reads=reads, lr=lr, trial=k, success=start is not None,
-                                     sequences=start if start is not None else args.limit,
-                                     w_hh=round(whh, 3), cpu_s=round(time.process_time() - t0, 1)))
-                    print(rows[-1], flush=True)
-                    if args.out:
-                        pd.DataFrame(rows).to_csv(args.out, index=False)
+    runs = [(p, reads, lr, k) for p in args.p for reads in args.reads for lr in args.lr
+            for k in range(args.trials)]
+    # the bar counts sequences against every trial's limit; a trial that stops early takes off the rest
+    with tqdm(total=len(runs) * args.limit, unit="seq", unit_scale=True, desc="RTRL trials") as bar:
+        for p, reads, lr, k in runs:
+            t0 = time.process_time()
+            start, whh = trial(p, lr, k, reads == "previous", args.limit, bar=bar)
+            rows.append(dict(p=p, reads=reads, lr=lr, trial=k, success=start is not None,
+                             sequences=start if start is not None else args.limit,
+                             w_hh=round(whh, 3), cpu_s=round(time.process_time() - t0, 1)))
+            tqdm.write(str(rows[-1]))
+            if args.out:
+                pd.DataFrame(rows).to_csv(args.out, index=False)
     df = pd.DataFrame(rows)
     ok = df[df.success]
     summary = df.groupby(["p", "reads", "lr"]).agg(trials=("success", "size"),
