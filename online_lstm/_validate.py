@@ -6,7 +6,7 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-from numba.core.errors import NumbaTypeError
+from numba.core.errors import NumbaTypeError, NumbaValueError
 
 from .errors import InputError
 from .layout import MAGNITUDE_LIMIT
@@ -15,9 +15,11 @@ _EXACT_INT = 2**53  # every integer up to this magnitude is a float64
 
 #: What a compiled call raises for an argument it has no compiled version for:
 #: TypeError for another dtype or layout (or a read-only array), NumbaTypeError
-#: (not a TypeError) for a type Numba refuses outright, such as a masked array.
-#: The learners catch these and convert the argument (:func:`as_float_array`).
-DISPATCH_ERRORS = (TypeError, NumbaTypeError)
+#: (not a TypeError) for a type Numba refuses outright, such as a masked array,
+#: and NumbaValueError for a dtype it has no type for (Numba 0.59 says so for
+#: float128; later versions raise a TypeError).  The learners catch these and
+#: convert the argument (:func:`as_float_array`), which refuses what is unsafe.
+DISPATCH_ERRORS = (TypeError, NumbaTypeError, NumbaValueError)
 
 
 def as_array(value, name, shape_text, keep_mask=False):
