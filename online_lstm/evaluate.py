@@ -172,6 +172,21 @@ def _checked_target(model, y, n):
     return a
 
 
+def _checked_input(model, x, n):
+    """Input of stream item ``n`` for an OnlineLSTM: float64 of shape (n_in,),
+    finite, or InputError naming the item (checked before a reset, so that a
+    refused item changes nothing)."""
+    try:
+        a = model._x(x)
+    except InputError as exc:
+        raise InputError(f"stream item {n}: {exc}") from None
+    if a.shape != (model.layout.n_in,):
+        raise InputError(f"stream item {n}: x must have shape ({model.layout.n_in},); got shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise InputError(f"stream item {n}: x must be finite: NaN or inf in the input")
+    return a
+
+
 def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=False, total=None,
                          delay=None):
     """Test-then-train over ``stream``; yield the running scores at checkpoints.
@@ -287,9 +302,10 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
                                  f"{type(item).__name__}"
                                  f"{f' of length {len(item)}' if isinstance(item, (tuple, list)) else ''}")
             x, y = item[0], item[1]
-            if array_model:
+            if array_model:  # checked before the reset and the step, so a bad item changes nothing
+                x = _checked_input(model, x, n)
                 has = _has_target(y)
-                if has:  # checked before the reset and the step, so a bad target changes nothing
+                if has:
                     y = _checked_target(model, y, n)
             if len(item) > 2 and item[2]:
                 if not hasattr(model, "reset"):

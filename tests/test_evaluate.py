@@ -179,6 +179,32 @@ def test_a_bad_target_is_named_before_its_step_and_its_score(n_out, y, says, del
     assert (mae.n, mae.total) == (ref_mae.n, ref_mae.total)
 
 
+@pytest.mark.parametrize("x, says", [
+    (np.array([np.nan]), "finite"),
+    ([np.inf], "finite"),
+    (np.ones(2), r"shape \(1,\)"),
+    (["a"], "float64"),
+])
+@pytest.mark.parametrize("delay", [None, 2])
+def test_a_bad_input_on_a_new_sequence_is_refused_before_the_reset(x, says, delay):
+    """A refused item that starts a sequence must not reset the learner first:
+    the states, traces and the update accumulated for the sequence survive."""
+    m = OnlineLSTM(1, 1, seed=0, max_delay=2, update="sequence")
+    good = (np.ones(1), 0.5)
+    with pytest.raises(InputError, match=f"stream item 2: .*{says}"):
+        progressive_val([good, good, (x, 0.5, True), good], m, "mae", delay=delay)
+    ref = OnlineLSTM(1, 1, seed=0, max_delay=2, update="sequence")
+    list(iter_progressive_val([good, good], ref, "mae", delay=delay))
+    if delay:  # item 0's label is learned before item 2; item 1's is owed
+        ref = OnlineLSTM(1, 1, seed=0, max_delay=2, update="sequence")
+        ref.predict_one(good[0])
+        ref.predict_one(good[0])
+        ref.learn_delayed(good[1], 1)
+    assert m.n_resets_ == ref.n_resets_
+    for k, v in ref.state_arrays().items():
+        np.testing.assert_array_equal(m.state_arrays()[k], v, err_msg=k)
+
+
 def test_docstring_example():
     import doctest
 
