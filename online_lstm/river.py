@@ -104,6 +104,19 @@ __all__ = ["LSTMRegressor", "LSTMClassifier"]
 _FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
+def _same_observation(x, pending) -> bool:
+    """``x == pending`` for two feature dicts, with NaN equal to NaN: a missing
+    value (NaN behind a StandardScaler, or read from a DataFrame) must not make
+    the same observation, asked twice, look like a new one."""
+    if x.keys() != pending.keys():
+        return False
+    for k, v in x.items():
+        w = pending[k]
+        if not (v is w or v == w or (v != v and w != w)):
+            return False
+    return True
+
+
 def _sort_new(keys):
     """Feature names that appear together, in a fixed order."""
     try:
@@ -261,7 +274,7 @@ class _StreamLSTM:
                 self._learner.learn_last(target)
                 self._pending_x = None
                 return self._out
-            if x == self._pending_x:  # the same observation, asked again
+            if _same_observation(x, self._pending_x):  # the same observation, asked again
                 return self._out
         v = self._encode(x)
         learner = self._learner  # after _encode, which may have widened it

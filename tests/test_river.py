@@ -269,6 +269,22 @@ def test_missing_none_and_nan_features_are_zero():
             np.testing.assert_array_equal(r[key], runs[0][key])
 
 
+@pytest.mark.parametrize("cls", [LSTMRegressor, LSTMClassifier])
+def test_an_observation_with_a_nan_feature_asked_twice_is_one_step(cls):
+    """NaN != NaN, but a missing value must not make the same observation,
+    asked again (predict_proba_one then predict_one, as River's classifier
+    checks do), look like a new one: one step per observation."""
+    model = cls(n_blocks=2, seed=0)
+    for t in range(20):
+        x = {"a": float(t % 3), "b": 1.0 if t % 2 else float("nan")}
+        if cls is LSTMClassifier:
+            model.predict_proba_one(x)
+        model.predict_one(dict(x))  # an equal dict, with another NaN object behind a copy
+        model.predict_one({"a": x["a"], "b": x["b"] + 0.0})  # a fresh NaN object
+        model.learn_one(x, t % 2)
+    assert model.learner_.n_steps_ == 20
+
+
 def test_new_feature_midstream_equals_having_had_it_at_zero():
     """A feature that appears at step t: the same as a model that had it as 0
     until t, given the same weights for it (they cannot have moved while 0)."""
