@@ -10,6 +10,8 @@ N Python calls and lets the learners share the cores.
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import pathlib
 from collections.abc import Iterable, Sequence
@@ -49,7 +51,8 @@ class BankDivergenceError(DivergenceError):
         Indices of the learners that diverged.
     step : ndarray of int
         For each of them, the index of the refused step counted from its
-        construction.
+        construction; for ``learn_last``/``learn_delayed``, the index of the
+        step whose target was refused (as :class:`DivergenceError` gives it).
     row : ndarray of int
         For each of them, the row of the chunk that failed (0 for
         ``learn_one``/``predict_one``).
@@ -79,11 +82,20 @@ def _aligned_zeros(n_rows, n_cols):
 
 def _learner_seeds(seed, n):
     """One integer seed per learner: spawned from ``seed`` (int or None) or given."""
+    what = f"seed must be None, an int >= 0, or {n} ints >= 0 (one per learner)"
+    if isinstance(seed, (bool, np.bool_)):
+        raise ValueError(f"{what}; got {seed!r}")
     if seed is None or isinstance(seed, Integral):
+        if seed is not None and seed < 0:
+            raise ValueError(f"{what}; got {seed!r}")
         return [int(s) for s in np.random.SeedSequence(seed).generate_state(n, dtype=np.uint64)]
-    seeds = list(seed)
-    if len(seeds) != n or not all(isinstance(s, Integral) for s in seeds):
-        raise ValueError(f"seed must be None, an int, or {n} ints (one per learner); got {seed!r:.80}")
+    try:
+        seeds = list(seed)
+    except TypeError:  # a Generator, a SeedSequence, ...: no per-learner seeds to record
+        raise ValueError(f"{what}; got {type(seed).__name__}") from None
+    if len(seeds) != n or not all(isinstance(s, Integral) and not isinstance(s, (bool, np.bool_)) and s >= 0
+                                  for s in seeds):
+        raise ValueError(f"{what}; got {seed!r:.80}")
     return [int(s) for s in seeds]
 
 
@@ -96,11 +108,15 @@ def _bank_seed(seeds_):
 
 def _per_learner(name, value, n):
     """A scalar or one value per learner, as float64[n]."""
+    if isinstance(value, (bool, np.bool_)) or (
+            isinstance(value, (list, tuple)) and any(isinstance(v, (bool, np.bool_)) for v in value)):
+        # refused, as by OnlineLSTM
+        raise ValueError(f"{name} must be a number or one number per learner; got {value!r}")
     if isinstance(value, Real):
         arr = np.full(n, float(value))
     else:
         arr = np.asarray(value)
-        if arr.dtype.kind not in "biuf":  # no strings: "0.5" is refused, as by OnlineLSTM
+        if arr.dtype.kind not in "iuf":  # no strings ("0.5") and no bools, as OnlineLSTM refuses them
             raise ValueError(f"{name} must be a number or one number per learner; got dtype {arr.dtype}")
         arr = arr.astype(np.float64)
     if arr.shape == ():
@@ -259,10 +275,19 @@ class LearnerBank:
     def set_learner(self, i: int, learner: OnlineLSTM) -> None:
         """Replace learner ``i`` by a copy of ``learner`` (same architecture and update mode)."""
         i = self._index(i)
-        if not isinstance(learner, OnlineLSTM) or learner.layout != self.layout:
-            raise InputError(f"set_learner needs an OnlineLSTM with this bank's architecture {self.layout}")
+        if not isinstance(learner, OnlineLSTM):
+            raise InputError(f"set_learner needs an OnlineLSTM; got {type(learner).__name__}")
+        if learner.layout != self.layout:
+            ours, theirs = self.layout, learner.layout
+            diff = [f"{f.name}={getattr(theirs, f.name)!r} (the bank's: {getattr(ours, f.name)!r})"
+                    for f in dataclasses.fields(ours) if f.init and getattr(theirs, f.name) != getattr(ours, f.name)]
+            raise InputError(f"set_learner needs an OnlineLSTM of this bank's architecture; the learner "
+                             f"has {', '.join(diff)}")
         if learner.update != self._proto.update:
             raise InputError(f"learner has update={learner.update!r}; this bank has {self._proto.update!r}")
+        if learner.on_divergence != "raise":  # as from_learners: the bank would drop the policy
+            raise InputError(f"a LearnerBank supports on_divergence='raise' only; the learner has "
+                             f"{learner.on_divergence!r}")
         self._mems[i, :self.layout.mem_size] = learner._mem
         seed = int_or_none(learner.seed)
         if seed != self.seeds_[i]:  # another learner's initial weights: clone() must follow
@@ -425,16 +450,19 @@ class LearnerBank:
         raise InputError(f"Y{where} must be finite or NaN (NaN = no target): inf in the target "
                          f"of learner {l}. No learner was changed.")
 
-    def _check_status(self):
-        """Raise if a learner failed in the last learn_last or reset call."""
+    def _check_status(self, ages=None):
+        """Raise if a learner failed in the last learn_last, learn_delayed
+        (``ages``: the age of the step each learner learned from) or reset call."""
         if np.any((self._status != _k.OK) & (self._status != _bk.SKIPPED)):
-            self._raise_divergence(None, None)
+            self._raise_divergence(None, None, ages=ages)
 
-    def _raise_divergence(self, out, T, status=None):
+    def _raise_divergence(self, out, T, status=None, ages=None):
         status = self._status if status is None else status
         bad = np.flatnonzero((status != _k.OK) & (status != _bk.SKIPPED))
         reasons = [_DIVERGENCE_REASONS.get(int(status[l]), f"status {int(status[l])}") for l in bad]
-        steps = self._mems[bad, M_STEP].astype(np.int64)
+        steps = self._mems[bad, M_STEP].astype(np.int64)  # the step a learner was about to take
+        if ages is not None:  # learn_last / learn_delayed: the step learned from, as OnlineLSTM says
+            steps = steps - 1 - ages[bad]
         rows = self._rows[bad].copy() if T is not None else np.zeros(len(bad), dtype=np.int64)
         shown = ", ".join(f"learner {l} ({r})" for l, r in zip(bad[:5], reasons[:5]))
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
@@ -545,7 +573,7 @@ class LearnerBank:
             return
         last = self._kernels(self.n_learners * self.layout.n_params)[1]
         last(self._mems, Y2, self._status)
-        self._check_status()
+        self._check_status(ages=np.zeros(self.n_learners, dtype=np.int64))
 
     def learn_delayed(self, Y: ArrayLike, age: int | ArrayLike) -> None:
         """Learn from the targets of steps taken ``age`` steps before the last.
@@ -584,7 +612,7 @@ class LearnerBank:
     def _learn_delayed(self, Y2, wants, ages):
         run = self._kernels(int(wants.sum()) * self.layout.n_params)[3]
         run(self._mems, np.ascontiguousarray(Y2), ages, self._status)
-        self._check_status()
+        self._check_status(ages=ages)
 
     def _ages(self, age, wants, what):
         """``age`` as int64[N], checked for the learners in ``wants``."""

@@ -395,6 +395,22 @@ def test_bad_constructor_arguments():
         LearnerBank(3, 2, 1, on_divergence="reset")
     with pytest.raises(ValueError):
         LearnerBank(3, 2, 1, bias="sometimes")
+    for kw in (dict(lr=True), dict(state_bound=True), dict(lr=[0.1, True, 0.1]),
+               dict(lr=np.array([True, False, True]))):  # bools refused, as OnlineLSTM refuses lr=True
+        with pytest.raises(ValueError, match="one number per learner"):
+            LearnerBank(3, 2, 1, **kw)
+    for seed in (np.random.default_rng(0), np.random.SeedSequence(0), -1, [1, -2, 3], True,
+                 [1, True, 3]):
+        with pytest.raises(ValueError, match=r"seed must be None, an int >= 0, or 3 ints"):
+            LearnerBank(3, 2, 1, seed=seed)
+    bank = LearnerBank(3, 2, 1, n_blocks=2, seed=0)
+    before = bank.state_arrays()
+    with pytest.raises(InputError, match=r"has n_blocks=3 \(the bank's: 2\)$"):
+        bank.set_learner(0, OnlineLSTM(2, 1, n_blocks=3))
+    with pytest.raises(InputError, match="on_divergence='raise' only"):
+        bank.set_learner(0, OnlineLSTM(2, 1, n_blocks=2, on_divergence="reset"))
+    for k, v in before.items():
+        np.testing.assert_array_equal(bank.state_arrays()[k], v, err_msg=k)
     bank = LearnerBank(3, 2, 1, seed=0)
     for bad in (3, -4, 1.0, "1", True):
         with pytest.raises(IndexError, match=r"in \[0, 3\) \(or from -3, counting from the end\)"):
@@ -414,6 +430,23 @@ def test_bank_divergence_error_pickles_with_its_fields():
         assert back.learners.tolist() == [1] and back.step.tolist() == err.value.step.tolist()
         assert back.row.tolist() == err.value.row.tolist() and back.reasons == err.value.reasons
         assert np.array_equal(back.out, err.value.out, equal_nan=True)
+
+
+@pytest.mark.parametrize("max_delay, age", [(0, 0), (3, 0), (3, 2)])
+def test_a_refused_late_target_names_the_step_it_belongs_to(max_delay, age):
+    """learn_last / learn_delayed: the error names the step whose target was
+    refused, as a single learner's DivergenceError does, not the next step."""
+    from online_lstm import DivergenceError
+    bank = LearnerBank(2, 2, 1, n_blocks=2, seed=0, parallel=False, max_delay=max_delay)
+    bank.predict_many(np.ones((2, 4, 2)))
+    bank.lr = [0.1, 1e300]  # learner 1's update overflows
+    single = bank.learner(1)
+    with pytest.raises(DivergenceError) as one:
+        single.learn_delayed(0.9, age) if age else single.learn_last(0.9)
+    with pytest.raises(BankDivergenceError) as err:
+        bank.learn_delayed(np.full(2, 0.9), age) if age else bank.learn_last(np.full(2, 0.9))
+    assert err.value.learners.tolist() == [1]
+    assert err.value.step.tolist() == [one.value.step] == [4 - 1 - age]
 
 
 @pytest.mark.parametrize("kw", [dict(forget_gate=True), dict(peepholes=True),
