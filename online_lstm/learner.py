@@ -326,6 +326,9 @@ class OnlineLSTM(FixedAfterBuild):
                                  f"n_out={self.layout.n_out}, so y must have shape ({self.layout.n_out},)")
             self._ybuf[0] = as_float_scalar(y, "y")  # ints beyond 2**53, long double: refused, as in arrays
             return self._ybuf
+        if self.layout.n_out == 1 and (isinstance(y, (bool, np.bool_)) or type(y) is np.ndarray and y.ndim == 0):
+            # a bool or a 0-d array: the one target
+            y = np.reshape(y, (1,))
         return as_float_array(y, "y", 1, f"({self.layout.n_out},)")
 
     def _out_buf(self, out, rows=None):
@@ -480,7 +483,7 @@ class OnlineLSTM(FixedAfterBuild):
             st = _learn_step(self._mem, x, y, o)
         except DISPATCH_ERRORS:  # dtype/layout Numba has no compiled version for
             x = self._x(x)
-            y = as_float_array(y, "y", 1, f"({self.layout.n_out},)")
+            y = self._y(y)
             if out is not None:
                 o = self._out_buf(out)
             st = _learn_step(self._mem, x, y, o)
@@ -528,7 +531,7 @@ class OnlineLSTM(FixedAfterBuild):
         try:
             st = _k.learn_last(self._mem, yy)
         except DISPATCH_ERRORS:
-            yy = as_float_array(yy, "y", 1, f"({self.layout.n_out},)")
+            yy = self._y(yy)
             st = _k.learn_last(self._mem, yy)
         if st:
             self._raise(st, y=yy, step=self.n_steps_ - 1)  # the step learned from
@@ -567,13 +570,12 @@ class OnlineLSTM(FixedAfterBuild):
             Bad target or age; :class:`~online_lstm.errors.DivergenceError`
             if the change would diverge (not applied).
         """
-        lay = self.layout
         age = self._age(age, "learn_delayed")
         yy = y if type(y) is np.ndarray else self._y(y)
         try:
             st = _k.learn_delayed(self._mem, yy, age)
         except DISPATCH_ERRORS:
-            yy = as_float_array(yy, "y", 1, f"({lay.n_out},)")
+            yy = self._y(yy)
             st = _k.learn_delayed(self._mem, yy, age)
         if st:
             self._raise(st, y=yy, step=self.n_steps_ - 1 - age)  # the step learned from

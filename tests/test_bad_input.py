@@ -370,6 +370,41 @@ def test_the_changeable_hyper_parameters_change(tmp_path):
     assert OnlineLSTM.load(m.save(tmp_path / "m.npz")).get_params() == m.get_params()
 
 
+@pytest.mark.parametrize("kind", ["lstm", "rtrl", "bptt"])
+def test_a_bool_or_0d_target_of_one_output_is_that_output_s_target(kind):
+    """bool is a safe dtype, and a scalar target is allowed when n_out == 1:
+    True, np.bool_ and 0-d arrays are taken as the float they convert to, by
+    learn_one, learn_last and learn_delayed; with n_out > 1 they are refused
+    and change nothing."""
+    from online_lstm.baselines import BPTT, RTRL
+
+    def make(n_out):
+        if kind == "lstm":
+            return OnlineLSTM(2, n_out, 2, seed=0, max_delay=2)
+        return (RTRL if kind == "rtrl" else BPTT)(2, n_out, 3, seed=0)
+
+    for y in (True, np.bool_(False), np.array(0.25), np.array(True), np.array(3)):
+        a, b = make(1), make(1)
+        as_float = np.array([float(y)])
+        a.learn_one([0.1, 0.2], y)
+        b.learn_one([0.1, 0.2], as_float)
+        a.predict_one([0.3, 0.1])
+        b.predict_one([0.3, 0.1])
+        a.learn_last(y)
+        b.learn_last(as_float)
+        if kind == "lstm":
+            a.predict_one([0.3, 0.1])
+            b.predict_one([0.3, 0.1])
+            a.learn_delayed(y, 0)
+            b.learn_delayed(as_float, 0)
+        assert same_state(a.state_arrays(), b.state_arrays()), y
+        m = make(3)
+        before = m.state_arrays()
+        with pytest.raises(InputError, match=r"shape \(3,\)"):
+            m.learn_one([0.1, 0.2], y)
+        assert same_state(before, m.state_arrays())
+
+
 def test_a_long_double_scalar_target_is_refused_as_its_array_is():
     m = OnlineLSTM(2, 1, 2, seed=0)
     before = m.state_arrays()

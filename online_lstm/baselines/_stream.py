@@ -160,6 +160,9 @@ class StreamLearner(FixedAfterBuild):
                                  f"so y must have shape ({K},)")
             self._ybuf[0] = as_float_scalar(y, "y")
             return self._ybuf
+        if K == 1 and (isinstance(y, (bool, np.bool_)) or type(y) is np.ndarray and y.ndim == 0):
+            # a bool or a 0-d array: the one target
+            y = np.reshape(y, (1,))
         y = as_float_array(y, "y", 1, f"({K},)")
         if y.shape[0] != K:
             raise InputError(f"y must have shape ({K},) per step; got shape {y.shape}")
