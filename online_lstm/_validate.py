@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from numbers import Integral, Real
 
 import numpy as np
@@ -49,6 +50,8 @@ def as_float_array(value, name, ndim, shape_text):
     arr = as_array(value, name, shape_text)
     if arr.dtype == np.float64 and arr.flags.c_contiguous and arr.ndim == ndim:
         return arr if arr.flags.writeable else arr.copy()
+    if arr.dtype == object and hasattr(value, "to_numpy"):
+        arr = _pandas_nullable(value, name, arr)
     if arr.dtype == object or not np.can_cast(arr.dtype, np.float64, casting="safe"):
         raise InputError(
             f"{name} must hold real numbers that convert to float64 without loss "
@@ -64,6 +67,30 @@ def as_float_array(value, name, ndim, shape_text):
                 f"exactly; convert to float yourself if the rounding is acceptable")
     out = np.ascontiguousarray(arr, dtype=np.float64)
     return out if out.flags.writeable else out.copy()
+
+
+def _pandas_nullable(value, name, arr):
+    """A pandas Series, DataFrame or array of nullable numbers (``Int64``,
+    ``Float64``, ``boolean``: what ``convert_dtypes()`` makes) as float64,
+    ``pd.NA`` as NaN; ``arr`` unchanged if ``value`` holds anything else."""
+    dtypes = value.dtypes if hasattr(value, "columns") else [value.dtype]
+    kinds = [getattr(getattr(d, "numpy_dtype", None), "kind", "O") for d in dtypes]
+    if not kinds or any(k not in "biuf" for k in kinds):
+        return arr
+    out = np.asarray(value.to_numpy(dtype=np.float64, na_value=np.nan))
+    if any(k in "iu" for k in kinds) and np.any(np.abs(out) >= _EXACT_INT):  # rounded, or about to be
+        raise InputError(f"{name} holds integers beyond 2**53 in magnitude, which float64 cannot hold "
+                         f"exactly; convert to float yourself if the rounding is acceptable")
+    return out
+
+
+def is_missing(y) -> bool:
+    """``y`` is None or pandas' ``pd.NA``: a missing target (pandas is not
+    imported for this: a caller holding ``pd.NA`` has imported it)."""
+    if y is None:
+        return True
+    pd = sys.modules.get("pandas")
+    return pd is not None and y is getattr(pd, "NA", None)
 
 
 #: scalar types a float64 holds exactly (float covers np.float64)

@@ -40,6 +40,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
+from ._validate import is_missing
 from .errors import InputError
 from .learner import OnlineLSTM
 
@@ -145,8 +146,8 @@ def _metric_name(m):
 
 
 def _has_target(y):
-    """False for None, NaN, or an array (or list) of NaN only."""
-    if y is None:
+    """False for None, pandas' NA, NaN, or an array (or list) of NaN only."""
+    if is_missing(y):
         return False
     if isinstance(y, Real):
         return y == y

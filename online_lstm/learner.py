@@ -16,7 +16,7 @@ from . import checkpoint as _ckpt
 from . import kernels as _k
 from ._validate import (
     DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_float_array, as_float_scalar, as_real,
-    checked_init_range, checked_lr, checked_weights, seeded_rng,
+    checked_init_range, checked_lr, checked_weights, is_missing, seeded_rng,
 )
 from .errors import DivergenceError, InputError, NoPendingStepError
 from .layout import (
@@ -318,7 +318,7 @@ class OnlineLSTM(FixedAfterBuild):
 
     def _y(self, y):
         """Target as float64[K]; scalar targets are allowed when K == 1."""
-        if y is None:
+        if is_missing(y):  # None, or pandas' NA
             return self._nan_y
         if isinstance(y, Real) and not isinstance(y, (bool, np.bool_)):
             if self.layout.n_out != 1:

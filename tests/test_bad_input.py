@@ -405,6 +405,40 @@ def test_a_bool_or_0d_target_of_one_output_is_that_output_s_target(kind):
         assert same_state(before, m.state_arrays())
 
 
+def test_pandas_nullable_dtypes_are_converted_and_pd_na_is_no_target():
+    """What DataFrame.convert_dtypes() makes (Int64, Float64, boolean) is read
+    as the numbers it holds; pd.NA is a missing value: "no target" in a
+    target, refused in an input; Int64 beyond 2**53 is refused as int64 is."""
+    import pandas as pd
+
+    from online_lstm.evaluate import progressive_val
+
+    X = np.array([[1.0, 2.0], [3.0, 0.0], [1.0, 1.0]])
+    Y = np.array([0.5, np.nan, 1.0])
+    ref = OnlineLSTM(2, 1, 2, seed=0)
+    ref_out = ref.learn_many(X, Y)
+    for Xp in (pd.DataFrame(X, dtype="Float64"), pd.DataFrame(X.astype(int), dtype="Int64").astype("Float64"),
+               pd.DataFrame(X).convert_dtypes()):
+        m = OnlineLSTM(2, 1, 2, seed=0)
+        out = m.learn_many(Xp, pd.Series(Y, dtype="Float64"))  # NaN -> pd.NA -> no target
+        np.testing.assert_array_equal(out, ref_out)
+        assert same_state(m.state_arrays(), ref.state_arrays())
+    m = OnlineLSTM(2, 1, 2, seed=0)
+    for x, y in zip(X, Y):
+        m.learn_one(pd.Series(x).convert_dtypes(), pd.NA if np.isnan(y) else y)
+    assert same_state(m.state_arrays(), ref.state_arrays())
+    rows = progressive_val([(x, pd.NA if np.isnan(y) else y) for x, y in zip(X, Y)],
+                           OnlineLSTM(2, 1, 2, seed=0), "mae", step=1)
+    assert rows["mae"].notna().all()  # the missing target is not scored
+    before = m.state_arrays()
+    for bad, says in ((pd.Series([1.0, None], dtype="Float64"), "finite"),
+                      (pd.Series([2**53 + 1, 1], dtype="Int64"), "2\\*\\*53"),
+                      (pd.Series(["a", "b"], dtype="string"), "float64")):
+        with pytest.raises(InputError, match=says):
+            m.learn_one(bad, 0.5)
+    assert same_state(before, m.state_arrays())
+
+
 def test_a_long_double_scalar_target_is_refused_as_its_array_is():
     m = OnlineLSTM(2, 1, 2, seed=0)
     before = m.state_arrays()

@@ -14,7 +14,7 @@ from ..errors import DivergenceError, InputError, NoPendingStepError
 from ..layout import MAGNITUDE_LIMIT
 from .._validate import (
     DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_float_array, as_float_scalar,
-    checked_init_range, checked_lr, checked_weights, seeded_rng,
+    checked_init_range, checked_lr, checked_weights, is_missing, seeded_rng,
 )
 from . import _common as _c
 from .network import Network
@@ -152,7 +152,7 @@ class StreamLearner(FixedAfterBuild):
 
     def _y(self, y):
         K = self.network.n_out
-        if y is None:
+        if is_missing(y):  # None, or pandas' NA
             return self._nan_y
         if isinstance(y, Real) and not isinstance(y, (bool, np.bool_)):
             if K != 1:
