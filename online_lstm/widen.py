@@ -25,7 +25,14 @@ learner that would have resulted had those units existed from the start:
   outputs had no target).
 
 The equivalence is tested bit for bit against a learner built wide from the
-start (``tests/test_widen.py``).
+start (``tests/test_widen.py``): weights, accumulated update, traces, states,
+activations, snapshots, counters, and every output and update after the
+widening.  The one thing that can differ is the header's upper bound on
+max|θ|, which grows from the history of the errors: widening takes the larger
+of the old bound and the new weights' maximum, not the bound a wide learner
+would have grown.  Both are valid bounds, and a bound only decides when the
+kernel rescans the weights (spec-free bookkeeping, see
+``kernels._bounds``), never a result.
 """
 
 from __future__ import annotations
