@@ -1310,7 +1310,15 @@ def _cpu_total(r) -> str:
     if total is None or np.isnan(total):
         return "–"
     k = r.get("cpu trials", r["trials"])
-    return _fmt(round(total)) + (f" ({k} of {r['trials']} trials)" if k < r["trials"] else "")
+    return _seconds(total) + (f" ({k} of {r['trials']} trials)" if k < r["trials"] else "")
+
+
+def _seconds(v) -> str:
+    """A total of seconds: whole seconds from 10 s up, two digits below (a
+    quick run's 0.47 s is not 0)."""
+    if v is None or np.isnan(v):
+        return "–"
+    return _fmt(v, 2) if abs(v) < 10 else _fmt(round(v))
 
 
 def format_table(cmp: pd.DataFrame, markdown=False) -> str:
@@ -1327,7 +1335,7 @@ def format_table(cmp: pd.DataFrame, markdown=False) -> str:
             f"{_fmt(r['paper mean seq'])} / {_fmt(r['mean seq'])}",
             _fmt(r["median seq"]),
             f"{_fmt(r['paper wrong'])} / {_fmt(r['wrong'])}",
-            r["paper / ours"], _fmt(r["wall s/trial"], 3), _fmt(round(r["wall s total"])),
+            r["paper / ours"], _fmt(r["wall s/trial"], 3), _seconds(r["wall s total"]),
             _cpu_total(r),
         ])
     if markdown:

@@ -228,8 +228,11 @@ def test_parallel_equals_serial_and_writes_csv(tmp_path):
     # CPU seconds: the sum of the trials' cpu_s; over only some trials (records
     # made before cpu_s existed, mixed with later ones), the table says so
     rows = lambda t: {ln.split("|")[1].strip(): ln for ln in format_table(t, markdown=True).splitlines()[2:]}  # noqa: E731
-    cpu = par.groupby("preset")["cpu_s"].sum()
-    assert rows(table)["1-5 (quick) [limit=2000]"].endswith(f"| {round(cpu['1-5']):,} |")
+    timed = par.copy()  # whole seconds from 10 s up; below, two digits (not 0 for a quick run)
+    timed.loc[timed["preset"] == "1-5", "cpu_s"] = [0.2, 0.272]
+    timed.loc[timed["preset"] == "6a", "cpu_s"] = [600.4, 634.2]
+    assert rows(compare(timed))["1-5 (quick) [limit=2000]"].endswith("| 0.47 |")
+    assert rows(compare(timed))["6a (quick) [limit=2000]"].endswith("| 1,235 |")
     old = par.copy()
     old.loc[old["preset"] == "6a", "cpu_s"] = [np.nan, old.loc[old["preset"] == "6a", "cpu_s"].iloc[1]]
     old.loc[old["preset"] == "1-5", "cpu_s"] = np.nan
