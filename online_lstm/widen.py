@@ -31,7 +31,7 @@ widening.  The one thing that can differ is the header's upper bound on
 max|θ|, which grows from the history of the errors: widening takes the larger
 of the old bound and the new weights' maximum, not the bound a wide learner
 would have grown.  Both are valid bounds, and a bound only decides when the
-kernel rescans the weights (spec-free bookkeeping, see
+kernel rescans the weights (bookkeeping of our own, see
 ``kernels._bounds``), never a result.
 """
 
