@@ -69,6 +69,17 @@ def as_float_array(value, name, ndim, shape_text):
     return out if out.flags.writeable else out.copy()
 
 
+def as_input_rows(X, n_in):
+    """The inputs of a many-steps call as float64 of shape (T, n_in); with one
+    input unit, shape (T,) is T steps of it (as Y of shape (T,) is for one
+    output)."""
+    if n_in == 1:
+        X = as_array(X, "X", "(T, 1)", keep_mask=True)  # masked entries stay masked
+        if X.ndim == 1:
+            X = X.reshape(-1, 1)
+    return as_float_array(X, "X", 2, f"(T, {n_in})")
+
+
 def _pandas_nullable(value, name, arr):
     """A pandas Series, DataFrame or array of nullable numbers (``Int64``,
     ``Float64``, ``boolean``: what ``convert_dtypes()`` makes) as float64,

@@ -16,7 +16,7 @@ from . import checkpoint as _ckpt
 from . import kernels as _k
 from ._validate import (
     DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_float_array, as_float_scalar, as_real,
-    checked_init_range, checked_lr, checked_weights, is_missing, seeded_rng,
+    as_input_rows, checked_init_range, checked_lr, checked_weights, is_missing, seeded_rng,
 )
 from .errors import DivergenceError, InputError, NoPendingStepError
 from .layout import (
@@ -626,7 +626,7 @@ class OnlineLSTM(FixedAfterBuild):
                             "indices use np.isin(np.arange(T), starts))")
 
     def _run(self, mem, X, Y, resets, out, learn):
-        X = as_float_array(X, "X", 2, f"(T, {self.layout.n_in})")
+        X = as_input_rows(X, self.layout.n_in)
         T = X.shape[0]
         K = self.layout.n_out
         if learn:
@@ -660,7 +660,7 @@ class OnlineLSTM(FixedAfterBuild):
 
         Parameters
         ----------
-        X : array of shape (T, n_in)
+        X : array of shape (T, n_in), or (T,) if n_in == 1
         Y : array of shape (T, n_out) (or (T,) when n_out == 1)
             NaN where there is no target.
         resets : bool array of shape (T,), optional

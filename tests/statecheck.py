@@ -117,7 +117,8 @@ def bad_matrix(c, T, n, name):
     if kind == "rows" and name == "Y":
         return c.uniform((c.choice([k for k in range(0, T + 3) if k != T]), n)), "shape"
     if kind == "ndim":
-        return c.uniform(c.choice([(T * n + 1,), (T, n, 1), ()])) if not (name == "Y" and n == 1) \
+        # (with one unit, a 1-D X or Y is one value per step, so not bad there)
+        return c.uniform(c.choice([(T * n + 1,), (T, n, 1), ()])) if n != 1 \
             else c.uniform(c.choice([(T, 1, 1), ()])), "D with shape|shape"
     if kind == "dtype":
         return c.choice([np.full((T, n), 1j), np.full((T, n), "a"),

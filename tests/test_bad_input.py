@@ -405,6 +405,33 @@ def test_a_bool_or_0d_target_of_one_output_is_that_output_s_target(kind):
         assert same_state(before, m.state_arrays())
 
 
+@pytest.mark.parametrize("kind", ["lstm", "rtrl", "bptt"])
+def test_one_input_unit_takes_X_of_shape_T(kind):
+    """With n_in == 1, X of shape (T,) is T steps of the one input, as Y of
+    shape (T,) is for one output; with n_in > 1 it is refused."""
+    from online_lstm.baselines import BPTT, RTRL
+
+    def make(n_in):
+        if kind == "lstm":
+            return OnlineLSTM(n_in, 1, 2, seed=0)
+        return (RTRL if kind == "rtrl" else BPTT)(n_in, 1, 3, seed=0)
+
+    x = np.linspace(-1, 1, 17)
+    y = 0.5 + 0.4 * np.sin(3 * x)
+    a, b = make(1), make(1)
+    np.testing.assert_array_equal(a.learn_many(x, y), b.learn_many(x[:, None], y[:, None]))
+    np.testing.assert_array_equal(a.predict_many(x), b.predict_many(x[:, None]))
+    assert same_state(a.state_arrays(), b.state_arrays())
+    masked = np.ma.masked_array(x, mask=x > 0.5)  # a masked input is still refused
+    with pytest.raises(InputError, match="finite"):
+        a.learn_many(masked, y)
+    m = make(2)
+    before = m.state_arrays()
+    with pytest.raises(InputError, match=r"shape \(T, 2\)"):
+        m.learn_many(x, y)
+    assert same_state(before, m.state_arrays())
+
+
 def test_pandas_nullable_dtypes_are_converted_and_pd_na_is_no_target():
     """What DataFrame.convert_dtypes() makes (Int64, Float64, boolean) is read
     as the numbers it holds; pd.NA is a missing value: "no target" in a

@@ -14,7 +14,7 @@ from ..errors import DivergenceError, InputError, NoPendingStepError
 from ..layout import MAGNITUDE_LIMIT
 from .._validate import (
     DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_float_array, as_float_scalar,
-    checked_init_range, checked_lr, checked_weights, is_missing, seeded_rng,
+    as_input_rows, checked_init_range, checked_lr, checked_weights, is_missing, seeded_rng,
 )
 from . import _common as _c
 from .network import Network
@@ -289,7 +289,7 @@ class StreamLearner(FixedAfterBuild):
 
     def _run(self, arrays, X, Y, resets, out, learn):
         net = self.network
-        X = as_float_array(X, "X", 2, f"(T, {net.n_in})")
+        X = as_input_rows(X, net.n_in)
         T, K = X.shape[0], net.n_out
         if learn:
             if Y is None:
@@ -321,7 +321,7 @@ class StreamLearner(FixedAfterBuild):
 
         Parameters
         ----------
-        X : array of shape (T, n_in)
+        X : array of shape (T, n_in), or (T,) if n_in == 1
         Y : array of shape (T, n_out) (or (T,) when n_out == 1); NaN = no target
         resets : bool array of shape (T,), optional
             True where a new sequence starts (reset before that row).
