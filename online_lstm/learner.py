@@ -834,7 +834,10 @@ class OnlineLSTM(FixedAfterBuild):
 
         Everything needed to continue bit-identically: the header (learning
         rate, bounds, layout table and counters), ``theta``, the accumulated
-        update ``dW``, the traces ``T`` and the committed step record.
+        update ``dW``, the traces ``T`` and the committed step record.  The
+        Python-side divergence count ``n_divergences_`` is not among them
+        (checkpoint files and pickling keep it): :meth:`load_state_arrays`
+        leaves it as it is.
         """
         return {
             "header": self._mem[:HEADER_SIZE].copy(),
