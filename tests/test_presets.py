@@ -192,3 +192,116 @@ def test_gate_bias_options_set_only_the_gate_biases():
     assert _option_text(p) == "in_gate_bias=(-3, -6)"
     w2 = base.with_options(out_gate_bias=(-1.0, -2.0)).learner(seed=4).get_weights()
     assert list(w2["b_out"]) == [-1.0, -2.0] and np.array_equal(w2["b_in"], w0["b_in"])
+
+
+# ---------------------------------------------------------------------------
+# Every preset against Tables 10 and 11, transcribed here from spec §5.7 (not
+# imported from online_lstm.paper, which the presets are built from)
+# ---------------------------------------------------------------------------
+
+TABLE10_TEXT = """
+| 1-1 | 9 | 9 | 4 | 1 | 7 | 7 | 264 | F | −1,−2,−3,−4 | r | ga | h1 | g2 | 0.1 |
+| 1-2 | 9 | 9 | 3 | 2 | 7 | 7 | 276 | F | −1,−2,−3 | r | ga | h1 | g2 | 0.1 |
+| 1-3 | 9 | 9 | 3 | 2 | 7 | 7 | 276 | F | −1,−2,−3 | r | ga | h1 | g2 | 0.2 |
+| 1-4 | 9 | 9 | 4 | 1 | 7 | 7 | 264 | F | −1,−2,−3,−4 | r | ga | h1 | g2 | 0.5 |
+| 1-5 | 9 | 9 | 3 | 2 | 7 | 7 | 276 | F | −1,−2,−3 | r | ga | h1 | g2 | 0.5 |
+| 2a | 100 | 100 | 1 | 1 | 101 | 101 | 10504 | B | no og | none | none | id | g1 | 1.0 |
+| 2b | 100 | 100 | 1 | 1 | 101 | 101 | 10504 | B | no og | none | none | id | g1 | 1.0 |
+| 2c-1 | 50 | 50 | 2 | 1 | 54 | 2 | 364 | F | none | none | none | h1 | g2 | 0.01 |
+| 2c-2 | 100 | 100 | 2 | 1 | 104 | 2 | 664 | F | none | none | none | h1 | g2 | 0.01 |
+| 2c-3 | 200 | 200 | 2 | 1 | 204 | 2 | 1264 | F | none | none | none | h1 | g2 | 0.01 |
+| 2c-4 | 500 | 500 | 2 | 1 | 504 | 2 | 3064 | F | none | none | none | h1 | g2 | 0.01 |
+| 2c-5 | 1000 | 1000 | 2 | 1 | 1004 | 2 | 6064 | F | none | none | none | h1 | g2 | 0.01 |
+| 2c-6 | 1000 | 1000 | 2 | 1 | 504 | 2 | 3064 | F | none | none | none | h1 | g2 | 0.01 |
+| 2c-7 | 1000 | 1000 | 2 | 1 | 204 | 2 | 1264 | F | none | none | none | h1 | g2 | 0.01 |
+| 2c-8 | 1000 | 1000 | 2 | 1 | 104 | 2 | 664 | F | none | none | none | h1 | g2 | 0.01 |
+| 2c-9 | 1000 | 1000 | 2 | 1 | 54 | 2 | 364 | F | none | none | none | h1 | g2 | 0.01 |
+| 3a | 100 | 100 | 3 | 1 | 1 | 1 | 102 | F | −2,−4,−6 | −1,−3,−5 | b1 | h1 | g2 | 1.0 |
+| 3b | 100 | 100 | 3 | 1 | 1 | 1 | 102 | F | −2,−4,−6 | −1,−3,−5 | b1 | h1 | g2 | 1.0 |
+| 3c | 100 | 100 | 3 | 1 | 1 | 1 | 102 | F | −2,−4,−6 | −1,−3,−5 | b1 | h1 | g2 | 0.1 |
+| 4-1 | 100 | 50 | 2 | 2 | 2 | 1 | 93 | F | r | −3,−6 | all | h1 | g2 | 0.5 |
+| 4-2 | 500 | 250 | 2 | 2 | 2 | 1 | 93 | F | r | −3,−6 | all | h1 | g2 | 0.5 |
+| 4-3 | 1000 | 500 | 2 | 2 | 2 | 1 | 93 | F | r | −3,−6 | all | h1 | g2 | 0.5 |
+| 5 | 100 | 50 | 2 | 2 | 2 | 1 | 93 | F | r | r | all | h1 | g2 | 0.1 |
+| 6a | 100 | 40 | 2 | 2 | 8 | 4 | 156 | F | r | −2,−4 | all | h1 | g2 | 0.5 |
+| 6b | 100 | 24 | 3 | 2 | 8 | 8 | 308 | F | r | −2,−4,−6 | all | h1 | g2 | 0.1 |
+"""
+
+#: Table 11 by experiment: init interval, test-set size, and the success
+#: threshold ABS(beta) ("see text" rows: §5.1 for 1, §5.3 for 3c: |error| > 0.1
+#: is misclassified)
+TABLE11 = {"1": (0.2, 256, None), "2a": (0.2, None, 0.25), "2b": (0.2, 10_000, 0.25),
+           "2c": (0.2, 10_000, 0.2), "3a": (0.1, 2560, 0.2), "3b": (0.1, 2560, 0.2),
+           "3c": (0.1, 2560, 0.1), "4": (0.1, 2560, 0.04), "5": (0.1, 2560, 0.04),
+           "6a": (0.1, 2560, 0.3), "6b": (0.1, 2560, 0.3)}
+#: the stopping rules: 2a-2c after 5 million exemplars; Experiment 3's ST1
+#: (at most `max_wrong` of 256 test sequences wrong) and ST2 (and mean
+#: absolute test error below `max_error`), §5.3; ST3(beta) for 4 and 6
+STOPS = {"2a": dict(limit=5_000_000), "2b": dict(limit=5_000_000), "2c": dict(limit=5_000_000),
+         "3a": dict(stop_test_size=256, max_wrong=0, max_error=0.01),
+         "3b": dict(stop_test_size=256, max_wrong=5, max_error=0.04),
+         "3c": dict(stop_test_size=256, max_wrong=0, max_error=0.015),
+         "4": dict(beta=0.01, window=2000), "6a": dict(beta=0.1, window=2000),
+         "6b": dict(beta=0.1, window=2000)}
+BIAS_CODES = {"ga": "gates", "b1": "hidden", "all": "all", "none": "none"}
+
+
+def _table10():
+    rows = {}
+    for line in TABLE10_TEXT.strip().splitlines():
+        c = [x.strip().replace("−", "-") for x in line.strip("| \n").split("|")]
+        rows[c[0]] = dict(p=int(c[1]), b=int(c[3]), s=int(c[4]), n_in=int(c[5]), n_out=int(c[6]),
+                          w=int(c[7]), c=c[8], ogb=c[9], igb=c[10], bias=c[11], h=c[12], g=c[13],
+                          lr=float(c[14]))
+    return rows
+
+
+def _check_gate_bias(code, w, name, init):
+    if code in ("none", "no og"):
+        assert name not in w
+    elif code == "r":  # random in the init interval, one draw per block
+        assert np.all(np.abs(w[name]) <= init) and len(set(w[name])) == len(w[name]) > 0
+    else:
+        np.testing.assert_array_equal(w[name], [float(v) for v in code.split(",")])
+
+
+@pytest.mark.parametrize("pid", LSTM)
+def test_every_preset_is_its_row_of_tables_10_and_11(pid):
+    p = PRESETS[pid]
+    row = _table10()[p.table10]
+    experiment = p.table10.split("-")[0]  # "1-5" -> "1", "2c-3" -> "2c", "6a" -> "6a"
+    init, test_size, threshold = TABLE11[experiment]
+    m = p.learner(seed=1)
+    lay = m.layout
+    assert (lay.n_blocks, lay.block_size, lay.n_in, lay.n_out, lay.n_params) == \
+        (row["b"], row["s"], row["n_in"], row["n_out"], row["w"])
+    assert (lay.connectivity, lay.bias, lay.h, lay.g) == (row["c"], BIAS_CODES[row["bias"]], row["h"], row["g"])
+    assert lay.output_gates == (row["ogb"] != "no og")
+    assert m.lr == row["lr"] and m.init_range == init
+    w = m.get_weights()
+    _check_gate_bias(row["ogb"], w, "b_out", init)
+    _check_gate_bias(row["igb"], w, "b_in", init)
+    assert np.all(np.abs(np.concatenate([v.ravel() for k, v in w.items() if k not in ("b_in", "b_out")]))
+                  <= init)
+    # the task's lengths: Table 10's p (q for 2c, whose p is the input count - 4)
+    kw = p.task_kwargs
+    if experiment == "2c":
+        assert (kw["q"], kw["p"]) == (row["p"], row["n_in"] - 4)
+    elif experiment in ("2a", "2b"):
+        assert kw["p"] == row["p"]
+    elif experiment in ("4",):
+        assert kw["T"] == row["p"]
+    elif experiment.startswith("3") and "-T100-" in pid:
+        assert kw["T"] == row["p"]
+    # Table 11, and the stopping rules of §5
+    opts = p.options
+    if experiment == "1":
+        assert p.make_task(seed=0).n_test == test_size == len(p.make_task(seed=0).test)
+    else:
+        if test_size is not None:
+            assert opts["test_size"] == test_size
+        assert opts["threshold"] == threshold
+    for k, v in STOPS.get(experiment, {}).items():
+        assert opts[k] == v, k
+    if experiment == "5":
+        assert opts["milestones"] == (140, 13)
