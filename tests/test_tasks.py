@@ -378,3 +378,99 @@ def test_temporal_order(variant):
     assert classes == set(range(task.n_out))
     expect = 1000 / task.n_out  # every class equally likely: within 3.5 binomial sd
     assert np.all(np.abs(counts - expect) < 3.5 * np.sqrt(expect * (1 - 1 / task.n_out)))
+
+
+# ---------------------------------------------------------------------------
+# coverage, with the spec's numbers written here (not read from the modules
+# under test): a window one step too narrow, a symbol never drawn, or a
+# length range one short must fail (mutation audit)
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("variant, windows", [("a", [(10, 20), (50, 60)]),
+                                              ("b", [(10, 20), (33, 43), (66, 76)])])
+def test_temporal_order_covers_the_spec_windows_and_symbols(variant, windows):
+    """§5.6 / §8 item 16: lengths uniform in [100, 110]; the relevant symbols at
+    1-based positions uniform in each window (inclusive); every other inner
+    position uniform over a, b, c, d."""
+    sym = "EBabcdXY"
+    b = TemporalOrder(variant, seed=0).sample(4000)
+    assert set(b.lengths) == set(range(100, 111))
+    pos = [[] for _ in windows]
+    distractors = []
+    for a, e in zip(b.starts, b.ends + 1):
+        s = "".join(sym[i] for i in b.X[a:e].argmax(1))
+        relevant = [i + 1 for i, c in enumerate(s) if c in "XY"]
+        assert len(relevant) == len(windows)
+        for k, t in enumerate(relevant):
+            pos[k].append(t)
+        distractors += [c for c in s[1:-1] if c not in "XY"]
+    for k, (lo, hi) in enumerate(windows):
+        assert set(pos[k]) == set(range(lo, hi + 1)), (k, sorted(set(pos[k])))
+    shares = [distractors.count(c) / len(distractors) for c in "abcd"]
+    assert all(abs(f - 0.25) < 0.01 for f in shares), shares
+
+
+@pytest.mark.parametrize("cls", [Adding, Multiplication])
+def test_marked_pairs_cover_the_spec_positions(cls):
+    """§5.4 / §5.5, §8 items 15-16: L uniform in [T, T + T/10] inclusive; X_1
+    uniform among the first ten pairs, X_2 among the first T/2 other than
+    X_1's.  Position k < 10 is marked with probability 0.1 + 0.9/(T/2 - 1),
+    10 <= k < T/2 with 1/(T/2 - 1), and no later one; each within 5 standard
+    errors over 20,000 sequences."""
+    T, n = 40, 20_000
+    b = cls(T=T, seed=1).sample(n)
+    assert set(b.lengths) == set(range(T, T + T // 10 + 1))
+    freq = np.zeros(b.lengths.max())
+    for a, e in zip(b.starts, b.ends + 1):
+        plus = np.flatnonzero(b.X[a:e, 1] == 1.0)
+        assert len(plus) == 2
+        freq[plus] += 1
+    freq /= n
+    p_lo, p_hi = 0.1 + 0.9 / (T // 2 - 1), 1 / (T // 2 - 1)
+    assert np.all(np.abs(freq[:10] - p_lo) < 5 * np.sqrt(p_lo * (1 - p_lo) / n)), freq[:10]
+    assert np.all(np.abs(freq[10:T // 2] - p_hi) < 5 * np.sqrt(p_hi / n)), freq[10:T // 2]
+    assert not freq[T // 2:].any()
+
+
+def test_long_lag_distractors_cover_the_whole_alphabet():
+    """§5.2: 2b's middle symbols i.i.d. uniform over a_1 .. a_{p-1}; 2c's
+    distractors uniform over a_1 .. a_p: every symbol occurs, about equally often."""
+    p = 10
+    b = Task2b(p=p, seed=0).sample(3000)
+    mid = np.concatenate([b.X[a + 1:e + 1].argmax(1) for a, e in zip(b.starts, b.ends)])
+    cnt = np.bincount(mid, minlength=p + 1)
+    assert np.all(cnt[:p - 1] > 0) and not cnt[p - 1:].any(), cnt
+    assert np.all(np.abs(cnt[:p - 1] / cnt.sum() - 1 / (p - 1)) < 0.01), cnt
+    q, p = 20, 7
+    b = Task2c(q=q, p=p, seed=0).sample(3000)
+    d = np.concatenate([b.X[a + 2:e].argmax(1) for a, e in zip(b.starts, b.ends)])
+    cnt = np.bincount(d, minlength=p + 4)
+    assert np.all(cnt[:p] > 0) and not cnt[p:].any(), cnt
+    assert np.all(np.abs(cnt[:p] / cnt.sum() - 1 / p) < 0.01), cnt
+
+
+def test_reber_strings_use_every_edge_of_the_spec_grammar_and_every_training_string():
+    """§5.1's transition table written out here; §8 item 17a (test strings may
+    repeat one another by default); Table 11's t1 (exemplars drawn at random
+    from the whole training set)."""
+    spec = {0: {"B": 1}, 1: {"T": 2, "P": 3}, 2: {"S": 2, "X": 4}, 3: {"T": 3, "V": 5},
+            4: {"X": 3, "S": 6}, 5: {"P": 4, "V": 6}, 6: {"E": 7}}
+    rng = np.random.default_rng(0)
+    used = set()
+    for _ in range(3000):
+        s = reber.embedded_reber_string(rng)
+        assert s[0] == "B" and s[1] in "TP" and s[-2] == s[1] and s[-1] == "E"
+        state = 0
+        for c in s[2:-2]:
+            assert c in spec[state], (s, state, c)
+            used.add((state, c))
+            state = spec[state][c]
+        assert state == 7, s
+    assert used == {(k, c) for k, d in spec.items() for c in d}
+    assert reber.is_embedded_reber("BPBPVPXVVEPE") and reber.is_embedded_reber("BTBPTVPSETE")
+    t = EmbeddedReber(seed=3)
+    assert len(set(t.test_strings)) < len(t.test_strings), "the default test set allows repeats"
+    t = EmbeddedReber(n_train=40, n_test=1, seed=4)
+    assert t.train_strings.count(t.train_strings[-1]) == 1  # the last string is drawable only as itself
+    b = t.sample(2000)
+    drawn = {"".join(reber.SYMBOLS[i] for i in b.X[a:e + 1].argmax(1)) for a, e in zip(b.starts, b.ends)}
+    assert drawn == {s[:-1] for s in t.train_strings}, "some training strings were never drawn"
