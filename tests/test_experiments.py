@@ -144,6 +144,94 @@ def test_st3_stops_where_a_per_sequence_loop_stops():
     assert rec["test_mse"] == want[0][2]  # same bits: the runner replays chunks exactly
 
 
+def test_st3_records_the_average_error_below_a_binding_beta():
+    """ST3(beta): the average training error below beta *and* the 2000 (here
+    30) most recent sequences right; with a beta that binds, the record's
+    average at the stop is below it, after the window first became all right."""
+    p = PRESETS["4-1"].with_options(window=30, threshold=0.35, beta=0.12, test_size=50, limit=5000)
+    rec = run_trial(p, trial=0, seed=11)
+    assert rec["success"] and rec["train_avg_error"] < 0.12
+    assert rec["all_correct_sequences"] < rec["sequences"]
+
+
+def naive_st12(preset, seed):
+    """Spec §5.3, one check at a time: train ``check_every`` sequences, then a
+    frozen test on the 256 stop sequences; ST1 = at most ``max_wrong`` wrong,
+    ST2 = ST1 and mean absolute end error below ``max_error``; then the
+    separate 2560-sequence (here ``test_size``) test."""
+    o = preset.options
+    m = preset.learner(seed=seed)
+    task = preset.make_task(seed=[seed, 1])
+    stop = preset.make_task(seed=[seed, 3]).sample(o["stop_test_size"])
+    test = preset.make_task(seed=[seed, 2]).sample(o["test_size"])
+    assert not np.array_equal(stop.X[:len(test.X)], test.X[:len(stop.X)])  # two different sets
+    seen, st1 = 0, None
+    while seen < o["limit"]:
+        b = task.sample(o["check_every"])
+        m.learn_many(b.X, b.Y, b.resets)
+        seen += len(b)
+        m.reset()
+        err = np.abs(m.predict_many(stop.X, stop.resets)[stop.ends] - stop.target)
+        if int(np.sum(np.any(err >= o["threshold"], axis=1))) <= o["max_wrong"]:  # ST1
+            st1 = seen if st1 is None else st1
+            if err.mean() < o["max_error"]:  # ST2
+                break
+    m.reset()
+    e = np.abs(m.predict_many(test.X, test.resets)[test.ends] - test.target)
+    return seen, st1, int(np.sum(np.any(e >= o["threshold"], axis=1)))
+
+
+@pytest.mark.parametrize("pid, opts", [("3b-T100-N3", dict(T=20, max_error=0.12)),
+                                       ("3a-T100-N3", dict(T=20, max_error=0.05))])
+def test_st12_stops_where_a_per_check_loop_stops(pid, opts):
+    p = PRESETS[pid].with_options(limit=20_000, test_size=300, **opts)
+    rec = run_trial(p, trial=0, seed=3)
+    assert rec["success"]
+    assert (rec["sequences"], rec["st1_sequences"], rec["wrong"]) == naive_st12(p, 3)
+    # an untrained net (end errors about 0.5) has most sequences wrong at ABS(0.45)
+    p = PRESETS[pid].with_options(T=20, threshold=0.45, limit=100, test_size=100)
+    rec = run_trial(p, trial=0, seed=3)
+    assert rec["wrong"] == naive_st12(p, 3)[2] > 50
+
+
+def test_st1_of_3b_allows_5_wrong_not_6():
+    """3b's ST1 is 'fewer than 6 of 256 test sequences misclassified' (§5.3)."""
+    t = experiments.Trial(PRESETS["3b-T100-N3"], 0, 0)
+    stop = PRESETS["3b-T100-N3"].make_task(seed=[0, 3]).sample(256)
+    for marked, passes in (([0, 40, 80, 120, 160, 200], False), ([0, 40, 80, 120, 160], True)):
+        marks = np.isin(np.arange(256), marked)
+        pos = [0]
+
+        def wrong(out, b):
+            a = pos[0]
+            pos[0] += len(b)
+            return marks[a:a + len(b)]
+
+        n_wrong, out = experiments._frozen_test(t, stop, wrong, max_wrong=5)
+        assert n_wrong == len(marked) and (out is not None) == passes
+
+
+def test_reber_records_the_closing_symbol_and_needs_the_test_set_too():
+    """§5.1: ``lag_correct`` is the share of strings whose closing T/P (the
+    step after the inner E) is predicted right; success needs every string of
+    the training *and* the test set right; trials share a train/test pair in
+    tens (3 pairs x 10 initialisations)."""
+    from online_lstm.tasks import Batch
+    from online_lstm.tasks.reber import correct_steps
+
+    p = PRESETS["1-5"].with_options(limit=2000)
+    rec, m = run_trial(p, trial=0, seed=0, return_learner=True)
+    d = EmbeddedReber(seed=[0, 1], sets_seed=[0, 3], **p.task_kwargs)
+    both = Batch.concat([d.train, d.test])
+    m.reset()
+    out = m.predict_many(both.X, both.resets)
+    assert rec["lag_correct"] == correct_steps(out, both.legal, "strict")[both.ends - 1].mean()
+    rec = run_trial(PRESETS["1-5"].with_options(n_train=4, limit=3000), trial=0, seed=0)
+    assert not rec["success"] or rec["wrong"] == 0  # 4 training strings are learnt long before the test
+    for k in (3, 9, 10, 25):
+        assert run_trial(PRESETS["1-5"].with_options(limit=100), trial=k, seed=7)["data_seed"] == 7 + k // 10
+
+
 def test_milestones_match_a_per_sequence_loop():
     preset = PRESETS["5"].with_options(window=40, threshold=0.25, milestones=(12, 6), test_size=100,
                                        limit=4000)

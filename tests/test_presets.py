@@ -305,3 +305,28 @@ def test_every_preset_is_its_row_of_tables_10_and_11(pid):
         assert opts[k] == v, k
     if experiment == "5":
         assert opts["milestones"] == (140, 13)
+
+
+def test_presets_take_the_spec_s_choices_where_the_paper_is_silent():
+    """Spec §8 defaults and the rows of Tables 4-6, written out here: Exp 1's
+    strict test every 100 strings (item 14); 2a-2c's streak of 10,000 (item
+    17b), scored at every step for 2a and at the end otherwise; Exp 4/5's
+    first-pair reading (b) (item 15); Exp 3's (T, N) rows; the construction
+    trigger of 2a/2b (item 18: blocks of 100, patience 5)."""
+    for pid in select("1"):
+        o = PRESETS[pid].options
+        assert (o["rule"], o["check_every"]) == ("strict", 100), pid
+    for pid in ["2a", "2b"] + select("2c"):
+        o = PRESETS[pid].options
+        assert (o["streak"], o["where"]) == (10_000, "all" if pid == "2a" else "end"), pid
+    for pid in ("2a", "2b"):
+        assert (PRESETS[pid].options["plateau_block"], PRESETS[pid].options["plateau_patience"]) == (100, 5)
+    for pid in ("4-1", "4-2", "4-3", "5"):
+        assert PRESETS[pid].task_kwargs["first_pair"] == "b", pid
+    rows = {"3a-T100-N3": ("a", 100, 3), "3a-T100-N1": ("a", 100, 1), "3a-T1000-N3": ("a", 1000, 3),
+            "3b-T100-N3": ("b", 100, 3), "3b-T100-N1": ("b", 100, 1), "3b-T1000-N1": ("b", 1000, 1),
+            "3c-T100-N3": ("c", 100, 3), "3c-T100-N1": ("c", 100, 1)}
+    assert set(select("3")) == set(rows)
+    for pid, (variant, T, N) in rows.items():
+        kw = PRESETS[pid].task_kwargs
+        assert (kw["variant"], kw["T"], kw["N"]) == (variant, T, N), pid
