@@ -99,8 +99,9 @@ class Accuracy:
     Vector targets (one output unit per class): correct when the largest
     output is the unit whose target is largest.  Float targets (one logistic
     output for a binary 0/1 target): correct when the output is on the same
-    side of 0.5 as the target.  Anything else (labels of River classifiers:
-    str, int, bool): ``y_pred == y_true``.
+    side of 0.5 as the target, if both lie in [0, 1].  Anything else (labels
+    of River classifiers: str, int, bool, or floats such as 2.0):
+    ``y_pred == y_true``.
     """
 
     name = "accuracy"
@@ -115,7 +116,7 @@ class Accuracy:
         if isinstance(y_true, np.ndarray) and y_true.size > 1:
             t = np.where(np.isnan(y_true), -np.inf, y_true)
             ok = int(np.argmax(t)) == int(np.argmax(y_pred))
-        elif isinstance(y_true, (float, np.floating, np.ndarray)):
+        elif isinstance(y_true, (float, np.floating, np.ndarray)) and _unit(y_true) and _unit(y_pred):
             ok = (float(np.ravel(y_true)[0]) > 0.5) == (float(np.ravel(y_pred)[0]) > 0.5)
         else:
             ok = y_true == y_pred
@@ -125,6 +126,15 @@ class Accuracy:
     def get(self) -> float:
         """The share correct so far (0.0 before any observation)."""
         return self.correct / self.n if self.n else 0.0
+
+
+def _unit(v) -> bool:
+    """One number in [0, 1] (a binary target, or a logistic output)."""
+    try:
+        a = np.ravel(np.asarray(v, dtype=np.float64))
+    except (TypeError, ValueError):
+        return False
+    return a.size == 1 and 0.0 <= a[0] <= 1.0
 
 
 _METRICS = {"mae": MAE, "rmse": RMSE, "accuracy": Accuracy}

@@ -205,6 +205,57 @@ def test_a_bad_input_on_a_new_sequence_is_refused_before_the_reset(x, says, dela
         np.testing.assert_array_equal(m.state_arrays()[k], v, err_msg=k)
 
 
+def test_accuracy_of_float_class_labels_is_equality():
+    """The side-of-0.5 rule is for a 0/1 target and a logistic output; float
+    class labels (1.0, 2.0, 3.0) are right only when equal."""
+    from online_lstm.evaluate import Accuracy
+
+    class Always2:
+        def predict_one(self, x):
+            return 2.0
+
+        def learn_one(self, x, y):
+            pass
+
+    df = progressive_val([({"a": 1}, 1.0), ({"a": 1}, 3.0), ({"a": 1}, 2.0)], Always2(), "accuracy", step=10)
+    assert df["accuracy"].iloc[-1] == pytest.approx(1 / 3)
+    acc = Accuracy()
+    for y, p in ((1.0, 0.7), (0.0, 0.2), (1.0, 0.3), (np.float64(0.0), np.array([0.9]))):
+        acc.update(y, p)  # 0/1 targets, logistic outputs: the side of 0.5
+    assert (acc.correct, acc.n) == (2, 4)
+
+
+def test_predictions_of_none_and_all_nan_targets_are_not_scored():
+    """A River classifier's None before it has seen a label is not a wrong
+    prediction, and an all-NaN target array is no target, as None is."""
+    class Late:
+        def __init__(self):
+            self.seen = False
+
+        def predict_one(self, x):
+            return "a" if self.seen else None
+
+        def learn_one(self, x, y):
+            self.seen = True
+
+    assert progressive_val([({"f": 1}, "a")] * 4, Late(), "accuracy", step=10)["accuracy"].iloc[-1] == 1.0
+    class Count:
+        def __init__(self):
+            self.n = 0
+
+        def update(self, y_true, y_pred):
+            self.n += 1
+
+        def get(self):
+            return self.n
+
+    for missing in (np.array([np.nan]), [np.nan], None, np.nan):
+        count = Count()
+        stream = [([0.1], 1.0), ([0.2], missing), ([0.3], missing)]
+        progressive_val(stream, OnlineLSTM(1, 1, seed=0), count, step=10)
+        assert count.n == 1, missing
+
+
 def test_docstring_example():
     import doctest
 
