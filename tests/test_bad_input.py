@@ -475,3 +475,23 @@ def test_a_long_double_scalar_target_is_refused_as_its_array_is():
     assert same_state(before, m.state_arrays())
     m.learn_one([0.1, 0.2], np.float32(0.25))  # exact in float64: taken
     assert m.n_updates_ == 1
+
+
+def test_state_arrays_of_another_update_mode_or_a_negative_lr_are_refused():
+    from online_lstm import LearnerBank
+    from online_lstm.layout import H_LR
+
+    seq = OnlineLSTM(2, 1, n_blocks=2, update="sequence", seed=0)
+    seq.learn_one([0.1, 0.2], 0.5)
+    step = OnlineLSTM(2, 1, n_blocks=2, update="step", seed=0)
+    before = step.state_arrays()
+    with pytest.raises(InputError, match="accumulation mode"):
+        step.load_state_arrays(seq.state_arrays())
+    bank = LearnerBank(1, 2, 1, n_blocks=2, seed=0)
+    with pytest.raises(InputError, match="accumulation mode"):
+        bank.load_state_arrays({k: v[None] for k, v in seq.state_arrays().items()})
+    s = step.state_arrays()
+    s["header"][H_LR] = -0.5
+    with pytest.raises(InputError, match="lr"):
+        step.load_state_arrays(s)
+    assert same_state(before, step.state_arrays()) and step.lr == 0.1

@@ -529,3 +529,52 @@ def test_masks_of_single_unit_data_keep_their_meaning():
         with pytest.raises(InputError, match="finite"):
             call()
         assert all(np.array_equal(v, bank.state_arrays()[k]) for k, v in before.items())
+
+
+# ---------------------------------------------------------------------------
+# contracts a mutation audit found untested
+# ---------------------------------------------------------------------------
+def test_a_sequence_update_learner_is_refused_by_a_step_bank():
+    bank = LearnerBank(2, 2, 1, n_blocks=2, seed=0)
+    before = bank.state_arrays()
+    with pytest.raises(InputError, match="update"):
+        bank.set_learner(0, OnlineLSTM(2, 1, n_blocks=2, update="sequence", seed=0))
+    with pytest.raises((InputError, ValueError)):
+        LearnerBank.from_learners([OnlineLSTM(2, 1, n_blocks=2, seed=0),
+                                   OnlineLSTM(2, 1, n_blocks=2, update="sequence", seed=1)])
+    for k, v in before.items():
+        np.testing.assert_array_equal(bank.state_arrays()[k], v, err_msg=k)
+
+
+def test_bank_lr_may_be_zero_and_state_bound_must_be_positive_for_every_learner():
+    """lr = 0 (a frozen learner) is accepted as OnlineLSTM accepts it; a
+    state_bound <= 0 or NaN is refused for any learner, not only learner 0."""
+    bank = LearnerBank(2, 2, 1, lr=[0.1, 0.0], seed=0)
+    bank.lr = 0.0
+    assert np.all(bank.lr == 0.0)
+    for bad in ([1.0, -1.0], [1.0, 0.0], [1.0, np.nan]):
+        with pytest.raises(ValueError):
+            LearnerBank(2, 2, 1, state_bound=bad, seed=0)
+    for bad in (0.0, -1.0, np.nan):
+        with pytest.raises(ValueError):
+            bank.state_bound = bad
+
+
+def test_bank_learn_delayed_reaches_the_oldest_kept_step_and_refuses_a_second_target():
+    D = 2
+    bank = LearnerBank(2, 2, 1, max_delay=D, seed=0)
+    single = OnlineLSTM(2, 1, max_delay=D, seed=bank.seeds_[0])
+    rng = np.random.default_rng(0)
+    for _ in range(D + 1):
+        x = rng.uniform(-1, 1, (2, 2))
+        bank.predict_one(x)
+        single.predict_one(x[0])
+    bank.learn_delayed(np.full((2, 1), 0.5), D)  # age == max_delay: the oldest kept step
+    single.learn_delayed(0.5, D)
+    np.testing.assert_array_equal(bank.learner(0).theta_, single.theta_)
+    bank.learn_delayed(np.full((2, 1), 0.6), 1)
+    before = bank.state_arrays()
+    with pytest.raises(NoPendingStepError):
+        bank.learn_delayed(np.array([[np.nan], [0.7]]), 1)  # learner 1's step already has its target
+    for k, v in before.items():
+        np.testing.assert_array_equal(bank.state_arrays()[k], v, err_msg=k)

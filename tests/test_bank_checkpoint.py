@@ -117,3 +117,16 @@ def test_restore_takes_the_checkpoints_parameters(tmp_path):
     dst.restore(src.save(tmp_path / "b.npz"))
     assert dst.get_params() == src.get_params()
     assert np.array_equal(dst.clone().theta_, src.clone().theta_)
+
+
+def test_bank_checkpoint_keeps_none_seeds_and_refuses_a_negative_bank_seed(tmp_path):
+    import online_lstm.checkpoint as ck
+
+    bank = LearnerBank.from_learners([OnlineLSTM(2, 1, seed=None), OnlineLSTM(2, 1, seed=5)])
+    assert bank.seeds_ == [None, 5]
+    back = LearnerBank.load(bank.save(tmp_path / "b.npz", fsync=False))
+    assert back.seeds_ == [None, 5] and back.learner(0).seed is None
+    arrays, meta = ck.read_checkpoint(LearnerBank(2, 2, 1, seed=3).save(tmp_path / "c.npz", fsync=False))
+    ck.write_checkpoint(tmp_path / "neg.npz", arrays, dict(meta, bank_seed=-1), fsync=False)
+    with pytest.raises(CheckpointError, match="bank_seed"):
+        LearnerBank.load(tmp_path / "neg.npz")

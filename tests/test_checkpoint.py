@@ -517,3 +517,71 @@ def test_a_long_file_name_saves(tmp_path):
         path = m.save(tmp_path / name)
         assert same_state(OnlineLSTM.load(path).state_arrays(), m.state_arrays())
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["m" * 250, "\u00e9" * 125])
+
+
+# ---------------------------------------------------------------------------
+# metadata that disagrees with the arrays (a mutation audit found these untested)
+# ---------------------------------------------------------------------------
+def _edit_meta(src, dst, edit):
+    """Copy checkpoint ``src`` to ``dst`` with its JSON metadata passed through ``edit``."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(src) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    meta = json.loads(np.load(io.BytesIO(members["__meta__.npy"])).tobytes())
+    edit(meta)
+    buf = io.BytesIO()
+    np.save(buf, np.frombuffer(json.dumps(meta).encode(), np.uint8))
+    members["__meta__.npy"] = buf.getvalue()
+    with zipfile.ZipFile(dst, "w") as z:
+        for n, b in members.items():
+            z.writestr(n, b)
+    return dst
+
+
+def test_an_index_dtype_other_than_the_array_s_is_refused(tmp_path):
+    """The SHA-256 covers the bytes only; the dtype the index names is checked too."""
+    p = ck.write_checkpoint(tmp_path / "a.npz", {"a": np.arange(4.0)}, {"kind": "X", "config": {}}, fsync=False)
+
+    def edit(meta):
+        meta["arrays"]["a"]["dtype"] = "<i8"  # same bytes, another dtype
+
+    with pytest.raises(CheckpointError, match="index says"):
+        ck.read_checkpoint(_edit_meta(p, tmp_path / "b.npz", edit))
+
+
+def test_a_foreign_record_layout_with_a_resized_field_is_refused(tmp_path):
+    m = OnlineLSTM(2, 2, n_blocks=2, seed=0)
+    m.learn_one([0.1, 0.2], [0.5, 0.5])
+    p = m.save(tmp_path / "a.npz", fsync=False)
+
+    def edit(meta):
+        rec = meta["layout"]["record"]  # [[name, size], ...]
+        i = next(j for j, (n, s) in enumerate(rec) if s >= 2 and j < len(rec) - 1)
+        last = max(j for j, (n, s) in enumerate(rec) if s >= 2 and j != i)
+        rec[i][1] += 1
+        rec[last][1] -= 1  # the same total, one field a number longer
+
+    with pytest.raises(CheckpointError, match="step-record field"):
+        OnlineLSTM.load(_edit_meta(p, tmp_path / "b.npz", edit))
+
+
+def test_snapshots_in_another_record_layout_are_refused(tmp_path):
+    """Snapshots hold records in the writer's field order, which a load cannot
+    remap: a file with snapshots and another record layout is refused."""
+    m = OnlineLSTM(2, 1, n_blocks=2, max_delay=2, seed=0)
+    for _ in range(3):
+        m.predict_one([0.1, 0.2])
+    arrays, meta = ck.read_checkpoint(m.save(tmp_path / "m.npz", fsync=False))
+    sig = meta["layout"]
+    fields = sig["record"][::-1]  # a later layout: the record fields reversed
+    pos, at = {}, 0
+    for n, s in sig["record"]:
+        pos[n] = (at, s)
+        at += s
+    record = np.concatenate([arrays["record"][pos[n][0]:pos[n][0] + s] for n, s in fields])
+    meta = dict(meta, layout={"header": sig["header"], "record": fields})
+    ck.write_checkpoint(tmp_path / "moved.npz", dict(arrays, record=record), meta, fsync=False)
+    with pytest.raises(CheckpointError, match="snapshots"):
+        OnlineLSTM.load(tmp_path / "moved.npz")

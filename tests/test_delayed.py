@@ -452,3 +452,33 @@ def test_bank_delayed_bad_calls_and_checkpoints(tmp_path):
         assert _same(bank.state_arrays(), b.state_arrays())
     with pytest.raises(InputError, match="architecture"):
         plain.set_learner(0, bank.learner(0))
+
+
+@pytest.mark.parametrize("D", [0, 2])
+def test_learn_last_needs_a_pending_step_with_or_without_a_window(D):
+    """A fresh learner, or one whose last step was learned with learn_one,
+    has nothing pending: NoPendingStepError, and nothing changes."""
+    m = OnlineLSTM(2, 2, max_delay=D, seed=0)
+    with pytest.raises(NoPendingStepError):
+        m.learn_last([0.5, 0.5])
+    m.learn_one([0.1, 0.2], [0.5, np.nan])
+    assert not m.pending_
+    before = m.state_arrays()
+    with pytest.raises(NoPendingStepError):
+        m.learn_last([np.nan, 0.5])
+    after = m.state_arrays()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+
+
+def test_a_snapshot_of_a_step_not_yet_taken_is_refused_on_load():
+    m = OnlineLSTM(2, 1, max_delay=2, seed=0)
+    m.predict_one([0.1, 0.2])  # one step: slot 0 holds step 0
+    meta, s = m.layout.meta, m.state_arrays()
+    ring = s["slots"].reshape(meta["n_slots"], meta["slot_size"]).copy()
+    ring[1] = ring[0]
+    ring[1, meta["sl_step"]] = 2.0  # slot 1 "holds" step 1, never taken
+    s["slots"] = ring.ravel()
+    before = m.state_arrays()
+    with pytest.raises(InputError, match="slots"):
+        m.load_state_arrays(s)
+    assert all(np.array_equal(before[k], m.state_arrays()[k]) for k in before)

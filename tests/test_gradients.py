@@ -136,3 +136,16 @@ def test_gradient_leaves_learner_untouched():
     after = m.state_arrays()
     for k in before:
         assert np.array_equal(before[k], after[k]), k
+
+
+def test_gradient_starts_from_a_reset_state_whatever_the_learner_did_before():
+    """gradient() is the truncated gradient of the given sequence from a
+    reset, with the weights held fixed: a learner that has run steps (with
+    lr 0, so its weights are the fresh ones) gives the same bits."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.uniform(-1, 1, (5, 2)), rng.uniform(0, 1, (5, 1))
+    fresh = OnlineLSTM(2, 1, n_blocks=2, seed=3)
+    used = OnlineLSTM(2, 1, n_blocks=2, seed=3, lr=0.0)
+    used.predict_many(rng.uniform(-1, 1, (7, 2)))  # states and traces no longer zero
+    g0, g1 = fresh.gradient(X, Y), used.gradient(X, Y)
+    assert all(np.array_equal(g0[k], g1[k]) for k in g0)

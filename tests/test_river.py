@@ -708,3 +708,24 @@ def test_delayed_labels_reach_their_own_step_on_a_memoryless_stream():
 def test_target_range_is_checked_with_a_message_naming_it(bad):
     with pytest.raises(ValueError, match=r"target_range must be None or \(lo, hi\)"):
         LSTMRegressor(target_range=bad)
+
+
+def test_a_late_label_warns_once_and_is_counted_each_time():
+    m = LSTMRegressor(n_blocks=2, block_size=1, max_delay=1, seed=0)
+    for i in range(6):
+        m.predict_one({"a": i / 6})
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            m.learn_one({"a": 0.0}, 1.0)  # labels for steps 5, 4, 3 steps old: too late
+    assert m.n_late_labels_ == 3
+    assert len([x for x in w if issubclass(x.category, RuntimeWarning)]) == 1
+
+
+def test_reset_forgets_the_pending_observation():
+    """The same x asked again after a reset is a new step of the new sequence."""
+    m = LSTMRegressor(n_blocks=2, block_size=1, seed=0)
+    m.predict_one({"a": 0.5})
+    m.reset()
+    m.predict_one({"a": 0.5})
+    assert (m.learner_.n_steps_, m.learner_.seq_step_) == (2, 1)

@@ -126,3 +126,13 @@ def test_every_kind_of_seed_widens(seed):
     if isinstance(seed, np.int64):
         c = widen(OnlineLSTM(2, 1, 2, 1, seed=3), n_in=3, rng=np.random.default_rng([3, 3, 1]))
         assert np.array_equal(a.theta_, c.theta_)
+
+
+def test_widening_right_after_a_reset_leaves_the_new_outputs_at_zero():
+    """After a reset every activation is 0, new outputs included, as in a
+    net built wide and reset."""
+    m = OnlineLSTM(2, 1, n_blocks=2, bias="all", seed=0)
+    m.learn_many(np.full((3, 2), 0.3), np.full((3, 1), 0.5))
+    m.reset()
+    assert np.all(m.state_["y_k"] == 0.0)
+    assert np.all(widen(m, n_out=3).state_["y_k"] == 0.0)
