@@ -637,3 +637,68 @@ def test_scalar_inputs_and_targets_follow_the_array_rules(learner, x, y):
     with pytest.raises(InputError, match="2\\*\\*53|float64"):
         m.learn_one(x, y)
     assert same_state(before, m.state_arrays())
+
+
+# ---------------------------------------------------------------------------
+# the bounds that keep every number finite, each at its own check (a mutation
+# audit found that lr=1e300 reaches only the first)
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("cls", [RTRL, BPTT])
+def test_a_weight_pushed_past_the_limit_is_refused_at_the_step_and_at_the_reset(cls):
+    """The weight after the change, not the change alone, must stay within
+    1e150: 0.9e150 + 0.6e150 is refused per step, and by the reset that
+    would apply it with update='sequence' (spec §3.7); nothing changes."""
+    m = cls(1, 1, 0, bias=False, seed=0, lr=1e301)
+    m.set_weights(W_x=[[0.9e150]], W_y=[[0.0]])
+    before = m.state_arrays()
+    with pytest.raises(DivergenceError):
+        m.learn_one([1e-150], [1.0])
+    assert same_state(before, m.state_arrays())
+    m = cls(1, 1, 0, bias=False, seed=0, lr=1e301, update="sequence")
+    m.set_weights(W_x=[[0.9e150]], W_y=[[0.0]])
+    m.learn_one([1e-150], [1.0])  # accumulates about 0.6e150: fine
+    before = m.state_arrays()
+    with pytest.raises(DivergenceError):
+        m.reset()
+    assert same_state(before, m.state_arrays())
+
+
+@pytest.mark.parametrize("cls", [RTRL, BPTT])
+def test_an_infinite_net_input_is_refused_though_the_logistic_hides_it(cls):
+    m = cls(1, 1, 0, bias=False, seed=0)
+    m.set_weights(W_x=[[10.0]], W_y=[[0.0]])
+    before = m.state_arrays()
+    with pytest.raises(DivergenceError):
+        m.predict_one([1e308])  # net input inf, f(inf) = 1
+    assert same_state(before, m.state_arrays())
+
+
+def test_an_rtrl_influence_past_the_limit_is_refused_on_a_step_without_target():
+    m = RTRL(1, 1, 0, bias=False, seed=0)
+    m.set_weights(W_x=[[1e-160]], W_y=[[0.0]])
+    before = m.state_arrays()
+    with pytest.raises(DivergenceError):
+        m.predict_one([1e160])  # the influence dh/dW_x reaches about 2e159
+    assert same_state(before, m.state_arrays())
+
+
+@pytest.mark.parametrize("cls", [RTRL, BPTT])
+def test_each_reset_applies_only_its_own_sequence_s_update(cls):
+    """update='sequence': a reset applies what was accumulated since the last
+    one and clears it, so an empty reset moves nothing and the next
+    sequence's change is -lr times its own gradient (spec §3.7)."""
+    rng = np.random.default_rng(0)
+    X1, Y1 = rng.uniform(-1, 1, (8, 2)), rng.uniform(0, 1, (8, 2))
+    X2, Y2 = rng.uniform(-1, 1, (8, 2)), rng.uniform(0, 1, (8, 2))
+    m = cls(2, 2, 1, update="sequence", lr=0.5, init_range=1.0, seed=1)
+    m.learn_many(X1, Y1)
+    m.reset()
+    w1 = m.get_weights()
+    m.reset()
+    for k, v in m.get_weights().items():
+        np.testing.assert_array_equal(v, w1[k], err_msg=k)
+    g2 = m.gradient(X2, Y2)
+    m.learn_many(X2, Y2)
+    m.reset()
+    for k, v in m.get_weights().items():
+        np.testing.assert_allclose(v - w1[k], -0.5 * g2[k], rtol=1e-10, atol=1e-14, err_msg=k)

@@ -358,3 +358,20 @@ def test_forget_gate_bias_needs_a_gate_bias():
         OnlineLSTM(3, 2, 2, forget_gate=True, forget_gate_bias=(1.0, 2.0, 3.0))
     with pytest.raises(ValueError, match="True or False"):
         OnlineLSTM(3, 2, 2, peepholes="yes")
+
+
+def test_the_running_trace_bound_covers_the_forget_gate_trace():
+    """The kernel keeps an upper bound on max|trace| (header H_TMAX) that
+    decides when the buffers are rescanned; with a forget gate the bound must
+    grow by the forget-gate coefficient s_c(t-1) f'_phi too (spec §7.1), or
+    it falls below the true traces."""
+    from online_lstm.layout import H_TMAX
+
+    m = OnlineLSTM(1, 1, 1, 1, bias="gates", connectivity="B", forget_gate=True,
+                   forget_gate_bias=2.2, in_gate_bias=5.0, seed=0, init_range=0.1)
+    m.set_weights(W_in=[[0.0]], W_phi=[[0.0]], W_out=[[0.0]], W_c=[[5.0]])
+    for t in range(200):
+        m.predict_one([1.0])
+        bound = m.state_arrays()["header"][H_TMAX]
+        true = max(np.abs(v).max() for k, v in m.state_.items() if k.startswith("T_"))
+        assert true <= bound, (t, true, bound)
