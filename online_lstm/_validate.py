@@ -85,7 +85,7 @@ def _pandas_nullable(value, name, arr):
     ``Float64``, ``boolean``: what ``convert_dtypes()`` makes) as float64,
     ``pd.NA`` as NaN; ``arr`` unchanged if ``value`` holds anything else."""
     dtypes = value.dtypes if hasattr(value, "columns") else [value.dtype]
-    kinds = [getattr(getattr(d, "numpy_dtype", None), "kind", "O") for d in dtypes]
+    kinds = [getattr(getattr(d, "numpy_dtype", d), "kind", "O") for d in dtypes]  # numpy dtypes as they are
     if not kinds or any(k not in "biuf" for k in kinds):
         return arr
     out = np.asarray(value.to_numpy(dtype=np.float64, na_value=np.nan))

@@ -444,8 +444,9 @@ def test_pandas_nullable_dtypes_are_converted_and_pd_na_is_no_target():
     Y = np.array([0.5, np.nan, 1.0])
     ref = OnlineLSTM(2, 1, 2, seed=0)
     ref_out = ref.learn_many(X, Y)
+    mixed = pd.DataFrame({0: X[:, 0], 1: pd.array(X[:, 1].astype(int), dtype="Int64")})  # float64 + Int64
     for Xp in (pd.DataFrame(X, dtype="Float64"), pd.DataFrame(X.astype(int), dtype="Int64").astype("Float64"),
-               pd.DataFrame(X).convert_dtypes()):
+               pd.DataFrame(X).convert_dtypes(), mixed):
         m = OnlineLSTM(2, 1, 2, seed=0)
         out = m.learn_many(Xp, pd.Series(Y, dtype="Float64"))  # NaN -> pd.NA -> no target
         np.testing.assert_array_equal(out, ref_out)
