@@ -28,10 +28,13 @@ def as_array(value, name, shape_text, keep_mask=False):
     :class:`InputError` naming the expected shape for what NumPy cannot make
     an array of (ragged lists and the like)."""
     try:
-        return np.asanyarray(value) if keep_mask else np.asarray(value)
+        arr = np.asanyarray(value) if keep_mask else np.asarray(value)
     except Exception as exc:
         raise InputError(f"{name} must be an array of shape {shape_text}; got {value!r:.80} "
                          f"({exc})") from None
+    if arr.dtype == object and hasattr(value, "to_numpy"):  # pandas nullable dtypes NumPy reads as objects
+        arr = _pandas_nullable(value, name, arr)
+    return arr
 
 
 def as_float_array(value, name, ndim, shape_text):
@@ -50,8 +53,6 @@ def as_float_array(value, name, ndim, shape_text):
     arr = as_array(value, name, shape_text)
     if arr.dtype == np.float64 and arr.flags.c_contiguous and arr.ndim == ndim:
         return arr if arr.flags.writeable else arr.copy()
-    if arr.dtype == object and hasattr(value, "to_numpy"):
-        arr = _pandas_nullable(value, name, arr)
     if arr.dtype == object or not np.can_cast(arr.dtype, np.float64, casting="safe"):
         raise InputError(
             f"{name} must hold real numbers that convert to float64 without loss "
