@@ -10,6 +10,7 @@ import pytest
 
 from online_lstm import DivergenceError, OnlineLSTM
 
+from conftest import ALL_ARCHS, random_stream
 from statecheck import same_state, state_is_finite
 
 
@@ -259,3 +260,31 @@ def test_a_reset_that_cannot_apply_the_accumulated_update_says_so():
         m.reset()
     assert "step was not applied" not in str(err.value)
     assert same_state(before, m.state_arrays())
+
+
+@pytest.mark.parametrize("update", ["step", "sequence"])
+@pytest.mark.parametrize("name", list(ALL_ARCHS))
+def test_the_running_magnitude_bounds_stay_upper_bounds(name, update):
+    """The kernel skips scanning its buffers by keeping running upper bounds
+    on max|trace|, max|theta| and max|dW| in the header (kernels._bounds):
+    each step adds at most what it can change.  After every step of a long
+    random stream, large weights and inputs included, each bound is at least
+    the true maximum; a bound that fell below would let a step past the
+    1e150 limit through unchecked."""
+    from online_lstm.layout import H_DWMAX, H_TMAX, H_WMAX
+
+    rng = np.random.default_rng(7)
+    arch = ALL_ARCHS[name]
+    m = OnlineLSTM(**arch, init_range=2.0, lr=2.0, update=update, state_bound=np.inf, seed=3)
+    X, Y, resets = random_stream(rng, 400, arch["n_in"], arch["n_out"])
+    X = X * 4.0
+    for x, y, r in zip(X, Y, resets):
+        if r:
+            m.reset()
+        m.learn_one(x, y)
+        s = m.state_arrays()
+        h = s["header"]
+        assert np.abs(s["T"]).max(initial=0.0) <= h[H_TMAX]
+        assert np.abs(s["theta"]).max(initial=0.0) <= h[H_WMAX]
+        if update == "sequence":
+            assert np.abs(s["dW"]).max(initial=0.0) <= h[H_DWMAX]
