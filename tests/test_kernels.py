@@ -216,3 +216,46 @@ def test_output_is_logistic_of_cells():
     assert np.array_equal(y, np.full(3, f(0.0)))
     st = m.state_
     assert np.array_equal(st["y_in"], [0.5, 0.5]) and np.array_equal(st["s_c"], np.zeros(4))
+
+
+# ---------------------------------------------------------------------------
+# pending steps and a shut input gate (a mutation audit found these untested)
+# ---------------------------------------------------------------------------
+def test_an_all_nan_learn_last_keeps_the_step_pending_for_its_target():
+    """learn_last with no target learns nothing and leaves the step pending,
+    as learn_one with an all-NaN target does; the target arriving later gives
+    the bits of learn_one."""
+    kw = dict(n_in=2, n_out=2, n_blocks=2, block_size=1, seed=3, init_range=0.5, lr=0.5)
+    a, b = OnlineLSTM(**kw), OnlineLSTM(**kw)
+    x, y = np.array([0.4, -0.7]), np.array([0.9, 0.1])
+    a.predict_one(x)
+    a.learn_last([np.nan, np.nan])
+    assert a.pending_
+    a.learn_last(y)
+    b.learn_one(x, y)
+    np.testing.assert_array_equal(a.theta_, b.theta_)
+    assert a.n_updates_ == b.n_updates_ == 1
+
+
+def test_a_step_learned_with_learn_one_is_no_longer_pending():
+    from online_lstm.errors import NoPendingStepError
+
+    m = OnlineLSTM(2, 1, 2, 1, seed=0, init_range=0.5)
+    m.predict_one([0.3, 0.2])
+    m.learn_one([0.1, -0.4], [0.8])
+    assert not m.pending_
+    with pytest.raises(NoPendingStepError):
+        m.learn_last([0.8])  # would learn the same step twice
+
+
+def test_a_shut_input_gate_holds_the_cell_state():
+    """y_in = 0 exactly (net_in far below -745): s_c(t) = s_c(t-1) + 0 * g,
+    the constant error carousel holding its value (spec §2.3), not reset to 0."""
+    m = OnlineLSTM(1, 1, 1, 1, bias="gates", connectivity="B", seed=0, init_range=0.5)
+    m.set_weights(W_in=[[-1000.0]], W_c=[[1000.0]], b_in=[0.5])
+    m.predict_one([-0.001])  # gate open (net_in 1.5): s_c becomes y_in g(-1), not 0
+    s1 = m.state_["s_c"].copy()
+    assert s1[0] != 0.0
+    m.predict_one([1.0])  # net_in = 0.5 - 1000: y_in == 0.0 exactly
+    assert m.state_["y_in"][0] == 0.0
+    np.testing.assert_array_equal(m.state_["s_c"], s1)
