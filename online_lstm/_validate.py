@@ -105,6 +105,27 @@ def is_missing(y) -> bool:
     return pd is not None and y is getattr(pd, "NA", None)
 
 
+def as_target(y, n_out, nan_y, ybuf):
+    """One step's target for a learner with ``n_out`` outputs, as float64.
+
+    None or ``pd.NA`` give ``nan_y`` (all NaN: no target); with one output a
+    number is written into ``ybuf`` (shape (1,)) and a bool or a 0-d array is
+    that output's target; anything else goes through :func:`as_float_array`
+    as a 1-D array, whose length the caller checks.
+    """
+    if is_missing(y):
+        return nan_y
+    if isinstance(y, Real) and not isinstance(y, (bool, np.bool_)):
+        if n_out != 1:
+            raise InputError(f"a scalar target needs n_out == 1; this learner has n_out={n_out}, "
+                             f"so y must have shape ({n_out},)")
+        ybuf[0] = as_float_scalar(y, "y")  # ints beyond 2**53, long double: refused, as in arrays
+        return ybuf
+    if n_out == 1 and (isinstance(y, (bool, np.bool_)) or type(y) is np.ndarray and y.ndim == 0):
+        y = np.reshape(y, (1,))
+    return as_float_array(y, "y", 1, f"({n_out},)")
+
+
 #: scalar types a float64 holds exactly (float covers np.float64)
 _EXACT_FLOATS = (float, np.float32, np.float16)
 

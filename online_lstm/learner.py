@@ -15,8 +15,8 @@ from numpy.typing import ArrayLike, NDArray
 from . import checkpoint as _ckpt
 from . import kernels as _k
 from ._validate import (
-    DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_float_array, as_float_scalar, as_real,
-    as_input_rows, checked_init_range, checked_lr, checked_weights, is_missing, seeded_rng,
+    DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_float_array, as_real,
+    as_input_rows, as_target, checked_init_range, checked_lr, checked_weights, seeded_rng,
 )
 from .errors import DivergenceError, InputError, NoPendingStepError
 from .layout import (
@@ -317,19 +317,8 @@ class OnlineLSTM(FixedAfterBuild):
         return as_float_array(x, "x", 1, f"({n},)")
 
     def _y(self, y):
-        """Target as float64[K]; scalar targets are allowed when K == 1."""
-        if is_missing(y):  # None, or pandas' NA
-            return self._nan_y
-        if isinstance(y, Real) and not isinstance(y, (bool, np.bool_)):
-            if self.layout.n_out != 1:
-                raise InputError(f"a scalar target needs n_out == 1; this learner has "
-                                 f"n_out={self.layout.n_out}, so y must have shape ({self.layout.n_out},)")
-            self._ybuf[0] = as_float_scalar(y, "y")  # ints beyond 2**53, long double: refused, as in arrays
-            return self._ybuf
-        if self.layout.n_out == 1 and (isinstance(y, (bool, np.bool_)) or type(y) is np.ndarray and y.ndim == 0):
-            # a bool or a 0-d array: the one target
-            y = np.reshape(y, (1,))
-        return as_float_array(y, "y", 1, f"({self.layout.n_out},)")
+        """Target as float64[K]; scalar targets are allowed when K == 1 (the kernel checks K)."""
+        return as_target(y, self.layout.n_out, self._nan_y, self._ybuf)
 
     def _out_buf(self, out, rows=None):
         K = self.layout.n_out

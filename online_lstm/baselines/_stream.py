@@ -13,8 +13,8 @@ from .. import kernels as _k
 from ..errors import DivergenceError, InputError, NoPendingStepError
 from ..layout import MAGNITUDE_LIMIT
 from .._validate import (
-    DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_float_array, as_float_scalar,
-    as_input_rows, checked_init_range, checked_lr, checked_weights, is_missing, seeded_rng,
+    DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_float_array,
+    as_input_rows, as_target, checked_init_range, checked_lr, checked_weights, seeded_rng,
 )
 from . import _common as _c
 from .network import Network
@@ -152,18 +152,7 @@ class StreamLearner(FixedAfterBuild):
 
     def _y(self, y):
         K = self.network.n_out
-        if is_missing(y):  # None, or pandas' NA
-            return self._nan_y
-        if isinstance(y, Real) and not isinstance(y, (bool, np.bool_)):
-            if K != 1:
-                raise InputError(f"a scalar target needs n_out == 1; this learner has n_out={K}, "
-                                 f"so y must have shape ({K},)")
-            self._ybuf[0] = as_float_scalar(y, "y")
-            return self._ybuf
-        if K == 1 and (isinstance(y, (bool, np.bool_)) or type(y) is np.ndarray and y.ndim == 0):
-            # a bool or a 0-d array: the one target
-            y = np.reshape(y, (1,))
-        y = as_float_array(y, "y", 1, f"({K},)")
+        y = as_target(y, K, self._nan_y, self._ybuf)
         if y.shape[0] != K:
             raise InputError(f"y must have shape ({K},) per step; got shape {y.shape}")
         return y
