@@ -81,6 +81,24 @@ def as_input_rows(X, n_in):
     return as_float_array(X, "X", 2, f"(T, {n_in})")
 
 
+def as_input(x, n_in):
+    """One step's input as float64 of shape (n_in,) by the rules of
+    :func:`as_float_array`; with one input unit a real number (not a bool) is
+    that unit's input.  The caller (or its kernel) checks the length."""
+    if n_in == 1 and isinstance(x, Real) and not isinstance(x, (bool, np.bool_)):
+        return as_float_array([x], "x", 1, "(1,)")  # ints beyond 2**53 refused, as in arrays
+    return as_float_array(x, "x", 1, f"({n_in},)")
+
+
+def checked_out(out, shape):
+    """``out`` if it is a writeable C-contiguous float64 array of ``shape``
+    (a caller's buffer for the outputs); else :class:`InputError`."""
+    if not (type(out) is np.ndarray and out.dtype == np.float64 and out.shape == shape
+            and out.flags.c_contiguous and out.flags.writeable):
+        raise InputError(f"out must be a writeable C-contiguous float64 array of shape {shape}")
+    return out
+
+
 def _pandas_nullable(value, name, arr):
     """A pandas Series, DataFrame or array of nullable numbers (``Int64``,
     ``Float64``, ``boolean``: what ``convert_dtypes()`` makes) as float64,

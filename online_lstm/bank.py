@@ -27,7 +27,7 @@ from .layout import (
     H_LR, H_STATE_BOUND, H_WMAX, HEADER_SIZE, M_BANK, M_N_RESETS, M_N_UPDATES, M_PENDING, M_SEQ_STEP,
     M_STEP,
 )
-from ._validate import as_array, as_bool_mask, as_float_array, int_or_none
+from ._validate import as_array, as_bool_mask, as_float_array, checked_out, int_or_none
 from .learner import _DIVERGENCE_REASONS, _RECORD_KEYS, BlockBias, Floats, OnlineLSTM, canonical_slots
 
 #: Below this many weight-steps in one call the serial kernel is used even
@@ -394,10 +394,7 @@ class LearnerBank:
         shape = (N, K) if T is None else (N, T, K)
         if out is None:
             return np.empty(shape)
-        if not (type(out) is np.ndarray and out.dtype == np.float64 and out.shape == shape
-                and out.flags.c_contiguous and out.flags.writeable):
-            raise InputError(f"out must be a writeable C-contiguous float64 array of shape {shape}")
-        return out
+        return checked_out(out, shape)
 
     def _kernels(self, work):
         """(run, learn_last, reset, learn_delayed), parallel or serial by the

@@ -6,7 +6,6 @@ import math
 import os
 import pathlib
 from collections.abc import Sequence
-from numbers import Real
 from typing import Union
 
 import numpy as np
@@ -16,7 +15,7 @@ from . import checkpoint as _ckpt
 from . import kernels as _k
 from ._validate import (
     DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_float_array, as_real,
-    as_input_rows, as_target, checked_init_range, checked_lr, checked_weights, seeded_rng,
+    as_input, as_input_rows, as_target, checked_init_range, checked_out, checked_lr, checked_weights, seeded_rng,
 )
 from .errors import DivergenceError, InputError, NoPendingStepError
 from .layout import (
@@ -311,10 +310,8 @@ class OnlineLSTM(FixedAfterBuild):
     # input handling
     # ------------------------------------------------------------------
     def _x(self, x):
-        n = self.layout.n_in
-        if n == 1 and isinstance(x, Real) and not isinstance(x, (bool, np.bool_)):
-            return as_float_array([x], "x", 1, "(1,)")  # ints beyond 2**53 refused, as in arrays
-        return as_float_array(x, "x", 1, f"({n},)")
+        """Input as float64[n_in] (the kernel checks n_in)."""
+        return as_input(x, self.layout.n_in)
 
     def _y(self, y):
         """Target as float64[K]; scalar targets are allowed when K == 1 (the kernel checks K)."""
@@ -322,11 +319,7 @@ class OnlineLSTM(FixedAfterBuild):
 
     def _out_buf(self, out, rows=None):
         K = self.layout.n_out
-        shape = (K,) if rows is None else (rows, K)
-        if not (type(out) is np.ndarray and out.dtype == np.float64 and out.shape == shape
-                and out.flags.c_contiguous and out.flags.writeable):
-            raise InputError(f"out must be a writeable C-contiguous float64 array of shape {shape}")
-        return out
+        return checked_out(out, (K,) if rows is None else (rows, K))
 
     def _raise(self, st, x=None, y=None, row=None, step=None):
         """Raise the exception of kernel status ``st``; ``step`` is the index

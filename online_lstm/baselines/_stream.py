@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import pathlib
-from numbers import Real
 
 import numpy as np
 
@@ -14,7 +13,7 @@ from ..errors import DivergenceError, InputError, NoPendingStepError
 from ..layout import MAGNITUDE_LIMIT
 from .._validate import (
     DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_float_array,
-    as_input_rows, as_target, checked_init_range, checked_lr, checked_weights, seeded_rng,
+    as_input, as_input_rows, as_target, checked_init_range, checked_out, checked_lr, checked_weights, seeded_rng,
 )
 from . import _common as _c
 from .network import Network
@@ -143,9 +142,7 @@ class StreamLearner(FixedAfterBuild):
     # input handling and errors
     # ------------------------------------------------------------------
     def _x(self, x):
-        if self.network.n_in == 1 and isinstance(x, Real) and not isinstance(x, (bool, np.bool_)):
-            return as_float_array([x], "x", 1, "(1,)")  # as OnlineLSTM: ints beyond 2**53 refused
-        x = as_float_array(x, "x", 1, f"({self.network.n_in},)")
+        x = as_input(x, self.network.n_in)
         if x.shape[0] != self.network.n_in:
             raise InputError(f"x must have shape ({self.network.n_in},) per step; got shape {x.shape}")
         return x
@@ -159,11 +156,7 @@ class StreamLearner(FixedAfterBuild):
 
     def _out_buf(self, out, rows=None):
         K = self.network.n_out
-        shape = (K,) if rows is None else (rows, K)
-        if not (type(out) is np.ndarray and out.dtype == np.float64 and out.shape == shape
-                and out.flags.c_contiguous and out.flags.writeable):
-            raise InputError(f"out must be a writeable C-contiguous float64 array of shape {shape}")
-        return out
+        return checked_out(out, (K,) if rows is None else (rows, K))
 
     def _raise(self, st, row=None):
         net = self.network
