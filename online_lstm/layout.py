@@ -443,14 +443,19 @@ class Layout:
 
     @property
     def gate_bias(self) -> bool:
+        """The input and output gates (and forget gates) have a bias weight
+        (every bias code but "none", spec §2.6)."""
         return BIAS_CODES[self.bias][0]
 
     @property
     def cell_bias(self) -> bool:
+        """The cells' net inputs ``net_c`` have a bias weight (codes "hidden"/"b1"
+        and "all")."""
         return BIAS_CODES[self.bias][1]
 
     @property
     def output_bias(self) -> bool:
+        """The output units have a bias weight (code "all" only)."""
         return BIAS_CODES[self.bias][2]
 
     @property
@@ -476,6 +481,8 @@ class Layout:
 
     @property
     def param_names(self) -> list:
+        """Names of the weight groups, in the source order of the flat
+        parameter vector (the keys of :attr:`shapes`)."""
         return list(self.shapes)
 
     # ------------------------------------------------------------------
