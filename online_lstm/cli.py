@@ -1,8 +1,8 @@
 """``online-lstm``: reproduce the paper's experiments from the command line.
 
     online-lstm list [EXPERIMENT ...]
-    online-lstm reproduce <preset | experiment | competitors | all> ... [--trials N] [--seed S]
-                          [--quick] [--out DIR] [--jobs J] [--set KEY=VALUE ...]
+    online-lstm reproduce <preset | experiment | competitors | all> ... [--trials N | --trial K]
+                          [--seed S] [--quick] [--out DIR] [--jobs J] [--set KEY=VALUE ...]
                           [--scheduler ADDRESS] [--resume] [--checkpoint-every SECONDS]
     online-lstm compare RECORDS.csv ... [--markdown]
     online-lstm status [--out DIR]
@@ -174,7 +174,12 @@ def cmd_reproduce(args) -> int:
         print(f"online-lstm reproduce: cannot use --out {args.out} as the records directory: "
               f"{problem}", file=sys.stderr)
         return 2
-    n_trials = sum(args.trials or (1 if args.quick else PRESETS[i].trials) for i in ids)
+    if args.only_trials and args.trials:
+        print("online-lstm reproduce: give --trials N (trials 0 .. N-1) or --trial K (only trial K), "
+              "not both", file=sys.stderr)
+        return 2
+    n_trials = (len(set(args.only_trials)) * len(ids) if args.only_trials else
+                sum(args.trials or (1 if args.quick else PRESETS[i].trials) for i in ids))
     print(f"online-lstm reproduce: {len(ids)} preset(s), {n_trials} trial(s)"
           f"{' (quick: small sequence budget, NOT a reproduction)' if args.quick else ''}; "
           f"records -> {Path(args.out) / (name + '.csv')}"
@@ -185,7 +190,8 @@ def cmd_reproduce(args) -> int:
     try:
         df = reproduce(ids, trials=args.trials, seed=args.seed, quick=args.quick, jobs=args.jobs,
                        out=args.out, progress=not args.no_progress, options=options, name=name,
-                       scheduler=args.scheduler, resume=args.resume, checkpoint_every=every)
+                       scheduler=args.scheduler, resume=args.resume, checkpoint_every=every,
+                       only_trials=args.only_trials)
     except (ResumeError, CheckpointError, ClusterError) as exc:  # records, checkpoints or a cluster that do not fit
         print(f"online-lstm reproduce: {exc}", file=sys.stderr)
         return 2
@@ -325,7 +331,12 @@ def main(argv=None) -> int:
                         "2a-rtrl, ...), competitors (the paper's RTRL/BPTT rows) or all (every LSTM "
                         "row; not the competitors)")
     p.add_argument("--trials", type=_count(1), help="trials per preset (default: the paper's; 1 with --quick)")
-    p.add_argument("--seed", type=_count(0), default=0, help="trial k uses seed SEED + k (default 0)")
+    p.add_argument("--seed", type=_count(0), default=0,
+                   help="trial k uses weight seed SEED + k (default 0); its data seed is SEED + k too, "
+                        "except in Experiment 1, whose train/test set is SEED + k // 10")
+    p.add_argument("--trial", type=_count(0), action="append", metavar="K", dest="only_trials",
+                   help="run only trial K (repeat for more), exactly as in a full run: replays the "
+                        "record of trial K (not with --trials)")
     p.add_argument("--quick", action="store_true",
                    help="small sequence budget per preset (a smoke run, not a reproduction)")
     p.add_argument("--out", default="results", help="directory for the records CSV (default results/)")

@@ -822,7 +822,7 @@ def checkpoint_interval(checkpoint_every, scheduler=None) -> float | None:
 
 def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, progress=True,
               options=None, name=None, scheduler=None, resume=False,
-              checkpoint_every: float | str | None = "auto") -> pd.DataFrame:
+              checkpoint_every: float | str | None = "auto", only_trials=None) -> pd.DataFrame:
     """Run the trials of one or more presets; one record per trial.
 
     Parameters
@@ -832,7 +832,10 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
     trials : int, optional
         Trials per preset; default the paper's count (1 with ``quick``).
     seed : int
-        Trial k of every preset uses seed ``seed + k``.
+        Trial k of every preset uses weight seed ``seed + k``, and data seed
+        ``seed + k`` too, except in Experiment 1 (and its RTRL rows), whose
+        trials share train/test sets as the paper's do: data set
+        ``seed + k // 10`` (10 initialisations per set).
     quick : bool
         Use each preset's quick version (small sequence budget, small tests).
     jobs : int, optional
@@ -882,6 +885,10 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         ``scheduler``, ``attrs["cluster"]`` reports the workers and the
         Numba compilations and cache loads during the trials (all 0 when
         the workers' warm-up did its job).
+    only_trials : sequence of int, optional
+        Run only these trial indices k (each exactly as in a full run, with
+        the seeds above), e.g. ``[23]`` to replay the record of trial 23;
+        not together with ``trials``.
     """
     from .presets import select
 
@@ -891,6 +898,15 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{arg} must be an integer >= {low}{' or None' if arg != 'seed' else ''}; "
                              f"got {value!r}")
+    if only_trials is not None:
+        if trials is not None:
+            raise ValueError("give trials (how many, from trial 0) or only_trials (which ones), not both")
+        if isinstance(only_trials, (int, np.integer)):
+            only_trials = [only_trials]
+        if not only_trials or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0
+                                  for k in only_trials):
+            raise ValueError(f"only_trials must be a non-empty list of trial indices >= 0; got {only_trials!r}")
+        only_trials = sorted({int(k) for k in only_trials})
     checkpoint_every = checkpoint_interval(checkpoint_every, scheduler)
     if isinstance(presets, (str, Preset)):
         presets = [presets]
@@ -911,7 +927,8 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
     if options:
         chosen = [p.with_options(**options) for p in chosen]
     jobs_list = [(p, k, seed) for p in chosen
-                 for k in range(trials if trials is not None else (1 if quick else p.trials))]
+                 for k in (only_trials if only_trials is not None
+                           else range(trials if trials is not None else (1 if quick else p.trials)))]
     n_jobs = jobs or os.cpu_count() or 1
     n_jobs = max(1, min(n_jobs, len(jobs_list)))
     if name is None:

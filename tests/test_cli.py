@@ -195,10 +195,26 @@ def test_reproduce_function_checks_its_counts(tmp_path):
                     (dict(seed=-1), "seed must be an integer >= 0"),
                     (dict(jobs=0), "jobs must be an integer >= 1"),
                     (dict(trials=1.5), "trials must be"),
-                    (dict(checkpoint_every="often"), "checkpoint_every must be")]:
+                    (dict(checkpoint_every="often"), "checkpoint_every must be"),
+                    (dict(trials=2, only_trials=[1]), "not both"),
+                    (dict(only_trials=[]), "only_trials must be a non-empty list"),
+                    (dict(only_trials=[0, -1]), "only_trials must be"),
+                    (dict(only_trials=[True]), "only_trials must be")]:
         with pytest.raises(ValueError, match=msg):
             reproduce("6a", quick=True, out=tmp_path, progress=False, **kw)
     assert not list(tmp_path.iterdir())
+
+
+def test_reproduce_one_trial_alone(tmp_path, capsys):
+    args = ["reproduce", "6a", "--quick", "--jobs", "1", "--out", str(tmp_path), "--no-progress",
+            "--set", "limit=300", "--seed", "2"]
+    assert main(args + ["--trial", "1", "--trial", "3"]) == 0
+    df = pd.read_csv(tmp_path / "6a-quick.csv")
+    assert list(df["trial"]) == [1, 3] and list(df["seed"]) == [3, 5] and list(df["data_seed"]) == [3, 5]
+    assert "2 trial(s)" in capsys.readouterr().out
+    assert main(args + ["--trial", "1", "--trials", "2", "--name", "both"]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert not (tmp_path / "both.csv").exists()
 
 
 def test_module_entry_point():

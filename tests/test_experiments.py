@@ -333,6 +333,17 @@ def test_parallel_equals_serial_and_writes_csv(tmp_path):
     assert mixed["1-5 (quick) [limit=2000]"].endswith("| – |")
 
 
+def test_a_trial_run_alone_equals_the_same_trial_of_a_full_run():
+    # Experiment 1's trials share train/test sets (k // 10): trial 10 alone must use set 1,
+    # where seed=13, trials=1 would pair weight seed 13 with data set 13
+    kw = dict(seed=3, quick=True, progress=False, options=dict(limit=300))
+    full = reproduce("1-5", trials=11, jobs=2, **kw)
+    alone = reproduce("1-5", only_trials=[10, 0], jobs=1, **kw)
+    cols = [c for c in full if c not in ("wall_s", "cpu_s", "steps_per_s")]
+    assert list(alone["trial"]) == [0, 10] and list(alone["data_seed"]) == [3, 4]
+    assert alone[cols].reset_index(drop=True).equals(full[cols].iloc[[0, 10]].reset_index(drop=True))
+
+
 @pytest.mark.parametrize("pid", ["2b", "3c-T100-N3"])
 def test_other_protocols_run(pid):
     rec = run_trial(PRESETS[pid].with_options(limit=300, test_size=50), trial=0, seed=0)
