@@ -57,14 +57,14 @@ Each feature name gets an input unit the first time it appears.  Names that
 first appear together are ordered by ``sorted`` (keys of mixed types by type
 name, then ``repr``), so the dict's key order never matters and the order is
 stable for the life of the model (see :attr:`feature_names_`).  A feature
-that is missing from ``x``, or whose value is None or NaN, is input 0 at that
-step.  A new feature widens the net with :func:`online_lstm.widen.widen`:
+that is missing from ``x``, or whose value is None, NaN or ``pd.NA``, is input
+0 at that step.  A new feature widens the net with :func:`online_lstm.widen.widen`:
 the net becomes exactly the one that would have had that input unit from the
 start with activation 0 (so it had learned nothing through it).  Hence
 emerging, disappearing and reappearing features are all handled by one rule,
 "absent = 0", and no observation is skipped.  Values must be real numbers;
 encode categories first (e.g. ``preprocessing.OneHotEncoder``).  A label of
-None or NaN means an observation without a label: its step is taken and
+None, NaN or ``pd.NA`` means an observation without a label: its step is taken and
 nothing is learned (the classifier registers no class).  Scale the
 features as for any neural net, e.g. ``preprocessing.StandardScaler() |
 LSTMRegressor()``.
@@ -72,9 +72,10 @@ LSTMRegressor()``.
 Sequence boundaries
 -------------------
 Call :meth:`reset` between sequences, or name a boundary feature with
-``reset_key``: when ``x[reset_key]`` is truthy (and not NaN, which a
-DataFrame uses for a missing value), the learner resets (spec §2.5) before
-the step of that observation.  The key is never an input.  This
+``reset_key``: when ``x[reset_key]`` is true or a non-zero number, the
+learner resets (spec §2.5) before the step of that observation; None, NaN or
+``pd.NA`` (a DataFrame's missing value) mean no reset, and other types are
+refused.  The key is never an input.  This
 works inside pipelines and ``progressive_val_score``; keep the key away from
 scalers, e.g. ``compose.Discard("start") | StandardScaler()`` united with
 ``compose.Select("start")``.
@@ -94,6 +95,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("online_lstm.river needs River: pip install 'online-lstm[river]'") from exc
 
+from ._validate import is_missing
 from .errors import InputError
 from .layout import MAGNITUDE_LIMIT
 from .learner import OnlineLSTM
@@ -227,7 +229,7 @@ class _StreamLSTM:
             t = type(val)
             if (t is float or t is int) and -_FLOAT_MAX <= val <= _FLOAT_MAX:  # fast path: finite
                 v[i] = val
-            elif val is not None:  # NaN (missing), inf, ints beyond float64, other types
+            elif val is not None:  # NaN or pd.NA (missing), inf, ints beyond float64, other types
                 v[i] = self._value(k, val)
         if new is not None:
             v = self._add_features(x, new)
@@ -235,6 +237,8 @@ class _StreamLSTM:
 
     @staticmethod
     def _value(k, val):
+        if is_missing(val):  # None, or pd.NA (a missing value in a nullable pandas column)
+            return 0.0
         if isinstance(val, (str, bytes)):
             raise InputError(f"feature {k!r} has the non-numeric value {val!r}; encode categorical "
                              f"features first (e.g. river.preprocessing.OneHotEncoder)")
@@ -250,8 +254,23 @@ class _StreamLSTM:
             raise InputError(f"feature {k!r} is {f}; values must be finite (None or NaN = missing)")
         return f
 
+    def _reset_flag(self, x) -> bool:
+        """Whether observation ``x`` starts a sequence: ``x[reset_key]`` is
+        true or a non-zero number; None, NaN or ``pd.NA`` (a missing value in
+        a DataFrame column) and an absent key are no reset."""
+        rk, get = self.reset_key, getattr(x, "get", None)
+        if rk is None or get is None:
+            return False  # not a dict: _encode says so
+        r = get(rk)
+        if is_missing(r):
+            return False
+        if isinstance(r, (bool, np.bool_, numbers.Real)):
+            return bool(r) and r == r  # truthy, and not NaN
+        raise InputError(f"the reset flag x[{rk!r}] must be a bool or a number (None, NaN or pd.NA: "
+                         f"no reset); got {r!r:.60} of type {type(r).__name__}")
+
     def _add_features(self, x, new):
-        values = {k: (0.0 if x[k] is None else self._value(k, x[k])) for k in new}  # check first
+        values = {k: self._value(k, x[k]) for k in new}  # check first
         names = _sort_new(new)
         n = len(self._names) + len(names)
         if n > self._learner.layout.n_in:
@@ -276,13 +295,11 @@ class _StreamLSTM:
                 return self._out
             if _same_observation(x, self._pending_x):  # the same observation, asked again
                 return self._out
+        reset = self._reset_flag(x)  # refused before _encode adds features
         v = self._encode(x)
         learner = self._learner  # after _encode, which may have widened it
-        rk = self.reset_key
-        if rk is not None:
-            r = x.get(rk)
-            if r and r == r:  # truthy, and not NaN (a missing value in a DataFrame column)
-                learner.reset()
+        if reset:
+            learner.reset()
         if target is None:
             learner.predict_one(v, out=self._out)
             if self.max_delay:
@@ -354,8 +371,8 @@ _PARAMS_DOC = """
 
 
 def _real_label(y) -> float:
-    """A regression label as a float; None means no label (NaN)."""
-    if y is None:
+    """A regression label as a float; None (or pandas' ``pd.NA``) means no label (NaN)."""
+    if is_missing(y):
         return math.nan
     if isinstance(y, numbers.Real):  # float, int, bool and NumPy's scalars; not "1.5"
         try:
@@ -532,7 +549,7 @@ class LSTMClassifier(_StreamLSTM, base.Classifier):
     def learn_one(self, x: dict, y) -> None:
         """Learn label ``y`` for observation ``x`` (None or NaN: a step without
         label, which registers no class)."""
-        if y is None or (isinstance(y, numbers.Real) and y != y):  # no label
+        if is_missing(y) or (isinstance(y, numbers.Real) and y != y):  # no label
             t = self._t
             t.fill(math.nan)
             self._step(x, t)
@@ -543,8 +560,9 @@ class LSTMClassifier(_StreamLSTM, base.Classifier):
             raise InputError(f"a class label must be hashable (a str, int, bool, ...); got {y!r} of "
                              f"type {type(y).__name__}") from None
         if k is None:
-            if self._pending_x is None:
-                self._encode(x)  # refuse bad features before the class is registered
+            if self._pending_x is None:  # refuse bad features before the class is registered
+                self._reset_flag(x)
+                self._encode(x)
             k = self._classes[y] = len(self._classes)
             if k >= self._learner.layout.n_out:
                 self._widen(n_out=k + 1)

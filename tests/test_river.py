@@ -398,6 +398,42 @@ def test_reset_key_nan_is_missing_not_a_reset():
     assert model.learner_.n_resets_ == 2 and model.learner_.seq_step_ == 3
 
 
+def test_reset_key_pd_na_is_missing_and_a_bad_flag_changes_nothing():
+    """A nullable boolean column holds pd.NA where nothing is marked.  A flag
+    that is no truth value was once refused only after the new features (and
+    a new class) had been added and the net widened."""
+    pd = pytest.importorskip("pandas")
+    model = LSTMRegressor(n_blocks=2, seed=0, reset_key="start")
+    for start in [True, pd.NA, np.bool_(False), np.int64(1)]:
+        model.learn_one({"start": start, "a": 1.0}, 0.5)
+    assert model.learner_.n_resets_ == 2 and model.learner_.seq_step_ == 1
+    for cls, y in ((LSTMRegressor, 0.5), (LSTMClassifier, "new class")):
+        model = cls(n_blocks=2, seed=0, reset_key="start")
+        model.learn_one({"a": 1.0, "start": True}, "p" if cls is LSTMClassifier else 0.5)
+        before = _model_state(model)
+        for flag in ("yes", np.array([1, 1]), [1], {"a": 1}):
+            x = {"a": 1.0, "new": 2.0, "start": flag}
+            with pytest.raises(InputError, match=r"reset flag x\['start'\] must be a bool or a number"):
+                model.learn_one(x, y)
+            with pytest.raises(InputError, match="reset flag"):
+                model.predict_one(x)
+            assert _model_state(model) == before, (cls.__name__, flag)
+
+
+def test_pd_na_label_and_feature_are_missing():
+    pd = pytest.importorskip("pandas")
+    clf = LSTMClassifier(n_blocks=2, seed=0)
+    clf.learn_one({"a": 1.0}, "p")
+    clf.learn_one({"a": 0.0}, pd.NA)
+    assert clf.classes_ == ["p"] and clf.learner_.n_steps_ == 2 and clf.learner_.n_updates_ == 1
+    reg = LSTMRegressor(n_blocks=2, seed=0)
+    reg.learn_one({"a": 1.0, "b": pd.NA}, pd.NA)
+    twin = LSTMRegressor(n_blocks=2, seed=0)
+    twin.learn_one({"a": 1.0, "b": None}, None)
+    assert reg.feature_names_ == ["a", "b"] and reg.learner_.n_updates_ == 0
+    _assert_same_learner(reg.learner_, twin.learner_)
+
+
 def test_reset_key_resets_once_and_is_not_a_feature():
     model = LSTMRegressor(n_blocks=2, seed=0, reset_key="start")
     xs = [{"start": t % 5 == 0, "a": float(t)} for t in range(20)]
