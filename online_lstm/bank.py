@@ -106,6 +106,15 @@ def _bank_seed(seeds_):
     return None if any(s is None for s in seeds_) else list(seeds_)
 
 
+def _shape(value):
+    """``np.shape(value)``, or None for what NumPy cannot make an array of (a
+    ragged list): the conversion that follows then names what was expected."""
+    try:
+        return np.shape(value)
+    except (ValueError, TypeError):
+        return None
+
+
 def _per_learner(name, value, n):
     """A scalar or one value per learner, as float64[n]."""
     if isinstance(value, (bool, np.bool_)) or (
@@ -115,7 +124,7 @@ def _per_learner(name, value, n):
     if isinstance(value, Real):
         arr = np.full(n, float(value))
     else:
-        arr = np.asarray(value)
+        arr = as_array(value, name, f"() or ({n},)")
         if arr.dtype.kind not in "iuf":  # no strings ("0.5") and no bools, as OnlineLSTM refuses them
             raise ValueError(f"{name} must be a number or one number per learner; got dtype {arr.dtype}")
         arr = arr.astype(np.float64)
@@ -367,12 +376,12 @@ class LearnerBank:
                 and value.flags.writeable):
             return value.reshape(N, 1, width)  # the fast path of a streaming loop
         if T is None:
-            if width == 1 and np.shape(value) == (N,):
+            if width == 1 and _shape(value) == (N,):
                 value = as_array(value, name, f"({N},)", keep_mask=True).reshape(N, 1)  # (a mask kept)
             arr = as_float_array(value, name, 2, f"({N}, {width})")
             ok = arr.shape == (N, width)
         else:
-            if width == 1 and np.ndim(value) == 2:
+            if width == 1 and len(_shape(value) or ()) == 2:
                 value = as_array(value, name, f"({N}, T)", keep_mask=True)[..., None]
             arr = as_float_array(value, name, 3, f"({N}, T, {width})")
             ok = arr.shape[0] == N and arr.shape[2] == width
@@ -614,7 +623,7 @@ class LearnerBank:
     def _ages(self, age, wants, what):
         """``age`` as int64[N], checked for the learners in ``wants``."""
         lay, N = self.layout, self.n_learners
-        a = np.asarray(age)
+        a = as_array(age, "age", f"an int or ({N},)")
         if a.dtype == np.bool_ or a.dtype.kind not in "iu" or a.shape not in ((), (N,)):
             raise InputError(f"{what}: age must be an int or {N} ints (one per learner); "
                              f"got {age!r:.60}")
@@ -652,12 +661,15 @@ class LearnerBank:
         Parameters
         ----------
         learners : None, bool mask of shape (N,) or sequence of indices
+            Integers are indices: ``[1, 0, 1]`` resets learners 0 and 1.  For
+            a mask, pass bools (``resets=`` of the stepping methods is always
+            a mask, read as bools).
         """
         N = self.n_learners
         if learners is None:
             mask = _EMPTY_MASK
         else:
-            sel = np.asarray(learners)
+            sel = as_array(learners, "learners", f"({N},) (a boolean mask) or (k,) (learner indices)")
             if sel.dtype == np.bool_:
                 mask = as_bool_mask(sel, "a learner mask", (N,), "one entry per learner")
             elif sel.size == 0 and sel.ndim == 1:  # no learner selected
@@ -743,17 +755,21 @@ class LearnerBank:
         scratch = self._proto.clone(seed=0)  # checks each value as a single learner does
         checked = {}
         for name, value in new.items():
-            arr = np.asarray(value)
             shape = lay.shapes.get(name)
-            per_learner = shape is not None and arr.shape == (N,) + shape
+            if shape is None:
+                raise InputError(f"unknown parameter {name!r}; this net has {list(lay.shapes)}")
+            want = f"{(N,) + shape} (one per learner) or {shape}"
+            arr = as_array(value, name, want, keep_mask=True)
+            arr = as_float_array(arr, name, arr.ndim, want)  # masked entries -> NaN, refused below
+            per_learner = arr.shape == (N,) + shape
             for i, row in enumerate(arr if per_learner else [arr]):
                 try:
                     scratch.set_weights({name: row})
                 except InputError as exc:
                     where = f" (learner {i})" if per_learner else ""
-                    also = "" if shape is None else f"; one per learner: shape {(N,) + shape}"
+                    also = f"; one per learner: shape {(N,) + shape}"
                     raise InputError(f"{exc}{where}{also}") from None
-            checked[name] = arr.astype(np.float64)
+            checked[name] = arr
         for name, arr in checked.items():
             self._weight_view(name, writeable=True)[...] = arr
         self._mems[:, H_WMAX] = np.max(np.abs(self._theta2d()), axis=1, initial=0.0)

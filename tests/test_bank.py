@@ -229,7 +229,29 @@ def test_set_weights_per_learner_and_shared():
         bank.set_weights(W_k=per[:2])
     with pytest.raises(InputError):
         bank.set_weights(nope=1.0)
+    # a masked entry is a missing value, refused as OnlineLSTM refuses it (not the data under the mask)
+    masked = np.ma.masked_array(per.copy(), mask=np.zeros(per.shape, bool))
+    masked[1, 0, 0] = np.ma.masked
+    with pytest.raises(InputError, match=r"W_k must be finite \(learner 1\)"):
+        bank.set_weights(W_k=masked)
+    with pytest.raises(InputError, match=r"W_k must be an array of shape"):
+        bank.set_weights(W_k=[[1.0, 2.0], [3.0]])  # ragged
     assert np.array_equal(bank._mems, before, equal_nan=True)
+
+
+def test_ragged_lists_get_the_library_error_and_change_nothing():
+    """NumPy's own "inhomogeneous shape" ValueError once escaped from these."""
+    bank = LearnerBank(3, 1, 1, n_blocks=1, block_size=1, seed=0, parallel=False)
+    bank.predict_one(np.ones(3))
+    before = bank._mems.copy()
+    ragged = [[1.0], [2.0, 3.0], [4.0]]
+    calls = [lambda: bank.learn_one(ragged, None), lambda: bank.learn_many(ragged, np.zeros((3, 1))),
+             lambda: bank.predict_one(ragged), lambda: bank.reset(ragged),
+             lambda: setattr(bank, "lr", ragged)]
+    for call in calls:
+        with pytest.raises(InputError, match="must be an array of shape"):
+            call()
+        assert np.array_equal(bank._mems, before, equal_nan=True)
 
 
 def test_state_and_counters():
