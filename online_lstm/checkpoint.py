@@ -288,11 +288,13 @@ def _read_members(npz, name, kind):
         meta = json.loads(raw.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CheckpointError(f"{name}: metadata is not valid JSON ({exc})") from None
+    except RecursionError:  # nesting no checkpoint of ours has
+        raise CheckpointError(f"{name}: metadata is nested too deeply to be a checkpoint's") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         got = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
         raise CheckpointError(f"{name}: format {got!r} is not {FORMAT!r}")
     version = meta.get("format_version")
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:  # not true, not 1.0
         raise CheckpointError(f"{name}: checkpoint format version {version!r}; this version of "
                               f"online_lstm reads format version {FORMAT_VERSION}")
     if kind is not None and meta.get("kind") != kind:

@@ -962,6 +962,9 @@ def check_state_arrays(lay: Layout, accum: int, arrays: dict) -> dict:
         c = header[META[name]]
         if not (0.0 <= c <= 2.0 ** 53 and c == math.floor(c)):
             raise InputError(f"state header is corrupt (counter {name} = {c})")
+    if header[M_SEQ_STEP] > header[M_STEP]:  # both count every step; a reset zeroes seq_step
+        raise InputError(f"state header is corrupt (seq_step {header[M_SEQ_STEP]} > step "
+                         f"{header[M_STEP]})")
     lr, bound = header[H_LR], header[H_STATE_BOUND]
     if not (math.isfinite(lr) and lr >= 0.0) or not bound > 0.0:
         raise InputError(f"state header is corrupt (lr = {lr}, state_bound = {bound})")

@@ -290,7 +290,7 @@ def bad_state(c, m):
         rx = "non-finite"
     else:
         h = s["header"]
-        slot = c.choice(["layout", "bank", "pending", "accum", "counter", "lr", "bound", "max"])
+        slot = c.choice(["layout", "bank", "pending", "accum", "counter", "seq", "lr", "bound", "max"])
         if slot == "layout":
             h[META[c.choice(["n_in", "K", "C", "S", "theta", "T", "bank0", "r_s", "xs"])]] += 1
             rx = "different architecture"
@@ -307,6 +307,9 @@ def bad_state(c, m):
             h[META[c.choice(["step", "seq_step", "n_resets", "n_updates"])]] = c.choice(
                 [-1.0, 0.5, np.nan, np.inf])
             rx = "counter"
+        elif slot == "seq":  # more steps since the reset than steps
+            h[META["seq_step"]] = h[META["step"]] + c.choice([1.0, 100.0])
+            rx = "seq_step"
         elif slot == "lr":
             h[H_LR] = c.choice([np.nan, -0.5, np.inf])
             rx = "lr ="

@@ -83,6 +83,33 @@ def test_reber_nets_match_table_1_estimates(n_hidden, count):
     assert Network(7, 7, n_hidden, bias=True).n_params == n * (7 + 1 + n)
 
 
+def test_a_net_beyond_the_weight_limit_is_refused_before_its_tables_are_built(tmp_path, monkeypatch):
+    """An edited checkpoint config (n_out = 2**64) once filled 24 GB building
+    per-weight lists before anything checked the size.  The limit is lowered
+    here, so that a regression fails this test instead of exhausting memory."""
+    from online_lstm.baselines import network
+
+    for arch in ("fully_recurrent", "layered"):
+        for bias in (False, True):
+            for m, H, K in ((3, 2, 4), (1, 5, 1), (7, 12, 7)):
+                if arch == "layered" or H:
+                    net = Network(m, K, H, architecture=arch, bias=bias)
+                    assert net.n_params == (net.n * (m + bias + net.n) if arch == "fully_recurrent"
+                                            else net.n * (m + bias + H))  # the guard's count
+    monkeypatch.setattr(network, "MAX_PARAMS", 1000)
+    Network(2, 28, 1, architecture="layered", bias=False)  # 29 * 31 = 899 weights
+    for arch, K in (("fully_recurrent", 30), ("layered", 300)):
+        with pytest.raises(ValueError, match="weights; at most 1,000 are supported"):
+            Network(2, K, 1, architecture=arch)
+    r = RTRL(2, 2, 2, seed=0)
+    arrays, meta = read_checkpoint(r.save(tmp_path / "r.npz"))
+    meta["config"]["n_out"] = 40
+    write_checkpoint(tmp_path / "huge.npz", arrays, {k: v for k, v in meta.items()
+                                                      if k not in ("format", "format_version", "arrays")})
+    with pytest.raises(CheckpointError, match="at most 1,000"):
+        RTRL.load(tmp_path / "huge.npz")
+
+
 def test_weight_index_covers_theta_once():
     for arch in ARCHS.values():
         net = Network(**arch)

@@ -61,6 +61,11 @@ import numpy as np
 
 ARCHITECTURES = ("fully_recurrent", "layered")
 
+#: Most weights a net may have: its index tables are built in Python, about
+#: 125 bytes and 0.5 µs per weight (4 GB and 17 s at this limit), and full
+#: RTRL on it would cost O(n^4) per step anyway.
+MAX_PARAMS = 2 ** 25
+
 
 def _positive_int(value, name, minimum=1):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral) or value < minimum:
@@ -122,6 +127,11 @@ class Network:
             raise ValueError(f"bias must be True or False; got {bias!r}")
         self.bias = bool(bias)
         self.n = n = H + K
+        b = int(self.bias)
+        W = n * (m + b + n) if architecture == "fully_recurrent" else n * (m + b + H)
+        if W > MAX_PARAMS:  # checked before the tables are built: a huge net must not eat the memory first
+            raise ValueError(f"a net of n_in={m}, n_hidden={H}, n_out={K} has {W:,} weights; at most "
+                             f"{MAX_PARAMS:,} are supported")
         self.n_z = m + 1 + 2 * n
         self.unit_names = [f"h{i}" for i in range(H)] + [f"k{k}" for k in range(K)]
 
