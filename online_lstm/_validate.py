@@ -123,6 +123,19 @@ def is_missing(y) -> bool:
     return pd is not None and y is getattr(pd, "NA", None)
 
 
+def reset_flag(value, what) -> bool:
+    """Whether a sequence-boundary flag asks for a reset: True or a non-zero
+    number does; None, NaN, ``pd.NA`` (a DataFrame's missing value), False
+    and 0 do not.  Anything else (a string, an array) is refused with
+    :class:`InputError` naming ``what``: ``"no"`` must not read as true."""
+    if is_missing(value):
+        return False
+    if isinstance(value, (bool, np.bool_, Real)):
+        return bool(value) and value == value  # truthy, and not NaN
+    raise InputError(f"{what} must be a bool or a number (None, NaN or pd.NA: no reset); got "
+                     f"{value!r:.60} of type {type(value).__name__}")
+
+
 def as_target(y, n_out, nan_y, ybuf):
     """One step's target for a learner with ``n_out`` outputs, as float64.
 

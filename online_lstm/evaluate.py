@@ -40,7 +40,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
-from ._validate import is_missing
+from ._validate import is_missing, reset_flag
 from .errors import InputError
 from .learner import OnlineLSTM
 
@@ -210,8 +210,10 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         ``y`` shape ``(n_out,)`` (a float when ``n_out == 1``), NaN or None
         for no target.  For any other model (e.g. a River estimator or
         pipeline), ``x`` and ``y`` are what its ``predict_one``/``learn_one``
-        take.  ``new_sequence=True`` resets the model before the observation
-        (``model.reset()``).
+        take.  ``new_sequence`` True (or a non-zero number) resets the model
+        before the observation (``model.reset()``); False, 0, None, NaN and
+        ``pd.NA`` do not, and other types are refused.  A refused item
+        changes nothing, not even by the labels due before it.
     model
         An ``OnlineLSTM`` (``predict_one`` then ``learn_last``: one step per
         observation), or anything with ``predict_one(x)`` and
@@ -306,8 +308,6 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
     t0 = time.perf_counter()
     try:
         for item in stream:
-            while owed and owed[0][0] + delay <= n:
-                answer(*owed.popleft())
             if type(item) not in (tuple, list) or not 2 <= len(item) <= 3:
                 raise InputError(f"stream item {n} must be (x, y) or (x, y, new_sequence); got "
                                  f"{type(item).__name__}"
@@ -318,7 +318,12 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
                 has = _has_target(y)
                 if has:
                     y = _checked_target(model, y, n)
-            if len(item) > 2 and item[2]:
+            new_seq = len(item) > 2 and reset_flag(item[2], f"stream item {n}: new_sequence")
+            # labels due now are learned once item n is known to be good (a bad item changes
+            # nothing), and before its reset and step (n steps taken)
+            while owed and owed[0][0] + delay <= n:
+                answer(*owed.popleft())
+            if new_seq:
                 if not hasattr(model, "reset"):
                     raise InputError(
                         f"stream item {n} starts a new sequence, but {type(model).__name__} has no "
@@ -331,7 +336,7 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
                     if scalar:  # metrics see floats, as with a River regressor
                         y, y_pred = float(y[0]), float(buf[0])
                     else:
-                        y_pred = buf.copy() if delay else buf
+                        y_pred = buf.copy()  # a metric may keep it; buf is the next step's
                     owed.append((n, x, y, y_pred))
             else:
                 y_pred = model.predict_one(x)

@@ -95,7 +95,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("online_lstm.river needs River: pip install 'online-lstm[river]'") from exc
 
-from ._validate import is_missing
+from ._validate import is_missing, reset_flag
 from .errors import InputError
 from .layout import MAGNITUDE_LIMIT
 from .learner import OnlineLSTM
@@ -261,13 +261,7 @@ class _StreamLSTM:
         rk, get = self.reset_key, getattr(x, "get", None)
         if rk is None or get is None:
             return False  # not a dict: _encode says so
-        r = get(rk)
-        if is_missing(r):
-            return False
-        if isinstance(r, (bool, np.bool_, numbers.Real)):
-            return bool(r) and r == r  # truthy, and not NaN
-        raise InputError(f"the reset flag x[{rk!r}] must be a bool or a number (None, NaN or pd.NA: "
-                         f"no reset); got {r!r:.60} of type {type(r).__name__}")
+        return reset_flag(get(rk), f"the reset flag x[{rk!r}]")
 
     def _add_features(self, x, new):
         values = {k: self._value(k, x[k]) for k in new}  # check first

@@ -158,7 +158,8 @@ def test_a_malformed_stream_item_is_named(item, says):
 @pytest.mark.parametrize("delay", [None, 2])
 def test_a_bad_target_is_named_before_its_step_and_its_score(n_out, y, says, delay):
     """The target is checked before the observation's reset and step, so neither the
-    learner nor the metric has taken in any of the bad item."""
+    learner nor the metric has taken in any of the bad item; nor the labels due
+    before it (they were once learned before the item was checked)."""
     m = OnlineLSTM(1, n_out, seed=0, max_delay=2)
     good = (np.ones(1), np.full(n_out, 0.5))
     mae = MAE()
@@ -167,16 +168,15 @@ def test_a_bad_target_is_named_before_its_step_and_its_score(n_out, y, says, del
     ref = OnlineLSTM(1, n_out, seed=0, max_delay=2)
     ref_mae = MAE()
     list(iter_progressive_val([good, good], ref, ref_mae, delay=delay))
-    if delay:  # item 0's label is delivered (scored, learned) before item 2; item 1's is owed
+    if delay:  # item 0's label, due at item 2, waits for a good item 2: two steps, nothing learned
         ref = OnlineLSTM(1, n_out, seed=0, max_delay=2)
-        p0 = ref.predict_one(good[0])
         ref.predict_one(good[0])
-        ref.learn_delayed(good[1], 1)
+        ref.predict_one(good[0])
         ref_mae = MAE()
-        ref_mae.update(good[1], p0)
     for k, v in ref.state_arrays().items():
         np.testing.assert_array_equal(m.state_arrays()[k], v, err_msg=k)
     assert (mae.n, mae.total) == (ref_mae.n, ref_mae.total)
+    assert m.n_updates_ == (0 if delay else 2)
 
 
 @pytest.mark.parametrize("x, says", [
@@ -195,14 +195,54 @@ def test_a_bad_input_on_a_new_sequence_is_refused_before_the_reset(x, says, dela
         progressive_val([good, good, (x, 0.5, True), good], m, "mae", delay=delay)
     ref = OnlineLSTM(1, 1, seed=0, max_delay=2, update="sequence")
     list(iter_progressive_val([good, good], ref, "mae", delay=delay))
-    if delay:  # item 0's label is learned before item 2; item 1's is owed
+    if delay:  # item 0's label, due at item 2, waits for a good item 2
         ref = OnlineLSTM(1, 1, seed=0, max_delay=2, update="sequence")
         ref.predict_one(good[0])
         ref.predict_one(good[0])
-        ref.learn_delayed(good[1], 1)
     assert m.n_resets_ == ref.n_resets_
     for k, v in ref.state_arrays().items():
         np.testing.assert_array_equal(m.state_arrays()[k], v, err_msg=k)
+
+
+@pytest.mark.parametrize("flag", ["no", np.array([True, False]), [1], b"1"])
+def test_a_new_sequence_flag_that_is_no_truth_value_is_refused(flag):
+    """"no" once reset the learner (any truthy value did), and an array gave NumPy's error."""
+    m = OnlineLSTM(1, 1, seed=0, max_delay=2)
+    good = (np.ones(1), 0.5)
+    with pytest.raises(InputError, match="stream item 1: new_sequence must be a bool or a number"):
+        progressive_val([good, (np.ones(1), 0.5, flag)], m, "mae", delay=2)
+    assert m.n_resets_ == 0 and m.n_steps_ == 1 and m.n_updates_ == 0
+
+
+def test_new_sequence_flags_that_mean_no_reset():
+    pd = pytest.importorskip("pandas")
+    m = OnlineLSTM(1, 1, seed=0)
+    flags = [True, False, 0, None, np.nan, pd.NA, np.bool_(True), 1.0]
+    progressive_val([(np.ones(1), 0.5, f) for f in flags], m, "mae")
+    assert m.n_resets_ == 3 and m.seq_step_ == 1
+
+
+def test_a_metric_that_keeps_predictions_gets_each_its_own():
+    """The learner's output buffer is the next step's: a metric keeping y_pred
+    (a rolling window) once saw every kept prediction turn into the last."""
+    class Keep:
+        def __init__(self):
+            self.kept = []
+
+        def update(self, y, y_pred):
+            self.kept.append(y_pred)
+
+        def get(self):
+            return len(self.kept)
+
+    X = np.random.default_rng(0).uniform(size=(5, 2))
+    for delay in (None, 1):
+        keep, m, ref = Keep(), OnlineLSTM(2, 3, seed=0), OnlineLSTM(2, 3, seed=0)
+        progressive_val([(x, np.full(3, 0.5)) for x in X], m, keep, delay=delay)
+        want = [ref.learn_one(x, np.full(3, 0.5)) for x in X]
+        assert len(keep.kept) == 5
+        for got, w in zip(keep.kept, want):
+            np.testing.assert_array_equal(got, w)
 
 
 def test_accuracy_of_float_class_labels_is_equality():
