@@ -109,7 +109,8 @@ def widen(learner: OnlineLSTM, n_in: int | None = None, n_out: int | None = None
     The new units come after the existing ones (input ``i`` stays input
     ``i``, output ``k`` stays output ``k``).  Everything else (weights,
     traces, states, accumulated updates, the pending step, counters, learning
-    rate) is carried over unchanged.
+    rate, divergence policy and its record ``n_divergences_`` and
+    ``last_divergence_``) is carried over unchanged.
 
     Parameters
     ----------
@@ -121,7 +122,10 @@ def widen(learner: OnlineLSTM, n_in: int | None = None, n_out: int | None = None
     rng : numpy.random.Generator or int seed, optional
         Draws the weights of the new units, uniform in
         ``[-init_range, init_range]``.  Default: a generator seeded from
-        ``learner.seed`` and the new sizes, so the result is reproducible.
+        ``learner.seed`` and the new sizes, so the result is reproducible
+        when the learner was built with an int seed (or a sequence of them,
+        or a SeedSequence); with ``seed=None`` or a Generator it draws fresh
+        numbers.
 
     Returns
     -------
@@ -134,6 +138,9 @@ def widen(learner: OnlineLSTM, n_in: int | None = None, n_out: int | None = None
     if n_in < old.n_in or n_out < old.n_out:
         raise ValueError(f"widen can only add units: ({old.n_in}, {old.n_out}) -> ({n_in}, {n_out})")
     new_learner = learner.clone(n_in=n_in, n_out=n_out)
+    # what the learner knows of its divergences is not in its state arrays
+    new_learner.n_divergences_ = learner.n_divergences_
+    new_learner.last_divergence_ = learner.last_divergence_
     if n_in == old.n_in and n_out == old.n_out:
         new_learner.load_state_arrays(learner.state_arrays())
         return new_learner

@@ -136,3 +136,15 @@ def test_widening_right_after_a_reset_leaves_the_new_outputs_at_zero():
     m.reset()
     assert np.all(m.state_["y_k"] == 0.0)
     assert np.all(widen(m, n_out=3).state_["y_k"] == 0.0)
+
+
+def test_widen_keeps_the_divergence_record():
+    """n_divergences_ and last_divergence_ are not in the state arrays; widen
+    once dropped them (a River adapter widens on every new feature)."""
+    m = OnlineLSTM(1, 1, seed=0, on_divergence="reset", state_bound=0.05)
+    for _ in range(30):
+        m.learn_one([1.0], 0.9)  # the states pass the bound: counted, reset, retried
+    assert m.n_divergences_ > 0
+    for w in (widen(m, n_in=2, n_out=3), widen(m)):
+        assert w.n_divergences_ == m.n_divergences_ and w.last_divergence_ is m.last_divergence_
+        assert w.on_divergence == "reset" and w.state_bound == 0.05
