@@ -20,7 +20,7 @@ from online_lstm.cli import main
 from online_lstm.errors import CheckpointError
 from online_lstm.experiments import KIND_TRIAL, ResumeError, read_records, reproduce, run_trial
 from online_lstm.presets import PRESETS
-from online_lstm.tasks import EmbeddedReber, Task2c
+from online_lstm.tasks import EmbeddedReber, Task2c, TwoSequence
 
 TIMING = {"wall_s", "cpu_s", "steps_per_s"}
 
@@ -223,6 +223,26 @@ def test_a_stream_state_of_other_parameters_is_refused():
         Task2c(q=100, p=100, seed=5).set_state(state.get_state())
     with pytest.raises(ValueError, match="not a stream state"):
         Task2c(q=50, p=50).set_state({"pos": 1})
+    # parameters that draw nothing from the stream's generator, and data sets the seed drew,
+    # were once let through (only the generator's replay was checked)
+    a = TwoSequence("a", seed=5)
+    a.sample(3)
+    with pytest.raises(ValueError, match="task with other parameters or data sets"):
+        TwoSequence("b", seed=5).set_state(a.get_state())
+    r = EmbeddedReber(seed=5)  # its training and test strings come from the seed
+    r.sample(3)
+    with pytest.raises(ValueError, match="task with other parameters or data sets"):
+        EmbeddedReber(seed=99).set_state(r.get_state())
+    EmbeddedReber(seed=5).set_state(json.loads(json.dumps(r.get_state())))  # the same task: fine
+    state = dict(Task2c(q=50, p=50, seed=5).get_state(), pos=2.7)
+    with pytest.raises(ValueError, match="position 2.7 is not a whole number"):
+        Task2c(q=50, p=50).set_state(state)
+    old = Task2c(q=50, p=50, seed=5)  # a state written before the task digest existed
+    old.sample(3)
+    older = {k: v for k, v in old.get_state().items() if k != "task"}
+    fresh = Task2c(q=50, p=50)
+    fresh.set_state(older)
+    np.testing.assert_array_equal(fresh.sample(2).X, old.sample(2).X)
 
 
 def test_a_killed_reproduce_resumes_from_its_checkpoints(tmp_path):

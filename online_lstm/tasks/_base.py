@@ -9,6 +9,8 @@ at each sequence's first row, NaN where there is no target).  A
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from dataclasses import dataclass
 from numbers import Real
@@ -191,14 +193,37 @@ class SequenceTask:
         and the position in that block (the block itself is made again).
         """
         return {"block_rng": self._buf_rng, "pos": int(self._pos),
-                "rng": self._rng.bit_generator.state}
+                "rng": self._rng.bit_generator.state, "task": self._identity()}
+
+    def _identity(self) -> str:
+        """A digest of what a stream state must match: the class, the
+        parameters but the seed (which only starts the stream a state
+        replaces) and what the seed fixed besides the stream (:meth:`_fixed`)."""
+        params = {k: v for k, v in self.get_params().items() if k != "seed"}
+        text = json.dumps([type(self).__name__, params, self._fixed()], sort_keys=True,
+                          default=lambda v: type(v).__name__)  # a Generator: its content is in _fixed
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def _fixed(self):
+        """What the seed fixes besides the stream (JSON values); none here."""
+        return None
 
     def set_state(self, state: dict):
-        """Continue the stream from a :meth:`get_state` of a task with the same parameters."""
+        """Continue the stream from a :meth:`get_state` of a task with the
+        same parameters (the seed may differ where it only starts the stream:
+        the state replaces it; not where it drew data sets, as Experiment 1's)."""
         try:
-            block_rng, pos, rng = state["block_rng"], int(state["pos"]), state["rng"]
-        except (KeyError, TypeError, ValueError) as exc:
+            block_rng, pos, rng = state["block_rng"], state["pos"], state["rng"]
+        except (KeyError, TypeError) as exc:
             raise ValueError(f"not a stream state of {type(self).__name__}: {exc!r}") from None
+        if isinstance(pos, bool) or not isinstance(pos, (int, np.integer)):
+            raise ValueError(f"not a stream state of {type(self).__name__}: position {pos!r} is not a "
+                             f"whole number")
+        pos = int(pos)
+        task = state.get("task")  # states written before it existed have none
+        if task is not None and task != self._identity():
+            raise ValueError(f"the stream state does not fit this {type(self).__name__}: it is of a task "
+                             f"with other parameters or data sets")
         gen = np.random.default_rng()
         buf = None
         if block_rng is not None:
@@ -208,7 +233,7 @@ class SequenceTask:
                 raise ValueError(f"stream position {pos} outside a block of {len(buf)} sequences")
             if gen.bit_generator.state != rng:
                 raise ValueError(f"the stream state does not fit this {type(self).__name__} "
-                                 "(another seed or other parameters)")
+                                 "(other parameters)")
         gen.bit_generator.state = rng
         self._rng, self._buf, self._pos, self._buf_rng = gen, buf, pos, block_rng
 

@@ -221,6 +221,11 @@ class EmbeddedReber(SequenceTask):
         self.test = encode(self.test_strings, targets)
         self.mean_length = float(np.mean(self.train.lengths))
 
+    def _fixed(self):
+        """The training and test strings, which the seed draws unless
+        ``sets_seed`` is given."""
+        return [self.train_strings, self.test_strings]
+
     @property
     def block(self) -> int:
         b = super().block
