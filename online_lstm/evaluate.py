@@ -252,8 +252,10 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
     if isinstance(step, (bool, np.bool_)) or not isinstance(step, Integral) or step < 1:
         raise ValueError(f"step must be a positive integer; got {step!r}")
     step = int(step)
-    if delay is not None and (isinstance(delay, bool) or not isinstance(delay, int) or delay < 0):
+    if delay is not None and (isinstance(delay, (bool, np.bool_)) or not isinstance(delay, (int, np.integer))
+                              or delay < 0):
         raise ValueError(f"delay must be None or an integer >= 0; got {delay!r}")
+    delay = None if delay is None else int(delay)
     delay = delay or 0
     if delay and isinstance(model, OnlineLSTM) and model.layout.max_delay < delay - 1:
         raise ValueError(f"labels {delay} observations late are learned {delay - 1} steps after "

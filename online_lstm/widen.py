@@ -133,8 +133,12 @@ def widen(learner: OnlineLSTM, n_in: int | None = None, n_out: int | None = None
         Same class and parameters as ``learner`` except ``n_in``/``n_out``.
     """
     old = learner.layout
-    n_in = old.n_in if n_in is None else n_in
-    n_out = old.n_out if n_out is None else n_out
+    for name, value in (("n_in", n_in), ("n_out", n_out)):
+        if value is not None and (isinstance(value, (bool, np.bool_))
+                                  or not isinstance(value, (int, np.integer))):
+            raise ValueError(f"{name} must be None or an int; got {value!r}")
+    n_in = old.n_in if n_in is None else int(n_in)
+    n_out = old.n_out if n_out is None else int(n_out)
     if n_in < old.n_in or n_out < old.n_out:
         raise ValueError(f"widen can only add units: ({old.n_in}, {old.n_out}) -> ({n_in}, {n_out})")
     new_learner = learner.clone(n_in=n_in, n_out=n_out)

@@ -375,6 +375,12 @@ def test_edge_arguments_of_progressive_val():
     for bad in (True, np.True_, 1.5, "2"):
         with pytest.raises(ValueError, match="step must be a positive integer"):
             progressive_val(stream, OnlineLSTM(1, 1, seed=0), step=bad)
+    by_np = progressive_val(stream, OnlineLSTM(1, 1, seed=0, max_delay=1), delay=np.int64(2))
+    by_int = progressive_val(stream, OnlineLSTM(1, 1, seed=0, max_delay=1), delay=2)
+    assert by_np[["step", "mae"]].equals(by_int[["step", "mae"]])
+    for bad in (True, np.True_, 1.5, "2", -1):
+        with pytest.raises(ValueError, match="delay must be None or an integer >= 0"):
+            progressive_val(stream, OnlineLSTM(1, 1, seed=0), delay=bad)
 
 
 def test_a_model_without_reset_is_told_how_to_mark_sequences():

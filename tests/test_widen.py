@@ -103,6 +103,16 @@ def test_widen_leaves_the_original_alone_and_is_reproducible():
         widen(m, n_in=2)
 
 
+def test_sizes_must_be_ints():
+    m = OnlineLSTM(2, 2, seed=0)
+    for bad in ("3", True, 3.0):
+        with pytest.raises(ValueError, match="must be None or an int"):
+            widen(m, n_in=bad)
+        with pytest.raises(ValueError, match="must be None or an int"):
+            widen(m, n_out=bad)
+    assert widen(m, n_in=np.int64(3)).layout.n_in == 3
+
+
 def test_rng_may_be_a_seed():
     """An int seeds the generator of the new units' weights, as a Generator from it would."""
     m = OnlineLSTM(2, 1, 2, 1, seed=0)
