@@ -343,8 +343,10 @@ class OnlineLSTM(FixedAfterBuild):
             raise InputError("resets must be a boolean mask with one entry per row of X")
         if st == _k.NO_PENDING:
             raise NoPendingStepError(
-                "learn_last needs a step taken without a target (predict_one, or "
-                "learn_one with y=None) and not learned from yet")
+                "learn_last needs the last step to be taken without a target (predict_one, or "
+                "learn_one with y=None), not learned from yet, and not ended by reset() or a "
+                "later step" + ("; learn_delayed(y, age) reaches a step up to max_delay steps back, "
+                                "across a reset too" if self.layout.max_delay else ""))
         if st == _k.BAD_AGE:
             raise InputError("learn_delayed: no snapshot of a step of that age")
         if st == _k.HAS_TARGET:
