@@ -61,19 +61,26 @@ def _what_was_kept(out: Path, name: str) -> str:
         kept.append(f"the running trials continue from their last checkpoint in {trials}")
     if not kept:
         return "No trial had finished or saved a checkpoint yet; rerun the same command to start again."
-    return (f"{'; '.join(kept).capitalize()}. Rerun the same command with --resume to keep them and "
+    said = "; ".join(kept)
+    return (f"{said[:1].upper()}{said[1:]}. Rerun the same command with --resume to keep them and "
             f"run the rest.")
 
 
-def _count(low):
-    """An argparse type: an integer >= ``low``."""
+#: experiments.MAX_TRIALS (not imported here: ``--help`` must not wait for the package)
+_MAX_TRIALS = 1_000_000
+
+
+def _count(low, high=None):
+    """An argparse type: an integer >= ``low`` (and <= ``high``)."""
+    want = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high:,}]"
+
     def parse(text):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {low}; got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {low}; got {value}")
+            raise argparse.ArgumentTypeError(f"expected {want}; got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {want}; got {value}")
         return value
     return parse
 
@@ -146,9 +153,13 @@ def cmd_reproduce(args) -> int:
         print(f"online-lstm reproduce: {exc}", file=sys.stderr)
         return 2
     if args.name is not None and (not args.name or Path(args.name).name != args.name
-                                  or args.name in (".", "..")):
+                                  or args.name in (".", "..") or "\n" in args.name):
         print(f"online-lstm reproduce: --name must be a plain file name (no directory; use --out for "
               f"that); got {args.name!r}", file=sys.stderr)
+        return 2
+    if args.name is not None and args.name.endswith("-summary"):  # <x>-summary.csv is x's summary
+        print(f"online-lstm reproduce: --name must not end in '-summary' (the summary of a run named "
+              f"{args.name[:-8]!r} has that file name); got {args.name!r}", file=sys.stderr)
         return 2
     for pid in ids:  # fail early on a bad option
         try:
@@ -169,7 +180,11 @@ def cmd_reproduce(args) -> int:
             print(f"online-lstm reproduce: {exc}", file=sys.stderr)
             return 2
     name = args.name or ("-".join(args.targets) + ("-quick" if args.quick else ""))
-    problem = _records_dir_problem(Path(args.out), name)
+    if len(f"{name}-summary.csv".encode()) > 255:  # the longest file name a run writes
+        print(f"online-lstm reproduce: the records name {name[:40]!r}... is too long for a file name "
+              f"({len(name.encode())} bytes); give a shorter one with --name", file=sys.stderr)
+        return 2
+    problem = _records_dir_problem(Path(args.out), name, args.resume)
     if problem:  # before any trial runs: a run must not end unable to write what it did
         print(f"online-lstm reproduce: cannot use --out {args.out} as the records directory: "
               f"{problem}", file=sys.stderr)
@@ -199,6 +214,11 @@ def cmd_reproduce(args) -> int:
         print(f"\nonline-lstm reproduce: interrupted. {_what_was_kept(Path(args.out), name)}",
               file=sys.stderr)
         return 130
+    except MemoryError as exc:  # in a trial (a worker's is raised here too)
+        print(f"online-lstm reproduce: out of memory in a trial ({exc or 'MemoryError'}); a --set "
+              f"size (T, q, p, test_size, ...) may be too large for this machine. "
+              f"{_what_was_kept(Path(args.out), name)}", file=sys.stderr)
+        return 1
     if args.scheduler:
         print(cluster_summary(df.attrs["cluster"]))
     cmp = compare(df)
@@ -208,7 +228,7 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
-def _records_dir_problem(out: Path, name: str) -> str | None:
+def _records_dir_problem(out: Path, name: str, resume: bool = False) -> str | None:
     """Why ``reproduce`` could not write its records (``<name>.csv``,
     ``<name>-summary.csv``) and trial checkpoints (``<name>.trials/``) in
     ``out``, or None.  Tried with a real file, since permissions alone do
@@ -219,6 +239,10 @@ def _records_dir_problem(out: Path, name: str) -> str | None:
                     (out / f"{name}.trials", "directory")):
         if f.exists() and f.is_dir() != (kind == "directory"):
             return f"{f} exists and is not a {kind}"
+        if f.exists() and kind == "file" and not os.access(f, os.W_OK):  # found before the trials run
+            return f"{f} exists and is read-only"
+        if f.exists() and kind == "file" and f.suffix == ".csv" and not os.access(f, os.R_OK):
+            return f"{f} exists and cannot be read"
     try:
         with tempfile.TemporaryFile(dir=out):
             pass
@@ -330,7 +354,8 @@ def main(argv=None) -> int:
                    help="preset id (1-5, 2c-3, 2a-rtrl-p4-lr1, ...), experiment (1..6), group (2c, 3a, "
                         "2a-rtrl, ...), competitors (the paper's RTRL/BPTT rows) or all (every LSTM "
                         "row; not the competitors)")
-    p.add_argument("--trials", type=_count(1), help="trials per preset (default: the paper's; 1 with --quick)")
+    p.add_argument("--trials", type=_count(1, _MAX_TRIALS),
+                   help="trials per preset (default: the paper's; 1 with --quick)")
     p.add_argument("--seed", type=_count(0), default=0,
                    help="trial k uses weight seed SEED + k (default 0); its data seed is SEED + k too, "
                         "except in Experiment 1, whose train/test set is SEED + k // 10")
@@ -350,8 +375,9 @@ def main(argv=None) -> int:
                    help="change a preset option, e.g. --set targets=legal --set update=sequence")
     p.add_argument("--resume", action="store_true",
                    help="keep the trials already in DIR/<name>.csv (same presets, seeds, options and "
-                        "code version) and run only the missing ones, each from its checkpoint if "
-                        "it has one")
+                        "--quick) and run only the missing ones, each from its checkpoint if it has "
+                        "one; records that would be kept but were written by other code stop the "
+                        "run (exit 2): resume with that code, or use another --name")
     p.add_argument("--checkpoint-every", type=_seconds, metavar="SECONDS",
                    help="save each running trial every SECONDS to DIR/<name>.trials/, for --resume "
                         "(default 60; 0 = never). With --scheduler, off unless given: the workers "

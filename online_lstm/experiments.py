@@ -820,6 +820,10 @@ def checkpoint_interval(checkpoint_every, scheduler=None) -> float | None:
     return float(checkpoint_every) if checkpoint_every >= 0 else None
 
 
+#: Most trials per preset one reproduce() runs (its job list is built in memory).
+MAX_TRIALS = 1_000_000
+
+
 def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, progress=True,
               options=None, name=None, scheduler=None, resume=False,
               checkpoint_every: float | str | None = "auto", only_trials=None) -> pd.DataFrame:
@@ -847,6 +851,16 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         Show tqdm progress bars (trials, and training sequences).
     options : dict, optional
         Option changes for every preset (:meth:`Preset.with_options`).
+    name : str, optional
+        File name stem of the records (``<out>/<name>.csv``); default the
+        preset ids joined by "_" (up to three; else "presets"), with
+        "-quick" for a quick run.  One run at a time may write a given
+        records file: a second one is refused with :class:`ResumeError`
+        while the first holds ``<name>.csv.lock``.
+    only_trials : sequence of int, optional
+        Run only these trial indices k (each exactly as in a full run, with
+        the seeds above), e.g. ``[23]`` to replay the record of trial 23;
+        not together with ``trials``.
     scheduler : str, cluster or distributed.Client, optional
         Run the trials on this Dask cluster instead of local processes
         (``jobs`` is then ignored): a scheduler address such as
@@ -885,10 +899,6 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         ``scheduler``, ``attrs["cluster"]`` reports the workers and the
         Numba compilations and cache loads during the trials (all 0 when
         the workers' warm-up did its job).
-    only_trials : sequence of int, optional
-        Run only these trial indices k (each exactly as in a full run, with
-        the seeds above), e.g. ``[23]`` to replay the record of trial 23;
-        not together with ``trials``.
     """
     from .presets import select
 
@@ -898,6 +908,8 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{arg} must be an integer >= {low}{' or None' if arg != 'seed' else ''}; "
                              f"got {value!r}")
+    if trials is not None and trials > MAX_TRIALS:  # the job list is built in memory
+        raise ValueError(f"trials must be at most {MAX_TRIALS:,}; got {trials!r}")
     if only_trials is not None:
         if trials is not None:
             raise ValueError("give trials (how many, from trial 0) or only_trials (which ones), not both")
@@ -905,7 +917,8 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
             only_trials = [only_trials]
         if not only_trials or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0
                                   for k in only_trials):
-            raise ValueError(f"only_trials must be a non-empty list of trial indices >= 0; got {only_trials!r}")
+            raise ValueError(f"only_trials must be a non-empty list of trial indices >= 0; "
+                             f"got {only_trials!r}")
         only_trials = sorted({int(k) for k in only_trials})
     checkpoint_every = checkpoint_interval(checkpoint_every, scheduler)
     if isinstance(presets, (str, Preset)):
@@ -935,9 +948,11 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         name = "_".join(sorted({p.id for p in chosen})) if len(chosen) <= 3 else "presets"
         name += "-quick" if quick else ""
     path = ckpt_dir = None
+    lock = _RecordsLock(None)
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
         path = Path(out) / f"{name}.csv"
+        lock = _RecordsLock(path)  # before the file is read: a second run would drop this one's records
         if checkpoint_every is not None:
             # absolute: Dask workers (which write the files then) may run elsewhere
             ckpt_dir = Path(out).resolve() / f"{name}.trials"
@@ -1006,7 +1021,7 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
                               f"{'solved' if rec['success'] else rec['reason']} "
                               f"after {rec['sequences']:,}")
         if path is not None:
-            _frame(carried + records).to_csv(path, index=False)
+            _write_records(_frame(carried + records), path)
         if checkpoints is not None:  # the record holds the trial now
             checkpoints[rec["preset"], rec["trial"]]["checkpoint"].unlink(missing_ok=True)
 
@@ -1038,11 +1053,60 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         bar_t.close()
         if ckpt_dir is not None and ckpt_dir.exists() and not any(ckpt_dir.iterdir()):
             ckpt_dir.rmdir()
+        lock.release()
     df = _frame(records)
     if report is not None:
         df.attrs["cluster"] = report
     return df
 
+
+
+def _write_records(frame: pd.DataFrame, path: Path):
+    """Write the records CSV atomically (a temporary file, then a rename): a
+    run stopped in the middle of a write (Ctrl-C, SIGKILL, a full disk) leaves
+    the previous version whole, never a cut one that a resume would accept."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        frame.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+class _RecordsLock:
+    """An exclusive lock on ``<records>.lock`` while a run reads and rewrites
+    its records file.  Each run rewrites the file from the records it read at
+    its start, so two runs into one file would lose one run's records; the
+    second is refused instead.  ``flock`` is released by the system when the
+    process dies, so a killed run leaves no stale lock.  (No lock where
+    ``fcntl`` does not exist.)"""
+
+    def __init__(self, path):
+        self.file = self.lock_path = None
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            return
+        if path is None:
+            return
+        lock_path = path.with_name(path.name + ".lock")
+        f = open(lock_path, "a")  # noqa: SIM115 - held for the run, closed in release()
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            raise ResumeError(f"another reproduce is writing {path} (it holds {lock_path}); wait "
+                              f"for it to end, or give this run another name or out") from None
+        self.file, self.lock_path = f, lock_path
+
+    def release(self):
+        if self.file is not None:
+            self.lock_path.unlink(missing_ok=True)
+            self.file.close()
+            self.file = None
+
+    __del__ = release
 
 
 #: Record columns that hold text whatever they look like: a commit hash such

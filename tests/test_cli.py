@@ -1,8 +1,10 @@
 """The ``online-lstm`` command line."""
 
+import os
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -130,12 +132,13 @@ def test_bad_target_and_option(capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--trials", "0"], "argument --trials: expected an integer >= 1; got 0"),
-    (["--trials", "two"], "argument --trials: expected an integer >= 1; got 'two'"),
+    (["--trials", "0"], "argument --trials: expected an integer in [1, 1,000,000]; got 0"),
+    (["--trials", "two"], "argument --trials: expected an integer in [1, 1,000,000]; got 'two'"),
     (["--jobs", "0"], "argument --jobs: expected an integer >= 1"),
     (["--seed", "-1"], "argument --seed: expected an integer >= 0"),
     (["--checkpoint-every", "-5"], "argument --checkpoint-every: expected a number of seconds >= 0"),
     (["--checkpoint-every", "nan"], "argument --checkpoint-every: expected a number of seconds >= 0"),
+    (["--trials", "99999999999999999999"], "argument --trials: expected an integer in [1, 1,000,000]"),
 ])
 def test_reproduce_refuses_bad_numbers_before_any_trial(tmp_path, capsys, args, message):
     with pytest.raises(SystemExit) as info:
@@ -311,6 +314,59 @@ def test_the_interrupt_message_names_only_what_exists(tmp_path):
     (tmp_path / "r.csv").write_text("preset\n")
     said = _what_was_kept(tmp_path, "r")
     assert said.startswith(f"The finished trials are in {tmp_path / 'r.csv'}; the running trials")
+    mixed = tmp_path / "MixedCase"  # the paths as they are: capitalize() once lowered them
+    (mixed / "r.trials").mkdir(parents=True)
+    (mixed / "r.trials" / "1-5.trial0.npz").write_bytes(b"")
+    assert f"{mixed / 'r.trials'}" in _what_was_kept(mixed, "r")
+
+
+@pytest.mark.parametrize("which", ["r.csv", "r-summary.csv"])
+def test_a_read_only_records_file_is_found_before_any_trial(which, tmp_path, capsys, monkeypatch):
+    """It was found after the trials had run (a traceback, the records lost).  The
+    permission is simulated: root (as in CI) may write a read-only file."""
+    from online_lstm import cli
+
+    f = tmp_path / which
+    f.write_text("x\n")
+    real = os.access
+    monkeypatch.setattr(cli.os, "access", lambda p, mode: not (Path(p) == f and mode == os.W_OK)
+                        and real(p, mode))
+    assert main(["reproduce", "6a", "--quick", "--name", "r", "--out", str(tmp_path), "--no-progress"]) == 2
+    assert f"{f} exists and is read-only" in capsys.readouterr().err
+
+
+def test_two_runs_into_one_records_file_are_refused_and_writes_are_atomic(tmp_path, capsys, monkeypatch):
+    """Each run rewrites the CSV from what it read at its start: a second run into the
+    same file once dropped the first's records without a word."""
+    from online_lstm import experiments
+
+    held = experiments._RecordsLock(tmp_path / "r.csv")  # another run, as the system sees it
+    args = ["reproduce", "6a", "--quick", "--trials", "1", "--set", "limit=300", "--name", "r",
+            "--out", str(tmp_path), "--no-progress", "--jobs", "1"]
+    assert main(args) == 2
+    assert "another reproduce is writing" in capsys.readouterr().err
+    assert not (tmp_path / "r.csv").exists()
+    held.release()
+    assert not (tmp_path / "r.csv.lock").exists()
+    assert main(args) == 0 and not (tmp_path / "r.csv.lock").exists()
+    before = (tmp_path / "r.csv").read_text()
+
+    def killed(self, path, **kw):  # a run stopped in the middle of a write
+        Path(path).write_text("preset,tri")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", killed)
+    with pytest.raises(KeyboardInterrupt):
+        experiments._write_records(pd.DataFrame({"a": [1]}), tmp_path / "r.csv")
+    assert (tmp_path / "r.csv").read_text() == before  # the last whole version
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r-summary.csv", "r.csv"]  # no temporary left
+
+
+def test_the_command_line_trial_limit_is_the_function_s():
+    from online_lstm import cli, experiments
+    assert cli._MAX_TRIALS == experiments.MAX_TRIALS
+    with pytest.raises(ValueError, match="trials must be at most 1,000,000"):
+        experiments.reproduce("6a", trials=10**20, quick=True, progress=False)
 
 
 @pytest.mark.parametrize("argv, says", [
@@ -318,6 +374,10 @@ def test_the_interrupt_message_names_only_what_exists(tmp_path):
     (["reproduce", "6a", "--quick", "--set", "=3"], "--set needs KEY=VALUE"),
     (["reproduce", "6a", "--quick", "--name", "sub/dir"], "--name must be a plain file name"),
     (["reproduce", "6a", "--quick", "--name", ".."], "--name must be a plain file name"),
+    (["reproduce", "6a", "--quick", "--name", "a\nb"], "--name must be a plain file name"),
+    (["reproduce", "6a", "--quick", "--name", "x-summary"], "must not end in '-summary'"),
+    (["reproduce", "6a", "--quick", "--name", "n" * 250], "too long for a file name"),
+    (["reproduce"] + ["2c-1"] * 60 + ["--quick"], "give a shorter one with --name"),
     (["reproduce", "nosuch", "--quick"], "nosuch"),
     (["reproduce", "2c-1", "--quick", "--set", "p=1000"], "the task now has 1004 inputs"),
 ])
