@@ -255,6 +255,22 @@ def _records_dir_problem(out: Path, name: str, resume: bool = False) -> str | No
 _COMPARE_NEEDS = frozenset({"preset", "trial", "seed", "success", "sequences", "steps", "wall_s"})
 
 
+def _bad_values(df) -> str | None:
+    """What in a records table ``compare`` could not count (text or inf where
+    numbers go, a success that is not true or false), or None."""
+    for col in ("trial", "seed", "sequences", "steps", "wall_s"):
+        v = pd.to_numeric(df[col], errors="coerce")
+        text = df[col][v.isna() & df[col].notna()]
+        if len(text):
+            return f"column {col!r} holds {text.iloc[0]!r}, not a number"
+        if col != "wall_s" and not v.dropna().map(math.isfinite).all():
+            return f"column {col!r} holds an infinite value"
+    ok = df["success"].isin([True, False, "True", "False", 1, 0])
+    if not ok.all():
+        return f"column 'success' holds {df['success'][~ok].iloc[0]!r}, not True or False"
+    return None
+
+
 def cmd_compare(args) -> int:
     from .experiments import _frame, compare, format_table, read_records
     from .presets import PRESETS
@@ -277,6 +293,10 @@ def cmd_compare(args) -> int:
         if missing or unknown:  # another table, or records of presets this version lacks
             what = f"missing columns {missing}" if missing else f"unknown presets {unknown}"
             print(f"skipping {f}: not records of reproduce ({what})", file=sys.stderr)
+            continue
+        bad = _bad_values(df)
+        if bad:  # a file edited by hand: text where numbers go
+            print(f"skipping {f}: not records of reproduce ({bad})", file=sys.stderr)
             continue
         frames.append(df)
     if not frames:

@@ -1123,6 +1123,29 @@ def read_records(path, **kwargs) -> pd.DataFrame:
     return pd.read_csv(path, dtype=dict(_TEXT_COLUMNS), **kwargs)
 
 
+def _truth_value(v):
+    """A records CSV's true/false (True, "True", 1, ...) as a bool; None if it is not one."""
+    return {"True": True, "False": False, "1": True, "0": False}.get(str(v))
+
+
+def _whole(v) -> bool:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(f) and f >= 0 and f == int(f)
+
+
+def _record_problem(rec) -> str | None:
+    """Why a row of a records CSV cannot be a record of reproduce, or None."""
+    for col in ("trial", "seed"):
+        if not _whole(rec.get(col)):
+            return f"{col} {rec.get(col, '(missing)')!r} is not a whole number >= 0"
+    if _truth_value(rec.get("quick")) is None:
+        return f"quick {rec.get('quick', '(missing)')!r} is not True or False"
+    return None
+
+
 def _resumable(path, jobs_list, quick, version):
     """Split the records in ``path`` for a resumed :func:`reproduce`.
 
@@ -1141,14 +1164,22 @@ def _resumable(path, jobs_list, quick, version):
         raise ResumeError(f"cannot resume from {path}: not a records file of reproduce ({exc})") from exc
     wanted = {(p.id, k): (p, seed) for p, k, seed in jobs_list}
     kept, carried, have = [], [], set()
-    for rec in old.to_dict("records"):
+    for row, rec in enumerate(old.to_dict("records"), start=2):  # row 1 is the header
         rec = {k: v for k, v in rec.items() if not (isinstance(v, float) and np.isnan(v))}
-        key = (rec["preset"], int(rec["trial"]))
+        problem = _record_problem(rec)
+        if problem:  # a file edited by hand
+            raise ResumeError(f"cannot resume from {path}: row {row}: {problem}")
+        key = (rec["preset"], int(float(rec["trial"])))
         p, seed = wanted.get(key, (None, None))
         if (p is None or key in have or rec.get("options", "") != _option_text(p, quick)
-                or bool(rec["quick"]) != bool(quick) or int(rec["seed"]) != seed + key[1]):
+                or _truth_value(rec["quick"]) != bool(quick) or int(float(rec["seed"])) != seed + key[1]):
             carried.append(rec)
             continue
+        for col in ("success", "sequences"):  # what the run's table reads from a kept record
+            if col not in rec or (col == "success" and _truth_value(rec[col]) is None) or (
+                    col == "sequences" and not _whole(rec[col])):
+                raise ResumeError(f"cannot resume from {path}: row {row}: {col} "
+                                  f"{rec.get(col, '(missing)')!r} is not what reproduce writes")
         have.add(key)
         if version is not None and rec["version"] != version:
             raise ResumeError(f"cannot resume from {path}: its trial {key[1]} of {key[0]} was "

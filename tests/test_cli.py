@@ -6,6 +6,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -409,3 +410,41 @@ def test_version_option(capsys):
     with pytest.raises(SystemExit) as exit_:
         main([])
     assert exit_.value.code == 2 and "required: COMMAND" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("edit, says", [
+    (dict(trial="abc"), "row 2: trial 'abc' is not a whole number"),
+    (dict(seed=1.5), "row 2: seed 1.5 is not a whole number"),
+    (dict(quick="maybe"), "row 2: quick 'maybe' is not True or False"),
+    (dict(success="banana"), "row 2: success 'banana' is not what reproduce writes"),
+    (dict(sequences="lots"), "row 2: sequences 'lots' is not what reproduce writes"),
+])
+def test_a_records_file_edited_by_hand_is_named_not_a_traceback(edit, says, tmp_path, capsys):
+    """Once: tracebacks, text kept as results, or every trial rerun ("maybe" read as true)."""
+    args = ["reproduce", "6a", "--quick", "--trials", "1", "--set", "limit=300", "--name", "r",
+            "--out", str(tmp_path), "--no-progress", "--jobs", "1"]
+    assert main(args) == 0
+    f = tmp_path / "r.csv"
+    df = pd.read_csv(f)
+    for col, value in edit.items():
+        df[col] = df[col].astype(object)
+        df.loc[0, col] = value
+    df.to_csv(f, index=False)
+    text = f.read_text()
+    capsys.readouterr()
+    assert main(args + ["--resume"]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
+    assert f.read_text() == text  # untouched
+    if "success" in edit or "sequences" in edit:  # what compare counts
+        assert main(["compare", str(f)]) == 2
+        assert "skipping" in capsys.readouterr().err
+
+
+def test_compare_skips_an_infinite_sequence_count(tmp_path, capsys):
+    _quick_run(tmp_path, "6a", 300)
+    df = pd.read_csv(tmp_path / "r.csv")
+    df["sequences"] = np.inf
+    df.to_csv(tmp_path / "inf.csv", index=False)
+    assert main(["compare", str(tmp_path / "inf.csv")]) == 2
+    assert "column 'sequences' holds an infinite value" in capsys.readouterr().err
