@@ -980,6 +980,14 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
                               f"name or out ({exc})") from None
     checkpoints, going_on = None, 0
     replaced = []
+    if resume and path is not None and ckpt_dir is None and jobs_list:
+        files = (_trial_file(Path(out) / f"{name}.trials", p.id, k) for p, k, _ in jobs_list)
+        unused = [f for f in files if f.exists()]
+        if unused:  # checkpoints off (checkpoint_every None, --checkpoint-every 0): not read either
+            warnings.warn(f"{len(unused)} trial checkpoint(s) in {unused[0].parent} are not used: "
+                          f"checkpoints are off in this run, so those trials start afresh; resume "
+                          f"with checkpoints on (the default) to continue them", RuntimeWarning,
+                          stacklevel=2)
     if ckpt_dir is not None and jobs_list:
         ckpt_dir.mkdir(exist_ok=True)
         checkpoints = {}

@@ -391,6 +391,15 @@ def test_resume_runs_only_the_missing_trials_and_equals_an_uninterrupted_run(tmp
         reproduce(["6a"], trials=1, out=tmp_path, name="bad", resume=True, **kw)
 
 
+def test_resume_with_checkpoints_off_says_it_does_not_use_the_ones_there(tmp_path):
+    """--resume --checkpoint-every 0 once ignored a killed run's trial checkpoints without a word."""
+    kw = dict(quick=True, progress=False, options=dict(limit=300), jobs=1, out=tmp_path, name="r")
+    (tmp_path / "r.trials").mkdir()
+    (tmp_path / "r.trials" / "6a.trial0.npz").write_bytes(b"left by a killed run")
+    with pytest.warns(RuntimeWarning, match="1 trial checkpoint.* not used: checkpoints are off"):
+        reproduce("6a", trials=1, resume=True, checkpoint_every=None, **kw)
+
+
 def test_a_new_run_keeps_the_other_records_in_its_file(tmp_path):
     """Without resume, a run replaces the records of its own trials only: a file
     that also holds other options, seeds or a quick run loses nothing."""
