@@ -184,7 +184,7 @@ def cmd_reproduce(args) -> int:
         print(f"online-lstm reproduce: the records name {name[:40]!r}... is too long for a file name "
               f"({len(name.encode())} bytes); give a shorter one with --name", file=sys.stderr)
         return 2
-    problem = _records_dir_problem(Path(args.out), name, args.resume)
+    problem = _records_dir_problem(Path(args.out), name)
     if problem:  # before any trial runs: a run must not end unable to write what it did
         print(f"online-lstm reproduce: cannot use --out {args.out} as the records directory: "
               f"{problem}", file=sys.stderr)
@@ -228,7 +228,7 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
-def _records_dir_problem(out: Path, name: str, resume: bool = False) -> str | None:
+def _records_dir_problem(out: Path, name: str) -> str | None:
     """Why ``reproduce`` could not write its records (``<name>.csv``,
     ``<name>-summary.csv``) and trial checkpoints (``<name>.trials/``) in
     ``out``, or None.  Tried with a real file, since permissions alone do
@@ -265,7 +265,9 @@ def _bad_values(df) -> str | None:
             return f"column {col!r} holds {text.iloc[0]!r}, not a number"
         if col != "wall_s" and not v.dropna().map(math.isfinite).all():
             return f"column {col!r} holds an infinite value"
-    ok = df["success"].isin([True, False, "True", "False", 1, 0])
+    from .experiments import _truth_value
+
+    ok = df["success"].map(lambda v: _truth_value(v) is not None)  # as compare and resume read it
     if not ok.all():
         return f"column 'success' holds {df['success'][~ok].iloc[0]!r}, not True or False"
     return None

@@ -255,8 +255,7 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
     if delay is not None and (isinstance(delay, (bool, np.bool_)) or not isinstance(delay, (int, np.integer))
                               or delay < 0):
         raise ValueError(f"delay must be None or an integer >= 0; got {delay!r}")
-    delay = None if delay is None else int(delay)
-    delay = delay or 0
+    delay = int(delay or 0)  # a NumPy integer as an int
     if delay and isinstance(model, OnlineLSTM) and model.layout.max_delay < delay - 1:
         raise ValueError(f"labels {delay} observations late are learned {delay - 1} steps after "
                          f"their step: the learner needs max_delay >= {delay - 1} (it has "

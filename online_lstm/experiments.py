@@ -1132,8 +1132,10 @@ def read_records(path, **kwargs) -> pd.DataFrame:
 
 
 def _truth_value(v):
-    """A records CSV's true/false (True, "True", 1, ...) as a bool; None if it is not one."""
-    return {"True": True, "False": False, "1": True, "0": False}.get(str(v))
+    """A records CSV's true/false (True, "True", "true", 1, "1.0", ...) as a
+    bool; None if it is not one (NaN, "maybe")."""
+    return {"true": True, "1": True, "1.0": True,
+            "false": False, "0": False, "0.0": False}.get(str(v).strip().lower())
 
 
 def _whole(v) -> bool:
@@ -1183,11 +1185,12 @@ def _resumable(path, jobs_list, quick, version):
                 or _truth_value(rec["quick"]) != bool(quick) or int(float(rec["seed"])) != seed + key[1]):
             carried.append(rec)
             continue
-        for col in ("success", "sequences"):  # what the run's table reads from a kept record
-            if col not in rec or (col == "success" and _truth_value(rec[col]) is None) or (
-                    col == "sequences" and not _whole(rec[col])):
-                raise ResumeError(f"cannot resume from {path}: row {row}: {col} "
-                                  f"{rec.get(col, '(missing)')!r} is not what reproduce writes")
+        # what the run's table reads from a kept record
+        bad = ("success" if _truth_value(rec.get("success")) is None
+               else "sequences" if not _whole(rec.get("sequences")) else None)
+        if bad:
+            raise ResumeError(f"cannot resume from {path}: row {row}: {bad} "
+                              f"{rec.get(bad, '(missing)')!r} is not what reproduce writes")
         have.add(key)
         if version is not None and rec["version"] != version:
             raise ResumeError(f"cannot resume from {path}: its trial {key[1]} of {key[0]} was "
@@ -1404,9 +1407,9 @@ def compare(records: pd.DataFrame) -> pd.DataFrame:
 
 
 def _truth(col: pd.Series) -> pd.Series:
-    """A record's bool column as bools: True, "True", 1 are true; False, NaN (a
-    missing value) and anything else are not."""
-    return col.map(lambda v: v is True or v is np.True_ or str(v).strip().lower() in ("true", "1", "1.0"))
+    """A record's bool column as bools: what :func:`_truth_value` reads as
+    true is true; False, NaN (a missing value) and anything else are not."""
+    return col.map(lambda v: _truth_value(v) is True)
 
 
 def _fmt(v, digits=3):

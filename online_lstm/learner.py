@@ -15,7 +15,8 @@ from . import checkpoint as _ckpt
 from . import kernels as _k
 from ._validate import (
     DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_float_array, as_real,
-    as_input, as_input_rows, as_target, checked_init_range, checked_out, checked_lr, checked_weights, seeded_rng,
+    as_input, as_input_rows, as_target, checked_init_range, checked_lr, checked_out, checked_weights,
+    seeded_rng,
 )
 from .errors import DivergenceError, InputError, NoPendingStepError
 from .layout import (

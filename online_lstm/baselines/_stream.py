@@ -13,7 +13,8 @@ from ..errors import DivergenceError, InputError, NoPendingStepError
 from ..layout import MAGNITUDE_LIMIT
 from .._validate import (
     DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_float_array,
-    as_input, as_input_rows, as_target, checked_init_range, checked_out, checked_lr, checked_weights, seeded_rng,
+    as_input, as_input_rows, as_target, checked_init_range, checked_lr, checked_out, checked_weights,
+    seeded_rng,
 )
 from . import _common as _c
 from .network import Network
