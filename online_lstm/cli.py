@@ -47,17 +47,20 @@ def _parse_set(items) -> dict:
             value = ast.literal_eval(text)
         except (ValueError, SyntaxError):
             value = {"true": True, "false": False}.get(text.strip().lower(), text)  # as a shell user writes them
+        if key.strip() in out:  # the last one would win silently, and the record would name only it
+            raise ValueError(f"--set {key.strip()} is given twice ({out[key.strip()]!r} and {value!r}); "
+                             f"give it once")
         out[key.strip()] = value
     return out
 
 
 def _what_was_kept(out: Path, name: str) -> str:
-    """After Ctrl-C: which finished records and trial checkpoints exist, and how to go on."""
+    """After Ctrl-C or an error: which finished records and trial checkpoints exist, and how to go on."""
     records, trials = out / f"{name}.csv", out / f"{name}.trials"
     kept = []
     if records.is_file():
         kept.append(f"the finished trials are in {records}")
-    if trials.is_dir() and any(trials.glob("*.npz")):
+    if trials.is_dir() and any(f.is_file() for f in trials.glob("*.npz")):
         kept.append(f"the running trials continue from their last checkpoint in {trials}")
     if not kept:
         return "No trial had finished or saved a checkpoint yet; rerun the same command to start again."
@@ -214,6 +217,11 @@ def cmd_reproduce(args) -> int:
         print(f"\nonline-lstm reproduce: interrupted. {_what_was_kept(Path(args.out), name)}",
               file=sys.stderr)
         return 130
+    except OSError as exc:  # a checkpoint or records file that cannot be written (disk full, ...)
+        where = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
+        print(f"online-lstm reproduce: stopped by a file error ({where}). "
+              f"{_what_was_kept(Path(args.out), name)}", file=sys.stderr)
+        return 1
     except MemoryError as exc:  # in a trial (a worker's is raised here too)
         print(f"online-lstm reproduce: out of memory in a trial ({exc or 'MemoryError'}); a --set "
               f"size (T, q, p, test_size, ...) may be too large for this machine. "
@@ -430,6 +438,9 @@ def main(argv=None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+    except KeyboardInterrupt:  # before reproduce runs its trials (importing Numba, reading files)
+        print("\nonline-lstm: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -363,6 +363,29 @@ def test_two_runs_into_one_records_file_are_refused_and_writes_are_atomic(tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r-summary.csv", "r.csv"]  # no temporary left
 
 
+def test_a_file_error_in_a_run_is_a_message_not_a_traceback(tmp_path, capsys):
+    """A directory where a trial checkpoint goes (or a full disk) stopped the run
+    with a traceback; now a message with what was kept, and exit 1."""
+    (tmp_path / "r.trials" / "6a.trial0.npz").mkdir(parents=True)
+    assert main(["reproduce", "6a", "--quick", "--trials", "1", "--set", "limit=300", "--name", "r",
+                 "--out", str(tmp_path), "--no-progress", "--jobs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "online-lstm reproduce: stopped by a file error (" in err and "6a.trial0.npz" in err, err
+    assert "No trial had finished or saved a checkpoint yet" in err  # the directory is no checkpoint
+    assert "Traceback" not in err
+
+
+def test_an_interrupt_before_the_trials_is_a_message(monkeypatch, capsys):
+    from online_lstm import presets
+
+    def interrupted(targets):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(presets, "select", interrupted)
+    assert main(["reproduce", "6a", "--quick"]) == 130
+    assert capsys.readouterr().err == "\nonline-lstm: interrupted\n"
+
+
 def test_the_command_line_trial_limit_is_the_function_s():
     from online_lstm import cli, experiments
     assert cli._MAX_TRIALS == experiments.MAX_TRIALS
@@ -373,6 +396,8 @@ def test_the_command_line_trial_limit_is_the_function_s():
 @pytest.mark.parametrize("argv, says", [
     (["reproduce", "6a", "--quick", "--set", "noeq"], "--set needs KEY=VALUE; got 'noeq'"),
     (["reproduce", "6a", "--quick", "--set", "=3"], "--set needs KEY=VALUE"),
+    (["reproduce", "6a", "--quick", "--set", "limit=300", "--set", " limit=400"],
+     "--set limit is given twice (300 and 400); give it once"),
     (["reproduce", "6a", "--quick", "--name", "sub/dir"], "--name must be a plain file name"),
     (["reproduce", "6a", "--quick", "--name", ".."], "--name must be a plain file name"),
     (["reproduce", "6a", "--quick", "--name", "a\nb"], "--name must be a plain file name"),
