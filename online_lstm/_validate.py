@@ -288,7 +288,12 @@ class FixedAfterBuild:
 
 
 def seeded_rng(seed):
-    """``np.random.default_rng(seed)``, with ValueError naming ``seed``."""
+    """``np.random.default_rng(seed)``, with ValueError naming ``seed``.  A
+    bool is refused: NumPy would take True for the seed 1, and a flag passed
+    where a seed goes is a mistake, not a seed."""
+    if isinstance(seed, (bool, np.bool_)):
+        raise ValueError(f"seed must be None, an int >= 0, a sequence of them, a SeedSequence or "
+                         f"a Generator; got the bool {seed!r}")
     try:
         return np.random.default_rng(seed)
     except (TypeError, ValueError) as exc:

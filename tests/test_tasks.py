@@ -474,3 +474,27 @@ def test_reber_strings_use_every_edge_of_the_spec_grammar_and_every_training_str
     b = t.sample(2000)
     drawn = {"".join(reber.SYMBOLS[i] for i in b.X[a:e + 1].argmax(1)) for a, e in zip(b.starts, b.ends)}
     assert drawn == {s[:-1] for s in t.train_strings}, "some training strings were never drawn"
+
+
+@pytest.mark.parametrize("seed", [True, False, np.bool_(True)])
+def test_a_bool_is_refused_as_a_seed(seed):
+    """NumPy takes True for the seed 1: a flag passed where a seed goes ran silently."""
+    from online_lstm import OnlineLSTM
+    from online_lstm.baselines import RTRL
+    from online_lstm.tasks.continual_reber import ContinualReber
+
+    for make in ALL_TASKS + [lambda s: EmbeddedReber(seed=0, sets_seed=s), lambda s: ContinualReber(seed=s),
+                             lambda s: OnlineLSTM(2, 1, seed=s), lambda s: RTRL(2, 1, seed=s)]:
+        with pytest.raises(ValueError, match="got the bool"):
+            make(seed)
+    assert EmbeddedReber(seed=1).sample(2).X.tobytes() == EmbeddedReber(seed=np.int64(1)).sample(2).X.tobytes()
+
+
+def test_concat_refuses_no_batches_and_batches_of_different_tasks():
+    a, b = Task2a(p=10, seed=0).sample(2), EmbeddedReber(seed=0).sample(2)
+    with pytest.raises(ValueError, match="at least one batch"):
+        Batch.concat([])
+    with pytest.raises(ValueError, match="batches of one task"):
+        Batch.concat([a, b])
+    both = Batch.concat(iter([a, Task2a(p=10, seed=1).sample(1)]))
+    assert len(both.ends) == 3 and both.X.shape[0] == both.ends[-1] + 1

@@ -17,6 +17,8 @@ from numbers import Real
 
 import numpy as np
 
+from .._validate import seeded_rng
+
 
 @dataclass(frozen=True)
 class Batch:
@@ -91,6 +93,14 @@ class Batch:
     @staticmethod
     def concat(parts: list) -> "Batch":
         """The sequences of several batches, in order, as one batch."""
+        parts = list(parts)
+        if not parts:
+            raise ValueError("Batch.concat needs at least one batch (an empty batch has no width)")
+        if len({(p.X.shape[1], p.Y.shape[1], p.legal is None) for p in parts}) > 1:
+            raise ValueError("Batch.concat needs batches of one task: the same input and output widths, "
+                             "and legal successor sets in all or none; got "
+                             + ", ".join(f"{p.X.shape[1]} in / {p.Y.shape[1]} out"
+                                         f"{'' if p.legal is None else ' with legal sets'}" for p in parts))
         if len(parts) == 1:
             return parts[0]
         offsets = np.cumsum([0] + [len(p.X) for p in parts[:-1]])
@@ -157,7 +167,7 @@ class SequenceTask:
 
     def __init__(self, seed=None):
         self.seed = seed
-        self._rng = np.random.default_rng(seed)
+        self._rng = seeded_rng(seed)
         self._buf = None
         self._pos = 0
         self._buf_rng = None  # generator state from which the current block was made

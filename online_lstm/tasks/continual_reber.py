@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validate import seeded_rng
 from .reber import SYMBOLS, embedded_reber_string, legal_successors
 
 _IDX = {c: i for i, c in enumerate(SYMBOLS)}
@@ -99,7 +100,7 @@ class ContinualReber:
         if targets not in ("legal", "next"):
             raise ValueError(f"targets must be 'legal' or 'next'; got {targets!r}")
         self.targets = targets
-        self._rng = np.random.default_rng(seed)
+        self._rng = seeded_rng(seed)
 
     def chunk(self, n_strings: int) -> StreamChunk:
         """The next ``n_strings`` strings of the stream."""

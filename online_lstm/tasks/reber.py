@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import seeded_rng
 from ._base import Batch, SequenceTask, whole_number
 
 SYMBOLS = "BTPSXVE"
@@ -206,7 +207,7 @@ class EmbeddedReber(SequenceTask):
         self.n_train, self.n_test = n_train, n_test
         self.targets, self.distinct_test = targets, distinct_test
         self.sets_seed = sets_seed
-        rng = np.random.default_rng(self._rng.integers(2**63) if sets_seed is None else sets_seed)
+        rng = seeded_rng(self._rng.integers(2**63) if sets_seed is None else sets_seed)
         self.train_strings = [embedded_reber_string(rng) for _ in range(n_train)]
         seen = set(self.train_strings)
         self.test_strings = []
