@@ -388,7 +388,7 @@ def _run_reber(t: Trial) -> dict:
     success = False
     while t.seen < o["limit"]:
         t.resume_point([task])
-        t.train(task.sample(o["check_every"]))
+        t.train(task.sample(min(o["check_every"], o["limit"] - t.seen)))  # the limit, not past it
         n_wrong, _ = _frozen_test(t, both, wrong, max_wrong=0)
         if n_wrong == 0:
             success = True
@@ -545,7 +545,7 @@ def _run_st12(t: Trial) -> dict:
     st1 = st2 = None
     while t.seen < o["limit"]:
         st1 = t.resume_point([task], st1=st1)["st1"]
-        t.train(task.sample(o["check_every"]))
+        t.train(task.sample(min(o["check_every"], o["limit"] - t.seen)))  # the limit, not past it
         n_wrong, out = _frozen_test(t, stop_set, wrong, max_wrong=o["max_wrong"])
         if out is None:
             continue

@@ -679,3 +679,11 @@ def test_cpu_seconds_come_from_the_process_clock(monkeypatch):
     monkeypatch.setattr(experiments.time, "process_time", lambda: next(cpu))
     rec = run_trial(PRESETS["6a"].with_options(limit=200, test_size=20), trial=0, seed=1)
     assert 0 < rec["cpu_s"] < rec["wall_s"]
+
+
+@pytest.mark.parametrize("pid, small", [("1-5", dict(n_train=8, n_test=8)), ("3a-T100-N1", dict(test_size=20))])
+def test_a_limit_between_two_tests_stops_at_the_limit(pid, small):
+    """The protocols that test every check_every sequences trained on to the next
+    test, past a limit between two tests (250 -> 300)."""
+    rec = run_trial(PRESETS[pid].with_options(limit=250, **small), trial=0, seed=0)
+    assert rec["reason"] == "limit" and rec["sequences"] == 250
