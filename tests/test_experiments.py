@@ -255,6 +255,10 @@ def test_streak_matches_a_per_sequence_loop():
         seen += 1
         run = run + 1 if np.all(np.abs(out[-1] - b.Y[-1]) < 0.4999) else 0
     assert rec["success"] and rec["streak_end"] == seen and rec["sequences"] == seen - 6
+    # both readings of spec §8 item 17b in the table: the start as "success after", the end as an extra
+    row = compare(pd.DataFrame([dict(rec, version="v", quick=False, options="")])).iloc[0]
+    assert row["mean seq"] == seen - 6 and f"success streak ends: – / {seen:,}" in row["paper / ours"]
+    assert run_trial(preset.with_options(reading="end"), trial=0, seed=4)["sequences"] == seen
     err = frozen_end_errors(m, preset.make_task(seed=[4, 2]).sample(100))
     assert rec["wrong"] == int(np.sum(np.any(np.abs(err) >= 0.4999, axis=1)))
     assert rec["test_mse"] == float(np.mean(err ** 2))
