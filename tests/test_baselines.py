@@ -729,3 +729,23 @@ def test_each_reset_applies_only_its_own_sequence_s_update(cls):
     m.reset()
     for k, v in m.get_weights().items():
         np.testing.assert_allclose(v - w1[k], -0.5 * g2[k], rtol=1e-10, atol=1e-14, err_msg=k)
+
+
+def test_a_window_beyond_int64_still_truncates_as_documented():
+    """A window of sys.maxsize (a common "unbounded") once became INT64_MIN in
+    the kernels' header: every error travelled back 0 steps, the gradient was
+    zero and the learner silently never learned."""
+    import sys
+
+    m = make("rtrl", "fr-bias")
+    X, Y, resets = stream(m, 3, T=40, p_reset=0.05)
+    full = make("bptt", "fr-bias").gradient(X, Y, resets)
+    for window in (2**62, sys.maxsize, 2**63, 10**30):
+        b = BPTT(**ARCHS["fr-bias"], window=window, init_range=1.0, lr=0.3, seed=0)
+        assert b.window == window
+        g = b.gradient(X, Y, resets)
+        for k in full:
+            assert np.array_equal(g[k], full[k]), (window, k)
+        ref = make("bptt", "fr-bias")
+        assert np.array_equal(b.learn_many(X, Y, resets), ref.learn_many(X, Y, resets))
+        assert all(np.array_equal(v, ref.get_weights()[k]) for k, v in b.get_weights().items())

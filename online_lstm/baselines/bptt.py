@@ -16,6 +16,14 @@ from ._stream import StreamLearner
 #: initial history capacity (steps) with window=None; doubled when needed
 _INITIAL_CAPACITY = 64
 
+#: Largest window the kernels' float64 header holds as itself.  A longer
+#: window reaches back as far as this one in any sequence a learner can run
+#: (its step counters are float64 too), so the header holds this instead: a
+#: window of sys.maxsize (2**63 - 1, rounded up to 2**63 in a float64) once
+#: became INT64_MIN in the kernels, and every error then travelled back no
+#: step at all (a zero gradient, silently).
+_WINDOW_CAP = 2 ** 53
+
 
 class BPTT(StreamLearner):
     """Back-propagation through time, online, truncated to a window of steps.
@@ -52,7 +60,7 @@ class BPTT(StreamLearner):
 
     def _allocate(self, hd):
         net = self.network
-        hd[H_WIN] = 0 if self.window is None else self.window
+        hd[H_WIN] = 0 if self.window is None else min(self.window, _WINDOW_CAP)
         cap = min(_INITIAL_CAPACITY, self._max_capacity())
         return dict(Zh=np.zeros(cap * net.n_z), ey=np.zeros(net.n), ey_prev=np.zeros(net.n),
                     delta=np.zeros(net.n))
