@@ -731,6 +731,60 @@ def test_each_reset_applies_only_its_own_sequence_s_update(cls):
         np.testing.assert_allclose(v - w1[k], -0.5 * g2[k], rtol=1e-10, atol=1e-14, err_msg=k)
 
 
+# ---------------------------------------------------------------------------
+# audit: what a refused step reports, as OnlineLSTM does
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("learner", ["rtrl", "bptt", "bptt-w3"])
+def test_the_error_names_the_step_that_was_refused(learner):
+    """``.step`` is the index of the refused step, as for OnlineLSTM
+    (tests/test_divergence.py): the last step for ``learn_last``, and for
+    ``gradient`` the index the step would have had in ``learn_many`` (the
+    learner's steps plus the row), not the learner's step count."""
+    m = make(learner, "fr-bias")
+    for _ in range(5):
+        m.predict_one(np.full(3, 0.5))  # steps 0..4, no targets
+    m.lr = 1e300
+    before = m.state_arrays()
+    with pytest.raises(DivergenceError, match="at step 4:") as err:
+        m.learn_last(np.zeros(2))
+    assert err.value.step == 4 and m.pending_
+    X, Y = np.full((4, 3), 0.5), np.array([[np.nan] * 2] * 2 + [[1e200, 0.0]] * 2)
+    for from_current_state in (True, False):
+        with pytest.raises(DivergenceError) as grad_err:
+            m.gradient(X, Y, from_current_state=from_current_state)
+        assert (grad_err.value.step, grad_err.value.row) == (5 + 2, 2)
+    assert same_state(before, m.state_arrays())
+    with pytest.raises(DivergenceError) as many_err:
+        m.learn_many(X, Y)
+    assert (many_err.value.step, many_err.value.row) == (7, 2)
+
+
+@pytest.mark.parametrize("cls", [RTRL, BPTT])
+def test_a_refused_reset_says_it_was_the_reset(cls):
+    m = cls(1, 1, 0, bias=False, seed=0, lr=1e301, update="sequence")
+    m.set_weights(W_x=[[0.9e150]], W_y=[[0.0]])
+    m.learn_one([1e-150], [1.0])
+    with pytest.raises(DivergenceError, match="reset refused: applying the weight changes "
+                                              "accumulated over the sequence") as err:
+        m.reset()
+    assert err.value.step == 1 and err.value.row is None
+
+
+@pytest.mark.parametrize("learner", ["rtrl", "bptt-w3"])
+def test_shape_errors_name_the_expected_and_the_given_shape(learner):
+    m = make(learner, "fr-bias")
+    with pytest.raises(InputError, match=r"x must have shape \(3,\) per step; got shape \(2,\)"):
+        m.learn_one(np.zeros(2), Y_OK)
+    with pytest.raises(InputError, match=r"y must have shape \(2,\) per step; got shape \(3,\)"):
+        m.learn_one(X_OK, np.zeros(3))
+    with pytest.raises(InputError, match=r"y must have shape \(2,\) per step; got shape \(3,\)"):
+        m.predict_one(X_OK) is None or m.learn_last(np.zeros(3))
+    with pytest.raises(InputError, match=r"out must have shape \(2,\) for one step"):
+        m.learn_one(X_OK, Y_OK, out=np.zeros(3))
+    with pytest.raises(InputError, match=r"x must have shape \(3,\) per step \(row 0\); got shape \(2,\)"):
+        m.learn_many(np.zeros((4, 2)), np.zeros((4, 2)))
+
+
 def test_a_window_beyond_int64_still_truncates_as_documented():
     """A window of sys.maxsize (a common "unbounded") once became INT64_MIN in
     the kernels' header: every error travelled back 0 steps, the gradient was

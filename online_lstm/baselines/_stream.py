@@ -24,7 +24,6 @@ _NO_RESETS = np.zeros(0, dtype=np.bool_)
 _MESSAGES = {
     _k.BAD_X_VALUE: "x must be finite: NaN or inf in the input",
     _k.BAD_Y_VALUE: "y must be finite or NaN (NaN = no target): inf in the target",
-    _k.BAD_OUT_SHAPE: "out has the wrong shape",
     _k.BAD_RESETS_SHAPE: "resets must be a boolean mask with one entry per row of X",
 }
 
@@ -159,20 +158,28 @@ class StreamLearner(FixedAfterBuild):
         K = self.network.n_out
         return checked_out(out, (K,) if rows is None else (rows, K))
 
-    def _raise(self, st, row=None):
+    def _raise(self, st, row=None, step=None, x=None, y=None):
+        """Raise the exception of kernel status ``st`` (as OnlineLSTM does):
+        ``step`` is the index of a refused step (default: the next step,
+        ``n_steps_``); ``x``/``y`` the refused input/target, for its shape."""
         net = self.network
         where = "" if row is None else f" (row {row})"
         if st == _k.BAD_X_SHAPE:
-            raise InputError(f"x must have shape ({net.n_in},) per step{where}")
+            got = "" if x is None else f"; got shape {np.shape(x)}"
+            raise InputError(f"x must have shape ({net.n_in},) per step{where}{got}")
         if st == _k.BAD_Y_SHAPE:
-            raise InputError(f"y must have shape ({net.n_out},) per step{where}")
+            got = "" if y is None else f"; got shape {np.shape(y)}"
+            raise InputError(f"y must have shape ({net.n_out},) per step{where}{got}")
+        if st == _k.BAD_OUT_SHAPE:
+            raise InputError(f"out must have shape ({net.n_out},) for one step, or (T, {net.n_out}) "
+                             f"for T steps{where}")
         if st in _MESSAGES:
             raise InputError(_MESSAGES[st] + where)
         if st == _k.NO_PENDING:
             raise NoPendingStepError("learn_last needs a step taken without a target (predict_one, "
                                      "or learn_one with y=None) and not learned from yet")
         if st in _DIVERGENCE:
-            step = self.n_steps_
+            step = self.n_steps_ if step is None else step
             raise DivergenceError(f"divergence at step {step}{where}: {_DIVERGENCE[st]}. The step "
                                   f"was not applied; the learner holds the state from before it.",
                                   step=step, row=row, reason=_DIVERGENCE[st])
@@ -245,7 +252,7 @@ class StreamLearner(FixedAfterBuild):
                 o = self._out_buf(out)
             st = step(self._S, self._net, x, yy, o, learn)
         if st:
-            self._raise(st)
+            self._raise(st, x=x, y=yy)
         return o.copy() if out is None else o
 
     def learn_last(self, y):
@@ -261,12 +268,18 @@ class StreamLearner(FixedAfterBuild):
         except DISPATCH_ERRORS:
             st = self._kernels[2](self._S, self._net, self._y(yy))
         if st:
-            self._raise(st)
+            self._raise(st, step=self.n_steps_ - 1, y=yy)  # the step learned from
 
     def reset(self):
         """Sequence boundary: with ``update="sequence"`` apply the accumulated
         change first; then zero the activations (and influences/history)."""
         st = self._kernels[3](self._S, self._net)
+        if st in _DIVERGENCE:  # applying the accumulated update (update="sequence")
+            reason = _DIVERGENCE[st]
+            raise DivergenceError(
+                f"reset refused: applying the weight changes accumulated over the sequence "
+                f"(update='sequence') failed: {reason}. Nothing was changed; the learner holds "
+                f"its state from before the reset.", step=self.n_steps_, row=None, reason=reason)
         if st:
             self._raise(st)
 
@@ -292,8 +305,10 @@ class StreamLearner(FixedAfterBuild):
             if arrays is self._arrays:
                 self._tuple()
         st, row = self._kernels[1](tuple(arrays.values()), self._net, X, Y, r, o, learn)
-        if st:
-            self._raise(st, row=int(row))
+        if st:  # step: the refused step's index, also in gradient()'s copy of the state
+            self._raise(st, row=int(row), step=int(arrays["hd"][_c.H_STEP]),
+                        x=X[row] if st == _k.BAD_X_SHAPE and T else None,
+                        y=Y[row] if learn and st == _k.BAD_Y_SHAPE and Y.shape[0] else None)
         return o
 
     def learn_many(self, X, Y, resets=None, *, out=None):
@@ -320,7 +335,9 @@ class StreamLearner(FixedAfterBuild):
         InputError
             Every row is checked first; if one is bad nothing changes.
         DivergenceError
-            At row t: rows before t are applied, row t is not.
+            At row t: rows before t are applied, row t is not (a reset
+            requested at row t has been, as in OnlineLSTM); ``err.row`` is t
+            and ``err.step`` the refused step's index.
         """
         return self._run(self._arrays, X, Y, resets, out, True)
 
