@@ -3,9 +3,11 @@
 Every observation is first predicted, the prediction is scored, and only then
 is the target learned.  So every prediction is made on data the model has not
 learned from, and the running score is an honest estimate of online
-performance with no held-out set.  For an :class:`~online_lstm.OnlineLSTM` the
-step is taken once: ``predict_one(x)`` then ``learn_last(y)``, bit-identical to
-``learn_one(x, y)``.
+performance with no held-out set.  For an :class:`~online_lstm.OnlineLSTM` (and
+the competitors :class:`~online_lstm.baselines.RTRL` and
+:class:`~online_lstm.baselines.BPTT`, whose ``predict_one`` advances the state
+too) the step is taken once: ``predict_one(x)`` then ``learn_last(y)``,
+bit-identical to ``learn_one(x, y)``.
 
 Sequences of 4 steps, a target at the end only: was the first input 1?
 
@@ -34,6 +36,7 @@ wall time (``seconds``) and ``us_per_obs``.
 from __future__ import annotations
 
 import collections
+import sys
 import time
 from numbers import Integral, Real
 
@@ -155,6 +158,24 @@ def _metric_name(m):
     return getattr(m, "name", None) if isinstance(getattr(m, "name", None), str) else type(m).__name__
 
 
+def _step_learner(model) -> bool:
+    """An OnlineLSTM, RTRL or BPTT: ``predict_one`` takes the step (the state
+    advances), so the label is learned with ``learn_last``/``learn_delayed``,
+    not by a second step.  (A competitor exists only once
+    ``online_lstm.baselines`` is imported; this module does not import it, so
+    that its kernels are not compiled for an OnlineLSTM's evaluation.)"""
+    if isinstance(model, OnlineLSTM):
+        return True
+    stream = sys.modules.get("online_lstm.baselines._stream")
+    return stream is not None and isinstance(model, stream.StreamLearner)
+
+
+def _sizes(model):
+    """(n_in, n_out) of an OnlineLSTM, RTRL or BPTT."""
+    net = model.layout if isinstance(model, OnlineLSTM) else model.network
+    return net.n_in, net.n_out
+
+
 def _has_target(y):
     """False for None, pandas' NA, NaN, or an array (or list) of NaN only."""
     if is_missing(y):
@@ -168,9 +189,9 @@ def _has_target(y):
 
 
 def _checked_target(model, y, n):
-    """Target of stream item ``n`` for an OnlineLSTM: a new float64 array of
-    shape (n_out,), finite or NaN, or InputError naming the item."""
-    K = model.layout.n_out
+    """Target of stream item ``n`` for an OnlineLSTM (RTRL, BPTT): a new float64
+    array of shape (n_out,), finite or NaN, or InputError naming the item."""
+    K = _sizes(model)[1]
     try:
         a = np.array(model._y(y), dtype=np.float64)  # a copy: _y may return a buffer
     except InputError as exc:
@@ -184,15 +205,16 @@ def _checked_target(model, y, n):
 
 
 def _checked_input(model, x, n):
-    """Input of stream item ``n`` for an OnlineLSTM: float64 of shape (n_in,),
+    """Input of stream item ``n`` for an OnlineLSTM (RTRL, BPTT): float64 of shape (n_in,),
     finite, or InputError naming the item (checked before a reset, so that a
     refused item changes nothing)."""
     try:
         a = model._x(x)
     except InputError as exc:
         raise InputError(f"stream item {n}: {exc}") from None
-    if a.shape != (model.layout.n_in,):
-        raise InputError(f"stream item {n}: x must have shape ({model.layout.n_in},); got shape {a.shape}")
+    n_in = _sizes(model)[0]
+    if a.shape != (n_in,):
+        raise InputError(f"stream item {n}: x must have shape ({n_in},); got shape {a.shape}")
     if not np.isfinite(a).all():
         raise InputError(f"stream item {n}: x must be finite: NaN or inf in the input")
     return a
@@ -215,8 +237,8 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         ``pd.NA`` do not, and other types are refused.  A refused item
         changes nothing, not even by the labels due before it.
     model
-        An ``OnlineLSTM`` (``predict_one`` then ``learn_last``: one step per
-        observation), or anything with ``predict_one(x)`` and
+        An ``OnlineLSTM``, ``RTRL`` or ``BPTT`` (``predict_one`` then
+        ``learn_last``: one step per observation), or anything with ``predict_one(x)`` and
         ``learn_one(x, y)``.
     metrics : str, metric object or list of them
         ``"mae"``, ``"rmse"``, ``"accuracy"`` (see :class:`MAE`,
@@ -237,7 +259,8 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         before observation i + delay is predicted, and the labels still
         owed are delivered after the last observation.  An ``OnlineLSTM``
         learns each with ``learn_delayed`` from its own step, so it needs
-        ``max_delay >= delay - 1``; another model gets ``learn_one(x, y)``
+        ``max_delay >= delay - 1``; RTRL and BPTT learn only the last step
+        (``learn_last``), so they take ``delay`` 0 or 1; another model gets ``learn_one(x, y)``
         with the x of that observation.  The last row is yielded after the
         labels still owed (it may repeat the step count of the row before
         it).  None (default) or 0: no delay.
@@ -256,6 +279,10 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
                               or delay < 0):
         raise ValueError(f"delay must be None or an integer >= 0; got {delay!r}")
     delay = int(delay or 0)  # a NumPy integer as an int
+    array_model = _step_learner(model)
+    if delay > 1 and array_model and not isinstance(model, OnlineLSTM):
+        raise ValueError(f"{type(model).__name__} learns a label only at the last step "
+                         f"(learn_last), so delay must be 0 or 1; got {delay}")
     if delay and isinstance(model, OnlineLSTM) and model.layout.max_delay < delay - 1:
         raise ValueError(f"labels {delay} observations late are learned {delay - 1} steps after "
                          f"their step: the learner needs max_delay >= {delay - 1} (it has "
@@ -273,10 +300,10 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         bar = tqdm(total=total, unit="obs")
     elif progress:
         bar = progress
-    array_model = isinstance(model, OnlineLSTM)
     if array_model:
-        buf = np.zeros(model.layout.n_out)
-        scalar = model.layout.n_out == 1
+        K = _sizes(model)[1]
+        buf = np.zeros(K)
+        scalar = K == 1
 
     def row(n, t0):
         seconds = time.perf_counter() - t0

@@ -394,3 +394,39 @@ def test_a_model_without_reset_is_told_how_to_mark_sequences():
     with pytest.raises(InputError, match="item 1 starts a new sequence, but NoReset has no "
                                          "reset\\(\\).*reset_key"):
         progressive_val([({"a": 1}, 1.0), ({"a": 1}, 1.0, True)], NoReset())
+
+
+@pytest.mark.parametrize("kind", ["rtrl", "bptt-w3"])
+def test_the_competitors_take_one_step_per_observation(kind):
+    """RTRL and BPTT advance their state in predict_one, as OnlineLSTM does; they
+    were once run as River models (predict_one, then learn_one with the same
+    x), two recurrent steps per observation with a target, and scored wrong."""
+    from online_lstm.baselines import BPTT, RTRL
+
+    def make():
+        return RTRL(3, 2, 2, lr=0.5, seed=1) if kind == "rtrl" else BPTT(3, 2, 2, lr=0.5, seed=1, window=3)
+
+    rng = np.random.default_rng(0)
+    stream = _stream(rng, 250, 3, 2)
+    m, hand = make(), make()
+    abs_err, n = 0.0, 0
+    for x, y, start in stream:
+        if start:
+            hand.reset()
+        y_hat = hand.learn_one(x, y)
+        has = ~np.isnan(y)
+        abs_err += np.abs(y - y_hat)[has].sum()
+        n += has.sum()
+    df = progressive_val(stream, m, "mae", step=100)
+    assert df["mae"].iloc[-1] == pytest.approx(abs_err / n, rel=1e-12)
+    assert m.n_steps_ == hand.n_steps_ == 250 and m.n_resets_ == hand.n_resets_ > 0
+    assert all(np.array_equal(v, hand.state_arrays()[k]) for k, v in m.state_arrays().items())
+    late = make()
+    assert progressive_val(stream, late, "mae", step=100, delay=1)["mae"].iloc[-1] == df["mae"].iloc[-1]
+    assert all(np.array_equal(v, hand.state_arrays()[k]) for k, v in late.state_arrays().items())
+    with pytest.raises(ValueError, match="learn_last.*delay must be 0 or 1"):
+        progressive_val(stream, make(), delay=2)
+    bad = make()
+    with pytest.raises(InputError, match=r"stream item 1: .*shape \(3,\)"):
+        progressive_val([stream[0], (np.ones(2), stream[1][1])], bad)
+    assert bad.n_steps_ == 1
