@@ -665,7 +665,8 @@ class OnlineLSTM(FixedAfterBuild):
             nothing is changed.
         DivergenceError
             At row t: rows before t have been applied (valid online steps),
-            row t has not; ``err.row`` is t.
+            row t has not (a reset requested at row t has been: rerunning
+            from row t resets again, to the same state); ``err.row`` is t.
         """
         return self._run(self._mem, X, Y, resets, out, True)
 
