@@ -27,7 +27,7 @@ from .layout import (
     H_LR, H_STATE_BOUND, H_WMAX, HEADER_SIZE, M_BANK, M_N_RESETS, M_N_UPDATES, M_PENDING, M_SEQ_STEP,
     M_STEP,
 )
-from ._validate import as_array, as_bool_mask, as_float_array, checked_out, int_or_none
+from ._validate import as_array, as_bool_mask, as_float_array, as_real, checked_out, int_or_none
 from .learner import _DIVERGENCE_REASONS, _RECORD_KEYS, BlockBias, Floats, OnlineLSTM, canonical_slots
 
 #: Below this many weight-steps in one call the serial kernel is used even
@@ -121,8 +121,8 @@ def _per_learner(name, value, n):
             isinstance(value, (list, tuple)) and any(isinstance(v, (bool, np.bool_)) for v in value)):
         # refused, as by OnlineLSTM
         raise ValueError(f"{name} must be a number or one number per learner; got {value!r}")
-    if isinstance(value, Real):
-        arr = np.full(n, float(value))
+    if isinstance(value, Real):  # (as_real: an int too large for a float is a ValueError naming it)
+        arr = np.full(n, as_real(value, name, "a number or one number per learner"))
     else:
         arr = as_array(value, name, f"() or ({n},)")
         if arr.dtype.kind not in "iuf":  # no strings ("0.5") and no bools, as OnlineLSTM refuses them
@@ -218,8 +218,12 @@ class LearnerBank:
             raise ValueError(f"parallel must be 'auto', True or False; got {parallel!r}")
         N = self.n_learners = int(n_learners)
         self.parallel = parallel
-        self.seed = seed
         self.seeds_ = _learner_seeds(seed, N)
+        # a sequence of seeds is kept as its ints, not as the object given: an
+        # iterator is used up by now, a generator does not pickle, and an
+        # array is not what a checkpoint's JSON stores (clone() must rebuild
+        # the same learners after any of these)
+        self.seed = seed if seed is None or isinstance(seed, Integral) else list(self.seeds_)
         lrs = _per_learner("lr", lr, N)
         bounds = _per_learner("state_bound", state_bound, N)
         # The prototype checks every argument, exactly as a single learner does.

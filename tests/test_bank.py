@@ -600,3 +600,36 @@ def test_bank_learn_delayed_reaches_the_oldest_kept_step_and_refuses_a_second_ta
         bank.learn_delayed(np.array([[np.nan], [0.7]]), 1)  # learner 1's step already has its target
     for k, v in before.items():
         np.testing.assert_array_equal(bank.state_arrays()[k], v, err_msg=k)
+
+
+# ---------------------------------------------------------------------------
+# found by the bank audit (branch audit-bank)
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("given", [lambda: np.array([7, 8, 9]), lambda: iter([7, 8, 9]),
+                                   lambda: (s for s in [7, 8, 9]), lambda: (7, 8, 9), lambda: range(7, 10)])
+def test_a_sequence_seed_is_kept_as_its_ints(given):
+    """seed= any sequence of N ints (an array, an iterator, a generator):
+    the bank keeps the ints, not the object, so clone() rebuilds the same
+    learners (an exhausted iterator once made it fail), pickling works (a
+    generator once made it fail) and get_params() compares as a list."""
+    import copy
+    bank = LearnerBank(3, 2, 1, seed=given(), parallel=False)
+    assert bank.seeds_ == [7, 8, 9] and bank.seed == [7, 8, 9]
+    assert np.array_equal(bank.clone().theta_, bank.theta_)
+    for back in (pickle.loads(pickle.dumps(bank)), copy.deepcopy(bank)):
+        assert back.seed == [7, 8, 9] and np.array_equal(back.clone().theta_, bank.theta_)
+
+
+@pytest.mark.parametrize("kw", [dict(lr=10**400), dict(state_bound=10**400)])
+def test_a_huge_int_hyper_parameter_is_refused_with_its_name(kw):
+    """As OnlineLSTM refuses lr=10**400 with a ValueError naming lr, not
+    Python's bare OverflowError."""
+    (name, value), = kw.items()
+    with pytest.raises(ValueError, match=name):
+        LearnerBank(2, 2, 1, **kw)
+    bank = LearnerBank(2, 2, 1, seed=0)
+    before = bank.state_arrays()
+    with pytest.raises(ValueError, match=name):
+        setattr(bank, name, value)
+    for k, v in before.items():
+        np.testing.assert_array_equal(bank.state_arrays()[k], v, err_msg=k)

@@ -130,3 +130,12 @@ def test_bank_checkpoint_keeps_none_seeds_and_refuses_a_negative_bank_seed(tmp_p
     ck.write_checkpoint(tmp_path / "neg.npz", arrays, dict(meta, bank_seed=-1), fsync=False)
     with pytest.raises(CheckpointError, match="bank_seed"):
         LearnerBank.load(tmp_path / "neg.npz")
+
+
+def test_a_bank_seeded_by_an_array_keeps_its_seed_in_a_checkpoint(tmp_path):
+    """seed=np.array([...]) (N ints, as a list would be) once became
+    bank_seed null in the file: the loaded bank's clone() drew fresh weights."""
+    bank = LearnerBank(3, 2, 1, seed=np.array([7, 8, 9]))
+    loaded = LearnerBank.load(bank.save(tmp_path / "b.npz", fsync=False))
+    assert loaded.seed == [7, 8, 9]
+    assert np.array_equal(loaded.clone().theta_, bank.clone().theta_)
