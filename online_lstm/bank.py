@@ -25,7 +25,7 @@ from . import kernels as _k
 from .errors import DivergenceError, InputError, NoPendingStepError
 from .layout import (
     H_LR, H_STATE_BOUND, H_WMAX, HEADER_SIZE, M_BANK, M_N_RESETS, M_N_UPDATES, M_PENDING, M_SEQ_STEP,
-    M_STEP,
+    M_STEP, _block_values,
 )
 from ._validate import as_array, as_bool_mask, as_float_array, as_real, checked_out, int_or_none
 from .learner import _DIVERGENCE_REASONS, _RECORD_KEYS, BlockBias, Floats, OnlineLSTM, canonical_slots
@@ -256,8 +256,9 @@ class LearnerBank:
     # ------------------------------------------------------------------
     @classmethod
     def from_learners(cls, learners: Iterable[OnlineLSTM], *, parallel: bool | str = "auto") -> LearnerBank:
-        """A bank holding copies of the given learners (same architecture and
-        update mode), in their current state."""
+        """A bank holding copies of the given learners (same architecture,
+        update mode and initialisation arguments: ``init_range`` and the gate
+        biases), in their current state."""
         learners = list(learners)
         if not learners or not all(isinstance(m, OnlineLSTM) for m in learners):
             raise ValueError("from_learners needs a non-empty sequence of OnlineLSTM")
@@ -286,7 +287,10 @@ class LearnerBank:
         return m
 
     def set_learner(self, i: int, learner: OnlineLSTM) -> None:
-        """Replace learner ``i`` by a copy of ``learner`` (same architecture and update mode)."""
+        """Replace learner ``i`` by a copy of ``learner`` (same architecture,
+        update mode and initialisation arguments, which the bank holds once for
+        all its learners: ``get_params``, ``learner(i)``, ``clone`` and
+        checkpoints describe every learner by them)."""
         i = self._index(i)
         if not isinstance(learner, OnlineLSTM):
             raise InputError(f"set_learner needs an OnlineLSTM; got {type(learner).__name__}")
@@ -301,11 +305,35 @@ class LearnerBank:
         if learner.on_divergence != "raise":  # as from_learners: the bank would drop the policy
             raise InputError(f"a LearnerBank supports on_divergence='raise' only; the learner has "
                              f"{learner.on_divergence!r}")
+        init = self._init_diff(learner)
+        if init:  # get_params(), learner(i), clone() and checkpoints could not say how it began
+            raise InputError(f"set_learner needs an OnlineLSTM initialised with this bank's arguments; "
+                             f"the learner has {', '.join(init)}")
         self._mems[i, :self.layout.mem_size] = learner._mem
         seed = int_or_none(learner.seed)
         if seed != self.seeds_[i]:  # another learner's initial weights: clone() must follow
             self.seeds_[i] = seed
             self.seed = _bank_seed(self.seeds_)
+
+    def _init_diff(self, learner):
+        """The initialisation arguments (``init_range`` and the gate biases)
+        in which ``learner`` differs from the bank, each given as in its
+        normal form (one float per block), so that ``-1`` and ``[-1.0, -1.0]``
+        are the same argument."""
+        ours, theirs = self._proto.get_params(), learner.get_params()
+        names = ("init_range", "in_gate_bias", "out_gate_bias") + (
+            ("forget_gate_bias",) if self.layout.forget_gate else ())
+        diff = []
+        for name in names:
+            a, b = ours[name], theirs[name]
+            if name == "init_range":
+                same = float(a) == float(b)
+            else:
+                n = self.layout.n_blocks
+                same = _block_values(name, a, n) == _block_values(name, b, n)
+            if not same:
+                diff.append(f"{name}={b!r} (the bank's: {a!r})")
+        return diff
 
     def get_params(self) -> dict[str, object]:
         """Constructor arguments (River/scikit-learn convention)."""

@@ -633,3 +633,28 @@ def test_a_huge_int_hyper_parameter_is_refused_with_its_name(kw):
         setattr(bank, name, value)
     for k, v in before.items():
         np.testing.assert_array_equal(bank.state_arrays()[k], v, err_msg=k)
+
+
+@pytest.mark.parametrize("kw", [dict(init_range=0.9), dict(in_gate_bias=[-1.0, -2.0]),
+                                dict(out_gate_bias=-3.0), dict(forget_gate=True, forget_gate_bias=2.0)])
+def test_set_learner_refuses_a_learner_initialised_otherwise(kw):
+    """A bank holds one set of initialisation arguments: a learner built with
+    others was once taken in silently, after which bank.learner(i).get_params()
+    named the bank's arguments, not the learner's, and clone() (of the bank or
+    of bank.learner(i)) rebuilt another initial learner than the one given."""
+    fg = dict(forget_gate=kw.get("forget_gate", False))
+    bank = LearnerBank(2, 2, 1, 2, seed=0, **fg)
+    before = bank.state_arrays()
+    other = OnlineLSTM(2, 1, 2, seed=77, **{**fg, **kw})
+    name = next(k for k in kw if k != "forget_gate")
+    with pytest.raises(InputError, match=name):
+        bank.set_learner(1, other)
+    with pytest.raises(InputError, match=name):
+        LearnerBank.from_learners([OnlineLSTM(2, 1, 2, seed=1, **fg), other])
+    for k, v in before.items():
+        np.testing.assert_array_equal(bank.state_arrays()[k], v, err_msg=k)
+    # the same arguments written another way are the same arguments
+    same = {k: (tuple(v) if isinstance(v, list) else v) for k, v in kw.items()}
+    twin = LearnerBank(2, 2, 1, 2, seed=0, **{**fg, **same})
+    twin.set_learner(1, other)
+    assert np.array_equal(twin.clone().theta_[1], other.clone().theta_)
