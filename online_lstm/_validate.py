@@ -174,6 +174,9 @@ def as_bool_mask(value, name, shape, what):
     """A writeable C-contiguous bool array of exactly ``shape`` (0/1 integers
     are accepted; an empty list is an empty mask); ``what`` says what one
     entry stands for, for the error message."""
+    if isinstance(value, np.ma.MaskedArray) and np.ma.is_masked(value):
+        # np.asarray would read the data under the mask: a masked True a True
+        raise InputError(f"{name} has masked (missing) entries; every entry must be True or False")
     r = as_array(value, name, str(shape))
     if r.shape != shape:
         raise InputError(f"{name} must be a boolean mask of shape {shape}, {what}; got shape {r.shape}")

@@ -701,7 +701,12 @@ class LearnerBank:
         if learners is None:
             mask = _EMPTY_MASK
         else:
-            sel = as_array(learners, "learners", f"({N},) (a boolean mask) or (k,) (learner indices)")
+            sel = as_array(learners, "learners", f"({N},) (a boolean mask) or (k,) (learner indices)",
+                           keep_mask=True)
+            if np.ma.is_masked(sel):  # (np.asarray would read the data under the mask)
+                raise InputError("learners has masked (missing) entries; give a boolean mask or "
+                                 "indices without them")
+            sel = np.ma.getdata(sel)
             if sel.dtype == np.bool_:
                 mask = as_bool_mask(sel, "a learner mask", (N,), "one entry per learner")
             elif sel.size == 0 and sel.ndim == 1:  # no learner selected

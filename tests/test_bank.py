@@ -658,3 +658,29 @@ def test_set_learner_refuses_a_learner_initialised_otherwise(kw):
     twin = LearnerBank(2, 2, 1, 2, seed=0, **{**fg, **same})
     twin.set_learner(1, other)
     assert np.array_equal(twin.clone().theta_[1], other.clone().theta_)
+
+
+def test_a_masked_reset_flag_is_refused_not_read_through_its_mask():
+    """A masked entry is a missing value: a target is then "no target" and an
+    input is refused, but a resets mask (or reset()'s learner selection) was
+    read through the mask, so a masked True reset the learner."""
+    X, Y = np.ones((2, 3, 2)), np.full((2, 3, 1), 0.5)
+    R = np.ma.masked_array(np.eye(2, 3, k=1, dtype=bool), mask=np.eye(2, 3, k=1, dtype=bool))
+    bank = LearnerBank(2, 2, 1, seed=0)
+    single = OnlineLSTM(2, 1, seed=0)
+    before = bank.state_arrays()
+    for call in (lambda: bank.learn_many(X, Y, R), lambda: bank.predict_many(X, R),
+                 lambda: bank.learn_one(X[:, 0], Y[:, 0], R[:, 1]), lambda: bank.predict_one(X[:, 0], R[:, 1]),
+                 lambda: bank.reset(R[:, 1]), lambda: bank.reset(np.ma.masked_array([0, 1], mask=[True, False])),
+                 lambda: single.learn_many(X[0], Y[0], R[0])):
+        with pytest.raises(InputError, match="masked"):
+            call()
+    for k, v in before.items():
+        np.testing.assert_array_equal(bank.state_arrays()[k], v, err_msg=k)
+    assert single.n_steps_ == 0
+    # a masked array without masked entries is an ordinary mask
+    plain = np.ma.masked_array(np.eye(2, 3, k=1, dtype=bool))
+    twin = LearnerBank(2, 2, 1, seed=0)
+    assert np.array_equal(bank.learn_many(X, Y, plain), twin.learn_many(X, Y, plain.data))
+    bank.reset(np.ma.masked_array([True, False]))
+    assert bank.n_resets_.tolist() == [2, 1]
