@@ -27,7 +27,9 @@ from .layout import (
     H_LR, H_STATE_BOUND, H_WMAX, HEADER_SIZE, M_BANK, M_N_RESETS, M_N_UPDATES, M_PENDING, M_SEQ_STEP,
     M_STEP, _block_values,
 )
-from ._validate import as_array, as_bool_mask, as_float_array, as_real, checked_out, int_or_none
+from ._validate import (
+    FixedAfterBuild, as_array, as_bool_mask, as_float_array, as_real, checked_out, int_or_none,
+)
 from .learner import _DIVERGENCE_REASONS, _RECORD_KEYS, BlockBias, Floats, OnlineLSTM, canonical_slots
 
 #: Below this many weight-steps in one call the serial kernel is used even
@@ -36,6 +38,14 @@ AUTO_PARALLEL_WORK = 50_000
 
 _EMPTY_RESETS = np.zeros((0, 0), dtype=np.bool_)
 _EMPTY_MASK = np.zeros(0, dtype=np.bool_)
+
+
+#: What cannot be assigned once a bank is built (FixedAfterBuild): every
+#: constructor argument but lr, state_bound and parallel, and the layout.
+_FIXED_PARAMS = frozenset({
+    "n_learners", "n_in", "n_out", "n_blocks", "block_size", "output_gates", "connectivity", "bias",
+    "g", "h", "init_range", "in_gate_bias", "out_gate_bias", "forget_gate", "peepholes",
+    "forget_gate_bias", "update", "on_divergence", "max_delay", "seed", "layout"})
 
 
 class BankDivergenceError(DivergenceError):
@@ -135,7 +145,7 @@ def _per_learner(name, value, n):
     return arr
 
 
-class LearnerBank:
+class LearnerBank(FixedAfterBuild):
     """N independent 1997 LSTMs of one architecture, stepped by one compiled call.
 
     Parameters
@@ -198,6 +208,16 @@ class LearnerBank:
     (e.g. ``ACTIVE``) before that first parallel call to choose otherwise.
     ``import online_lstm`` itself changes nothing.
     """
+
+    # constructor arguments fixed once built (FixedAfterBuild): the kernels
+    # step every row of the bank's memory, whatever n_learners says, and the
+    # seeds and the architecture describe the learners it holds
+    _built_attr = "_mems"
+    _changeable = "lr, state_bound and parallel"
+
+    @classmethod
+    def _fixed_params(cls) -> frozenset:
+        return _FIXED_PARAMS
 
     def __init__(self, n_learners: int, n_in: int, n_out: int, n_blocks: int = 1,
                  block_size: int = 1, *, output_gates: bool = True, connectivity: str = "F",
@@ -313,7 +333,7 @@ class LearnerBank:
         seed = int_or_none(learner.seed)
         if seed != self.seeds_[i]:  # another learner's initial weights: clone() must follow
             self.seeds_[i] = seed
-            self.seed = _bank_seed(self.seeds_)
+            self._adopt_params({"seed": _bank_seed(self.seeds_)})
 
     def _init_diff(self, learner):
         """The initialisation arguments (``init_range`` and the gate biases)
@@ -924,7 +944,8 @@ class LearnerBank:
         seed = params.pop("seed")
         seeds = [int_or_none(s) for s in d["seeds"]]  # None: a learner without an int seed
         self.__init__(**params, seed=[0 if s is None else s for s in seeds])
-        self.seed, self.seeds_ = seed, seeds
+        self._adopt_params({"seed": seed})
+        self.seeds_ = seeds
         self.load_state_arrays(d["state"])
 
 

@@ -589,7 +589,7 @@ def load_bank(path, cls=None):
     except InputError as exc:
         raise CheckpointError(f"{name}: the stored state does not fit its own configuration: "
                               f"{exc}") from None
-    bank.seed = _bank_seed_from(meta.get("bank_seed"), bank.n_learners, name)
+    bank._adopt_params({"seed": _bank_seed_from(meta.get("bank_seed"), bank.n_learners, name)})
     bank.seeds_ = list(seeds)
     return bank
 
@@ -622,7 +622,8 @@ def restore_bank(bank, path):
     # the checkpoint's constructor arguments too, as OnlineLSTM.restore takes
     # them (the architecture is the same: checked above)
     bank._proto = src._proto
-    bank.seed, bank.seeds_ = src.seed, list(src.seeds_)
+    bank._adopt_params({"seed": src.seed})
+    bank.seeds_ = list(src.seeds_)
 
 
 # ---------------------------------------------------------------------------

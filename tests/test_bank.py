@@ -684,3 +684,22 @@ def test_a_masked_reset_flag_is_refused_not_read_through_its_mask():
     assert np.array_equal(bank.learn_many(X, Y, plain), twin.learn_many(X, Y, plain.data))
     bank.reset(np.ma.masked_array([True, False]))
     assert bank.n_resets_.tolist() == [2, 1]
+
+
+@pytest.mark.parametrize("attr, value", [("n_learners", 2), ("n_learners", 5), ("layout", None),
+                                         ("seed", 5), ("n_in", 3), ("max_delay", 2)])
+def test_constructor_arguments_are_fixed_once_the_bank_is_built(attr, value):
+    """As for OnlineLSTM (FixedAfterBuild).  bank.n_learners = 2 on a bank of
+    3 was once taken: the kernels still ran over the 3 rows of its memory and
+    learner 2 read its input from beyond the end of the (2, n_in) array it
+    was given (out-of-bounds reads in compiled code), and n_learners = 5
+    returned uninitialised memory as the outputs of learners 3 and 4."""
+    bank = LearnerBank(3, 2, 1, seed=0, parallel=False)
+    before = bank.state_arrays()
+    with pytest.raises(AttributeError, match=f"{attr} is fixed"):
+        setattr(bank, attr, value)
+    assert bank.n_learners == 3 and bank.seed == 0
+    for k, v in before.items():
+        np.testing.assert_array_equal(bank.state_arrays()[k], v, err_msg=k)
+    bank.lr, bank.state_bound, bank.parallel = 0.3, 10.0, True  # these may change between steps
+    assert bank.learn_one(np.ones((3, 2)), np.zeros((3, 1))).shape == (3, 1)
