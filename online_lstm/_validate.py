@@ -264,11 +264,13 @@ class FixedAfterBuild:
     exists once it is built in ``_built_attr``; assigning one of them after
     that raises AttributeError pointing to ``clone``, since ``get_params``,
     checkpoints and copies would describe another learner than the one that
-    runs.  ``_changeable`` says what may change between steps.
+    runs.  ``_changeable`` says what may change between steps; ``_kind``
+    what the object is called in the message.
     """
 
     _built_attr = ""
     _changeable = ""
+    _kind = "learner"
 
     @classmethod
     def _fixed_params(cls) -> frozenset:  # pragma: no cover - each learner names its own
@@ -277,8 +279,8 @@ class FixedAfterBuild:
     def __setattr__(self, name, value):
         if name in self._fixed_params() and self._built_attr in self.__dict__:
             raise AttributeError(
-                f"{name} is fixed once the learner is built; clone({name}=...) gives a new, "
-                f"untrained learner with another value ({self._changeable} can change between "
+                f"{name} is fixed once the {self._kind} is built; clone({name}=...) gives a new, "
+                f"untrained {self._kind} with another value ({self._changeable} can change between "
                 f"steps)")
         object.__setattr__(self, name, value)
 

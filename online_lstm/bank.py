@@ -214,6 +214,7 @@ class LearnerBank(FixedAfterBuild):
     # seeds and the architecture describe the learners it holds
     _built_attr = "_mems"
     _changeable = "lr, state_bound and parallel"
+    _kind = "bank"
 
     @classmethod
     def _fixed_params(cls) -> frozenset:
