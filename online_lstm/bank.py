@@ -220,6 +220,12 @@ class LearnerBank(FixedAfterBuild):
     def _fixed_params(cls) -> frozenset:
         return _FIXED_PARAMS
 
+    def __setattr__(self, name, value):
+        if name == "parallel" and not (value is True or value is False or value == "auto"
+                                       and isinstance(value, str)):  # 1, np.True_: refused, not run serially
+            raise ValueError(f"parallel must be 'auto', True or False; got {value!r}")
+        super().__setattr__(name, value)
+
     def __init__(self, n_learners: int, n_in: int, n_out: int, n_blocks: int = 1,
                  block_size: int = 1, *, output_gates: bool = True, connectivity: str = "F",
                  bias: str = "gates", g: str = "g2", h: str = "h1", init_range: float = 0.1,
@@ -234,11 +240,8 @@ class LearnerBank(FixedAfterBuild):
         if on_divergence != "raise":
             raise ValueError(f"a LearnerBank supports on_divergence='raise' only (got {on_divergence!r}): "
                              f"catch BankDivergenceError and reset or replace its .learners")
-        if not (parallel is True or parallel is False or parallel == "auto"
-                and isinstance(parallel, str)):  # 1, np.True_: refused, not run serially
-            raise ValueError(f"parallel must be 'auto', True or False; got {parallel!r}")
         N = self.n_learners = int(n_learners)
-        self.parallel = parallel
+        self.parallel = parallel  # (checked by __setattr__)
         self.seeds_ = _learner_seeds(seed, N)
         # a sequence of seeds is kept as its ints, not as the object given: an
         # iterator is used up by now, a generator does not pickle, and an

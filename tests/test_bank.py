@@ -703,3 +703,15 @@ def test_constructor_arguments_are_fixed_once_the_bank_is_built(attr, value):
         np.testing.assert_array_equal(bank.state_arrays()[k], v, err_msg=k)
     bank.lr, bank.state_bound, bank.parallel = 0.3, 10.0, True  # these may change between steps
     assert bank.learn_one(np.ones((3, 2)), np.zeros((3, 1))).shape == (3, 1)
+
+
+@pytest.mark.parametrize("parallel", [1, 0, np.True_, "Auto", None, "yes"])
+def test_parallel_assigned_later_is_checked_as_in_the_constructor(parallel):
+    """bank.parallel may change between calls, but 1 or "yes" was taken and
+    silently ran the serial kernels (the constructor refuses them)."""
+    bank = LearnerBank(3, 2, 1, seed=0, parallel=True)
+    with pytest.raises(ValueError, match="parallel must be"):
+        bank.parallel = parallel
+    assert bank.parallel is True
+    bank.parallel = "auto"
+    assert bank.get_params()["parallel"] == "auto"
