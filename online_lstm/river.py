@@ -107,16 +107,36 @@ _FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
 def _same_observation(x, pending) -> bool:
-    """``x == pending`` for two feature dicts, with NaN equal to NaN: a missing
-    value (NaN behind a StandardScaler, or read from a DataFrame) must not make
-    the same observation, asked twice, look like a new one."""
+    """``x == pending`` for two feature dicts, with missing values (None, NaN,
+    ``pd.NA``: input 0) equal to each other: a missing value (NaN behind a
+    StandardScaler, or read from a DataFrame) must not make the same
+    observation, asked twice, look like a new one.  A value that has no truth
+    value for ``==`` (``pd.NA`` against a number, an array) is no match: the
+    observation is new, and its encoding accepts or refuses it."""
     if x.keys() != pending.keys():
         return False
     for k, v in x.items():
         w = pending[k]
-        if not (v is w or v == w or (v != v and w != w)):
+        if v is w:
+            continue
+        try:
+            if v == w:
+                continue
+        except (TypeError, ValueError):  # pd.NA == 1.0 is pd.NA; array == number is an array
+            pass
+        if not (_is_missing_value(v) and _is_missing_value(w)):
             return False
     return True
+
+
+def _is_missing_value(v) -> bool:
+    """None, NaN or ``pd.NA``: a feature value that is input 0."""
+    if is_missing(v):
+        return True
+    try:
+        return isinstance(v, numbers.Real) and v != v
+    except (TypeError, ValueError):  # pragma: no cover - a Real with a strange !=
+        return False
 
 
 def _sort_new(keys):

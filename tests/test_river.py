@@ -765,3 +765,27 @@ def test_reset_forgets_the_pending_observation():
     m.reset()
     m.predict_one({"a": 0.5})
     assert (m.learner_.n_steps_, m.learner_.seq_step_) == (2, 1)
+
+
+@pytest.mark.parametrize("cls", [LSTMRegressor, LSTMClassifier])
+def test_a_new_observation_with_pd_na_or_an_array_while_a_step_is_pending(cls):
+    """While a step is pending, the next predict_one compares x with the
+    pending x.  pd.NA (a missing value, input 0) against a number made that
+    comparison raise TypeError ("boolean value of NA is ambiguous"), and an
+    array-valued feature raised NumPy's ValueError instead of InputError."""
+    pd = pytest.importorskip("pandas")
+    model = cls(n_blocks=2, seed=0)
+    model.learn_one({"a": 1.0}, 1)
+    twin = copy.deepcopy(model)
+    model.predict_one({"a": 1.0})
+    model.predict_one({"a": pd.NA})  # a new observation whose feature is missing
+    model.predict_one({"a": 2.0})  # pending x holds pd.NA now
+    model.predict_one({"a": pd.NA})
+    model.predict_one({"a": math.nan})  # missing again: the same observation, asked twice
+    for x in ({"a": 1.0}, {"a": 0.0}, {"a": 2.0}, {"a": 0.0}):
+        twin.predict_one(x)
+    _assert_same_learner(model.learner_, twin.learner_)
+    before = _model_state(model)
+    with pytest.raises(InputError, match="real number"):
+        model.predict_one({"a": np.array([1.0, 2.0])})
+    assert _model_state(model) == before
