@@ -188,6 +188,7 @@ class _StreamLSTM:
         self._out = np.zeros(n_out)
         self._pending_x = None  # copy of the x of a pending predict_one step
         self._waiting = collections.deque()  # max_delay > 0: steps predicted, not yet labelled
+        self._n_expired = 0  # ... and those before them, older than max_delay: only counted
         self.n_late_labels_ = 0
 
     # ------------------------------------------------------------------
@@ -213,6 +214,7 @@ class _StreamLSTM:
         return state
 
     def __setstate__(self, state):
+        state.setdefault("_n_expired", 0)  # pickled before the count existed
         self.__dict__.update(state)
         self._x = np.zeros(self._learner.layout.n_in)
         self._t = np.zeros(self._learner.layout.n_out)
@@ -299,7 +301,7 @@ class _StreamLSTM:
         """Run observation ``x`` (learning from ``target`` unless None);
         return the outputs y_k of its step (a buffer owned by the model)."""
         if self.max_delay:
-            if target is not None and self._waiting:
+            if target is not None and (self._n_expired or self._waiting):
                 self._learn_waiting(target)
                 return self._out
         elif self._pending_x is not None:
@@ -318,6 +320,7 @@ class _StreamLSTM:
             learner.predict_one(v, out=self._out)
             if self.max_delay:
                 self._waiting.append(learner.n_steps_ - 1)
+                self._expire()
             else:
                 self._pending_x = dict(x)
         else:
@@ -325,18 +328,30 @@ class _StreamLSTM:
             self._pending_x = None
         return self._out
 
+    def _expire(self):
+        """Count the waiting steps that have grown older than max_delay
+        instead of keeping them: their labels can only be skipped, and a model
+        that predicts without labels (prediction only) must not grow."""
+        waiting, oldest = self._waiting, self._learner.n_steps_ - 1 - self.max_delay
+        while waiting and waiting[0] < oldest:
+            waiting.popleft()
+            self._n_expired += 1
+
     def _learn_waiting(self, target):
         """A label for the oldest predicted, unlabelled step (max_delay > 0)."""
         learner = self._learner
-        age = learner.n_steps_ - 1 - self._waiting[0]
-        if age <= self.max_delay:
-            learner.learn_delayed(target, age)  # raises before any change on bad input
-        else:
+        # steps taken by learn_one age the waiting ones too; if this moves any, the
+        # label is skipped below, so a refused call (learn_delayed raising) moves none
+        self._expire()
+        if self._n_expired:
             if not self.n_late_labels_:
-                warnings.warn(f"a label arrived {age} steps after its prediction, later than "
-                              f"max_delay={self.max_delay}; it is skipped (n_late_labels_ counts "
-                              f"them)", RuntimeWarning, stacklevel=4)
+                warnings.warn(f"a label arrived later than max_delay={self.max_delay} steps after "
+                              f"its prediction; it is skipped (n_late_labels_ counts them)",
+                              RuntimeWarning, stacklevel=4)
             self.n_late_labels_ += 1
+            self._n_expired -= 1
+            return
+        learner.learn_delayed(target, learner.n_steps_ - 1 - self._waiting[0])  # raises before any change
         self._waiting.popleft()
 
     @classmethod

@@ -789,3 +789,36 @@ def test_a_new_observation_with_pd_na_or_an_array_while_a_step_is_pending(cls):
     with pytest.raises(InputError, match="real number"):
         model.predict_one({"a": np.array([1.0, 2.0])})
     assert _model_state(model) == before
+
+
+def test_the_queue_of_predicted_steps_stays_bounded():
+    """With max_delay > 0 the adapter remembered every predicted step not yet
+    labelled: a model used for prediction only (labels stopped, or never
+    given) grew by one entry per prediction without end.  Steps older than
+    max_delay are now only counted; their labels are still skipped in order,
+    and later labels still reach their own steps."""
+    D = 3
+    model = LSTMRegressor(n_blocks=2, block_size=1, max_delay=D, seed=0, target_range=(-1, 1))
+    twin = copy.deepcopy(model)
+    for i in range(500):
+        model.predict_one({"a": i / 500})
+    assert len(model._waiting) <= D + 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for i in range(500 - D - 1):  # labels of steps too old: skipped, counted
+            model.learn_one({"a": i / 500}, 0.5)
+        assert model.n_late_labels_ == 500 - D - 1
+        assert model.learner_.n_updates_ == 0
+        for i in range(500 - D - 1, 500):  # the last D + 1 are still in reach
+            model.learn_one({"a": i / 500}, 0.5)
+    assert model.n_late_labels_ == 500 - D - 1 and model.learner_.n_updates_ == D + 1
+    # the same as a model that kept every entry: drive the twin's learner by hand
+    m = twin.learner_
+    for i in range(500):
+        twin.predict_one({"a": i / 500})
+    target = (0.5 - (-1)) / ((1 - (-1)) / (1 - 2 * 0.1)) + 0.1  # the documented map, margin 0.1
+    for age in range(D, -1, -1):
+        m.learn_delayed(target, age)
+    _assert_same_learner(model.learner_, m)
+    restored = pickle.loads(pickle.dumps(model))
+    assert restored.n_late_labels_ == model.n_late_labels_
