@@ -220,6 +220,24 @@ def _checked_input(model, x, n):
     return a
 
 
+def _takes_missing_labels(model) -> bool:
+    """``model`` is a River adapter of ours (:mod:`online_lstm.river`), alone
+    or last in a River pipeline.  It takes one recurrent step per
+    ``predict_one`` and learns a label from a step it remembers, so it must
+    be told, with ``learn_one(x, None)``, that an observation has no label."""
+    adapters = sys.modules.get("online_lstm.river")  # imported if model is one of them
+    if adapters is None:
+        return False
+    steps = getattr(model, "steps", None)  # river.compose.Pipeline: name -> estimator
+    if steps is not None and hasattr(steps, "values") and len(steps):
+        model = list(steps.values())[-1]
+    return isinstance(model, adapters._StreamLSTM)
+
+
+#: the "prediction" of an observation without a label: learned, not scored
+_UNSCORED = object()
+
+
 def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=False, total=None,
                          delay=None):
     """Test-then-train over ``stream``; yield the running scores at checkpoints.
@@ -235,7 +253,12 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         take.  ``new_sequence`` True (or a non-zero number) resets the model
         before the observation (``model.reset()``); False, 0, None, NaN and
         ``pd.NA`` do not, and other types are refused.  A refused item
-        changes nothing, not even by the labels due before it.
+        changes nothing, not even by the labels due before it.  A River
+        adapter of :mod:`online_lstm.river` (alone or last in a pipeline)
+        gets ``learn_one(x, None)`` for an observation without a label, in
+        its place in the label order (not scored), as River's own loop
+        calls it: the adapter learns each label from a step it remembers,
+        and must know which observations have none.
     model
         An ``OnlineLSTM``, ``RTRL`` or ``BPTT`` (``predict_one`` then
         ``learn_last``: one step per observation), or anything with ``predict_one(x)`` and
@@ -326,11 +349,13 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
             else:  # the last step (delay 0 or 1): any learner, max_delay or not
                 model.learn_last(y)
         else:
-            if y_pred is not None and not (isinstance(y_pred, dict) and not y_pred):
+            if y_pred is not _UNSCORED and y_pred is not None and not (isinstance(y_pred, dict)
+                                                                       and not y_pred):
                 for m in ms:
                     m.update(y, y_pred)
             model.learn_one(x, y)
 
+    no_label = not array_model and _takes_missing_labels(model)
     owed = collections.deque()  # (i, x, y, y_pred) of labels not yet delivered
     n = 0
     t0 = time.perf_counter()
@@ -370,6 +395,8 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
                 y_pred = model.predict_one(x)
                 if _has_target(y):
                     owed.append((n, x, y, y_pred))
+                elif no_label:  # "no label" is delivered too, in its place
+                    owed.append((n, x, None, _UNSCORED))
             if not delay and owed:
                 answer(*owed.popleft())
             n += 1

@@ -1,5 +1,6 @@
 """Progressive validation: the helper against a hand-written test-then-train loop."""
 
+import copy
 import io
 
 import numpy as np
@@ -430,3 +431,70 @@ def test_the_competitors_take_one_step_per_observation(kind):
     with pytest.raises(InputError, match=r"stream item 1: .*shape \(3,\)"):
         progressive_val([stream[0], (np.ones(2), stream[1][1])], bad)
     assert bad.n_steps_ == 1
+
+
+@pytest.mark.parametrize("max_delay, delay", [(3, 2), (3, None), (0, None), (0, 1)])
+def test_river_adapters_see_observations_without_labels(max_delay, delay):
+    """A River adapter takes one step per predict_one and learns each label
+    from a step it remembers (the pending one, or with max_delay > 0 the
+    oldest predicted one not yet labelled).  The helper never told it that an
+    observation had no label: with max_delay > 0 every later label went to
+    the wrong step or was skipped as late (3 updates of 17 here), and with
+    max_delay = 0 an unlabelled observation followed by an equal x merged
+    into one step.  Now it gets learn_one(x, None) in the label order, as in
+    River's own loop; each label is learned from its own step."""
+    pytest.importorskip("river")
+    from online_lstm.river import LSTMRegressor
+
+    rng = np.random.default_rng(0)
+    xs = [{"a": float(v)} for v in rng.normal(size=40)]
+    xs[11] = dict(xs[10])  # an unlabelled observation, then an equal labelled one
+    ys = [float(np.tanh(2 * x["a"])) if rng.random() < 0.4 else None for x in xs]
+    ys[10], ys[11] = None, 0.5
+    model = LSTMRegressor(n_blocks=2, seed=0, max_delay=max_delay, target_range=(-1, 1))
+    df = progressive_val(list(zip(xs, ys)), model, "mae", step=100, delay=delay)
+    hand = LSTMRegressor(n_blocks=2, seed=0, max_delay=max_delay, target_range=(-1, 1))
+    hand.predict_one(xs[0])  # builds the input layer
+    m, d, owed, err = copy.deepcopy(hand.learner_), delay or 0, [], []
+    target = lambda y: (y + 1) / (2 / 0.8) + 0.1  # noqa: E731  the documented map, margin 0.1
+
+    def learn(j, y):
+        age = m.n_steps_ - 1 - j
+        m.learn_delayed(target(y), age) if age else m.learn_last(target(y))
+
+    for i, (x, y) in enumerate(zip(xs, ys)):
+        while owed and owed[0][0] + d <= i:
+            learn(*owed.pop(0))
+        p = m.predict_one(np.array([x["a"]]))[0] if i else hand.learner_.state_["y_k"][0]
+        if y is not None:
+            owed.append((i, y))
+            err.append(abs(y - (-1 + (p - 0.1) * 2 / 0.8)))
+        if not d and owed:
+            learn(*owed.pop(0))
+    for j, y in owed:
+        learn(j, y)
+    assert model.n_late_labels_ == 0
+    assert (model.learner_.n_steps_, model.learner_.n_updates_) == (40, sum(y is not None for y in ys))
+    _same_learner(model.learner_, m)
+    assert df["mae"].iloc[-1] == pytest.approx(np.mean(err), rel=1e-9)
+
+
+def test_an_adapter_at_the_end_of_a_pipeline_sees_observations_without_labels():
+    pytest.importorskip("river")
+    from river import preprocessing
+
+    from online_lstm.river import LSTMClassifier
+
+    rng = np.random.default_rng(1)
+    stream = [({"a": float(rng.normal())}, ("p", "q")[t % 2] if t % 3 == 0 else None) for t in range(60)]
+    model = preprocessing.StandardScaler() | LSTMClassifier(n_blocks=2, seed=0, max_delay=2)
+    progressive_val(stream, model, "accuracy", step=100, delay=2)
+    clf = model["LSTMClassifier"]
+    assert clf.n_late_labels_ == 0 and not clf._waiting
+    assert clf.learner_.n_updates_ == 20 and clf.learner_.n_steps_ == 60
+
+
+def _same_learner(a, b):
+    sa, sb = a.state_arrays(), b.state_arrays()
+    for key in ("theta", "dW", "T", "record"):
+        np.testing.assert_array_equal(sa[key], sb[key], err_msg=key)
