@@ -534,7 +534,9 @@ class OnlineLSTM(FixedAfterBuild):
         truncated gradient of that step's error, spec §3.9), all kept in the
         step's snapshot.  Only the moment the change is applied differs, so
         the steps since then are not replayed.  Resets in between do not
-        matter.
+        matter.  The learning rate is the current one (``lr`` is not part of
+        the snapshot): if it was changed since that step, the change is
+        scaled accordingly.
 
         A target entry of NaN means no target for that unit; each output
         unit of a step takes one target, so units that had one at the step
@@ -793,7 +795,10 @@ class OnlineLSTM(FixedAfterBuild):
 
     @property
     def n_updates_(self) -> int:
-        """Steps whose errors changed the weights (or the accumulated update)."""
+        """Weight changes from errors so far (applied, or accumulated with
+        ``update="sequence"``): one per step learned with a target, and one
+        per :meth:`learn_last` or :meth:`learn_delayed` call that gave one, so
+        a step whose targets arrive in parts counts once per part."""
         return int(self._mem[M_N_UPDATES])
 
     @property
