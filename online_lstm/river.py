@@ -155,7 +155,8 @@ class _StreamLSTM:
                  bias: str = "gates", g: str = "g2", h: str = "h1", in_gate_bias=None,
                  out_gate_bias=None, update: str = "step", state_bound: float = 1e6,
                  seed: int | None = None, reset_key=None, forget_gate: bool = False,
-                 peepholes: bool = False, forget_gate_bias=1.0, max_delay: int = 0):
+                 peepholes: bool = False, forget_gate_bias=1.0, max_delay: int = 0,
+                 on_divergence: str = "raise"):
         self.n_blocks = n_blocks
         self.block_size = block_size
         self.lr = lr
@@ -175,6 +176,7 @@ class _StreamLSTM:
         self.peepholes = peepholes
         self.forget_gate_bias = forget_gate_bias
         self.max_delay = max_delay
+        self.on_divergence = on_divergence
         self._setup(n_out=1)
 
     def _setup(self, n_out):
@@ -215,6 +217,7 @@ class _StreamLSTM:
 
     def __setstate__(self, state):
         state.setdefault("_n_expired", 0)  # pickled before the count existed
+        state.setdefault("on_divergence", "raise")  # ... and before the parameter existed
         self.__dict__.update(state)
         self._x = np.zeros(self._learner.layout.n_in)
         self._t = np.zeros(self._learner.layout.n_out)
@@ -365,7 +368,8 @@ class _StreamLSTM:
 #: constructor parameters passed through to OnlineLSTM
 _LEARNER_PARAMS = ("n_blocks", "block_size", "output_gates", "connectivity", "bias", "g", "h",
                    "init_range", "in_gate_bias", "out_gate_bias", "forget_gate", "peepholes",
-                   "forget_gate_bias", "lr", "update", "state_bound", "max_delay", "seed")
+                   "forget_gate_bias", "lr", "update", "state_bound", "on_divergence", "max_delay",
+                   "seed")
 
 _PARAMS_DOC = """
     n_blocks, block_size
@@ -379,6 +383,15 @@ _PARAMS_DOC = """
         Initial weights uniform in ``[-init_range, init_range]`` (spec §2.7).
     output_gates, connectivity, bias, g, h, in_gate_bias, out_gate_bias, update, state_bound
         As in :class:`online_lstm.OnlineLSTM`.
+    on_divergence
+        As in :class:`online_lstm.OnlineLSTM`: "raise" (default) raises
+        :class:`~online_lstm.errors.DivergenceError` when a step would push a
+        cell state beyond ``state_bound`` (or make anything non-finite);
+        "reset" resets the learner there and carries on
+        (``learner_.n_divergences_`` counts the events).  The adapter never
+        resets on its own otherwise, and the cell states of a 1997 net on an
+        unsegmented stream drift without bound (spec §4), so a long stream
+        needs "reset" (or ``reset_key``, or ``forget_gate=True``).
     seed
         Seed of the initial weights, including those of units added for new
         features or classes.  None: fresh entropy.
@@ -466,7 +479,7 @@ class LSTMRegressor(_StreamLSTM, base.Regressor):
                  out_gate_bias=None, update: str = "step", state_bound: float = 1e6,
                  seed: int | None = None, reset_key=None, forget_gate: bool = False,
                  peepholes: bool = False, forget_gate_bias=1.0, target_range: tuple | None = None,
-                 target_margin: float = 0.1, max_delay: int = 0):
+                 target_margin: float = 0.1, max_delay: int = 0, on_divergence: str = "raise"):
         self.target_range = target_range
         self.target_margin = target_margin
         if not (isinstance(target_margin, numbers.Real) and 0 <= target_margin < 0.5):
@@ -486,7 +499,7 @@ class LSTMRegressor(_StreamLSTM, base.Regressor):
             self._lo, self._hi = lo, hi
         super().__init__(n_blocks, block_size, lr, init_range, output_gates, connectivity, bias, g, h,
                          in_gate_bias, out_gate_bias, update, state_bound, seed, reset_key,
-                         forget_gate, peepholes, forget_gate_bias, max_delay)
+                         forget_gate, peepholes, forget_gate_bias, max_delay, on_divergence)
 
     @property
     def target_range_(self) -> tuple:

@@ -822,3 +822,39 @@ def test_the_queue_of_predicted_steps_stays_bounded():
     _assert_same_learner(model.learner_, m)
     restored = pickle.loads(pickle.dumps(model))
     assert restored.n_late_labels_ == model.n_late_labels_
+
+
+@pytest.mark.parametrize("cls", [LSTMRegressor, LSTMClassifier])
+def test_on_divergence_passes_through(cls):
+    """The adapters never reset on their own, and a 1997 net's cell states
+    drift on an unsegmented stream: the learner's on_divergence="reset" (the
+    README's remedy) had no adapter parameter, so a long River stream could
+    only stop with DivergenceError.  It is a parameter now; it reaches the
+    learner, survives widening and clone(), and the default still raises."""
+    from online_lstm.errors import DivergenceError
+
+    assert inspect_default(cls, "on_divergence") == "raise"
+    label = (lambda i: float(i % 2)) if cls is LSTMRegressor else (lambda i: "ab"[i % 2])
+    stream = [({"a": 1.0, "b": float(i % 3)}, label(i)) for i in range(60)]
+    kw = dict(n_blocks=2, block_size=1, seed=0, state_bound=2.0, in_gate_bias=5.0, lr=0.1)
+    raising = cls(**kw)
+    with pytest.raises(DivergenceError):
+        for x, y in stream:
+            raising.predict_one(x)
+            raising.learn_one(x, y)
+    model = cls(**kw, on_divergence="reset")
+    for x, y in stream:
+        model.predict_one(x)
+        model.learn_one(x, y)
+    assert model.learner_.on_divergence == "reset" and model.learner_.n_divergences_ > 0
+    assert model.learner_.n_steps_ == len(stream)
+    assert model.clone().learner_.on_divergence == "reset"
+    assert pickle.loads(pickle.dumps(model)).learner_.on_divergence == "reset"
+    with pytest.raises(ValueError, match="on_divergence"):
+        cls(on_divergence="ignore")
+
+
+def inspect_default(cls, name):
+    import inspect
+
+    return inspect.signature(cls).parameters[name].default
