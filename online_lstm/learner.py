@@ -506,6 +506,12 @@ class OnlineLSTM(FixedAfterBuild):
         repeated.  Raises :class:`NoPendingStepError` if the last step has
         already been learned from.  An all-NaN target does nothing and keeps
         the step pending.
+
+        The error reaches the cells through the output weights ``W_k``:
+        with ``max_delay = 0`` the current ones, with ``max_delay > 0`` the
+        step's own (kept in its snapshot).  The two are the same unless
+        :meth:`set_weights` changed ``W_k`` between the step and this call;
+        only the latter then gives the bits of ``learn_one(x, y)``.
         """
         yy = y if type(y) is np.ndarray else self._y(y)
         if self.layout.max_delay:  # keep the step's snapshot in step: learn through it
