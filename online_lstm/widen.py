@@ -45,11 +45,21 @@ from .layout import H_SIZE, H_WMAX, META, META_COUNTERS
 from .learner import OnlineLSTM
 
 
+def _positions(new_names, old_names):
+    """Where each of ``old_names`` sits in ``new_names``.  The layout's name
+    lists are properties built anew on every access: read each once, and look
+    the names up in a dict (a list lookup per name made every widening
+    quadratic in the number of inputs, and a stream whose features appear
+    one at a time cubic)."""
+    where = {name: i for i, name in enumerate(new_names)}
+    return [where[name] for name in old_names]
+
+
 def _copy_named(old_lay, new_lay, old_flat, new_flat):
     """Copy every named parameter of ``old_flat`` into ``new_flat`` by unit and
     source name (theta and the accumulated update dW share this layout)."""
-    h_cols = [new_lay.source_names.index(s) for s in old_lay.source_names]
-    k_cols = [new_lay.output_source_names.index(s) for s in old_lay.output_source_names]
+    h_cols = _positions(new_lay.source_names, old_lay.source_names)
+    k_cols = _positions(new_lay.output_source_names, old_lay.output_source_names)
     for name in old_lay.shapes:
         src = old_lay.weight_view(old_flat, name)
         dst = new_lay.weight_view(new_flat, name)
@@ -173,7 +183,7 @@ def widen(learner: OnlineLSTM, n_in: int | None = None, n_out: int | None = None
 
     # traces: zero rows for the new input sources, the rest by source name
     traces = np.zeros(new.n_traces)
-    rows = [new.source_names.index(s) for s in old.source_names]
+    rows = _positions(new.source_names, old.source_names)
     _trace_rows(new, traces)[rows] = _trace_rows(old, src["T"])
     n_rows = old.I_h * old.trace_row
     traces[new.I_h * new.trace_row:] = src["T"][n_rows:]  # bias row, peephole traces
@@ -199,7 +209,7 @@ def _widen_record(old, new, rec, theta, rows, computed):
         if name == "z":
             b[name][rows] = part
         elif name == "o":
-            b[name][[new.output_source_names.index(s) for s in old.output_source_names]] = part
+            b[name][_positions(new.output_source_names, old.output_source_names)] = part
         else:
             b[name][: part.shape[0]] = part
     if computed:

@@ -158,3 +158,33 @@ def test_widen_keeps_the_divergence_record():
     for w in (widen(m, n_in=2, n_out=3), widen(m)):
         assert w.n_divergences_ == m.n_divergences_ and w.last_divergence_ is m.last_divergence_
         assert w.on_divergence == "reset" and w.state_bound == 0.05
+
+
+def test_widening_reads_the_name_lists_a_fixed_number_of_times(monkeypatch):
+    """The layout's name lists are built anew on every access.  widen once
+    read them once per source (``list.index`` in a loop): each widening was
+    quadratic in the number of inputs, and a River stream whose features
+    appear one at a time (a one-hot encoded id) was cubic: 1,000 features
+    took 255 s, against 2.5 s now.  The number of reads must not grow with
+    the net."""
+    from online_lstm.layout import Layout
+
+    reads = {"n": 0}
+    for name in ("source_names", "output_source_names"):
+        prop = getattr(Layout, name)
+
+        def counted(self, _get=prop.fget):
+            reads["n"] += 1
+            return _get(self)
+
+        monkeypatch.setattr(Layout, name, property(counted))
+    counts = []
+    for n_in in (3, 300):
+        for conn in ("F", "B"):
+            m = OnlineLSTM(n_in, 2, n_blocks=2, block_size=2, connectivity=conn, seed=0, max_delay=2)
+            m.learn_many(np.ones((4, n_in)), np.full((4, 2), 0.5))
+            m.predict_one(np.ones(n_in))
+            reads["n"] = 0
+            widen(m, n_in=n_in + 1, n_out=3)
+            counts.append(reads["n"])
+    assert counts[:2] == counts[2:] and max(counts) < 20, counts
