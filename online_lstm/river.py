@@ -496,6 +496,15 @@ class LSTMRegressor(_StreamLSTM, base.Regressor):
             if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
                 raise ValueError(f"target_range must be None or (lo, hi), two numbers with finite "
                                  f"lo < hi; got {target_range!r}")
+            # the map and the range of its predictions must be finite too: hi - lo can
+            # overflow (every prediction was then inf and every target the margin)
+            scale = (hi - lo) / (1.0 - 2.0 * target_margin)
+            if not (math.isfinite(scale) and math.isfinite(lo - target_margin * scale)
+                    and math.isfinite(hi + target_margin * scale)):
+                raise ValueError(f"target_range must be None or (lo, hi), two numbers with finite "
+                                 f"lo < hi whose predictions [lo - d, hi + d] (d = target_margin "
+                                 f"(hi - lo) / (1 - 2 target_margin)) are finite too; got "
+                                 f"{target_range!r}")
             self._lo, self._hi = lo, hi
         super().__init__(n_blocks, block_size, lr, init_range, output_gates, connectivity, bias, g, h,
                          in_gate_bias, out_gate_bias, update, state_bound, seed, reset_key,

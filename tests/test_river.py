@@ -746,6 +746,18 @@ def test_target_range_is_checked_with_a_message_naming_it(bad):
         LSTMRegressor(target_range=bad)
 
 
+@pytest.mark.parametrize("bad, margin", [((-1e308, 1e308), 0.1), ((0.0, 1.7e308), 0.1),
+                                         ((-1.797e308, 0.0), 0.1), ((0.0, 1e300), 0.4999999999999)])
+def test_a_target_range_whose_map_overflows_is_refused(bad, margin):
+    """hi - lo (or the margin beyond them) beyond float64: the map's scale was
+    inf, every prediction inf and every target the margin.  Refused when built."""
+    with pytest.raises(ValueError, match=r"target_range must be None or \(lo, hi\).*finite too"):
+        LSTMRegressor(target_range=bad, target_margin=margin)
+    big = LSTMRegressor(n_blocks=2, seed=0, target_range=(-1e150, 1e150))  # the labels' own limit
+    big.learn_one({"a": 1.0}, 1e150)
+    assert math.isfinite(big.predict_one({"a": 1.0}))
+
+
 def test_a_late_label_warns_once_and_is_counted_each_time():
     m = LSTMRegressor(n_blocks=2, block_size=1, max_delay=1, seed=0)
     for i in range(6):
