@@ -429,6 +429,19 @@ def _real_label(y) -> float:
                      f"without one; got {y!r} of type {type(y).__name__}")
 
 
+def _no_class(y) -> bool:
+    """A classification label that means "no label": None, ``pd.NA``, or a
+    value unequal to itself (a NaN of any type: float, NumPy, ``Decimal``;
+    ``pd.NaT``).  Such a value could not name a class anyway: it never finds
+    its own entry in a dict, so each one would register a class of its own."""
+    if is_missing(y):
+        return True
+    try:
+        return bool(y != y)
+    except Exception:  # an array (no truth value), or a != that refuses
+        return False
+
+
 class LSTMRegressor(_StreamLSTM, base.Regressor):
     """The 1997 LSTM as a River regressor: one output unit, one step per observation.
 
@@ -598,9 +611,9 @@ class LSTMClassifier(_StreamLSTM, base.Classifier):
         return list(self._classes)
 
     def learn_one(self, x: dict, y) -> None:
-        """Learn label ``y`` for observation ``x`` (None or NaN: a step without
-        label, which registers no class)."""
-        if is_missing(y) or (isinstance(y, numbers.Real) and y != y):  # no label
+        """Learn label ``y`` for observation ``x`` (None, ``pd.NA`` or a NaN of
+        any type: a step without label, which registers no class)."""
+        if _no_class(y):  # no label
             t = self._t
             t.fill(math.nan)
             self._step(x, t)

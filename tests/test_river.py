@@ -560,6 +560,30 @@ def test_a_label_of_none_is_a_step_without_label(predict_first, max_delay):
             assert model.classes_ == nan.classes_ == ["a"]
 
 
+@pytest.mark.parametrize("max_delay", [0, 2])
+def test_a_nan_label_of_any_type_registers_no_class(max_delay):
+    """A NaN is unequal to itself, so it never finds its own entry among the
+    classes: a Decimal NaN (an object column read from SQL) or pd.NaT
+    registered a new class at every occurrence, and the net grew an output
+    unit each time.  Any label unequal to itself is no label, like a float NaN."""
+    import decimal
+
+    import pandas as pd
+
+    for nan in (decimal.Decimal("NaN"), pd.NaT, np.datetime64("NaT"), np.float32("nan")):
+        model = LSTMClassifier(n_blocks=2, seed=0, max_delay=max_delay)
+        ref = copy.deepcopy(model)
+        for t in range(3):
+            x = {"a": float(t)}
+            for m, y in ((model, nan), (ref, None)):
+                m.predict_one(x)
+                m.learn_one(x, y)
+        assert model.classes_ == [] and model.learner_.layout.n_out == 1, nan
+        _assert_same_learner(model.learner_, ref.learner_)
+        model.learn_one({"a": 1.0}, "x")
+        assert model.classes_ == ["x"]
+
+
 @pytest.mark.parametrize("predict_first", [False, True])
 def test_bad_labels_are_refused_and_change_nothing(predict_first):
     cases = ((LSTMRegressor, ["1.5", "hi", [1.0], {"y": 1}, 1 + 2j]),
