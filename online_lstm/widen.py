@@ -142,6 +142,9 @@ def widen(learner: OnlineLSTM, n_in: int | None = None, n_out: int | None = None
     OnlineLSTM
         Same class and parameters as ``learner`` except ``n_in``/``n_out``.
     """
+    if not isinstance(learner, OnlineLSTM):  # a LearnerBank failed deep inside, on an attribute
+        raise TypeError(f"widen takes an OnlineLSTM; got {type(learner).__name__} (a LearnerBank "
+                        f"cannot be widened: widen its learners, bank.learner(l), one by one)")
     old = learner.layout
     for name, value in (("n_in", n_in), ("n_out", n_out)):
         if value is not None and (isinstance(value, (bool, np.bool_))

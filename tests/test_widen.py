@@ -188,3 +188,11 @@ def test_widening_reads_the_name_lists_a_fixed_number_of_times(monkeypatch):
             widen(m, n_in=n_in + 1, n_out=3)
             counts.append(reads["n"])
     assert counts[:2] == counts[2:] and max(counts) < 20, counts
+
+
+def test_a_bank_is_refused_clearly():
+    """widen(bank) raised AttributeError about n_divergences_ after building a clone."""
+    from online_lstm import LearnerBank
+
+    with pytest.raises(TypeError, match="widen takes an OnlineLSTM; got LearnerBank"):
+        widen(LearnerBank(2, 2, 1, n_blocks=1, seed=0), n_in=3)
