@@ -624,7 +624,14 @@ class LSTMClassifier(_StreamLSTM, base.Classifier):
             raise InputError(f"a class label must be hashable (a str, int, bool, ...); got {y!r} of "
                              f"type {type(y).__name__}") from None
         if k is None:
-            if self._pending_x is None:  # refuse bad features before the class is registered
+            # if x takes a step of its own, refuse bad features before the class is
+            # registered; a label for a step already taken does not read x (the
+            # regressor's rule, and this one's for a known class)
+            if self.max_delay:
+                waiting = bool(self._n_expired or self._waiting)
+            else:
+                waiting = self._pending_x is not None  # an empty dict is a pending x too
+            if not waiting:
                 self._reset_flag(x)
                 self._encode(x)
             k = self._classes[y] = len(self._classes)

@@ -714,6 +714,23 @@ def test_delayed_labels_are_learned_from_their_own_step(d):
     assert model.n_late_labels_ == 0
 
 
+def test_a_delayed_label_of_a_new_class_does_not_read_its_x():
+    """With max_delay > 0, a label goes to the oldest predicted step and x is
+    not read, as for a known class and for the regressor.  A new class once
+    encoded x all the same: a new feature in it widened the net at label time,
+    and a bad value in it refused the label (a known class was accepted)."""
+    for label in ("old", "new"):
+        model = LSTMClassifier(n_blocks=2, seed=0, max_delay=2)
+        model.learn_one({"a": 1.0}, "old")
+        model.predict_one({"a": 1.0})
+        ref = copy.deepcopy(model)
+        model.learn_one({"a": 1.0, "zz": 2.0, "colour": "red"}, label)
+        ref.learn_one({"a": 1.0}, label)
+        assert model.feature_names_ == ref.feature_names_ == ["a"], label
+        assert model.classes_ == ref.classes_
+        _assert_same_learner(model.learner_, ref.learner_)
+
+
 def test_progressive_val_score_with_delay():
     """River's delayed evaluation runs on the adapter unchanged; with
     max_delay below the delay the late labels are skipped, counted and
