@@ -113,10 +113,13 @@ def _same_observation(x, pending) -> bool:
     observation, asked twice, look like a new one.  A value that has no truth
     value for ``==`` (``pd.NA`` against a number, an array) is no match: the
     observation is new, and its encoding accepts or refuses it."""
-    if x.keys() != pending.keys():
+    if len(x) != len(pending):  # not x.keys() != ...: a pandas Series' keys compare elementwise
         return False
+    missing = object()
     for k, v in x.items():
-        w = pending[k]
+        w = pending.get(k, missing)
+        if w is missing:
+            return False
         if v is w:
             continue
         try:

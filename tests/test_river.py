@@ -811,6 +811,25 @@ def test_a_late_label_warns_once_and_is_counted_each_time():
     assert len([x for x in w if issubclass(x.category, RuntimeWarning)]) == 1
 
 
+@pytest.mark.parametrize("cls", [LSTMRegressor, LSTMClassifier])
+def test_a_pandas_series_asked_twice_is_one_step(cls):
+    """A row of a DataFrame (``df.iloc[i]``, a Series) is read like a dict
+    everywhere, but asking it twice while its step was pending compared the
+    Series' index with the dict's keys elementwise and raised IndexError."""
+    import pandas as pd
+
+    model, ref = cls(n_blocks=2, seed=0), cls(n_blocks=2, seed=0)
+    label = (lambda t: float(t)) if cls is LSTMRegressor else (lambda t: t % 2)
+    for t in range(4):
+        row = pd.Series({"a": float(t), "b": 1.0})
+        assert model.predict_one(row) == model.predict_one(row) == ref.predict_one(row.to_dict())
+        assert model.predict_one(pd.Series({"a": 9.0, "b": 1.0})) == ref.predict_one({"a": 9.0, "b": 1.0})
+        model.learn_one(row, label(t))
+        ref.learn_one(row.to_dict(), label(t))
+    _assert_same_learner(model.learner_, ref.learner_)
+    assert model.learner_.n_steps_ == 8
+
+
 def test_reset_forgets_the_pending_observation():
     """The same x asked again after a reset is a new step of the new sequence."""
     m = LSTMRegressor(n_blocks=2, block_size=1, seed=0)
