@@ -42,8 +42,14 @@ arrive later (``delay=...``, or a live stream whose truth comes in after
 the forecast), build the model with ``max_delay=D``: the learner then keeps
 each step's snapshot for D more steps (:meth:`OnlineLSTM.learn_delayed`),
 and ``learn_one(x, y)`` learns from the **oldest predicted observation not
-yet labelled**, as ``progressive_val_score`` delivers them: labels come in
-the order of the predictions.  A label that comes more than D steps after
+yet labelled**, as ``progressive_val_score`` delivers them with a constant
+``delay``: labels come in the order of the predictions.  The adapter cannot
+tell which observation a label belongs to (River passes a copy of ``x``, and
+a pipeline transforms it anew), so labels that overtake one another (a
+``delay`` that varies per observation: a callable, or the name of a feature
+holding each observation's delay) are silently learned from the wrong
+steps: each label goes to the oldest waiting step, whichever observation it
+belongs to.  Such streams are not supported.  A label that comes more than D steps after
 its prediction can no longer be learned from; it is skipped, counted in
 ``n_late_labels_``, and a warning is issued the first time.  ``learn_one``
 with no prediction waiting is a new observation, as above.  In this mode
