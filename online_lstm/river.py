@@ -189,6 +189,12 @@ class _StreamLSTM:
         self._setup(n_out=1)
 
     def _setup(self, n_out):
+        if isinstance(self.seed, (np.random.Generator, np.random.BitGenerator, np.random.SeedSequence)):
+            # the learner takes these, but the adapter also seeds the weights of later
+            # units from the seed, and clone() must give the same initial weights
+            raise ValueError(f"seed must be None or an int >= 0 (or a sequence of them) for a River "
+                             f"adapter; got a {type(self.seed).__name__}, which a clone would "
+                             f"share or could not reproduce")
         params = {name: getattr(self, name) for name in _LEARNER_PARAMS}
         self._learner = OnlineLSTM(n_in=1, n_out=n_out, **params)  # validates the parameters
         self._rng = np.random.default_rng(None if self.seed is None else [self.seed, 1997])

@@ -616,6 +616,18 @@ def test_clone_is_fresh_and_seeded_clones_agree():
         b.learn_one(x, y)
 
 
+@pytest.mark.parametrize("cls", [LSTMRegressor, LSTMClassifier])
+def test_a_generator_or_seed_sequence_seed_is_refused_clearly(cls):
+    """OnlineLSTM takes a Generator or a SeedSequence as its seed, so the
+    adapter let them through, then failed on them with "TypeError: object of
+    type 'numpy.random._generator.Generator' has no len()"."""
+    for seed in (np.random.default_rng(0), np.random.SeedSequence(1), np.random.PCG64(2)):
+        with pytest.raises(ValueError, match="seed must be None or an int"):
+            cls(seed=seed)
+    for seed in (None, 3, np.int64(3), [1, 2]):
+        cls(seed=seed).learn_one({"a": 1.0}, 1)
+
+
 def test_pickled_model_continues_identically():
     model = LSTMClassifier(n_blocks=2, seed=0)
     stream = list(datasets.Phishing().take(60))
