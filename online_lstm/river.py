@@ -638,7 +638,8 @@ class LSTMClassifier(_StreamLSTM, base.Classifier):
         except TypeError:
             raise InputError(f"a class label must be hashable (a str, int, bool, ...); got {y!r} of "
                              f"type {type(y).__name__}") from None
-        if k is None:
+        new_class = k is None
+        if new_class:
             # if x takes a step of its own, refuse bad features before the class is
             # registered; a label for a step already taken does not read x (the
             # regressor's rule, and this one's for a known class)
@@ -656,7 +657,12 @@ class LSTMClassifier(_StreamLSTM, base.Classifier):
         t = self._t
         t.fill(0.0)
         t[k] = 1.0
-        self._step(x, t)
+        try:
+            self._step(x, t)
+        except Exception:
+            if new_class:  # a refused step (DivergenceError) registers no class, as the
+                del self._classes[y]  # regressor keeps no new range; the unit, which had
+            raise  # no target, waits for the next new class
 
     def predict_proba_one(self, x: dict) -> dict:
         """Class probabilities for observation ``x``: outputs normalised to sum 1."""

@@ -584,6 +584,26 @@ def test_a_nan_label_of_any_type_registers_no_class(max_delay):
         assert model.classes_ == ["x"]
 
 
+def test_a_diverging_step_registers_no_class():
+    """A step refused with DivergenceError left its new class registered,
+    untrained, in classes_ and in predict_proba_one (the regressor restores its
+    target range in that case).  The widened output unit, which had no
+    target, goes to the next new class, exactly."""
+    from online_lstm.errors import DivergenceError
+
+    model = LSTMClassifier(n_blocks=1, block_size=1, seed=0, state_bound=1.0, init_range=1.0)
+    model.learn_one({"a": 0.1}, "x")
+    model.learn_one({"a": 1.0}, "y")
+    with pytest.raises(DivergenceError):
+        model.learn_one({"a": 5.0}, "z")
+    assert model.classes_ == ["x", "y"] and model.learner_.layout.n_out == 3
+    model.reset()
+    assert set(model.predict_proba_one({"a": 0.1})) == {"x", "y"}
+    model.learn_one({"a": 0.1}, "w")  # takes the unit z was given
+    assert model.classes_ == ["x", "y", "w"] and model.learner_.layout.n_out == 3
+    assert set(model.predict_proba_one({"a": 0.2})) == {"x", "y", "w"}
+
+
 @pytest.mark.parametrize("predict_first", [False, True])
 def test_bad_labels_are_refused_and_change_nothing(predict_first):
     cases = ((LSTMRegressor, ["1.5", "hi", [1.0], {"y": 1}, 1 + 2j]),
