@@ -397,7 +397,10 @@ _PARAMS_DOC = """
     init_range
         Initial weights uniform in ``[-init_range, init_range]`` (spec §2.7).
     output_gates, connectivity, bias, g, h, in_gate_bias, out_gate_bias, update, state_bound
-        As in :class:`online_lstm.OnlineLSTM`.
+        As in :class:`online_lstm.OnlineLSTM`.  ``update="sequence"`` applies the
+        accumulated weight changes only at a reset (:meth:`reset` or ``reset_key``):
+        on a stream without either the weights never change (TrumpApproval behind
+        a StandardScaler: MAE 1.70, against 0.545 with the default "step").
     on_divergence
         As in :class:`online_lstm.OnlineLSTM`: "raise" (default) raises
         :class:`~online_lstm.errors.DivergenceError` when a step would push a
