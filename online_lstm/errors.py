@@ -38,6 +38,14 @@ class DivergenceError(FloatingPointError):
     def __reduce__(self):  # picklable, e.g. raised in a worker process
         return type(self), (self.args[0], self.step, self.row, self.reason), {"state": self.state}
 
+    @classmethod
+    def reset_refused(cls, reason: str, step: int) -> "DivergenceError":
+        """The error of a :meth:`reset` that would apply a diverging
+        accumulated update (``update="sequence"``): nothing was changed."""
+        return cls(f"reset refused: applying the weight changes accumulated over the sequence "
+                   f"(update='sequence') failed: {reason}. Nothing was changed; the learner holds "
+                   f"its state from before the reset.", step=step, row=None, reason=reason)
+
 
 class NoPendingStepError(RuntimeError):
     """``learn_last`` was called, but the last step was already learned from

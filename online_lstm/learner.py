@@ -604,11 +604,7 @@ class OnlineLSTM(FixedAfterBuild):
         """
         st = _k.reset(self._mem)
         if st in _DIVERGENCE_REASONS:  # applying the accumulated update (update="sequence")
-            reason = _DIVERGENCE_REASONS[st]
-            raise DivergenceError(
-                f"reset refused: applying the weight changes accumulated over the sequence "
-                f"(update='sequence') failed: {reason}. Nothing was changed; the learner holds "
-                f"its state from before the reset.", step=self.n_steps_, row=None, reason=reason)
+            raise DivergenceError.reset_refused(_DIVERGENCE_REASONS[st], self.n_steps_)
         if st:
             self._raise(st)
 

@@ -275,11 +275,7 @@ class StreamLearner(FixedAfterBuild):
         change first; then zero the activations (and influences/history)."""
         st = self._kernels[3](self._S, self._net)
         if st in _DIVERGENCE:  # applying the accumulated update (update="sequence")
-            reason = _DIVERGENCE[st]
-            raise DivergenceError(
-                f"reset refused: applying the weight changes accumulated over the sequence "
-                f"(update='sequence') failed: {reason}. Nothing was changed; the learner holds "
-                f"its state from before the reset.", step=self.n_steps_, row=None, reason=reason)
+            raise DivergenceError.reset_refused(_DIVERGENCE[st], self.n_steps_)
         if st:
             self._raise(st)
 
