@@ -102,7 +102,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError("online_lstm.river needs River: pip install 'online-lstm[river]'") from exc
 
 from ._validate import is_missing, reset_flag
-from .errors import InputError
+from .errors import InputError, NoPendingStepError
 from .layout import MAGNITUDE_LIMIT
 from .learner import OnlineLSTM
 from .widen import widen
@@ -110,6 +110,8 @@ from .widen import widen
 __all__ = ["LSTMRegressor", "LSTMClassifier"]
 
 _FLOAT_MAX = float(np.finfo(np.float64).max)
+_ABSENT = object()  # a feature not in x
+_LATE = object()  # a label for a step older than max_delay
 
 
 def _same_observation(x, pending) -> bool:
@@ -165,7 +167,7 @@ class _StreamLSTM:
                  out_gate_bias=None, update: str = "step", state_bound: float = 1e6,
                  seed: int | None = None, reset_key=None, forget_gate: bool = False,
                  peepholes: bool = False, forget_gate_bias=1.0, max_delay: int = 0,
-                 on_divergence: str = "raise"):
+                 on_divergence: str = "raise", id_key=None):
         self.n_blocks = n_blocks
         self.block_size = block_size
         self.lr = lr
@@ -186,6 +188,7 @@ class _StreamLSTM:
         self.forget_gate_bias = forget_gate_bias
         self.max_delay = max_delay
         self.on_divergence = on_divergence
+        self.id_key = id_key
         self._setup(n_out=1)
 
     def _setup(self, n_out):
@@ -197,6 +200,8 @@ class _StreamLSTM:
                              f"share or could not reproduce")
         params = {name: getattr(self, name) for name in _LEARNER_PARAMS}
         self._learner = OnlineLSTM(n_in=1, n_out=n_out, **params)  # validates the parameters
+        if self.id_key is not None:
+            self._check_id_key()
         self._rng = np.random.default_rng(None if self.seed is None else [self.seed, 1997])
         self._slots = {}  # feature name -> input unit
         self._names = []  # feature names by input unit
@@ -206,7 +211,21 @@ class _StreamLSTM:
         self._pending_x = None  # copy of the x of a pending predict_one step
         self._waiting = collections.deque()  # max_delay > 0: steps predicted, not yet labelled
         self._n_expired = 0  # ... and those before them, older than max_delay: only counted
+        self._ids = {}  # id_key: id -> (step, copy of x, outputs) while waiting; (step, None, None) once labelled
+        self._id_order = collections.deque()  # id_key: (step, id) in step order, for expiry
         self.n_late_labels_ = 0
+
+    def _check_id_key(self):
+        ik = self.id_key
+        try:
+            hash(ik)
+        except TypeError:
+            raise ValueError(f"id_key must be None or a hashable feature name; got {ik!r}") from None
+        if not self._learner.layout.max_delay:
+            raise ValueError("id_key needs max_delay > 0: with max_delay=0 a label can only go to "
+                             "the last predicted step, so there is no step for an id to choose")
+        if self.reset_key is not None and ik == self.reset_key:
+            raise ValueError(f"id_key and reset_key must be different features; both are {ik!r}")
 
     # ------------------------------------------------------------------
     @property
@@ -233,6 +252,9 @@ class _StreamLSTM:
     def __setstate__(self, state):
         state.setdefault("_n_expired", 0)  # pickled before the count existed
         state.setdefault("on_divergence", "raise")  # ... and before the parameter existed
+        state.setdefault("id_key", None)  # ... and before id_key existed
+        state.setdefault("_ids", {})
+        state.setdefault("_id_order", collections.deque())
         self.__dict__.update(state)
         self._x = np.zeros(self._learner.layout.n_in)
         self._t = np.zeros(self._learner.layout.n_out)
@@ -261,7 +283,7 @@ class _StreamLSTM:
         for k, val in items:
             i = slots.get(k)
             if i is None:
-                if rk is not None and k == rk:
+                if (rk is not None and k == rk) or (self.id_key is not None and k == self.id_key):
                     continue
                 new = [] if new is None else new
                 new.append(k)
@@ -319,6 +341,8 @@ class _StreamLSTM:
         """Run observation ``x`` (learning from ``target`` unless None);
         return the outputs y_k of its step (a buffer owned by the model)."""
         if self.max_delay:
+            if self.id_key is not None:
+                return self._step_id(x, target)
             if target is not None and (self._n_expired or self._waiting):
                 self._learn_waiting(target)
                 return self._out
@@ -362,15 +386,112 @@ class _StreamLSTM:
         # label is skipped below, so a refused call (learn_delayed raising) moves none
         self._expire()
         if self._n_expired:
-            if not self.n_late_labels_:
-                warnings.warn(f"a label arrived later than max_delay={self.max_delay} steps after "
-                              f"its prediction; it is skipped (n_late_labels_ counts them)",
-                              RuntimeWarning, stacklevel=4)
-            self.n_late_labels_ += 1
-            self._n_expired -= 1
+            self._skip_late()
             return
         learner.learn_delayed(target, learner.n_steps_ - 1 - self._waiting[0])  # raises before any change
         self._waiting.popleft()
+
+    def _skip_late(self):
+        """A label for a step older than max_delay: skipped and counted, with
+        a warning the first time (stacklevel: the caller of learn_one)."""
+        if not self.n_late_labels_:
+            warnings.warn(f"a label arrived later than max_delay={self.max_delay} steps after "
+                          f"its prediction; it is skipped (n_late_labels_ counts them)",
+                          RuntimeWarning, stacklevel=5)
+        self.n_late_labels_ += 1
+        self._n_expired -= 1
+
+    # ------------------------------------------------------------------
+    # id_key: each label goes to the step predicted under its observation's id
+    def _id_of(self, x):
+        """``x[id_key]``, refused (InputError) if absent, missing or unusable as a key."""
+        ik, get = self.id_key, getattr(x, "get", None)
+        if get is None:
+            raise InputError(f"x must be a dict of features (name -> number); got {type(x).__name__}")
+        v = get(ik, _ABSENT)
+        t = type(v)
+        if t is int or t is str:  # fast path: the usual ids
+            return v
+        if v is _ABSENT:
+            raise InputError(f"x has no id: id_key={ik!r} names a feature every observation must have")
+        try:
+            hash(v)
+            bad = is_missing(v) or bool(v != v)  # None, pd.NA, a NaN of any type (pd.NaT too)
+        except Exception:  # unhashable, or a != that refuses
+            raise InputError(f"the id x[{ik!r}] must be hashable (an int, str, timestamp, ...); got "
+                             f"{v!r:.60} of type {type(v).__name__}") from None
+        if bad:
+            raise InputError(f"the id x[{ik!r}] is missing ({v!r}); every observation needs an id")
+        return v
+
+    def _id_label(self, x):
+        """``(id, where)`` for a label of observation ``x``: ``where`` is the
+        entry of its waiting step, ``_LATE`` (steps have expired unlabelled:
+        their ids are forgotten, so the label is taken as one of theirs), or
+        None (a new observation).  Refuses a bad id and a second label for a
+        step still remembered, before any change."""
+        key = self._id_of(x)
+        e = self._ids.get(key)
+        if e is not None:
+            if e[1] is None:
+                raise NoPendingStepError(
+                    f"the observation with id {key!r} already had its label (or was learned by "
+                    f"learn_one); a step takes one label, as in OnlineLSTM.learn_delayed")
+            return key, e
+        return key, (_LATE if self._n_expired else None)
+
+    def _step_id(self, x, target):
+        """``_step`` with id_key set (max_delay > 0)."""
+        if target is None:
+            key = self._id_of(x)
+            e = self._ids.get(key)
+            if e is not None and e[1] is not None:  # predicted, waiting for its label
+                if not _same_observation(x, e[1]):
+                    raise InputError(f"id {key!r} is already waiting for its label with other "
+                                     f"features; ids must be unique per observation")
+                out, prev = self._out, e[2]  # the same observation, asked again
+                out[: len(prev)] = prev
+                out[len(prev):] = 0.0  # units of classes registered since: not predicted then
+                return out
+        else:
+            key, e = self._id_label(x)
+            if e is _LATE:
+                self._skip_late()
+                return self._out
+            if e is not None:
+                if target[0] == target[0]:  # NaN: no label, nothing to learn
+                    learner = self._learner
+                    learner.learn_delayed(target, learner.n_steps_ - 1 - e[0])  # raises before any change
+                self._ids[key] = (e[0], None, None)
+                return self._out
+        reset = self._reset_flag(x)
+        v = self._encode(x)
+        learner = self._learner
+        if reset:
+            learner.reset()
+        if target is None:
+            learner.predict_one(v, out=self._out)
+            entry = (learner.n_steps_ - 1, dict(x), self._out.copy())
+        else:
+            learner.learn_one(v, target, out=self._out)
+            entry = (learner.n_steps_ - 1, None, None)
+        self._ids[key] = entry
+        self._id_order.append((entry[0], key))
+        self._expire_ids()
+        return self._out
+
+    def _expire_ids(self):
+        """Forget the ids of steps older than max_delay (bounded memory);
+        those still waiting for a label are counted in ``_n_expired``."""
+        order, ids = self._id_order, self._ids
+        oldest = self._learner.n_steps_ - 1 - self.max_delay
+        while order and order[0][0] < oldest:
+            step, key = order.popleft()
+            e = ids.get(key)
+            if e is not None and e[0] == step:
+                del ids[key]
+                if e[1] is not None:
+                    self._n_expired += 1
 
     @classmethod
     def _unit_test_params(cls):
@@ -427,7 +548,14 @@ _PARAMS_DOC = """
     max_delay
         Labels may arrive up to this many observations after their
         prediction (see "Delayed labels" in the module docstring).  0
-        (default): the label of the last prediction only."""
+        (default): the label of the last prediction only.
+    id_key
+        Name of a feature holding each observation's id (any hashable value;
+        never an input).  With it, ``learn_one`` learns each label from the
+        step predicted under the same id, so labels may arrive in any order
+        (see "Delayed labels" in the module docstring).  Needs
+        ``max_delay > 0``.  None (default): labels in the order of the
+        predictions."""
 
 
 def _real_label(y) -> float:
@@ -510,7 +638,8 @@ class LSTMRegressor(_StreamLSTM, base.Regressor):
                  out_gate_bias=None, update: str = "step", state_bound: float = 1e6,
                  seed: int | None = None, reset_key=None, forget_gate: bool = False,
                  peepholes: bool = False, forget_gate_bias=1.0, target_range: tuple | None = None,
-                 target_margin: float = 0.1, max_delay: int = 0, on_divergence: str = "raise"):
+                 target_margin: float = 0.1, max_delay: int = 0, on_divergence: str = "raise",
+                 id_key=None):
         self.target_range = target_range
         self.target_margin = target_margin
         if not (isinstance(target_margin, numbers.Real) and 0 <= target_margin < 0.5):
@@ -539,7 +668,7 @@ class LSTMRegressor(_StreamLSTM, base.Regressor):
             self._lo, self._hi = lo, hi
         super().__init__(n_blocks, block_size, lr, init_range, output_gates, connectivity, bias, g, h,
                          in_gate_bias, out_gate_bias, update, state_bound, seed, reset_key,
-                         forget_gate, peepholes, forget_gate_bias, max_delay, on_divergence)
+                         forget_gate, peepholes, forget_gate_bias, max_delay, on_divergence, id_key)
 
     @property
     def target_range_(self) -> tuple:
@@ -646,7 +775,9 @@ class LSTMClassifier(_StreamLSTM, base.Classifier):
             # if x takes a step of its own, refuse bad features before the class is
             # registered; a label for a step already taken does not read x (the
             # regressor's rule, and this one's for a known class)
-            if self.max_delay:
+            if self.max_delay and self.id_key is not None:  # refuses a bad id, a second label
+                waiting = self._id_label(x)[1] is not None
+            elif self.max_delay:
                 waiting = bool(self._n_expired or self._waiting)
             else:
                 waiting = self._pending_x is not None  # an empty dict is a pending x too
