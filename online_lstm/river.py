@@ -40,22 +40,64 @@ With the default ``max_delay=0`` a label is learned from the last predicted
 step, so use ``progressive_val_score(..., delay=None)``.  For labels that
 arrive later (``delay=...``, or a live stream whose truth comes in after
 the forecast), build the model with ``max_delay=D``: the learner then keeps
-each step's snapshot for D more steps (:meth:`OnlineLSTM.learn_delayed`),
-and ``learn_one(x, y)`` learns from the **oldest predicted observation not
-yet labelled**, as ``progressive_val_score`` delivers them with a constant
-``delay``: labels come in the order of the predictions.  The adapter cannot
-tell which observation a label belongs to (River passes a copy of ``x``, and
-a pipeline transforms it anew), so labels that overtake one another (a
-``delay`` that varies per observation: a callable, or the name of a feature
-holding each observation's delay) are silently learned from the wrong
-steps: each label goes to the oldest waiting step, whichever observation it
-belongs to.  Such streams are not supported.  A label that comes more than D steps after
-its prediction can no longer be learned from; it is skipped, counted in
-``n_late_labels_``, and a warning is issued the first time.  ``learn_one``
-with no prediction waiting is a new observation, as above.  In this mode
-every ``predict_one`` call is a new observation (a new step): two
-observations may have equal features (a scaler that has not learned yet maps
-every observation to zeros), so asking twice is not recognised.
+each step's snapshot for D more steps (:meth:`OnlineLSTM.learn_delayed`).
+A label that comes more than D steps after its prediction can no longer be
+learned from; it is skipped, counted in ``n_late_labels_``, and a warning
+is issued the first time.
+
+Without ``id_key``, ``learn_one(x, y)`` learns from the **oldest predicted
+observation not yet labelled**.  That is right when labels come in the
+order of the predictions, as ``progressive_val_score`` delivers them with a
+constant ``delay``.  The adapter cannot tell from ``x`` which observation a
+label belongs to (River passes a copy of ``x``, and a pipeline transforms it
+anew), so labels that overtake one another (a ``delay`` that varies per
+observation: a callable, or the name of a feature holding each
+observation's delay) go to the wrong steps, silently.  ``learn_one`` with
+no prediction waiting is a new observation, as above.  Every
+``predict_one`` call is a new observation (a new step): two observations
+may have equal features (a scaler that has not learned yet maps every
+observation to zeros), so asking twice is not recognised.
+
+For labels in any order, give each observation an id: a feature named by
+``id_key`` (an int, str, timestamp: any hashable value; never an input).
+``predict_one(x)`` records its step under ``x[id_key]``, and
+``learn_one(x, y)`` learns from the step of ``x[id_key]`` (only the id is
+read from ``x``).  Keep the id away from transformers, which would scale it
+or fail on it::
+
+    >>> from river import compose, evaluate, metrics, preprocessing
+    >>> from online_lstm.river import LSTMRegressor
+    >>> data = [({"id": f"trip {i}", "km": i % 7, "wait": i % 5}, 2.0 * (i % 7)) for i in range(300)]
+    >>> model = ((compose.Discard("id") | preprocessing.StandardScaler()) + compose.Select("id")
+    ...          | LSTMRegressor(max_delay=5, id_key="id", seed=1))
+    >>> evaluate.progressive_val_score(data, model, metrics.MAE(), delay="wait")
+    MAE: 3.38555
+    >>> lstm = model["LSTMRegressor"]
+    >>> lstm.feature_names_, lstm.learner_.n_updates_, lstm.n_late_labels_
+    (['km', 'wait'], 300, 0)
+
+The rules, with ``id_key`` (it needs ``max_delay > 0``):
+
+* A label for an id whose step is waiting is learned from that step.  A
+  label for an id whose step is more than D steps old is skipped, as above.
+* A label for an id with no step waiting (``learn_one`` without
+  ``predict_one``) is a new observation, one step with learning, as without
+  ``id_key``.  But ids are remembered for D steps only, so that memory stays
+  bounded: while some predictions have expired without a label, such a
+  label is taken as one of theirs (skipped and counted).
+* A second label for an id whose step is remembered raises
+  :class:`~online_lstm.errors.NoPendingStepError`, as
+  :meth:`OnlineLSTM.learn_delayed` does; a label of None counts as the
+  observation's label (nothing is learned).
+* ``predict_one(x)`` with the id of a step still waiting for its label is
+  the same observation asked again if ``x`` equals that step's ``x``: the
+  same answer, no new step.  With other features it raises
+  :class:`~online_lstm.errors.InputError`: ids must be unique.  Once its
+  label is in, an id may name a new observation.
+* An ``x`` without the id, or whose id is None, NaN, ``pd.NA`` or not
+  hashable, raises :class:`~online_lstm.errors.InputError`.
+
+A refused call changes nothing.
 
 Features
 --------
