@@ -257,8 +257,10 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         adapter of :mod:`online_lstm.river` (alone or last in a pipeline)
         gets ``learn_one(x, None)`` for an observation without a label, in
         its place in the label order (not scored), as River's own loop
-        calls it: the adapter learns each label from a step it remembers,
-        and must know which observations have none.
+        calls it when there is no delay (with a delay, River's loop predicts
+        such an observation a second time instead): the adapter learns each
+        label from a step it remembers, and must know which observations
+        have none.
     model
         An ``OnlineLSTM``, ``RTRL`` or ``BPTT`` (``predict_one`` then
         ``learn_last``: one step per observation), or anything with ``predict_one(x)`` and
