@@ -358,6 +358,11 @@ def _remap(arrays: dict, stored: dict, lay: Layout, fresh_header: np.ndarray, na
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise CheckpointError(f"{name}: layout signature is malformed ({exc})") from None
     h = arrays["header"]
+    sizes = [s for _, s in old_record]
+    if any(s < 0 for s in sizes) or sum(sizes) > arrays["record"].shape[0]:
+        raise CheckpointError(f"{name}: the step-record fields of its layout signature must have "
+                              f"sizes >= 0 that fit in the record's {arrays['record'].shape[0]} "
+                              f"numbers; got {sizes}")
     if len(old_header) != h.shape[0]:
         raise CheckpointError(f"{name}: header has {h.shape[0]} entries, its signature names "
                               f"{len(old_header)}")

@@ -588,3 +588,21 @@ def test_snapshots_in_another_record_layout_are_refused(tmp_path):
     ck.write_checkpoint(tmp_path / "moved.npz", dict(arrays, record=record), meta, fsync=False)
     with pytest.raises(CheckpointError, match="snapshots"):
         OnlineLSTM.load(tmp_path / "moved.npz")
+
+
+@pytest.mark.parametrize("size", [-3, -40, 10**6])
+def test_a_record_signature_that_does_not_fit_is_refused(size, tmp_path):
+    """Field sizes in the layout signature must be >= 0 and fit in the stored
+    record.  A negative size (an edited file) shifted every field after it
+    backwards: a raw broadcast ValueError instead of a CheckpointError, or
+    (shifted past the start, where slicing clips) a file accepted as if its
+    signature made sense."""
+    m = OnlineLSTM(2, 2, n_blocks=2, seed=0)
+    m.learn_one([0.1, 0.2], [0.5, 0.5])
+    p = m.save(tmp_path / "a.npz", fsync=False)
+
+    def edit(meta):
+        meta["layout"]["record"].insert(0, ["junk", size])
+
+    with pytest.raises(CheckpointError, match="record"):
+        OnlineLSTM.load(_edit_meta(p, tmp_path / "b.npz", edit))
