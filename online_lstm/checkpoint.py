@@ -532,6 +532,7 @@ def restore_learner(learner, path):
     # lr and state_bound live in the state; the architecture is the same
     learner._adopt_params({k: v for k, v in theirs.items() if k not in ("lr", "state_bound")})
     learner.n_divergences_ = src.n_divergences_
+    learner.last_divergence_ = None  # an event of the history replaced (as load() has it)
 
 
 # ---------------------------------------------------------------------------

@@ -606,3 +606,19 @@ def test_a_record_signature_that_does_not_fit_is_refused(size, tmp_path):
 
     with pytest.raises(CheckpointError, match="record"):
         OnlineLSTM.load(_edit_meta(p, tmp_path / "b.npz", edit))
+
+
+def test_restore_drops_the_divergence_of_the_learner_s_own_past(tmp_path):
+    """After restore() the learner is the checkpoint's, as after load():
+    ``last_divergence_`` (not kept by checkpoints) must not be left naming an
+    event of the history the restore replaced, next to the checkpoint's
+    ``n_divergences_``."""
+    m = OnlineLSTM(2, 1, on_divergence="reset", state_bound=3.0, init_range=1.0, lr=0.5, seed=0)
+    path = m.save(tmp_path / "fresh.npz", fsync=False)
+    rng = np.random.default_rng(0)
+    while m.n_divergences_ == 0:
+        m.learn_one(rng.normal(size=2), rng.normal())
+    assert m.last_divergence_ is not None
+    m.restore(path)
+    assert m.n_divergences_ == 0
+    assert m.last_divergence_ is None  # as OnlineLSTM.load(path) has it
