@@ -54,7 +54,8 @@ the new one, never a mix; at worst a stale ``.<name>.*.tmp`` file remains.
 Read checks
 -----------
 Every failure raises :class:`~online_lstm.errors.CheckpointError` (except a
-missing file: ``FileNotFoundError``): not a zip or truncated, no metadata,
+missing file, ``FileNotFoundError``, and one that cannot be opened, e.g.
+``PermissionError``): not a zip or truncated, no metadata,
 another format or format version, another kind, a missing or extra array,
 wrong dtype or shape, a checksum mismatch, a memory layout that cannot be
 mapped, a configuration that does not match the learner restored into.
@@ -248,6 +249,8 @@ def read_checkpoint(path, kind: str | None = None) -> tuple[dict, dict]:
     ------
     FileNotFoundError
         No file at ``path``.
+    OSError
+        The file cannot be opened (e.g. ``PermissionError``).
     CheckpointError
         Anything else that makes the file unusable; the message says what.
     """
@@ -256,6 +259,8 @@ def read_checkpoint(path, kind: str | None = None) -> tuple[dict, dict]:
         raise CheckpointError(f"{name} is a directory, not a checkpoint file")
     if not os.path.exists(name):
         raise FileNotFoundError(f"no checkpoint at {name}")
+    with open(name, "rb"):  # PermissionError & co. as they are: the file is not corrupted
+        pass
     try:
         npz = np.load(name, allow_pickle=False)
     except Exception as exc:  # zipfile.BadZipFile, EOFError, ValueError, OSError, ...

@@ -363,6 +363,28 @@ def test_things_that_are_not_checkpoints(tmp_path):
         OnlineLSTM.load(tmp_path / "nothing.npz")
 
 
+def test_a_file_that_cannot_be_opened_is_an_os_error_not_a_corrupted_one(tmp_path, monkeypatch):
+    """A checkpoint the process may not read (permissions) is intact: calling
+    it "truncated or corrupted" (a CheckpointError) sends the user after the
+    wrong problem, and maybe to delete a good file.  The OSError of opening
+    it comes through, as FileNotFoundError does for a missing one."""
+    import builtins
+
+    path = OnlineLSTM(2, 1, seed=0).save(tmp_path / "m.npz", fsync=False)
+    real_open = builtins.open
+
+    def no_access(file, *args, **kwargs):
+        if os.fspath(file) == os.fspath(path):
+            raise PermissionError(13, "Permission denied", os.fspath(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", no_access)
+    with pytest.raises(PermissionError):
+        OnlineLSTM.load(path)
+    monkeypatch.undo()
+    assert OnlineLSTM.load(path).n_steps_ == 0
+
+
 def test_a_reordered_memory_layout_is_read_by_name(tmp_path):
     """A checkpoint whose header slots and record fields are in another order
     (as a later version of layout.py might write them) loads to the same state."""
