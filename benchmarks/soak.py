@@ -315,6 +315,10 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.quick:
         args.steps, args.chunk, args.report_every, args.checkpoint_every = 2e6, 20_000, 1e5, 5e5
+    if args.chunk <= ONE_CALLS:  # a report's chunk starts with ONE_CALLS timed learn_one calls
+        p.error(f"--chunk must be more than {ONE_CALLS} steps; got {args.chunk}")
+    if int(args.steps) < args.chunk:  # the run is whole chunks, and reports after them
+        p.error(f"--steps must be at least one chunk (--chunk {args.chunk}); got {args.steps:g}")
     df, info = run(args)
     if args.checkpoint_dir is None:  # the temporary directory run() made
         import shutil
