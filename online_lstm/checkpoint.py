@@ -402,8 +402,9 @@ def _remap(arrays: dict, stored: dict, lay: Layout, fresh_header: np.ndarray, na
 
 
 def _jsonable(value):
-    """``value`` as JSON values: NumPy scalars become Python numbers, tuples
-    and arrays lists, dict keys strings (constructor arguments here, the
+    """``value`` as JSON values: NumPy scalars become Python numbers, tuples,
+    ranges and arrays (and numeric array-likes such as a pandas Series) lists,
+    a 0-d array its number, dict keys strings (constructor arguments here, the
     state of a running trial in :mod:`online_lstm.experiments`).  Anything
     else raises TypeError."""
     if value is None or isinstance(value, (bool, str)):
@@ -414,9 +415,13 @@ def _jsonable(value):
         return int(value)
     if isinstance(value, Real):
         return float(value)
+    if not isinstance(value, np.ndarray) and hasattr(value, "__array__"):
+        arr = np.asarray(value)
+        if arr.dtype.kind in "biuf":  # (not an object array of anything)
+            value = arr
     if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if isinstance(value, (list, tuple)):
+        return _jsonable(value.tolist())  # (a 0-d array gives its number)
+    if isinstance(value, (list, tuple, range)):
         return [_jsonable(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import online_lstm.checkpoint as ck
-from online_lstm import CheckpointError, OnlineLSTM
+from online_lstm import CheckpointError, LearnerBank, OnlineLSTM
 
 from conftest import ALL_ARCHS, ARCHS, random_stream
 from statecheck import MECHANISMS, resumed_run, same_state
@@ -141,6 +141,24 @@ def test_parameters_that_are_not_plain_json(tmp_path):
     assert np.array_equal(loaded.clone().theta_, m.clone().theta_)  # the seed still replays
     g = OnlineLSTM(2, 1, seed=np.random.default_rng(0))
     assert OnlineLSTM.load(g.save(tmp_path / "g.npz")).seed is None  # weights are in the file
+
+
+@pytest.mark.parametrize("bias", [range(-3, 0), np.array(-1.5), "series"],
+                         ids=["range", "0-d array", "pandas Series"])
+def test_every_bias_the_constructor_takes_can_be_saved(bias, tmp_path):
+    """A gate bias the constructor accepts (a range, a 0-d array, a pandas
+    Series) made save() raise "cannot be stored in a checkpoint": a learner
+    could train for hours and then not be saved.  It is stored as its numbers."""
+    if isinstance(bias, str):
+        bias = pytest.importorskip("pandas").Series([-1.0, -2.0, -3.0])
+    kw = dict(in_gate_bias=bias, forget_gate=True, forget_gate_bias=bias, seed=0)
+    m = OnlineLSTM(2, 1, n_blocks=3, **kw)
+    loaded = OnlineLSTM.load(m.save(tmp_path / "m.npz", fsync=False))
+    assert same_state(loaded.state_arrays(), m.state_arrays())
+    assert np.array_equal(loaded.clone().theta_, m.clone().theta_)  # the same initialisation
+    bank = LearnerBank(2, 2, 1, n_blocks=3, **kw)
+    back = LearnerBank.load(bank.save(tmp_path / "b.npz", fsync=False))
+    assert np.array_equal(back.clone().theta_, bank.clone().theta_)
 
 
 def test_a_bound_that_trails_by_rounding_still_loads(tmp_path):
