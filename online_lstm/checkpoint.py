@@ -468,6 +468,27 @@ def _build(cls, config, name):
                               f"{type(exc).__name__}: {exc}") from None
 
 
+def _check_sizes(config, arrays, name, rows=False):
+    """Refuse a configuration whose weight and trace counts disagree with the
+    stored ``theta`` and ``T`` *before* building it: building allocates and
+    initialises the learner, so an edited configuration (``n_blocks`` in the
+    millions) would otherwise exhaust the memory instead of being refused.
+    ``rows``: the arrays hold one row per learner (a bank)."""
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{name}: metadata has no configuration")
+    try:
+        lay = Layout(**{k: config[k] for k in ARCHITECTURE if k != "update" and k in config})
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise CheckpointError(f"{name}: its configuration does not build a learner: "
+                              f"{type(exc).__name__}: {exc}") from None
+    for key, size in (("theta", lay.n_params), ("T", lay.n_traces)):
+        a = arrays.get(key)
+        if a is not None and (a.shape[-1:] if rows else a.shape) != (size,):
+            raise CheckpointError(f"{name}: its configuration has {size} "
+                                  f"{'weights' if key == 'theta' else 'traces'} per learner, but "
+                                  f"the stored {key!r} has shape {a.shape}")
+
+
 def _check_names(arrays, kind, name, slots=False):
     """A learner or bank checkpoint holds exactly the arrays of LEARNER_ARRAYS
     (and ``slots`` for a learner with ``max_delay > 0``)."""
@@ -505,6 +526,7 @@ def load_learner(path, cls=None):
         from .learner import OnlineLSTM as cls
     name = os.fspath(path)
     arrays, meta = read_checkpoint(path, kind=KIND_LEARNER)
+    _check_sizes(meta.get("config"), arrays, name)
     learner = _build(cls, meta.get("config"), name)
     arrays = _state_from(learner, arrays, meta, name)
     try:
@@ -587,6 +609,10 @@ def load_bank(path, cls=None):
     if not isinstance(config, dict) or not isinstance(seeds, list):
         raise CheckpointError(f"{name}: metadata has no bank configuration or seeds")
     config = dict(config, seed=[0 if s is None else s for s in seeds])
+    _check_sizes(config, arrays, name, rows=True)
+    if any(np.ndim(a) != 2 or a.shape[0] != len(seeds) for a in arrays.values()):
+        raise CheckpointError(f"{name}: every array must have one row per learner "
+                              f"({len(seeds)} seeds); shapes {[a.shape for a in arrays.values()]}")
     bank = _build(cls, config, name)
     _check_names(arrays, "bank", name, slots=bank.layout.max_delay > 0)
     if any(np.ndim(a) != 2 or a.shape[0] != bank.n_learners for a in arrays.values()):

@@ -139,3 +139,22 @@ def test_a_bank_seeded_by_an_array_keeps_its_seed_in_a_checkpoint(tmp_path):
     loaded = LearnerBank.load(bank.save(tmp_path / "b.npz", fsync=False))
     assert loaded.seed == [7, 8, 9]
     assert np.array_equal(loaded.clone().theta_, bank.clone().theta_)
+
+
+def test_a_bank_configuration_that_disagrees_with_the_stored_sizes_is_refused_before_building(
+        tmp_path, monkeypatch):
+    from test_checkpoint import _edit_meta
+
+    bank = LearnerBank(3, 2, 2, n_blocks=2, seed=0)
+    p = bank.save(tmp_path / "a.npz", fsync=False)
+
+    def calls(*args, **kwargs):
+        raise AssertionError("the bank was built before its sizes were checked")
+
+    monkeypatch.setattr(LearnerBank, "__init__", calls)
+    big = _edit_meta(p, tmp_path / "big.npz", lambda m: m["config"].update(n_blocks=10**6))
+    with pytest.raises(CheckpointError, match="configuration has .* weights per learner"):
+        LearnerBank.load(big)
+    more = _edit_meta(p, tmp_path / "more.npz", lambda m: m.update(seeds=m["seeds"] * 1000))
+    with pytest.raises(CheckpointError, match="one row per learner .3000 seeds"):
+        LearnerBank.load(more)

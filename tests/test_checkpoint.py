@@ -300,14 +300,14 @@ def _set(key, value):
     ("bad config", dict(meta=lambda m: m["config"].update(bias="xyz")), "does not build a learner"),
     ("no config", dict(meta=lambda m: m.pop("config")), "no configuration"),
     ("state vs config", dict(meta=lambda m: m["config"].update(n_blocks=2)),
-     "does not fit its own configuration|holds arrays|memory layout"),
+     "does not fit its own configuration|holds arrays|memory layout|weights per learner"),
     ("extra not a dict", dict(meta=_set("extra", [1])), "metadata 'extra' must be"),
     ("divergences text", dict(meta=_set("extra", {"n_divergences": "abc"})), "metadata 'extra' must be"),
     ("divergences < 0", dict(meta=_set("extra", {"n_divergences": -3})), "metadata 'extra' must be"),
     ("divergences float", dict(meta=_set("extra", {"n_divergences": 1.5})), "metadata 'extra' must be"),
     ("divergences bool", dict(meta=_set("extra", {"n_divergences": True})), "metadata 'extra' must be"),
     # edited metadata (a valid checksum does not make a configuration sane)
-    ("huge config", dict(meta=lambda m: m["config"].update(n_in=10**12)), "does not build a learner"),
+    ("huge config", dict(meta=lambda m: m["config"].update(n_in=10**12)), "has .* weights per learner"),
     ("record size inf", dict(meta=lambda m: m["layout"]["record"].__setitem__(
         0, [m["layout"]["record"][0][0], float("inf")])), "layout signature is malformed"),
     ("header entries lists", dict(meta=lambda m: m["layout"].update(
@@ -662,3 +662,25 @@ def test_restore_drops_the_divergence_of_the_learner_s_own_past(tmp_path):
     m.restore(path)
     assert m.n_divergences_ == 0
     assert m.last_divergence_ is None  # as OnlineLSTM.load(path) has it
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda c: c.update(n_blocks=10**6, block_size=10**3), "configuration has .* weights per learner"),
+    (lambda c: c.update(n_in=3), "configuration has .* weights per learner"),
+    (lambda c: c.update(n_blocks="many"), "does not build a learner"),
+])
+def test_a_configuration_that_disagrees_with_the_stored_sizes_is_refused_before_building(
+        edit, match, tmp_path, monkeypatch):
+    """An edited configuration (n_blocks in the millions) must be refused by
+    its sizes, not built: building allocates and initialises the learner."""
+    m = OnlineLSTM(2, 2, n_blocks=2, seed=0)
+    m.learn_one([0.1, 0.2], [0.5, 0.5])
+    p = _edit_meta(m.save(tmp_path / "a.npz", fsync=False), tmp_path / "b.npz",
+                   lambda meta: edit(meta["config"]))
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the learner was built before its sizes were checked")
+
+    monkeypatch.setattr(OnlineLSTM, "_build", no_build)
+    with pytest.raises(CheckpointError, match=match):
+        OnlineLSTM.load(p)
