@@ -327,12 +327,16 @@ def cmd_status(args) -> int:
 
     out = Path(args.out)
     if not out.is_dir():
-        print(f"online-lstm status: no directory {out}", file=sys.stderr)
+        what = "is not a directory" if out.exists() else "does not exist"
+        print(f"online-lstm status: {out} {what}", file=sys.stderr)
         return 2
     for f in sorted(out.glob("*.csv")):
         try:
             df = read_records(f)
         except (ValueError, pd.errors.ParserError):
+            continue
+        except OSError as exc:  # a directory named x.csv, a file without read permission
+            print(f"skipping {f.name}: cannot read it ({exc.strerror or exc})", file=sys.stderr)
             continue
         if "trial" in df and "preset" in df:
             counts = ", ".join(f"{p} {n}" for p, n in df.groupby("preset", sort=False).size().items())

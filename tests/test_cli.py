@@ -473,3 +473,22 @@ def test_compare_skips_an_infinite_sequence_count(tmp_path, capsys):
     df.to_csv(tmp_path / "inf.csv", index=False)
     assert main(["compare", str(tmp_path / "inf.csv")]) == 2
     assert "column 'sequences' holds an infinite value" in capsys.readouterr().err
+
+
+def test_status_skips_a_csv_it_cannot_read(tmp_path, capsys):
+    """``status`` lists ``*.csv`` files; one that cannot be opened (here a
+    directory named ``x.csv``) is named on stderr and skipped, not a traceback."""
+    _quick_run(tmp_path, "6a", 300)
+    (tmp_path / "x.csv").mkdir()
+    capsys.readouterr()
+    assert main(["status", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr()
+    assert "r.csv: 1 finished trial(s) (6a 1)" in out.out
+    assert "x.csv" in out.err and "Traceback" not in out.err
+
+
+def test_status_of_a_file_says_it_is_not_a_directory(tmp_path, capsys):
+    (tmp_path / "r.csv").write_text("x")
+    assert main(["status", "--out", str(tmp_path / "r.csv")]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+
