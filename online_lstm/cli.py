@@ -170,11 +170,14 @@ def cmd_reproduce(args) -> int:
         except (KeyError, ValueError) as exc:
             print(f"online-lstm reproduce: {exc.args[0]}", file=sys.stderr)
             return 2
-    try:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        print(f"online-lstm reproduce: cannot use --out {args.out} as the records directory: "
-              f"{exc.strerror or exc}", file=sys.stderr)
+    if args.only_trials and args.trials:
+        print("online-lstm reproduce: give --trials N (trials 0 .. N-1) or --trial K (only trial K), "
+              "not both", file=sys.stderr)
+        return 2
+    name = args.name or ("-".join(args.targets) + ("-quick" if args.quick else ""))
+    if len(f"{name}-summary.csv".encode()) > 255:  # the longest file name a run writes
+        print(f"online-lstm reproduce: the records name {name[:40]!r}... is too long for a file name "
+              f"({len(name.encode())} bytes); give a shorter one with --name", file=sys.stderr)
         return 2
     if args.scheduler:
         try:
@@ -182,19 +185,17 @@ def cmd_reproduce(args) -> int:
         except ImportError as exc:
             print(f"online-lstm reproduce: {exc}", file=sys.stderr)
             return 2
-    name = args.name or ("-".join(args.targets) + ("-quick" if args.quick else ""))
-    if len(f"{name}-summary.csv".encode()) > 255:  # the longest file name a run writes
-        print(f"online-lstm reproduce: the records name {name[:40]!r}... is too long for a file name "
-              f"({len(name.encode())} bytes); give a shorter one with --name", file=sys.stderr)
+    # the first step that changes the disk: after every check of the arguments alone
+    try:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"online-lstm reproduce: cannot use --out {args.out} as the records directory: "
+              f"{exc.strerror or exc}", file=sys.stderr)
         return 2
     problem = _records_dir_problem(Path(args.out), name)
     if problem:  # before any trial runs: a run must not end unable to write what it did
         print(f"online-lstm reproduce: cannot use --out {args.out} as the records directory: "
               f"{problem}", file=sys.stderr)
-        return 2
-    if args.only_trials and args.trials:
-        print("online-lstm reproduce: give --trials N (trials 0 .. N-1) or --trial K (only trial K), "
-              "not both", file=sys.stderr)
         return 2
     n_trials = (len(set(args.only_trials)) * len(ids) if args.only_trials else
                 sum(args.trials or (1 if args.quick else PRESETS[i].trials) for i in ids))

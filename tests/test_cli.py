@@ -492,3 +492,16 @@ def test_status_of_a_file_says_it_is_not_a_directory(tmp_path, capsys):
     assert main(["status", "--out", str(tmp_path / "r.csv")]) == 2
     assert "is not a directory" in capsys.readouterr().err
 
+
+@pytest.mark.parametrize("argv", [
+    ["--trial", "1", "--trials", "2"],
+    ["--name", "x" * 250],
+])
+def test_a_refused_reproduce_creates_no_records_directory(argv, tmp_path, capsys):
+    """A command refused for its arguments alone leaves no trace: not even
+    the (default ``results/``) records directory."""
+    out = tmp_path / "a" / "b"
+    assert main(["reproduce", "6a", "--quick", "--out", str(out), "--no-progress", *argv]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    assert not (tmp_path / "a").exists()
+
