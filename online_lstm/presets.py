@@ -219,7 +219,8 @@ class Preset:
             elif k in _LEARNER_OPTIONS:
                 learn[k] = v
             else:
-                raise KeyError(f"preset {self.id} has no option {k!r}; options are "
+                known = sorted(opts) + sorted(task_params) + sorted(_LEARNER_OPTIONS)
+                raise KeyError(f"preset {self.id} has no option {k!r}{did_you_mean(k, known)}; options are "
                                f"{sorted(opts) + sorted(task_params) + sorted(_LEARNER_OPTIONS)}")
         if "milestones" in opts and opts["milestones"][0] > opts["window"]:
             # "fewer than n wrong sequences in the window" holds as soon as the window fills
@@ -244,6 +245,29 @@ class Preset:
     def quick_version(self) -> "Preset":
         """The ``--quick`` version: the same rules within a small sequence budget."""
         return self.with_options(**self.quick)
+
+
+def did_you_mean(name, choices) -> str:
+    """`` (did you mean 'x'?)`` naming the ``choices`` closest to a mistyped
+    ``name`` (case and ``_`` for ``-`` aside; a prefix such as ``3a-T100``
+    names the choices it begins), or ``""`` if none is close."""
+    import difflib
+
+    by_key = {}
+    for c in choices:
+        by_key.setdefault(str(c).lower().replace("_", "-"), str(c))
+    key = str(name).lower().replace("_", "-")
+    if key in by_key:
+        hits = [key]
+    else:  # "3a-T100": the ids it begins, whole parts first ("3a-T100-N3", not "3a-T1000-N3")
+        hits = ([k for k in by_key if k.startswith(key + "-")] or [k for k in by_key if k.startswith(key)]
+                if len(key) > 1 else [])[:4]
+    hits = hits or difflib.get_close_matches(key, list(by_key), n=3, cutoff=0.75)
+    if not hits:
+        return ""
+    names = [repr(by_key[k]) for k in hits]
+    said = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    return f" (did you mean {said}?)"
 
 
 #: The values each text option of the protocols takes.
@@ -634,7 +658,8 @@ def select(names) -> list:
         elif name in GROUPS:
             ids = GROUPS[name]
         else:
-            raise KeyError(f"unknown preset or experiment {name!r}; presets: {', '.join(PRESETS)}; "
+            raise KeyError(f"unknown preset or experiment {name!r}"
+                           f"{did_you_mean(name, [*PRESETS, *GROUPS, 'all'])}; presets: {', '.join(PRESETS)}; "
                            f"experiments and groups: {', '.join(GROUPS)}; or 'all'")
         chosen += [i for i in ids if i not in chosen]
     order = list(PRESETS)

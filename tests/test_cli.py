@@ -505,3 +505,15 @@ def test_a_refused_reproduce_creates_no_records_directory(argv, tmp_path, capsys
     assert "Traceback" not in capsys.readouterr().err
     assert not (tmp_path / "a").exists()
 
+
+@pytest.mark.parametrize("argv, hint", [
+    (["reproduce", "1_5"], "did you mean '1-5'?"),
+    (["reproduce", "2C"], "did you mean '2c'?"),
+    (["list", "3a-T100"], "did you mean '3a-T100-N3' or '3a-T100-N1'?"),
+    (["reproduce", "1-5", "--set", "limt=5"], "did you mean 'limit'?"),
+])
+def test_unknown_names_suggest_close_matches(argv, hint, tmp_path, capsys):
+    assert main(argv + ["--out", str(tmp_path)] if argv[0] == "reproduce" else argv) == 2
+    err = capsys.readouterr().err
+    assert hint in err and "Traceback" not in err
+
