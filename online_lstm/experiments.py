@@ -1146,6 +1146,17 @@ def _whole(v) -> bool:
     return math.isfinite(f) and f >= 0 and f == int(f)
 
 
+def _exact_int(v) -> int:
+    """A whole number of a records CSV (checked by :func:`_whole`) as an int,
+    exactly: through float, a seed above 2**53 would change."""
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    try:
+        return int(str(v).strip())
+    except ValueError:  # "3.0"
+        return int(float(v))
+
+
 def _record_problem(rec) -> str | None:
     """Why a row of a records CSV cannot be a record of reproduce, or None."""
     for col in ("trial", "seed"):
@@ -1179,10 +1190,10 @@ def _resumable(path, jobs_list, quick, version):
         problem = _record_problem(rec)
         if problem:  # a file edited by hand
             raise ResumeError(f"cannot resume from {path}: row {row}: {problem}")
-        key = (rec["preset"], int(float(rec["trial"])))
+        key = (rec["preset"], _exact_int(rec["trial"]))
         p, seed = wanted.get(key, (None, None))
         if (p is None or key in have or rec.get("options", "") != _option_text(p, quick)
-                or _truth_value(rec["quick"]) != bool(quick) or int(float(rec["seed"])) != seed + key[1]):
+                or _truth_value(rec["quick"]) != bool(quick) or _exact_int(rec["seed"]) != seed + key[1]):
             carried.append(rec)
             continue
         # what the run's table reads from a kept record

@@ -517,3 +517,18 @@ def test_unknown_names_suggest_close_matches(argv, hint, tmp_path, capsys):
     err = capsys.readouterr().err
     assert hint in err and "Traceback" not in err
 
+
+def test_resume_keeps_a_record_whose_seed_is_beyond_float_precision(tmp_path, capsys):
+    """Seeds above 2**53 (any integer >= 0 is allowed) must be matched exactly:
+    read through float, the record's seed differed from the run's, so --resume
+    ran the trial again and the file ended with two records of it."""
+    seed = str(2**53 + 1)
+    args = ["reproduce", "6a", "--quick", "--jobs", "1", "--out", str(tmp_path), "--no-progress",
+            "--set", "limit=100", "--set", "test_size=10", "--name", "r", "--seed", seed]
+    assert main(args) == 0
+    first = (tmp_path / "r.csv").read_text()
+    assert main(args + ["--resume"]) == 0
+    assert (tmp_path / "r.csv").read_text() == first  # kept, not run again
+    assert main(args) == 0  # a fresh run replaces its own record
+    df = read_records(tmp_path / "r.csv")
+    assert len(df) == 1 and str(df["seed"][0]) == seed
