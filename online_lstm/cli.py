@@ -122,7 +122,7 @@ def cmd_list(args) -> int:
         p = PRESETS[pid]
         for pr in p.paper:
             rows.append({
-                "preset": pid, "title": p.title, "weights": p.n_weights, "lr": p.learner().lr,
+                "preset": pid, "title": p.title, "weights": p.n_weights, "lr": p.lr,
                 "trials": p.trials, "limit": f"{p.limit:,}", "paper": f"{pr.table}: {pr.label}",
                 "success %": "–" if pr.success_pct is None else pr.success_pct,
                 "mean seq": "–" if pr.mean_sequences is None else f"{pr.mean_sequences:,}",

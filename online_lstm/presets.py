@@ -153,6 +153,13 @@ class Preset:
         return self.competitor.n_weights if self.competitor else TABLE10[self.table10][1]
 
     @property
+    def lr(self) -> float:
+        """The learning rate of :meth:`learner`, read from the configuration
+        (building a competitor's learner compiles its kernels on a fresh install)."""
+        kw = self.competitor.kwargs if self.competitor else TABLE10[self.table10][0]
+        return float(self.learner_changes.get("lr", kw["lr"]))
+
+    @property
     def limit(self) -> int:
         """Training sequences after which a trial stops unsuccessful."""
         return self.options["limit"]

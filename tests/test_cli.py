@@ -532,3 +532,21 @@ def test_resume_keeps_a_record_whose_seed_is_beyond_float_precision(tmp_path, ca
     assert main(args) == 0  # a fresh run replaces its own record
     df = read_records(tmp_path / "r.csv")
     assert len(df) == 1 and str(df["seed"][0]) == seed
+
+
+def test_list_builds_no_learner():
+    """``list`` prints each preset's learning rate from its configuration: building
+    the competitors' learners imported online_lstm.baselines, whose kernels
+    compile on a fresh install (about 25 s) just to print a number."""
+    code = ("import sys; from online_lstm.cli import main; main(['list']); "
+            "sys.exit(int('online_lstm.baselines' in sys.modules))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and "2a-rtrl-p4-lr10" in res.stdout, res.stderr
+
+
+def test_list_shows_the_learning_rate_of_every_preset(capsys):
+    assert main(["list"]) == 0
+    for row in capsys.readouterr().out.splitlines()[1:]:
+        p = PRESETS[row.split()[0]]
+        lr = float(row[row.index(p.title) + len(p.title):].split()[1])  # after title: weights, lr
+        assert lr == p.learner(seed=0).lr, p.id
