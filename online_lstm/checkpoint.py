@@ -119,7 +119,17 @@ def _fsync_dir(directory: str):
 
 
 def _umask() -> int:
-    mask = os.umask(0o022)
+    """The process's umask, read from ``/proc`` where Linux has it.
+    ``os.umask`` can only read it by setting it for a moment, and a file
+    another thread creates in that moment would get the wrong mode."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore
     os.umask(mask)
     return mask
 

@@ -684,3 +684,19 @@ def test_a_configuration_that_disagrees_with_the_stored_sizes_is_refused_before_
     monkeypatch.setattr(OnlineLSTM, "_build", no_build)
     with pytest.raises(CheckpointError, match=match):
         OnlineLSTM.load(p)
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077, 0o002])
+def test_a_new_file_gets_the_umask_s_mode_without_the_umask_being_changed(mask, tmp_path, monkeypatch):
+    """Reading the umask must not set it, even for a moment: a file another
+    thread creates then would get the wrong mode (Linux: /proc/self/status)."""
+    real, calls = os.umask, []
+    old = real(mask)
+    try:
+        monkeypatch.setattr(os, "umask", lambda m: calls.append(m) or real(m))
+        path = trained().save(tmp_path / "m.npz", fsync=False)
+    finally:
+        real(old)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+    if pathlib.Path("/proc/self/status").exists():
+        assert calls == []
