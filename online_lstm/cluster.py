@@ -51,11 +51,13 @@ a second, sent as Dask events on a topic of the run.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import threading
 import uuid
 
 try:
+    import dask
     import distributed
     from distributed.diagnostics.plugin import WorkerPlugin
 except ImportError as exc:  # the CLI turns this into a one-line message
@@ -234,12 +236,46 @@ def _check_address(address: str):
                            f"'tcp://host:8786': {exc}") from None
 
 
+def _probe(address: str, timeout: float | None = None):
+    """ClusterError unless a ``tcp://`` address answers as a Dask server does.
+
+    A Dask scheduler speaks first: it writes its handshake as soon as a
+    connection opens.  A service that accepts the connection and says
+    nothing (a wrong port: SSH, a web server) would leave
+    ``distributed.Client`` waiting for that handshake forever, with no
+    timeout, so wait for the first bytes here, for at most Dask's connect
+    timeout (``distributed.comm.timeouts.connect``, 30 s by default).
+    Other schemes (``tls://``, ``inproc://``, ...) are left to Dask."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    scheme, loc = parse_address(address)
+    if scheme != "tcp":
+        return
+    if timeout is None:
+        timeout = dask.utils.parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"),
+                                             default="seconds")
+    host, port = parse_host_port(loc)
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            greeting = sock.recv(1)  # the socket's timeout applies
+    except socket.timeout:
+        raise ClusterError(f"{address} accepted a connection but sent nothing for {timeout:g} s; a "
+                           f"Dask scheduler greets every connection at once, so this is not one "
+                           f"(check the port: Dask's default is 8786)") from None
+    except OSError as exc:  # refused, unreachable, unknown host
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    if not greeting:
+        raise ClusterError(f"{address} closed the connection without a word; a Dask scheduler "
+                           f"greets every connection at once, so this is not one")
+
+
 def _client(scheduler):
     """``(client, owned)``: a Client for an address, a cluster object, or a Client."""
     if isinstance(scheduler, distributed.Client):
         return scheduler, False
     if isinstance(scheduler, str):
         _check_address(scheduler)
+        _probe(scheduler)
     if isinstance(scheduler, str) or hasattr(scheduler, "scheduler_address"):
         try:
             return distributed.Client(scheduler, set_as_default=False), True

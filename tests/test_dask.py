@@ -139,6 +139,57 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path, capsys):
     assert "online-lstm reproduce: cannot reach the Dask scheduler" in err and "Traceback" not in err
 
 
+@pytest.fixture
+def not_dask():
+    """A TCP service that is not Dask: ``silent`` accepts connections and
+    says nothing (distributed.Client would wait for its handshake forever);
+    ``hangs up`` closes each connection at once."""
+    import socket
+    import threading
+
+    servers = []
+
+    def serve(kind):
+        srv = socket.create_server(("127.0.0.1", 0))
+        held = []
+
+        def loop():
+            while True:
+                try:
+                    conn, _ = srv.accept()
+                except OSError:  # closed at teardown
+                    return
+                if kind == "silent":
+                    held.append(conn)
+                else:
+                    conn.close()
+
+        threading.Thread(target=loop, daemon=True).start()
+        servers.append((srv, held))
+        return f"tcp://127.0.0.1:{srv.getsockname()[1]}"
+
+    yield serve
+    for srv, held in servers:
+        srv.close()
+        for conn in held:
+            conn.close()
+
+
+@pytest.mark.parametrize("kind, match", [("silent", "sent nothing for 1 s"),
+                                         ("hangs up", "closed the connection without a word")])
+def test_a_service_that_is_not_dask_is_a_clear_error_not_a_hang(kind, match, not_dask, tmp_path, capsys):
+    import dask
+
+    address = not_dask(kind)
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        with pytest.raises(ClusterError, match=match):
+            reproduce("6a", trials=1, quick=True, progress=False, scheduler=address)
+        assert main(["reproduce", "6a", "--quick", "--no-progress", "--out", str(tmp_path),
+                     "--scheduler", address]) == 2
+    err = capsys.readouterr().err
+    assert "not one" in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize("address", ["notanaddress", "foo://127.0.0.1:8786", "tcp://host"])
 def test_a_malformed_address_is_a_clear_error_at_once(address, tmp_path, capsys):
     """Refused before a distributed.Client is made: the Client would raise
