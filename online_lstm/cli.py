@@ -309,6 +309,9 @@ def cmd_compare(args) -> int:
         if bad:  # a file edited by hand: text where numbers go
             print(f"skipping {f}: not records of reproduce ({bad})", file=sys.stderr)
             continue
+        if df.empty:  # a run interrupted before its first trial finished
+            print(f"skipping {f}: no records yet (a header only)", file=sys.stderr)
+            continue
         frames.append(df)
     if not frames:
         print("online-lstm compare: no records files among those given", file=sys.stderr)
@@ -341,7 +344,7 @@ def cmd_status(args) -> int:
             continue
         if "trial" in df and "preset" in df:
             counts = ", ".join(f"{p} {n}" for p, n in df.groupby("preset", sort=False).size().items())
-            print(f"{f.name}: {len(df)} finished trial(s) ({counts})")
+            print(f"{f.name}: {len(df)} finished trial(s)" + (f" ({counts})" if counts else ""))
     st = trial_status(out)
     if st.empty:
         print("no running or interrupted trials (no checkpoints)")

@@ -90,6 +90,7 @@ def test_compare_names_what_it_cannot_use(tmp_path, capsys):
         "empty.csv": b"",
         "other.csv": b"trial,x\n1,2\n",  # a table with a trial column, not ours
         "future.csv": (tmp_path / "r.csv").read_bytes().replace(b"\n6a,", b"\n6z,"),
+        "header.csv": (tmp_path / "r.csv").read_bytes().splitlines(keepends=True)[0],  # no trial yet
     }
     for name, data in odd.items():
         (tmp_path / name).write_bytes(data)
@@ -98,6 +99,7 @@ def test_compare_names_what_it_cannot_use(tmp_path, capsys):
         assert f"skipping {tmp_path / name}" in err and "no records files" in err, (name, err)
     assert "missing columns ['preset', 'seed'" in _err_of(capsys, tmp_path / "other.csv")
     assert "unknown presets ['6z']" in _err_of(capsys, tmp_path / "future.csv")
+    assert "no records yet (a header only)" in _err_of(capsys, tmp_path / "header.csv")
     files = [str(tmp_path / n) for n in [*odd, "r.csv"]]
     assert main(["compare", *files, "--markdown"]) == 0
     out = capsys.readouterr()
@@ -485,6 +487,10 @@ def test_status_skips_a_csv_it_cannot_read(tmp_path, capsys):
     out = capsys.readouterr()
     assert "r.csv: 1 finished trial(s) (6a 1)" in out.out
     assert "x.csv" in out.err and "Traceback" not in out.err
+    (tmp_path / "x.csv").rmdir()
+    (tmp_path / "h.csv").write_bytes((tmp_path / "r.csv").read_bytes().splitlines(keepends=True)[0])
+    assert main(["status", "--out", str(tmp_path)]) == 0
+    assert "h.csv: 0 finished trial(s)\n" in capsys.readouterr().out  # no empty "()"
 
 
 def test_status_of_a_file_says_it_is_not_a_directory(tmp_path, capsys):
