@@ -885,7 +885,10 @@ class OnlineLSTM(FixedAfterBuild):
         Parameters
         ----------
         path : str or os.PathLike
-            Used verbatim (no suffix is added).
+            Used verbatim (no suffix is added).  A file there is replaced,
+            keeping its permission bits; a symbolic link there is replaced
+            by the new file (its target is left as it was), as the rename
+            that makes the save atomic does.
         compress : bool
             Deflate the arrays.
         fsync : bool

@@ -700,3 +700,15 @@ def test_a_new_file_gets_the_umask_s_mode_without_the_umask_being_changed(mask, 
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask
     if pathlib.Path("/proc/self/status").exists():
         assert calls == []
+
+
+def test_a_save_over_a_symlink_replaces_the_link_and_leaves_its_target(tmp_path):
+    """As documented in OnlineLSTM.save: the atomic rename replaces the link itself."""
+    old = trained()
+    target = old.save(tmp_path / "run-1.npz", fsync=False)
+    before = target.read_bytes()
+    (tmp_path / "current.npz").symlink_to(target.name)
+    m = trained(seed=1)  # another state than the target's
+    path = m.save(tmp_path / "current.npz", fsync=False)
+    assert not path.is_symlink() and target.read_bytes() == before
+    assert same_state(OnlineLSTM.load(path).state_arrays(), m.state_arrays())
