@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 import sys
 import threading
 import uuid
@@ -239,13 +240,16 @@ def _check_address(address: str):
 def _probe(address: str, timeout: float | None = None):
     """ClusterError unless a ``tcp://`` address answers as a Dask server does.
 
-    A Dask scheduler speaks first: it writes its handshake as soon as a
-    connection opens.  A service that accepts the connection and says
-    nothing (a wrong port: SSH, a web server) would leave
-    ``distributed.Client`` waiting for that handshake forever, with no
-    timeout, so wait for the first bytes here, for at most Dask's connect
-    timeout (``distributed.comm.timeouts.connect``, 30 s by default).
-    Other schemes (``tls://``, ``inproc://``, ...) are left to Dask."""
+    A Dask scheduler speaks first: as soon as a connection opens it writes
+    its handshake, a message that starts with its length (8 bytes, native
+    byte order).  ``distributed.Client`` trusts whatever answers: a service
+    that accepts the connection and says nothing (a wrong port) leaves it
+    waiting for the handshake forever, with no timeout, and one that speaks
+    first (an SSH server's banner, "SSH-2.0-...") makes it read a length of
+    exabytes and fail with a MemoryError.  So read the first 8 bytes here,
+    for at most Dask's connect timeout (``distributed.comm.timeouts.connect``,
+    30 s by default), and check that they are a plausible length.  Other
+    schemes (``tls://``, ``inproc://``, ...) are left to Dask."""
     from distributed.comm.addressing import parse_address, parse_host_port
 
     scheme, loc = parse_address(address)
@@ -255,18 +259,32 @@ def _probe(address: str, timeout: float | None = None):
         timeout = dask.utils.parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"),
                                              default="seconds")
     host, port = parse_host_port(loc)
+    hint = "so this is not one (check the port: Dask's default is 8786)"
+    greeting = b""
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
-            greeting = sock.recv(1)  # the socket's timeout applies
+            while len(greeting) < 8:  # the socket's timeout applies to each recv
+                chunk = sock.recv(8 - len(greeting))
+                if not chunk:
+                    break
+                greeting += chunk
     except socket.timeout:
-        raise ClusterError(f"{address} accepted a connection but sent nothing for {timeout:g} s; a "
-                           f"Dask scheduler greets every connection at once, so this is not one "
-                           f"(check the port: Dask's default is 8786)") from None
+        raise ClusterError(f"{address} accepted a connection but sent "
+                           f"{'nothing' if not greeting else repr(greeting)} within {timeout:g} s; "
+                           f"a Dask scheduler greets every connection at once, {hint}") from None
     except OSError as exc:  # refused, unreachable, unknown host
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     if not greeting:
         raise ClusterError(f"{address} closed the connection without a word; a Dask scheduler "
-                           f"greets every connection at once, so this is not one")
+                           f"greets every connection at once, {hint}")
+    if len(greeting) < 8 or not 0 < struct.unpack("=Q", greeting)[0] <= _HANDSHAKE_MAX:
+        raise ClusterError(f"{address} answered {greeting!r}, which does not start a Dask "
+                           f"handshake, {hint}")
+
+
+#: bytes a Dask handshake may plausibly take (it is a small dict; the check
+#: only has to tell it from text such as "SSH-2.0-", which reads as ~3e18)
+_HANDSHAKE_MAX = 1 << 26
 
 
 def _client(scheduler):

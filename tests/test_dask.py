@@ -143,7 +143,9 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path, capsys):
 def not_dask():
     """A TCP service that is not Dask: ``silent`` accepts connections and
     says nothing (distributed.Client would wait for its handshake forever);
-    ``hangs up`` closes each connection at once."""
+    ``hangs up`` closes each connection at once; ``speaks first`` sends an
+    SSH banner (distributed.Client would read it as a length of exabytes
+    and raise MemoryError)."""
     import socket
     import threading
 
@@ -161,6 +163,9 @@ def not_dask():
                     return
                 if kind == "silent":
                     held.append(conn)
+                elif kind == "speaks first":
+                    conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
+                    held.append(conn)
                 else:
                     conn.close()
 
@@ -175,8 +180,9 @@ def not_dask():
             conn.close()
 
 
-@pytest.mark.parametrize("kind, match", [("silent", "sent nothing for 1 s"),
-                                         ("hangs up", "closed the connection without a word")])
+@pytest.mark.parametrize("kind, match", [("silent", "sent nothing within 1 s"),
+                                         ("hangs up", "closed the connection without a word"),
+                                         ("speaks first", "answered b'SSH-2.0-', which does not")])
 def test_a_service_that_is_not_dask_is_a_clear_error_not_a_hang(kind, match, not_dask, tmp_path, capsys):
     import dask
 
