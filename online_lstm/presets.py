@@ -227,8 +227,8 @@ class Preset:
                 learn[k] = v
             else:
                 known = sorted(opts) + sorted(task_params) + sorted(_LEARNER_OPTIONS)
-                raise KeyError(f"preset {self.id} has no option {k!r}{did_you_mean(k, known)}; options are "
-                               f"{sorted(opts) + sorted(task_params) + sorted(_LEARNER_OPTIONS)}")
+                raise KeyError(f"preset {self.id} has no option {k!r}{did_you_mean(k, known)}; "
+                               f"options are {known}")
         if "milestones" in opts and opts["milestones"][0] > opts["window"]:
             # "fewer than n wrong sequences in the window" holds as soon as the window fills
             raise ValueError(f"preset {self.id}: option milestones {opts['milestones']} would be met "
