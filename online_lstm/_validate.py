@@ -260,24 +260,21 @@ def int_or_none(seed):
 class FixedAfterBuild:
     """Constructor arguments that are fixed once the learner is built.
 
-    A learner names them in :meth:`_fixed_params` and the attribute that
-    exists once it is built in ``_built_attr``; assigning one of them after
+    A learner names them in ``_fixed`` and the attribute that exists once
+    it is built in ``_built_attr``; assigning one of them after
     that raises AttributeError pointing to ``clone``, since ``get_params``,
     checkpoints and copies would describe another learner than the one that
     runs.  ``_changeable`` says what may change between steps; ``_kind``
     what the object is called in the message.
     """
 
+    _fixed: frozenset = frozenset()
     _built_attr = ""
     _changeable = ""
     _kind = "learner"
 
-    @classmethod
-    def _fixed_params(cls) -> frozenset:  # pragma: no cover - each learner names its own
-        return frozenset()
-
     def __setattr__(self, name, value):
-        if name in self._fixed_params() and self._built_attr in self.__dict__:
+        if name in self._fixed and self._built_attr in self.__dict__:
             raise AttributeError(
                 f"{name} is fixed once the {self._kind} is built; clone({name}=...) gives a new, "
                 f"untrained {self._kind} with another value ({self._changeable} can change between "

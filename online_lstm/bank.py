@@ -212,13 +212,10 @@ class LearnerBank(FixedAfterBuild):
     # constructor arguments fixed once built (FixedAfterBuild): the kernels
     # step every row of the bank's memory, whatever n_learners says, and the
     # seeds and the architecture describe the learners it holds
+    _fixed = _FIXED_PARAMS
     _built_attr = "_mems"
     _changeable = "lr, state_bound and parallel"
     _kind = "bank"
-
-    @classmethod
-    def _fixed_params(cls) -> frozenset:
-        return _FIXED_PARAMS
 
     def __setattr__(self, name, value):
         if name == "parallel" and not (value is True or value is False or value == "auto"

@@ -623,11 +623,8 @@ def load_bank(path, cls=None):
     if any(np.ndim(a) != 2 or a.shape[0] != len(seeds) for a in arrays.values()):
         raise CheckpointError(f"{name}: every array must have one row per learner "
                               f"({len(seeds)} seeds); shapes {[a.shape for a in arrays.values()]}")
-    bank = _build(cls, config, name)
+    bank = _build(cls, config, name)  # (refuses an n_learners other than len(seeds))
     _check_names(arrays, "bank", name, slots=bank.layout.max_delay > 0)
-    if any(np.ndim(a) != 2 or a.shape[0] != bank.n_learners for a in arrays.values()):
-        raise CheckpointError(f"{name}: every array must have one row per learner "
-                              f"({bank.n_learners}); shapes {[a.shape for a in arrays.values()]}")
     if meta.get("layout") != layout_signature(bank.layout):
         if "slots" in arrays:
             raise CheckpointError(f"{name}: written with another memory layout; its snapshots "

@@ -211,12 +211,9 @@ class OnlineLSTM(FixedAfterBuild):
 
     # constructor arguments fixed once built (FixedAfterBuild); on_divergence
     # may change, and is checked whenever it is set
+    _fixed = _FIXED_PARAMS
     _built_attr = "_mem"
     _changeable = "lr, state_bound and on_divergence"
-
-    @classmethod
-    def _fixed_params(cls) -> frozenset:
-        return _FIXED_PARAMS
 
     def __setattr__(self, name, value):
         if name == "on_divergence" and not (isinstance(value, str) and value in _POLICIES):

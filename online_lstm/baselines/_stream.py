@@ -71,9 +71,9 @@ class StreamLearner(FixedAfterBuild):
     _built_attr = "_arrays"
     _changeable = "lr"
 
-    @classmethod
-    def _fixed_params(cls) -> frozenset:
-        return frozenset((*cls._base_architecture, *cls._extra_params, "init_range", "seed"))
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._fixed = frozenset((*cls._base_architecture, *cls._extra_params, "init_range", "seed"))
 
     # ------------------------------------------------------------------
     # construction
