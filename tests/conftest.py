@@ -175,14 +175,14 @@ def pytest_configure(config):
     sys.stderr.flush()
 
 
-#: The test files that take longest (their own tests' total, about 140 s,
-#: 110 s and 50 s in a fresh-clone run on 2 cores), which run first.  With
+#: The test files that take longest (their own tests' total, about 170 s
+#: and 55 s on 2 cores on a slow day of the VM), which run first.  With
 #: ``--dist loadfile`` pytest-xdist hands out whole files, by default those
 #: with the most tests first (``pytest_configure`` turns that off: the
 #: number of tests says little about their time), else in collection order;
-#: either way ``test_cache.py`` and ``test_dask.py`` started late, and one
-#: worker ran them after the other had finished.
-SLOW_FILES = ("test_trial_checkpoints.py", "test_cache.py", "test_dask.py")
+#: either way a long file could start late, and one worker run it after the
+#: other had finished.
+SLOW_FILES = ("test_trial_checkpoints.py", "test_dask.py")
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -2,9 +2,11 @@
 
 Numba's cache checks only the file that defines a function; the package
 watches every source its kernels are compiled from (``_jit.COMPILED_SOURCES``)
-and drops the cache indexes when one changes.  (Its own file, which
-``conftest.SLOW_FILES`` starts early under pytest-xdist: its first test is
-the slowest of the suite.)
+and drops the cache indexes when one changes.
+
+``ONLINE_LSTM_FULL_RECOMPILE=1`` also runs the whole recompilation after an
+edit (every kernel, about 2 minutes on 2 cores); by default the test stops
+the edited copy at its first compilation, by when every index is gone.
 """
 
 import json
@@ -12,6 +14,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from conftest import COMPILE_COUNTER
 
 
@@ -27,16 +30,42 @@ bank = LearnerBank(2, 3, 2, seed=[0, 1], parallel=False)
 out = bank.learn_many(np.ones((2, 5, 3)), np.zeros((2, 5, 2)))
 ref = OnlineLSTM(3, 2, seed=1).learn_many(np.ones((5, 3)), np.zeros((5, 2)))
 RTRL(3, 2, 2, seed=0).learn_one(np.ones(3), np.zeros(2))
+from online_lstm import _jit
+indexed = [rel for rel in _jit.COMPILED_MODULES  # the compiled modules with a cache index
+           if any(_jit.cache_dir(_jit._PACKAGE / rel).glob(rel.split("/")[-1][:-3] + ".*.nbi"))]
 print(json.dumps({"compiled": Counter.names, "file": online_lstm.__file__,
-                  "same": bool(np.array_equal(out[1], ref))}))
+                  "same": bool(np.array_equal(out[1], ref)), "indexed": indexed}))
 """
 
 
-def test_cached_code_recompiles_when_the_sources_it_compiles_in_change(tmp_path):
-    """Numba's cache checks only the file that defines a function; the bank's
-    kernels compile in ``kernels.py``, ``layout.py`` and ``_jit.py``, the
-    kernels read ``layout.py``'s constants, and the baselines' entry points
-    inline ``_rtrl.py``: none may run stale code after one of those changes."""
+#: After an edit: at the first compilation of the import, which indexes of
+#: the package's compiled modules are left (none may be), then exit at once.
+FIRST_COMPILE = r"""
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+from numba.core import event
+class First(event.Listener):
+    def on_start(self, ev):
+        from online_lstm import _jit
+        f = ev.data["dispatcher"].py_func
+        left = [str(p) for rel in _jit.COMPILED_MODULES
+                for p in _jit.cache_dir(_jit._PACKAGE / rel).glob(rel.split("/")[-1][:-3] + ".*.nbi")]
+        print(json.dumps({"first": f.__module__ + "." + f.__qualname__, "left": left,
+                          "file": _jit.__file__}), flush=True)
+        os._exit(0)
+    def on_end(self, ev): pass
+event.register("numba:compile", First())
+import online_lstm
+print(json.dumps({"first": None, "left": None, "file": online_lstm.__file__}))  # nothing compiled
+"""
+
+FULL = os.environ.get("ONLINE_LSTM_FULL_RECOMPILE") == "1"
+
+
+def _copy_and_run(tmp_path):
+    """The package, its cache included, copied to ``tmp_path``; and a
+    function that runs a script against the copy and returns its last JSON
+    line."""
     import pathlib
     import shutil
 
@@ -47,10 +76,10 @@ def test_cached_code_recompiles_when_the_sources_it_compiles_in_change(tmp_path)
     shutil.copytree(pathlib.Path(online_lstm.__file__).parent, tmp_path / "online_lstm",
                     ignore=shutil.ignore_patterns("*.tmp", "*.tmp.*"))
 
-    # NUMBA_OPT=0: the recompilation after the edit (every kernel: Numba cannot
-    # tell which ones the edit touched) takes about half as long, and the
-    # optimisation level is not part of Numba's cache key, so what is loaded
-    # and what is compiled are the same as at the default level
+    # NUMBA_OPT=0: a recompilation (every kernel: Numba cannot tell which ones
+    # an edit touched) takes about half as long, and the optimisation level is
+    # not part of Numba's cache key, so what is loaded and what is compiled
+    # are the same as at the default level.
     # Code compiled at NUMBA_OPT=0 cannot be cached ("dynamic globals"), so the
     # control run below holds only if the copy brought its cache along: that is
     # the package's __pycache__, not a NUMBA_CACHE_DIR of the developer's (which
@@ -60,17 +89,57 @@ def test_cached_code_recompiles_when_the_sources_it_compiles_in_change(tmp_path)
     if env.pop("NUMBA_CACHE_DIR", None) is None:
         env["NUMBA_OPT"] = "0"
 
-    def run():
-        res = subprocess.run([sys.executable, "-c", STALE, str(tmp_path)], capture_output=True,
+    def run(script):
+        res = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True,
                              text=True, check=True, env=env)
         return json.loads(res.stdout.strip().splitlines()[-1])
 
-    first = run()  # fills the copy's cache if copying did not keep it valid
-    assert first["file"].startswith(str(tmp_path)) and first["same"]
-    assert run()["compiled"] == []  # control: nothing changed, nothing compiled
+    return run
+
+
+def _edit_jit(tmp_path):
     with open(tmp_path / "online_lstm" / "_jit.py", "a") as f:
         f.write("\n# an edit that the bank's own file does not see\n")
-    after = run()
+
+
+def test_an_edit_of_a_compiled_in_source_leaves_no_index_to_load_stale_code_from(tmp_path):
+    """Numba's cache checks only the file that defines a function; the bank's
+    kernels compile in ``kernels.py``, ``layout.py`` and ``_jit.py``, the
+    kernels read ``layout.py``'s constants, and the baselines' entry points
+    inline ``_rtrl.py``: none may run stale code after one of those changes.
+
+    On a real cache (the package's, copied): unchanged, a run of the
+    learner, the bank and a baseline compiles nothing; after an edit of
+    ``_jit.py`` alone, the import's first act is a compilation of the
+    learner's kernels, and by then no cache index of any compiled module
+    (the bank's and the baselines' included) is left to load old code
+    from."""
+    run = _copy_and_run(tmp_path)
+    first = run(STALE)  # fills the copy's cache if copying did not keep it valid
+    assert first["file"].startswith(str(tmp_path)) and first["same"]
+    control = run(STALE)
+    assert control["compiled"] == []  # nothing changed, nothing compiled
+    # what the control run loaded: the learner's, the bank's, the baselines'
+    assert {"kernels.py", "bank_kernels.py", "baselines/_entry.py"} <= set(control["indexed"])
+    _edit_jit(tmp_path)
+    after = run(FIRST_COMPILE)
+    assert after["file"].startswith(str(tmp_path)), after
+    assert after["first"] is not None and after["first"].startswith("online_lstm.kernels."), after
+    assert after["left"] == [], after["left"]
+
+
+@pytest.mark.skipif(not FULL, reason="the whole recompilation after an edit (about 2 min): "
+                                     "ONLINE_LSTM_FULL_RECOMPILE=1")
+def test_cached_code_recompiles_when_the_sources_it_compiles_in_change(tmp_path):
+    """The test above, carried to the end: after the edit the learner's, the
+    bank's and a baseline's entry points are compiled afresh, and the bank
+    still gives the learner's bits."""
+    run = _copy_and_run(tmp_path)
+    first = run(STALE)
+    assert first["file"].startswith(str(tmp_path)) and first["same"]
+    assert run(STALE)["compiled"] == []
+    _edit_jit(tmp_path)
+    after = run(STALE)
     compiled = after["compiled"]
     assert any("_run" in name for name in compiled), compiled  # the bank
     assert "online_lstm.kernels.learn_step" in compiled, compiled
