@@ -108,16 +108,25 @@ def bar_stub():
     return _BarStub()
 
 
-#: Built by a second process during the warm-up (see pytest_configure): the
-#: competitors' kernels and the bank's entry points other than its row loops.
-#: No compiled function of these is also compiled by the row loops (the
-#: shared ones of ``kernels.py`` come from the cache the import filled), so
-#: the two processes never write the same Numba cache index at once.
+#: Built by a second process during the warm-up (see pytest_configure),
+#: once this one has built ``run_serial``: the bank's windowed row loops
+#: (``run_w``, ``run_w_serial``) and its entry points other than the row
+#: loops.  On a cold cache (27 November) the functions each process compiles
+#: from then on are disjoint: this one only ``bank_kernels._run`` and the
+#: baselines' (``_entry``, ``_rtrl``, ``_bptt``, ``_common``), the second
+#: only the bank's others (``_run_w``, ``_learner_rows_w``, ``_learner_rows``
+#: with a window, ``_learn_last_all``, ...); what both use (``kernels.py``'s
+#: steps, ``_check_rows``) was written by the import and ``run_serial``
+#: before.  So the two never write the same Numba cache index at once (two
+#: signatures of one function written at once could pair an index entry
+#: with the other's code).  On a cold cache on the slow VM of 27 November,
+#: what follows the import took 2 min 13 s split so (44 s ``run_serial``,
+#: then 89 s for the longer of the two processes), against 2 min 41 s for
+#: the bank's four row loops alone, in one process, before.
 _WARM_SECOND = r"""
-import online_lstm.baselines
 from online_lstm import bank_kernels
 for name in bank_kernels._ENTRY_POINTS:
-    if not name.startswith("run"):
+    if name not in ("run", "run_serial"):
         getattr(bank_kernels, name)
 """
 
@@ -130,11 +139,13 @@ def pytest_configure(config):
     Numba cache files at the same moment.  Not in a run without workers
     (plain ``pytest``, ``-n 0``), nor for ``--help`` or ``--collect-only``.
 
-    ``import online_lstm`` compiles the single learner's kernels (one
-    process: everything after needs them).  Then two processes share the
-    rest: this one builds the bank's row loops (``run*``, the largest), a
-    subprocess the others (:data:`_WARM_SECOND`).  If the subprocess fails,
-    this process builds its part too, after printing why."""
+    ``import online_lstm`` compiles the single learner's kernels, and
+    ``run_serial`` the bank's row loop and what it shares with the bank's
+    others (one process: everything after needs them).  Then two processes
+    share the rest: this one builds the threaded row loop ``run`` and the
+    baselines, a subprocess the others (:data:`_WARM_SECOND`).  If the
+    subprocess fails, this process builds its part too, after printing
+    why."""
     if hasattr(config, "workerinput"):  # an xdist worker: its controller did it
         return
     if not getattr(config.option, "numprocesses", None) or config.option.help \
@@ -161,11 +172,11 @@ def pytest_configure(config):
     # would add the working directory, so none is added)
     paths = [os.path.dirname(os.path.dirname(online_lstm.__file__)), os.environ.get("PYTHONPATH")]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
+    bank_kernels.run_serial  # the bank's compile on first use; each has one signature
     second = subprocess.Popen([sys.executable, "-c", _WARM_SECOND], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    for name in bank_kernels._ENTRY_POINTS:  # the bank's compile on first use; each has one signature
-        if name.startswith("run"):
-            getattr(bank_kernels, name)
+    bank_kernels.run
+    import online_lstm.baselines  # noqa: F401  (compiles the competitors' kernels)
     _, err = second.communicate()
     if second.returncode != 0:
         sys.stderr.write(f"online_lstm: the second warm-up process failed ({second.returncode}); "
