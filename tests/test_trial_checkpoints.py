@@ -35,17 +35,23 @@ TIMING = {"wall_s", "cpu_s", "steps_per_s"}
 #: then inside the final streak; 6a less than a window before ST3 holds;
 #: 3a between ST1 and ST2.  (A test that forgot any of that state fails;
 #: ``_assert_in_claimed_state`` checks that each stop's checkpoint is where it is said to be.)
+#: Every trial is trial 1 with seed 2, except where ``SEEDS`` says.
 CASES = {
     "1-5": (dict(limit=2000), [1000]),
     "2a": (dict(limit=2500, plateau_block=20, plateau_patience=3, test_size=100), [2000, 2300]),
-    "2c-1": (dict(streak=1000, test_size=200), [40000, 48000]),
-    "3a-T100-N3": (dict(test_size=200), [40000]),
+    "2c-1": (dict(streak=1000, test_size=200), [24000, 27500]),
+    "3a-T100-N3": (dict(test_size=200), [8000]),
     "6a": (dict(test_size=200), [22000]),
     "5": (dict(limit=20000, test_size=200, milestones=(1900, 1500)), [10000]),
     # the paper's competitors (RTRL, on both of their protocols)
     "1-rtrl-h3": (dict(limit=3000), [1500]),
     "2a-rtrl-p4-lr10": (dict(limit=30000, test_size=100), [15000]),
 }
+#: Seeds other than 2, for shorter trials: 3a's with seed 6 meets ST1 at
+#: 4,500 sequences and ST2 at 10,800 (with seed 2: 36,400 and 45,500); 2c-1's
+#: with seed 3 ends its first 100-streak at 19,495 and its last streak starts
+#: at 26,904 (31,703 and 47,535).
+SEEDS = {"3a-T100-N3": 6, "2c-1": 3}
 
 
 def _assert_in_claimed_state(pid, stop_at, preset, ref, arrays, meta):
@@ -55,15 +61,18 @@ def _assert_in_claimed_state(pid, stop_at, preset, ref, arrays, meta):
     if preset.protocol == "reber":  # success tests ran, and failed so far
         assert st == {} and o["check_every"] <= seen < ref["sequences"]
     elif pid == "2a" and stop_at == 2000:  # the gate still shut, the trigger two blocks from firing
-        assert st["added_at"] is None and "s.saved" in arrays and seen < ref["cell_added_at"]
-        assert st["plateau"]["stale"] == o["plateau_patience"] - 2
-    elif pid == "2a":  # the cell added
-        assert st["added_at"] == ref["cell_added_at"] <= seen and st["saved"] is None
+        assert st["added_at"] is None and seen < ref["cell_added_at"]
+        # the saved input-gate weights of the cell that joins later are in the file
+        assert arrays["s.saved"].shape == preset.learner(seed=0).get_weights()["W_in"].shape
+        assert st["plateau"]["stale"] == o["plateau_patience"] - 2 and st["plateau"]["means"]
+    elif pid == "2a":  # the cell added, its saved weights gone
+        assert st["added_at"] == ref["cell_added_at"] <= seen
+        assert st["saved"] is None and "s.saved" not in arrays
     elif pid == "2c-1":  # after the first 100-streak; before, then inside, the final streak
         assert {n: end for n, _, end in st["short"]} == {100: ref["streak100_end"]}
         assert ref["streak100_end"] <= seen < ref["streak_end"]
         started = seen - st["carry"]  # where the run of correct sequences in progress began
-        if stop_at == 48000:
+        if stop_at == 27500:
             assert started == ref["streak_start"] < seen
         else:
             assert started < ref["streak_start"]
@@ -102,12 +111,12 @@ def _eq(x, y):
 def _reference(pid):
     """The uninterrupted trial's record, and how many sequences it reported trained."""
     reports = []
-    rec = run_trial(PRESETS[pid].with_options(**CASES[pid][0]), trial=1, seed=2,
+    rec = run_trial(PRESETS[pid].with_options(**CASES[pid][0]), trial=1, seed=SEEDS.get(pid, 2),
                     progress=lambda n, s: reports.append(n))
     return rec, sum(reports)
 
 
-def _stopped(preset, path, stop_at):
+def _stopped(preset, path, stop_at, seed=2):
     """Run the trial with a checkpoint at every pass of its loop and stop it at
     the first progress report with ``stop_at`` training sequences seen."""
     seen = [0]
@@ -118,7 +127,7 @@ def _stopped(preset, path, stop_at):
             raise Killed
 
     with pytest.raises(Killed):
-        run_trial(preset, trial=1, seed=2, progress=progress, checkpoint=path, checkpoint_every=0)
+        run_trial(preset, trial=1, seed=seed, progress=progress, checkpoint=path, checkpoint_every=0)
     return seen[0]
 
 
@@ -127,12 +136,13 @@ def test_a_trial_stopped_anywhere_resumes_to_the_uninterrupted_record(tmp_path, 
     ref, trained = _reference(pid)  # (the stops fall where the case says: seeds fix the trial)
     preset = PRESETS[pid].with_options(**CASES[pid][0])
     path = tmp_path / "trial.npz"
-    stopped = _stopped(preset, path, stop_at)
+    seed = SEEDS.get(pid, 2)
+    stopped = _stopped(preset, path, stop_at, seed)
     arrays, meta = read_checkpoint(path, kind=KIND_TRIAL)
     assert 0 < meta["seen"] <= stopped  # saved mid-trial, before the stop
     _assert_in_claimed_state(pid, stop_at, preset, ref, arrays, meta)
     reports = []
-    rec = run_trial(preset, trial=1, seed=2, progress=lambda n, s: reports.append((n, s)),
+    rec = run_trial(preset, trial=1, seed=seed, progress=lambda n, s: reports.append((n, s)),
                     checkpoint=path, checkpoint_every=0, resume=True)
     assert reports[0] == (meta["seen"], 0)  # the progress bar learns where the trial went on
     # it did not start again (fewer if the rule held in a chunk before the checkpoint:
@@ -140,20 +150,6 @@ def test_a_trial_stopped_anywhere_resumes_to_the_uninterrupted_record(tmp_path, 
     assert sum(n for n, _ in reports[1:]) <= trained - meta["seen"]
     _same(ref, rec)
     assert rec["cpu_s"] >= meta["cpu_s"]  # the cost counts the time before the stop
-
-
-def test_the_2a_checkpoint_before_the_cell_joins_holds_the_gate_shut(tmp_path):
-    """The construction case keeps its saved input-gate weights in the file."""
-    preset = PRESETS["2a"].with_options(**CASES["2a"][0])
-    path = tmp_path / "t.npz"
-    _stopped(preset, path, 1500)
-    arrays, meta = read_checkpoint(path, kind=KIND_TRIAL)
-    assert meta["state"]["added_at"] is None and meta["state"]["plateau"]["means"]
-    assert "s.saved" in arrays and arrays["s.saved"].shape == preset.learner(seed=0).get_weights()["W_in"].shape
-    _stopped(preset, path, 2300)
-    arrays, meta = read_checkpoint(path, kind=KIND_TRIAL)
-    assert meta["state"]["added_at"] == _reference("2a")[0]["cell_added_at"]
-    assert meta["state"]["saved"] is None and "s.saved" not in arrays
 
 
 def test_a_checkpoint_that_does_not_fit_is_refused(tmp_path):
@@ -366,6 +362,13 @@ def test_a_stopped_reproduce_leaves_no_worker_running(tmp_path, sig):
     assert sorted(f.name for f in tmp_path.glob("r.trials/*.npz")) == ["2c-2.trial0.npz", "2c-2.trial1.npz"]
 
 
+@functools.lru_cache(maxsize=None)
+def _uninterrupted_6a():
+    """The records of an uninterrupted, serial ``reproduce`` of two 6a trials
+    (the options of ``CASES``, seed 2); computed once per process."""
+    return reproduce(["6a"], trials=2, seed=2, options=CASES["6a"][0], jobs=1, progress=False)
+
+
 @pytest.mark.parametrize("resume", [True, False])
 def test_reproduce_hands_each_worker_its_checkpoint(tmp_path, resume, capsys):
     """With two worker processes, the trial that has a checkpoint goes on from
@@ -384,7 +387,7 @@ def test_reproduce_hands_each_worker_its_checkpoint(tmp_path, resume, capsys):
         f"(6a.trial1.npz); resume=True (--resume) would have continued them"])
     said = capsys.readouterr().err
     assert ("0 finished trial(s) kept, 1 continue from their checkpoints, 1 start" in said) == resume
-    ref = reproduce(["6a"], jobs=1, progress=False, **kw)
+    ref = _uninterrupted_6a()
     cols = [c for c in ref if c not in TIMING]
     pd.testing.assert_frame_equal(df[cols], ref[cols])
     assert (df["wall_s"].iloc[1] > 1e6) == resume and df["wall_s"].iloc[0] < 1e6
