@@ -1236,15 +1236,47 @@ def trial_status(out) -> pd.DataFrame:
         except (CheckpointError, OSError) as exc:
             rows.append(dict(row, problem=str(exc)))
             continue
-        job = meta.get("job") or {}
-        wall = float(meta.get("wall_s", np.nan))
-        rows.append(dict(row, preset=job.get("preset"), trial=job.get("trial"),
-                         seed=(job.get("seed") or 0) + (job.get("trial") or 0),
-                         sequences=meta.get("seen"), limit=meta.get("limit"),
-                         cpu_s=round(meta.get("cpu_s", np.nan)), wall_s=round(meta.get("wall_s", np.nan)),
+        problem = _status_problem(meta)
+        if problem:
+            rows.append(dict(row, problem=f"not a trial checkpoint as reproduce writes it: {problem}"))
+            continue
+        job, wall = meta["job"], float(meta["wall_s"])
+        rows.append(dict(row, preset=job["preset"], trial=job["trial"], seed=job["seed"] + job["trial"],
+                         sequences=meta["seen"], limit=meta["limit"],
+                         cpu_s=round(meta["cpu_s"]), wall_s=round(wall),
                          saved_s_ago=round(time.time() - f.stat().st_mtime), version=job.get("version"),
-                         seq_per_s=meta.get("seen", 0) / wall if wall > 0 else np.nan))
+                         seq_per_s=meta["seen"] / wall if wall > 0 else np.nan))
     return pd.DataFrame(rows)
+
+
+def _status_problem(meta) -> str:
+    """What :func:`trial_status` cannot show of a trial checkpoint's metadata
+    (a file edited by hand, or written by something else): '' if nothing."""
+    def whole(v):
+        return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0
+
+    def seconds(v):
+        return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) \
+            and math.isfinite(v) and v >= 0
+
+    def shown(d, key, prefix=""):
+        return f"'{prefix}{key}' is " + (repr(d[key]) if key in d else "missing")
+
+    job = meta.get("job")
+    if not isinstance(job, dict):
+        return shown(meta, "job") + ", not a mapping of preset, trial and seed"
+    if not isinstance(job.get("preset"), str):
+        return shown(job, "preset", "job.") + ", not a preset id"
+    for key in ("trial", "seed"):
+        if not whole(job.get(key)):
+            return shown(job, key, "job.") + ", not a whole number >= 0"
+    for key in ("seen", "limit"):
+        if not whole(meta.get(key)):
+            return shown(meta, key) + ", not a whole number >= 0"
+    for key in ("cpu_s", "wall_s"):
+        if not seconds(meta.get(key)):
+            return shown(meta, key) + ", not a number of seconds >= 0"
+    return ""
 
 
 def _child_of_this_run():

@@ -415,3 +415,31 @@ def test_status_lists_finished_and_interrupted_trials(tmp_path, capsys):
     assert abs(3600 * h + 60 * m + sec - (preset.limit - meta["seen"]) / rate) <= 1
     assert "truncated or corrupted" in out  # the unreadable file is listed with its problem
     assert main(["status", "--out", str(tmp_path / "nothing")]) == 2
+
+
+@pytest.mark.parametrize("edit,problem", [
+    (lambda m: m.pop("cpu_s"), "'cpu_s' is missing, not a number of seconds"),
+    (lambda m: m.update(wall_s=float("nan")), "'wall_s' is nan, not a number of seconds"),
+    (lambda m: m.update(job="6a"), "'job' is '6a', not a mapping of preset, trial and seed"),
+    (lambda m: m["job"].update(seed="7"), "'job.seed' is '7', not a whole number"),
+    (lambda m: m["job"].pop("preset"), "'job.preset' is missing, not a preset id"),
+    (lambda m: m.update(seen=2.5), "'seen' is 2.5, not a whole number"),
+    (lambda m: m.update(limit=True), "'limit' is True, not a whole number"),
+], ids=["no-cpu", "nan-wall", "job-str", "seed-str", "no-preset", "seen-float", "limit-bool"])
+def test_status_lists_a_hand_edited_checkpoint_with_its_problem(tmp_path, capsys, edit, problem):
+    """A trial checkpoint whose metadata is not as ``reproduce`` writes it
+    (edited by hand) is listed with what is wrong, beside the good ones,
+    instead of a traceback."""
+    trials = tmp_path / "r.trials"
+    trials.mkdir()
+    good = trials / "6a.trial1.npz"
+    _stopped(PRESETS["6a"].with_options(**CASES["6a"][0]), good, 3000)
+    arrays, meta = read_checkpoint(good, kind=KIND_TRIAL)
+    meta = json.loads(json.dumps({k: meta[k] for k in meta if k not in ("format", "format_version", "arrays")}))
+    edit(meta)
+    write_checkpoint(trials / "6a.trial2.npz", arrays, meta)
+    assert main(["status", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "2 running or interrupted trial(s)" in out
+    assert sum(ln.split()[:2] == ["r", "6a"] for ln in out.splitlines()) == 1  # the good one
+    assert f"r.trials/6a.trial2.npz: not a trial checkpoint as reproduce writes it: {problem}" in out
