@@ -265,26 +265,34 @@ _COMPARE_NEEDS = frozenset({"preset", "trial", "seed", "success", "sequences", "
 
 
 def _bad_values(df) -> str | None:
-    """What in a records table ``compare`` could not count (text or inf where
-    numbers go, a success that is not true or false), or None."""
-    for col in ("trial", "seed", "sequences", "steps", "wall_s"):
-        v = pd.to_numeric(df[col], errors="coerce")
-        text = df[col][v.isna() & df[col].notna()]
-        if len(text):
-            return f"column {col!r} holds {text.iloc[0]!r}, not a number"
-        if col != "wall_s" and not v.dropna().map(math.isfinite).all():
-            return f"column {col!r} holds an infinite value"
-    from .experiments import _truth_value
+    """What in a records table ``compare`` could not count, by its row in the
+    file (text or inf where numbers go, a success or quick that is not true
+    or false, a trial or seed that is no whole number), or None."""
+    import numpy as np
 
-    ok = df["success"].map(lambda v: _truth_value(v) is not None)  # as compare and resume read it
-    if not ok.all():
-        return f"column 'success' holds {df['success'][~ok].iloc[0]!r}, not True or False"
+    from .experiments import _count_problem, _record_problem
+
+    for row, rec in enumerate(df.to_dict("records"), start=2):  # row 1 is the header
+        rec = {k: v for k, v in rec.items() if not (isinstance(v, float) and np.isnan(v))}
+        problem = _record_problem(rec, quick="quick" in df) or _count_problem(rec)
+        if problem:
+            return f"row {row}: {problem}"
     return None
 
 
-def cmd_compare(args) -> int:
-    from .experiments import _frame, compare, format_table, read_records
+def _records_problem(df) -> str | None:
+    """Why ``compare`` cannot count the records of a CSV with a trial column, or None."""
     from .presets import PRESETS
+
+    missing = sorted(_COMPARE_NEEDS - set(df.columns))
+    unknown = sorted(set(df["preset"].dropna().astype(str)) - set(PRESETS)) if "preset" in df else []
+    if missing or unknown:  # another table, or records of presets this version lacks
+        return f"missing columns {missing}" if missing else f"unknown presets {unknown}"
+    return _bad_values(df)  # a file edited by hand: text where numbers go
+
+
+def cmd_compare(args) -> int:
+    from .experiments import _exact_int, _frame, compare, format_table, read_records
 
     frames = []
     for f in args.records:
@@ -294,25 +302,21 @@ def cmd_compare(args) -> int:
             print(f"online-lstm compare: cannot read {f}: {exc.strerror or exc}", file=sys.stderr)
             return 2
         except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-            print(f"skipping {f}: not a CSV file ({exc})", file=sys.stderr)
+            print(f"skipping {f}: not a CSV file ({str(exc).strip()})", file=sys.stderr)
             continue
         if "trial" not in df:  # reproduce's <name>-summary.csv sits next to the records
             print(f"skipping {f}: not a records file (a summary?)", file=sys.stderr)
             continue
-        missing = sorted(_COMPARE_NEEDS - set(df.columns))
-        unknown = sorted(set(df["preset"].astype(str)) - set(PRESETS)) if "preset" in df else []
-        if missing or unknown:  # another table, or records of presets this version lacks
-            what = f"missing columns {missing}" if missing else f"unknown presets {unknown}"
-            print(f"skipping {f}: not records of reproduce ({what})", file=sys.stderr)
-            continue
-        bad = _bad_values(df)
-        if bad:  # a file edited by hand: text where numbers go
-            print(f"skipping {f}: not records of reproduce ({bad})", file=sys.stderr)
+        problem = _records_problem(df)
+        if problem:
+            print(f"skipping {f}: not records of reproduce ({problem})", file=sys.stderr)
             continue
         if df.empty:  # a run interrupted before its first trial finished
             print(f"skipping {f}: no records yet (a header only)", file=sys.stderr)
             continue
-        frames.append(df)
+        # whole numbers as ints ("3.0", or text in a column with a seed beyond int64), so that
+        # the files' trials sort and their seeds match
+        frames.append(df.assign(trial=df["trial"].map(_exact_int), seed=df["seed"].map(_exact_int)))
     if not frames:
         print("online-lstm compare: no records files among those given", file=sys.stderr)
         return 2
@@ -344,7 +348,9 @@ def cmd_status(args) -> int:
             continue
         if "trial" in df and "preset" in df:
             counts = ", ".join(f"{p} {n}" for p, n in df.groupby("preset", sort=False).size().items())
-            print(f"{f.name}: {len(df)} finished trial(s)" + (f" ({counts})" if counts else ""))
+            problem = _records_problem(df) if len(df) else None  # edited by hand, say
+            print(f"{f.name}: {len(df)} finished trial(s)" + (f" ({counts})" if counts else "")
+                  + (f"; compare skips it ({problem})" if problem else ""))
     st = trial_status(out)
     if st.empty:
         print("no running or interrupted trials (no checkpoints)")

@@ -1138,12 +1138,22 @@ def _truth_value(v):
             "false": False, "0": False, "0.0": False}.get(str(v).strip().lower())
 
 
-def _whole(v) -> bool:
+def _number(v) -> float | None:
+    """A number of a records CSV (3, 0.165, "0.165", NaN or "nan" for a value
+    not there) as a float; None if it is no number: text, inf, or a bool (a
+    column of True read as one would pass for 1s)."""
+    if isinstance(v, (bool, np.bool_)):
+        return None
     try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return False
-    return math.isfinite(f) and f >= 0 and f == int(f)
+        f = float(str(v).strip())
+    except ValueError:
+        return None
+    return None if math.isinf(f) else f
+
+
+def _whole(v) -> bool:
+    f = _number(v)
+    return f is not None and f >= 0 and f.is_integer()
 
 
 def _exact_int(v) -> int:
@@ -1157,13 +1167,52 @@ def _exact_int(v) -> int:
         return int(float(v))
 
 
-def _record_problem(rec) -> str | None:
-    """Why a row of a records CSV cannot be a record of reproduce, or None."""
+def _cell(rec, col) -> str:
+    """A record's value as an error message shows it; an empty cell as such."""
+    return repr(rec[col]) if col in rec else "(an empty cell)"
+
+
+def _record_problem(rec, quick=True) -> str | None:
+    """Why a row of a records CSV (a dict, its empty cells left out) cannot
+    be a record of reproduce, or None; ``quick=False``: a file made before
+    records had that column."""
+    if not isinstance(rec.get("preset"), str) or not rec["preset"].strip():
+        return f"preset {_cell(rec, 'preset')} is not a preset id"
     for col in ("trial", "seed"):
         if not _whole(rec.get(col)):
-            return f"{col} {rec.get(col, '(missing)')!r} is not a whole number >= 0"
-    if _truth_value(rec.get("quick")) is None:
-        return f"quick {rec.get('quick', '(missing)')!r} is not True or False"
+            return f"{col} {_cell(rec, col)} is not a whole number >= 0"
+    if quick and _truth_value(rec.get("quick")) is None:
+        return f"quick {_cell(rec, 'quick')} is not True or False"
+    return None
+
+
+def _counted_columns(preset_id) -> list:
+    """The record columns besides ``success`` that :func:`compare` counts for a preset."""
+    p = PRESETS.get(preset_id)
+    more = {c for pr in (p.paper if p else ()) for c in
+            (pr.prefix + "sequences", pr.prefix + "wrong", *(e[1] for e in pr.extra.values()))}
+    return ["sequences", "steps", "wall_s", "cpu_s", *sorted(more - {"sequences"})]
+
+
+def _count_problem(rec) -> str | None:
+    """Why :func:`compare` cannot count a record (a row of a records CSV as a
+    dict, its empty cells left out), or None: ``success`` is true or false,
+    ``sequences`` and ``steps`` are counts, ``wall_s`` (and ``cpu_s``, absent
+    in records made before it existed) seconds, and the further figures of the
+    preset's paper rows numbers or not there."""
+    if _truth_value(rec.get("success")) is None:
+        return f"success {_cell(rec, 'success')} is not True or False"
+    for col in _counted_columns(rec.get("preset")):
+        v = rec.get(col, math.nan)
+        if col in ("sequences", "steps"):
+            if not _whole(v):
+                return f"{col} {_cell(rec, col)} is not a whole number >= 0"
+        elif col in ("wall_s", "cpu_s"):
+            f = _number(v)
+            if f is None or f < 0 or (col == "wall_s" and math.isnan(f)):
+                return f"{col} {_cell(rec, col)} is not a number of seconds >= 0"
+        elif _number(v) is None:
+            return f"{col} {_cell(rec, col)} is not a number"
     return None
 
 
@@ -1182,7 +1231,8 @@ def _resumable(path, jobs_list, quick, version):
         if not need <= set(old.columns):
             raise ValueError(f"missing columns {sorted(need - set(old.columns))}")
     except (ValueError, pd.errors.ParserError) as exc:
-        raise ResumeError(f"cannot resume from {path}: not a records file of reproduce ({exc})") from exc
+        raise ResumeError(f"cannot resume from {path}: not a records file of reproduce "
+                          f"({str(exc).strip()})") from exc  # pandas ends some messages in a newline
     wanted = {(p.id, k): (p, seed) for p, k, seed in jobs_list}
     kept, carried, have = [], [], set()
     for row, rec in enumerate(old.to_dict("records"), start=2):  # row 1 is the header
@@ -1196,16 +1246,14 @@ def _resumable(path, jobs_list, quick, version):
                 or _truth_value(rec["quick"]) != bool(quick) or _exact_int(rec["seed"]) != seed + key[1]):
             carried.append(rec)
             continue
-        # what the run's table reads from a kept record
-        bad = ("success" if _truth_value(rec.get("success")) is None
-               else "sequences" if not _whole(rec.get("sequences")) else None)
-        if bad:
-            raise ResumeError(f"cannot resume from {path}: row {row}: {bad} "
-                              f"{rec.get(bad, '(missing)')!r} is not what reproduce writes")
+        problem = _count_problem(rec)  # what the run's table reads from a kept record
+        if problem:
+            raise ResumeError(f"cannot resume from {path}: row {row}: {problem}")
         have.add(key)
-        if version is not None and rec["version"] != version:
+        if version is not None and rec.get("version") != version:  # an empty cell: not there
             raise ResumeError(f"cannot resume from {path}: its trial {key[1]} of {key[0]} was "
-                              f"made by code version {rec['version']}, this is {version}; "
+                              f"made by code version {rec.get('version', '(not given)')}, this is "
+                              f"{version}; "
                               "rerun without resume, or with another name")
         kept.append(rec)
     return kept, carried
@@ -1404,6 +1452,10 @@ def compare(records: pd.DataFrame) -> pd.DataFrame:
     if records.empty:
         return pd.DataFrame(rows)
     records = records.copy()
+    # numbers as numbers: a column with one value beyond int64 (which read_csv keeps as
+    # text) or a resumed record read from such a column
+    for col in {c for pid in records["preset"].unique() for c in _counted_columns(pid)} & set(records):
+        records[col] = pd.to_numeric(records[col], errors="coerce")
     records["options"] = records["options"].fillna("") if "options" in records else ""
     records["quick"] = _truth(records["quick"]) if "quick" in records else False
     # A trial is fixed by its preset, options, quick and seeds: the same trial in two files

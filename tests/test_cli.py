@@ -443,8 +443,8 @@ def test_version_option(capsys):
     (dict(trial="abc"), "row 2: trial 'abc' is not a whole number"),
     (dict(seed=1.5), "row 2: seed 1.5 is not a whole number"),
     (dict(quick="maybe"), "row 2: quick 'maybe' is not True or False"),
-    (dict(success="banana"), "row 2: success 'banana' is not what reproduce writes"),
-    (dict(sequences="lots"), "row 2: sequences 'lots' is not what reproduce writes"),
+    (dict(success="banana"), "row 2: success 'banana' is not True or False"),
+    (dict(sequences="lots"), "row 2: sequences 'lots' is not a whole number >= 0"),
 ])
 def test_a_records_file_edited_by_hand_is_named_not_a_traceback(edit, says, tmp_path, capsys):
     """Once: tracebacks, text kept as results, or every trial rerun ("maybe" read as true)."""
@@ -474,7 +474,89 @@ def test_compare_skips_an_infinite_sequence_count(tmp_path, capsys):
     df["sequences"] = np.inf
     df.to_csv(tmp_path / "inf.csv", index=False)
     assert main(["compare", str(tmp_path / "inf.csv")]) == 2
-    assert "column 'sequences' holds an infinite value" in capsys.readouterr().err
+    assert "row 2: sequences inf is not a whole number >= 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("edit, says", [
+    # tracebacks: text or inf in a figure the table averages
+    (dict(lag_correct="abc"), "row 2: lag_correct 'abc' is not a number"),
+    (dict(cpu_s="unknown"), "row 2: cpu_s 'unknown' is not a number of seconds >= 0"),
+    (dict(wall_s=np.inf), "row 2: wall_s inf is not a number of seconds >= 0"),
+    # resume: a KeyError; compare: counted
+    (dict(steps=""), "row 2: steps (an empty cell) is not a whole number >= 0"),
+    (dict(preset=""), "row 2: preset (an empty cell) is not a preset id"),
+    # compare: a quick run shown as a full one, a trial of no seed, a column of True as trial 1
+    (dict(quick="yes"), "row 2: quick 'yes' is not True or False"),
+    (dict(seed=""), "row 2: seed (an empty cell) is not a whole number >= 0"),
+    (dict(trial=True), "row 2: trial True is not a whole number >= 0"),
+])
+def test_compare_resume_and_status_name_a_hand_edited_cell(edit, says, tmp_path, capsys):
+    """Once: tracebacks in compare and --resume, or tables counted from
+    such records; now each names the file, the row and what it expected."""
+    args = ["reproduce", "1-5", "--quick", "--trials", "1", "--set", "limit=300", "--name", "r",
+            "--out", str(tmp_path), "--no-progress", "--jobs", "1"]
+    assert main(args) == 0
+    f = tmp_path / "r.csv"
+    df = pd.read_csv(f)
+    for col, value in edit.items():
+        df[col] = df[col].astype(object)
+        df.loc[0, col] = value
+    df.to_csv(f, index=False)
+    text = f.read_text()
+    capsys.readouterr()
+    assert main(["compare", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert f"skipping {f}: not records of reproduce ({says})" in err and "Traceback" not in err
+    assert main(args + ["--resume"]) == 2
+    assert f"cannot resume from {f}: {says}" in capsys.readouterr().err
+    assert f.read_text() == text  # untouched
+    assert main(["status", "--out", str(tmp_path)]) == 0
+    assert "r.csv: 1 finished trial(s)" in (out := capsys.readouterr().out)
+    assert f"; compare skips it ({says})" in out
+
+
+def test_compare_skips_an_empty_preset_cell_beside_an_unknown_preset(tmp_path, capsys):
+    """Once a TypeError: the empty cell (NaN) and the unknown id were sorted together."""
+    (tmp_path / "r.csv").write_text("preset,trial,seed,success,sequences,steps,wall_s\n"
+                                    ",0,0,True,1,1,1\nabc,1,1,True,1,1,1\n")
+    assert main(["compare", str(tmp_path / "r.csv")]) == 2
+    assert "(unknown presets ['abc'])" in capsys.readouterr().err
+
+
+def test_a_row_with_too_many_fields_is_named_on_one_line(tmp_path, capsys):
+    """pandas ends its tokenizing error in a newline: the ")" after it stood alone on the next line."""
+    args = ["reproduce", "6a", "--quick", "--trials", "1", "--set", "limit=300", "--name", "r",
+            "--out", str(tmp_path), "--no-progress", "--jobs", "1"]
+    assert main(args) == 0
+    f = tmp_path / "r.csv"
+    f.write_text(f.read_text() + "6a,1,1" + ",x" * 40 + "\n")
+    capsys.readouterr()
+    assert main(["compare", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "Expected" in err and "in line 3, saw 43)\n" in err
+    assert main(args + ["--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "Expected" in err and "in line 3, saw 43)\n" in err
+
+
+def test_resume_and_compare_read_a_number_beyond_int64_and_an_empty_version(tmp_path, capsys):
+    """A wall time too large for int64 is kept as text by read_csv: compare
+    and the table after --resume stopped in a TypeError; a kept record with
+    no version stopped --resume in a KeyError."""
+    args = ["reproduce", "1-5", "--quick", "--trials", "1", "--set", "limit=300", "--name", "r",
+            "--out", str(tmp_path), "--no-progress", "--jobs", "1"]
+    assert main(args) == 0
+    f = tmp_path / "r.csv"
+    df = pd.read_csv(f, dtype={"version": str})
+    df["wall_s"] = "99999999999999999999999"
+    df.to_csv(f, index=False)
+    capsys.readouterr()
+    assert main(["compare", str(f)]) == 0 and "99,999,999,999,999,991,611,392" in capsys.readouterr().out
+    assert main(args + ["--resume"]) == 0 and "99,999,999,999,999,991,611,392" in capsys.readouterr().out
+    df["version"] = ""
+    df.to_csv(f, index=False)
+    assert main(args + ["--resume"]) == 2
+    assert "its trial 0 of 1-5 was made by code version (not given)" in capsys.readouterr().err
 
 
 def test_status_skips_a_csv_it_cannot_read(tmp_path, capsys):
