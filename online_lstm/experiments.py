@@ -1199,7 +1199,7 @@ def _count_problem(rec) -> str | None:
     dict, its empty cells left out), or None: ``success`` is true or false,
     ``sequences`` and ``steps`` are counts, ``wall_s`` (and ``cpu_s``, absent
     in records made before it existed) seconds, and the further figures of the
-    preset's paper rows numbers or not there."""
+    preset's paper rows numbers >= 0 or not there."""
     if _truth_value(rec.get("success")) is None:
         return f"success {_cell(rec, 'success')} is not True or False"
     for col in _counted_columns(rec.get("preset")):
@@ -1211,8 +1211,8 @@ def _count_problem(rec) -> str | None:
             f = _number(v)
             if f is None or f < 0 or (col == "wall_s" and math.isnan(f)):
                 return f"{col} {_cell(rec, col)} is not a number of seconds >= 0"
-        elif _number(v) is None:
-            return f"{col} {_cell(rec, col)} is not a number"
+        elif _number(v) is None or _number(v) < 0:  # counts, fractions, errors: none below 0
+            return f"{col} {_cell(rec, col)} is not a number >= 0"
     return None
 
 

@@ -479,7 +479,8 @@ def test_compare_skips_an_infinite_sequence_count(tmp_path, capsys):
 
 @pytest.mark.parametrize("edit, says", [
     # tracebacks: text or inf in a figure the table averages
-    (dict(lag_correct="abc"), "row 2: lag_correct 'abc' is not a number"),
+    (dict(lag_correct="abc"), "row 2: lag_correct 'abc' is not a number >= 0"),
+    (dict(wrong=-3), "row 2: wrong -3 is not a number >= 0"),  # a mean below 0, silently
     (dict(cpu_s="unknown"), "row 2: cpu_s 'unknown' is not a number of seconds >= 0"),
     (dict(wall_s=np.inf), "row 2: wall_s inf is not a number of seconds >= 0"),
     # resume: a KeyError; compare: counted
