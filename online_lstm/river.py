@@ -43,7 +43,9 @@ the forecast), build the model with ``max_delay=D``: the learner then keeps
 each step's snapshot for D more steps (:meth:`OnlineLSTM.learn_delayed`).
 A label that comes more than D steps after its prediction can no longer be
 learned from; it is skipped, counted in ``n_late_labels_``, and a warning
-is issued the first time.
+is issued the first time.  It changes nothing else either: a class first
+seen in it is not registered, and the regressor's target range does not
+widen to it.
 
 Without ``id_key``, ``learn_one(x, y)`` learns from the **oldest predicted
 observation not yet labelled**.  That is right when labels come in the
@@ -433,6 +435,17 @@ class _StreamLSTM:
         learner.learn_delayed(target, learner.n_steps_ - 1 - self._waiting[0])  # raises before any change
         self._waiting.popleft()
 
+    def _late_label(self, x) -> bool:
+        """Whether a label given now with observation ``x`` would be skipped as
+        late (``_step`` then only counts it); changes nothing.  Raises, as
+        ``_step`` would, for a bad id or a second label of one."""
+        if not self.max_delay:
+            return False
+        if self.id_key is not None:
+            return self._id_label(x)[1] is _LATE
+        oldest = self._learner.n_steps_ - 1 - self.max_delay
+        return bool(self._n_expired or (self._waiting and self._waiting[0] < oldest))
+
     def _skip_late(self):
         """A label for a step older than max_delay: skipped and counted, with
         a warning the first time (stacklevel: the caller of learn_one)."""
@@ -731,6 +744,9 @@ class LSTMRegressor(_StreamLSTM, base.Regressor):
     def learn_one(self, x: dict, y: float | None) -> None:
         """Learn target ``y`` for observation ``x`` (None or NaN: a step without target)."""
         y = _real_label(y)
+        if self._late_label(x):  # skipped: no new range either, which would rescale every
+            self._step(x, self._t)  # later prediction with nothing learned
+            return
         old = self._lo, self._hi
         if self.target_range is None and math.isfinite(y):
             if self._lo is None:
@@ -813,6 +829,9 @@ class LSTMClassifier(_StreamLSTM, base.Classifier):
             raise InputError(f"a class label must be hashable (a str, int, bool, ...); got {y!r} of "
                              f"type {type(y).__name__}") from None
         new_class = k is None
+        if new_class and self._late_label(x):  # skipped: registers no class (its unit,
+            self._step(x, self._t)  # untrained, would take a share of every probability)
+            return
         if new_class:
             # if x takes a step of its own, refuse bad features before the class is
             # registered; a label for a step already taken does not read x (the

@@ -459,3 +459,34 @@ def test_pickling_keeps_the_waiting_ids_and_old_pickles_load():
     restored.learn_one({"a": 1.0}, 0.5)
     old.learn_one({"a": 1.0}, 0.5)
     assert _same_arrays(restored.learner_, old.learner_)
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_a_label_skipped_as_late_changes_nothing(kind):
+    """Nothing is learned from a label skipped as late, and nothing else
+    changes either: the classifier registers no class from it (its output
+    unit, untrained, would take a share of every probability), and the
+    regressor's target range does not widen (it would rescale every later
+    prediction)."""
+    if kind == "classifier":
+        model, labels, late = LSTMClassifier(seed=1, max_delay=2), ["A", "B"], "C"
+        predict = model.predict_proba_one
+    else:
+        model, labels, late = LSTMRegressor(seed=1, max_delay=2), [0.0, 1.0], 100.0
+        predict = model.predict_one
+    xs = [{"a": i / 6} for i in range(6)]
+    for x, y in zip(xs, labels):  # learned at once
+        predict(x)
+        model.learn_one(x, y)
+    for x in xs[2:]:
+        predict(x)
+    twin = copy.deepcopy(model)
+    with pytest.warns(RuntimeWarning, match="later than max_delay=2"):
+        model.learn_one(xs[2], late)  # 3 steps old: too late
+    assert model.n_late_labels_ == 1 and model.learner_.n_updates_ == 2
+    if kind == "classifier":
+        assert model.classes_ == ["A", "B"]
+        assert model.predict_proba_one({"a": 0.5}) == twin.predict_proba_one({"a": 0.5})
+    else:
+        assert model.predict_one({"a": 0.5}) == twin.predict_one({"a": 0.5})
+    assert _same_arrays(model.learner_, twin.learner_)
