@@ -1299,7 +1299,10 @@ def trial_status(out) -> pd.DataFrame:
 
 def _status_problem(meta) -> str:
     """What :func:`trial_status` cannot show of a trial checkpoint's metadata
-    (a file edited by hand, or written by something else): '' if nothing."""
+    (a file edited by hand, or written by something else): '' if nothing.
+    Stricter than the records' :func:`_whole` and :func:`_number`, which read
+    CSV text ("3" is 3): JSON keeps types, and a seed of "3" would fail the
+    arithmetic below."""
     def whole(v):
         return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0
 

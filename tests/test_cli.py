@@ -439,6 +439,23 @@ def test_version_option(capsys):
     assert exit_.value.code == 2 and "required: COMMAND" in capsys.readouterr().err
 
 
+def _hand_edited_records(tmp_path, preset, edit, capsys):
+    """A one-trial quick run of ``preset`` into ``tmp_path/r.csv``, whose first
+    row is then edited (``edit``: column -> value) as by hand.  Returns the
+    run's arguments, the file and its text after the edit."""
+    args = ["reproduce", preset, "--quick", "--trials", "1", "--set", "limit=300", "--name", "r",
+            "--out", str(tmp_path), "--no-progress", "--jobs", "1"]
+    assert main(args) == 0
+    f = tmp_path / "r.csv"
+    df = pd.read_csv(f)
+    for col, value in edit.items():
+        df[col] = df[col].astype(object)
+        df.loc[0, col] = value
+    df.to_csv(f, index=False)
+    capsys.readouterr()
+    return args, f, f.read_text()
+
+
 @pytest.mark.parametrize("edit, says", [
     (dict(trial="abc"), "row 2: trial 'abc' is not a whole number"),
     (dict(seed=1.5), "row 2: seed 1.5 is not a whole number"),
@@ -448,17 +465,7 @@ def test_version_option(capsys):
 ])
 def test_a_records_file_edited_by_hand_is_named_not_a_traceback(edit, says, tmp_path, capsys):
     """Once: tracebacks, text kept as results, or every trial rerun ("maybe" read as true)."""
-    args = ["reproduce", "6a", "--quick", "--trials", "1", "--set", "limit=300", "--name", "r",
-            "--out", str(tmp_path), "--no-progress", "--jobs", "1"]
-    assert main(args) == 0
-    f = tmp_path / "r.csv"
-    df = pd.read_csv(f)
-    for col, value in edit.items():
-        df[col] = df[col].astype(object)
-        df.loc[0, col] = value
-    df.to_csv(f, index=False)
-    text = f.read_text()
-    capsys.readouterr()
+    args, f, text = _hand_edited_records(tmp_path, "6a", edit, capsys)
     assert main(args + ["--resume"]) == 2
     err = capsys.readouterr().err
     assert says in err and "Traceback" not in err
@@ -494,17 +501,7 @@ def test_compare_skips_an_infinite_sequence_count(tmp_path, capsys):
 def test_compare_resume_and_status_name_a_hand_edited_cell(edit, says, tmp_path, capsys):
     """Once: tracebacks in compare and --resume, or tables counted from
     such records; now each names the file, the row and what it expected."""
-    args = ["reproduce", "1-5", "--quick", "--trials", "1", "--set", "limit=300", "--name", "r",
-            "--out", str(tmp_path), "--no-progress", "--jobs", "1"]
-    assert main(args) == 0
-    f = tmp_path / "r.csv"
-    df = pd.read_csv(f)
-    for col, value in edit.items():
-        df[col] = df[col].astype(object)
-        df.loc[0, col] = value
-    df.to_csv(f, index=False)
-    text = f.read_text()
-    capsys.readouterr()
+    args, f, text = _hand_edited_records(tmp_path, "1-5", edit, capsys)
     assert main(["compare", str(f)]) == 2
     err = capsys.readouterr().err
     assert f"skipping {f}: not records of reproduce ({says})" in err and "Traceback" not in err
