@@ -331,7 +331,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from .experiments import read_records, trial_status
+    from .experiments import _exact_int, _once_per_trial, read_records, trial_status
 
     out = Path(args.out)
     if not out.is_dir():
@@ -347,9 +347,13 @@ def cmd_status(args) -> int:
             print(f"skipping {f.name}: cannot read it ({exc.strerror or exc})", file=sys.stderr)
             continue
         if "trial" in df and "preset" in df:
-            counts = ", ".join(f"{p} {n}" for p, n in df.groupby("preset", sort=False).size().items())
             problem = _records_problem(df) if len(df) else None  # edited by hand, say
+            repeats = 0
+            if not problem:  # each trial once, as compare counts them (a row pasted twice, say)
+                df, repeats = _once_per_trial(df.assign(seed=df["seed"].map(_exact_int)))
+            counts = ", ".join(f"{p} {n}" for p, n in df.groupby("preset", sort=False).size().items())
             print(f"{f.name}: {len(df)} finished trial(s)" + (f" ({counts})" if counts else "")
+                  + (f"; {repeats} more row(s) repeat a trial above, counted once" if repeats else "")
                   + (f"; compare skips it ({problem})" if problem else ""))
     st = trial_status(out)
     if st.empty:

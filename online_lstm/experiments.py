@@ -1459,14 +1459,7 @@ def compare(records: pd.DataFrame) -> pd.DataFrame:
     # text) or a resumed record read from such a column
     for col in {c for pid in records["preset"].unique() for c in _counted_columns(pid)} & set(records):
         records[col] = pd.to_numeric(records[col], errors="coerce")
-    records["options"] = records["options"].fillna("") if "options" in records else ""
-    records["quick"] = _truth(records["quick"]) if "quick" in records else False
-    # A trial is fixed by its preset, options, quick and seeds: the same trial in two files
-    # (or a file given twice) is counted once.
-    same = [c for c in ("preset", "options", "quick", "seed", "data_seed") if c in records]
-    n_all = len(records)
-    records = records.drop_duplicates(subset=same, keep="first")
-    dropped = n_all - len(records)
+    records, dropped = _once_per_trial(records)
     for (pid, _, _), df in records.groupby(["preset", "options", "quick"], sort=False):
         p = PRESETS[pid]
         for pr in p.paper:
@@ -1502,6 +1495,20 @@ def compare(records: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(rows)
     out.attrs["duplicates"] = dropped
     return out
+
+
+def _once_per_trial(records: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The records with each trial once, and how many rows were dropped as
+    repeats.  A trial is fixed by its preset, options, quick and seeds: the
+    same trial in two files, a file given twice, or a row pasted twice by
+    hand is one trial.  ``options`` and ``quick`` come back normalised (no
+    NaN; bools), as :func:`compare` groups by them."""
+    records = records.assign(
+        options=records["options"].fillna("") if "options" in records else "",
+        quick=_truth(records["quick"]) if "quick" in records else False)
+    same = [c for c in ("preset", "options", "quick", "seed", "data_seed") if c in records]
+    repeated = records.duplicated(subset=same, keep="first")
+    return records[~repeated], int(repeated.sum())
 
 
 def _truth(col: pd.Series) -> pd.Series:

@@ -557,6 +557,22 @@ def test_resume_and_compare_read_a_number_beyond_int64_and_an_empty_version(tmp_
     assert "its trial 0 of 1-5 was made by code version (not given)" in capsys.readouterr().err
 
 
+def test_status_counts_a_repeated_row_once_as_compare_does(tmp_path, capsys):
+    """Once: a row pasted twice by hand (or two runs appended to one file)
+    made status say 3 finished trials where compare counts 2."""
+    assert main(["reproduce", "6a", "--quick", "--trials", "2", "--set", "limit=300", "--name", "r",
+                 "--out", str(tmp_path), "--no-progress", "--jobs", "1"]) == 0
+    f = tmp_path / "r.csv"
+    lines = f.read_text().splitlines(keepends=True)
+    f.write_text("".join(lines + lines[1:2]))  # trial 0 again, at the end
+    capsys.readouterr()
+    assert main(["status", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "r.csv: 2 finished trial(s) (6a 2); 1 more row(s) repeat a trial above, counted once\n" in out
+    assert main(["compare", str(f)]) == 0
+    assert "note: 1 record(s) repeat a trial already given" in capsys.readouterr().err
+
+
 def test_status_skips_a_csv_it_cannot_read(tmp_path, capsys):
     """``status`` lists ``*.csv`` files; one that cannot be opened (here a
     directory named ``x.csv``) is named on stderr and skipped, not a traceback."""
