@@ -268,12 +268,9 @@ def _bad_values(df) -> str | None:
     """What in a records table ``compare`` could not count, by its row in the
     file (text or inf where numbers go, a success or quick that is not true
     or false, a trial or seed that is no whole number), or None."""
-    import numpy as np
+    from .experiments import _count_problem, _record_problem, _rows
 
-    from .experiments import _count_problem, _record_problem
-
-    for row, rec in enumerate(df.to_dict("records"), start=2):  # row 1 is the header
-        rec = {k: v for k, v in rec.items() if not (isinstance(v, float) and np.isnan(v))}
+    for row, rec in _rows(df):
         problem = _record_problem(rec, quick="quick" in df) or _count_problem(rec)
         if problem:
             return f"row {row}: {problem}"

@@ -1126,9 +1126,20 @@ _TEXT_COLUMNS = {"preset": str, "version": str, "options": str, "reason": str}
 def read_records(path, **kwargs) -> pd.DataFrame:
     """A records CSV written by :func:`reproduce`, its text columns read as text.
 
-    ``kwargs`` go to :func:`pandas.read_csv`.
+    ``kwargs`` go to :func:`pandas.read_csv`.  Blank lines are dropped but
+    keep their place in the index, so that row ``i`` of the table is line
+    ``i + 2`` of the file (see :func:`_rows`).
     """
-    return pd.read_csv(path, dtype=dict(_TEXT_COLUMNS), **kwargs)
+    df = pd.read_csv(path, dtype=dict(_TEXT_COLUMNS), skip_blank_lines=False, **kwargs)
+    return df.dropna(how="all")
+
+
+def _rows(df: pd.DataFrame):
+    """``(line, record)`` for each row of a table from :func:`read_records`:
+    its line in the file (1 is the header), as error messages name it, and
+    the row as a dict with its empty cells left out."""
+    for i, rec in zip(df.index, df.to_dict("records")):
+        yield i + 2, {k: v for k, v in rec.items() if not (isinstance(v, float) and np.isnan(v))}
 
 
 def _truth_value(v):
@@ -1235,8 +1246,7 @@ def _resumable(path, jobs_list, quick, version):
                           f"({str(exc).strip()})") from exc  # pandas ends some messages in a newline
     wanted = {(p.id, k): (p, seed) for p, k, seed in jobs_list}
     kept, carried, have = [], [], set()
-    for row, rec in enumerate(old.to_dict("records"), start=2):  # row 1 is the header
-        rec = {k: v for k, v in rec.items() if not (isinstance(v, float) and np.isnan(v))}
+    for row, rec in _rows(old):
         problem = _record_problem(rec)
         if problem:  # a file edited by hand
             raise ResumeError(f"cannot resume from {path}: row {row}: {problem}")

@@ -475,6 +475,30 @@ def test_a_records_file_edited_by_hand_is_named_not_a_traceback(edit, says, tmp_
         assert "skipping" in capsys.readouterr().err
 
 
+def test_a_hand_edited_row_is_named_by_its_line_in_the_file(tmp_path, capsys):
+    """Once: blank lines were skipped before rows were numbered, so the row an
+    error named was not the line to fix.  Here line 3 is blank and line 4 is
+    trial 1, whose seed is edited."""
+    args = ["reproduce", "6a", "--quick", "--trials", "2", "--set", "limit=300", "--name", "r",
+            "--out", str(tmp_path), "--no-progress", "--jobs", "1"]
+    assert main(args) == 0
+    f = tmp_path / "r.csv"
+    df = pd.read_csv(f)
+    df["seed"] = df["seed"].astype(object)
+    df.loc[1, "seed"] = "x"
+    header, first, second = df.to_csv(index=False).splitlines(keepends=True)
+    f.write_text(header + first + "\n" + second + "\n")
+    assert f.read_text().splitlines()[3].split(",")[df.columns.get_loc("seed")] == "x"
+    capsys.readouterr()
+    assert main(["compare", str(f)]) == 2
+    assert "(row 4: seed 'x' is not a whole number >= 0)" in capsys.readouterr().err
+    assert main(args + ["--resume"]) == 2
+    assert f"cannot resume from {f}: row 4: seed 'x'" in capsys.readouterr().err
+    f.write_text("\n".join(df.to_csv(index=False).splitlines()[:2]) + "\n\n\n")  # trailing blank lines
+    assert main(["status", "--out", str(tmp_path)]) == 0
+    assert "r.csv: 1 finished trial(s) (6a 1)\n" in capsys.readouterr().out
+
+
 def test_compare_skips_an_infinite_sequence_count(tmp_path, capsys):
     _quick_run(tmp_path, "6a", 300)
     df = pd.read_csv(tmp_path / "r.csv")
