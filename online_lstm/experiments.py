@@ -1149,12 +1149,22 @@ def _truth_value(v):
             "false": False, "0": False, "0.0": False}.get(str(v).strip().lower())
 
 
+#: Text that :func:`pandas.read_csv` reads as a missing value by default (its
+#: documented ``na_values``): ``compare`` reads records so, ``--resume`` reads
+#: them as text (to write the rows it does not own back unchanged), and
+#: :func:`_number` makes the two agree on such a cell.
+_NA_TEXT = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+                      "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
+
+
 def _number(v) -> float | None:
-    """A number of a records CSV (3, 0.165, "0.165", NaN or "nan" for a value
-    not there) as a float; None if it is no number: text, inf, or a bool (a
-    column of True read as one would pass for 1s)."""
+    """A number of a records CSV (3, 0.165, "0.165", NaN, "nan" or "n/a" for
+    a value not there) as a float; None if it is no number: text, inf, or a
+    bool (a column of True read as one would pass for 1s)."""
     if isinstance(v, (bool, np.bool_)):
         return None
+    if isinstance(v, str) and v.strip() in _NA_TEXT:
+        return math.nan
     try:
         f = float(str(v).strip())
     except ValueError:

@@ -537,6 +537,17 @@ def test_compare_resume_and_status_name_a_hand_edited_cell(edit, says, tmp_path,
     assert f"; compare skips it ({says})" in out
 
 
+@pytest.mark.parametrize("cell", ["n/a", "NA", " null "])
+def test_compare_and_resume_agree_on_a_cell_marked_not_there(cell, tmp_path, capsys):
+    """Once: compare read "n/a" in cpu_s as a value not there (pandas' default)
+    and counted the record, while --resume, reading it as text, refused the file."""
+    args, f, text = _hand_edited_records(tmp_path, "1-5", dict(cpu_s=cell), capsys)
+    assert main(["compare", str(f)]) == 0
+    assert "skipping" not in capsys.readouterr().err
+    assert main(args + ["--resume"]) == 0
+    assert f.read_text() == text  # kept as it was: a rerun would have written its CPU time
+
+
 def test_compare_skips_an_empty_preset_cell_beside_an_unknown_preset(tmp_path, capsys):
     """Once a TypeError: the empty cell (NaN) and the unknown id were sorted together."""
     (tmp_path / "r.csv").write_text("preset,trial,seed,success,sequences,steps,wall_s\n"
