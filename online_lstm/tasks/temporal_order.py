@@ -41,7 +41,7 @@ class TemporalOrder(SequenceTask):
 
     def __init__(self, variant="a", seed=None):
         super().__init__(seed)
-        if variant not in WINDOWS:
+        if not isinstance(variant, str) or variant not in WINDOWS:  # a list would be a TypeError
             raise ValueError(f"variant must be 'a' or 'b'; got {variant!r}")
         self.variant = variant
         self.n_out = 2 ** len(WINDOWS[variant])
