@@ -150,9 +150,11 @@ class SequenceTask:
 
     Parameters
     ----------
-    seed : int, sequence of int, or None
+    seed : int, sequence of int, SeedSequence, Generator, or None
         Seed of the stream (``numpy.random.default_rng``); None draws fresh
-        entropy.
+        entropy.  A ``numpy.random.Generator`` is used as it is, not copied
+        (as ``default_rng`` does): two tasks built from one Generator share
+        its draws, and neither replays alone.  Pass ints to replay streams.
 
     Subclasses set ``n_in``, ``n_out``, ``mean_length`` and implement
     ``_generate(rng, n) -> Batch``.
