@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Mapping
 from numbers import Integral, Real
 
 import numpy as np
@@ -187,6 +188,26 @@ def as_bool_mask(value, name, shape, what):
     return r if r.flags.writeable else r.copy()
 
 
+def check_state_mapping(arrays) -> None:
+    """:class:`InputError` unless ``arrays`` is a mapping of names to arrays,
+    as a learner's ``state_arrays()`` returns (``in`` would find a key in
+    a string or a list, and fail on None)."""
+    if not isinstance(arrays, Mapping):
+        raise InputError(f"state must be a dict of named arrays, as state_arrays() returns; got "
+                         f"{type(arrays).__name__} {arrays!r:.60}")
+
+
+def named_values(weights, named) -> dict:
+    """The parameters of a ``set_weights(weights, **named)`` call as one
+    dict (``named`` wins on a clash); :class:`InputError` if ``weights`` is
+    neither None nor a mapping (the flat ``theta_``, a name alone)."""
+    if weights is not None and not isinstance(weights, Mapping):
+        raise InputError(f"set_weights takes a dict of parameter name -> array (or name=array "
+                         f"keywords), as get_weights() returns; got {type(weights).__name__} "
+                         f"{weights!r:.60}")
+    return {**(weights or {}), **named}
+
+
 def checked_weights(shapes: dict, weights, named) -> dict:
     """Validate named parameters for ``set_weights``, before anything is written.
 
@@ -203,10 +224,8 @@ def checked_weights(shapes: dict, weights, named) -> dict:
         Name -> float64 array of exactly ``shapes[name]``, finite and within
         ``MAGNITUDE_LIMIT``.
     """
-    new = dict(weights or {})
-    new.update(named)
     checked = {}
-    for name, value in new.items():
+    for name, value in named_values(weights, named).items():
         if name not in shapes:
             raise InputError(f"unknown parameter {name!r}; this net has {list(shapes)}")
         shape = shapes[name]

@@ -28,7 +28,8 @@ from .layout import (
     M_STEP, _block_values,
 )
 from ._validate import (
-    FixedAfterBuild, as_array, as_bool_mask, as_float_array, as_real, checked_out, int_or_none,
+    FixedAfterBuild, as_array, as_bool_mask, as_float_array, as_real, check_state_mapping, checked_out,
+    int_or_none, named_values,
 )
 from .learner import _DIVERGENCE_REASONS, _RECORD_KEYS, BlockBias, Floats, OnlineLSTM, canonical_slots
 
@@ -807,8 +808,7 @@ class LearnerBank(FixedAfterBuild):
         Each value has shape ``(N, *shape)`` (one per learner) or ``shape``
         (the same for all).  Everything is checked before anything is written.
         """
-        new = dict(weights or {})
-        new.update(named)
+        new = named_values(weights, named)
         lay, N = self.layout, self.n_learners
         scratch = self._proto.clone(seed=0)  # checks each value as a single learner does
         checked = {}
@@ -891,18 +891,21 @@ class LearnerBank(FixedAfterBuild):
         unless all are good."""
         N = self.n_learners
         keys = ("header", "theta", "dW", "T", "record") + (("slots",) if self.layout.max_delay else ())
+        check_state_mapping(arrays)
+        rows = {}
         for key in keys:
             if key not in arrays:
                 raise InputError(f"state is missing {key!r}")
-            if np.ndim(arrays[key]) != 2 or np.shape(arrays[key])[0] != N:
+            rows[key] = a = as_array(arrays[key], f"state[{key!r}]", f"({N}, size)")
+            if a.ndim != 2 or a.shape[0] != N:
                 raise InputError(f"state[{key!r}] must have shape ({N}, size), one row per "
-                                 f"learner; got {np.shape(arrays[key])}")
+                                 f"learner; got {a.shape}")
         scratch = self._proto.clone(seed=0)
         new = self._mems.copy()
         size = self.layout.mem_size
         for i in range(N):
             try:
-                scratch.load_state_arrays({k: np.asarray(arrays[k])[i] for k in keys})
+                scratch.load_state_arrays({k: rows[k][i] for k in keys})
             except InputError as exc:
                 raise InputError(f"learner {i}: {exc}") from None
             new[i, :size] = scratch._mem

@@ -15,8 +15,8 @@ from . import checkpoint as _ckpt
 from . import kernels as _k
 from ._validate import (
     DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_float_array, as_real,
-    as_input, as_input_rows, as_target, checked_init_range, checked_lr, checked_out, checked_weights,
-    seeded_rng,
+    as_input, as_input_rows, as_target, check_state_mapping, checked_init_range, checked_lr,
+    checked_out, checked_weights, seeded_rng,
 )
 from .errors import DivergenceError, InputError, NoPendingStepError
 from .layout import (
@@ -945,11 +945,12 @@ def check_state_arrays(lay: Layout, accum: int, arrays: dict) -> dict:
               "T": lay.n_traces, "record": lay.meta["bank_size"]}
     if lay.max_delay:
         expect["slots"] = lay.meta["n_slots"] * lay.meta["slot_size"]
+    check_state_mapping(arrays)
     vals = {}
     for key, size in expect.items():
         if key not in arrays:
             raise InputError(f"state is missing {key!r}")
-        a = np.asarray(arrays[key])
+        a = as_array(arrays[key], f"state[{key!r}]", f"({size},)")
         if a.shape != (size,) or a.dtype != np.float64:
             raise InputError(f"state[{key!r}] must be float64 of shape ({size},); "
                              f"got {a.dtype} {a.shape}")

@@ -1,0 +1,69 @@
+"""Misuse of the public API that the other bad-input tests do not reach:
+arguments of the wrong kind where a mapping, a flag or a constructor
+argument goes, attributes assigned after building, and checkpoint
+metadata edited by hand.  Each is refused with a message that says what
+was expected, and changes nothing."""
+
+import numpy as np
+import pytest
+
+from online_lstm import InputError, LearnerBank, OnlineLSTM
+
+from statecheck import same_state
+
+
+def learner(**kw):
+    m = OnlineLSTM(3, 2, 2, 2, bias="all", init_range=0.5, seed=0, **kw)
+    rng = np.random.default_rng(0)
+    m.learn_many(rng.random((10, 3)), rng.random((10, 2)))
+    return m
+
+
+def bank(**kw):
+    b = LearnerBank(3, 2, 2, n_blocks=2, seed=0, **kw)
+    rng = np.random.default_rng(0)
+    b.learn_many(rng.random((3, 4, 2)), rng.random((3, 4, 2)))
+    return b
+
+
+@pytest.mark.parametrize("weights", [
+    "theta_",  # the flat vector instead of the named arrays
+    "W_k",  # a name without its value
+    [("W_k", 0.0)],  # pairs: dict() would take them, but they are no mapping
+    3.0,
+])
+@pytest.mark.parametrize("kind", ["learner", "bank"])
+def test_set_weights_wants_a_mapping_of_names(weights, kind):
+    """Before: NumPy's "truth value of an array is ambiguous" for the flat
+    vector, dict()'s "update sequence element #0 has length 1" for a string."""
+    m = learner() if kind == "learner" else bank()
+    if weights == "theta_":
+        weights = m.theta_
+    before = m.state_arrays()
+    with pytest.raises(InputError, match=r"set_weights takes a dict of parameter name -> array"):
+        m.set_weights(weights)
+    assert same_state(before, m.state_arrays())
+
+
+@pytest.mark.parametrize("state", [None, "header", 3, ["header", "theta"]])
+@pytest.mark.parametrize("kind", ["learner", "bank"])
+def test_load_state_arrays_wants_a_mapping(state, kind):
+    """Before: TypeError ("argument of type 'NoneType' is not iterable",
+    "string indices must be integers") or "state is missing 'header'" for a
+    string that happens to contain the word."""
+    m = learner() if kind == "learner" else bank()
+    before = m.state_arrays()
+    with pytest.raises(InputError, match=r"state must be a dict of named arrays"):
+        m.load_state_arrays(state)
+    assert same_state(before, m.state_arrays())
+
+
+@pytest.mark.parametrize("kind", ["learner", "bank"])
+def test_load_state_arrays_with_a_ragged_array_is_an_input_error(kind):
+    """Before: NumPy's ValueError about an inhomogeneous shape."""
+    m = learner() if kind == "learner" else bank()
+    before = m.state_arrays()
+    bad = dict(before, theta=[[1.0], [1.0, 2.0]])
+    with pytest.raises(InputError, match=r"state\['theta'\] must be an array of shape"):
+        m.load_state_arrays(bad)
+    assert same_state(before, m.state_arrays())
