@@ -698,6 +698,8 @@ class OnlineLSTM(FixedAfterBuild):
             Start from the learner's current state and traces instead of a
             reset state.
         """
+        if not isinstance(from_current_state, (bool, np.bool_)):  # "no" must not read as true
+            raise InputError(f"from_current_state must be True or False; got {from_current_state!r:.60}")
         lay = self.layout
         mem = aligned_zeros(self._mem.size)
         mem[:] = self._mem

@@ -67,3 +67,15 @@ def test_load_state_arrays_with_a_ragged_array_is_an_input_error(kind):
     with pytest.raises(InputError, match=r"state\['theta'\] must be an array of shape"):
         m.load_state_arrays(bad)
     assert same_state(before, m.state_arrays())
+
+
+@pytest.mark.parametrize("flag", ["no", "False", 0, 1, None, np.array([True])])
+def test_gradient_from_current_state_must_be_a_bool(flag):
+    """Before: any truthy value ("no", "False") silently started from the
+    current state instead of a reset one."""
+    m = learner()
+    before = m.state_arrays()
+    with pytest.raises(InputError, match=r"from_current_state must be True or False"):
+        m.gradient(np.zeros((2, 3)), np.zeros((2, 2)), from_current_state=flag)
+    assert same_state(before, m.state_arrays())
+    m.gradient(np.zeros((2, 3)), np.zeros((2, 2)), from_current_state=np.bool_(True))  # a bool
