@@ -22,7 +22,7 @@ from .errors import DivergenceError, InputError, NoPendingStepError
 from .layout import (
     H_DWMAX, H_LR, H_STATE_BOUND, H_TMAX, H_WMAX, HEADER_SIZE, M_ACCUM, M_BANK, M_N_RESETS,
     M_N_UPDATES, M_PENDING, M_SEQ_STEP, M_STEP, MAGNITUDE_LIMIT, META, META_COUNTERS,
-    Layout, aligned_zeros,
+    Layout, _block_values, aligned_zeros,
 )
 
 _ndarray = np.ndarray  # one global lookup on the hot path instead of two
@@ -229,6 +229,8 @@ class OnlineLSTM(FixedAfterBuild):
                                    self.forget_gate, self.peepholes, self.max_delay)
         if self.update not in ("step", "sequence"):
             raise ValueError(f"update must be 'step' or 'sequence'; got {self.update!r}")
+        if not lay.forget_gate:  # unused, but kept by get_params, clone and checkpoints
+            _block_values("forget_gate_bias", self.forget_gate_bias, lay.n_blocks)
         rng = seeded_rng(self.seed)
         theta = lay.init_theta(rng, checked_init_range(self.init_range), self.in_gate_bias, self.out_gate_bias,
                                self.forget_gate_bias if lay.forget_gate else None)

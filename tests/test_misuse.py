@@ -79,3 +79,19 @@ def test_gradient_from_current_state_must_be_a_bool(flag):
         m.gradient(np.zeros((2, 3)), np.zeros((2, 2)), from_current_state=flag)
     assert same_state(before, m.state_arrays())
     m.gradient(np.zeros((2, 3)), np.zeros((2, 2)), from_current_state=np.bool_(True))  # a bool
+
+
+@pytest.mark.parametrize("value", ["x", object(), float("nan"), [1.0, 2.0, 3.0], {"a": 1}, True])
+def test_forget_gate_bias_is_checked_without_forget_gates_too(value, tmp_path):
+    """Before: any value was kept unchecked when forget_gate=False, and one
+    JSON cannot hold (object()) made every save() of the trained learner
+    fail; clone(forget_gate=True) failed only then."""
+    with pytest.raises(ValueError, match=r"^forget_gate_bias"):
+        OnlineLSTM(2, 1, 2, forget_gate_bias=value)
+    with pytest.raises(ValueError, match=r"^forget_gate_bias"):
+        LearnerBank(2, 2, 1, n_blocks=2, forget_gate_bias=value)
+    for ok in (None, 1.0, [0.5, 2.0], np.array([1.0, -1.0])):  # unused, but well-formed: taken
+        m = OnlineLSTM(2, 1, 2, forget_gate_bias=ok, seed=0)
+        m.learn_one([0.1, 0.2], 0.5)
+        OnlineLSTM.load(m.save(tmp_path / "m.npz"))
+    OnlineLSTM(2, 1, 2, bias="none")  # the default +1.0 with no gate biases and no forget gate
