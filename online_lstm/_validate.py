@@ -294,10 +294,11 @@ class FixedAfterBuild:
 
     def __setattr__(self, name, value):
         if name in self._fixed and self._built_attr in self.__dict__:
+            how = f"clone({name}=...)" if name in self.get_params() else \
+                "clone() with other constructor arguments"  # (the layout follows from them)
             raise AttributeError(
-                f"{name} is fixed once the {self._kind} is built; clone({name}=...) gives a new, "
-                f"untrained {self._kind} with another value ({self._changeable} can change between "
-                f"steps)")
+                f"{name} is fixed once the {self._kind} is built; {how} gives a new, untrained "
+                f"{self._kind} with another value ({self._changeable} can change between steps)")
         object.__setattr__(self, name, value)
 
     def _adopt_params(self, params: dict):

@@ -50,12 +50,13 @@ _DIVERGENCE_REASONS = {
 _ACCUM_STEP, _ACCUM_SEQUENCE, _ACCUM_GRADIENT = 0, 1, 2
 
 #: Constructor arguments fixed once the learner is built: they shape its
-#: memory or were used up by the initialisation.  ``lr``, ``state_bound`` and
+#: memory or were used up by the initialisation; and the layout, through
+#: which the Python side reads that memory.  ``lr``, ``state_bound`` and
 #: ``on_divergence`` may change between steps.
 _FIXED_PARAMS = frozenset((
     "n_in", "n_out", "n_blocks", "block_size", "output_gates", "connectivity", "bias", "g", "h",
     "init_range", "in_gate_bias", "out_gate_bias", "forget_gate", "peepholes",
-    "forget_gate_bias", "update", "max_delay", "seed"))
+    "forget_gate_bias", "update", "max_delay", "seed", "layout"))
 _POLICIES = ("raise", "reset")
 
 

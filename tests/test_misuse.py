@@ -95,3 +95,14 @@ def test_forget_gate_bias_is_checked_without_forget_gates_too(value, tmp_path):
         m.learn_one([0.1, 0.2], 0.5)
         OnlineLSTM.load(m.save(tmp_path / "m.npz"))
     OnlineLSTM(2, 1, 2, bias="none")  # the default +1.0 with no gate biases and no forget gate
+
+
+def test_the_layout_of_a_built_learner_cannot_be_replaced():
+    """Before: ``m.layout = other.layout`` was taken; the learner then read
+    its memory through the other layout (get_weights raised NumPy's reshape
+    error) and load_state_arrays wrote the header before failing halfway."""
+    m = learner()
+    before, layout = m.state_arrays(), m.layout
+    with pytest.raises(AttributeError, match=r"layout is fixed"):
+        m.layout = OnlineLSTM(5, 4, 3, 2, seed=0).layout
+    assert m.layout is layout and same_state(before, m.state_arrays())
