@@ -40,7 +40,8 @@ metadata dict with its own ``kind`` and ``config``.  A bank of learners
 (``"LearnerBank"``) stores the learner's arrays with a leading learner axis,
 and in its metadata ``seeds`` (each learner's int seed, or null) and
 ``bank_seed`` (the bank's ``seed`` parameter when it is an int or a list of
-ints, else null; absent in files written before it existed); the competitor learners (``"RTRL"``, ``"BPTT"``; no ``layout`` or ``extra``)
+ints, else null; absent in files written before it existed; an int must
+spawn ``seeds``, a list must be ``seeds``); the competitor learners (``"RTRL"``, ``"BPTT"``; no ``layout`` or ``extra``)
 store the arrays of their ``state_arrays()``.
 
 Write protocol
@@ -638,20 +639,28 @@ def load_bank(path, cls=None):
     except InputError as exc:
         raise CheckpointError(f"{name}: the stored state does not fit its own configuration: "
                               f"{exc}") from None
-    bank._adopt_params({"seed": _bank_seed_from(meta.get("bank_seed"), bank.n_learners, name)})
+    bank._adopt_params({"seed": _bank_seed_from(meta.get("bank_seed"), seeds, name)})
     bank.seeds_ = list(seeds)
     return bank
 
 
-def _bank_seed_from(value, n, name):
+def _bank_seed_from(value, seeds, name):
     """The ``bank_seed`` entry of a bank checkpoint's metadata, checked (None
-    in checkpoints written before it existed)."""
-    if value is None or (type(value) is int and value >= 0):
+    in checkpoints written before it existed) against the learners' ``seeds``:
+    a bank's ``seed`` is None, an int that spawned them, or their list, and
+    ``clone()`` rebuilds the learners from it."""
+    from .bank import _learner_seeds
+
+    if value is None:
         return value
-    if isinstance(value, list) and len(value) == n and all(type(v) is int for v in value):
+    if type(value) is int and value >= 0:
+        if _learner_seeds(value, len(seeds)) == seeds:
+            return value
+    elif value == seeds and all(type(v) is int and v >= 0 for v in value):
         return value
-    raise CheckpointError(f"{name}: metadata 'bank_seed' must be null, an int >= 0 or {n} ints; "
-                          f"got {value!r:.80}")
+    raise CheckpointError(f"{name}: metadata 'bank_seed' must be null, an int >= 0 that spawned the "
+                          f"learners' seeds, or those {len(seeds)} seeds themselves (ints >= 0); got "
+                          f"{value!r:.80} for seeds {seeds!r:.80}")
 
 
 def restore_bank(bank, path):

@@ -4,10 +4,14 @@ argument goes, attributes assigned after building, and checkpoint
 metadata edited by hand.  Each is refused with a message that says what
 was expected, and changes nothing."""
 
+import json
+
 import numpy as np
 import pytest
 
 from online_lstm import InputError, LearnerBank, OnlineLSTM
+from online_lstm import checkpoint as ckpt
+from online_lstm.errors import CheckpointError
 
 from statecheck import same_state
 
@@ -106,3 +110,48 @@ def test_the_layout_of_a_built_learner_cannot_be_replaced():
     with pytest.raises(AttributeError, match=r"layout is fixed"):
         m.layout = OnlineLSTM(5, 4, 3, 2, seed=0).layout
     assert m.layout is layout and same_state(before, m.state_arrays())
+
+
+def _edited_bank_file(tmp_path, **edits):
+    b = bank()
+    path = b.save(tmp_path / "b.npz")
+    arrays, meta = ckpt.read_checkpoint(path)
+    meta = json.loads(json.dumps(meta))
+    meta.update(edits)
+    out = tmp_path / "edited.npz"
+    ckpt.write_checkpoint(out, arrays, {k: v for k, v in meta.items()
+                                        if k not in ("format", "format_version", "arrays")})
+    return b, out
+
+
+@pytest.mark.parametrize("edit", [
+    dict(bank_seed=[-1, -1, -1]),  # negative seeds: clone() of the loaded bank raised
+    dict(bank_seed=[1, 2, 3]),  # not the learners' seeds: clone() built other learners
+    dict(bank_seed=1),  # an int that did not spawn the learners' seeds
+    dict(seeds=[1, 2, 3]),  # the learners' seeds edited, the bank's seed (0) kept
+    dict(seeds=[None, None, None]),
+])
+def test_a_bank_checkpoint_whose_seeds_disagree_is_refused(edit, tmp_path):
+    """The bank's ``seed`` is None, an int that spawned ``seeds_``, or the
+    list ``seeds_`` itself; a file that says otherwise was edited.  Before,
+    it loaded, and ``clone()`` raised or gave other learners."""
+    b, path = _edited_bank_file(tmp_path, **edit)
+    with pytest.raises(CheckpointError, match=r"bank_seed"):
+        LearnerBank.load(path)
+    before = b.state_arrays()
+    with pytest.raises(CheckpointError, match=r"bank_seed"):
+        b.restore(path)
+    assert same_state(before, b.state_arrays())
+
+
+def test_bank_seeds_that_agree_still_load(tmp_path):
+    for seed in (None, 7, [4, 5, 6]):
+        b = LearnerBank(3, 2, 1, seed=seed)
+        loaded = LearnerBank.load(b.save(tmp_path / "b.npz"))
+        assert loaded.seed == b.seed and loaded.seeds_ == b.seeds_
+        if seed is not None:  # (None: each clone draws fresh entropy)
+            assert same_state(loaded.clone().state_arrays(), b.clone().state_arrays())
+    b = LearnerBank(3, 2, 1, seed=7)
+    b.set_learner(1, OnlineLSTM(2, 1, seed=np.random.default_rng(0)))  # a learner without an int seed
+    loaded = LearnerBank.load(b.save(tmp_path / "b.npz"))
+    assert loaded.seed is None and loaded.seeds_ == b.seeds_
