@@ -155,3 +155,14 @@ def test_bank_seeds_that_agree_still_load(tmp_path):
     b.set_learner(1, OnlineLSTM(2, 1, seed=np.random.default_rng(0)))  # a learner without an int seed
     loaded = LearnerBank.load(b.save(tmp_path / "b.npz"))
     assert loaded.seed is None and loaded.seeds_ == b.seeds_
+
+
+@pytest.mark.parametrize("age", [np.uint64(2**64 - 1), 2**63, np.array([0, 2**63, 0], dtype=np.uint64)])
+def test_a_bank_age_beyond_int64_is_named_as_given(age):
+    """Before: the age wrapped around int64 and the message named another
+    age (-1, or -9223372036854775808)."""
+    b = bank(max_delay=2)
+    before = b.state_arrays()
+    with pytest.raises(InputError, match=r"age must be an int or 3 ints .* 2\*\*63"):
+        b.learn_delayed(np.full((3, 2), 0.5), age)
+    assert same_state(before, b.state_arrays())
