@@ -697,7 +697,8 @@ class LSTMRegressor(_StreamLSTM, base.Regressor):
                  id_key=None):
         self.target_range = target_range
         self.target_margin = target_margin
-        if not (isinstance(target_margin, numbers.Real) and 0 <= target_margin < 0.5):
+        if not (isinstance(target_margin, numbers.Real) and not isinstance(target_margin, bool)
+                and 0 <= target_margin < 0.5):  # (False is no margin of 0, but a flag misplaced)
             raise ValueError(f"target_margin must be in [0, 0.5); got {target_margin!r}")
         self._lo = self._hi = None  # running target range
         if target_range is not None:

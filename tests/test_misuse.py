@@ -166,3 +166,14 @@ def test_a_bank_age_beyond_int64_is_named_as_given(age):
     with pytest.raises(InputError, match=r"age must be an int or 3 ints .* 2\*\*63"):
         b.learn_delayed(np.full((3, 2), 0.5), age)
     assert same_state(before, b.state_arrays())
+
+
+def test_a_bool_target_margin_is_refused():
+    """Before: target_margin=False was taken as a margin of 0 (True was
+    refused only because 1 is not below 0.5)."""
+    from online_lstm.river import LSTMRegressor
+
+    for margin in (False, True, np.bool_(False)):
+        with pytest.raises(ValueError, match=r"target_margin must be"):
+            LSTMRegressor(target_margin=margin)
+    assert LSTMRegressor(target_margin=0).target_margin == 0
