@@ -302,7 +302,7 @@ def _read_members(npz, name, kind):
         raise CheckpointError(f"{name}: {META_NAME!r} must be a 1-D uint8 array of JSON text")
     try:
         meta = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an int too long to convert
         raise CheckpointError(f"{name}: metadata is not valid JSON ({exc})") from None
     except RecursionError:  # nesting no checkpoint of ours has
         raise CheckpointError(f"{name}: metadata is nested too deeply to be a checkpoint's") from None

@@ -177,3 +177,23 @@ def test_a_bool_target_margin_is_refused():
         with pytest.raises(ValueError, match=r"target_margin must be"):
             LSTMRegressor(target_margin=margin)
     assert LSTMRegressor(target_margin=0).target_margin == 0
+
+
+def test_metadata_with_an_integer_too_long_to_read_is_a_checkpoint_error(tmp_path):
+    """Before: json.loads raised Python's ValueError "Exceeds the limit (4300
+    digits) for integer string conversion", not CheckpointError."""
+    import io
+    import zipfile
+
+    blob = b'{"format": "online_lstm.checkpoint", "format_version": 1, "n": ' + b"7" * 5000 + b"}"
+    path = tmp_path / "long.npz"
+    with zipfile.ZipFile(path, "w") as zf:
+        member = io.BytesIO()
+        np.lib.format.write_array(member, np.frombuffer(blob, dtype=np.uint8))
+        zf.writestr(ckpt.META_NAME + ".npy", member.getvalue())
+    m = learner()
+    before = m.state_arrays()
+    for call in (OnlineLSTM.load, LearnerBank.load, m.restore):
+        with pytest.raises(CheckpointError, match=r"metadata is not valid JSON"):
+            call(path)
+    assert same_state(before, m.state_arrays())
