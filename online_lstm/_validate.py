@@ -188,6 +188,13 @@ def as_bool_mask(value, name, shape, what):
     return r if r.flags.writeable else r.copy()
 
 
+def check_flag(value, name) -> None:
+    """:class:`InputError` unless ``value`` is a bool: a keyword flag given
+    "no", 0.0 or a list would otherwise be read by its truth."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InputError(f"{name} must be True or False; got {value!r:.60}")
+
+
 def check_state_mapping(arrays) -> None:
     """:class:`InputError` unless ``arrays`` is a mapping of names to arrays,
     as a learner's ``state_arrays()`` returns (``in`` would find a key in

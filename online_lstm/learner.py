@@ -15,7 +15,7 @@ from . import checkpoint as _ckpt
 from . import kernels as _k
 from ._validate import (
     DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_float_array, as_real,
-    as_input, as_input_rows, as_target, check_state_mapping, checked_init_range, checked_lr,
+    as_input, as_input_rows, as_target, check_flag, check_state_mapping, checked_init_range, checked_lr,
     checked_out, checked_weights, seeded_rng,
 )
 from .errors import DivergenceError, InputError, NoPendingStepError
@@ -701,8 +701,7 @@ class OnlineLSTM(FixedAfterBuild):
             Start from the learner's current state and traces instead of a
             reset state.
         """
-        if not isinstance(from_current_state, (bool, np.bool_)):  # "no" must not read as true
-            raise InputError(f"from_current_state must be True or False; got {from_current_state!r:.60}")
+        check_flag(from_current_state, "from_current_state")  # "no" must not read as true
         lay = self.layout
         mem = aligned_zeros(self._mem.size)
         mem[:] = self._mem

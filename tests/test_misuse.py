@@ -11,6 +11,7 @@ import pytest
 
 from online_lstm import InputError, LearnerBank, OnlineLSTM
 from online_lstm import checkpoint as ckpt
+from online_lstm.baselines import BPTT, RTRL
 from online_lstm.errors import CheckpointError
 
 from statecheck import same_state
@@ -74,10 +75,16 @@ def test_load_state_arrays_with_a_ragged_array_is_an_input_error(kind):
 
 
 @pytest.mark.parametrize("flag", ["no", "False", 0, 1, None, np.array([True])])
-def test_gradient_from_current_state_must_be_a_bool(flag):
+@pytest.mark.parametrize("kind", ["lstm", "rtrl", "bptt"])
+def test_gradient_from_current_state_must_be_a_bool(flag, kind):
     """Before: any truthy value ("no", "False") silently started from the
-    current state instead of a reset one."""
-    m = learner()
+    current state instead of a reset one; the paper's competitors too."""
+    if kind == "lstm":
+        m = learner()
+    else:
+        m = (RTRL if kind == "rtrl" else BPTT)(3, 2, 2, seed=0)
+        rng = np.random.default_rng(0)
+        m.learn_many(rng.random((10, 3)), rng.random((10, 2)))
     before = m.state_arrays()
     with pytest.raises(InputError, match=r"from_current_state must be True or False"):
         m.gradient(np.zeros((2, 3)), np.zeros((2, 2)), from_current_state=flag)

@@ -13,8 +13,8 @@ from ..errors import DivergenceError, InputError, NoPendingStepError
 from ..layout import MAGNITUDE_LIMIT
 from .._validate import (
     DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_float_array,
-    as_input, as_input_rows, as_target, checked_init_range, checked_lr, checked_out, checked_weights,
-    seeded_rng,
+    as_input, as_input_rows, as_target, check_flag, checked_init_range, checked_lr, checked_out,
+    checked_weights, seeded_rng,
 )
 from . import _common as _c
 from .network import Network
@@ -350,6 +350,7 @@ class StreamLearner(FixedAfterBuild):
         otherwise).  ``-lr * gradient`` is the change ``update="sequence"``
         makes over the sequence.  The learner is not changed.
         """
+        check_flag(from_current_state, "from_current_state")  # "no" must not read as true
         arrays = {k: v.copy() for k, v in self._arrays.items()}
         hd = arrays["hd"]
         hd[_c.H_MODE] = _c.MODE_GRADIENT
