@@ -1,4 +1,6 @@
-"""REPRODUCTION.md's table is what ``online-lstm compare`` makes of the
+"""The published tables are what the code makes of the committed data.
+
+REPRODUCTION.md's table is what ``online-lstm compare`` makes of the
 committed records, with the command the report gives: a change to how
 ``compare`` counts, or to a records file, that would change a published
 figure fails here instead of leaving the report stale."""
@@ -45,3 +47,18 @@ def test_the_report_s_table_is_what_compare_prints_from_the_committed_records(ca
     start = report.index(rows[0])  # the table as the report prints it
     printed = report[start:].split("\n\n")[0].splitlines()
     assert printed == rows
+
+
+def test_the_benchmark_tables_are_what_report_py_prints_from_the_committed_results():
+    """BENCHMARKS.md's tables are pasted from ``benchmarks/report.py`` (its
+    docstring says so): each of its tables stands in the page, whole."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "report.py")], capture_output=True,
+                         text=True, check=True, cwd=ROOT).stdout
+    tables = re.findall(r"((?:^\|.*\n)+)", out, re.M)
+    assert len(tables) >= 5, "report.py printed fewer tables than BENCHMARKS.md shows"
+    page = (ROOT / "BENCHMARKS.md").read_text()
+    for table in tables:
+        assert table in page, f"BENCHMARKS.md lacks (or differs in) this table:\n{table}"
