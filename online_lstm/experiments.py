@@ -1416,9 +1416,10 @@ def _run_pool(jobs_list, n_jobs, done, bar, checkpoints=None):
                         done(f.result())
             except BaseException:
                 # Ctrl-C, or an error: stop the running trials now rather than wait for them
-                # (leaving the pool would); their checkpoints stay for --resume
-                for f in pending:
-                    f.cancel()
+                # (leaving the pool would); their checkpoints stay for --resume.  The queued
+                # trials are not cancelled: the pool fails them itself once its workers are
+                # gone, and on Python < 3.12 it raises InvalidStateError (a traceback from
+                # its thread) on any of them that was cancelled
                 for proc in list((getattr(pool, "_processes", None) or {}).values()):
                     proc.terminate()
                 raise

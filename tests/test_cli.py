@@ -377,6 +377,28 @@ def test_a_file_error_in_a_run_is_a_message_not_a_traceback(tmp_path, capsys):
     assert "Traceback" not in err
 
 
+def test_an_interrupt_with_trials_still_queued_leaves_no_traceback(monkeypatch):
+    """Ctrl-C while more trials wait in the pool than there are workers stops the run with no
+    traceback from the pool's own thread.  The run used to cancel the queued trials before
+    stopping the workers, and on Python < 3.12 the pool then raised InvalidStateError on them
+    from its thread: ``online-lstm reproduce 2c`` stopped with Ctrl-C after its first trials
+    printed that traceback above the message saying how to resume."""
+    import threading
+
+    from online_lstm import experiments
+
+    errors = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
+    preset = PRESETS["6a"].quick_version().with_options(limit=300)
+
+    def interrupted(record):  # Ctrl-C as the first record comes in, 10 trials still queued
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        experiments._run_pool([(preset, k, k) for k in range(12)], 2, interrupted, None)
+    assert errors == []
+
+
 def test_an_interrupt_before_the_trials_is_a_message(monkeypatch, capsys):
     from online_lstm import presets
 
