@@ -21,7 +21,8 @@ sensor-B   1 in, 8 blocks x 1 cell, 1 out, B, gate biases      ~50 w
 
 All three have 8 cells.  Dense inputs, a target at every step, one reset per
 learner every 100 steps (staggered).  Medians of repeated timings.  Writes
-``benchmarks/results/bank.csv`` and ``benchmarks/results/bank.png``.
+``benchmarks/results/bank.csv`` and ``benchmarks/results/bank.png``, and with ``--quick``
+the same names in ``benchmarks/results/local/`` (git-ignored).
 
     python benchmarks/bench_bank.py [--quick]
 """
@@ -46,7 +47,7 @@ from online_lstm import LearnerBank  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from bench_peers import interleaved  # noqa: E402
-from bench_step import RESULTS  # noqa: E402
+from bench_step import default_out  # noqa: E402
 from plotting import pyplot  # noqa: E402 (the script's own directory)
 
 ARCHS = {
@@ -163,8 +164,11 @@ def plot(df, path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="shorter timings, up to 1024 learners")
-    ap.add_argument("--out", default=str(RESULTS / "bank.csv"))
+    ap.add_argument("--out", default=None,
+                    help="CSV (default benchmarks/results/bank.csv; with --quick, "
+                         "benchmarks/results/local/bank.csv)")
     args = ap.parse_args()
+    args.out = args.out or default_out("bank.csv", args.quick)
     load0 = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"load average at start: {load0}; threading layer: ", end="")
     LearnerBank(2, 1, 1, parallel=True).learn_one(np.zeros((2, 1)))

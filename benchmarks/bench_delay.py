@@ -16,7 +16,9 @@ units, a target every step, a reset every 100 steps):
   against ``predict_one(x)`` plus ``learn_delayed(y, age=D)`` (the target of
   the step D steps back), both with ``out=``.
 
-Medians of process CPU time per step; the load average is printed.
+Medians of process CPU time per step; the load average is printed.  Writes
+``benchmarks/results/delay.csv``, and with ``--quick`` ``benchmarks/results/local/delay.csv``
+(git-ignored).
 
     python benchmarks/bench_delay.py [--quick] [--out benchmarks/results/delay.csv]
 """
@@ -38,7 +40,7 @@ from tqdm import tqdm  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_step import workload  # noqa: E402
+from bench_step import default_out, workload  # noqa: E402
 
 from online_lstm import OnlineLSTM  # noqa: E402
 
@@ -124,8 +126,11 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--rounds", type=int, default=None)
-    ap.add_argument("--out", default=str(HERE / "results" / "delay.csv"))
+    ap.add_argument("--out", default=None,
+                    help="CSV (default benchmarks/results/delay.csv; with --quick, "
+                         "benchmarks/results/local/delay.csv)")
     a = ap.parse_args(argv)
+    a.out = a.out or default_out("delay.csv", a.quick)
     rounds = a.rounds or (5 if a.quick else 21)
     print("load average:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
     rows = []

@@ -22,7 +22,8 @@ Also measured here:
 * separate learners in Python threads: steps per second with 1 and 2
   threads (the kernels release the GIL).
 
-Writes ``benchmarks/results/latency.csv``.
+Writes ``benchmarks/results/latency.csv``, and with ``--quick``
+``benchmarks/results/local/latency.csv`` (git-ignored).
 
     python benchmarks/bench_latency.py [--quick] [--calls 1000000]
 """
@@ -49,7 +50,7 @@ from online_lstm import kernels as _k  # noqa: E402
 from online_lstm._jit import njit_sig  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from bench_step import RESULTS, median_time, workload  # noqa: E402
+from bench_step import default_out, median_time, workload  # noqa: E402
 
 REBER = dict(n_in=7, n_out=7, n_blocks=4, block_size=2, bias="all", init_range=0.1, lr=0.1)
 CHUNK = 100  # steps between resets
@@ -209,8 +210,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="10^5 calls instead of 10^6")
     ap.add_argument("--calls", type=int, default=None)
-    ap.add_argument("--out", default=str(RESULTS / "latency.csv"))
+    ap.add_argument("--out", default=None,
+                    help="CSV (default benchmarks/results/latency.csv; with --quick, "
+                         "benchmarks/results/local/latency.csv)")
     args = ap.parse_args()
+    args.out = args.out or default_out("latency.csv", args.quick)
     n = args.calls or (100_000 if args.quick else 1_000_000)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"load average at start: {load}")

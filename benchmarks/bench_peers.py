@@ -26,7 +26,8 @@ excluded.  A peer that is not
 installed (``pip install -e ".[bench]"`` installs them all) is skipped.
 
 Writes ``benchmarks/results/peers.csv`` and the plot
-``benchmarks/results/peers.png`` (ns per weight-step against size).
+``benchmarks/results/peers.png`` (ns per weight-step against size); with ``--quick``, the
+same names in ``benchmarks/results/local/`` (git-ignored).
 
     python benchmarks/bench_peers.py [--quick] [--sizes reber,5k]
 """
@@ -52,7 +53,7 @@ import pandas as pd  # noqa: E402
 from online_lstm import OnlineLSTM  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from bench_step import RESULTS, SIZES, median_time, workload  # noqa: E402
+from bench_step import SIZES, default_out, median_time, workload  # noqa: E402
 from numpy_step import NumpyLSTM  # noqa: E402
 from plotting import pyplot  # noqa: E402
 
@@ -267,8 +268,11 @@ def main():
     ap.add_argument("--quick", action="store_true", help="shorter timings")
     ap.add_argument("--sizes", default="", help="comma-separated labels of bench_step.SIZES")
     ap.add_argument("--skip", default="", help="comma-separated peers not to run (torch, jax)")
-    ap.add_argument("--out", default=str(RESULTS / "peers.csv"))
+    ap.add_argument("--out", default=None,
+                    help="CSV (default benchmarks/results/peers.csv; with --quick, "
+                         "benchmarks/results/local/peers.csv)")
     args = ap.parse_args()
+    args.out = args.out or default_out("peers.csv", args.quick)
     skip = set(filter(None, args.skip.split(",")))
     peers = [p for p, ok in (("torch", HAVE_TORCH), ("jax", HAVE_JAX)) if ok and p not in skip]
     for p, ok in (("torch", HAVE_TORCH), ("jax", HAVE_JAX)):

@@ -15,7 +15,8 @@ The Reber-size net (7 inputs, 4 blocks of 2 cells, 7 outputs, 447 weights)
 is also run with one-hot inputs, as in Experiment 1.
 
 Every figure is the median of repeated timings; compilation is excluded and
-reported separately.  Results go to ``benchmarks/results/step.csv``.
+reported separately.  Results go to ``benchmarks/results/step.csv``, and with
+``--quick`` to ``benchmarks/results/local/step.csv`` (git-ignored).
 
     python benchmarks/bench_step.py [--quick]
     python benchmarks/bench_step.py --marginal benchmarks/results/step.csv
@@ -43,6 +44,13 @@ sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from numpy_step import NumpyLSTM  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).parent / "results"
+
+
+def default_out(name, quick):
+    """Where a benchmark writes without ``--out``: ``benchmarks/results/NAME``, the published
+    figures, or with ``--quick`` ``benchmarks/results/local/NAME`` (git-ignored), as
+    ``run_all.py`` does, so that a quick look never overwrites the published figures."""
+    return str((RESULTS / "local" if quick else RESULTS) / name)
 
 #: (label, n_in, n_out, n_blocks, block_size)
 SIZES = [
@@ -168,10 +176,13 @@ def marginal(df: pd.DataFrame, path: str = "learn_many") -> pd.DataFrame:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer and shorter repetitions")
-    ap.add_argument("--out", default=str(RESULTS / "step.csv"))
+    ap.add_argument("--out", default=None,
+                    help="CSV (default benchmarks/results/step.csv; with --quick, "
+                         "benchmarks/results/local/step.csv)")
     ap.add_argument("--marginal", metavar="CSV",
                     help="only print the marginal cost per added weight-step from an existing CSV")
     args = ap.parse_args()
+    args.out = args.out or default_out("step.csv", args.quick)
     if args.marginal:
         print(marginal(pd.read_csv(args.marginal)).to_string(index=False))
         return
