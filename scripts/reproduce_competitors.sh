@@ -39,7 +39,7 @@ run_stage() {
     lr2)   $RUN 2a-rtrl-p4-lr1 --set lr=2.0 --trials 4 --name competitors-p4-lr2 ;;
     time)  $PY scripts/rtrl_time_convention.py --p 4 --trials 18 --out $OUT/rtrl-time-convention-p4.csv
            $PY scripts/rtrl_time_convention.py --p 10 --trials 2 --out $OUT/rtrl-time-convention-p10.csv ;;
-    *) echo "unknown stage $1" >&2; exit 2 ;;
+    *) echo "unknown stage $1; usage: $0 [all|p4|p10|p100|bptt|reber|lr2|time] (default all)" >&2; exit 2 ;;
   esac
 }
 if [ "$stage" = all ]; then
