@@ -18,7 +18,7 @@ reports when a streak of 10,000 sequences with every step's error below 0.25
 starts, as the ``2a-rtrl-*`` presets do.  It first checks that ``same``
 reproduces the library's RTRL learner bit for bit.
 
-    python scripts/rtrl_time_convention.py --p 4 --lr 1 4 10 --trials 4 \
+    python scripts/rtrl_time_convention.py --p 4 --lr 1 4 10 --trials 4 \\
         --out reproduction/records/rtrl-time-convention.csv
 
 ``--quick`` runs one trial per setting to 20,000 sequences (seconds):
