@@ -71,3 +71,9 @@ class NumpyLSTM:
         z[self.n_in + CS:self.n_in + CS + C] = y_in
         z[self.n_in + CS + C:-1] = y_out
         return y_k
+
+
+if __name__ == "__main__":
+    raise SystemExit(__doc__.splitlines()[0] + "\n"
+                     "A module of bench_step.py and bench_peers.py, not a script: "
+                     "run one of them (see BENCHMARKS.md).")

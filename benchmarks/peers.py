@@ -182,3 +182,9 @@ def jax_truncated(learner):
     carry = (jnp.asarray(Wh0), jnp.asarray(Wk0), jnp.zeros(CS), jnp.zeros(CS + 2 * C),
              jnp.zeros((CS, I)), jnp.zeros((CS, I)))
     return carry, step
+
+
+if __name__ == "__main__":
+    raise SystemExit(__doc__.splitlines()[0] + "\n"
+                     "A module of bench_peers.py, not a script: run that "
+                     "(see BENCHMARKS.md).")

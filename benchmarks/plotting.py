@@ -15,3 +15,9 @@ def pyplot(path):
     import matplotlib.pyplot as plt
 
     return plt
+
+
+if __name__ == "__main__":
+    raise SystemExit(__doc__.splitlines()[0] + "\n"
+                     "A module of bench_peers.py, bench_bank.py and bench_river_streams.py, not a "
+                     "script: run one of them (see BENCHMARKS.md).")
