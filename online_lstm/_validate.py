@@ -195,23 +195,26 @@ def check_flag(value, name) -> None:
         raise InputError(f"{name} must be True or False; got {value!r:.60}")
 
 
+def _check_mapping(value, expected) -> None:
+    """:class:`InputError` saying ``expected`` unless ``value`` is a mapping
+    (``in`` would find a key in a string or a list, and fail on None)."""
+    if not isinstance(value, Mapping):
+        raise InputError(f"{expected}; got {type(value).__name__} {value!r:.60}")
+
+
 def check_state_mapping(arrays) -> None:
     """:class:`InputError` unless ``arrays`` is a mapping of names to arrays,
-    as a learner's ``state_arrays()`` returns (``in`` would find a key in
-    a string or a list, and fail on None)."""
-    if not isinstance(arrays, Mapping):
-        raise InputError(f"state must be a dict of named arrays, as state_arrays() returns; got "
-                         f"{type(arrays).__name__} {arrays!r:.60}")
+    as a learner's ``state_arrays()`` returns."""
+    _check_mapping(arrays, "state must be a dict of named arrays, as state_arrays() returns")
 
 
 def named_values(weights, named) -> dict:
     """The parameters of a ``set_weights(weights, **named)`` call as one
     dict (``named`` wins on a clash); :class:`InputError` if ``weights`` is
     neither None nor a mapping (the flat ``theta_``, a name alone)."""
-    if weights is not None and not isinstance(weights, Mapping):
-        raise InputError(f"set_weights takes a dict of parameter name -> array (or name=array "
-                         f"keywords), as get_weights() returns; got {type(weights).__name__} "
-                         f"{weights!r:.60}")
+    if weights is not None:
+        _check_mapping(weights, "set_weights takes a dict of parameter name -> array (or "
+                                "name=array keywords), as get_weights() returns")
     return {**(weights or {}), **named}
 
 

@@ -289,7 +289,7 @@ def _records_problem(df) -> str | None:
 
 
 def cmd_compare(args) -> int:
-    from .experiments import _exact_int, _frame, compare, format_table, read_records
+    from .experiments import _exact_ids, _frame, compare, format_table, read_records
 
     frames = []
     for f in args.records:
@@ -311,9 +311,7 @@ def cmd_compare(args) -> int:
         if df.empty:  # a run interrupted before its first trial finished
             print(f"skipping {f}: no records yet (a header only)", file=sys.stderr)
             continue
-        # whole numbers as ints ("3.0", or text in a column with a seed beyond int64), so that
-        # the files' trials sort and their seeds match
-        frames.append(df.assign(trial=df["trial"].map(_exact_int), seed=df["seed"].map(_exact_int)))
+        frames.append(_exact_ids(df))
     if not frames:
         print("online-lstm compare: no records files among those given", file=sys.stderr)
         return 2
@@ -328,7 +326,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from .experiments import _exact_int, _once_per_trial, read_records, trial_status
+    from .experiments import _exact_ids, _once_per_trial, read_records, trial_status
 
     out = Path(args.out)
     if not out.is_dir():
@@ -347,7 +345,7 @@ def cmd_status(args) -> int:
             problem = _records_problem(df) if len(df) else None  # edited by hand, say
             repeats = 0
             if not problem:  # each trial once, as compare counts them (a row pasted twice, say)
-                df, repeats = _once_per_trial(df.assign(seed=df["seed"].map(_exact_int)))
+                df, repeats = _once_per_trial(_exact_ids(df))
             counts = ", ".join(f"{p} {n}" for p, n in df.groupby("preset", sort=False).size().items())
             print(f"{f.name}: {len(df)} finished trial(s)" + (f" ({counts})" if counts else "")
                   + (f"; {repeats} more row(s) repeat a trial above, counted once" if repeats else "")

@@ -1177,6 +1177,13 @@ def _whole(v) -> bool:
     return f is not None and f >= 0 and f.is_integer()
 
 
+def _exact_ids(df: pd.DataFrame) -> pd.DataFrame:
+    """Records whose trial and seed cells (checked by :func:`_record_problem`)
+    are exact ints ("3.0", or text in a column holding a seed beyond int64),
+    so that trials of several files sort together and their seeds match."""
+    return df.assign(trial=df["trial"].map(_exact_int), seed=df["seed"].map(_exact_int))
+
+
 def _exact_int(v) -> int:
     """A whole number of a records CSV (checked by :func:`_whole`) as an int,
     exactly: through float, a seed above 2**53 would change."""
@@ -1225,14 +1232,14 @@ def _count_problem(rec) -> str | None:
         return f"success {_cell(rec, 'success')} is not True or False"
     for col in _counted_columns(rec.get("preset")):
         v = rec.get(col, math.nan)
+        f = _number(v)
         if col in ("sequences", "steps"):
             if not _whole(v):
                 return f"{col} {_cell(rec, col)} is not a whole number >= 0"
         elif col in ("wall_s", "cpu_s"):
-            f = _number(v)
             if f is None or f < 0 or (col == "wall_s" and math.isnan(f)):
                 return f"{col} {_cell(rec, col)} is not a number of seconds >= 0"
-        elif _number(v) is None or _number(v) < 0:  # counts, fractions, errors: none below 0
+        elif f is None or f < 0:  # counts, fractions, errors: none below 0
             return f"{col} {_cell(rec, col)} is not a number >= 0"
     return None
 
