@@ -84,10 +84,11 @@ def as_input_rows(X, n_in):
 
 def as_input(x, n_in):
     """One step's input as float64 of shape (n_in,) by the rules of
-    :func:`as_float_array`; with one input unit a real number (not a bool) is
-    that unit's input.  The caller (or its kernel) checks the length."""
-    if n_in == 1 and isinstance(x, Real) and not isinstance(x, (bool, np.bool_)):
-        return as_float_array([x], "x", 1, "(1,)")  # ints beyond 2**53 refused, as in arrays
+    :func:`as_float_array`; with one input unit a number, a bool or a 0-d
+    array is that unit's input (as a scalar target is the one output's, in
+    :func:`as_target`).  The caller (or its kernel) checks the length."""
+    if n_in == 1 and (isinstance(x, (Real, np.bool_)) or type(x) is np.ndarray and x.ndim == 0):
+        return as_float_array(np.reshape(x, (1,)), "x", 1, "(1,)")  # ints beyond 2**53 refused, as in arrays
     return as_float_array(x, "x", 1, f"({n_in},)")
 
 

@@ -105,6 +105,39 @@ def test_scalars_for_one_input_one_output_nets():
     assert same_state(before, m.state_arrays())
 
 
+@pytest.mark.parametrize("kind", ["lstm", "rtrl", "bptt"])
+def test_a_bool_or_0d_input_of_one_input_unit_is_that_unit_s_input(kind):
+    """An input follows the scalar-target rule: with n_in == 1, True,
+    np.bool_ and 0-d arrays are the float they convert to (as [True] was
+    already); with n_in > 1 they are refused and change nothing."""
+    from online_lstm.baselines import BPTT, RTRL
+
+    def make(n_in):
+        if kind == "lstm":
+            return OnlineLSTM(n_in, 1, 2, seed=0)
+        return (RTRL if kind == "rtrl" else BPTT)(n_in, 1, 3, seed=0)
+
+    for x in (True, np.bool_(False), np.array(0.25), np.array(True), np.array(3, dtype=np.int32)):
+        a, b = make(1), make(1)
+        as_float = np.array([float(x)])
+        assert np.array_equal(a.learn_one(x, 0.5), b.learn_one(as_float, 0.5)), x
+        assert np.array_equal(a.predict_one(x), b.predict_one(as_float)), x
+        assert same_state(a.state_arrays(), b.state_arrays()), x
+        m = make(2)
+        before = m.state_arrays()
+        with pytest.raises(InputError, match=r"shape \(2,\)"):
+            m.learn_one(x, 0.5)
+        with pytest.raises(InputError, match=r"shape \(2,\)"):
+            m.predict_one(x)
+        assert same_state(before, m.state_arrays()), x
+    m = make(1)
+    before = m.state_arrays()
+    for x in (np.array(np.nan), np.array(2**60 + 1), np.array(0.5, dtype=np.complex128), np.array("a")):
+        with pytest.raises(InputError, match=r"finite|2\*\*53|float64"):
+            m.learn_one(x, 0.5)
+    assert same_state(before, m.state_arrays())
+
+
 def _read_only(a):
     a = np.array(a, dtype=float)
     a.flags.writeable = False
