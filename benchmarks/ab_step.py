@@ -22,12 +22,14 @@ head / base with its interquartile range, and the machine's load average.
 Before timing, both packages are run on the same stream and must give the
 same bits.
 
-``--bank`` adds the learner bank: 1,024 learners of ``bench_bank.py``'s
+``--options`` adds Reber-size learners that take the options' code path
+(forget gate; forget gate and peepholes; ``max_delay=8``), whose steps the
+default learners never run.  ``--bank`` adds the learner bank: 1,024 learners of ``bench_bank.py``'s
 ``sensor-F`` and ``sensor-B`` architectures, ``learn_many`` over 16 steps on
 one thread (the serial kernel), base and head alternating; ``--bank-threads 2``
 adds the threaded kernel on two threads, timed by the wall clock.
 
-    python benchmarks/ab_step.py [--base REV] [--reps N] [--sizes LABEL ...] [--bank]
+    python benchmarks/ab_step.py [--base REV] [--reps N] [--sizes LABEL ...] [--options] [--bank]
                                  [--bank-threads N] [--quick]
 """
 
@@ -59,6 +61,10 @@ SIZES = [("17", 1, 1, 1, 1, False), ("345", 4, 1, 4, 2, False),
          ("reber one-hot", 7, 7, 4, 2, True), ("reber", 7, 7, 4, 2, False),
          ("1.6k", 16, 16, 8, 2, False), ("19k", 16, 16, 32, 2, False),
          ("71k", 16, 16, 64, 2, False)]
+#: learners with the options' code path (``--options``): (label, ..., as SIZES, keyword arguments)
+OPTION_SIZES = [("reber forget gate", 7, 7, 4, 2, False, dict(forget_gate=True)),
+                ("reber peepholes", 7, 7, 4, 2, False, dict(forget_gate=True, peepholes=True)),
+                ("reber max_delay 8", 7, 7, 4, 2, False, dict(max_delay=8))]
 #: learner-bank architectures of ``bench_bank.py`` (``--bank``)
 BANK_ARCHS = {"sensor-F": dict(n_in=1, n_out=1, n_blocks=4, block_size=2),
               "sensor-B": dict(n_in=1, n_out=1, n_blocks=8, block_size=1, connectivity="B")}
@@ -80,13 +86,13 @@ def cpu_time(fn):
     return time.process_time() - t0
 
 
-def bench_size(pkgs, label, n_in, n_out, C, S, onehot, reps, instances, quick):
+def bench_size(pkgs, label, n_in, n_out, C, S, onehot, extra=None, *, reps, instances, quick):
     rng = np.random.default_rng(1)
     spacers, learners = [], {}
     for i in range(instances):
         for name, pkg in pkgs.items():
             learners[name, i] = pkg.OnlineLSTM(n_in, n_out, C, S, bias="all", init_range=0.1, lr=0.1,
-                                               seed=0)
+                                               seed=0, **(extra or {}))
             spacers.append(np.empty(int(rng.integers(1, 4096))))
     # the same initial weights on both sides, whatever order each revision
     # draws them in from a seed (the order changed in 67af57e)
@@ -173,6 +179,9 @@ def main():
     ap.add_argument("--quick", action="store_true", help="shorter calls, fewer repetitions")
     ap.add_argument("--sizes", nargs="+", metavar="LABEL", choices=[s[0] for s in SIZES],
                     help="only these sizes (default: all)")
+    ap.add_argument("--options", action="store_true",
+                    help="also compare Reber-size learners that take the options' code path "
+                         "(forget gate; forget gate and peepholes; max_delay=8)")
     ap.add_argument("--bank", action="store_true",
                     help="also compare the learner bank (bench_bank.py's sensor-F and sensor-B "
                          "learners, 1,024 of them, one thread)")
@@ -190,7 +199,7 @@ def main():
 
         pkgs = {"base": import_base(args.base, tmp), "head": online_lstm}
         rows = []
-        for size in tqdm(sizes, desc=f"head vs {args.base}"):
+        for size in tqdm(sizes + (OPTION_SIZES if args.options else []), desc=f"head vs {args.base}"):
             rows += bench_size(pkgs, *size, reps=reps, instances=args.instances, quick=args.quick)
         for arch in BANK_ARCHS if args.bank else ():
             rows += bench_bank(pkgs, arch, reps=3 * reps, quick=args.quick)
@@ -207,7 +216,7 @@ def main():
         base_ns=("base", "median"), head_ns=("head", "median"), ratio=("ratio", "median"),
         ratio_q25=("ratio", lambda v: v.quantile(0.25)),
         ratio_q75=("ratio", lambda v: v.quantile(0.75))).reset_index()
-    order = {s[0]: i for i, s in enumerate(SIZES)}
+    order = {s[0]: i for i, s in enumerate(SIZES + OPTION_SIZES)}
     summary = summary.sort_values("size", key=lambda c: c.map(order).fillna(len(order)),
                                   kind="stable")
     summary["base"] = args.base

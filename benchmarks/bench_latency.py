@@ -218,17 +218,20 @@ def main():
     n = args.calls or (100_000 if args.quick else 1_000_000)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"load average at start: {load}")
-    cpu0, wall0 = time.process_time(), time.perf_counter()
     rows = cold_start(3 if args.quick else 7)
     print(f"per call, {n:,} calls each (ns; 'net' subtracts the timer+loop median):")
+    # CPU time this process got per second of wall time during the per-call
+    # timings: about 1 for one busy thread on an idle core, less when other
+    # sessions share the cores.  (Not over the cold starts, whose time is
+    # spent in child processes, nor the threads, which may use two cores.)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     rows += latency(n)
+    cpu_per_wall = round((time.process_time() - cpu0) / (time.perf_counter() - wall0), 2)
     rows += threads(args.quick)
     df = pd.DataFrame(rows)
     df["load_at_start"] = load
     df["load_at_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    # CPU time this process got per second of wall time: about 1 for one busy
-    # thread on an idle core, less when other sessions share the cores
-    df["cpu_per_wall"] = round((time.process_time() - cpu0) / (time.perf_counter() - wall0), 2)
+    df["cpu_per_wall"] = cpu_per_wall
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     df.round(1).to_csv(out, index=False)
