@@ -236,3 +236,56 @@ def test_a_target_row_with_some_nan_is_a_target_for_the_bank_s_checks():
     with pytest.raises(InputError, match="learner 1 has no step of age 1"):
         bank.learn_delayed(np.array([[np.nan, np.nan], [np.nan, 0.4]]), np.array([0, 1]))
     assert same_state(bank.state_arrays(), before)
+
+
+def _learners():
+    """One of each learner kind, mid-stream, with non-zero traces and an
+    accumulated update where the kind has one."""
+    from online_lstm.baselines import BPTT, RTRL
+
+    rng = np.random.default_rng(3)
+    lstm = _stepped()
+    bank = LearnerBank(3, 2, 1, 2, 2, init_range=0.5, lr=0.3, seed=1)
+    bank.learn_many(rng.uniform(-1, 1, (3, 10, 2)), rng.uniform(0, 1, (3, 10, 1)))
+    out = [("lstm", lstm), ("bank", bank)]
+    for name, cls in (("rtrl", RTRL), ("bptt", BPTT)):
+        m = cls(2, 1, 3, init_range=0.5, lr=0.3, seed=2)
+        m.learn_many(rng.uniform(-1, 1, (10, 2)), rng.uniform(0, 1, (10, 1)))
+        out.append((name, m))
+    return out
+
+
+def _step(m):
+    """Two learning steps with a target for every output (two, so that both
+    banks of the double-buffered step record are written)."""
+    if isinstance(m, LearnerBank):
+        m.learn_many(np.full((3, 2, 2), 0.7), np.full((3, 2, 1), 0.9))
+    elif isinstance(m, OnlineLSTM):
+        m.learn_many(np.full((2, m.layout.n_in), 0.7), np.full((2, m.layout.n_out), 0.9))
+    else:
+        m.learn_many(np.full((2, 2), 0.7), np.full((2, 1), 0.9))
+
+
+@pytest.mark.parametrize("kind", ["lstm", "bank", "rtrl", "bptt"])
+def test_state_arrays_and_get_weights_are_copies_that_neither_follow_nor_steer_the_learner(kind):
+    """Kills the mutants that return a view instead of a copy from
+    ``state_arrays`` (for any entry: header, theta, dW, T, record) or
+    ``get_weights``: a step after the call leaves what it returned unchanged,
+    and writing into what it returned leaves the learner unchanged."""
+    m = dict(_learners())[kind]
+    state, weights = m.state_arrays(), m.get_weights()
+    frozen = {k: v.copy() for k, v in state.items()}
+    frozen_w = {k: v.copy() for k, v in weights.items()}
+    _step(m)
+    for k, v in state.items():
+        assert np.array_equal(v, frozen[k], equal_nan=True), f"state_arrays()[{k!r}] followed the learner"
+    for k, v in weights.items():
+        assert np.array_equal(v, frozen_w[k]), f"get_weights()[{k!r}] followed the learner"
+    moved = m.state_arrays()
+    assert any(not np.array_equal(moved[k], frozen[k], equal_nan=True) for k in frozen)  # the step did change it
+    before = {k: v.copy() for k, v in m.state_arrays().items()}
+    for k, v in m.state_arrays().items():
+        v[...] = 123.0
+    for k, v in m.get_weights().items():
+        v[...] = 123.0
+    assert same_state(before, m.state_arrays())
