@@ -177,14 +177,16 @@ def _sizes(model):
 
 
 def _has_target(y):
-    """False for None, pandas' NA, NaN, or an array (or list) of NaN only."""
+    """False for None, pandas' NA, NaN, or a non-empty array (or list) of NaN
+    only.  (An OnlineLSTM's target is checked again once converted: a pandas
+    Series of NaN or a fully masked array is no target either.)"""
     if is_missing(y):
         return False
     if isinstance(y, Real):
         return y == y
-    if isinstance(y, (np.ndarray, list, tuple)):
+    if isinstance(y, (list, tuple)) or type(y) is np.ndarray:  # a masked array's data is not its values
         a = np.asarray(y)
-        return not (a.dtype.kind == "f" and bool(np.all(np.isnan(a))))
+        return not (a.dtype.kind == "f" and a.size and bool(np.all(np.isnan(a))))
     return True
 
 
@@ -373,6 +375,7 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
                 has = _has_target(y)
                 if has:
                     y = _checked_target(model, y, n)
+                    has = not np.isnan(y).all()  # a Series of NaN, pd.NA, a masked array: no target
             new_seq = len(item) > 2 and reset_flag(item[2], f"stream item {n}: new_sequence")
             # labels due now are learned once item n is known to be good (a bad item changes
             # nothing), and before its reset and step (n steps taken)

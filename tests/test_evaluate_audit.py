@@ -1,0 +1,57 @@
+"""Audit of online_lstm.evaluate: defects found by the audit, each a test that
+failed before its fix."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from online_lstm import OnlineLSTM
+from online_lstm.errors import InputError
+from online_lstm.evaluate import Accuracy, progressive_val
+
+
+class Count:
+    """Counts the observations scored."""
+
+    name = "count"
+
+    def __init__(self):
+        self.n = 0
+
+    def update(self, y_true, y_pred):
+        self.n += 1
+
+    def get(self):
+        return self.n
+
+
+@pytest.mark.parametrize("n_out", [1, 2])
+@pytest.mark.parametrize("kind", ["series", "nullable", "masked"])
+def test_all_nan_targets_of_any_array_kind_are_not_scored(kind, n_out):
+    """A target with no entry (a pandas row of NaN, pd.NA in a nullable
+    Series, a fully masked array) is no target, as None or a NaN list is:
+    it was scored, and Accuracy counted it (wrong for one output)."""
+    missing = {"series": pd.Series([np.nan] * n_out),
+               "nullable": pd.Series([pd.NA] * n_out, dtype="Float64"),
+               "masked": np.ma.masked_all((n_out,))}[kind]
+    good = np.full(n_out, 1.0)
+    stream = [(np.array([0.1]), good), (np.array([0.2]), missing), (np.array([0.3]), good)]
+    count, acc = Count(), Accuracy()
+    m = OnlineLSTM(1, n_out, seed=0)
+    progressive_val(stream, m, [count, acc], step=10)
+    assert count.n == 2 and acc.n == 2
+    assert m.n_steps_ == 3 and m.n_updates_ == 2
+    ref = OnlineLSTM(1, n_out, seed=0)  # the same learning as with None
+    progressive_val([stream[0], (np.array([0.2]), None), stream[2]], ref, "mae", step=10)
+    for k, v in ref.state_arrays().items():
+        np.testing.assert_array_equal(m.state_arrays()[k], v, err_msg=k)
+
+
+@pytest.mark.parametrize("y", [[], np.array([]), np.zeros(0)])
+def test_an_empty_target_is_refused_not_skipped(y):
+    """An empty array is not "a target of NaN only": its shape is wrong, and
+    the item was silently taken as unlabelled."""
+    m = OnlineLSTM(1, 1, seed=0)
+    with pytest.raises(InputError, match=r"stream item 1: y must have shape \(1,\).*got shape \(0,\)"):
+        progressive_val([(np.ones(1), 0.5), (np.ones(1), y)], m)
+    assert m.n_steps_ == 1
