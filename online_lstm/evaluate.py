@@ -149,6 +149,8 @@ def _metric(m):
             raise ValueError(f"unknown metric {m!r}; use one of {sorted(_METRICS)} or an object "
                              f"with update(y_true, y_pred) and get() (e.g. a River metric)")
         return _METRICS[m]()
+    if isinstance(m, type):  # its update would be called unbound, after the first step
+        raise TypeError(f"a metric must be an instance, e.g. {m.__name__}(); got the class {m!r}")
     if not (hasattr(m, "update") and hasattr(m, "get")):
         raise TypeError(f"a metric needs update(y_true, y_pred) and get(); got {m!r}")
     return m
@@ -275,7 +277,8 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
     step : int
         Yield a row every ``step`` observations, and after the last one.
     progress : bool or tqdm
-        Show a tqdm progress bar (or update the one given).
+        Show a tqdm progress bar (or update the one given: anything with
+        ``update(n)``, left open).
     total : int, optional
         Length of the stream for the progress bar; default ``len(stream)``
         when it has one.
@@ -318,6 +321,10 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
     names = [_metric_name(m) for m in ms]
     if len(set(names)) != len(names):
         raise ValueError(f"metric names must be distinct; got {names}")
+    if isinstance(progress, (bool, np.bool_)):
+        progress = bool(progress)  # np.True_ too makes a bar
+    elif not (progress is None or hasattr(progress, "update")):
+        raise ValueError(f"progress must be True, False or a tqdm bar (with update()); got {progress!r:.60}")
     bar = None
     if progress is True:
         from tqdm.auto import tqdm
@@ -325,8 +332,8 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         if total is None and hasattr(stream, "__len__"):
             total = len(stream)
         bar = tqdm(total=total, unit="obs")
-    elif progress:
-        bar = progress
+    elif progress is not False and progress is not None:  # not by its truth: tqdm's bool() of a bar
+        bar = progress                                       # without total raises, with total=0 is False
     if array_model:
         K = _sizes(model)[1]
         buf = np.zeros(K)

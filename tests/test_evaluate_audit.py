@@ -7,7 +7,7 @@ import pytest
 
 from online_lstm import OnlineLSTM
 from online_lstm.errors import InputError
-from online_lstm.evaluate import Accuracy, progressive_val
+from online_lstm.evaluate import MAE, Accuracy, progressive_val
 
 
 class Count:
@@ -55,3 +55,56 @@ def test_an_empty_target_is_refused_not_skipped(y):
     with pytest.raises(InputError, match=r"stream item 1: y must have shape \(1,\).*got shape \(0,\)"):
         progressive_val([(np.ones(1), 0.5), (np.ones(1), y)], m)
     assert m.n_steps_ == 1
+
+
+@pytest.mark.parametrize("progress", [1, "yes", object()])
+def test_a_bad_progress_argument_is_refused_before_any_step(progress):
+    """progress=1 or "yes" crashed with AttributeError ('int' object has no
+    attribute 'update') after the first observation had been learned."""
+    m = OnlineLSTM(1, 1, seed=0)
+    with pytest.raises(ValueError, match="progress must be True, False or a tqdm bar"):
+        progressive_val([(np.ones(1), 0.5)] * 3, m, progress=progress)
+    assert m.n_steps_ == 0
+
+
+def test_a_numpy_true_progress_makes_a_bar(monkeypatch):
+    """np.True_ (e.g. a flag read from an array) is True: it was taken for a
+    bar and crashed with AttributeError after the first observation."""
+    import io
+
+    import tqdm.auto
+    from tqdm import tqdm as plain_tqdm
+
+    made = []
+
+    def fake(**kw):
+        made.append(plain_tqdm(file=io.StringIO(), **kw))
+        return made[-1]
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", fake)
+    df = progressive_val([(np.ones(1), 0.5)] * 3, OnlineLSTM(1, 1, seed=0), progress=np.True_)
+    assert len(made) == 1 and made[0].n == 3 and made[0].total == 3 and len(df) == 1
+
+
+@pytest.mark.parametrize("total", [None, 0])
+def test_a_given_bar_is_updated_whatever_its_truth(total):
+    """The bar was used only if truthy: tqdm's bool() of a bar with no total
+    (a generator stream's) raises TypeError, and a bar of total 0 is False,
+    so it was silently left at 0."""
+    import io
+
+    from tqdm import tqdm
+
+    bar = tqdm(file=io.StringIO(), total=total)
+    df = progressive_val(iter([(np.ones(1), 0.5)] * 3), OnlineLSTM(1, 1, seed=0), progress=bar)
+    assert bar.n == 3 and len(df) == 1
+    bar.close()
+
+
+def test_a_metric_class_is_refused_before_any_step():
+    """MAE (the class) for MAE(): update was called unbound after the first
+    step, an obscure TypeError that left the step taken and its label unlearned."""
+    m = OnlineLSTM(1, 1, seed=0)
+    with pytest.raises(TypeError, match=r"an instance.*MAE\(\)"):
+        progressive_val([(np.ones(1), 0.5)] * 3, m, ["rmse", MAE])
+    assert m.n_steps_ == 0
