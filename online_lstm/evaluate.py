@@ -372,7 +372,7 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
     t0 = time.perf_counter()
     try:
         for item in stream:
-            if type(item) not in (tuple, list) or not 2 <= len(item) <= 3:
+            if not isinstance(item, (tuple, list)) or not 2 <= len(item) <= 3:  # a namedtuple is a tuple
                 raise InputError(f"stream item {n} must be (x, y) or (x, y, new_sequence); got "
                                  f"{type(item).__name__}"
                                  f"{f' of length {len(item)}' if isinstance(item, (tuple, list)) else ''}")

@@ -1,6 +1,8 @@
 """Audit of online_lstm.evaluate: defects found by the audit, each a test that
 failed before its fix."""
 
+import collections
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -108,3 +110,16 @@ def test_a_metric_class_is_refused_before_any_step():
     with pytest.raises(TypeError, match=r"an instance.*MAE\(\)"):
         progressive_val([(np.ones(1), 0.5)] * 3, m, ["rmse", MAE])
     assert m.n_steps_ == 0
+
+
+def test_namedtuple_items_are_tuples():
+    """A namedtuple item was refused as "got Obs of length 3", though it is a
+    tuple of length 3."""
+    Obs = collections.namedtuple("Obs", "x y new_sequence")
+    rng = np.random.default_rng(0)
+    plain = [(rng.uniform(-1, 1, 2), rng.uniform(0, 1), t % 5 == 0) for t in range(20)]
+    a, b = OnlineLSTM(2, 1, seed=0), OnlineLSTM(2, 1, seed=0)
+    got = progressive_val([Obs(*item) for item in plain], a, "mae", step=7)
+    want = progressive_val(plain, b, "mae", step=7)
+    assert got[["step", "mae"]].equals(want[["step", "mae"]])
+    assert a.n_resets_ == b.n_resets_ == 4
