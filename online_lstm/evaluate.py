@@ -384,16 +384,16 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
                     y = _checked_target(model, y, n)
                     has = not np.isnan(y).all()  # a Series of NaN, pd.NA, a masked array: no target
             new_seq = len(item) > 2 and reset_flag(item[2], f"stream item {n}: new_sequence")
+            if new_seq and not hasattr(model, "reset"):
+                raise InputError(
+                    f"stream item {n} starts a new sequence, but {type(model).__name__} has no "
+                    f"reset(); in a River pipeline mark sequence starts with the LSTM "
+                    f"adapter's reset_key (a feature of x) instead")
             # labels due now are learned once item n is known to be good (a bad item changes
             # nothing), and before its reset and step (n steps taken)
             while owed and owed[0][0] + delay <= n:
                 answer(*owed.popleft())
             if new_seq:
-                if not hasattr(model, "reset"):
-                    raise InputError(
-                        f"stream item {n} starts a new sequence, but {type(model).__name__} has no "
-                        f"reset(); in a River pipeline mark sequence starts with the LSTM "
-                        f"adapter's reset_key (a feature of x) instead")
                 model.reset()
             if array_model:
                 model.predict_one(x, out=buf)

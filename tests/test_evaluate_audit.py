@@ -9,7 +9,7 @@ import pytest
 
 from online_lstm import OnlineLSTM
 from online_lstm.errors import InputError
-from online_lstm.evaluate import MAE, Accuracy, progressive_val
+from online_lstm.evaluate import MAE, Accuracy, iter_progressive_val, progressive_val
 
 
 class Count:
@@ -123,3 +123,23 @@ def test_namedtuple_items_are_tuples():
     want = progressive_val(plain, b, "mae", step=7)
     assert got[["step", "mae"]].equals(want[["step", "mae"]])
     assert a.n_resets_ == b.n_resets_ == 4
+
+
+def test_a_new_sequence_on_a_model_without_reset_delivers_no_label_first():
+    """The item is refused, so it changes nothing, not even by the labels due
+    before it (as the docstring promises): with a delay the label of item 0
+    was scored and learned before item 1 was refused."""
+    class NoReset:
+        def __init__(self):
+            self.learned = []
+
+        def predict_one(self, x):
+            return 0.0
+
+        def learn_one(self, x, y):
+            self.learned.append(y)
+
+    model, mae = NoReset(), MAE()
+    with pytest.raises(InputError, match="item 1 starts a new sequence"):
+        list(iter_progressive_val([({"a": 1}, 1.0), ({"a": 1}, 2.0, True)], model, mae, delay=1))
+    assert model.learned == [] and mae.n == 0
