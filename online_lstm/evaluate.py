@@ -268,7 +268,7 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
     model
         An ``OnlineLSTM``, ``RTRL`` or ``BPTT`` (``predict_one`` then
         ``learn_last``: one step per observation), or anything with ``predict_one(x)`` and
-        ``learn_one(x, y)``.
+        ``learn_one(x, y)``.  A ``LearnerBank`` is refused (both of its calls take a step).
     metrics : str, metric object or list of them
         ``"mae"``, ``"rmse"``, ``"accuracy"`` (see :class:`MAE`,
         :class:`RMSE`, :class:`Accuracy`) or objects with River's metric
@@ -310,6 +310,11 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         raise ValueError(f"delay must be None or an integer >= 0; got {delay!r}")
     delay = int(delay or 0)  # a NumPy integer as an int
     array_model = _step_learner(model)
+    bank = sys.modules.get("online_lstm.bank")  # imported if model is one
+    if bank is not None and isinstance(model, bank.LearnerBank):
+        raise TypeError("a LearnerBank takes a step in predict_one and another in learn_one, so it "
+                        "would take two per observation here; evaluate its learners "
+                        "(bank.learner(i)) one by one, or call predict_one then learn_last")
     if delay > 1 and array_model and not isinstance(model, OnlineLSTM):
         raise ValueError(f"{type(model).__name__} learns a label only at the last step "
                          f"(learn_last), so delay must be 0 or 1; got {delay}")

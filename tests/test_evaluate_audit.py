@@ -143,3 +143,15 @@ def test_a_new_sequence_on_a_model_without_reset_delivers_no_label_first():
     with pytest.raises(InputError, match="item 1 starts a new sequence"):
         list(iter_progressive_val([({"a": 1}, 1.0), ({"a": 1}, 2.0, True)], model, mae, delay=1))
     assert model.learned == [] and mae.n == 0
+
+
+def test_a_learner_bank_is_refused_not_stepped_twice():
+    """A LearnerBank has predict_one and learn_one, so it was run as a River
+    model: both calls take a step, two per observation (6 after 3), the
+    second one's learning not of the step scored."""
+    from online_lstm import LearnerBank
+
+    bank = LearnerBank(2, 1, 1, seed=0)
+    with pytest.raises(TypeError, match=r"LearnerBank.*two per observation.*bank.learner\(i\)"):
+        progressive_val([(np.ones(2), np.full(2, 0.5))] * 3, bank, "mae")
+    assert list(bank.n_steps_) == [0, 0]
