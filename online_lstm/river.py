@@ -397,22 +397,50 @@ class _StreamLSTM:
                 return self._out
             if _same_observation(x, self._pending_x):  # the same observation, asked again
                 return self._out
-        reset = self._reset_flag(x)  # refused before _encode adds features
-        v = self._encode(x)
-        learner = self._learner  # after _encode, which may have widened it
-        if reset:
-            learner.reset()
+        learner = self._new_step(x, target)
         if target is None:
-            learner.predict_one(v, out=self._out)
             if self.max_delay:
                 self._waiting.append(learner.n_steps_ - 1)
                 self._expire()
             else:
                 self._pending_x = dict(x)
         else:
-            learner.learn_one(v, target, out=self._out)
             self._pending_x = None
         return self._out
+
+    def _new_step(self, x, target):
+        """The step of a new observation ``x`` (learning from ``target``
+        unless None), its outputs in ``self._out``; returns the learner.  A
+        step the learner refuses (DivergenceError) changes nothing visible:
+        the features first seen in ``x`` are not registered (their input
+        units, at 0, stay and go to the next new features) and a reset asked
+        for by ``reset_key`` is undone."""
+        n_names = len(self._names)
+        reset = self._reset_flag(x)  # refused before _encode adds features
+        v = self._encode(x)
+        learner = self._learner  # after _encode, which may have widened it
+        saved = None
+        try:
+            if reset:
+                saved = learner.state_arrays()
+                learner.reset()
+            if target is None:
+                learner.predict_one(v, out=self._out)
+            else:
+                learner.learn_one(v, target, out=self._out)
+        except BaseException:
+            if saved is not None:
+                learner.load_state_arrays(saved)
+            self._forget_features(n_names)
+            raise
+        return learner
+
+    def _forget_features(self, n):
+        """Unregister the features after the first ``n`` (a refused call
+        added them); their input units stay in the net, unnamed."""
+        for k in self._names[n:]:
+            del self._slots[k]
+        del self._names[n:]
 
     def _expire(self):
         """Count the waiting steps that have grown older than max_delay
@@ -519,16 +547,10 @@ class _StreamLSTM:
                     learner.learn_delayed(target, learner.n_steps_ - 1 - e[0])  # raises before any change
                 self._ids[key] = (e[0], None, None)
                 return self._out
-        reset = self._reset_flag(x)
-        v = self._encode(x)
-        learner = self._learner
-        if reset:
-            learner.reset()
+        learner = self._new_step(x, target)
         if target is None:
-            learner.predict_one(v, out=self._out)
             entry = (learner.n_steps_ - 1, dict(x), self._out.copy())
         else:
-            learner.learn_one(v, target, out=self._out)
             entry = (learner.n_steps_ - 1, None, None)
         self._ids[key] = entry
         self._id_order.append((entry[0], key))
@@ -830,6 +852,7 @@ class LSTMClassifier(_StreamLSTM, base.Classifier):
             raise InputError(f"a class label must be hashable (a str, int, bool, ...); got {y!r} of "
                              f"type {type(y).__name__}") from None
         new_class = k is None
+        n_names = len(self._names)
         if new_class and self._late_label(x):  # skipped: registers no class (its unit,
             self._step(x, self._t)  # untrained, would take a share of every probability)
             return
@@ -858,7 +881,8 @@ class LSTMClassifier(_StreamLSTM, base.Classifier):
         except Exception:
             if new_class:  # a refused step (DivergenceError) registers no class, as the
                 del self._classes[y]  # regressor keeps no new range; the unit, which had
-            raise  # no target, waits for the next new class
+                self._forget_features(n_names)  # no target, waits for the next new class,
+            raise  # as the input units of the features x brought wait for the next ones
 
     def predict_proba_one(self, x: dict) -> dict:
         """Class probabilities for observation ``x``: outputs normalised to sum 1."""
