@@ -244,6 +244,11 @@ class _StreamLSTM:
                              f"share or could not reproduce")
         params = {name: getattr(self, name) for name in _LEARNER_PARAMS}
         self._learner = OnlineLSTM(n_in=1, n_out=n_out, **params)  # validates the parameters
+        try:
+            hash(self.reset_key)
+        except TypeError:  # every call would fail on it, with "unhashable type"
+            raise ValueError(f"reset_key must be None or a hashable feature name; got "
+                             f"{self.reset_key!r}") from None
         if self.id_key is not None:
             self._check_id_key()
         self._rng = np.random.default_rng(None if self.seed is None else [self.seed, 1997])

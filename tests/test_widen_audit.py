@@ -86,3 +86,13 @@ def test_a_diverging_step_with_an_id_registers_no_feature():
         model.predict_one({"id": "one", "a": 0.0, "b": 50.0})
     assert _visible(model)[:5] == before[:5]
     assert "one" not in model._ids
+
+
+@pytest.mark.parametrize("cls", [LSTMRegressor, LSTMClassifier])
+def test_an_unhashable_reset_key_is_refused_when_built(cls):
+    """reset_key=["start"] was accepted, and every later call then failed
+    with "TypeError: unhashable type: 'list'" (id_key is checked when built)."""
+    for bad in (["start"], {"start": 1}):
+        with pytest.raises(ValueError, match="reset_key must be None or a hashable feature name"):
+            cls(reset_key=bad)
+    cls(reset_key=("start", 1)).learn_one({"a": 1.0, ("start", 1): True}, 1)
