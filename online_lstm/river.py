@@ -537,10 +537,7 @@ class _StreamLSTM:
                 if not _same_observation(x, e[1]):
                     raise InputError(f"id {key!r} is already waiting for its label with other "
                                      f"features; ids must be unique per observation")
-                out, prev = self._out, e[2]  # the same observation, asked again
-                out[: len(prev)] = prev
-                out[len(prev):] = 0.0  # units of classes registered since: not predicted then
-                return out
+                return self._asked_again(e[2])  # the same observation, asked again
         else:
             key, e = self._id_label(x)
             if e is _LATE:
@@ -554,13 +551,25 @@ class _StreamLSTM:
                 return self._out
         learner = self._new_step(x, target)
         if target is None:
-            entry = (learner.n_steps_ - 1, dict(x), self._out.copy())
+            entry = (learner.n_steps_ - 1, dict(x), self._kept_answer())
         else:
             entry = (learner.n_steps_ - 1, None, None)
         self._ids[key] = entry
         self._id_order.append((entry[0], key))
         self._expire_ids()
         return self._out
+
+    def _kept_answer(self):
+        """What the step just predicted under an id keeps, to answer the same
+        observation asked again (:meth:`_asked_again`): its outputs."""
+        return self._out.copy()
+
+    def _asked_again(self, kept):
+        """The outputs of an observation predicted under an id, asked again."""
+        out = self._out
+        out[: len(kept)] = kept
+        out[len(kept):] = 0.0  # units of classes registered since: not predicted then
+        return out
 
     def _expire_ids(self):
         """Forget the ids of steps older than max_delay (bounded memory);
@@ -799,9 +808,27 @@ class LSTMRegressor(_StreamLSTM, base.Regressor):
 
     def predict_one(self, x: dict) -> float:
         """Predict the target of observation ``x`` (takes its step; see the module docstring)."""
-        p = self._step(x)[0]
+        out = self._step(x)
+        if out.shape[0] == 2:  # asked again under its id: the answer it had
+            return float(out[1])
+        return self._answer(out[0])
+
+    def _answer(self, p):
         lo, scale, m = self._map()
         return float(lo + (p - m) * scale)
+
+    def _kept_answer(self):
+        # the output and the answer in the target's units: labels that come in
+        # meanwhile move the target range, and the same observation asked again
+        # must get the same answer (module docstring), not its output mapped anew
+        p = self._out[0]
+        return np.array([p, self._answer(p)])
+
+    def _asked_again(self, kept):
+        if kept.shape[0] == 2:
+            self._out[0] = kept[0]
+            return kept
+        return super()._asked_again(kept)  # pickled before the answer was kept
 
 
 class LSTMClassifier(_StreamLSTM, base.Classifier):

@@ -96,3 +96,22 @@ def test_an_unhashable_reset_key_is_refused_when_built(cls):
         with pytest.raises(ValueError, match="reset_key must be None or a hashable feature name"):
             cls(reset_key=bad)
     cls(reset_key=("start", 1)).learn_one({"a": 1.0, ("start", 1): True}, 1)
+
+
+def test_an_id_asked_again_gets_the_same_answer_after_the_range_moved():
+    """With id_key, predicting an id still waiting, with equal features, is
+    documented as the same observation asked again: the same answer.  The
+    regressor mapped the kept output with the target range of the moment,
+    so a label that widened the range in between changed the answer (1.0,
+    then 50.5, for one observation and one step)."""
+    model = LSTMRegressor(n_blocks=2, seed=0, max_delay=3, id_key="id")
+    model.learn_one({"id": 0, "a": 1.0}, 1.0)
+    model.predict_one({"id": 1, "a": 1.0})
+    x = {"id": 2, "a": 0.5}
+    first = model.predict_one(x)
+    lo, hi = model.target_range_
+    model.learn_one({"id": 1}, 100.0)  # a new maximum: the range moves
+    assert model.target_range_ != (lo, hi)
+    n = model.learner_.n_steps_
+    assert model.predict_one(dict(x)) == first
+    assert model.learner_.n_steps_ == n
