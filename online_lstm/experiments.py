@@ -956,63 +956,70 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         if checkpoint_every is not None:
             # absolute: Dask workers (which write the files then) may run elsewhere
             ckpt_dir = Path(out).resolve() / f"{name}.trials"
-    version = code_version()
-    records = []
-    carried = []  # records in the file that this run does not use; kept in the file
-    if resume:
-        if path is None:
-            raise ResumeError("resume=True needs out= (the directory of the records to resume)")
-        kept, carried = _resumable(path, jobs_list, quick, version)
-        records += kept
-        have = {(r["preset"], r["trial"]) for r in kept}
-        if ckpt_dir is not None:  # left behind by a run killed between record and clean-up
-            for pid, k in have:
-                _trial_file(ckpt_dir, pid, k).unlink(missing_ok=True)
-        jobs_list = [j for j in jobs_list if (j[0].id, j[1]) not in have]
-        n_jobs = max(1, min(n_jobs, len(jobs_list)))
-    elif path is not None and path.exists():
-        # a new run of these trials: their old records give way to the new ones, and the
-        # file's other records (other presets, options, seeds or quick) stay
-        try:
-            _, carried = _resumable(path, jobs_list, quick, None)
-        except ResumeError as exc:
-            raise ResumeError(f"{path} exists and is not a records file of reproduce; give another "
-                              f"name or out ({exc})") from None
-    checkpoints, going_on = None, 0
-    replaced = []
-    if resume and path is not None and ckpt_dir is None and jobs_list:
-        files = (_trial_file(Path(out) / f"{name}.trials", p.id, k) for p, k, _ in jobs_list)
-        unused = [f for f in files if f.exists()]
-        if unused:  # checkpoints off (checkpoint_every None, --checkpoint-every 0): not read either
-            warnings.warn(f"{len(unused)} trial checkpoint(s) in {unused[0].parent} are not used: "
-                          f"checkpoints are off in this run, so those trials start afresh; resume "
-                          f"with checkpoints on (the default) to continue them", RuntimeWarning,
-                          stacklevel=2)
-    if ckpt_dir is not None and jobs_list:
-        ckpt_dir.mkdir(exist_ok=True)
-        checkpoints = {}
-        for p, k, s in jobs_list:
-            f = _trial_file(ckpt_dir, p.id, k)
-            if resume and f.exists():
-                read_trial_checkpoint(f, p, k, s)  # a file that does not fit stops the run now
-                going_on += 1
-            elif f.exists():
-                f.unlink()  # another run's: this one starts afresh
-                replaced.append(f.name)
-            # on a cluster a task is rerun when its worker is lost, and then goes on from the
-            # checkpoint its first run left (any other file was refused or removed above)
-            checkpoints[p.id, k] = dict(checkpoint=f, checkpoint_every=checkpoint_every,
-                                        resume=resume or scheduler is not None)
+    # until the trials run (whose own try releases it): a refused run lets go of the lock now,
+    # not when its exception is freed (in IPython, sys.last_value keeps it until the next error)
+    try:
+        version = code_version()
+        records = []
+        carried = []  # records in the file that this run does not use; kept in the file
+        if resume:
+            if path is None:
+                raise ResumeError("resume=True needs out= (the directory of the records to resume)")
+            kept, carried = _resumable(path, jobs_list, quick, version)
+            records += kept
+            have = {(r["preset"], r["trial"]) for r in kept}
+            if ckpt_dir is not None:  # left behind by a run killed between record and clean-up
+                for pid, k in have:
+                    _trial_file(ckpt_dir, pid, k).unlink(missing_ok=True)
+            jobs_list = [j for j in jobs_list if (j[0].id, j[1]) not in have]
+            n_jobs = max(1, min(n_jobs, len(jobs_list)))
+        elif path is not None and path.exists():
+            # a new run of these trials: their old records give way to the new ones, and the
+            # file's other records (other presets, options, seeds or quick) stay
+            try:
+                _, carried = _resumable(path, jobs_list, quick, None)
+            except ResumeError as exc:
+                raise ResumeError(f"{path} exists and is not a records file of reproduce; give another "
+                                  f"name or out ({exc})") from None
+        checkpoints, going_on = None, 0
+        replaced = []
+        if resume and path is not None and ckpt_dir is None and jobs_list:
+            files = (_trial_file(Path(out) / f"{name}.trials", p.id, k) for p, k, _ in jobs_list)
+            unused = [f for f in files if f.exists()]
+            if unused:  # checkpoints off (checkpoint_every None, --checkpoint-every 0): not read either
+                warnings.warn(f"{len(unused)} trial checkpoint(s) in {unused[0].parent} are not used: "
+                              f"checkpoints are off in this run, so those trials start afresh; resume "
+                              f"with checkpoints on (the default) to continue them", RuntimeWarning,
+                              stacklevel=2)
+        if ckpt_dir is not None and jobs_list:
+            ckpt_dir.mkdir(exist_ok=True)
+            checkpoints = {}
+            for p, k, s in jobs_list:
+                f = _trial_file(ckpt_dir, p.id, k)
+                if resume and f.exists():
+                    read_trial_checkpoint(f, p, k, s)  # a file that does not fit stops the run now
+                    going_on += 1
+                elif f.exists():
+                    f.unlink()  # another run's: this one starts afresh
+                    replaced.append(f.name)
+                # on a cluster a task is rerun when its worker is lost, and then goes on from the
+                # checkpoint its first run left (any other file was refused or removed above)
+                checkpoints[p.id, k] = dict(checkpoint=f, checkpoint_every=checkpoint_every,
+                                            resume=resume or scheduler is not None)
 
-    from tqdm.auto import tqdm
+        from tqdm.auto import tqdm
 
-    if replaced:
-        warnings.warn(f"starting afresh: {len(replaced)} checkpoint(s) of an unfinished earlier run in "
-                      f"{ckpt_dir} are replaced ({', '.join(replaced[:3])}{', ...' if len(replaced) > 3 else ''}); "
-                      f"resume=True (--resume) would have continued them", RuntimeWarning, stacklevel=2)
-    if resume and progress:
-        tqdm.write(f"resuming {path}: {len(records)} finished trial(s) kept, {going_on} continue "
-                   f"from their checkpoints, {len(jobs_list) - going_on} start", file=sys.stderr)
+        if replaced:
+            warnings.warn(f"starting afresh: {len(replaced)} checkpoint(s) of an unfinished earlier run in "
+                          f"{ckpt_dir} are replaced ({', '.join(replaced[:3])}{', ...' if len(replaced) > 3 else ''}); "
+                          f"resume=True (--resume) would have continued them", RuntimeWarning, stacklevel=2)
+        if resume and progress:
+            tqdm.write(f"resuming {path}: {len(records)} finished trial(s) kept, {going_on} continue "
+                       f"from their checkpoints, {len(jobs_list) - going_on} start", file=sys.stderr)
+    except BaseException:
+        lock.release()
+        raise
+
     bar_t = tqdm(total=len(jobs_list) + len(records), initial=len(records), desc="trials",
                  unit="trial", disable=not progress, position=0)
     bar_s = tqdm(desc="training", unit="seq", unit_scale=True, disable=not progress, position=1)
