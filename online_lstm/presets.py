@@ -234,6 +234,12 @@ class Preset:
             raise ValueError(f"preset {self.id}: option milestones {opts['milestones']} would be met "
                              f"as soon as the window fills: the first must be at most the window "
                              f"({opts['window']} sequences)")
+        if opts.get("construct") and (self.competitor is not None or "plateau_block" not in opts):
+            # sequential construction holds an LSTM input gate shut until a plateau trigger fires:
+            # without them a trial would fail at its start (KeyError 'plateau_block' or 'W_in')
+            raise ValueError(f"preset {self.id}: option construct=True (sequential construction of "
+                             f"the memory cell) needs an LSTM preset with the plateau trigger's "
+                             f"options; only presets 2a and 2b have them")
         new = dataclasses.replace(self, options=opts, task_kwargs=task_kw, learner_changes=learn)
         # a bad task parameter or learner argument fails here, with the
         # task's or learner's own message, not later inside a trial

@@ -16,7 +16,9 @@ import gc
 
 import pytest
 
+from online_lstm.cli import main
 from online_lstm.experiments import ResumeError, _RecordsLock, reproduce
+from online_lstm.presets import PRESETS
 
 
 # -- the records lock ---------------------------------------------------------
@@ -44,3 +46,17 @@ def test_a_refused_reproduce_releases_its_records_lock(tmp_path, refuse):
     lock.release()
     assert not (tmp_path / "r.csv.lock").exists()
     del info
+
+
+# -- --set construct=True -----------------------------------------------------
+@pytest.mark.parametrize("pid", ["2c-1", "2a-rtrl-p4-lr1"])
+def test_construct_is_refused_where_the_preset_cannot_construct(pid, tmp_path, capsys):
+    with pytest.raises(ValueError, match="construct"):
+        PRESETS[pid].with_options(construct=True)
+    assert main(["reproduce", pid, "--quick", "--jobs", "1", "--out", str(tmp_path), "--no-progress",
+                 "--set", "construct=True"]) == 2
+    err = capsys.readouterr().err
+    assert "construct" in err and "Traceback" not in err
+    assert not list(tmp_path.glob("*.csv"))  # refused before any trial
+    PRESETS["2c-1"].with_options(construct=False)  # no change: still fine
+    PRESETS["2a"].with_options(construct=False)  # 2a without construction: fine
