@@ -584,9 +584,11 @@ def _run_window(t: Trial, milestones) -> dict:
         return np.column_stack([bad, _seq_error(out, b, how)])
 
     while t.seen < o["limit"] and todo:
-        v = t.resume_point([task], hist=win.hist, count=win.count, todo=todo, fields=fields)
+        # (order: a checkpoint's JSON sorts the keys of fields, and the record keeps their order)
+        v = t.resume_point([task], hist=win.hist, count=win.count, todo=todo, fields=fields,
+                           order=list(fields))
         win.load((v["hist"], v["count"]))
-        todo, fields = list(v["todo"]), dict(v["fields"])
+        todo, fields = list(v["todo"]), {k: v["fields"][k] for k in v["order"]}
         b = task.sample(min(chunk, o["limit"] - t.seen))
         while b is not None and todo:
             snap, wsnap = t.snapshot(), win.state()
@@ -1466,9 +1468,17 @@ def _option_text(p: Preset, quick=False) -> str:
 
 
 def _frame(records) -> pd.DataFrame:
-    df = pd.DataFrame(records)
     order = {pid: i for i, pid in enumerate(PRESETS)}
-    df = df.sort_values(["preset", "trial"], key=lambda s: s.map(order) if s.name == "preset" else s)
+    if not isinstance(records, pd.DataFrame):
+        # in table order before the columns are taken from them: records of different columns
+        # (a milestone met in one trial only, a diverged trial) must give the same table, and
+        # the same records CSV, whatever order their trials finished in
+        records = sorted(records, key=lambda r: (
+            order.get(r.get("preset"), len(order)), str(r.get("preset")),
+            _exact_int(r["trial"]) if _whole(r.get("trial")) else math.inf))
+    df = pd.DataFrame(records)
+    df = df.sort_values(["preset", "trial"], key=lambda s: s.map(order) if s.name == "preset" else s,
+                        kind="stable")
     first = ["preset", "trial", "seed", "data_seed", "success", "reason", "sequences"]
     cols = [c for c in first if c in df] + [c for c in df if c not in first]
     return df[cols].reset_index(drop=True)

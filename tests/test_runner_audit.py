@@ -14,10 +14,11 @@ regression tests for defects found there, each failing before its fix.
 
 import gc
 
+import pandas as pd
 import pytest
 
 from online_lstm.cli import main
-from online_lstm.experiments import ResumeError, _RecordsLock, reproduce
+from online_lstm.experiments import ResumeError, _frame, _RecordsLock, reproduce, run_trial
 from online_lstm.presets import PRESETS
 
 
@@ -60,3 +61,44 @@ def test_construct_is_refused_where_the_preset_cannot_construct(pid, tmp_path, c
     assert not list(tmp_path.glob("*.csv"))  # refused before any trial
     PRESETS["2c-1"].with_options(construct=False)  # no change: still fine
     PRESETS["2a"].with_options(construct=False)  # 2a without construction: fine
+
+
+# -- column order -------------------------------------------------------------
+class _Stop(Exception):
+    pass
+
+
+def test_a_resumed_milestones_trial_keeps_the_record_s_column_order(tmp_path):
+    """Preset 5 stopped after its first milestone and resumed: the record has
+    the uninterrupted record's values and its columns in the same order (a
+    records CSV's header is the same)."""
+    p = PRESETS["5"].with_options(limit=20000, test_size=200, milestones=(1900, 1500))
+    ref = run_trial(p, trial=1, seed=2)
+    assert "n1900_sequences" in ref and ref["n1900_sequences"] < 10000
+    seen = [0]
+
+    def progress(n, _):
+        seen[0] += n
+        if seen[0] >= 10000:
+            raise _Stop
+
+    ck = tmp_path / "t.npz"
+    with pytest.raises(_Stop):
+        run_trial(p, trial=1, seed=2, progress=progress, checkpoint=ck, checkpoint_every=0)
+    rec = run_trial(p, trial=1, seed=2, checkpoint=ck, checkpoint_every=0, resume=True)
+    timing = {"wall_s", "cpu_s", "steps_per_s"}
+    assert [k for k in rec if k not in timing] == [k for k in ref if k not in timing]
+    assert {k: v for k, v in rec.items() if k not in timing} == {k: v for k, v in ref.items() if k not in timing}
+
+
+def test_the_records_columns_do_not_depend_on_the_order_trials_finished():
+    """With several worker processes, trials finish in any order; the table
+    (and so the records CSV) must not depend on it."""
+    # trial 0 met the n_seq = 140 milestone, trial 1 did not
+    a = dict(preset="5", trial=0, seed=0, data_seed=0, n140_sequences=10, n140_test_mse=0.5, success=False,
+             sequences=20, test_mse=0.25, reason="limit")
+    b = dict(preset="5", trial=1, seed=1, data_seed=1, success=False, sequences=30, test_mse=0.75,
+             reason="limit")
+    one, two = _frame([a, b]), _frame([b, a])
+    assert list(one.columns) == list(two.columns)
+    pd.testing.assert_frame_equal(one, two)
