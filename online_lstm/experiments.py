@@ -1108,13 +1108,23 @@ class _RecordsLock:
         if path is None:
             return
         lock_path = path.with_name(path.name + ".lock")
-        f = open(lock_path, "a")  # noqa: SIM115 - held for the run, closed in release()
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        while True:
+            f = open(lock_path, "a")  # noqa: SIM115 - held for the run, closed in release()
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                f.close()
+                raise ResumeError(f"another reproduce is writing {path} (it holds {lock_path}); wait "
+                                  f"for it to end, or give this run another name or out") from None
+            # a run that ended between our open and our flock removed the file we locked: a
+            # lock on it excludes nobody (the next run creates a new file), so lock that one
+            try:
+                here, there = os.fstat(f.fileno()), os.stat(lock_path)
+                if (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino):
+                    break
+            except FileNotFoundError:
+                pass
             f.close()
-            raise ResumeError(f"another reproduce is writing {path} (it holds {lock_path}); wait "
-                              f"for it to end, or give this run another name or out") from None
         self.file, self.lock_path = f, lock_path
 
     def release(self):

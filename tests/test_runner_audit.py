@@ -8,6 +8,9 @@ regression tests for defects found there, each failing before its fix.
   reproduce is writing";
 * ``--set construct=True`` on a preset without sequential construction (2c,
   the RTRL rows) passed the checks and crashed inside the first trial;
+* a run that ended just as another started (between its open and its
+  ``flock`` of the lock file) left that one locking a removed file, so a
+  third run could take the lock as well;
 * a resumed Experiment 5 trial, and a run whose trials finished in another
   order, wrote the same records with their columns in another order.
 """
@@ -102,3 +105,29 @@ def test_the_records_columns_do_not_depend_on_the_order_trials_finished():
     one, two = _frame([a, b]), _frame([b, a])
     assert list(one.columns) == list(two.columns)
     pd.testing.assert_frame_equal(one, two)
+
+
+def test_a_run_that_ends_while_another_starts_leaves_the_lock_with_one_run(tmp_path, monkeypatch):
+    """The lock file is removed when a run ends.  A run that opened it just
+    before (and locks it just after) held a lock on a file no longer there,
+    and a third run then created and locked a new one: two runs writing one
+    records file, each dropping the other's records."""
+    import fcntl
+
+    path = tmp_path / "r.csv"
+    first = _RecordsLock(path)
+    real = fcntl.flock
+
+    def flock(f, op):
+        if first.file is not None and f is not first.file:
+            first.release()  # the first run ends between the second's open and its flock
+        return real(f, op)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    second = _RecordsLock(path)
+    monkeypatch.setattr(fcntl, "flock", real)
+    try:
+        with pytest.raises(ResumeError, match="another reproduce is writing"):
+            _RecordsLock(path)
+    finally:
+        second.release()
