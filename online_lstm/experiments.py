@@ -46,6 +46,7 @@ Each trial returns one record (a dict; see :func:`run_trial`).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import math
@@ -104,6 +105,7 @@ class Trial:
         self._saved_at = self.t0
         self._loaded = None
         self._save_failed = False
+        self._job = None
         if resume and self.checkpoint is not None and self.checkpoint.exists():
             self._loaded = read_trial_checkpoint(self.checkpoint, preset, trial, seed)
 
@@ -161,7 +163,9 @@ class Trial:
                 arrays[f"s.{k}"] = v
             else:
                 values[k] = _jsonable(v)
-        meta = dict(kind=KIND_TRIAL, job=_trial_job(self.preset, self.trial, self.seed - self.trial),
+        if self._job is None:  # (builds a learner: once per trial)
+            self._job = _trial_job(self.preset, self.trial, self.seed - self.trial)
+        meta = dict(kind=KIND_TRIAL, job=self._job,
                     seen=self.seen, limit=self.preset.limit, steps=self.steps,
                     wall_s=time.perf_counter() - self.t0,
                     cpu_s=time.process_time() - self.c0, tasks=[_jsonable(t.get_state()) for t in tasks],
@@ -215,10 +219,27 @@ KIND_TRIAL = "Trial"
 def _trial_job(preset: Preset, trial: int, seed: int) -> dict:
     """What a trial checkpoint must have been saved by: the same preset
     (every setting: a digest of its repr), trial, seed and code version."""
-    digest = hashlib.sha256(repr(preset).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(repr(_as_recorded(preset)).encode()).hexdigest()[:16]
     options = _option_text(preset) if preset.id in PRESETS else None  # for the reader: what differs
     return dict(preset=preset.id, trial=int(trial), seed=int(seed), options=options,
                 preset_digest=digest, version=code_version())
+
+
+def _as_recorded(preset: Preset) -> Preset:
+    """``preset`` without the learner arguments that set a registered
+    preset's learner to the value it has anyway (``update="step"``): the same
+    trial, and no change in the records' ``options`` (:func:`_option_text`),
+    so not another preset for a checkpoint either."""
+    base = PRESETS.get(preset.id)
+    extra = {k: v for k, v in preset.learner_changes.items() if base is not None and k not in base.learner_changes}
+    if not extra:
+        return preset
+    params = base.learner(seed=0).get_params()
+    keep = {k: v for k, v in preset.learner_changes.items() if k not in extra or params.get(k, _MISSING) != v}
+    return dataclasses.replace(preset, learner_changes=keep)
+
+
+_MISSING = object()
 
 
 def read_trial_checkpoint(path, preset: Preset, trial: int, seed: int):

@@ -11,6 +11,10 @@ regression tests for defects found there, each failing before its fix.
 * a run that ended just as another started (between its open and its
   ``flock`` of the lock file) left that one locking a removed file, so a
   third run could take the lock as well;
+* a trial checkpoint saved with a learner argument at its default value
+  (``--set update=step``) was refused on resume without it (and the other
+  way round) with only a preset digest to say why, although the records see
+  no change and keep that run's finished trials;
 * a resumed Experiment 5 trial, and a run whose trials finished in another
   order, wrote the same records with their columns in another order.
 """
@@ -131,3 +135,29 @@ def test_a_run_that_ends_while_another_starts_leaves_the_lock_with_one_run(tmp_p
             _RecordsLock(path)
     finally:
         second.release()
+
+
+def test_a_checkpoint_resumes_where_the_records_see_the_same_options(tmp_path):
+    """``--set update=step`` (the learner's default) is no change to the
+    records (their ``options`` text is empty, so ``--resume`` keeps finished
+    trials either way), and it runs the same trial; its checkpoints were
+    refused all the same, with only an opaque preset digest to say why."""
+    from online_lstm.experiments import _option_text
+
+    plain = PRESETS["2c-1"].with_options(limit=400, test_size=10)
+    same = plain.with_options(update="step")
+    assert _option_text(same) == _option_text(plain) == "limit=400 test_size=10"
+    ref = run_trial(plain, trial=0, seed=3)
+    seen = [0]
+
+    def progress(n, _):
+        seen[0] += n
+        if seen[0] >= 200:
+            raise _Stop
+
+    ck = tmp_path / "t.npz"
+    with pytest.raises(_Stop):
+        run_trial(same, trial=0, seed=3, progress=progress, checkpoint=ck, checkpoint_every=0)
+    rec = run_trial(plain, trial=0, seed=3, checkpoint=ck, checkpoint_every=0, resume=True)
+    timing = {"wall_s", "cpu_s", "steps_per_s"}
+    assert {k: v for k, v in rec.items() if k not in timing} == {k: v for k, v in ref.items() if k not in timing}
