@@ -609,7 +609,8 @@ def _run_window(t: Trial, milestones) -> dict:
         v = t.resume_point([task], hist=win.hist, count=win.count, todo=todo, fields=fields,
                            order=list(fields))
         win.load((v["hist"], v["count"]))
-        todo, fields = list(v["todo"]), {k: v["fields"][k] for k in v["order"]}
+        order = v.get("order", v["fields"])  # a checkpoint saved before "order" was kept: sorted
+        todo, fields = list(v["todo"]), {k: v["fields"][k] for k in order}
         b = task.sample(min(chunk, o["limit"] - t.seen))
         while b is not None and todo:
             snap, wsnap = t.snapshot(), win.state()
