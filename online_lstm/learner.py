@@ -444,7 +444,7 @@ class OnlineLSTM(FixedAfterBuild):
 
         Parameters
         ----------
-        x : array of shape (n_in,)
+        x : array of shape (n_in,); with n_in == 1 also a number, bool or 0-d array
         y : array of shape (n_out,), float (if n_out == 1) or None
             Target for this step; NaN entries (or None) mean no target.
         out : float64 array of shape (n_out,), optional
