@@ -945,6 +945,10 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
                              f"got {only_trials!r}")
         only_trials = sorted({int(k) for k in only_trials})
     checkpoint_every = checkpoint_interval(checkpoint_every, scheduler)
+    if scheduler is not None:
+        # ImportError with the pip command if dask is absent: before the records lock is taken
+        # (raised later, the lock stayed held while the exception lived) and before any file is touched
+        from .cluster import run_trials
     if isinstance(presets, (str, Preset)):
         presets = [presets]
     chosen = []
@@ -1064,8 +1068,6 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         if checkpoints is not None:  # the record holds the trial now
             checkpoints[rec["preset"], rec["trial"]]["checkpoint"].unlink(missing_ok=True)
 
-    if scheduler is not None:
-        from .cluster import run_trials  # ImportError with the pip command if dask is absent
     report = None
     try:
         if not jobs_list:
