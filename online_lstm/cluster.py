@@ -16,9 +16,12 @@ every worker first and refuses to start otherwise.  A plugin
 (:class:`WarmUp`) runs once per worker process, including workers that join
 or restart during the sweep: it imports the package, so the kernels are
 loaded from Numba's on-disk cache (or compiled, if the cache is empty), and
-exercises a small learner.  Trials use the serial kernels only; run one
-thread per worker process (``--nthreads 1``, one worker per core) and set
-``NUMBA_NUM_THREADS=1`` in the workers' environment (Dask's nanny already
+exercises a small learner; for a sweep with competitor presets it imports
+:mod:`online_lstm.baselines` too (their kernels load on import).
+
+Trials use the serial kernels only; run one thread per worker process
+(``--nthreads 1``, one worker per core) and set ``NUMBA_NUM_THREADS=1`` in
+the workers' environment (Dask's nanny already
 sets ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS`` and ``OPENBLAS_NUM_THREADS``
 to 1).
 
@@ -139,8 +142,10 @@ def numba_counts() -> dict:
     return dict(compile_events=counter.n, compiled=compiled, cache_loads=loads, overloads=overloads)
 
 
-def _warm() -> dict:
-    """Load the kernels and run every entry point a trial uses once.
+def _warm(competitors: bool = False) -> dict:
+    """Load the kernels and run every entry point a trial uses once; with
+    ``competitors``, load the kernels of :mod:`online_lstm.baselines` (RTRL,
+    BPTT) too, which compile or load when that module is imported.
 
     Returns what the worker is: package version, :func:`source_digest`, git
     commit (:func:`~online_lstm.experiments.code_version`, for information),
@@ -167,18 +172,27 @@ def _warm() -> dict:
     m.learn_one(X[0], Y[-1])
     m.load_state_arrays(m.state_arrays())
     m.reset()
+    if competitors:
+        from . import baselines  # noqa: F401
     return dict(package=online_lstm.__version__, source=source_digest(), code=code_version(), pid=os.getpid(),
                 numba_threads=numba.config.NUMBA_NUM_THREADS, **numba_counts())
 
 
 class WarmUp(WorkerPlugin):
-    """Warm each worker process once, when it starts or joins (see :func:`_warm`)."""
+    """Warm each worker process once, when it starts or joins (see :func:`_warm`).
 
-    name = "online-lstm-warm-up"
+    ``competitors``: also load the competitors' kernels, for a sweep with
+    competitor presets (a plugin of its own name, so that registering it on a
+    cluster warmed without them runs it on every worker)."""
+
     idempotent = True
 
+    def __init__(self, competitors: bool = False):
+        self.competitors = bool(competitors)
+        self.name = "online-lstm-warm-up" + ("-competitors" if self.competitors else "")
+
     def setup(self, worker):
-        worker.online_lstm_warm_up = _warm()
+        worker.online_lstm_warm_up = _warm(self.competitors)
 
 
 def _warm_up_report(dask_worker):
@@ -354,7 +368,7 @@ def run_trials(jobs, scheduler, done, bar=None, checkpoints=None) -> dict:
     client, owned = _client(scheduler)
     futures, topic = [], None
     try:
-        client.register_plugin(WarmUp())
+        client.register_plugin(WarmUp(any(p.competitor is not None for p, _, _ in jobs)))
         warm = client.run(_warm_up_report)
         _check_workers(client, warm)
         token = uuid.uuid4().hex[:8]
