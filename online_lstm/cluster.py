@@ -17,7 +17,9 @@ every worker first and refuses to start otherwise.  A plugin
 or restart during the sweep: it imports the package, so the kernels are
 loaded from Numba's on-disk cache (or compiled, if the cache is empty), and
 exercises a small learner; for a sweep with competitor presets it imports
-:mod:`online_lstm.baselines` too (their kernels load on import).
+:mod:`online_lstm.baselines` too (their kernels load on import).  A worker
+that cannot load the plugin (no online-lstm in its environment) is a
+:class:`~online_lstm.errors.ClusterError` before any trial is sent.
 
 Trials use the serial kernels only; run one thread per worker process
 (``--nthreads 1``, one worker per core) and set ``NUMBA_NUM_THREADS=1`` in
@@ -318,6 +320,12 @@ def _client(scheduler):
                     f"distributed.Client; got {scheduler!r:.80}")
 
 
+def _version() -> str:
+    import online_lstm
+
+    return online_lstm.__version__
+
+
 def _check_workers(client, warm: dict):
     """Refuse workers whose package version or source differs from this process's."""
     import online_lstm
@@ -368,8 +376,18 @@ def run_trials(jobs, scheduler, done, bar=None, checkpoints=None) -> dict:
     client, owned = _client(scheduler)
     futures, topic = [], None
     try:
-        client.register_plugin(WarmUp(any(p.competitor is not None for p, _, _ in jobs)))
-        warm = client.run(_warm_up_report)
+        try:
+            client.register_plugin(WarmUp(any(p.competitor is not None for p, _, _ in jobs)))
+            warm = client.run(_warm_up_report)
+        except OSError as exc:  # the scheduler went away
+            raise ClusterError(f"lost the connection to the Dask scheduler at {client.scheduler.address} "
+                               f"before any trial was sent: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - distributed wraps a worker's error in Exception
+            # a worker whose environment lacks the package (or has another version, without these
+            # names) cannot unpickle the plugin: distributed raises a bare Exception about it
+            raise ClusterError(f"Dask workers could not load online-lstm (is it installed, the same "
+                               f"version as this client's, in every worker's environment? pip install "
+                               f"online-lstm=={_version()}): {exc}") from None
         _check_workers(client, warm)
         token = uuid.uuid4().hex[:8]
         if bar is not None:
