@@ -179,8 +179,10 @@ def cmd_reproduce(args) -> int:
         print(f"online-lstm reproduce: the records name {name[:40]!r}... is too long for a file name "
               f"({len(name.encode())} bytes); give a shorter one with --name", file=sys.stderr)
         return 2
+    stopped = ()  # the exceptions of a cluster that failed mid-sweep (none without --scheduler)
     if args.scheduler:
         try:
+            from .cluster import SweepStopped as stopped
             from .cluster import summary as cluster_summary
         except ImportError as exc:
             print(f"online-lstm reproduce: {exc}", file=sys.stderr)
@@ -211,6 +213,10 @@ def cmd_reproduce(args) -> int:
                        out=args.out, progress=not args.no_progress, options=options, name=name,
                        scheduler=args.scheduler, resume=args.resume, checkpoint_every=every,
                        only_trials=args.only_trials)
+    except stopped as exc:  # trials were sent: some may have finished
+        print(f"online-lstm reproduce: stopped: {exc}. {_what_was_kept(Path(args.out), name)}",
+              file=sys.stderr)
+        return 1
     except (ResumeError, CheckpointError, ClusterError) as exc:  # records, checkpoints or a cluster that do not fit
         print(f"online-lstm reproduce: {exc}", file=sys.stderr)
         return 2

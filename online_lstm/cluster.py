@@ -43,8 +43,10 @@ Dask runs the tasks of a lost worker again elsewhere (up to
 ``distributed.scheduler.allowed-failures`` times per task); since a trial is
 a pure function of its arguments, the rerun gives the same record, and every
 trial is reported exactly once.  A trial that keeps killing workers ends in
-Dask's ``KilledWorker``: the run stops, the queued trials are cancelled, and
-the CSV keeps the records of the trials that finished.
+Dask's ``KilledWorker``: the run stops with :class:`SweepStopped` (naming the
+trial; the CLI exits 1), the queued trials are cancelled, and the CSV keeps
+the records of the trials that finished.  So does a client that loses its
+connection to the scheduler.
 
 Progress
 --------
@@ -55,6 +57,7 @@ a second, sent as Dask events on a topic of the run.
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import socket
 import struct
@@ -66,6 +69,7 @@ try:
     import dask
     import distributed
     from distributed.diagnostics.plugin import WorkerPlugin
+    from distributed.scheduler import KilledWorker
 except ImportError as exc:  # the CLI turns this into a one-line message
     raise ImportError("running trials on a Dask cluster (--scheduler) needs dask.distributed: "
                       "pip install 'online-lstm[dask]'") from exc
@@ -76,7 +80,14 @@ from numba.core.dispatcher import Dispatcher
 from .errors import ClusterError
 from .experiments import source_digest
 
-__all__ = ["run_trials", "numba_counts", "source_digest", "WarmUp"]
+__all__ = ["run_trials", "numba_counts", "source_digest", "WarmUp", "SweepStopped"]
+
+
+class SweepStopped(ClusterError):
+    """The cluster failed in the middle of a sweep: Dask gave up on a trial whose
+    workers kept dying (``KilledWorker``), or the connection to the scheduler was
+    lost.  Trials were sent; the records of those that finished were passed on
+    (to the records file, under :func:`~online_lstm.experiments.reproduce`)."""
 
 
 # ---------------------------------------------------------------------------
@@ -393,13 +404,28 @@ def run_trials(jobs, scheduler, done, bar=None, checkpoints=None) -> dict:
         if bar is not None:
             topic = f"online-lstm-progress-{token}"
             client.subscribe_topic(topic, lambda event: bar.update(event[1][0], event[1][2]))
+        trial_of = {f"online-lstm-{p.id}-{k}-{s}-{token}": f"{p.id} #{k}" for p, k, s in jobs}
         futures = [client.submit(_trial, p, k, s, topic, (checkpoints or {}).get((p.id, k)),
                                  key=f"online-lstm-{p.id}-{k}-{s}-{token}", pure=False)
                    for p, k, s in jobs]
         report = dict(scheduler=client.scheduler.address, workers=len(warm), warm_up=warm,
                       tasks=0, compile_events=0, compiled=0, cache_loads=0, overloads=0, per_worker={})
         for fut in distributed.as_completed(futures, loop=client.loop):
-            rec, probe = fut.result()
+            try:
+                rec, probe = fut.result()
+            except KilledWorker as exc:
+                raise SweepStopped(
+                    f"Dask gave up on trial {trial_of.get(fut.key, fut.key)}: the workers running it "
+                    f"died {exc.allowed_failures + 1} time(s) (distributed.scheduler.allowed-failures "
+                    f"is {exc.allowed_failures}; running out of memory does this); see the log of "
+                    f"the worker at {getattr(exc.last_worker, 'address', exc.last_worker)}") from None
+            except concurrent.futures.CancelledError as exc:  # distributed's FutureCancelledError
+                reason = getattr(exc, "reason", None) or "unknown"
+                if "connection-lost" in reason:
+                    what = f"lost the connection to the Dask scheduler at {client.scheduler.address}"
+                else:
+                    what = f"trial {trial_of.get(fut.key, fut.key)} was cancelled on the cluster"
+                raise SweepStopped(f"{what} in the middle of the sweep ({reason})") from None
             report["tasks"] += 1
             for k in ("compile_events", "compiled", "cache_loads", "overloads"):
                 report[k] += probe[k]

@@ -8,15 +8,20 @@ released and the run resumable.  Expectations come from local runs of the
 same seeds.  Skipped as a whole when dask.distributed is not installed.
 """
 
+import os
 import socket
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
 distributed = pytest.importorskip("distributed")
 
+import dask  # noqa: E402
 
+from online_lstm import cluster as cl  # noqa: E402
 from online_lstm.cli import main  # noqa: E402
 from online_lstm.errors import ClusterError  # noqa: E402
 from online_lstm.experiments import read_records, reproduce, run_trial  # noqa: E402
@@ -94,6 +99,82 @@ def test_a_worker_without_the_package_is_a_clear_error(tmp_path, capsys):
             _stop(worker)
     err = capsys.readouterr().err
     assert "online-lstm reproduce: " in err and "Traceback" not in err
+    assert not (tmp_path / "6a-quick.csv.lock").exists()
+
+
+def test_a_trial_that_kills_its_workers_is_a_clear_error_and_resumable(tmp_path, capsys, monkeypatch):
+    """Dask gives up on a trial whose workers keep dying (KilledWorker, here at the first
+    death).  Before, a traceback of distributed.scheduler.KilledWorker; now a message
+    that names the trial, exit 1, the finished trials kept, and --resume finishes the
+    sweep with the local run's records."""
+    def trial_1_kills_its_worker(preset, trial, seed, topic=None, checkpoint=None):
+        import os
+
+        from online_lstm.cluster import _trial
+
+        if trial == 1:
+            os._exit(9)
+        return _trial(preset, trial, seed, topic, checkpoint)
+
+    args = ["reproduce", "6a", "--quick", "--trials", "3", "--no-progress", "--set", "limit=2000",
+            "--out", str(tmp_path)]
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                      dashboard_address=None, env={"NUMBA_NUM_THREADS": "1"}) as c:
+            monkeypatch.setattr(cl, "_trial", trial_1_kills_its_worker)
+            assert main(args + ["--scheduler", c.scheduler_address]) == 1
+            err = capsys.readouterr().err
+            assert "Traceback" not in err and "KilledWorker" not in err
+            # Dask gives up on trial 1 and on any trial queued on the worker trial 1 killed
+            assert "Dask gave up on trial 6a #" in err and "--resume" in err
+            assert not (tmp_path / "6a-quick.csv.lock").exists()
+            local = _local("6a", 3, limit=2000)
+            if (tmp_path / "6a-quick.csv").exists():  # what finished is exactly the local run's
+                assert all(r in local for r in _rows(tmp_path / "6a-quick.csv"))
+            monkeypatch.undo()
+            with distributed.Client(c, set_as_default=False) as client:
+                client.wait_for_workers(1, timeout=20)
+            assert main(args + ["--scheduler", c.scheduler_address, "--resume"]) == 0
+    assert _rows(tmp_path / "6a-quick.csv") == local
+
+
+def test_losing_the_scheduler_mid_sweep_is_a_clear_error(tmp_path, capsys):
+    """The scheduler dies after the first record.  Before, a traceback of
+    distributed.client.FutureCancelledError ("scheduler-connection-lost"); now a
+    message, exit 1, the finished trials kept and the lock released."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    scheduler = _start(["-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port),
+                        "--dashboard-address", ":0"])
+    worker = _start(["-m", "distributed.cli.dask_worker", address, "--no-nanny", "--nthreads", "1"],
+                    env=dict(os.environ, NUMBA_NUM_THREADS="1"))
+    records = tmp_path / "6a-quick.csv"
+
+    def kill_at_first_record():
+        deadline = time.monotonic() + 25
+        while not records.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        scheduler.kill()
+
+    try:
+        with dask.config.set({"distributed.comm.timeouts.connect": "10s"}):
+            with distributed.Client(address, set_as_default=False, timeout=10) as client:
+                client.wait_for_workers(1, timeout=20)
+        killer = threading.Thread(target=kill_at_first_record, daemon=True)
+        killer.start()
+        rc = main(["reproduce", "6a", "--quick", "--trials", "8", "--set", "limit=20000",
+                   "--out", str(tmp_path), "--scheduler", address])
+        killer.join()
+    finally:
+        _stop(scheduler)
+        _stop(worker)
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "Traceback" not in err and "lost the connection to the Dask scheduler" in err
+    assert "--resume" in err
+    kept = _rows(records)
+    assert 1 <= len(kept) < 8
+    assert kept == _local("6a", [r["trial"] for r in kept], limit=20000)  # the local run's
     assert not (tmp_path / "6a-quick.csv.lock").exists()
 
 
