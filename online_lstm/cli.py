@@ -234,8 +234,9 @@ def cmd_reproduce(args) -> int:
               f"size (T, q, p, test_size, ...) may be too large for this machine. "
               f"{_what_was_kept(Path(args.out), name)}", file=sys.stderr)
         return 1
-    if args.scheduler:
-        print(cluster_summary(df.attrs["cluster"]))
+    if args.scheduler:  # no report when --resume found every trial in the records already
+        print(cluster_summary(df.attrs["cluster"]) if "cluster" in df.attrs else
+              "dask: no trial to run (every trial is in the records already)")
     cmp = compare(df)
     Path(args.out, f"{name}-summary.csv").write_text(cmp.to_csv(index=False))
     print()

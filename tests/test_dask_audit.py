@@ -191,3 +191,17 @@ def test_reproduce_without_dask_releases_the_records_lock(tmp_path, monkeypatch)
     df = reproduce("6a", trials=1, quick=True, progress=False, out=tmp_path, name="r", jobs=1,
                    options=dict(limit=500))  # the same records file, while `failed` lives
     assert len(df) == 1 and failed.value is not None
+
+
+def test_resume_with_every_trial_recorded_needs_no_cluster(tmp_path, capsys):
+    """--resume --scheduler when the records already hold every trial: nothing is sent,
+    and the table is printed.  Before, the CLI looked up the cluster report that
+    reproduce makes only when trials ran: KeyError 'cluster', a traceback, exit 1."""
+    args = ["reproduce", "6a", "--quick", "--trials", "2", "--no-progress", "--set", "limit=500",
+            "--out", str(tmp_path)]
+    assert main(args + ["--jobs", "1"]) == 0
+    capsys.readouterr()
+    assert main(args + ["--resume", "--scheduler", "tcp://127.0.0.1:1"]) == 0  # no scheduler there
+    out = capsys.readouterr().out
+    assert "dask: no trial to run" in out and "Table 9: task 6a" in out
+    assert (tmp_path / "6a-quick-summary.csv").exists()
