@@ -344,8 +344,10 @@ def _check_workers(client, warm: dict):
     if not warm:
         raise ClusterError(f"the Dask cluster at {client.scheduler.address} has no workers")
     mine = source_digest()
-    bad = {addr: f"online-lstm {w['package']}, source {w['source']}" for addr, w in warm.items()
-           if w["package"] != online_lstm.__version__ or w["source"] != mine}
+    # .get: a worker of older code may not report these at all (the first version had no source)
+    bad = {addr: f"online-lstm {w.get('package', 'unknown')}, source {w.get('source', 'unknown')}"
+           for addr, w in warm.items()
+           if w.get("package") != online_lstm.__version__ or w.get("source") != mine}
     if bad:
         listed = "; ".join(f"{a}: {v}" for a, v in sorted(bad.items()))
         raise ClusterError(f"Dask workers run another version of online-lstm than this client "

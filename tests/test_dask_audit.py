@@ -205,3 +205,20 @@ def test_resume_with_every_trial_recorded_needs_no_cluster(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "dask: no trial to run" in out and "Table 9: task 6a" in out
     assert (tmp_path / "6a-quick-summary.csv").exists()
+
+
+def test_a_worker_of_an_older_version_without_a_source_digest_is_refused():
+    """Workers of the first cluster code (commit 68c62bb) report no ``source`` from their
+    warm-up.  Before, the client's check read ``w["source"]``: KeyError, a traceback,
+    instead of the ClusterError that names the worker."""
+    import online_lstm
+
+    from types import SimpleNamespace
+
+    old = dict(package=online_lstm.__version__, code="68c62bb1e4", pid=1, numba_threads=1,
+               compile_events=0, compiled=0, cache_loads=0, overloads=0)
+    client = SimpleNamespace(scheduler=SimpleNamespace(address="tcp://127.0.0.1:8786"))
+    with pytest.raises(ClusterError, match="another version.*tcp://10.0.0.1:1234: online-lstm .*, source unknown"):
+        cl._check_workers(client, {"tcp://10.0.0.1:1234": old})
+    with pytest.raises(ClusterError, match="another version.*online-lstm unknown"):
+        cl._check_workers(client, {"tcp://10.0.0.1:1234": {}})
