@@ -31,6 +31,7 @@ import ast
 import math
 import os
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -106,7 +107,8 @@ def _duration(seconds) -> str:
 
 
 def _num(v) -> str:
-    return f"{v:,}" if v >= 1 else f"{v}"
+    """A paper figure as the paper prints it (0.000078, not 7.8e-05)."""
+    return f"{v:,}" if v >= 1 else format(Decimal(repr(float(v))), "f")
 
 
 def cmd_list(args) -> int:

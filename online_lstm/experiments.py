@@ -1552,7 +1552,7 @@ def compare(records: pd.DataFrame) -> pd.DataFrame:
             for name, (paper_val, column, *scope) in pr.extra.items():
                 src = df if scope == ["all"] else ok
                 ours = src[column].mean() if column in src and len(src) else None
-                extras.append(f"{name}: {_fmt(paper_val)} / {_fmt(ours)}")
+                extras.append(f"{name}: {_fmt_paper(paper_val)} / {_fmt(ours)}")
             rows.append({
                 "preset": pid, "table": pr.table, "row": pr.label, "trials": len(df),
                 "paper success %": pr.success_pct,
@@ -1610,6 +1610,15 @@ def _fmt(v, digits=3):
     return f"{v:.{digits}g}"
 
 
+def _fmt_paper(v):
+    """One of the paper's figures with every digit it prints (0.01207, 0.000078),
+    not rounded to :func:`_fmt`'s three significant digits as our figures are:
+    the paper's column must read as the paper does."""
+    if isinstance(v, (float, np.floating)) and math.isfinite(v) and v != int(v) and abs(v) < 1000:
+        return np.format_float_positional(float(v), trim="-")
+    return _fmt(v)
+
+
 def _cpu_total(r) -> str:
     """The CPU seconds of a row's trials; a sum over only some of them (records
     made before ``cpu_s`` existed, mixed with later ones) says over how many."""
@@ -1638,10 +1647,10 @@ def format_table(cmp: pd.DataFrame, markdown=False) -> str:
         body.append([
             r["preset"] + (" (quick)" if r["quick"] else "") + (f" [{r['options']}]" if r["options"] else ""),
             f"{r['table']}: {r['row']}", str(r["trials"]),
-            f"{_fmt(r['paper success %'])} / {_fmt(r['success %'])}",
-            f"{_fmt(r['paper mean seq'])} / {_fmt(r['mean seq'])}",
+            f"{_fmt_paper(r['paper success %'])} / {_fmt(r['success %'])}",
+            f"{_fmt_paper(r['paper mean seq'])} / {_fmt(r['mean seq'])}",
             _fmt(r["median seq"]),
-            f"{_fmt(r['paper wrong'])} / {_fmt(r['wrong'])}",
+            f"{_fmt_paper(r['paper wrong'])} / {_fmt(r['wrong'])}",
             r["paper / ours"], _fmt(r["wall s/trial"], 3), _seconds(r["wall s total"]),
             _cpu_total(r),
         ])
