@@ -13,13 +13,18 @@ from ..errors import DivergenceError, InputError, NoPendingStepError
 from ..layout import MAGNITUDE_LIMIT
 from .._validate import (
     DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_float_array,
-    as_input, as_input_rows, as_target, check_flag, checked_init_range, checked_lr, checked_out,
-    checked_weights, seeded_rng,
+    as_input, as_input_rows, as_target, check_flag, check_state_mapping, checked_init_range,
+    checked_lr, checked_out, checked_weights, seeded_rng,
 )
 from . import _common as _c
 from .network import Network
 
 _NO_RESETS = np.zeros(0, dtype=np.bool_)
+
+#: Counters the kernels' float64 header counts exactly: from 2**53 on, a step
+#: adds nothing (2**53 + 1 rounds to 2**53), and BPTT, whose history slot is
+#: the step since the reset, would write every step into one slot.
+_COUNTER_LIMIT = 2.0 ** 53
 
 _MESSAGES = {
     _k.BAD_X_VALUE: "x must be finite: NaN or inf in the input",
@@ -412,6 +417,7 @@ class StreamLearner(FixedAfterBuild):
 
         Everything is checked before anything is written.
         """
+        check_state_mapping(arrays)  # None, a list or a string is not a state
         vals = {mine: self._checked(arrays, key, self._arrays[mine].shape)
                 for key, mine in (("header", "hd"), ("theta", "theta"), ("dW", "dW"))}
         hd, mine = vals["hd"], self._arrays["hd"]
@@ -425,10 +431,11 @@ class StreamLearner(FixedAfterBuild):
         counters = hd[[_c.H_STEP, _c.H_SEQ, _c.H_NUPD, _c.H_NRES]]
         if (hd[_c.H_BANK] not in (0.0, 1.0) or hd[_c.H_PENDING] not in (0.0, 1.0) or hd[_c.H_LR] < 0
                 or np.any(counters < 0) or np.any(counters != np.floor(counters))
+                or np.any(counters >= _COUNTER_LIMIT)
                 or hd[_c.H_SEQ] > hd[_c.H_STEP] or hd[_c.H_NUPD] > hd[_c.H_STEP]):
             raise InputError("state header is corrupt: the bank and pending flags must be 0 or 1, "
-                             "the learning rate >= 0, the counters whole numbers >= 0 (steps since "
-                             "the reset and updates at most the steps)")
+                             "the learning rate >= 0, the counters whole numbers >= 0 and below "
+                             "2**53 (steps since the reset and updates at most the steps)")
         if np.max(np.abs(vals["theta"]), initial=0.0) > MAGNITUDE_LIMIT:
             raise InputError(f"state['theta'] has weights beyond {MAGNITUDE_LIMIT:g} in magnitude")
         extra = self._check_extra(arrays, hd)
@@ -441,7 +448,7 @@ class StreamLearner(FixedAfterBuild):
     def _checked(arrays, key, shape):
         if key not in arrays:
             raise InputError(f"state is missing {key!r}")
-        a = np.asarray(arrays[key])
+        a = as_array(arrays[key], f"state[{key!r}]", str(shape))  # InputError for a ragged list
         if a.dtype != np.float64 or a.shape != shape:
             raise InputError(f"state[{key!r}] must be float64 of shape {shape}; got {a.dtype} {a.shape}")
         if not np.all(np.isfinite(a)):
