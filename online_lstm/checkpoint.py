@@ -168,7 +168,8 @@ def write_checkpoint(path, arrays: dict, meta: dict, *, compress: bool = False,
     ----------
     path : str or os.PathLike
         Target file; used verbatim (no suffix is added).  Its directory must
-        exist.
+        exist.  A path ending in a separator names a directory and is
+        refused (``IsADirectoryError``), as an existing directory is.
     arrays : dict of str -> ndarray
         Plain numeric arrays (no object dtype).  Names must not contain ``/``.
     meta : dict
@@ -186,7 +187,13 @@ def write_checkpoint(path, arrays: dict, meta: dict, *, compress: bool = False,
     pathlib.Path
         The path written.
     """
-    path = pathlib.Path(os.fspath(path))
+    raw = os.fspath(path)
+    if isinstance(raw, str) and raw.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
+        # pathlib drops the separator: "ckpts/" would become a file named "ckpts",
+        # which a load of "ckpts/" then cannot find
+        raise IsADirectoryError(f"{raw} names a directory; a checkpoint needs a file name, "
+                                f"e.g. {os.path.join(raw, 'learner.npz')}")
+    path = pathlib.Path(raw)
     clean, index = {}, {}
     for name, value in arrays.items():
         if not isinstance(name, str) or not name or "/" in name or name == META_NAME:
@@ -711,10 +718,42 @@ def save_stream(learner, path, *, compress: bool = False, fsync: bool = True) ->
     return write_checkpoint(path, learner.state_arrays(), meta, compress=compress, fsync=fsync)
 
 
+def _stream_n_params(config):
+    """The number of weights of the RTRL/BPTT net ``config`` describes,
+    counted as :class:`~online_lstm.baselines.network.Network` counts them
+    but without building its tables; None where ``config`` is not plain
+    enough to tell (building it then refuses it with the reason)."""
+    if not isinstance(config, dict):
+        return None
+    m, K, H = config.get("n_in"), config.get("n_out"), config.get("n_hidden", 1)
+    arch, bias = config.get("architecture", "fully_recurrent"), config.get("bias", True)
+    if not all(type(v) is int and v >= 0 for v in (m, K, H)) or type(bias) is not bool:
+        return None
+    n, b = H + K, int(bias)
+    if arch == "fully_recurrent":
+        return n * (m + b + n)
+    if arch == "layered":
+        return n * (m + b + H)
+    return None
+
+
 def load_stream(path, cls):
     """A new ``cls`` (RTRL or BPTT) with the configuration and state stored at ``path``."""
     name, kind = os.fspath(path), _stream_kind(cls)
     arrays, meta = read_checkpoint(path, kind=kind)
+    # Refuse a configuration whose weight count disagrees with the stored
+    # weights before building it (as _check_sizes does for learners): an
+    # edited n_hidden would otherwise allocate the whole net first, RTRL's
+    # influences growing with the cube of the units.  (A net beyond the
+    # supported size is left to the constructor, which says so before
+    # building anything.)
+    from .baselines import network
+
+    n_params, theta = _stream_n_params(meta.get("config")), arrays.get("theta")
+    if n_params is not None and n_params <= network.MAX_PARAMS and theta is not None \
+            and theta.shape != (n_params,):
+        raise CheckpointError(f"{name}: its configuration has {n_params} weights, but the "
+                              f"stored 'theta' has shape {theta.shape}")
     learner = _build(cls, meta.get("config"), name)
     expect = sorted(learner.state_arrays())
     if sorted(arrays) != expect:

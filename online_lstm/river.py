@@ -134,6 +134,7 @@ scalers, e.g. ``compose.Discard("start") | StandardScaler()`` united with
 from __future__ import annotations
 
 import collections
+import copy
 import math
 import numbers
 import warnings
@@ -297,6 +298,13 @@ class _StreamLSTM:
         state = dict(self.__dict__)
         del state["_x"], state["_t"]  # scratch: input and target vectors being built
         return state
+
+    def __copy__(self):
+        """An independent copy, as ``copy.deepcopy`` makes (and as
+        ``copy.copy`` of a learner is): a shallow copy would share the feature
+        and class tables with the original but not the learner once either
+        widens it, which breaks the other."""
+        return copy.deepcopy(self)
 
     def __setstate__(self, state):
         state.setdefault("_n_expired", 0)  # pickled before the count existed
