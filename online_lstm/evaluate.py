@@ -435,4 +435,7 @@ def progressive_val(stream, model, metrics="mae", *, step=100, progress=False, t
     """:func:`iter_progressive_val` collected into a DataFrame, one row per checkpoint."""
     rows = list(iter_progressive_val(stream, model, metrics, step=step, progress=progress,
                                      total=total, delay=delay))
+    if not rows:  # an empty stream has no row, but the columns a caller reads (df["mae"])
+        ms = [_metric(m) for m in (metrics if isinstance(metrics, (list, tuple)) else [metrics])]
+        return pd.DataFrame(columns=["step", *(_metric_name(m) for m in ms), "seconds", "us_per_obs"])
     return pd.DataFrame(rows)

@@ -155,3 +155,15 @@ def test_a_learner_bank_is_refused_not_stepped_twice():
     with pytest.raises(TypeError, match=r"LearnerBank.*two per observation.*bank.learner\(i\)"):
         progressive_val([(np.ones(2), np.full(2, 0.5))] * 3, bank, "mae")
     assert list(bank.n_steps_) == [0, 0]
+
+
+def test_an_empty_stream_gives_an_empty_table_with_the_columns_of_a_full_one():
+    """progressive_val([]) had no columns at all, so df["mae"] raised KeyError;
+    it has the columns a non-empty stream's table has, and no row."""
+    from online_lstm import OnlineLSTM
+    from online_lstm.evaluate import RMSE, progressive_val
+
+    full = progressive_val([([0.1, 0.2], [0.5])], OnlineLSTM(2, 1, seed=0), ["mae", RMSE()])
+    empty = progressive_val([], OnlineLSTM(2, 1, seed=0), ["mae", RMSE()])
+    assert list(empty.columns) == list(full.columns)
+    assert len(empty) == 0 and len(full) == 1
