@@ -379,7 +379,11 @@ class LearnerBank(FixedAfterBuild):
         lay = self.layout
         return (f"LearnerBank(n_learners={self.n_learners}, n_in={lay.n_in}, n_out={lay.n_out}, "
                 f"n_blocks={lay.n_blocks}, block_size={lay.block_size}, "
-                f"connectivity={lay.connectivity!r}, bias={lay.bias!r}, n_params={lay.n_params})")
+                f"connectivity={lay.connectivity!r}, bias={lay.bias!r}, "
+                + ("forget_gate=True, " if lay.forget_gate else "")
+                + ("peepholes=True, " if lay.peepholes else "")
+                + (f"max_delay={lay.max_delay}, " if lay.max_delay else "")
+                + f"n_params={lay.n_params})")
 
     def _index(self, i):
         if isinstance(i, bool) or not isinstance(i, Integral) or not -self.n_learners <= i < self.n_learners:

@@ -715,3 +715,14 @@ def test_parallel_assigned_later_is_checked_as_in_the_constructor(parallel):
     assert bank.parallel is True
     bank.parallel = "auto"
     assert bank.get_params()["parallel"] == "auto"
+
+
+def test_the_repr_names_the_options_as_a_learner_s_does():
+    """A bank's repr shows forget gates, peepholes and max_delay, as
+    OnlineLSTM's does (it showed none of them: two banks of different
+    architectures printed alike)."""
+    kw = dict(forget_gate=True, peepholes=True, max_delay=3)
+    plain, opts = repr(LearnerBank(2, 1, 1, 2, 1)), repr(LearnerBank(2, 1, 1, 2, 1, **kw))
+    one = repr(OnlineLSTM(1, 1, 2, 1, **kw))
+    for part in ("forget_gate=True", "peepholes=True", "max_delay=3"):
+        assert part in opts and part in one and part not in plain
