@@ -169,7 +169,10 @@ def write_checkpoint(path, arrays: dict, meta: dict, *, compress: bool = False,
     path : str or os.PathLike
         Target file; used verbatim (no suffix is added).  Its directory must
         exist.  A path ending in a separator names a directory and is
-        refused (``IsADirectoryError``), as an existing directory is.
+        refused (``IsADirectoryError``), as an existing directory is; so is
+        an existing path that is not a regular file (``FileExistsError``: a
+        device such as ``/dev/null``, a pipe, a socket), which the atomic
+        rename would replace.
     arrays : dict of str -> ndarray
         Plain numeric arrays (no object dtype).  Names must not contain ``/``.
     meta : dict
@@ -214,6 +217,9 @@ def write_checkpoint(path, arrays: dict, meta: dict, *, compress: bool = False,
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a directory; a checkpoint needs a file name, "
                                 f"e.g. {path / 'learner.npz'}")
+    if path.exists() and not path.is_file():  # os.replace would put the checkpoint in its place
+        raise FileExistsError(f"{path} exists and is not a regular file (a device, pipe or socket); "
+                              f"a checkpoint replaces only a regular file")
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"cannot write {path}: no directory {directory} (it is not created "
                                 "for you)")

@@ -102,3 +102,19 @@ def test_copy_copy_of_a_river_adapter_leaves_the_original_working_and_unchanged(
     # and the copy went on from the original's state, as a deep copy does
     d = copy.deepcopy(twin)
     assert _feed(c, later, label) == _feed(d, later, label)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
+def test_a_path_that_is_not_a_regular_file_is_refused_and_left_in_place(tmp_path):
+    """The atomic rename replaces whatever is at the path: saving to a pipe
+    (or, as root, to /dev/null) put a regular file in its place.  Refused,
+    and the pipe is still a pipe."""
+    import stat
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    m = OnlineLSTM(2, 1, seed=0)
+    with pytest.raises(FileExistsError, match="not a regular file"):
+        m.save(fifo)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]  # no temporary file left
