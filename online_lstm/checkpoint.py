@@ -221,6 +221,8 @@ def write_checkpoint(path, arrays: dict, meta: dict, *, compress: bool = False,
         raise FileExistsError(f"{path} exists and is not a regular file (a device, pipe or socket); "
                               f"a checkpoint replaces only a regular file")
     if not os.path.isdir(directory):
+        if os.path.exists(directory):  # a file where the directory should be
+            raise NotADirectoryError(f"cannot write {path}: {directory} is a file, not a directory")
         raise FileNotFoundError(f"cannot write {path}: no directory {directory} (it is not created "
                                 "for you)")
     fd, tmp = tempfile.mkstemp(prefix=_tmp_prefix(path.name), suffix=_TMP_SUFFIX, dir=directory)

@@ -118,3 +118,13 @@ def test_a_path_that_is_not_a_regular_file_is_refused_and_left_in_place(tmp_path
         m.save(fifo)
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]  # no temporary file left
+
+
+def test_a_parent_that_is_a_file_is_named_as_such(tmp_path):
+    """Saving under a path whose parent is a file said "no directory", which
+    sends the user looking for a missing directory."""
+    (tmp_path / "notes").write_text("x")
+    with pytest.raises(NotADirectoryError, match="is a file, not a directory"):
+        OnlineLSTM(2, 1, seed=0).save(tmp_path / "notes" / "m.npz")
+    with pytest.raises(FileNotFoundError, match="no directory"):
+        OnlineLSTM(2, 1, seed=0).save(tmp_path / "missing" / "m.npz")
