@@ -737,12 +737,9 @@ def _stream_n_params(config):
     arch, bias = config.get("architecture", "fully_recurrent"), config.get("bias", True)
     if not all(type(v) is int and v >= 0 for v in (m, K, H)) or type(bias) is not bool:
         return None
-    n, b = H + K, int(bias)
-    if arch == "fully_recurrent":
-        return n * (m + b + n)
-    if arch == "layered":
-        return n * (m + b + H)
-    return None
+    from .baselines.network import ARCHITECTURES, weight_count
+
+    return weight_count(m, K, H, arch, bias) if arch in ARCHITECTURES else None
 
 
 def load_stream(path, cls):

@@ -72,3 +72,16 @@ def test_load_state_arrays_refuses_counters_the_float64_header_cannot_count(kind
     bad["header"][_c.H_STEP] = 2.0 ** 52  # still counted exactly: taken
     m.load_state_arrays(bad)
     assert m.n_steps_ == 2 ** 52
+
+
+def test_weight_count_is_the_number_of_weights_network_builds():
+    """network.weight_count (used by checkpoint loading to refuse a damaged
+    configuration before building it) counts what Network builds."""
+    from online_lstm.baselines.network import ARCHITECTURES, Network, weight_count
+
+    for arch in ARCHITECTURES:
+        for m, K, H in ((1, 1, 1), (3, 2, 4), (7, 7, 12), (5, 1, 0)):
+            if arch == "layered" and H == 0:
+                continue
+            for bias in (True, False):
+                assert weight_count(m, K, H, arch, bias) == Network(m, K, H, arch, bias).n_params

@@ -75,6 +75,26 @@ class _Stop(Exception):
     pass
 
 
+_TIMING = {"wall_s", "cpu_s", "steps_per_s"}
+
+
+def _interrupted_then_resumed(first, then, stop_after, ck, **trial):
+    """Run ``first`` until ``stop_after`` sequences, checkpointing at the
+    stop, then resume the trial from that checkpoint as preset ``then``;
+    the resumed record without its timing fields, in its order."""
+    seen = [0]
+
+    def progress(n, _):
+        seen[0] += n
+        if seen[0] >= stop_after:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        run_trial(first, **trial, progress=progress, checkpoint=ck, checkpoint_every=0)
+    rec = run_trial(then, **trial, checkpoint=ck, checkpoint_every=0, resume=True)
+    return {k: v for k, v in rec.items() if k not in _TIMING}
+
+
 def test_a_resumed_milestones_trial_keeps_the_record_s_column_order(tmp_path):
     """Preset 5 stopped after its first milestone and resumed: the record has
     the uninterrupted record's values and its columns in the same order (a
@@ -82,20 +102,9 @@ def test_a_resumed_milestones_trial_keeps_the_record_s_column_order(tmp_path):
     p = PRESETS["5"].with_options(limit=20000, test_size=200, milestones=(1900, 1500))
     ref = run_trial(p, trial=1, seed=2)
     assert "n1900_sequences" in ref and ref["n1900_sequences"] < 10000
-    seen = [0]
-
-    def progress(n, _):
-        seen[0] += n
-        if seen[0] >= 10000:
-            raise _Stop
-
-    ck = tmp_path / "t.npz"
-    with pytest.raises(_Stop):
-        run_trial(p, trial=1, seed=2, progress=progress, checkpoint=ck, checkpoint_every=0)
-    rec = run_trial(p, trial=1, seed=2, checkpoint=ck, checkpoint_every=0, resume=True)
-    timing = {"wall_s", "cpu_s", "steps_per_s"}
-    assert [k for k in rec if k not in timing] == [k for k in ref if k not in timing]
-    assert {k: v for k, v in rec.items() if k not in timing} == {k: v for k, v in ref.items() if k not in timing}
+    rec = _interrupted_then_resumed(p, p, 10000, tmp_path / "t.npz", trial=1, seed=2)
+    assert list(rec) == [k for k in ref if k not in _TIMING]
+    assert rec == {k: v for k, v in ref.items() if k not in _TIMING}
 
 
 def test_the_records_columns_do_not_depend_on_the_order_trials_finished():
@@ -148,16 +157,5 @@ def test_a_checkpoint_resumes_where_the_records_see_the_same_options(tmp_path):
     same = plain.with_options(update="step")
     assert _option_text(same) == _option_text(plain) == "limit=400 test_size=10"
     ref = run_trial(plain, trial=0, seed=3)
-    seen = [0]
-
-    def progress(n, _):
-        seen[0] += n
-        if seen[0] >= 200:
-            raise _Stop
-
-    ck = tmp_path / "t.npz"
-    with pytest.raises(_Stop):
-        run_trial(same, trial=0, seed=3, progress=progress, checkpoint=ck, checkpoint_every=0)
-    rec = run_trial(plain, trial=0, seed=3, checkpoint=ck, checkpoint_every=0, resume=True)
-    timing = {"wall_s", "cpu_s", "steps_per_s"}
-    assert {k: v for k, v in rec.items() if k not in timing} == {k: v for k, v in ref.items() if k not in timing}
+    rec = _interrupted_then_resumed(same, plain, 200, tmp_path / "t.npz", trial=0, seed=3)
+    assert rec == {k: v for k, v in ref.items() if k not in _TIMING}

@@ -67,6 +67,15 @@ ARCHITECTURES = ("fully_recurrent", "layered")
 MAX_PARAMS = 2 ** 25
 
 
+def weight_count(n_in, n_out, n_hidden, architecture, bias):
+    """Weights of the net :class:`Network` builds from these (checked)
+    arguments, counted without building it: each of the ``n_hidden + n_out``
+    units reads the inputs, the bias unit if ``bias``, and every unit's
+    previous output ("fully_recurrent") or the hidden units' ("layered")."""
+    n = n_hidden + n_out
+    return n * (n_in + int(bias) + (n if architecture == "fully_recurrent" else n_hidden))
+
+
 def _positive_int(value, name, minimum=1):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
@@ -127,8 +136,7 @@ class Network:
             raise ValueError(f"bias must be True or False; got {bias!r}")
         self.bias = bool(bias)
         self.n = n = H + K
-        b = int(self.bias)
-        W = n * (m + b + n) if architecture == "fully_recurrent" else n * (m + b + H)
+        W = weight_count(m, K, H, architecture, self.bias)
         if W > MAX_PARAMS:  # checked before the tables are built: a huge net must not eat the memory first
             raise ValueError(f"a net of n_in={m}, n_hidden={H}, n_out={K} has {W:,} weights; at most "
                              f"{MAX_PARAMS:,} are supported")
