@@ -190,8 +190,8 @@ def write_checkpoint(path, arrays: dict, meta: dict, *, compress: bool = False,
     pathlib.Path
         The path written.
     """
-    raw = os.fspath(path)
-    if isinstance(raw, str) and raw.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
+    raw = os.fsdecode(os.fspath(path))  # a bytes path too, as load (np.load) takes one
+    if raw.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
         # pathlib drops the separator: "ckpts/" would become a file named "ckpts",
         # which a load of "ckpts/" then cannot find
         raise IsADirectoryError(f"{raw} names a directory; a checkpoint needs a file name, "

@@ -11,6 +11,7 @@ Each test failed before its fix:
 * ``copy.copy`` of a River adapter shared some of its parts with the
   original (feature table, class table) and not others (the learner once
   widened), so using the copy broke the original with an IndexError.
+* ``save`` refused a bytes path that ``load`` took.
 
 Expectations come from twins that never went through the operation tested.
 """
@@ -128,3 +129,17 @@ def test_a_parent_that_is_a_file_is_named_as_such(tmp_path):
         OnlineLSTM(2, 1, seed=0).save(tmp_path / "notes" / "m.npz")
     with pytest.raises(FileNotFoundError, match="no directory"):
         OnlineLSTM(2, 1, seed=0).save(tmp_path / "missing" / "m.npz")
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_bytes_path_saves_as_it_loads(kind, tmp_path):
+    """``load`` took a bytes path (``np.load`` does) but ``save`` raised a
+    TypeError from pathlib for the same path.  Both take it now, and the
+    round trip keeps every array."""
+    model = KINDS[kind]()
+    path = os.fsencode(tmp_path / "m.npz")
+    written = model.save(path)
+    assert os.fsencode(written) == path and os.path.isfile(path)
+    back = type(model).load(path)
+    a, b = model.state_arrays(), back.state_arrays()
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
