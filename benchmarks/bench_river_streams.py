@@ -34,10 +34,12 @@ interleaved, so the noise of a shared machine falls on all of them alike.
 ``learn_last`` on arrays) for the same net, to show what the dict/pipeline
 layer costs.
 
-    python benchmarks/bench_river_streams.py [--quick]
+    python benchmarks/bench_river_streams.py [--quick] [--out CSV] [--plot PNG]
 
 writes ``benchmarks/results/river_streams.csv`` and ``docs/river_streams.png``
-and prints the Markdown table used in ``docs/river.md``.
+(the published figures; with ``--quick``, ``benchmarks/results/local/`` holds
+both, so that a quick look never overwrites them) and prints the Markdown table
+used in ``docs/river.md``.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ from plotting import pyplot  # noqa: E402 (the script's own directory)
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CSV = ROOT / "benchmarks" / "results" / "river_streams.csv"
 PNG = ROOT / "docs" / "river_streams.png"
+LOCAL = ROOT / "benchmarks" / "results" / "local"  # git-ignored: where quick runs write
 LSTM = "LSTMRegressor (ours)"
 
 
@@ -320,7 +323,15 @@ def plot(df, path):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="2 seeds, 1 timing round, first 300 observations")
+    ap.add_argument("--out", type=pathlib.Path, default=None,
+                    help=f"CSV to write (default {CSV.relative_to(ROOT)}; with --quick, "
+                         f"{LOCAL.relative_to(ROOT)}/{CSV.name})")
+    ap.add_argument("--plot", type=pathlib.Path, default=None,
+                    help=f"PNG to write (default {PNG.relative_to(ROOT)}; with --quick, "
+                         f"{LOCAL.relative_to(ROOT)}/{PNG.name})")
     args = ap.parse_args(argv)
+    csv = args.out or (LOCAL / CSV.name if args.quick else CSV)
+    png = args.plot or (LOCAL / PNG.name if args.quick else PNG)
     load = os.getloadavg()[0]  # other jobs on the machine: the times are only as good as this
     seeds = [0, 1] if args.quick else [0, 1, 2, 3, 4]
     repeats = 1 if args.quick else 9
@@ -362,11 +373,10 @@ def main(argv=None):
     df["machine"] = (f"{platform.machine()} {os.cpu_count()} cpu, python {platform.python_version()}, "
                      f"numba {numba.__version__}, river {river.__version__}, "
                      f"load average {load:.1f} at start")
-    if not args.quick:
-        CSV.parent.mkdir(parents=True, exist_ok=True)
-        df.to_csv(CSV, index=False, float_format="%.6g")
-        plotted = plot(df, PNG) is not False
-        print(f"wrote {CSV.relative_to(ROOT)}" + (f" and {PNG.relative_to(ROOT)}" if plotted else ""))
+    csv.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(csv, index=False, float_format="%.6g")
+    plotted = plot(df, png) is not False
+    print(f"wrote {csv}" + (f" and {png}" if plotted else ""))
     order = {name: i for i, name in enumerate(dict.fromkeys(df.dataset))}
     df = df.sort_values(["dataset"], key=lambda c: c.map(order), kind="stable")
     print(markdown(df))
