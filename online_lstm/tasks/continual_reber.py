@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import seeded_rng
+from ._base import whole_number
 from .reber import SYMBOLS, embedded_reber_string, legal_successors
 
 _IDX = {c: i for i, c in enumerate(SYMBOLS)}
@@ -103,11 +104,12 @@ class ContinualReber:
         self._rng = seeded_rng(seed)
 
     def chunk(self, n_strings: int) -> StreamChunk:
-        """The next ``n_strings`` strings of the stream."""
+        """The next ``n_strings`` strings of the stream (a whole number >= 0)."""
+        n_strings = whole_number("n_strings", n_strings, 0)
         strings = [embedded_reber_string(self._rng) for _ in range(n_strings)]
         lengths = np.array([len(s) for s in strings], dtype=np.int64)
         T = int(lengths.sum())
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        starts = (np.cumsum(lengths) - lengths).astype(np.int64)  # (empty for no strings)
         codes = np.array([_IDX[c] for c in "".join(strings)], dtype=np.int64)
         X = np.zeros((T, 7))
         X[np.arange(T), codes] = 1.0
@@ -182,6 +184,8 @@ def train_continual(learner, stream: ContinualReber, n_strings: int, chunk: int 
     """
     from ..errors import DivergenceError
 
+    n_strings = whole_number("n_strings", n_strings, 0)
+    chunk = whole_number("chunk", chunk, 1)
     rows, seen = [], 0
     while seen < n_strings:
         ch = stream.chunk(min(chunk, n_strings - seen))
@@ -219,6 +223,8 @@ def evaluate_continual(learner, stream: ContinualReber, n_strings: int, chunk: i
     """
     from ..errors import DivergenceError
 
+    n_strings = whole_number("n_strings", n_strings, 1)
+    chunk = whole_number("chunk", chunk, 1)
     done, first, n_sym, diverged = 0, None, 0, None
     ok_sym = 0.0
     per_string = dict.fromkeys(("strings_ok", "recall_ok", "strings_ok_strict", "recall_ok_strict"), 0.0)
