@@ -112,3 +112,13 @@ def test_divergence_ends_a_run_with_the_state_kept():
     assert rows[-1]["diverged"] is not None and rows[-1]["strings"] < 5_000
     assert m.n_steps_ == rows[-1]["diverged"]  # the refused step was not taken
     assert np.all(np.abs(m.state_["s_c"]) <= 200.0)
+    # the test of a run stopped in training: every symbol an error, the learner not run
+    before = m.state_arrays()
+    test = evaluate_continual(m, ContinualReber(seed=1), 50, diverged=rows[-1]["diverged"])
+    assert test["diverged"] == rows[-1]["diverged"]
+    assert test["symbols"] > 0 and test["symbols_before_first_error"] == 0
+    assert test["symbols_ok"] == test["strings_ok"] == test["recall_ok_strict"] == 0.0
+    after = m.state_arrays()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+    with pytest.raises(ValueError, match="diverged"):
+        evaluate_continual(m, ContinualReber(seed=1), 5, diverged=True)

@@ -206,12 +206,16 @@ def train_continual(learner, stream: ContinualReber, n_strings: int, chunk: int 
     return rows
 
 
-def evaluate_continual(learner, stream: ContinualReber, n_strings: int, chunk: int = 10_000) -> dict:
+def evaluate_continual(learner, stream: ContinualReber, n_strings: int, chunk: int = 10_000,
+                       diverged: int | None = None) -> dict:
     """Frozen-weight test on the next ``n_strings`` strings; the stream, and
     the learner's state, go on from where they are (no reset).
 
     A :class:`~online_lstm.errors.DivergenceError` stops the learner: every
-    symbol from the refused step on counts as an error.
+    symbol from the refused step on counts as an error.  ``diverged``, the
+    step of a divergence before the test (``train_continual``'s last row's),
+    counts every test symbol as an error: the learner is not run from the
+    state it stopped in.
 
     Returns
     -------
@@ -225,7 +229,9 @@ def evaluate_continual(learner, stream: ContinualReber, n_strings: int, chunk: i
 
     n_strings = whole_number("n_strings", n_strings, 1)
     chunk = whole_number("chunk", chunk, 1)
-    done, first, n_sym, diverged = 0, None, 0, None
+    if diverged is not None and (isinstance(diverged, bool) or not isinstance(diverged, (int, np.integer))):
+        raise ValueError(f"diverged must be None or the step of the divergence; got {diverged!r}")
+    done, first, n_sym = 0, None, 0
     ok_sym = 0.0
     per_string = dict.fromkeys(("strings_ok", "recall_ok", "strings_ok_strict", "recall_ok_strict"), 0.0)
     max_s = 0.0
