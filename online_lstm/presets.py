@@ -390,7 +390,8 @@ def _task2ab(name, cls, mean):
             "sequential construction: the net starts without its memory cell (the input gate is "
             "held shut: y_in = 0 exactly, so the cell outputs 0 and gets no gradient); the cell and "
             "gate join with fresh [-0.2, 0.2] weights when the mean error per block of 100 "
-            "sequences has not improved for 5 blocks (spec §8 item 18)",
+            "sequences has not fallen 1 % below the best block so far for 5 blocks in a row "
+            "(spec §8 item 18)",
             "weights change after every step (§8 item 11)",
         ) + (("success needs every step's error below 0.25 ('no test set', Table 11)",)
              if name == "2a" else ("success is scored at the sequence end only",)),

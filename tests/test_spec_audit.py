@@ -279,3 +279,20 @@ def test_end_only_targets_make_step_and_sequence_updates_the_same(pid):
     for name, w in a.get_weights().items():
         check(w, c.get_weights()[name], err_msg=name)
     assert a.n_updates_ == c.n_updates_ == len(b)  # one update per sequence
+
+
+def test_2ab_notes_state_the_construction_trigger_the_code_uses():
+    """Spec §8 item 18 asks to choose and document the plateau test: the notes
+    that ``online-lstm list -v`` prints must name the one Plateau applies
+    (blocks of 100, patience 5, a relative gain of 1 % over the best block)."""
+    from online_lstm.experiments import Plateau
+
+    for pid in ("2a", "2b"):
+        p = PRESETS[pid]
+        plateau = Plateau.of(p.options)
+        assert (plateau.block, plateau.patience, plateau.tol) == (100, 5, 0.01)
+        note = next(n for n in p.notes if n.startswith("sequential construction"))
+        assert "block of 100" in note and "1 % below the best block" in note and "5 blocks" in note
+        # a block 0.5 % below the best is no gain: the trigger counts it as flat
+        t = Plateau(block=1, patience=1)
+        assert not t.add([1.0]) and t.add([0.995])
