@@ -595,20 +595,24 @@ def _run_window(t: Trial, milestones) -> dict:
     test = p.make_task(seed=[t.data_seed, 2]).sample(o["test_size"])
     chunk = t.chunk(task)
     W, thr, how = o["window"], o["threshold"], o.get("avg_error", "mae")
-    win = Window(W, 2)
+    other = "mse" if how == "mae" else "mae"
+    win = Window(W, 3)  # per sequence: wrong, the error the rule reads, the other reading
     wrong = _abs_wrong(thr)
     todo = list(milestones)
     fields = {}
 
     def scores(out, b):
         bad = np.any(np.abs(out[b.ends] - b.Y[b.ends]) >= thr, axis=1)
-        return np.column_stack([bad, _seq_error(out, b, how)])
+        return np.column_stack([bad, _seq_error(out, b, how), _seq_error(out, b, other)])
 
     while t.seen < o["limit"] and todo:
         # (order: a checkpoint's JSON sorts the keys of fields, and the record keeps their order)
         v = t.resume_point([task], hist=win.hist, count=win.count, todo=todo, fields=fields,
                            order=list(fields))
-        win.load((v["hist"], v["count"]))
+        hist = v["hist"]
+        if hist.shape[1] == 2:  # a checkpoint from before the other reading was kept: unknown
+            hist = np.column_stack([hist, np.full(len(hist), np.nan)])
+        win.load((hist, v["count"]))
         order = v.get("order", v["fields"])  # a checkpoint saved before "order" was kept: sorted
         todo, fields = list(v["todo"]), {k: v["fields"][k] for k in order}
         b = task.sample(min(chunk, o["limit"] - t.seen))
@@ -638,6 +642,9 @@ def _run_window(t: Trial, milestones) -> dict:
             fields.update(_test_fields(tout, test, n_wrong, prefix))
             if ms is None:
                 fields["train_avg_error"] = float(avg[i])
+                # both readings of "average training error" (spec §8 item 13), whichever the rule read
+                reading = {how: float(avg[i]), other: float(sums[i, 2] / W)}
+                fields["train_avg_mae"], fields["train_avg_E"] = reading["mae"], reading["mse"]
             b = b.take(i + 1, len(b)) if i + 1 < len(b) else None
     success = not todo
     fields["success"] = success

@@ -691,3 +691,27 @@ def test_a_limit_between_two_tests_stops_at_the_limit(pid, small):
     test, past a limit between two tests (250 -> 300)."""
     rec = run_trial(PRESETS[pid].with_options(limit=250, **small), trial=0, seed=0)
     assert rec["reason"] == "limit" and rec["sequences"] == 250
+
+
+@pytest.mark.parametrize("how", ["mae", "mse"])
+def test_st3_records_both_readings_of_the_average_training_error(how):
+    """Spec §8 item 13: report the mean absolute error and E.  The record
+    holds both window averages at the stop, whichever one the rule read;
+    they are recomputed here from the replayed trial's own outputs."""
+    p = PRESETS["4-1"].with_options(window=30, threshold=0.35, beta=10.0, test_size=20, limit=5000,
+                                    avg_error=how)
+    rec = run_trial(p, trial=0, seed=3)
+    assert rec["success"]
+    assert rec["train_avg_error"] == rec["train_avg_mae" if how == "mae" else "train_avg_E"]
+    # the replay: train the same trial to its stop, keeping each sequence's end errors
+    from online_lstm.experiments import Trial
+    t = Trial(p, trial=0, seed=3)
+    task = p.make_task(seed=[t.data_seed, 1])
+    errs = []
+    while len(errs) < rec["sequences"]:
+        b = task.sample(min(t.chunk(task), rec["sequences"] - len(errs)))
+        out = t.train(b)
+        errs += list(out[b.ends] - b.Y[b.ends])
+    last = np.array(errs[-30:])
+    assert rec["train_avg_mae"] == pytest.approx(np.mean(np.mean(np.abs(last), axis=1)), rel=1e-12)
+    assert rec["train_avg_E"] == pytest.approx(np.mean(np.sum(last ** 2, axis=1)), rel=1e-12)

@@ -81,7 +81,7 @@ def _assert_in_claimed_state(pid, stop_at, preset, ref, arrays, meta):
     elif pid == "6a":  # ST3 not met yet, less than a window before it is
         assert st["todo"] == [None] and st["fields"] == {} and st["count"] == seen
         assert ref["sequences"] - o["window"] < seen < ref["sequences"]
-        assert arrays["s.hist"].shape == (o["window"] - 1, 2)  # the window is full
+        assert arrays["s.hist"].shape == (o["window"] - 1, 3)  # the window is full
     elif pid == "5":  # the first milestone met, the second not yet
         assert st["todo"] == list(o["milestones"][1:])
         first = f"n{o['milestones'][0]}_sequences"
@@ -150,6 +150,26 @@ def test_a_trial_stopped_anywhere_resumes_to_the_uninterrupted_record(tmp_path, 
     assert sum(n for n, _ in reports[1:]) <= trained - meta["seen"]
     _same(ref, rec)
     assert rec["cpu_s"] >= meta["cpu_s"]  # the cost counts the time before the stop
+
+
+def test_an_st3_checkpoint_from_before_the_second_reading_resumes(tmp_path):
+    """ST3 checkpoints written before records held both readings of the
+    average error (spec §8 item 13) have a window of two columns; they resume
+    to the same record, with the reading they never kept unknown (NaN)."""
+    pid = "6a"
+    ref, _ = _reference(pid)
+    preset = PRESETS[pid].with_options(**CASES[pid][0])
+    path = tmp_path / "trial.npz"
+    _stopped(preset, path, CASES[pid][1][0])
+    arrays, meta = read_checkpoint(path, kind=KIND_TRIAL)
+    assert arrays["s.hist"].shape[1] == 3
+    arrays["s.hist"] = np.ascontiguousarray(arrays["s.hist"][:, :2])  # as an older version wrote it
+    write_checkpoint(path, arrays, meta)
+    rec = run_trial(preset, trial=1, seed=2, checkpoint=path, checkpoint_every=0, resume=True)
+    assert np.isnan(rec["train_avg_E"])  # the window never refilled since the stop
+    assert rec["train_avg_mae"] == rec["train_avg_error"] == ref["train_avg_error"]
+    _same({k: v for k, v in ref.items() if k != "train_avg_E"},
+          {k: v for k, v in rec.items() if k != "train_avg_E"})
 
 
 def test_a_checkpoint_that_does_not_fit_is_refused(tmp_path):
