@@ -295,7 +295,8 @@ def _check_protocol_option(pid, key, value, default):
     ``default``) takes it; ValueError unless it is of the same kind and, for
     counts and thresholds, in range.  ``--set limit=abc`` or ``limit=-5``
     would otherwise fail inside a trial, or run one that means nothing.  An
-    integral float for a count (``limit=1e6``) becomes an int."""
+    integral float for a count (``limit=1e6``) becomes an int, and an int
+    for a real (``threshold=1``) a float."""
     def bad(expected):
         return ValueError(f"preset {pid}: option {key} must be {expected}; got {value!r}")
 
@@ -312,6 +313,7 @@ def _check_protocol_option(pid, key, value, default):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
                 or value <= 0:
             raise bad("a finite number > 0")
+        value = float(value)  # threshold=1 is threshold=1.0: one trial, one options text in the records
     elif isinstance(default, str):
         if value not in _CHOICES.get(key, (default,)):
             raise bad(f"one of {list(_CHOICES.get(key, (default,)))}")

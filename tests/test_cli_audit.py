@@ -1,0 +1,25 @@
+"""Audit of the command line and the scripts: defects found and fixed."""
+
+import pytest
+
+from online_lstm.cli import main
+from online_lstm.experiments import _option_text, read_records
+from online_lstm.presets import PRESETS
+
+
+@pytest.mark.parametrize("key", ["threshold", "beta"])
+def test_set_a_real_option_to_a_whole_number_is_the_same_option_as_its_float(key):
+    """``--set threshold=1`` and ``--set threshold=1.0`` run the same trial: they must give the
+    same preset and the same records' options text, or ``--resume`` reruns the trial and
+    ``compare`` shows it as two rows."""
+    a, b = PRESETS["4-1"].with_options(**{key: 1}), PRESETS["4-1"].with_options(**{key: 1.0})
+    assert a == b and type(a.options[key]) is float
+    assert _option_text(a) == _option_text(b) == f"{key}=1.0"
+
+
+def test_resume_keeps_a_trial_run_with_the_same_real_option_written_differently(tmp_path, capsys):
+    args = ["reproduce", "6a", "--quick", "--jobs", "1", "--out", str(tmp_path), "--no-progress",
+            "--name", "r", "--set", "limit=200"]
+    assert main(args + ["--set", "threshold=1"]) == 0
+    assert main(args + ["--set", "threshold=1.0", "--resume"]) == 0
+    assert len(read_records(tmp_path / "r.csv")) == 1  # kept, not run again
