@@ -38,6 +38,8 @@ from .tasks import Adding, EmbeddedReber, Multiplication, Task2a, Task2b, Task2c
 #: Learner arguments that :meth:`Preset.with_options` (``--set``) may change.
 _LEARNER_OPTIONS = ("bias", "forget_gate", "forget_gate_bias", "g", "h", "igb_range", "in_gate_bias",
                     "init_range", "lr", "out_gate_bias", "peepholes", "update")
+#: Learner options that are one real number: an int given for one (``lr=1``) becomes a float.
+_REAL_LEARNER_OPTIONS = ("forget_gate_bias", "igb_range", "init_range", "lr")
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,8 @@ class Preset:
             elif k in task_params:
                 task_kw[k] = v
             elif k in _LEARNER_OPTIONS:
+                if k in _REAL_LEARNER_OPTIONS and type(v) is int:  # lr=1 is lr=1.0: one options text
+                    v = float(v)
                 learn[k] = v
             else:
                 known = sorted(opts) + sorted(task_params) + sorted(_LEARNER_OPTIONS)

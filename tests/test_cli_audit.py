@@ -23,3 +23,9 @@ def test_resume_keeps_a_trial_run_with_the_same_real_option_written_differently(
     assert main(args + ["--set", "threshold=1"]) == 0
     assert main(args + ["--set", "threshold=1.0", "--resume"]) == 0
     assert len(read_records(tmp_path / "r.csv")) == 1  # kept, not run again
+
+
+@pytest.mark.parametrize("preset, key", [("1-1", "lr"), ("1-1", "init_range"), ("2a-rtrl-p4-lr1", "lr")])
+def test_set_a_real_learner_option_to_a_whole_number_is_the_same_option_as_its_float(preset, key):
+    a, b = PRESETS[preset].with_options(**{key: 2}), PRESETS[preset].with_options(**{key: 2.0})
+    assert a == b and _option_text(a) == _option_text(b) == f"{key}=2.0"
