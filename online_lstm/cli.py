@@ -192,9 +192,10 @@ def cmd_reproduce(args) -> int:
     # the first step that changes the disk: after every check of the arguments alone
     try:
         Path(args.out).mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
+    except OSError as exc:  # "File exists" alone reads as if an existing directory were refused
+        why = "it is a file, not a directory" if Path(args.out).is_file() else exc.strerror or exc
         print(f"online-lstm reproduce: cannot use --out {args.out} as the records directory: "
-              f"{exc.strerror or exc}", file=sys.stderr)
+              f"{why}", file=sys.stderr)
         return 2
     problem = _records_dir_problem(Path(args.out), name)
     if problem:  # before any trial runs: a run must not end unable to write what it did

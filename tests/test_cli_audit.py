@@ -29,3 +29,10 @@ def test_resume_keeps_a_trial_run_with_the_same_real_option_written_differently(
 def test_set_a_real_learner_option_to_a_whole_number_is_the_same_option_as_its_float(preset, key):
     a, b = PRESETS[preset].with_options(**{key: 2}), PRESETS[preset].with_options(**{key: 2.0})
     assert a == b and _option_text(a) == _option_text(b) == f"{key}=2.0"
+
+
+def test_out_that_is_a_file_says_so(tmp_path, capsys):
+    (tmp_path / "f").write_text("")
+    assert main(["reproduce", "6a", "--quick", "--out", str(tmp_path / "f"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "it is a file, not a directory" in err and "File exists" not in err
