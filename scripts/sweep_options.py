@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from online_lstm.cli import _count
 from online_lstm.experiments import compare, format_table, reproduce
+from online_lstm.presets import PRESETS, select
 
 
 def _value(text):
@@ -35,9 +37,9 @@ def main(argv=None):
     ap.add_argument("targets", nargs="+", help="presets, groups or experiments")
     ap.add_argument("--grid", nargs="+", required=True, metavar="KEY=V1,V2",
                     help="option values to combine, e.g. targets=next,legal")
-    ap.add_argument("--trials", type=int)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--jobs", type=int)
+    ap.add_argument("--trials", type=_count(1))
+    ap.add_argument("--seed", type=_count(0), default=0)
+    ap.add_argument("--jobs", type=_count(1))
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default="results")
     ap.add_argument("--name", default="sweep")
@@ -46,9 +48,22 @@ def main(argv=None):
 
     keys, values = [], []
     for item in args.grid:
-        key, _, vals = item.partition("=")
-        keys.append(key)
+        key, sep, vals = item.partition("=")
+        if not sep or not key.strip() or not vals.strip():
+            ap.error(f"--grid needs KEY=V1,V2,...; got {item!r}")
+        if key.strip() in keys:
+            ap.error(f"--grid {key.strip()} is given twice; give its values once, comma-separated")
+        keys.append(key.strip())
         values.append([_value(v) for v in vals.split(",")])
+    # every combination checked before the first runs: a mistyped last value must not
+    # stop the sweep after hours of the combinations before it
+    try:
+        ids = select(args.targets)
+        for combo in itertools.product(*values):
+            for pid in ids:
+                PRESETS[pid].with_options(**dict(zip(keys, combo)))
+    except (KeyError, ValueError) as exc:
+        ap.error(exc.args[0])
     frames = []
     path = Path(args.out) / f"{args.name}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)

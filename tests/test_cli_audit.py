@@ -36,3 +36,30 @@ def test_out_that_is_a_file_says_so(tmp_path, capsys):
     assert main(["reproduce", "6a", "--quick", "--out", str(tmp_path / "f"), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "it is a file, not a directory" in err and "File exists" not in err
+
+
+def _script(name):
+    """``scripts/<name>.py`` or ``benchmarks/<name>.py`` as a module."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    path = next(p for p in (root / "scripts" / f"{name}.py", root / "benchmarks" / f"{name}.py") if p.exists())
+    spec = importlib.util.spec_from_file_location(f"_audit_{name}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("grid, says", [
+    (["update=step,sequnce"], "update must be 'step' or 'sequence'"),  # the last combination's value
+    (["limt=5"], "no option 'limt'"),
+    (["update"], "--grid needs KEY=V1,V2"),
+    (["update=step", "update=sequence"], "given twice"),
+])
+def test_sweep_options_checks_every_combination_before_running_any(tmp_path, capsys, grid, says):
+    with pytest.raises(SystemExit) as exc:
+        _script("sweep_options").main(["6a", "--grid", *grid, "--quick", "--jobs", "1", "--no-progress",
+                                       "--out", str(tmp_path)])
+    assert exc.value.code == 2 and says in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # no combination ran
