@@ -28,6 +28,7 @@ a check that the script works, not a result.
 from __future__ import annotations
 
 import argparse
+import pathlib
 import time
 
 import numpy as np
@@ -37,6 +38,7 @@ from tqdm import tqdm
 
 from online_lstm._jit import JIT_OPTIONS
 from online_lstm.baselines import RTRL
+from online_lstm.cli import _count
 from online_lstm.experiments import step_max_errors, streak_hit
 from online_lstm.tasks import Task2a
 
@@ -133,10 +135,10 @@ def trial(p, lr, seed, previous, limit, streak=10_000, chunk=20_000, bar=None):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--p", type=int, nargs="+", default=[4])
+    ap.add_argument("--p", type=_count(2), nargs="+", default=[4])
     ap.add_argument("--lr", type=float, nargs="+", default=[1.0, 4.0, 10.0])
-    ap.add_argument("--trials", type=int, default=4)
-    ap.add_argument("--limit", type=int, default=5_000_000)
+    ap.add_argument("--trials", type=_count(1), default=4)
+    ap.add_argument("--limit", type=_count(1), default=5_000_000)
     ap.add_argument("--reads", nargs="+", default=["previous"], choices=["same", "previous"])
     ap.add_argument("--out", help="CSV of one row per trial")
     ap.add_argument("--quick", action="store_true",
@@ -144,6 +146,14 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.quick:
         args.trials, args.limit = 1, 20_000
+    if args.out:  # the CSV is written after each trial: a bad path must not wait for the first one
+        out = pathlib.Path(args.out)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            ap.error(f"--out {args.out}: cannot make its directory ({exc.strerror or exc})")
+        if out.is_dir():
+            ap.error(f"--out {args.out} is a directory; give a CSV file name")
     check_same_is_the_library()
     print("check: 'same' reproduces online_lstm.baselines.RTRL bit for bit", flush=True)
     rows = []
