@@ -317,8 +317,20 @@ def main(argv=None):
         args.steps, args.chunk, args.report_every, args.checkpoint_every = 2e6, 20_000, 1e5, 5e5
     if args.chunk <= ONE_CALLS:  # a report's chunk starts with ONE_CALLS timed learn_one calls
         p.error(f"--chunk must be more than {ONE_CALLS} steps; got {args.chunk}")
+    for flag in ("steps", "report_every", "checkpoint_every"):  # int(nan) and int(inf) raise
+        if not math.isfinite(getattr(args, flag)):
+            p.error(f"--{flag.replace('_', '-')} must be a finite number of steps; got {getattr(args, flag)}")
     if int(args.steps) < args.chunk:  # the run is whole chunks, and reports after them
         p.error(f"--steps must be at least one chunk (--chunk {args.chunk}); got {args.steps:g}")
+    name = "soak" if math.isinf(args.state_bound) else f"soak-bound{args.state_bound:g}"
+    out = pathlib.Path(args.out or RESULTS / f"{name}.csv")
+    if not args.quick or args.out:  # written at the end: a path that cannot be must fail before the run
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            p.error(f"--out {out}: cannot make its directory ({exc.strerror or exc})")
+        if out.is_dir():
+            p.error(f"--out {out} is a directory; give a CSV file name")
     df, info = run(args)
     if args.checkpoint_dir is None:  # the temporary directory run() made
         import shutil
@@ -327,9 +339,6 @@ def main(argv=None):
     text = summarize(df, info)
     print(text)
     if not args.quick or args.out:  # a quick run writes only where asked
-        name = "soak" if math.isinf(args.state_bound) else f"soak-bound{args.state_bound:g}"
-        out = pathlib.Path(args.out or RESULTS / f"{name}.csv")
-        out.parent.mkdir(parents=True, exist_ok=True)
         df.to_csv(out, index=False)
         out.with_suffix(".txt").write_text(text + "\n")
         print(f"wrote {out} and {out.with_suffix('.txt')}")
