@@ -43,6 +43,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from online_lstm import OnlineLSTM
+from online_lstm.cli import _count
 from online_lstm.tasks.continual_reber import ContinualReber, evaluate_continual, train_continual
 
 RESULTS = pathlib.Path(__file__).resolve().parents[1] / "results"
@@ -105,17 +106,23 @@ def run(name: str, seed: int, n_train: int, n_test: int, bar: tqdm) -> dict:
     }
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="2 seeds, 30,000 + 5,000 strings")
-    ap.add_argument("--seeds", type=int, default=5, help="runs per learner (seeds 0, 1, ...)")
-    ap.add_argument("--strings", type=int, default=300_000, help="training strings per run")
-    ap.add_argument("--test-strings", type=int, default=100_000, help="frozen test strings per run")
+    ap.add_argument("--seeds", type=_count(1), default=5, help="runs per learner (seeds 0, 1, ...)")
+    ap.add_argument("--strings", type=_count(1), default=300_000, help="training strings per run")
+    ap.add_argument("--test-strings", type=_count(1), default=100_000, help="frozen test strings per run")
     ap.add_argument("--peepholes", action="store_true", help="also run forget gates + peepholes")
     ap.add_argument("--out", default=str(RESULTS / "continual_reber.csv"))
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.quick:
         args.seeds, args.strings, args.test_strings = 2, 30_000, 5_000
+    try:  # written at the end: a path that cannot be must fail before the runs, not after them
+        pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        ap.error(f"--out {args.out}: cannot make its directory ({exc.strerror or exc})")
+    if pathlib.Path(args.out).is_dir():
+        ap.error(f"--out {args.out} is a directory; give a CSV file name")
     if args.peepholes:
         LEARNERS["forget gates + peepholes"] = dict(LEARNERS["forget gates"], peepholes=True)
     rows = []

@@ -63,3 +63,37 @@ def test_sweep_options_checks_every_combination_before_running_any(tmp_path, cap
                                        "--out", str(tmp_path)])
     assert exc.value.code == 2 and says in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []  # no combination ran
+
+
+@pytest.mark.parametrize("script, args", [
+    ("rtrl_time_convention", ["--quick"]),
+    ("soak", ["--quick", "--no-progress"]),
+    ("continual_reber", ["--quick"]),
+])
+def test_script_refuses_an_out_it_cannot_write_before_running(tmp_path, capsys, script, args):
+    """The CSV is written after a trial (or the whole run): a path under a file must fail at once."""
+    (tmp_path / "f").write_text("")
+    with pytest.raises(SystemExit) as exc:
+        _script(script).main(args + ["--out", str(tmp_path / "f" / "x.csv")])
+    assert exc.value.code == 2 and "--out" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["--trials", "0"], ["--limit", "0"], ["--p", "1"]])
+def test_rtrl_time_convention_refuses_bad_counts(capsys, args):
+    with pytest.raises(SystemExit) as exc:
+        _script("rtrl_time_convention").main(args)
+    assert exc.value.code == 2 and "expected an integer" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["--steps", "nan"], ["--steps", "1e400"], ["--report-every", "nan"]])
+def test_soak_refuses_a_step_count_that_is_no_number(capsys, args):
+    with pytest.raises(SystemExit) as exc:
+        _script("soak").main(args)
+    assert exc.value.code == 2 and "finite number of steps" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["--seeds", "0"], ["--strings", "-1"]])
+def test_continual_reber_refuses_bad_counts(capsys, args):
+    with pytest.raises(SystemExit) as exc:
+        _script("continual_reber").main(args)
+    assert exc.value.code == 2 and "expected an integer" in capsys.readouterr().err
