@@ -34,7 +34,7 @@ import numpy as np
 from online_lstm.cli import _parse_set
 from online_lstm.experiments import (Plateau, Trial, _gate_shut, run_trial, sequence_sse, step_max_errors,
                                      streak_wrong)
-from online_lstm.presets import PRESETS
+from online_lstm.presets import PRESETS, did_you_mean
 from online_lstm.tasks import EmbeddedReber, Task2c
 from online_lstm.tasks.reber import SYMBOLS, correct_sequences, correct_steps
 
@@ -517,6 +517,14 @@ def main(argv=None):
     _subcommand(sub, "plateau-blocks", plateau_blocks, preset="2b", seeds=3, set=[])
     _subcommand(sub, "cell-states", cell_states, preset="5", seed=6, every=50_000, rows=3, set=[])
     args = ap.parse_args(argv)
+    preset = getattr(args, "preset", None)
+    if preset is not None and preset not in PRESETS:  # else a KeyError traceback
+        ap.error(f"unknown preset {preset!r}{did_you_mean(preset, PRESETS)}")
+    try:
+        if preset is not None:
+            PRESETS[preset].with_options(**_parse_set(getattr(args, "set", [])))
+    except (KeyError, ValueError) as exc:  # a bad --set: a message, not a traceback
+        ap.error(exc.args[0])
     args.func(args)
 
 

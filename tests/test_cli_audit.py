@@ -97,3 +97,14 @@ def test_continual_reber_refuses_bad_counts(capsys, args):
     with pytest.raises(SystemExit) as exc:
         _script("continual_reber").main(args)
     assert exc.value.code == 2 and "expected an integer" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, says", [
+    (["2c-trace", "--set", "limt=5"], "no option 'limt'"),
+    (["2c-trace", "--set", "limit"], "--set needs KEY=VALUE"),
+    (["cell-states", "--preset", "5x"], "unknown preset '5x'"),
+])
+def test_diagnose_bad_preset_or_set_is_a_usage_error(capsys, args, says):
+    with pytest.raises(SystemExit) as exc:
+        _script("diagnose").main(args)
+    assert exc.value.code == 2 and says in capsys.readouterr().err
