@@ -46,7 +46,7 @@ def _parse_set(items) -> dict:
             raise ValueError(f"--set needs KEY=VALUE; got {item!r}")
         try:
             value = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
+        except (ValueError, SyntaxError, MemoryError, RecursionError):  # the last two: deep nesting
             value = {"true": True, "false": False}.get(text.strip().lower(), text)  # as a shell user writes them
         if key.strip() in out:  # the last one would win silently, and the record would name only it
             raise ValueError(f"--set {key.strip()} is given twice ({out[key.strip()]!r} and {value!r}); "

@@ -108,3 +108,10 @@ def test_diagnose_bad_preset_or_set_is_a_usage_error(capsys, args, says):
     with pytest.raises(SystemExit) as exc:
         _script("diagnose").main(args)
     assert exc.value.code == 2 and says in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("depth", [3000, 100_000])
+def test_set_value_nested_too_deep_for_the_parser_is_a_usage_error(tmp_path, capsys, depth):
+    """``ast.literal_eval`` raises MemoryError or RecursionError here, not ValueError."""
+    code = main(["reproduce", "6a", "--quick", "--out", str(tmp_path), "--set", "limit=" + "-" * depth + "1"])
+    assert code == 2 and "option limit must be an integer" in capsys.readouterr().err
