@@ -12,7 +12,7 @@
         [--every 10000] [--rows 10]
     python scripts/diagnose.py cut-trials [--preset 1-5] [--what all|gates] [--trials 10] [--jobs 2]
         [--set limit=300000]
-    python scripts/diagnose.py 2a-saturation [--seed 0] [--construct 1] [--sequences 3000]
+    python scripts/diagnose.py 2a-saturation [--seed 0] [--construct 1] [--open-after 1000] [--sequences 3000]
     python scripts/diagnose.py 2a-escape [--seed 2] [--every 10000] [--sequences 400000]
         [--preset 2a|2b] [--set bias=all]
     python scripts/diagnose.py plateau-blocks [--preset 2b] [--seeds 3] [--set plateau_block=30]

@@ -1,8 +1,11 @@
 """Run presets under every combination of some open choices (spec §8) and compare.
 
 Each combination runs the same trials (same seeds), so differences come from the
-choice, not from the draw.  Records go to ``<out>/<name>.csv`` (one row per
-trial, with an ``options`` column), the side-by-side table is printed.
+choice, not from the draw.  Each combination's records go to
+``<out>/<name>/<key=value-...>.csv`` as its trials finish, all of them to
+``<out>/<name>.csv`` (one row per trial, with an ``options`` column and an
+``opt_<key>`` column per grid key) after each combination, and the
+side-by-side table is printed.
 
     python scripts/sweep_options.py 1-5 --grid targets=next,legal update=step,sequence \\
         --trials 30 --out results --name reber-sweep
