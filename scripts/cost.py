@@ -40,8 +40,14 @@ def main(argv=None) -> int:
     ap.add_argument("records", nargs="+")
     ap.add_argument("--rates", required=True, help="records of one quick run (CPU steps/s per preset)")
     a = ap.parse_args(argv)
-    recs = [read_records(f) for f in a.records if f != a.rates]
-    table = cost_table(pd.concat(recs, ignore_index=True), read_records(a.rates))
+    try:
+        recs = [read_records(f) for f in a.records if f != a.rates]
+        rates = read_records(a.rates)
+    except (OSError, ValueError) as exc:  # a missing or unreadable records file
+        ap.error(str(exc))
+    if not recs:
+        ap.error("no records besides --rates")
+    table = cost_table(pd.concat(recs, ignore_index=True), rates)
     print("| preset | options | trials | CPU s | CPU s / trial | wall s |")
     print("|---|---|---|---|---|---|")
     for _, r in table.iterrows():

@@ -115,3 +115,22 @@ def test_set_value_nested_too_deep_for_the_parser_is_a_usage_error(tmp_path, cap
     """``ast.literal_eval`` raises MemoryError or RecursionError here, not ValueError."""
     code = main(["reproduce", "6a", "--quick", "--out", str(tmp_path), "--set", "limit=" + "-" * depth + "1"])
     assert code == 2 and "option limit must be an integer" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("missing", ["records", "rates"])
+def test_cost_names_a_missing_records_file(tmp_path, capsys, missing):
+    """scripts/cost.py ended in a FileNotFoundError traceback for a missing file."""
+    good = tmp_path / "r.csv"
+    main(["reproduce", "3a-T100-N3", "--quick", "--trials", "1", "--out", str(tmp_path), "--name", "r",
+          "--no-progress"])
+    capsys.readouterr()
+    gone = str(tmp_path / "gone.csv")
+    args = [gone, "--rates", str(good)] if missing == "records" else [str(good), "--rates", gone]
+    with pytest.raises(SystemExit) as exc:
+        _script("cost").main(args)
+    assert exc.value.code == 2 and "gone.csv" in capsys.readouterr().err
+    # and with both files there, the table
+    other = tmp_path / "copy.csv"
+    other.write_bytes(good.read_bytes())
+    assert _script("cost").main([str(other), "--rates", str(good)]) == 0
+    assert "| 3a-T100-N3 |" in capsys.readouterr().out
