@@ -31,6 +31,7 @@ import ast
 import math
 import os
 import sys
+import warnings
 from decimal import Decimal
 from pathlib import Path
 
@@ -451,6 +452,9 @@ def main(argv=None) -> int:
     p.set_defaults(func=cmd_compare)
 
     args = ap.parse_args(argv)
+    # a warning reads as the command's own message, not as a source line of cli.py
+    plain = warnings.formatwarning
+    warnings.formatwarning = lambda message, category, *_, **__: f"online-lstm: warning: {message}\n"
     try:
         return args.func(args)
     except BrokenPipeError:
@@ -464,6 +468,8 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:  # before reproduce runs its trials (importing Numba, reading files)
         print("\nonline-lstm: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = plain
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1012,10 +1012,14 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
             # a new run of these trials: their old records give way to the new ones, and the
             # file's other records (other presets, options, seeds or quick) stay
             try:
-                _, carried = _resumable(path, jobs_list, quick, None)
+                old, carried = _resumable(path, jobs_list, quick, None)
             except ResumeError as exc:
                 raise ResumeError(f"{path} exists and is not a records file of reproduce; give another "
                                   f"name or out ({exc})") from None
+            if old:
+                warnings.warn(f"starting afresh: {path} holds {len(old)} finished record(s) of these "
+                              f"trials from an earlier run, replaced as this run's trials finish; "
+                              f"resume=True (--resume) would have kept them", RuntimeWarning, stacklevel=2)
         checkpoints, going_on = None, 0
         replaced = []
         if resume and path is not None and ckpt_dir is None and jobs_list:

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -688,7 +689,14 @@ def test_resume_keeps_a_record_whose_seed_is_beyond_float_precision(tmp_path, ca
     first = (tmp_path / "r.csv").read_text()
     assert main(args + ["--resume"]) == 0
     assert (tmp_path / "r.csv").read_text() == first  # kept, not run again
-    assert main(args) == 0  # a fresh run replaces its own record
+    capsys.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        # printed as outside pytest (which records warnings instead): as the command's own message
+        warnings.showwarning = lambda m, c, f, n, file=None, line=None: sys.stderr.write(
+            warnings.formatwarning(m, c, f, n, line))
+        assert main(args) == 0  # a fresh run replaces its own record
+    assert "online-lstm: warning: starting afresh:" in capsys.readouterr().err
     df = read_records(tmp_path / "r.csv")
     assert len(df) == 1 and str(df["seed"][0]) == seed
 

@@ -411,8 +411,10 @@ def test_a_new_run_keeps_the_other_records_in_its_file(tmp_path):
 
     kw = dict(quick=True, progress=False, jobs=1, out=tmp_path, name="r")
     reproduce(["6a"], trials=2, options=dict(limit=1000), **kw)
-    reproduce(["6a"], trials=1, options=dict(limit=2000), **kw)
-    reproduce(["6a"], trials=1, options=dict(limit=1000), **kw)  # trial 0 again: replaced, trial 1 kept
+    reproduce(["6a"], trials=1, options=dict(limit=2000), **kw)  # no record of its own to replace
+    # trial 0 again: replaced (and said so), trial 1 kept
+    with pytest.warns(RuntimeWarning, match=r"r\.csv holds 1 finished record\(s\) of these trials"):
+        reproduce(["6a"], trials=1, options=dict(limit=1000), **kw)
     on_disk = read_records(tmp_path / "r.csv", keep_default_na=False)
     assert sorted(zip(on_disk["options"], on_disk["trial"])) == [
         ("limit=1000", 0), ("limit=1000", 1), ("limit=2000", 0)]
