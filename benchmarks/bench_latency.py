@@ -18,7 +18,10 @@ Also measured here:
   function with its signature that does nothing (Numba's dispatch alone);
 * cold start: a new process with a warm on-disk cache, from interpreter
   start to the first step's result (import, build, step), median of runs;
-* ``learn_many`` per step on the same net, for comparison;
+* ``learn_many`` per step on the same net, for comparison, and
+  ``kernels.learn_step`` called once per step from a compiled loop (no
+  interpreter between the calls): what the per-step entry costs over
+  ``learn_many``'s row loop by itself, apart from the Python call;
 * separate learners in Python threads: steps per second with 1 and 2
   threads (the kernels release the GIL).
 
@@ -76,6 +79,18 @@ def per_call_ns(step, xs, ys, n_calls):
 def _do_nothing(mem, x, y, out):
     """learn_step's signature and nothing else: the cost of the dispatch."""
     return 0
+
+
+@njit_sig("int64(float64[::1], float64[:, ::1], float64[:, ::1], boolean[::1], float64[::1])")
+def _learn_step_loop(mem, X, Y, resets, out):
+    """``kernels.learn_step`` once per row, from compiled code: the per-step
+    entry without the interpreter (rows as views, as Python passes arrays)."""
+    st = 0
+    for t in range(X.shape[0]):
+        if resets[t]:
+            _k.reset(mem)
+        st |= _k.learn_step(mem, X[t], Y[t], out)
+    return st
 
 
 def latency(n_calls):
@@ -147,6 +162,13 @@ def latency(n_calls):
     t = median_time(lambda: m.learn_many(X, Y, R, out=out), 7) / T * 1e9
     rows.append(dict(what="learn_many per step", calls=T, p50_ns=t))
     print(f"  learn_many   {t:7.0f} ns per step (median of 7 chunks of {T})")
+    m2, m3, o1 = OnlineLSTM(**REBER, seed=0), OnlineLSTM(**REBER, seed=0), np.empty(7)
+    assert _learn_step_loop(m2._mem, X, Y, R, o1) == 0
+    m3.learn_many(X, Y, R, out=out)
+    assert np.array_equal(m2._mem, m3._mem)  # one step, one truth: the same bits as learn_many
+    t = median_time(lambda: _learn_step_loop(m2._mem, X, Y, R, o1), 7) / T * 1e9
+    rows.append(dict(what="learn_step from a compiled loop, per step", calls=T, p50_ns=t))
+    print(f"  kernels.learn_step from a compiled loop {t:7.0f} ns per step (median of 7 chunks of {T})")
     return rows
 
 
