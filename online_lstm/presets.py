@@ -40,6 +40,17 @@ _LEARNER_OPTIONS = ("bias", "forget_gate", "forget_gate_bias", "g", "h", "igb_ra
                     "init_range", "lr", "out_gate_bias", "peepholes", "update")
 #: Learner options that are one real number: an int given for one (``lr=1``) becomes a float.
 _REAL_LEARNER_OPTIONS = ("forget_gate_bias", "igb_range", "init_range", "lr")
+#: Learner options that may be one bias per block: a list becomes a tuple and a whole float in
+#: it an int (``[-1.0, -2.0]`` is ``(-1, -2)``, as the recorded runs wrote it): one options text.
+_BLOCK_BIAS_OPTIONS = ("forget_gate_bias", "in_gate_bias", "out_gate_bias")
+
+
+def _block_biases(v):
+    """``v`` with a list or tuple of block biases in its one spelling (see _BLOCK_BIAS_OPTIONS)."""
+    if not isinstance(v, (list, tuple)):
+        return v
+    return tuple(int(e) if type(e) is float and e.is_integer() and abs(e) < 2.0 ** 53 else e
+                 for e in v)
 
 
 @dataclass(frozen=True)
@@ -228,6 +239,8 @@ class Preset:
             elif k in _LEARNER_OPTIONS:
                 if k in _REAL_LEARNER_OPTIONS and type(v) is int:  # lr=1 is lr=1.0: one options text
                     v = float(v)
+                if k in _BLOCK_BIAS_OPTIONS:
+                    v = _block_biases(v)
                 learn[k] = v
             else:
                 known = sorted(opts) + sorted(task_params) + sorted(_LEARNER_OPTIONS)

@@ -31,6 +31,30 @@ def test_set_a_real_learner_option_to_a_whole_number_is_the_same_option_as_its_f
     assert a == b and _option_text(a) == _option_text(b) == f"{key}=2.0"
 
 
+@pytest.mark.parametrize("key", ["in_gate_bias", "out_gate_bias"])
+def test_block_biases_written_differently_are_one_option(key):
+    """``(-2, -3, -4)``, ``[-2, -3, -4]`` and ``(-2.0, -3.0, -4.0)`` are one setting: one
+    preset and one options text, in the form the recorded runs of REPRODUCTION.md wrote
+    (``in_gate_bias=(-1, -2, -3)``), so that ``--resume`` and ``compare`` see one trial."""
+    ways = [(-2, -3, -4), [-2, -3, -4], (-2.0, -3.0, -4.0), [-2.0, -3, -4.0]]
+    presets = [PRESETS["1-5"].with_options(**{key: v}) for v in ways]
+    assert all(p == presets[0] for p in presets)
+    assert {_option_text(p) for p in presets} == {f"{key}=(-2, -3, -4)"}
+    half = PRESETS["1-5"].with_options(**{key: [-0.5, -2.0, -1.5]})
+    assert _option_text(half) == f"{key}=(-0.5, -2, -1.5)"  # a fraction stays as it is
+    # and the learner gets the same biases whichever way they were written
+    a, b = (p.learner(seed=0).get_weights() for p in (presets[0], presets[2]))
+    assert all((a[n] == b[n]).all() for n in a)
+
+
+def test_resume_keeps_a_trial_run_with_block_biases_written_differently(tmp_path, capsys):
+    args = ["reproduce", "6a", "--quick", "--jobs", "1", "--out", str(tmp_path), "--no-progress",
+            "--name", "r", "--set", "limit=200"]
+    assert main(args + ["--set", "in_gate_bias=(-3, -6)"]) == 0
+    assert main(args + ["--set", "in_gate_bias=[-3.0, -6.0]", "--resume"]) == 0
+    assert len(read_records(tmp_path / "r.csv")) == 1  # kept, not run again
+
+
 def test_out_that_is_a_file_says_so(tmp_path, capsys):
     (tmp_path / "f").write_text("")
     assert main(["reproduce", "6a", "--quick", "--out", str(tmp_path / "f"), "--no-progress"]) == 2
