@@ -17,11 +17,14 @@ def test_set_a_real_option_to_a_whole_number_is_the_same_option_as_its_float(key
     assert _option_text(a) == _option_text(b) == f"{key}=1.0"
 
 
-def test_resume_keeps_a_trial_run_with_the_same_real_option_written_differently(tmp_path, capsys):
+@pytest.mark.parametrize("first, again", [("threshold=1", "threshold=1.0"),
+                                          ("in_gate_bias=(-3, -6)", "in_gate_bias=[-3.0, -6.0]")])
+def test_resume_keeps_a_trial_run_with_the_same_option_written_differently(tmp_path, capsys, first,
+                                                                           again):
     args = ["reproduce", "6a", "--quick", "--jobs", "1", "--out", str(tmp_path), "--no-progress",
             "--name", "r", "--set", "limit=200"]
-    assert main(args + ["--set", "threshold=1"]) == 0
-    assert main(args + ["--set", "threshold=1.0", "--resume"]) == 0
+    assert main(args + ["--set", first]) == 0
+    assert main(args + ["--set", again, "--resume"]) == 0
     assert len(read_records(tmp_path / "r.csv")) == 1  # kept, not run again
 
 
@@ -45,14 +48,6 @@ def test_block_biases_written_differently_are_one_option(key):
     # and the learner gets the same biases whichever way they were written
     a, b = (p.learner(seed=0).get_weights() for p in (presets[0], presets[2]))
     assert all((a[n] == b[n]).all() for n in a)
-
-
-def test_resume_keeps_a_trial_run_with_block_biases_written_differently(tmp_path, capsys):
-    args = ["reproduce", "6a", "--quick", "--jobs", "1", "--out", str(tmp_path), "--no-progress",
-            "--name", "r", "--set", "limit=200"]
-    assert main(args + ["--set", "in_gate_bias=(-3, -6)"]) == 0
-    assert main(args + ["--set", "in_gate_bias=[-3.0, -6.0]", "--resume"]) == 0
-    assert len(read_records(tmp_path / "r.csv")) == 1  # kept, not run again
 
 
 def test_out_that_is_a_file_says_so(tmp_path, capsys):
