@@ -299,10 +299,10 @@ def summarize(df, info):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--steps", type=float, default=1e8)
-    p.add_argument("--chunk", type=int, default=100_000)
-    p.add_argument("--report-every", type=float, default=1e6)
-    p.add_argument("--checkpoint-every", type=float, default=1e7)
+    p.add_argument("--steps", type=float, help="default 1e8 (2e6 with --quick)")
+    p.add_argument("--chunk", type=int, help="default 100,000 (20,000 with --quick)")
+    p.add_argument("--report-every", type=float, help="default 1e6 (1e5 with --quick)")
+    p.add_argument("--checkpoint-every", type=float, help="default 1e7 (5e5 with --quick)")
     p.add_argument("--checkpoint-dir", default=None,
                    help="where the checkpoints go (default: a temporary directory, removed at the end)")
     p.add_argument("--seed", type=int, default=0)
@@ -310,11 +310,14 @@ def main(argv=None):
                    help="a finite bound turns drift into counted resets (the policy at work)")
     p.add_argument("--out", default=None, help="CSV (default benchmarks/results/soak[-bound<B>].csv; "
                                                 "with --quick, none unless given)")
-    p.add_argument("--quick", action="store_true", help="2e6 steps, reports every 1e5")
+    p.add_argument("--quick", action="store_true",
+                   help="2e6 steps, reports every 1e5 (each unless given by its own flag)")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
-    if args.quick:
-        args.steps, args.chunk, args.report_every, args.checkpoint_every = 2e6, 20_000, 1e5, 5e5
+    for flag, full, quick in (("steps", 1e8, 2e6), ("chunk", 100_000, 20_000), ("report_every", 1e6, 1e5),
+                              ("checkpoint_every", 1e7, 5e5)):
+        if getattr(args, flag) is None:  # a flag given wins over --quick
+            setattr(args, flag, quick if args.quick else full)
     if args.chunk <= ONE_CALLS:  # a report's chunk starts with ONE_CALLS timed learn_one calls
         p.error(f"--chunk must be more than {ONE_CALLS} steps; got {args.chunk}")
     for flag in ("steps", "report_every", "checkpoint_every"):  # int(nan) and int(inf) raise

@@ -108,15 +108,17 @@ def run(name: str, seed: int, n_train: int, n_test: int, bar: tqdm) -> dict:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="2 seeds, 30,000 + 5,000 strings")
-    ap.add_argument("--seeds", type=_count(1), default=5, help="runs per learner (seeds 0, 1, ...)")
-    ap.add_argument("--strings", type=_count(1), default=300_000, help="training strings per run")
-    ap.add_argument("--test-strings", type=_count(1), default=100_000, help="frozen test strings per run")
+    ap.add_argument("--quick", action="store_true",
+                    help="2 seeds, 30,000 + 5,000 strings (each unless given by its own flag)")
+    ap.add_argument("--seeds", type=_count(1), help="runs per learner (seeds 0, 1, ...; default 5)")
+    ap.add_argument("--strings", type=_count(1), help="training strings per run (default 300,000)")
+    ap.add_argument("--test-strings", type=_count(1), help="frozen test strings per run (default 100,000)")
     ap.add_argument("--peepholes", action="store_true", help="also run forget gates + peepholes")
     ap.add_argument("--out", default=str(RESULTS / "continual_reber.csv"))
     args = ap.parse_args(argv)
-    if args.quick:
-        args.seeds, args.strings, args.test_strings = 2, 30_000, 5_000
+    for flag, full, quick in (("seeds", 5, 2), ("strings", 300_000, 30_000), ("test_strings", 100_000, 5_000)):
+        if getattr(args, flag) is None:  # a flag given wins over --quick
+            setattr(args, flag, quick if args.quick else full)
     try:  # written at the end: a path that cannot be must fail before the runs, not after them
         pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -137,15 +137,18 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--p", type=_count(2), nargs="+", default=[4])
     ap.add_argument("--lr", type=float, nargs="+", default=[1.0, 4.0, 10.0])
-    ap.add_argument("--trials", type=_count(1), default=4)
-    ap.add_argument("--limit", type=_count(1), default=5_000_000)
+    ap.add_argument("--trials", type=_count(1), help="trials per setting (default 4; 1 with --quick)")
+    ap.add_argument("--limit", type=_count(1),
+                    help="training sequences per trial (default 5,000,000; 20,000 with --quick)")
     ap.add_argument("--reads", nargs="+", default=["previous"], choices=["same", "previous"])
     ap.add_argument("--out", help="CSV of one row per trial")
     ap.add_argument("--quick", action="store_true",
-                    help="one trial per setting, to 20,000 sequences: checks the script, not a result")
+                    help="one trial per setting, to 20,000 sequences (unless --trials, --limit say "
+                         "otherwise): checks the script, not a result")
     args = ap.parse_args(argv)
-    if args.quick:
-        args.trials, args.limit = 1, 20_000
+    for flag, full, quick in (("trials", 4, 1), ("limit", 5_000_000, 20_000)):
+        if getattr(args, flag) is None:  # a flag given wins over --quick
+            setattr(args, flag, quick if args.quick else full)
     if args.out:  # the CSV is written after each trial: a bad path must not wait for the first one
         out = pathlib.Path(args.out)
         try:

@@ -153,3 +153,20 @@ def test_cost_names_a_missing_records_file(tmp_path, capsys, missing):
     other.write_bytes(good.read_bytes())
     assert _script("cost").main([str(other), "--rates", str(good)]) == 0
     assert "| 3a-T100-N3 |" in capsys.readouterr().out
+
+
+def test_a_flag_given_with_quick_wins_over_quick(tmp_path, capsys):
+    """``--quick`` set the scripts' sizes over the ones given with it (``continual_reber.py
+    --quick --seeds 1`` ran 2 seeds): a flag given now wins, and --quick fills the rest."""
+    import pandas as pd
+
+    out = tmp_path / "c.csv"
+    _script("continual_reber").main(["--quick", "--seeds", "1", "--strings", "30", "--test-strings", "5",
+                                     "--out", str(out)])
+    df = pd.read_csv(out)
+    assert len(df) == 2 and set(df.seed) == {0}  # two learners, one seed
+    assert (df["test: symbols"] < 5 * 40).all()  # 5 test strings, not --quick's 5,000
+    soak = _script("soak")
+    assert soak.main(["--quick", "--steps", "40000", "--no-progress", "--out", str(tmp_path / "s.csv")]) in (0, None)
+    rows = pd.read_csv(tmp_path / "s.csv")
+    assert rows["step"].max() == 40_000  # not --quick's 2e6 (its chunk and reports stay --quick's)
