@@ -134,6 +134,26 @@ def whole_number(name: str, value, minimum: int) -> int:
     return int(value)
 
 
+def _json_state(state):
+    """A bit generator's state as JSON values (MT19937, Philox and SFC64
+    states hold arrays; PCG64's holds ints only and is returned as it is)."""
+    if isinstance(state, dict):
+        return {k: _json_state(v) for k, v in state.items()}
+    if isinstance(state, np.ndarray):
+        return state.tolist()
+    if isinstance(state, np.integer):
+        return int(state)
+    return state
+
+
+def _bit_generator(state):
+    """A fresh bit generator of the kind ``state`` (a bit generator's state) is of."""
+    kind = getattr(np.random, str(state["bit_generator"]), None)
+    if not (isinstance(kind, type) and issubclass(kind, np.random.BitGenerator)):
+        raise ValueError(f"unknown bit generator {state['bit_generator']!r}")
+    return kind()
+
+
 def uniform_int(rng: np.random.Generator, low, high, size=None):
     """Uniform integers in ``[low, high]``, both bounds inclusive (spec §8 item 16)."""
     return rng.integers(low, np.asarray(high) + 1, size=size)
@@ -204,8 +224,8 @@ class SequenceTask:
         It is the generator's state when the current internal block was made
         and the position in that block (the block itself is made again).
         """
-        return {"block_rng": self._buf_rng, "pos": int(self._pos),
-                "rng": self._rng.bit_generator.state, "task": self._identity()}
+        return {"block_rng": _json_state(self._buf_rng), "pos": int(self._pos),
+                "rng": _json_state(self._rng.bit_generator.state), "task": self._identity()}
 
     def _identity(self) -> str:
         """A digest of what a stream state must match: the class, the
@@ -236,14 +256,17 @@ class SequenceTask:
         if task is not None and task != self._identity():
             raise ValueError(f"the stream state does not fit this {type(self).__name__}: it is of a task "
                              f"with other parameters or data sets")
-        gen = np.random.default_rng()
+        try:  # the seed may be a Generator of another bit generator than default_rng's PCG64
+            gen = np.random.Generator(_bit_generator(rng))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a stream state of {type(self).__name__}: {exc!r}") from None
         buf = None
         if block_rng is not None:
             gen.bit_generator.state = block_rng
             buf = self._generate(gen, self.block)
             if not 0 <= pos <= len(buf):
                 raise ValueError(f"stream position {pos} outside a block of {len(buf)} sequences")
-            if gen.bit_generator.state != rng:
+            if _json_state(gen.bit_generator.state) != _json_state(rng):
                 raise ValueError(f"the stream state does not fit this {type(self).__name__} "
                                  "(other parameters)")
         gen.bit_generator.state = rng

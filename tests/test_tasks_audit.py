@@ -1,0 +1,39 @@
+"""Audit of the task generators' public API (online_lstm.tasks)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from online_lstm.tasks import EmbeddedReber, Task2c
+
+
+@pytest.mark.parametrize("kind", ["MT19937", "Philox", "SFC64", "PCG64"])
+def test_stream_state_of_a_task_seeded_with_any_generator_is_json_and_resumes(kind):
+    """A seed may be a Generator of any bit generator: get_state is JSON
+    values and set_state continues the stream (it built a PCG64 only)."""
+    task = Task2c(q=5, p=3, seed=np.random.Generator(getattr(np.random, kind)(1)))
+    task.sample(3)
+    state = json.loads(json.dumps(task.get_state()))
+    expected = task.sample(task.block)  # across a block end
+    other = Task2c(q=5, p=3, seed=0)
+    other.set_state(state)
+    got = other.sample(task.block)
+    np.testing.assert_array_equal(got.X, expected.X)
+    np.testing.assert_array_equal(got.ends, expected.ends)
+    assert json.dumps(other.get_state()) == json.dumps(task.get_state())
+
+
+def test_a_stream_state_naming_no_bit_generator_is_refused_as_such():
+    for rng in ("x", {"bit_generator": "Foo"}, {"bit_generator": "Generator"}):
+        with pytest.raises(ValueError, match="not a stream state of Task2c"):
+            Task2c(q=5, p=3).set_state({"block_rng": None, "pos": 0, "rng": rng})
+
+
+def test_pcg64_stream_states_are_unchanged():
+    """The states the runner's checkpoints hold (PCG64, seeded by lists)."""
+    task = EmbeddedReber(seed=[3, 1], sets_seed=[3, 3])
+    task.sample(5)
+    state = task.get_state()
+    assert state["rng"] == task._rng.bit_generator.state
+    assert state["block_rng"]["bit_generator"] == "PCG64"
