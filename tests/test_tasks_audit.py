@@ -37,3 +37,16 @@ def test_pcg64_stream_states_are_unchanged():
     state = task.get_state()
     assert state["rng"] == task._rng.bit_generator.state
     assert state["block_rng"]["bit_generator"] == "PCG64"
+
+
+def test_gather_refuses_a_mask_and_fractions_instead_of_misreading_them():
+    """A bool mask read as indices 0/1 and 0.7 as 0, silently."""
+    b = Task2c(q=5, p=3, seed=0).sample(4)
+    for bad in (np.array([True, False, True, False]), [0.7, 2.2], [[0, 1], [2, 3]]):
+        with pytest.raises(ValueError, match="gather needs a 1-D sequence of integer"):
+            b.gather(bad)
+    with pytest.raises(ValueError, match="np.flatnonzero"):
+        b.gather(np.ones(4, dtype=bool))
+    g = b.gather(np.array([3, 0], dtype=np.uint8))  # ints of any width, and an empty list
+    np.testing.assert_array_equal(g.lengths, b.lengths[[3, 0]])
+    assert len(b.gather([])) == 0 and b.gather([]).X.shape == (0, b.X.shape[1])

@@ -81,8 +81,17 @@ class Batch:
                      self.target[a:b], None if self.legal is None else self.legal[r0:r1])
 
     def gather(self, idx) -> "Batch":
-        """The sequences ``idx[0], idx[1], ...`` (repeats allowed) as one batch."""
-        idx = np.asarray(idx, dtype=np.int64)
+        """The sequences ``idx[0], idx[1], ...`` (repeats allowed) as one batch.
+
+        ``idx`` is a 1-D sequence of ints; a boolean mask is refused (it read
+        as indices 0 and 1), so are fractions (they were truncated).
+        """
+        arr = np.asarray(idx)
+        if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+            hint = "; for a mask of sequences, pass np.flatnonzero(mask)" if arr.dtype == bool else ""
+            raise ValueError(f"gather needs a 1-D sequence of integer sequence indices; got dtype "
+                             f"{arr.dtype}, shape {arr.shape}{hint}")
+        idx = arr.astype(np.int64)
         lengths = self.lengths[idx]
         ends = np.cumsum(lengths) - 1
         first = ends - lengths + 1
