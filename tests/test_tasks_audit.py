@@ -50,3 +50,14 @@ def test_gather_refuses_a_mask_and_fractions_instead_of_misreading_them():
     g = b.gather(np.array([3, 0], dtype=np.uint8))  # ints of any width, and an empty list
     np.testing.assert_array_equal(g.lengths, b.lengths[[3, 0]])
     assert len(b.gather([])) == 0 and b.gather([]).X.shape == (0, b.X.shape[1])
+
+
+def test_reber_refuses_a_target_coding_before_drawing_the_sets():
+    """targets was checked by encode, after both sets were drawn from the
+    seed: a shared Generator lost draws to a refused construction."""
+    gen = np.random.default_rng(0)
+    before = gen.bit_generator.state
+    for bad in ("nxt", None, ["next"]):
+        with pytest.raises(ValueError, match="targets must be 'next' or 'legal'"):
+            EmbeddedReber(n_train=50, n_test=5, targets=bad, seed=gen)
+    assert gen.bit_generator.state == before

@@ -197,6 +197,8 @@ class EmbeddedReber(SequenceTask):
 
     def __init__(self, n_train=256, n_test=256, targets="next", distinct_test=False, seed=None,
                  sets_seed=None, sampling="random"):
+        if not isinstance(targets, str) or targets not in ("next", "legal"):  # before the sets are drawn
+            raise ValueError(f"targets must be 'next' or 'legal'; got {targets!r}")
         if sampling not in ("random", "epochs"):
             raise ValueError(f"sampling must be 'random' or 'epochs'; got {sampling!r}")
         if not isinstance(distinct_test, (bool, np.bool_)):  # 'no' would be true
