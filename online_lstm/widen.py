@@ -37,6 +37,7 @@ kernel rescans the weights (bookkeeping of our own, see
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -120,7 +121,10 @@ def widen(learner: OnlineLSTM, n_in: int | None = None, n_out: int | None = None
     ``i``, output ``k`` stays output ``k``).  Everything else (weights,
     traces, states, accumulated updates, the pending step, counters, learning
     rate, divergence policy and its record ``n_divergences_`` and
-    ``last_divergence_``) is carried over unchanged.
+    ``last_divergence_``) is carried over unchanged, except that the
+    ``.state`` of ``last_divergence_`` (a copy of the error) is widened
+    alike, so that ``load_state_arrays(last_divergence_.state)`` still goes
+    back to the state from before that event.
 
     Parameters
     ----------
@@ -166,19 +170,37 @@ def widen(learner: OnlineLSTM, n_in: int | None = None, n_out: int | None = None
     else:
         rng = np.random.default_rng(rng)  # a Generator is used as it is; an int seeds one
     new = new_learner.layout
-    src = learner.state_arrays()
-    dst = new_learner.state_arrays()
+    # parameters: fresh draws for the new units (the old ones are overwritten by name)
+    r = float(learner.init_range)
+    draws = rng.uniform(-r, r, size=new.n_params)
+    base = new_learner.state_arrays()["header"]  # the new architecture's layout table
+    new_learner.load_state_arrays(_widened_state(old, new, learner.state_arrays(), base, draws))
+    err = learner.last_divergence_
+    if err is not None and getattr(err, "state", None) is not None:
+        # .state must load into the widened learner (load_state_arrays(err.state)
+        # goes back to the state before the event): widen it with the same new
+        # weights, which had never changed then either.  A copy: the learner
+        # passed in keeps its own record.
+        err = copy.copy(err)
+        err.state = _widened_state(old, new, learner.last_divergence_.state, base, draws)
+        new_learner.last_divergence_ = err
+    return new_learner
 
+
+def _widened_state(old, new, src, base, draws):
+    """The state arrays ``src`` of a learner with layout ``old``, in layout
+    ``new``: ``base`` is a header of ``new`` (its layout table), ``draws`` the
+    values of every parameter of ``new`` (those of the old units are
+    replaced by ``src``'s)."""
     # header: the new architecture's layout table; hyper-parameters, magnitude
     # bounds and counters from the old learner
-    header = dst["header"]
+    header = base.copy()
     header[:H_SIZE] = src["header"][:H_SIZE]
     for name in META_COUNTERS:
         header[META[name]] = src["header"][META[name]]
 
     # parameters: fresh draws for the new units, the old values by name
-    r = float(learner.init_range)
-    theta = rng.uniform(-r, r, size=new.n_params)
+    theta = draws.copy()
     _copy_named(old, new, src["theta"], theta)
     header[H_WMAX] = max(header[H_WMAX], float(np.max(np.abs(theta), initial=0.0)))
     dW = np.zeros(new.n_params)
@@ -198,8 +220,7 @@ def widen(learner: OnlineLSTM, n_in: int | None = None, n_out: int | None = None
     if old.max_delay:
         state["slots"] = _widen_slots(old, new, src["slots"], theta, rows,
                                       int(header[META["step"]]))
-    new_learner.load_state_arrays(state)
-    return new_learner
+    return state
 
 
 def _widen_record(old, new, rec, theta, rows, computed):

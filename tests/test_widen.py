@@ -156,7 +156,9 @@ def test_widen_keeps_the_divergence_record():
         m.learn_one([1.0], 0.9)  # the states pass the bound: counted, reset, retried
     assert m.n_divergences_ > 0
     for w in (widen(m, n_in=2, n_out=3), widen(m)):
-        assert w.n_divergences_ == m.n_divergences_ and w.last_divergence_ is m.last_divergence_
+        assert w.n_divergences_ == m.n_divergences_
+        assert (w.last_divergence_.step, w.last_divergence_.row, str(w.last_divergence_)) == (
+            m.last_divergence_.step, m.last_divergence_.row, str(m.last_divergence_))
         assert w.on_divergence == "reset" and w.state_bound == 0.05
 
 
