@@ -116,7 +116,16 @@ class Trial:
 
     def train(self, batch: Batch) -> np.ndarray:
         """Learn the sequences of ``batch``; return the outputs made before each update."""
-        out = self.m.learn_many(batch.X, batch.Y, batch.resets)
+        try:
+            out = self.m.learn_many(batch.X, batch.Y, batch.resets)
+        except DivergenceError as err:  # the rows before err.row were learned: count them
+            if err.row is not None:
+                done = int(np.count_nonzero(batch.ends < err.row))  # whole sequences
+                self.seen += done
+                self.steps += int(err.row)
+                if self.progress is not None:
+                    self.progress(done, int(err.row))
+            raise
         self.seen += len(batch)
         self.steps += len(batch.X)
         if self.progress is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from online_lstm import OnlineLSTM
+from online_lstm import DivergenceError, OnlineLSTM
 from online_lstm.widen import widen
 
 from statecheck import same_state
@@ -50,3 +50,71 @@ def test_a_widened_learner_can_go_back_to_the_state_before_its_last_divergence(s
     assert same_state(w.state_arrays(), expect)
     assert (w.last_divergence_.step, w.last_divergence_.row) == (err.step, err.row)
     assert m.last_divergence_ is err and m.last_divergence_.state["theta"].shape == (m.n_params,)
+
+
+# ---------------------------------------------------------------------------
+# the experiment runner: a diverged trial is recorded where it diverged
+# ---------------------------------------------------------------------------
+
+
+def test_a_diverged_trial_counts_the_steps_and_sequences_it_learned():
+    """A divergence inside a training chunk: the rows before it were learned
+    (learn_many keeps them), and the trial's counters, from which the record's
+    ``steps`` and ``sequences`` come, must say so.  They counted none of the
+    chunk."""
+    from online_lstm.experiments import Trial
+    from online_lstm.presets import PRESETS
+
+    p = PRESETS["3a-T100-N1"]
+    t = Trial(p, 0, 0)
+    t.m.state_bound = 3.0  # passed after some sequences of this stream
+    batch = p.make_task(seed=[0, 1]).sample(40)
+    with pytest.raises(DivergenceError) as err:
+        t.train(batch)
+    row = err.value.row
+    assert row == t.m.n_steps_ == err.value.step > batch.ends[2]
+    assert t.steps == row
+    # every sequence starts with a reset; the one of the refused row is not done
+    assert t.seen == t.m.n_resets_ - 1 > 2
+    assert batch.ends[t.seen - 1] < row <= batch.ends[t.seen]
+
+
+@pytest.mark.parametrize("preset_id", ["3a-T100-N1", "2c-5"])
+def test_a_trial_that_diverges_is_recorded_as_diverged_where_it_did(preset_id):
+    """lr=1e200: the first update passes the magnitude limit.  The trial ends
+    as a record (not an exception) whose steps are the learner's."""
+    from online_lstm.experiments import run_trial
+    from online_lstm.presets import PRESETS
+
+    rec, m = run_trial(PRESETS[preset_id].with_options(lr=1e200, limit=50), 0, 0,
+                       return_learner=True)
+    assert rec["success"] is False and rec["reason"].startswith("diverged: divergence at step ")
+    step = int(rec["reason"].split("at step ")[1].split()[0])
+    assert rec["steps"] == m.n_steps_ == step > 0
+    assert rec["sequences"] == m.n_resets_ - 1
+
+
+def test_a_river_model_can_go_back_to_the_state_before_a_divergence_after_new_classes():
+    """A River adapter widens its learner for every new feature and class;
+    the record of the last divergence must survive that (see widen)."""
+    from online_lstm.river import LSTMClassifier
+
+    model = LSTMClassifier(n_blocks=1, block_size=1, seed=0, state_bound=6.0, h="id", g="g1",
+                           on_divergence="reset")
+    w = model.learner_.get_weights()
+    model.learner_.set_weights(W_in=np.full(w["W_in"].shape, 5.0))
+    t = 0
+    while model.learner_.n_divergences_ == 0:
+        model.learn_one({"a": 1.0}, "c0")
+        t += 1
+        assert t < 100
+    err = model.learner_.last_divergence_
+    narrow = OnlineLSTM(**model.learner_.get_params())
+    narrow.load_state_arrays(err.state)  # the state before the event, as it was kept
+    model.learn_one({"a": 1.0, "b": 0.5}, "c1")  # a new feature and a new class: widened
+    learner = model.learner_
+    assert learner.n_divergences_ == 1 and learner.layout.n_out == 2 and learner.layout.n_in == 2
+    learner.load_state_arrays(learner.last_divergence_.state)  # refused: the narrow state
+    assert learner.n_steps_ == err.step == narrow.n_steps_
+    assert np.array_equal(learner.state_["s_c"], narrow.state_["s_c"])
+    assert np.array_equal(learner.get_weights()["W_k"][0], narrow.get_weights()["W_k"][0])
