@@ -135,8 +135,14 @@ class Trial:
     def predict(self, batch: Batch) -> np.ndarray:
         """Outputs for ``batch`` on frozen weights (pending updates applied first)."""
         self.m.reset()  # with update="sequence", applies the last sequence's update
+        try:
+            out = self.m.predict_many(batch.X, batch.resets)
+        except DivergenceError as err:  # only the rows before err.row were taken
+            if err.row is not None:
+                self.steps += int(err.row)
+            raise
         self.steps += len(batch.X)
-        return self.m.predict_many(batch.X, batch.resets)
+        return out
 
     def snapshot(self):
         return self.m.state_arrays(), self.seen, self.steps

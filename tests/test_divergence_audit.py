@@ -118,3 +118,17 @@ def test_a_river_model_can_go_back_to_the_state_before_a_divergence_after_new_cl
     assert learner.n_steps_ == err.step == narrow.n_steps_
     assert np.array_equal(learner.state_["s_c"], narrow.state_["s_c"])
     assert np.array_equal(learner.get_weights()["W_k"][0], narrow.get_weights()["W_k"][0])
+
+
+def test_a_frozen_test_that_diverges_counts_only_the_steps_it_took():
+    from online_lstm.experiments import Trial
+    from online_lstm.presets import PRESETS
+
+    p = PRESETS["3a-T100-N1"]
+    t = Trial(p, 0, 0)
+    t.m.state_bound = 2.0
+    batch = p.make_task(seed=[0, 1]).sample(40)
+    with pytest.raises(DivergenceError) as err:
+        t.predict(batch)
+    assert 0 < err.value.row < len(batch.X)
+    assert t.steps == err.value.row == t.m.n_steps_
