@@ -132,3 +132,66 @@ def test_a_frozen_test_that_diverges_counts_only_the_steps_it_took():
         t.predict(batch)
     assert 0 < err.value.row < len(batch.X)
     assert t.steps == err.value.row == t.m.n_steps_
+
+
+# ---------------------------------------------------------------------------
+# the bank and the competitors keep the same promises
+# ---------------------------------------------------------------------------
+
+
+def test_a_bank_reports_each_diverging_learner_where_a_separate_learner_would():
+    from online_lstm import LearnerBank
+    from online_lstm.bank import BankDivergenceError
+
+    N, T = 4, 30
+    b = LearnerBank(N, 1, 1, 1, 1, bias="none", h="id", g="g1", output_gates=False,
+                    connectivity="B", seed=0, state_bound=[1e6, 10.0, 1e6, 5.0])
+    w = b.get_weights()
+    b.set_weights(W_in=np.full(w["W_in"].shape, 5.0), W_c=np.full(w["W_c"].shape, 5.0))
+    single = [b.learner(i) for i in range(N)]
+    Xb, Yb = np.ones((N, T, 1)), np.full((N, T, 1), 0.5)
+    r = np.zeros((N, T), bool)
+    r[1, 3] = r[3, 8] = r[0, 29] = True
+    with pytest.raises(BankDivergenceError) as err:
+        b.learn_many(Xb, Yb, r)
+    expect = {}
+    for i, m in enumerate(single):
+        try:
+            m.learn_many(Xb[i], Yb[i], r[i])
+        except DivergenceError as e:
+            expect[i] = (e.step, e.row)
+        assert same_state(m.state_arrays(), b.learner(i).state_arrays())
+    e = err.value
+    assert sorted(expect) == e.learners.tolist() and len(expect) == 2
+    assert [expect[i] for i in e.learners] == list(zip(e.step.tolist(), e.row.tolist()))
+    for i, row in zip(e.learners, e.row):
+        assert np.all(np.isnan(e.out[i, row:])) and not np.any(np.isnan(e.out[i, :row]))
+
+
+@pytest.mark.parametrize("kind", ["RTRL", "BPTT", "BPTT3"])
+def test_a_competitor_refuses_a_diverging_step_and_keeps_its_state(kind):
+    from online_lstm.baselines import BPTT, RTRL
+
+    def make():
+        m = {"RTRL": lambda: RTRL(3, 2, 3, init_range=1.0, seed=1),
+             "BPTT": lambda: BPTT(3, 2, 3, init_range=1.0, seed=1),
+             "BPTT3": lambda: BPTT(3, 2, 3, init_range=1.0, seed=1, window=3)}[kind]()
+        m.set_weights({k: v * 1e120 for k, v in m.get_weights().items()})
+        return m
+
+    rng = np.random.default_rng(0)
+    Xc, Yc = rng.uniform(-1, 1, (40, 3)), rng.uniform(0, 1, (40, 2))
+    Xc[25:] *= 1e200  # times weights of ~1e120: net inputs overflow
+    resets = np.zeros(40, bool)
+    resets[::7] = True
+    m = make()
+    with pytest.raises(DivergenceError) as err:
+        m.learn_many(Xc, Yc, resets)
+    assert (err.value.step, err.value.row) == (25, 25)
+    twin = make()
+    twin.learn_many(Xc[:25], Yc[:25], resets[:25])
+    assert same_state(m.state_arrays(), twin.state_arrays())
+    before = twin.state_arrays()
+    with pytest.raises(DivergenceError) as err:
+        twin.predict_one(Xc[25])
+    assert err.value.step == 25 and same_state(before, twin.state_arrays())
