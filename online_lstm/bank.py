@@ -530,10 +530,15 @@ class LearnerBank(FixedAfterBuild):
         rows = self._rows[bad].copy() if T is not None else np.zeros(len(bad), dtype=np.int64)
         shown = ", ".join(f"learner {l} ({r})" for l, r in zip(bad[:5], reasons[:5]))
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        if T is not None:  # learn_one / learn_many / predict_*
+            what = "hold the state from before their failing step; all others took their steps"
+        elif ages is not None:  # learn_last / learn_delayed
+            what = "refused their late update and hold the state from before it; all others learned"
+        else:  # reset: the accumulated updates applied at the boundary
+            what = "refused the reset and hold the state from before it; all others were reset"
         raise BankDivergenceError(
             f"divergence in {len(bad)} of {self.n_learners} learners: {shown}{more}. Those learners "
-            f"hold the state from before their failing step; all others took their steps.",
-            learners=bad, step=steps, row=rows, reasons=reasons, out=out)
+            f"{what}.", learners=bad, step=steps, row=rows, reasons=reasons, out=out)
 
     def learn_one(self, X: ArrayLike, Y: ArrayLike | None = None, resets: ArrayLike | None = None, *,
                   out: Floats | None = None) -> Floats:

@@ -157,12 +157,13 @@ class OnlineLSTM(FixedAfterBuild):
     ``n_divergences_`` counts these events and ``last_divergence_`` is the
     latest ``DivergenceError``, whose ``.state`` holds the state arrays from
     before the reset (``load_state_arrays(m.last_divergence_.state)`` goes
-    back to it; ``n_divergences_`` is kept by checkpoints and pickling,
-    ``last_divergence_`` is not).  If the step diverges from the reset state
+    back to it; ``n_divergences_`` is kept by checkpoints, pickling and
+    ``copy.deepcopy``, ``last_divergence_`` is not).  If the step diverges from the reset state
     too, the reset is undone and ``DivergenceError`` is raised.  The policy
     applies to the steps of ``learn_one``, ``predict_one``, ``learn_many``
-    and ``predict_many``; ``learn_last`` and ``reset`` always raise, since a
-    reset cannot help them.  A never-reset 1997 LSTM has no way to bound its
+    and ``predict_many``; ``learn_last``, ``learn_delayed`` and ``reset``
+    always raise, since a reset cannot help them, and so does ``gradient``,
+    which changes nothing in the learner.  A never-reset 1997 LSTM has no way to bound its
     cell states (spec §7.1); ``"reset"`` with a finite ``state_bound`` is the
     external reset such a stream needs.
 
@@ -670,7 +671,8 @@ class OnlineLSTM(FixedAfterBuild):
         DivergenceError
             At row t: rows before t have been applied (valid online steps),
             row t has not (a reset requested at row t has been: rerunning
-            from row t resets again, to the same state); ``err.row`` is t.
+            from row t resets again, to the same state, and ``n_resets_``
+            counts that reset twice); ``err.row`` is t.
         """
         return self._run(self._mem, X, Y, resets, out, True)
 

@@ -389,6 +389,7 @@ def test_divergence_stops_one_learner_and_the_others_run_on():
     assert e.learners.tolist() == [1]
     row = int(e.row[0])
     assert 0 < row < 100 and "state_bound" in e.reasons[0]
+    assert "hold the state from before their failing step; all others took their steps" in str(e)
     assert np.all(np.isnan(e.out[1, row:])) and not np.any(np.isnan(e.out[1, :row]))
     # learner 1 equals a single learner that hit the same divergence
     with pytest.raises(DivergenceError) as single:
@@ -469,6 +470,31 @@ def test_a_refused_late_target_names_the_step_it_belongs_to(max_delay, age):
         bank.learn_delayed(np.full(2, 0.9), age) if age else bank.learn_last(np.full(2, 0.9))
     assert err.value.learners.tolist() == [1]
     assert err.value.step.tolist() == [one.value.step] == [4 - 1 - age]
+    assert "refused their late update and hold the state from before it; all others learned" \
+        in str(err.value)
+
+
+def test_a_refused_reset_says_so():
+    """update="sequence": the reset applies the accumulated updates, and a learner whose
+    update overflows refuses the reset (as a single learner does); the message says that the
+    others were reset, not that they "took their steps"."""
+    from online_lstm import DivergenceError
+    # (as tests/test_divergence.py makes a single learner's reset fail)
+    bank = LearnerBank(2, 3, 2, 2, 2, seed=1, parallel=False, update="sequence", lr=[0.1, 1e149])
+    b_in = bank.get_weights()["b_in"]
+    b_in[1] = 9.9999e149  # learner 1's input-gate biases at the edge of the weight bound
+    bank.set_weights(b_in=b_in)
+    bank.learn_many(np.ones((2, 5, 3)), np.zeros((2, 5, 2)))
+    single, before = bank.learner(1), bank.learner(1).state_arrays()
+    with pytest.raises(DivergenceError):
+        single.reset()
+    with pytest.raises(BankDivergenceError) as err:
+        bank.reset()
+    assert err.value.learners.tolist() == [1]
+    assert "refused the reset and hold the state from before it; all others were reset" in str(err.value)
+    assert bank.n_resets_.tolist() == [1, 0]
+    after = bank.learner(1).state_arrays()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
 
 
 @pytest.mark.parametrize("kw", [dict(forget_gate=True), dict(peepholes=True),
