@@ -61,3 +61,16 @@ def test_reber_refuses_a_target_coding_before_drawing_the_sets():
         with pytest.raises(ValueError, match="targets must be 'next' or 'legal'"):
             EmbeddedReber(n_train=50, n_test=5, targets=bad, seed=gen)
     assert gen.bit_generator.state == before
+
+
+def test_batches_compare_by_identity_and_continual_reber_is_exported():
+    """``batch == other`` raised "truth value of an array is ambiguous" (a frozen
+    dataclass compares its array fields); the continual Reber stream was missing
+    from ``online_lstm.tasks``."""
+    import online_lstm.tasks as tasks
+    from online_lstm.tasks.continual_reber import ContinualReber
+
+    a = tasks.Adding(T=20, seed=0).sample(2)
+    b = tasks.Adding(T=20, seed=0).sample(2)
+    assert a == a and a != b and len({a, b}) == 2  # identity, as for other mutable containers
+    assert tasks.ContinualReber is ContinualReber and "ContinualReber" in tasks.__all__

@@ -16,11 +16,14 @@ experiment                  generator                             module
 4  adding                   :class:`Adding`                       adding
 5  multiplication           :class:`Multiplication`               multiplication
 6a/6b temporal order        :class:`TemporalOrder`                temporal_order
+(§7.1) continual embedded   :class:`ContinualReber` (chunks of a  continual_reber
+Reber, never reset          stream, not a SequenceTask)
 ==========================  ====================================  ==========
 """
 
 from ._base import Batch, SequenceTask
 from .adding import Adding
+from .continual_reber import ContinualReber
 from .long_lag import Task2a, Task2b, Task2c
 from .multiplication import Multiplication
 from .reber import EmbeddedReber
@@ -28,4 +31,4 @@ from .temporal_order import TemporalOrder
 from .two_sequence import TwoSequence
 
 __all__ = ["Batch", "SequenceTask", "EmbeddedReber", "Task2a", "Task2b", "Task2c",
-           "TwoSequence", "Adding", "Multiplication", "TemporalOrder"]
+           "TwoSequence", "Adding", "Multiplication", "TemporalOrder", "ContinualReber"]

@@ -20,7 +20,7 @@ import numpy as np
 from .._validate import seeded_rng
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # (fields are arrays: == compares identity)
 class Batch:
     """``n`` sequences laid end to end for ``learn_many`` / ``predict_many``.
 

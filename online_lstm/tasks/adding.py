@@ -91,7 +91,8 @@ class Adding(MarkedPairs):
         lag is ``T/2``.
     first_pair : {"b", "a"}
         How a chosen first pair appears (module docstring).
-    seed : int or None
+    seed : int, sequence of int, SeedSequence, Generator or None
+        Seed of the stream, as for :class:`~online_lstm.tasks.SequenceTask`.
     """
 
     value_low, first_value = -1.0, 0.0

@@ -72,7 +72,8 @@ class Task2a(_Delay):
     ----------
     p : int
         Delay; ``p + 1`` symbols.
-    seed : int or None
+    seed : int, sequence of int, SeedSequence, Generator or None
+        Seed of the stream, as for :class:`~online_lstm.tasks.SequenceTask`.
     targets : "every" or "end"
         A target at every step (the paper's), or at the last step only.
     """
@@ -95,7 +96,8 @@ class Task2b(_Delay):
     ----------
     p : int
         Delay; ``p + 1`` symbols.
-    seed : int or None
+    seed : int, sequence of int, SeedSequence, Generator or None
+        Seed of the stream, as for :class:`~online_lstm.tasks.SequenceTask`.
     targets : "every" or "end"
         A target at every step (the paper's), or at the last step only.
     """
@@ -117,7 +119,8 @@ class Task2c(SequenceTask):
         (the minimal time lag is ``q + 1``).
     p : int
         Number of distinct distractor symbols.
-    seed : int or None
+    seed : int, sequence of int, SeedSequence, Generator or None
+        Seed of the stream, as for :class:`~online_lstm.tasks.SequenceTask`.
     """
 
     n_out = 2

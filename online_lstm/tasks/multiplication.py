@@ -20,7 +20,8 @@ class Multiplication(MarkedPairs):
     T : int
         Minimal sequence length (100 in Table 8).
     first_pair : {"b", "a"}
-    seed : int or None
+    seed : int, sequence of int, SeedSequence, Generator or None
+        Seed of the stream, as for :class:`~online_lstm.tasks.SequenceTask`.
     """
 
     value_low, first_value = 0.0, 1.0

@@ -175,7 +175,7 @@ class EmbeddedReber(SequenceTask):
         Target coding (spec §8 item 12).
     distinct_test : bool
         Also reject test strings that repeat another test string.
-    seed : int or None
+    seed : int, sequence of int, SeedSequence, Generator or None
         Seeds the order of training exemplars (and the two sets, unless
         ``sets_seed`` is given).
     sets_seed : int or None

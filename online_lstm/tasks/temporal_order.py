@@ -33,7 +33,8 @@ class TemporalOrder(SequenceTask):
     Parameters
     ----------
     variant : {"a", "b"}
-    seed : int or None
+    seed : int, sequence of int, SeedSequence, Generator or None
+        Seed of the stream, as for :class:`~online_lstm.tasks.SequenceTask`.
     """
 
     n_in = 8

@@ -39,7 +39,8 @@ class TwoSequence(SequenceTask):
         Minimal sequence length (100 or 1000 in the paper).
     N : int
         Number of informative leading elements (1 or 3).
-    seed : int or None
+    seed : int, sequence of int, SeedSequence, Generator or None
+        Seed of the stream, as for :class:`~online_lstm.tasks.SequenceTask`.
     """
 
     n_in = 1
