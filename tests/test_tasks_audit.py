@@ -74,3 +74,18 @@ def test_batches_compare_by_identity_and_continual_reber_is_exported():
     b = tasks.Adding(T=20, seed=0).sample(2)
     assert a == a and a != b and len({a, b}) == 2  # identity, as for other mutable containers
     assert tasks.ContinualReber is ContinualReber and "ContinualReber" in tasks.__all__
+
+
+def test_a_numpy_number_parameter_is_the_same_task_as_its_python_value():
+    """A task's identity (what a stream state must match) read NumPy numbers as
+    their type's name: ``sets_seed=np.int64(5)`` refused the state of the same
+    task built with ``sets_seed=5``.  A state from other data sets is still refused."""
+    from online_lstm.tasks import EmbeddedReber
+
+    a = EmbeddedReber(seed=1, sets_seed=np.int64(5))
+    a.sample(3)
+    b = EmbeddedReber(seed=2, sets_seed=5)
+    b.set_state(a.get_state())
+    assert np.array_equal(a.sample(2).X, b.sample(2).X)
+    with pytest.raises(ValueError):
+        EmbeddedReber(seed=2, sets_seed=np.int64(6)).set_state(a.get_state())

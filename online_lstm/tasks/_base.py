@@ -168,6 +168,15 @@ def uniform_int(rng: np.random.Generator, low, high, size=None):
     return rng.integers(low, np.asarray(high) + 1, size=size)
 
 
+def _json_param(v):
+    """A parameter JSON does not take, for a task's identity: a NumPy number or
+    array as its Python value (``np.int64(5)`` is ``5``), anything else (a
+    Generator, whose draws ``_fixed`` holds) as its type's name."""
+    if isinstance(v, (np.generic, np.ndarray)):
+        return v.tolist()
+    return type(v).__name__
+
+
 class SequenceTask:
     """A seeded stream of sequences of one task.
 
@@ -242,7 +251,7 @@ class SequenceTask:
         replaces) and what the seed fixed besides the stream (:meth:`_fixed`)."""
         params = {k: v for k, v in self.get_params().items() if k != "seed"}
         text = json.dumps([type(self).__name__, params, self._fixed()], sort_keys=True,
-                          default=lambda v: type(v).__name__)  # a Generator: its content is in _fixed
+                          default=_json_param)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def _fixed(self):
