@@ -158,14 +158,15 @@ class OnlineLSTM(FixedAfterBuild):
     latest ``DivergenceError``, whose ``.state`` holds the state arrays from
     before the reset (``load_state_arrays(m.last_divergence_.state)`` goes
     back to it; ``n_divergences_`` is kept by checkpoints, pickling and
-    ``copy.deepcopy``, ``last_divergence_`` is not).  If the step diverges from the reset state
-    too, the reset is undone and ``DivergenceError`` is raised.  The policy
-    applies to the steps of ``learn_one``, ``predict_one``, ``learn_many``
-    and ``predict_many``; ``learn_last``, ``learn_delayed`` and ``reset``
-    always raise, since a reset cannot help them, and so does ``gradient``,
-    which changes nothing in the learner.  A never-reset 1997 LSTM has no way to bound its
-    cell states (spec §7.1); ``"reset"`` with a finite ``state_bound`` is the
-    external reset such a stream needs.
+    ``copy.deepcopy``, ``last_divergence_`` is not).  If the step diverges
+    from the reset state too, the reset is undone and ``DivergenceError`` is
+    raised.  The policy applies to the steps of ``learn_one``,
+    ``predict_one``, ``learn_many`` and ``predict_many``; ``learn_last``,
+    ``learn_delayed`` and ``reset`` always raise, since a reset cannot help
+    them, and so does ``gradient``, which changes nothing in the learner.  A
+    never-reset 1997 LSTM has no way to bound its cell states (spec §7.1);
+    ``"reset"`` with a finite ``state_bound`` is the external reset such a
+    stream needs.
 
     **Checkpoints.**  :meth:`save` writes the complete state to one ``.npz``
     file (atomically), :meth:`load` builds a learner from one and
