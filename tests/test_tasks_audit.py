@@ -89,3 +89,42 @@ def test_a_numpy_number_parameter_is_the_same_task_as_its_python_value():
     assert np.array_equal(a.sample(2).X, b.sample(2).X)
     with pytest.raises(ValueError):
         EmbeddedReber(seed=2, sets_seed=np.int64(6)).set_state(a.get_state())
+
+
+def test_a_sample_too_large_for_any_machine_is_refused_at_once():
+    """``sample(2**70)`` generated blocks until memory ran out, and a task built
+    with an absurd length (``Adding(T=10**30)``) failed inside NumPy; both are
+    refused before anything is drawn, with the size they would take."""
+    from online_lstm.tasks import Adding
+
+    task = Adding(T=100, seed=0)
+    state = task.get_state()
+    with pytest.raises(ValueError, match="GiB; sample fewer at a time"):
+        task.sample(2 ** 70)
+    assert task.get_state() == state
+    with pytest.raises(ValueError, match="GiB"):
+        Adding(T=10 ** 30, seed=0).sample(1)
+
+
+def test_a_sample_that_fails_part_way_leaves_the_stream_where_it_was(monkeypatch):
+    """A failure while a later block is made (MemoryError, Ctrl-C) had moved the
+    stream on: the next sample skipped the sequences taken before the failure."""
+    from online_lstm.tasks import Adding
+
+    task, twin = Adding(T=20, seed=3), Adding(T=20, seed=3)
+    task.sample(5)
+    twin.sample(5)
+    generate, calls = task._generate, []
+
+    def failing(rng, block):
+        calls.append(block)
+        if len(calls) == 1:
+            raise MemoryError("made up")
+        return generate(rng, block)
+
+    monkeypatch.setattr(task, "_generate", failing)
+    with pytest.raises(MemoryError):
+        task.sample(task.block + 10)  # needs a new block
+    assert task.get_state() == twin.get_state()
+    a, b = task.sample(task.block + 10), twin.sample(task.block + 10)
+    assert np.array_equal(a.X, b.X) and np.array_equal(a.Y, b.Y, equal_nan=True)

@@ -168,6 +168,12 @@ def uniform_int(rng: np.random.Generator, low, high, size=None):
     return rng.integers(low, np.asarray(high) + 1, size=size)
 
 
+#: Most bytes one ``sample`` call may make (X, Y and target): far beyond any
+#: experiment's chunk, and short of a request that would run for hours before
+#: running out of memory.
+_MAX_SAMPLE_BYTES = 2 ** 40
+
+
 def _json_param(v):
     """A parameter JSON does not take, for a task's identity: a NumPy number or
     array as its Python value (``np.int64(5)`` is ``5``), anything else (a
@@ -224,16 +230,27 @@ class SequenceTask:
     def sample(self, n: int) -> Batch:
         """The next ``n`` sequences of the stream, as one :class:`Batch`."""
         n = whole_number("n, the number of sequences,", n, 1)
+        rows = n * float(self.mean_length)
+        if rows * (self.n_in + 2 * self.n_out) * 8 > _MAX_SAMPLE_BYTES:  # X, Y, target
+            raise ValueError(f"n = {n:,} sequences of mean length {self.mean_length:g} would take about "
+                             f"{rows * (self.n_in + 2 * self.n_out) * 8 / 2 ** 30:,.0f} GiB; sample "
+                             f"fewer at a time")
+        # a failure part-way (MemoryError, Ctrl-C) leaves the stream where it was
+        before = self._buf, self._pos, self._buf_rng, self._rng.bit_generator.state
         parts = []
-        while n:
-            if self._buf is None or self._pos == len(self._buf):
-                self._buf_rng = self._rng.bit_generator.state
-                self._buf, self._pos = self._generate(self._rng, self.block), 0
-            k = min(n, len(self._buf) - self._pos)
-            parts.append(self._buf.take(self._pos, self._pos + k))
-            self._pos += k
-            n -= k
-        return Batch.concat(parts)
+        try:
+            while n:
+                if self._buf is None or self._pos == len(self._buf):
+                    self._buf_rng = self._rng.bit_generator.state
+                    self._buf, self._pos = self._generate(self._rng, self.block), 0
+                k = min(n, len(self._buf) - self._pos)
+                parts.append(self._buf.take(self._pos, self._pos + k))
+                self._pos += k
+                n -= k
+            return Batch.concat(parts)
+        except BaseException:
+            self._buf, self._pos, self._buf_rng, self._rng.bit_generator.state = before
+            raise
 
     def get_state(self) -> dict:
         """Where the stream stands, as JSON values: :meth:`set_state` on a task
