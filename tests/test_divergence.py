@@ -288,3 +288,32 @@ def test_the_running_magnitude_bounds_stay_upper_bounds(name, update):
         assert np.abs(s["theta"]).max(initial=0.0) <= h[H_WMAX]
         if update == "sequence":
             assert np.abs(s["dW"]).max(initial=0.0) <= h[H_DWMAX]
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_a_trace_about_to_pass_the_limit_is_refused_at_its_step(many):
+    """The 1e150 limit holds for the traces, not only for the weights (a
+    mutant that skipped the trace part of the check was caught only by the
+    slow property tests).  Worked by hand: one block of one cell, no biases,
+    every weight 0, input x = 9e149 and no target.  Then net_in = net_c = 0,
+    y_in = f(0) = 1/2, g(0) = 0 (so s_c stays 0) and g'(0) = 4 f'(0) = 1, and
+    the cell-input weight's trace dS_c/dw_c grows by y_in g'(0) x = 4.5e149 per
+    step (eq. 23 ff.): 9e149 after two steps, 1.35e150 at the third, which is
+    refused.  No weight moves (no target), so only the trace check can stop it."""
+    m = OnlineLSTM(1, 1, 1, 1, bias="none", init_range=0.0, seed=0)
+    X = np.full((5, 1), 9e149)
+    if many:
+        with pytest.raises(DivergenceError) as err:
+            m.predict_many(X)
+        assert err.value.row == 2
+    else:
+        m.predict_one(X[0])
+        m.predict_one(X[1])
+        with pytest.raises(DivergenceError) as err:
+            m.predict_one(X[2])
+    assert err.value.step == 2 and "beyond 1e150" in err.value.reason and m.n_steps_ == 2
+    s = m.state_
+    # the state before the refused step: the input's trace at 2 x 4.5e149 (the recurrent
+    # sources' traces are below 1: activations of the previous steps)
+    assert np.abs(s["T_c"]).max() == 0.5 * 9e149 + 0.5 * 9e149 and np.sort(np.abs(s["T_c"].ravel()))[-2] < 1
+    assert not s["T_in"].any() and not s["s_c"].any()
