@@ -82,6 +82,21 @@ def as_input_rows(X, n_in):
     return as_float_array(X, "X", 2, f"(T, {n_in})")
 
 
+def as_target_rows(Y, T, K):
+    """The targets of a many-steps call of ``T`` rows as float64 of shape
+    (T, K), NaN for no target (a masked entry is one); with one output, shape
+    (T,) is T steps of it.  :class:`InputError` for no ``Y`` or another shape."""
+    if Y is None:
+        raise InputError(f"Y must be an array of shape ({T}, {K}); use NaN for steps without target")
+    Y = as_array(Y, "Y", f"({T}, {K})", keep_mask=True)  # masked targets become NaN
+    if Y.ndim == 1 and K == 1:
+        Y = Y.reshape(-1, 1)
+    Y = as_float_array(Y, "Y", 2, f"({T}, {K})")
+    if Y.shape != (T, K):
+        raise InputError(f"Y must have shape ({T}, {K}), one row per row of X; got {Y.shape}")
+    return Y
+
+
 def as_input(x, n_in):
     """One step's input as float64 of shape (n_in,) by the rules of
     :func:`as_float_array`; with one input unit a number, a bool or a 0-d

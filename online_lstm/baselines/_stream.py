@@ -12,9 +12,9 @@ from .. import kernels as _k
 from ..errors import DivergenceError, InputError, NoPendingStepError
 from ..layout import MAGNITUDE_LIMIT
 from .._validate import (
-    DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_float_array,
-    as_input, as_input_rows, as_target, check_flag, check_state_mapping, checked_init_range,
-    checked_lr, checked_out, checked_weights, seeded_rng,
+    DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_input, as_input_rows, as_target,
+    as_target_rows, check_flag, check_state_mapping, checked_init_range, checked_lr, checked_out,
+    checked_weights, seeded_rng,
 )
 from . import _common as _c
 from .network import Network
@@ -288,17 +288,7 @@ class StreamLearner(FixedAfterBuild):
         net = self.network
         X = as_input_rows(X, net.n_in)
         T, K = X.shape[0], net.n_out
-        if learn:
-            if Y is None:
-                raise InputError(f"Y must be an array of shape ({T}, {K}); use NaN for steps without target")
-            Y = as_array(Y, "Y", f"({T}, {K})", keep_mask=True)  # masked targets become NaN
-            if Y.ndim == 1 and K == 1:
-                Y = Y.reshape(-1, 1)
-            Y = as_float_array(Y, "Y", 2, f"({T}, {K})")
-            if Y.shape != (T, K):
-                raise InputError(f"Y must have shape ({T}, {K}), one row per row of X; got {Y.shape}")
-        else:
-            Y = X
+        Y = as_target_rows(Y, T, K) if learn else X
         r = self._mask(resets, T)
         o = np.empty((T, K)) if out is None else self._out_buf(out, T)
         if self._grows and self._ensure_capacity(
