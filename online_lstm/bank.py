@@ -135,7 +135,10 @@ def _per_learner(name, value, n):
     if isinstance(value, Real):  # (as_real: an int too large for a float is a ValueError naming it)
         arr = np.full(n, as_real(value, name, "a number or one number per learner"))
     else:
-        arr = as_array(value, name, f"() or ({n},)")
+        arr = as_array(value, name, f"() or ({n},)", keep_mask=True)
+        if np.ma.is_masked(arr):  # np.asarray would read the data under the mask (np.ma.masked as 0.0)
+            raise ValueError(f"{name} has masked (missing) entries; give a number for every learner")
+        arr = np.ma.getdata(arr)
         if arr.dtype.kind not in "iuf":  # no strings ("0.5") and no bools, as OnlineLSTM refuses them
             raise ValueError(f"{name} must be a number or one number per learner; got dtype {arr.dtype}")
         arr = arr.astype(np.float64)

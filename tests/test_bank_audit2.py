@@ -1,0 +1,30 @@
+"""Second audit of the learner bank (branch audit-bank2): each test is a
+defect found there, checked against N separate OnlineLSTM learners."""
+
+import numpy as np
+import pytest
+
+from online_lstm import OnlineLSTM
+from online_lstm.bank import LearnerBank
+
+
+@pytest.mark.parametrize("name", ["lr", "state_bound"])
+@pytest.mark.parametrize("value", [lambda: np.ma.masked_array([0.5, 0.2, 0.3], mask=[True, False, False]),
+                                   lambda: np.ma.masked_array(0.5, mask=True), lambda: np.ma.masked])
+def test_a_masked_per_learner_hyper_parameter_is_refused_not_read_through_its_mask(name, value):
+    """bank.lr = a masked array took the data under the mask (np.ma.masked
+    gave lr 0.0: learning silently off), where OnlineLSTM refuses a masked
+    lr and the bank refuses masked weights and resets."""
+    single = OnlineLSTM(2, 1, seed=0)
+    with pytest.raises(ValueError):
+        setattr(single, name, value())
+    bank = LearnerBank(3, 2, 1, seed=0, parallel=False, lr=[0.1, 0.2, 0.3], state_bound=[1.0, 2.0, 3.0])
+    before = getattr(bank, name)
+    with pytest.raises(ValueError, match="masked"):
+        setattr(bank, name, value())
+    assert np.array_equal(getattr(bank, name), before)
+    with pytest.raises(ValueError, match="masked"):
+        LearnerBank(3, 2, 1, seed=0, **{name: value()})
+    # a masked array without masked entries is its numbers
+    setattr(bank, name, np.ma.masked_array([0.4, 0.5, 0.6], mask=False))
+    assert np.array_equal(getattr(bank, name), [0.4, 0.5, 0.6])
