@@ -366,7 +366,12 @@ class LearnerBank(FixedAfterBuild):
         lr, bound = self.lr, self.state_bound
         p.update(lr=float(lr[0]) if np.all(lr == lr[0]) else lr,
                  state_bound=float(bound[0]) if np.all(bound == bound[0]) else bound,
-                 seed=self.seed, parallel=self.parallel)
+                 seed=list(self.seed) if isinstance(self.seed, list) else self.seed,  # (a copy: see below)
+                 parallel=self.parallel)
+        # the list of seeds is copied: a caller editing the returned dict
+        # would otherwise change the bank's seed, so that clone() built other
+        # learners and a saved checkpoint no longer loaded (its bank_seed no
+        # longer the learners' seeds)
         return {"n_learners": self.n_learners, **p}
 
     def clone(self, **changes) -> LearnerBank:

@@ -28,3 +28,18 @@ def test_a_masked_per_learner_hyper_parameter_is_refused_not_read_through_its_ma
     # a masked array without masked entries is its numbers
     setattr(bank, name, np.ma.masked_array([0.4, 0.5, 0.6], mask=False))
     assert np.array_equal(getattr(bank, name), [0.4, 0.5, 0.6])
+
+
+def test_editing_get_params_leaves_the_bank_s_seed_alone(tmp_path):
+    """get_params()["seed"] was the bank's own list: editing the returned
+    dict (as a parameter search does) changed the bank's seed, so clone()
+    built other learners and a checkpoint saved afterwards failed to load
+    (its bank_seed no longer the learners' seeds)."""
+    bank = LearnerBank(3, 2, 1, seed=[1, 2, 3], parallel=False)
+    params = bank.get_params()
+    params["seed"][0] = 99
+    assert bank.seed == [1, 2, 3] and bank.get_params()["seed"] == [1, 2, 3]
+    assert np.array_equal(bank.clone().theta_, bank.theta_)
+    bank.save(tmp_path / "bank.npz")
+    back = LearnerBank.load(tmp_path / "bank.npz")
+    assert back.seed == [1, 2, 3] and np.array_equal(back.theta_, bank.theta_)
