@@ -971,4 +971,17 @@ class LearnerBank(FixedAfterBuild):
         self.load_state_arrays(d["state"])
 
 
+def _shared_param(name):
+    """Read-only attribute for constructor argument ``name``, which every
+    learner shares (as ``OnlineLSTM.<name>``; get_params() holds it too)."""
+    return property(lambda self: getattr(self._proto, name),
+                    doc=f"Constructor argument ``{name}``, the same for every learner (fixed once built).")
+
+
+# every constructor argument is an attribute, as on OnlineLSTM (lr, state_bound,
+# seed, parallel and n_learners are the bank's own)
+for _name in sorted(_FIXED_PARAMS - {"n_learners", "seed", "layout"}):
+    setattr(LearnerBank, _name, _shared_param(_name))
+del _name
+
 __all__ = ["LearnerBank", "BankDivergenceError"]

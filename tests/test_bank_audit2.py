@@ -43,3 +43,20 @@ def test_editing_get_params_leaves_the_bank_s_seed_alone(tmp_path):
     bank.save(tmp_path / "bank.npz")
     back = LearnerBank.load(tmp_path / "bank.npz")
     assert back.seed == [1, 2, 3] and np.array_equal(back.theta_, bank.theta_)
+
+
+def test_every_constructor_argument_is_an_attribute_as_on_a_learner():
+    """bank.n_out, bank.update, bank.max_delay, ... raised AttributeError
+    (while assigning them said they were 'fixed once the bank is built'):
+    OnlineLSTM has every constructor argument as an attribute, and the
+    bank promises the same inspect surface."""
+    kw = dict(n_in=3, n_out=2, n_blocks=2, block_size=1, output_gates=True, connectivity="B",
+              bias="all", g="g1", h="id", init_range=0.3, in_gate_bias=-1.0, out_gate_bias=[-1, -2],
+              forget_gate=True, peepholes=True, forget_gate_bias=2.0, update="sequence", max_delay=2)
+    bank = LearnerBank(2, **kw, seed=0, parallel=False)
+    single = OnlineLSTM(**kw, seed=0)
+    params = bank.get_params()
+    for name in list(kw) + ["on_divergence"]:
+        assert getattr(bank, name) == getattr(single, name) == params[name], name
+        with pytest.raises(AttributeError, match="fixed"):
+            setattr(bank, name, getattr(bank, name))
