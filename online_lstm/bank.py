@@ -554,7 +554,7 @@ class LearnerBank(FixedAfterBuild):
 
         Parameters
         ----------
-        X : array of shape (N, n_in)
+        X : array of shape (N, n_in) (or (N,) when n_in == 1)
             ``X[l]`` is the input of learner ``l``.
         Y : array of shape (N, n_out) (or (N,) when n_out == 1), optional
             Targets; NaN entries (or ``Y=None``) mean no target.
@@ -599,7 +599,7 @@ class LearnerBank(FixedAfterBuild):
 
         Parameters
         ----------
-        X : array of shape (N, T, n_in)
+        X : array of shape (N, T, n_in) (or (N, T) when n_in == 1)
         Y : array of shape (N, T, n_out) (or (N, T) when n_out == 1)
             NaN where there is no target.
         resets : bool array of shape (N, T), optional
@@ -707,9 +707,11 @@ class LearnerBank(FixedAfterBuild):
         bad = np.flatnonzero(wants & ((ages < 0) | (ages > oldest)))
         if bad.size:
             l = int(bad[0])
-            raise InputError(f"{what}: learner {l} has no step of age {int(ages[l])}: ages go from "
-                             f"0 (the last step) to {int(oldest[l])} (max_delay={lay.max_delay}, "
-                             f"{int(self._mems[l, M_STEP])} steps taken). No learner was changed.")
+            why = ("it has taken no step yet" if oldest[l] < 0 else
+                   f"ages go from 0 (the last step) to {int(oldest[l])} (max_delay={lay.max_delay}, "
+                   f"{int(self._mems[l, M_STEP])} steps taken)")
+            raise InputError(f"{what}: learner {l} has no step of age {int(ages[l])}: {why}."
+                             + (" No learner was changed." if what != "open_targets" else ""))
         return ages
 
     def _open_flags(self, ages):

@@ -60,3 +60,21 @@ def test_every_constructor_argument_is_an_attribute_as_on_a_learner():
         assert getattr(bank, name) == getattr(single, name) == params[name], name
         with pytest.raises(AttributeError, match="fixed"):
             setattr(bank, name, getattr(bank, name))
+
+
+def test_a_late_target_before_any_step_says_that_no_step_was_taken():
+    """As a single learner says it: the bank's message read "ages go from 0 (the
+    last step) to -1", and open_targets, which changes nothing, said "No learner
+    was changed"."""
+    import numpy as np
+    import pytest
+
+    from online_lstm import InputError, LearnerBank, OnlineLSTM
+
+    bank = LearnerBank(2, 2, 1, seed=0, max_delay=2)
+    with pytest.raises(InputError, match="no step of age 0: it has taken no step yet.$"):
+        bank.open_targets(0)
+    with pytest.raises(InputError, match="it has taken no step yet. No learner was changed.$"):
+        bank.learn_delayed(np.full(2, 0.5), 0)
+    with pytest.raises(InputError, match="no step has been taken yet"):
+        OnlineLSTM(2, 1, seed=0, max_delay=2).open_targets(0)
