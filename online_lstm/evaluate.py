@@ -160,6 +160,19 @@ def _metric_name(m):
     return getattr(m, "name", None) if isinstance(getattr(m, "name", None), str) else type(m).__name__
 
 
+def _needs_proba(m) -> bool:
+    """A River metric scored on class probabilities (ROCAUC, LogLoss, ...):
+    its ``requires_labels`` is False."""
+    return getattr(m, "requires_labels", True) is False
+
+
+def _river_classifier(model) -> bool:
+    """A River classifier (or a pipeline ending in one), which River's own loop
+    asks for ``predict_proba_one`` when its metric needs probabilities."""
+    river_base = sys.modules.get("river.base")  # imported if model is one
+    return river_base is not None and isinstance(model, river_base.Classifier)
+
+
 def _step_learner(model) -> bool:
     """An OnlineLSTM, RTRL or BPTT: ``predict_one`` takes the step (the state
     advances), so the label is learned with ``learn_last``/``learn_delayed``,
@@ -274,6 +287,10 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         :class:`RMSE`, :class:`Accuracy`) or objects with River's metric
         protocol, ``update(y_true, y_pred)`` and ``get()``.  Observations
         without a target are predicted (the state advances) but not scored.
+        As in River's loop, a River classifier is asked for
+        ``predict_proba_one`` when a metric needs probabilities (its
+        ``requires_labels`` is False: ROCAUC, LogLoss, ...); the other
+        metrics then get the most likely class.
     step : int
         Yield a row every ``step`` observations, and after the last one.
     progress : bool or tqdm
@@ -367,11 +384,17 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         else:
             if y_pred is not _UNSCORED and y_pred is not None and not (isinstance(y_pred, dict)
                                                                        and not y_pred):
-                for m in ms:
-                    m.update(y, y_pred)
+                for m, p in zip(ms, by_label):
+                    # a label metric of a run with probabilities: the most likely class, as
+                    # River's Classifier.predict_one and its Metrics collection make it
+                    m.update(y, max(y_pred, key=y_pred.get) if p else y_pred)
             model.learn_one(x, y)
 
     no_label = not array_model and _takes_missing_labels(model)
+    # as River's loop: a River classifier is asked for probabilities when a metric needs them
+    proba = not array_model and _river_classifier(model) and any(_needs_proba(m) for m in ms)
+    by_label = [proba and not _needs_proba(m) for m in ms]
+    predict = model.predict_proba_one if proba else model.predict_one
     owed = collections.deque()  # (i, x, y, y_pred) of labels not yet delivered
     n = 0
     t0 = time.perf_counter()
@@ -409,7 +432,7 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
                         y_pred = buf.copy()  # a metric may keep it; buf is the next step's
                     owed.append((n, x, y, y_pred))
             else:
-                y_pred = model.predict_one(x)
+                y_pred = predict(x)
                 if _has_target(y):
                     owed.append((n, x, y, y_pred))
                 elif no_label:  # "no label" is delivered too, in its place
