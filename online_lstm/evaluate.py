@@ -191,6 +191,20 @@ def _sizes(model):
     return net.n_in, net.n_out
 
 
+def _snapshot(model):
+    """The state of an OnlineLSTM, RTRL or BPTT, for :func:`_restore`: an
+    OnlineLSTM's one flat memory (a copy of it is cheap enough to take at every
+    sequence start), a competitor's :meth:`state_arrays`."""
+    return model._mem.copy() if isinstance(model, OnlineLSTM) else model.state_arrays()
+
+
+def _restore(model, saved):
+    if isinstance(model, OnlineLSTM):
+        model._mem[:] = saved
+    else:
+        model.load_state_arrays(saved)
+
+
 def _has_target(y):
     """False for None, pandas' NA, NaN, or a non-empty array (or list) of NaN
     only.  (An OnlineLSTM's target is checked again once converted: a pandas
@@ -270,7 +284,10 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         take.  ``new_sequence`` True (or a non-zero number) resets the model
         before the observation (``model.reset()``); False, 0, None, NaN and
         ``pd.NA`` do not, and other types are refused.  A refused item
-        changes nothing, not even by the labels due before it.  A River
+        changes nothing, not even by the labels due before it.  A step an
+        ``OnlineLSTM``, ``RTRL`` or ``BPTT`` refuses (``DivergenceError``)
+        leaves it as before the item's reset; the labels due before it,
+        with a delay, stay learned.  A River
         adapter of :mod:`online_lstm.river` (alone or last in a pipeline)
         gets ``learn_one(x, None)`` for an observation without a label, in
         its place in the label order (not scored), as River's own loop
@@ -421,10 +438,16 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
             # nothing), and before its reset and step (n steps taken)
             while owed and owed[0][0] + delay <= n:
                 answer(*owed.popleft())
-            if new_seq:
-                model.reset()
             if array_model:
-                model.predict_one(x, out=buf)
+                saved = _snapshot(model) if new_seq else None
+                try:
+                    if new_seq:
+                        model.reset()
+                    model.predict_one(x, out=buf)
+                except BaseException:  # a step the learner refuses: its reset undone too
+                    if saved is not None:
+                        _restore(model, saved)
+                    raise
                 if has:
                     if scalar:  # metrics see floats, as with a River regressor
                         y, y_pred = float(y[0]), float(buf[0])
@@ -432,6 +455,8 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
                         y_pred = buf.copy()  # a metric may keep it; buf is the next step's
                     owed.append((n, x, y, y_pred))
             else:
+                if new_seq:
+                    model.reset()
                 y_pred = predict(x)
                 if _has_target(y):
                     owed.append((n, x, y, y_pred))

@@ -3,8 +3,10 @@ failed before its fix."""
 
 import itertools
 
+import numpy as np
 import pytest
 
+from online_lstm import OnlineLSTM
 from online_lstm.evaluate import progressive_val
 
 river = pytest.importorskip("river")
@@ -76,3 +78,31 @@ class Seen:
 
     def get(self):
         return len(self.preds)
+
+
+def _same_state(a, b):
+    sa, sb = a.state_arrays(), b.state_arrays()
+    return sa.keys() == sb.keys() and all(np.array_equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "rtrl"])
+@pytest.mark.parametrize("delay", [None, 1])
+def test_a_step_the_learner_refuses_leaves_its_reset_undone(kind, delay):
+    """A new-sequence item whose step the learner refuses (DivergenceError:
+    a trace would pass 1e150; zero weights, so the input alone does it)
+    left the learner reset: its traces (and states) were wiped although the
+    error says the learner holds the state from before the step."""
+    from online_lstm.baselines import RTRL
+    from online_lstm.errors import DivergenceError
+
+    if kind == "lstm":
+        make, huge = (lambda: OnlineLSTM(1, 1, 1, 1, bias="none", init_range=0.0, seed=0)), 3e150
+    else:
+        make, huge = (lambda: RTRL(1, 1, 2, init_range=0.0, seed=0)), 1e200
+    good = [(np.array([0.5]), 0.2), (np.array([0.4]), 0.3), (np.array([0.3]), None)]
+    ref = make()
+    progressive_val(good, ref, delay=delay)
+    m = make()
+    with pytest.raises(DivergenceError):
+        progressive_val(good + [(np.array([huge]), 0.1, True)], m, delay=delay)
+    assert m.n_steps_ == 3 and _same_state(m, ref)
