@@ -333,8 +333,9 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
     ------
     dict
         ``{"step": n, <metric name>: value, ..., "seconds": s, "us_per_obs": u}``
-        where ``s`` is the wall time since the start (predicting, scoring
-        and learning) and ``u = 1e6 s / n``.
+        where ``s`` is the wall time since the start (reading the stream,
+        predicting, scoring and learning; not the time the caller spends
+        between rows) and ``u = 1e6 s / n``.
     """
     if isinstance(step, (bool, np.bool_)) or not isinstance(step, Integral) or step < 1:
         raise ValueError(f"step must be a positive integer; got {step!r}")
@@ -468,7 +469,10 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
             if bar is not None:
                 bar.update(1)
             if n % step == 0:
-                yield row(n, t0)
+                r = row(n, t0)
+                held = time.perf_counter()
+                yield r
+                t0 += time.perf_counter() - held  # the caller's time with the row is not ours
         while owed:  # the labels still owed arrive after the last observation
             answer(*owed.popleft())
         if n and (n % step != 0 or delay):  # (an empty stream has no row)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from online_lstm import OnlineLSTM
-from online_lstm.evaluate import progressive_val
+from online_lstm.evaluate import iter_progressive_val, progressive_val
 
 river = pytest.importorskip("river")
 from river import datasets, evaluate, linear_model, metrics, preprocessing  # noqa: E402
@@ -106,3 +106,26 @@ def test_a_step_the_learner_refuses_leaves_its_reset_undone(kind, delay):
     with pytest.raises(DivergenceError):
         progressive_val(good + [(np.array([huge]), 0.1, True)], m, delay=delay)
     assert m.n_steps_ == 3 and _same_state(m, ref)
+
+
+class Constant:
+    """A River-like model: predicts 0, learns nothing (takes no time)."""
+
+    def predict_one(self, x):
+        return 0.0
+
+    def learn_one(self, x, y):
+        pass
+
+
+def test_the_time_a_caller_holds_a_row_is_not_counted():
+    """seconds is the time spent evaluating: a caller that plots each row
+    (here: sleeps 0.2 s) made it, and us_per_obs, grow by its own time."""
+    import time
+
+    rows = []
+    for r in iter_progressive_val([({}, 1.0)] * 6, Constant(), step=2):
+        rows.append(r)
+        time.sleep(0.2)
+    assert [r["step"] for r in rows] == [2, 4, 6]
+    assert rows[-1]["seconds"] < 0.1
