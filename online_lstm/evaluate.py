@@ -361,6 +361,9 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
     names = [_metric_name(m) for m in ms]
     if len(set(names)) != len(names):
         raise ValueError(f"metric names must be distinct; got {names}")
+    taken = sorted(set(names) & {"step", "seconds", "us_per_obs"})
+    if taken:  # its value would replace the row's own column, or be replaced by it
+        raise ValueError(f"a metric may not be named {taken[0]!r}, a column of every row")
     if isinstance(progress, (bool, np.bool_)):
         progress = bool(progress)  # np.True_ too makes a bar
     elif not (progress is None or hasattr(progress, "update")):

@@ -129,3 +129,15 @@ def test_the_time_a_caller_holds_a_row_is_not_counted():
         time.sleep(0.2)
     assert [r["step"] for r in rows] == [2, 4, 6]
     assert rows[-1]["seconds"] < 0.1
+
+
+@pytest.mark.parametrize("name", ["step", "seconds", "us_per_obs"])
+def test_a_metric_named_as_a_column_of_every_row_is_refused(name):
+    """A metric named "step" replaced the step count in every row (1.0, 1.0
+    for steps 2 and 4) and one named "seconds" was lost under the time."""
+    from online_lstm.evaluate import MAE
+
+    metric = type("Named", (MAE,), {"name": name})()
+    with pytest.raises(ValueError, match=f"may not be named '{name}'"):
+        progressive_val([({}, 1.0)] * 4, Constant(), [metric], step=2)
+    assert metric.n == 0
