@@ -307,7 +307,9 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         As in River's loop, a River classifier is asked for
         ``predict_proba_one`` when a metric needs probabilities (its
         ``requires_labels`` is False: ROCAUC, LogLoss, ...); the other
-        metrics then get the most likely class.
+        metrics then get the most likely class.  A River metric that is not
+        for a River model (its ``works_with``: Accuracy of a regressor) is
+        refused, as River's loop refuses it.
     step : int
         Yield a row every ``step`` observations, and after the last one.
     progress : bool or tqdm
@@ -361,6 +363,11 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
     names = [_metric_name(m) for m in ms]
     if len(set(names)) != len(names):
         raise ValueError(f"metric names must be distinct; got {names}")
+    river_base = sys.modules.get("river.base")  # imported if model is a River estimator
+    if not array_model and river_base is not None and isinstance(model, river_base.Estimator):
+        for m in ms:  # as River's loop: no Accuracy of a regressor (0.0), no MAE of a classifier
+            if hasattr(m, "works_with") and not m.works_with(model):
+                raise ValueError(f"{type(m).__name__} metric is not compatible with {model}")
     taken = sorted(set(names) & {"step", "seconds", "us_per_obs"})
     if taken:  # its value would replace the row's own column, or be replaced by it
         raise ValueError(f"a metric may not be named {taken[0]!r}, a column of every row")

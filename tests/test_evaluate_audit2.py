@@ -141,3 +141,16 @@ def test_a_metric_named_as_a_column_of_every_row_is_refused(name):
     with pytest.raises(ValueError, match=f"may not be named '{name}'"):
         progressive_val([({}, 1.0)] * 4, Constant(), [metric], step=2)
     assert metric.n == 0
+
+
+@pytest.mark.parametrize("make", [metrics.Accuracy, metrics.ROCAUC])
+def test_a_river_metric_not_for_the_model_is_refused_as_river_refuses_it(make):
+    """Accuracy or ROCAUC of a River regressor: River's loop refuses it
+    (works_with); ours scored it, Accuracy 0.0 and ROCAUC -0.0, silently."""
+    data = [({"a": float(i)}, float(i)) for i in range(6)]
+    model = preprocessing.StandardScaler() | linear_model.LinearRegression()
+    with pytest.raises(ValueError, match="not compatible"):
+        list(evaluate.iter_progressive_val_score(data, model, make()))
+    with pytest.raises(ValueError, match=f"{make.__name__} metric is not compatible"):
+        progressive_val(data, model, [metrics.MAE(), make()])
+    assert model["LinearRegression"].weights == {}  # refused before any step
