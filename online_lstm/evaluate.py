@@ -284,10 +284,11 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         take.  ``new_sequence`` True (or a non-zero number) resets the model
         before the observation (``model.reset()``); False, 0, None, NaN and
         ``pd.NA`` do not, and other types are refused.  A refused item
-        changes nothing, not even by the labels due before it.  A step an
-        ``OnlineLSTM``, ``RTRL`` or ``BPTT`` refuses (``DivergenceError``)
-        leaves it as before the item's reset; the labels due before it,
-        with a delay, stay learned.  A River
+        changes nothing, not even by the labels due before it.  A step the
+        model refuses (an exception of its ``predict_one``, e.g. a
+        ``DivergenceError``) leaves an ``OnlineLSTM``, ``RTRL`` or ``BPTT``
+        as before the item's reset (another model stays reset); the labels
+        due before it, with a delay, stay learned.  A River
         adapter of :mod:`online_lstm.river` (alone or last in a pipeline)
         gets ``learn_one(x, None)`` for an observation without a label, in
         its place in the label order (not scored), as River's own loop
@@ -309,9 +310,14 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         ``requires_labels`` is False: ROCAUC, LogLoss, ...); the other
         metrics then get the most likely class.  A River metric that is not
         for a River model (its ``works_with``: Accuracy of a regressor) is
-        refused, as River's loop refuses it.
+        refused, as River's loop refuses it.  A metric object is updated in
+        place (as River's loop updates its metric): pass a new one to each
+        run, or the second run's rows also count the first run's
+        observations (a name such as ``"mae"`` makes a new one each time).
     step : int
-        Yield a row every ``step`` observations, and after the last one.
+        Yield a row every ``step`` observations, and after the last one
+        (River's loop counts the labels delivered, which differ with a
+        delay, and yields no row for a stream shorter than ``step``).
     progress : bool or tqdm
         Show a tqdm progress bar (or update the one given: anything with
         ``update(n)``, left open).
