@@ -661,7 +661,8 @@ def _real_label(y) -> float:
     """A regression label as a float; None (or pandas' ``pd.NA``) means no label (NaN)."""
     if is_missing(y):
         return math.nan
-    if isinstance(y, numbers.Real):  # float, int, bool and NumPy's scalars; not "1.5"
+    if isinstance(y, (numbers.Real, np.bool_)):  # float, int, bool and NumPy's scalars (np.bool_
+        # is no numbers.Real, but is a bool as the learner's targets take it); not "1.5"
         try:
             f = float(y)
         except OverflowError:
