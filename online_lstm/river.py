@@ -803,7 +803,9 @@ class LSTMRegressor(_StreamLSTM, base.Regressor):
                 self._hi = y
         lo, scale, m = self._map()
         t = (y - lo) / scale + m
-        if self.target_range is not None and not 0.0 <= t <= 1.0 and y == y:
+        # the ends lo - d and hi + d are in: t computed from them can miss 0 or 1 by a rounding
+        # error (a tolerance of 1e-12 of the output's range, far below any label's precision)
+        if self.target_range is not None and not -1e-12 <= t <= 1.0 + 1e-12 and y == y:
             lo, hi = self.target_range_
             raise InputError(f"label {y!r} is beyond what target_range={self.target_range!r} can "
                              f"express: predictions lie in [{lo - m * scale:g}, {hi + m * scale:g}]; "

@@ -30,3 +30,25 @@ def test_a_numpy_bool_regression_label_is_learned_as_a_bool():
     (p0, t0, r0, n0), (p1, t1, r1, n1) = runs
     assert p0 == p1 and r0 == r1 == (0.0, 1.0) and n0 == n1 == len(labels)
     np.testing.assert_array_equal(t0, t1)
+
+
+def test_labels_at_the_ends_of_a_fixed_target_range_are_accepted():
+    """The documented reachable interval is [lo - d, hi + d] with
+    d = m (hi - lo) / (1 - 2 m), and the refusal message names it; a label
+    at either end was refused for about one range in five, because the
+    target computed from it missed [0, 1] by a rounding error."""
+    from online_lstm.errors import InputError
+
+    rng = np.random.default_rng(0)
+    for _ in range(150):
+        lo = float(rng.uniform(-100, 100))
+        hi = lo + float(rng.uniform(1e-3, 300))
+        m = float(rng.choice([0.05, 0.1, 0.2, 0.3]))
+        d = m * (hi - lo) / (1 - 2 * m)
+        model = LSTMRegressor(n_blocks=1, block_size=1, seed=0, target_range=(lo, hi), target_margin=m)
+        for y in (lo - d, hi + d, lo, hi):
+            model.learn_one({"a": 1.0}, y)
+        for y in (lo - d - 1e-6 * (hi - lo), hi + d + 1e-6 * (hi - lo)):  # truly beyond: refused
+            with pytest.raises(InputError, match="beyond what target_range"):
+                model.learn_one({"a": 1.0}, y)
+        assert model.learner_.n_updates_ == 4
