@@ -92,9 +92,12 @@ The rules, with ``id_key`` (it needs ``max_delay > 0``):
   :meth:`OnlineLSTM.learn_delayed` does; a label of None counts as the
   observation's label (nothing is learned).
 * ``predict_one(x)`` with the id of a step still waiting for its label is
-  the same observation asked again if ``x`` equals that step's ``x``: the
-  same answer, no new step.  With other features it raises
-  :class:`~online_lstm.errors.InputError`: ids must be unique.  Once its
+  the same observation asked again, whatever its other features: the same
+  answer, no new step.  Its features may differ because a transformer
+  learned meanwhile: River's delayed loop asks again for an observation
+  whose label is None, after the labels due in between went through the
+  scaler of the recipe above.  So ids must be unique: a second
+  observation under an id still waiting is taken for the first.  Once its
   label is in, an id may name a new observation.
 * An ``x`` without the id, or whose id is None, NaN, ``pd.NA`` or not
   hashable, raises :class:`~online_lstm.errors.InputError`.
@@ -541,11 +544,10 @@ class _StreamLSTM:
         if target is None:
             key = self._id_of(x)
             e = self._ids.get(key)
-            if e is not None and e[1] is not None:  # predicted, waiting for its label
-                if not _same_observation(x, e[1]):
-                    raise InputError(f"id {key!r} is already waiting for its label with other "
-                                     f"features; ids must be unique per observation")
-                return self._asked_again(e[2])  # the same observation, asked again
+            if e is not None and e[1] is not None:  # predicted, waiting for its label:
+                # the same observation asked again; only the id is read, as in learn_one
+                # (a scaler before the adapter may have learned since, changing x)
+                return self._asked_again(e[2])
         else:
             key, e = self._id_label(x)
             if e is _LATE:

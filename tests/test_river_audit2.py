@@ -52,3 +52,22 @@ def test_labels_at_the_ends_of_a_fixed_target_range_are_accepted():
             with pytest.raises(InputError, match="beyond what target_range"):
                 model.learn_one({"a": 1.0}, y)
         assert model.learner_.n_updates_ == 4
+
+
+@pytest.mark.parametrize("delay", [3, "wait"])
+def test_the_id_recipe_runs_rivers_delayed_loop_with_missing_labels(delay):
+    """docs/river.md: River's delayed loop asks again (predict_one) for an
+    observation whose label is None, and with id_key that is the same
+    observation.  Behind the documented recipe's scaler, which learns from
+    the labels due in between, the x asked again differs from the first, and
+    the adapter raised InputError ("ids must be unique") at the first missing
+    label.  Now: one step per observation, one update per label."""
+    from river import compose, evaluate, metrics, preprocessing
+
+    data = [({"id": f"trip {i}", "km": i % 7, "wait": i % 5}, None if i % 4 == 0 else 2.0 * (i % 7))
+            for i in range(120)]
+    lstm = LSTMRegressor(n_blocks=2, block_size=1, max_delay=5, id_key="id", seed=1)
+    model = (compose.Discard("id") | preprocessing.StandardScaler()) + compose.Select("id") | lstm
+    evaluate.progressive_val_score(data, model, metrics.MAE(), delay=delay)
+    assert lstm.learner_.n_steps_ == 120 and lstm.learner_.n_updates_ == 90
+    assert lstm.n_late_labels_ == 0 and lstm.feature_names_ == ["km", "wait"]
