@@ -71,3 +71,33 @@ def test_the_id_recipe_runs_rivers_delayed_loop_with_missing_labels(delay):
     evaluate.progressive_val_score(data, model, metrics.MAE(), delay=delay)
     assert lstm.learner_.n_steps_ == 120 and lstm.learner_.n_updates_ == 90
     assert lstm.n_late_labels_ == 0 and lstm.feature_names_ == ["km", "wait"]
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_rivers_chains_take_one_step_per_observation_with_the_scaler_inside(kind):
+    """docs/river.md: a chain predicts again inside learn_one.  With the
+    scaler inside the chain's model that x is the one predicted (one step per
+    observation); with the scaler in front of the chain it has been rescaled
+    meanwhile and takes a second step, as the page warns."""
+    from river import evaluate, metrics, multioutput, preprocessing
+
+    from online_lstm.river import LSTMClassifier
+
+    rng = np.random.default_rng(0)
+    xs = [{f"f{j}": float(rng.normal()) for j in range(3)} for _ in range(40)]
+    if kind == "classifier":
+        chain, model = multioutput.ClassifierChain, LSTMClassifier(n_blocks=2, block_size=1, seed=1)
+        data = [(x, {0: x["f0"] > 0, 1: x["f1"] > 0}) for x in xs]
+        metric = metrics.multioutput.MicroAverage(metrics.Jaccard())
+    else:
+        chain, model = multioutput.RegressorChain, LSTMRegressor(n_blocks=2, block_size=1, seed=1)
+        data = [(x, {0: x["f0"], 1: x["f1"]}) for x in xs]
+        metric = metrics.multioutput.MicroAverage(metrics.MAE())
+    inside = chain(preprocessing.StandardScaler() | model, order=[0, 1])
+    evaluate.progressive_val_score(data, inside, metric.clone())
+    for o in (0, 1):
+        learner = inside[o][-1].learner_
+        assert learner.n_steps_ == learner.n_updates_ == len(data)
+    in_front = chain(model, order=[0, 1])
+    evaluate.progressive_val_score(data, preprocessing.StandardScaler() | in_front, metric.clone())
+    assert in_front[0].learner_.n_steps_ == 2 * len(data) - 1  # the first x is all zeros both times
