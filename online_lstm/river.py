@@ -247,7 +247,13 @@ class _StreamLSTM:
                              f"adapter; got a {type(self.seed).__name__}, which a clone would "
                              f"share or could not reproduce")
         params = {name: getattr(self, name) for name in _LEARNER_PARAMS}
-        self._learner = OnlineLSTM(n_in=1, n_out=n_out, **params)  # validates the parameters
+        try:
+            self._learner = OnlineLSTM(n_in=1, n_out=n_out, **params)  # validates the parameters
+        except ValueError as exc:
+            if str(exc).startswith("seed must be"):  # the learner's message lists what it takes
+                raise ValueError(f"seed must be None or an int >= 0 (or a sequence of them) for a "
+                                 f"River adapter; got {self.seed!r:.60}") from None
+            raise
         try:
             hash(self.reset_key)
         except TypeError:  # every call would fail on it, with "unhashable type"

@@ -101,3 +101,16 @@ def test_rivers_chains_take_one_step_per_observation_with_the_scaler_inside(kind
     in_front = chain(model, order=[0, 1])
     evaluate.progressive_val_score(data, preprocessing.StandardScaler() | in_front, metric.clone())
     assert in_front[0].learner_.n_steps_ == 2 * len(data) - 1  # the first x is all zeros both times
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "x", [1, -2]])
+def test_a_bad_seed_is_named_with_what_an_adapter_takes(seed):
+    """The learner's message listed "a SeedSequence or a Generator", which an
+    adapter refuses (a clone could not reproduce them)."""
+    from online_lstm.river import LSTMClassifier, LSTMRegressor
+
+    for cls in (LSTMRegressor, LSTMClassifier):
+        with pytest.raises(ValueError, match=r"^seed must be None or an int >= 0 \(or a sequence of "
+                                             r"them\) for a River adapter; got") as err:
+            cls(seed=seed)
+        assert "Generator" not in str(err.value)
