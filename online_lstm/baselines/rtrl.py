@@ -37,8 +37,9 @@ class RTRL(StreamLearner):
     init_range : float
         Weights start uniform in ``[-init_range, init_range]``.
     lr : float
-        Learning rate; the step is ``lr * e * y`` (spec §3.1, no factor 2),
-        so rates compare with Table 2's.
+        Learning rate; a weight changes by ``lr * sum_k e_k dy_k/dw`` (the
+        error times the influence; spec §3.1, no factor 2), so rates compare
+        with Table 2's.
     update : {"step", "sequence"}
     seed : int or None
 
