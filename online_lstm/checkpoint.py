@@ -302,10 +302,13 @@ def read_checkpoint(path, kind: str | None = None) -> tuple[dict, dict]:
 
 def _member(npz, key, name):
     try:
-        return npz[key]
+        arr = npz[key]
     except Exception as exc:  # bad CRC, truncated member, pickled object array, bad header
         raise CheckpointError(f"{name}: array {key!r} cannot be read (corrupted, or not a plain "
                               f"numeric array): {type(exc).__name__}: {exc}") from None
+    if not isinstance(arr, np.ndarray):  # NpzFile gives the raw bytes of a member that is no .npy
+        raise CheckpointError(f"{name}: member {key!r} is not a .npy array (no .npy header)")
+    return arr
 
 
 def _read_members(npz, name, kind):
