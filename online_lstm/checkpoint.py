@@ -346,7 +346,7 @@ def _read_members(npz, name, kind):
         arr = _member(npz, key, name)
         try:
             shape, dtype, digest = tuple(info["shape"]), np.dtype(info["dtype"]), info["sha256"]
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:  # (np.dtype raises all)
             raise CheckpointError(f"{name}: index entry of {key!r} is malformed ({exc})") from None
         if arr.dtype != dtype or arr.shape != shape:
             raise CheckpointError(f"{name}: array {key!r} is {arr.dtype} {arr.shape}; the index says "

@@ -4,16 +4,22 @@ Each test failed before its fix:
 
 * a member of the archive that is not a ``.npy`` array (raw bytes, which
   ``NpzFile`` hands back as ``bytes``) crashed the reader with an
-  AttributeError instead of a CheckpointError.
+  AttributeError instead of a CheckpointError;
+* an index entry whose dtype NumPy refuses with a ValueError (a sub-array
+  dtype too large for a C int) crashed the reader instead of being named a
+  malformed index entry.
 """
 
 from __future__ import annotations
 
+import io
+import json
 import zipfile
 
 import numpy as np
 import pytest
 
+import online_lstm.checkpoint as ck
 from online_lstm import CheckpointError, LearnerBank, OnlineLSTM
 from online_lstm.baselines import BPTT, RTRL
 
@@ -58,3 +64,26 @@ def test_a_member_that_is_not_a_npy_array_is_a_checkpoint_error(kind, member, ho
     with pytest.raises(CheckpointError):
         model.restore(bad)
     assert _same(model.state_arrays(), before)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("dtype", ["(100000000000,)f8", "(2147483648,)u1", "S99999999999999999999",
+                                   [["a"]], 7])
+def test_an_index_dtype_numpy_refuses_is_a_malformed_entry(kind, dtype, tmp_path):
+    model = KINDS[kind]()
+    path = model.save(tmp_path / "m.npz", fsync=False)
+
+    def change(name, data):
+        if name == "__meta__.npy":
+            meta = json.loads(np.load(io.BytesIO(data)).tobytes())
+            meta["arrays"]["theta"]["dtype"] = dtype
+            buf = io.BytesIO()
+            np.save(buf, np.frombuffer(json.dumps(meta).encode(), np.uint8))
+            data = buf.getvalue()
+        return [(name, data)]
+
+    bad = _rezip(path, tmp_path / "bad.npz", change)
+    with pytest.raises(CheckpointError, match="index entry of 'theta' is malformed"):
+        type(model).load(bad)
+    with pytest.raises(CheckpointError, match="malformed"):
+        ck.read_checkpoint(bad)
