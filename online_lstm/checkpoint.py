@@ -56,7 +56,8 @@ Read checks
 -----------
 Every failure raises :class:`~online_lstm.errors.CheckpointError` (except a
 missing file, ``FileNotFoundError``, and one that cannot be opened, e.g.
-``PermissionError``): not a zip or truncated, no metadata,
+``PermissionError``): not a regular file (a pipe, whose opening would wait
+for a writer, or a device), not a zip or truncated, no metadata,
 another format or format version, another kind, a missing or extra array,
 wrong dtype or shape, a checksum mismatch, a memory layout that cannot be
 mapped, a configuration that does not match the learner restored into.
@@ -285,6 +286,9 @@ def read_checkpoint(path, kind: str | None = None) -> tuple[dict, dict]:
         raise CheckpointError(f"{name} is a directory, not a checkpoint file")
     if not os.path.exists(name):
         raise FileNotFoundError(f"no checkpoint at {name}")
+    if not os.path.isfile(name):  # opening a pipe (or a terminal) waits for a writer for ever
+        raise CheckpointError(f"{name} is not a regular file (a pipe, device or socket); a "
+                              f"checkpoint is read only from a regular file")
     with open(name, "rb"):  # PermissionError & co. as they are: the file is not corrupted
         pass
     try:

@@ -7,13 +7,19 @@ Each test failed before its fix:
   AttributeError instead of a CheckpointError;
 * an index entry whose dtype NumPy refuses with a ValueError (a sub-array
   dtype too large for a C int) crashed the reader instead of being named a
-  malformed index entry.
+  malformed index entry;
+* loading from a named pipe (or a terminal) hung for ever in ``open``
+  waiting for a writer; and with one, a pipe cannot be read as a zip
+  archive anyway.  It is refused, as saving to one is.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -87,3 +93,22 @@ def test_an_index_dtype_numpy_refuses_is_a_malformed_entry(kind, dtype, tmp_path
         type(model).load(bad)
     with pytest.raises(CheckpointError, match="malformed"):
         ck.read_checkpoint(bad)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
+def test_loading_from_a_named_pipe_is_refused_instead_of_hanging(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    code = ("import sys\nfrom online_lstm import CheckpointError, OnlineLSTM\n"
+            "try:\n    OnlineLSTM.load(sys.argv[1])\n"
+            "except CheckpointError as e:\n    print(e)\n")
+    # a subprocess: the hang this guards against cannot be interrupted in-process
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    try:
+        done = subprocess.run([sys.executable, "-c", code, str(fifo)], capture_output=True,
+                              text=True, timeout=30, env=env)
+    except subprocess.TimeoutExpired:
+        pytest.fail("OnlineLSTM.load of a named pipe hangs")
+    assert "not a regular file" in done.stdout, done.stderr
+    with pytest.raises(CheckpointError, match="not a regular file"):
+        ck.read_checkpoint(os.devnull)
