@@ -139,7 +139,9 @@ def widen(learner: OnlineLSTM, n_in: int | None = None, n_out: int | None = None
         ``learner.seed`` and the new sizes, so the result is reproducible
         when the learner was built with an int seed (or a sequence of them,
         or a SeedSequence); with ``seed=None`` or a Generator it draws fresh
-        numbers.
+        numbers.  Anything NumPy cannot seed from, or a bool, is a
+        ValueError, raised before anything is drawn (also when no unit is
+        added).
 
     Returns
     -------
@@ -158,6 +160,13 @@ def widen(learner: OnlineLSTM, n_in: int | None = None, n_out: int | None = None
     n_out = old.n_out if n_out is None else int(n_out)
     if n_in < old.n_in or n_out < old.n_out:
         raise ValueError(f"widen can only add units: ({old.n_in}, {old.n_out}) -> ({n_in}, {n_out})")
+    if rng is not None:  # checked before anything is built (a clone draws from a Generator seed)
+        if isinstance(rng, (bool, np.bool_)):  # NumPy would take True for the seed 1
+            raise ValueError(f"rng must be None, a Generator or an int seed; got the bool {rng!r}")
+        try:
+            rng = np.random.default_rng(rng)  # a Generator is used as it is; an int seeds one
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"rng must be None, a Generator or an int seed; got {rng!r:.80} ({exc})") from None
     new_learner = learner.clone(n_in=n_in, n_out=n_out)
     # what the learner knows of its divergences is not in its state arrays
     new_learner.n_divergences_ = learner.n_divergences_
@@ -167,8 +176,6 @@ def widen(learner: OnlineLSTM, n_in: int | None = None, n_out: int | None = None
         return new_learner
     if rng is None:
         rng = _default_rng(learner.seed, n_in, n_out)
-    else:
-        rng = np.random.default_rng(rng)  # a Generator is used as it is; an int seeds one
     new = new_learner.layout
     # parameters: fresh draws for the new units (the old ones are overwritten by name)
     r = float(learner.init_range)
