@@ -214,6 +214,22 @@ def _warm_up_report(dask_worker):
     return dict(rep) if rep is not None else _warm()
 
 
+class _BarHandler:
+    """The client's handler of a run's progress events: advances ``bar`` until
+    the run ends (then ``bar`` is None).  ``Client.unsubscribe_topic`` tells the
+    scheduler but leaves the handler registered on the Client, so a Client
+    the caller keeps would hold the run's bars, and pass them events that
+    trail the run, for as long as it lives."""
+
+    def __init__(self, bar):
+        self.bar = bar
+
+    def __call__(self, event):
+        bar = self.bar
+        if bar is not None:
+            bar.update(event[1][0], event[1][2])
+
+
 class _Progress:
     """The progress channel of ``experiments._worker`` as Dask events on ``topic``
     (the client's handler advances its progress bar)."""
@@ -387,7 +403,7 @@ def run_trials(jobs, scheduler, done, bar=None, checkpoints=None) -> dict:
         loaded per task), ``per_worker`` (tasks per worker address).
     """
     client, owned = _client(scheduler)
-    futures, topic = [], None
+    futures, topic, handler = [], None, None
     try:
         try:
             client.register_plugin(WarmUp(any(p.competitor is not None for p, _, _ in jobs)))
@@ -405,7 +421,8 @@ def run_trials(jobs, scheduler, done, bar=None, checkpoints=None) -> dict:
         token = uuid.uuid4().hex[:8]
         if bar is not None:
             topic = f"online-lstm-progress-{token}"
-            client.subscribe_topic(topic, lambda event: bar.update(event[1][0], event[1][2]))
+            handler = _BarHandler(bar)
+            client.subscribe_topic(topic, handler)
         trial_of = {f"online-lstm-{p.id}-{k}-{s}-{token}": f"{p.id} #{k}" for p, k, s in jobs}
         futures = [client.submit(_trial, p, k, s, topic, (checkpoints or {}).get((p.id, k)),
                                  key=f"online-lstm-{p.id}-{k}-{s}-{token}", pure=False)
@@ -440,6 +457,8 @@ def run_trials(jobs, scheduler, done, bar=None, checkpoints=None) -> dict:
             client.cancel([f for f in futures if f.status != "finished"])
         raise
     finally:
+        if handler is not None:
+            handler.bar = None  # distributed's unsubscribe_topic keeps the handler on the Client
         if topic is not None:
             client.unsubscribe_topic(topic)
         if owned:

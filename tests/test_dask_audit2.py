@@ -1,0 +1,47 @@
+"""Dask sweeps, second audit: what a run leaves on a Client the caller keeps, and
+the report's warm-up figures (per worker process, including workers that join
+mid-sweep).  Skipped as a whole when dask.distributed is not installed; every
+cluster is closed by its fixture or ``with`` block."""
+
+
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+from online_lstm import cluster as cl  # noqa: E402
+from online_lstm.presets import PRESETS  # noqa: E402
+
+
+
+def _jobs(n=3, limit=1500, seed=4, pid="1-5"):
+    return [(PRESETS[pid].quick_version().with_options(limit=limit), k, seed) for k in range(n)]
+
+
+@pytest.fixture(scope="module")
+def threads():
+    """Two workers as threads of this process (one worker process for both)."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as c, \
+            distributed.Client(c, set_as_default=False) as client:
+        yield client
+
+
+class _Bar:
+    def __init__(self):
+        self.n = 0
+
+    def update(self, n, key=None):
+        self.n += n
+
+
+def test_a_kept_client_holds_no_bar_and_feeds_it_no_event_after_the_run(threads):
+    bar = _Bar()
+    records = []
+    cl.run_trials(_jobs(), threads, records.append, bar)
+    assert len(records) == 3 and bar.n == 3 * 1500
+    assert threads.status == "running"  # the caller's Client stays open
+    handlers = {t: h for t, h in threads._event_handlers.items() if t.startswith("online-lstm-progress-")}
+    assert handlers  # distributed keeps them after unsubscribe_topic
+    for h in handlers.values():  # an event that trails the run reaches no bar
+        h((0.0, (7, 70, "1-5#0")))
+    assert bar.n == 3 * 1500
