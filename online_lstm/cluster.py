@@ -162,7 +162,7 @@ def _warm(competitors: bool = False) -> dict:
 
     Returns what the worker is: package version, :func:`source_digest`, git
     commit (:func:`~online_lstm.experiments.code_version`, for information),
-    process id, Numba threads, and :func:`numba_counts` after the warm-up.
+    host name and process id, Numba threads, and :func:`numba_counts` after the warm-up.
     """
     _install_counter()
     import numba
@@ -187,7 +187,8 @@ def _warm(competitors: bool = False) -> dict:
     m.reset()
     if competitors:
         from . import baselines  # noqa: F401
-    return dict(package=online_lstm.__version__, source=source_digest(), code=code_version(), pid=os.getpid(),
+    return dict(package=online_lstm.__version__, source=source_digest(), code=code_version(),
+                host=socket.gethostname(), pid=os.getpid(),
                 numba_threads=numba.config.NUMBA_NUM_THREADS, **numba_counts())
 
 
@@ -467,8 +468,11 @@ def run_trials(jobs, scheduler, done, bar=None, checkpoints=None) -> dict:
 
 def summary(report: dict) -> str:
     """One line about a cluster run, for the CLI."""
-    loaded = sum(w["cache_loads"] for w in report["warm_up"].values())
-    compiled = sum(w["compiled"] for w in report["warm_up"].values())
+    # the counts are per process since it started: workers that share a process (threads of a
+    # LocalCluster(processes=False)) report the same loads, which count once
+    procs = {(w.get("host"), w["pid"]): w for w in report["warm_up"].values()}.values()
+    loaded = sum(w["cache_loads"] for w in procs)
+    compiled = sum(w["compiled"] for w in procs)
     threads = sorted({w["numba_threads"] for w in report["warm_up"].values()})
     return (f"dask: {report['tasks']} trials on {report['workers']} worker(s) at {report['scheduler']}; "
             f"warm-up (all workers): {loaded} kernel load(s) from Numba's cache, {compiled} "

@@ -4,6 +4,8 @@ mid-sweep).  Skipped as a whole when dask.distributed is not installed; every
 cluster is closed by its fixture or ``with`` block."""
 
 
+import os
+
 import pytest
 
 distributed = pytest.importorskip("distributed")
@@ -45,3 +47,13 @@ def test_a_kept_client_holds_no_bar_and_feeds_it_no_event_after_the_run(threads)
     for h in handlers.values():  # an event that trails the run reaches no bar
         h((0.0, (7, 70, "1-5#0")))
     assert bar.n == 3 * 1500
+
+
+def test_workers_sharing_a_process_count_its_warm_up_once(threads):
+    rep = cl.run_trials(_jobs(2), threads, lambda rec: None)
+    warm = list(rep["warm_up"].values())
+    assert len(warm) == 2 and warm[0]["pid"] == warm[1]["pid"] == os.getpid()
+    loads = warm[0]["cache_loads"] + warm[0]["compiled"]
+    assert loads > 0 and warm[1]["cache_loads"] + warm[1]["compiled"] == loads  # the same process's counts
+    line = cl.summary(rep)
+    assert f"{warm[0]['cache_loads']} kernel load(s) from Numba's cache, {warm[0]['compiled']} compilation(s)" in line
