@@ -255,7 +255,10 @@ def _trial(preset, trial, seed, topic=None, checkpoint=None):
     after = numba_counts()
     probe = {k: after[k] - before[k] for k in ("compile_events", "compiled", "cache_loads", "overloads")}
     try:
-        probe["worker"] = distributed.get_worker().address
+        worker = distributed.get_worker()
+        probe["worker"] = worker.address
+        # for the report of a worker that joined after the run started (a restarted one, say)
+        probe["warm_up"] = getattr(worker, "online_lstm_warm_up", None)
     except ValueError:  # not on a worker (a synchronous test scheduler)
         probe["worker"] = f"pid {os.getpid()}"
     return rec, probe
@@ -397,8 +400,9 @@ def run_trials(jobs, scheduler, done, bar=None, checkpoints=None) -> dict:
     Returns
     -------
     dict
-        ``scheduler``, ``workers`` (count), ``warm_up`` (per worker: the
-        result of :func:`_warm`), ``tasks``, ``compile_events``,
+        ``scheduler``, ``workers`` (count at the start), ``warm_up`` (per
+        worker, including workers that joined during the run and took a
+        trial: the result of :func:`_warm`), ``tasks``, ``compile_events``,
         ``compiled``, ``cache_loads`` and ``overloads`` (sums over all tasks
         of the changes during each task: all 0 when nothing was compiled or
         loaded per task), ``per_worker`` (tasks per worker address).
@@ -450,6 +454,8 @@ def run_trials(jobs, scheduler, done, bar=None, checkpoints=None) -> dict:
             for k in ("compile_events", "compiled", "cache_loads", "overloads"):
                 report[k] += probe[k]
             report["per_worker"][probe["worker"]] = report["per_worker"].get(probe["worker"], 0) + 1
+            if probe.get("warm_up") is not None:  # a worker that joined mid-sweep: its warm-up too
+                report["warm_up"].setdefault(probe["worker"], probe["warm_up"])
             done(rec)
             fut.release()
         return report

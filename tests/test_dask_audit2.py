@@ -5,6 +5,7 @@ cluster is closed by its fixture or ``with`` block."""
 
 
 import os
+import signal
 
 import pytest
 
@@ -57,3 +58,28 @@ def test_workers_sharing_a_process_count_its_warm_up_once(threads):
     assert loads > 0 and warm[1]["cache_loads"] + warm[1]["compiled"] == loads  # the same process's counts
     line = cl.summary(rep)
     assert f"{warm[0]['cache_loads']} kernel load(s) from Numba's cache, {warm[0]['compiled']} compilation(s)" in line
+
+
+def test_a_worker_that_joins_mid_sweep_has_its_warm_up_in_the_report():
+    """The only worker is killed at the first record; the nanny's new worker process
+    runs the rest, after its own warm-up, which the report (and the summary's
+    warm-up figures: a cold cache compiles there) must include."""
+    jobs = _jobs(6, limit=3000, pid="6a")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as c, \
+            distributed.Client(c, set_as_default=False) as client:
+        first = client.run(cl._warm_up_report)
+        (addr, w), = first.items()
+        killed = []
+
+        def done(rec):
+            if not killed:
+                killed.append(addr)
+                os.kill(w["pid"], signal.SIGKILL)
+
+        rep = cl.run_trials(jobs, client, done)
+    assert killed and rep["tasks"] == 6
+    new = set(rep["per_worker"]) - {addr}
+    assert new, "a new worker process ran trials"
+    assert new <= set(rep["warm_up"])
+    assert rep["warm_up"][new.pop()]["pid"] != w["pid"]
