@@ -82,6 +82,7 @@ from tqdm import tqdm  # noqa: E402
 
 import online_lstm  # noqa: E402
 from online_lstm import OnlineLSTM  # noqa: E402
+from online_lstm.cli import csv_out, quick_defaults  # noqa: E402
 from online_lstm.paper import table10_learner  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -314,10 +315,8 @@ def main(argv=None):
                    help="2e6 steps, reports every 1e5 (each unless given by its own flag)")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
-    for flag, full, quick in (("steps", 1e8, 2e6), ("chunk", 100_000, 20_000), ("report_every", 1e6, 1e5),
-                              ("checkpoint_every", 1e7, 5e5)):
-        if getattr(args, flag) is None:  # a flag given wins over --quick
-            setattr(args, flag, quick if args.quick else full)
+    quick_defaults(args, (("steps", 1e8, 2e6), ("chunk", 100_000, 20_000), ("report_every", 1e6, 1e5),
+                          ("checkpoint_every", 1e7, 5e5)))
     if args.chunk <= ONE_CALLS:  # a report's chunk starts with ONE_CALLS timed learn_one calls
         p.error(f"--chunk must be more than {ONE_CALLS} steps; got {args.chunk}")
     for flag in ("steps", "report_every", "checkpoint_every"):  # int(nan) and int(inf) raise
@@ -328,12 +327,7 @@ def main(argv=None):
     name = "soak" if math.isinf(args.state_bound) else f"soak-bound{args.state_bound:g}"
     out = pathlib.Path(args.out or RESULTS / f"{name}.csv")
     if not args.quick or args.out:  # written at the end: a path that cannot be must fail before the run
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            p.error(f"--out {out}: cannot make its directory ({exc.strerror or exc})")
-        if out.is_dir():
-            p.error(f"--out {out} is a directory; give a CSV file name")
+        csv_out(p, out)
     df, info = run(args)
     if args.checkpoint_dir is None:  # the temporary directory run() made
         import shutil

@@ -90,6 +90,29 @@ def _count(low, high=None):
     return parse
 
 
+def csv_out(parser, path) -> Path:
+    """A script's ``--out`` CSV, checked before its run: its directory is made
+    and it must not be a directory, else ``parser.error`` (exit 2).  Scripts
+    that write only at the end (or after hours of trials) must not find out
+    then."""
+    out = Path(path)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        parser.error(f"--out {path}: cannot make its directory ({exc.strerror or exc})")
+    if out.is_dir():
+        parser.error(f"--out {path} is a directory; give a CSV file name")
+    return out
+
+
+def quick_defaults(args, table) -> None:
+    """Fill each flag of ``table`` (``(flag, full, quick)`` rows) that was not
+    given: ``quick`` with ``--quick``, else ``full``.  A flag given wins."""
+    for flag, full, quick in table:
+        if getattr(args, flag) is None:
+            setattr(args, flag, quick if args.quick else full)
+
+
 def _seconds(text):
     """An argparse type: a finite number of seconds >= 0."""
     try:

@@ -43,7 +43,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from online_lstm import OnlineLSTM
-from online_lstm.cli import _count
+from online_lstm.cli import _count, csv_out, quick_defaults
 from online_lstm.tasks.continual_reber import ContinualReber, evaluate_continual, train_continual
 
 RESULTS = pathlib.Path(__file__).resolve().parents[1] / "results"
@@ -116,15 +116,8 @@ def main(argv=None):
     ap.add_argument("--peepholes", action="store_true", help="also run forget gates + peepholes")
     ap.add_argument("--out", default=str(RESULTS / "continual_reber.csv"))
     args = ap.parse_args(argv)
-    for flag, full, quick in (("seeds", 5, 2), ("strings", 300_000, 30_000), ("test_strings", 100_000, 5_000)):
-        if getattr(args, flag) is None:  # a flag given wins over --quick
-            setattr(args, flag, quick if args.quick else full)
-    try:  # written at the end: a path that cannot be must fail before the runs, not after them
-        pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        ap.error(f"--out {args.out}: cannot make its directory ({exc.strerror or exc})")
-    if pathlib.Path(args.out).is_dir():
-        ap.error(f"--out {args.out} is a directory; give a CSV file name")
+    quick_defaults(args, (("seeds", 5, 2), ("strings", 300_000, 30_000), ("test_strings", 100_000, 5_000)))
+    csv_out(ap, args.out)  # written at the end: a path that cannot be must fail before the runs
     if args.peepholes:
         LEARNERS["forget gates + peepholes"] = dict(LEARNERS["forget gates"], peepholes=True)
     rows = []
@@ -138,8 +131,7 @@ def main(argv=None):
                   f"1st error {r['test: symbols before 1st error']:,}"
                   f", max |s_c| {r['max |s_c| at the end']:.3g}", flush=True)
     df = pd.DataFrame(rows)
-    pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(args.out, index=False)
+    df.to_csv(args.out, index=False)  # (its directory was made by csv_out before the runs)
     print()
     print(df.drop(columns=["n_params"]).T.to_string(header=False))
     summary = df.groupby("learner", sort=False).agg(

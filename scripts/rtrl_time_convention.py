@@ -28,7 +28,6 @@ a check that the script works, not a result.
 from __future__ import annotations
 
 import argparse
-import pathlib
 import time
 
 import numpy as np
@@ -38,7 +37,7 @@ from tqdm import tqdm
 
 from online_lstm._jit import JIT_OPTIONS
 from online_lstm.baselines import RTRL
-from online_lstm.cli import _count
+from online_lstm.cli import _count, csv_out, quick_defaults
 from online_lstm.experiments import step_max_errors, streak_hit
 from online_lstm.tasks import Task2a
 
@@ -146,17 +145,9 @@ def main(argv=None):
                     help="one trial per setting, to 20,000 sequences (unless --trials, --limit say "
                          "otherwise): checks the script, not a result")
     args = ap.parse_args(argv)
-    for flag, full, quick in (("trials", 4, 1), ("limit", 5_000_000, 20_000)):
-        if getattr(args, flag) is None:  # a flag given wins over --quick
-            setattr(args, flag, quick if args.quick else full)
+    quick_defaults(args, (("trials", 4, 1), ("limit", 5_000_000, 20_000)))
     if args.out:  # the CSV is written after each trial: a bad path must not wait for the first one
-        out = pathlib.Path(args.out)
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            ap.error(f"--out {args.out}: cannot make its directory ({exc.strerror or exc})")
-        if out.is_dir():
-            ap.error(f"--out {args.out} is a directory; give a CSV file name")
+        csv_out(ap, args.out)
     check_same_is_the_library()
     print("check: 'same' reproduces online_lstm.baselines.RTRL bit for bit", flush=True)
     rows = []

@@ -89,6 +89,21 @@ def random_stream(rng, T, n_in, n_out, p_reset=0.05, p_nan=0.3):
     return X, Y, resets
 
 
+class CountMetric:
+    """A metric with River's protocol that counts the observations scored."""
+
+    name = "count"
+
+    def __init__(self):
+        self.n = 0
+
+    def update(self, y_true, y_pred):
+        self.n += 1
+
+    def get(self):
+        return self.n
+
+
 class _BarStub:
     """Stands in for a tqdm progress bar: counts updates, holds a total."""
 

@@ -280,18 +280,10 @@ def test_predictions_of_none_and_all_nan_targets_are_not_scored():
             self.seen = True
 
     assert progressive_val([({"f": 1}, "a")] * 4, Late(), "accuracy", step=10)["accuracy"].iloc[-1] == 1.0
-    class Count:
-        def __init__(self):
-            self.n = 0
-
-        def update(self, y_true, y_pred):
-            self.n += 1
-
-        def get(self):
-            return self.n
+    from conftest import CountMetric
 
     for missing in (np.array([np.nan]), [np.nan], None, np.nan):
-        count = Count()
+        count = CountMetric()
         stream = [([0.1], 1.0), ([0.2], missing), ([0.3], missing)]
         progressive_val(stream, OnlineLSTM(1, 1, seed=0), count, step=10)
         assert count.n == 1, missing

@@ -11,20 +11,7 @@ from online_lstm import OnlineLSTM
 from online_lstm.errors import InputError
 from online_lstm.evaluate import MAE, Accuracy, iter_progressive_val, progressive_val
 
-
-class Count:
-    """Counts the observations scored."""
-
-    name = "count"
-
-    def __init__(self):
-        self.n = 0
-
-    def update(self, y_true, y_pred):
-        self.n += 1
-
-    def get(self):
-        return self.n
+from conftest import CountMetric as Count
 
 
 @pytest.mark.parametrize("n_out", [1, 2])
