@@ -13,7 +13,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -69,7 +69,15 @@ class Batch:
         return self.ends - self.starts + 1
 
     def take(self, a: int, b: int) -> "Batch":
-        """Sequences ``a .. b-1`` as a new batch (views where possible)."""
+        """Sequences ``a .. b-1`` as a new batch (views where possible).
+
+        ``a`` and ``b`` are integers (Python or NumPy; not bools, not floats).
+        """
+        for arg, value in (("a", a), ("b", b)):
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
+                raise TypeError(f"take needs integer sequence indices; {arg} is "
+                                f"{type(value).__name__} {value!r}")
+        a, b = int(a), int(b)
         if not 0 <= a <= b <= len(self):
             raise IndexError(f"sequence range [{a}, {b}) outside a batch of {len(self)}")
         if a == b:
