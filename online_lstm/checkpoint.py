@@ -59,14 +59,17 @@ missing file, ``FileNotFoundError``, and one that cannot be opened, e.g.
 ``PermissionError``): not a regular file (a pipe, whose opening would wait
 for a writer, or a device), not a zip or truncated, no metadata,
 another format or format version, another kind, a missing or extra array,
-wrong dtype or shape, a checksum mismatch, a memory layout that cannot be
-mapped, a configuration that does not match the learner restored into.
+wrong dtype or shape (a member whose zip entry declares more bytes than
+its index entry allows is refused before it is inflated), a checksum
+mismatch, a memory layout that cannot be mapped, a configuration that does
+not match the learner restored into.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import pathlib
 import tempfile
@@ -304,7 +307,32 @@ def read_checkpoint(path, kind: str | None = None) -> tuple[dict, dict]:
         npz.close()
 
 
-def _member(npz, key, name):
+#: Bytes a .npy member may hold beyond its data: the header (NumPy writes at
+#: most 64 KiB of it for the arrays of a checkpoint) and its length fields.
+_NPY_HEADER_MAX = 65536 + 16
+#: Largest metadata member read (the JSON of a bank of a million learners
+#: with their seeds is a few megabytes).
+_META_MAX = 256 * 2**20
+
+
+def _declared_size(npz, key) -> int | None:
+    """The uncompressed size the zip directory declares for member ``key``
+    (None if the member has another name in the archive).  zipfile never
+    inflates a member beyond it, so checking it first keeps a corrupted or
+    crafted archive (a few kilobytes that inflate to gigabytes) from being
+    inflated before it is refused."""
+    try:
+        return npz.zip.getinfo(key + ".npy").file_size
+    except (AttributeError, KeyError):
+        return None
+
+
+def _member(npz, key, name, max_bytes=None):
+    size = _declared_size(npz, key) if max_bytes is not None else None
+    if size is not None and size > max_bytes:
+        raise CheckpointError(f"{name}: member {key!r} inflates to {size:,} bytes; "
+                              f"{max_bytes:,} at most are expected of it (corrupted file, or "
+                              f"another archive's member)")
     try:
         arr = npz[key]
     except Exception as exc:  # bad CRC, truncated member, pickled object array, bad header
@@ -319,7 +347,7 @@ def _read_members(npz, name, kind):
     files = set(npz.files)
     if META_NAME not in files:
         raise CheckpointError(f"{name} has no {META_NAME!r} entry: not an online_lstm checkpoint")
-    raw = _member(npz, META_NAME, name)
+    raw = _member(npz, META_NAME, name, _META_MAX)
     if raw.dtype != np.uint8 or raw.ndim != 1:
         raise CheckpointError(f"{name}: {META_NAME!r} must be a 1-D uint8 array of JSON text")
     try:
@@ -347,11 +375,13 @@ def _read_members(npz, name, kind):
     for key, info in index.items():
         if key not in files:
             raise CheckpointError(f"{name}: array {key!r} is missing (truncated file?)")
-        arr = _member(npz, key, name)
         try:
             shape, dtype, digest = tuple(info["shape"]), np.dtype(info["dtype"]), info["sha256"]
+            if not all(type(n) is int and n >= 0 for n in shape):
+                raise ValueError(f"shape {list(shape)} is not a list of sizes")
         except (KeyError, TypeError, ValueError, OverflowError) as exc:  # (np.dtype raises all)
             raise CheckpointError(f"{name}: index entry of {key!r} is malformed ({exc})") from None
+        arr = _member(npz, key, name, math.prod(shape) * dtype.itemsize + _NPY_HEADER_MAX)
         if arr.dtype != dtype or arr.shape != shape:
             raise CheckpointError(f"{name}: array {key!r} is {arr.dtype} {arr.shape}; the index says "
                                   f"{dtype} {shape}")
