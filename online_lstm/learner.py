@@ -720,17 +720,25 @@ class OnlineLSTM(FixedAfterBuild):
     @property
     def weights(self) -> dict[str, Floats]:
         """Read-only views of the named parameters, in the paper's orientation
-        (unit, source): ``W_in`` (C, I_h), ``W_out`` (C, I_h), ``W_c``
-        (n_cells, I_h), ``W_k`` (K, n_ob), and the bias weights ``b_in``,
-        ``b_out``, ``b_c``, ``b_k`` where the net has them.  Column names:
+        (unit, source), in this order and only where the net has them:
+        ``W_in`` (C, I_h), ``W_phi`` (C, I_h, forget gates), ``W_out``
+        (C, I_h, output gates), ``W_c`` (n_cells, I_h), ``W_k`` (K, n_ob),
+        the bias weights ``b_in``, ``b_phi``, ``b_out`` (C,), ``b_c``
+        (n_cells,), ``b_k`` (K,) (by the bias code), and the peephole
+        weights ``P_in``, ``P_phi``, ``P_out`` (C, S).  Column names:
         ``layout.source_names`` and ``layout.output_source_names``.  The views
-        follow the learner as it learns; use :meth:`get_weights` for copies
-        and :meth:`set_weights` to change them."""
+        follow the learner as it learns, and cannot be made writeable (a
+        write would bypass the checks of :meth:`set_weights` and the bound
+        on max|theta| the kernels rely on); use :meth:`get_weights` for
+        copies and :meth:`set_weights` to change them."""
         out = {}
         for name in self.layout.shapes:
             v = self.layout.weight_view(self._theta, name)
-            v.flags.writeable = False
-            out[name] = v
+            # as_strided(writeable=False): unlike flags.writeable = False on
+            # a view, whose flag the caller could set back to True (its base
+            # is the writeable mem), this one stays read-only
+            out[name] = np.lib.stride_tricks.as_strided(v, shape=v.shape, strides=v.strides,
+                                                        writeable=False)
         return out
 
     def get_weights(self) -> dict[str, Floats]:
@@ -741,8 +749,19 @@ class OnlineLSTM(FixedAfterBuild):
     def set_weights(self, weights: dict[str, ArrayLike] | None = None, **named: ArrayLike) -> None:
         """Set parameters by name, e.g. ``set_weights(b_out=[-1, -2, -3])``.
 
-        Every array is checked (known name, exact shape, finite values)
-        before any is written.
+        Takes a dict of some or all of the names of :attr:`weights` (as
+        :meth:`get_weights` returns) and/or ``name=array`` keywords, which
+        win on a clash.  Each value must have exactly that parameter's shape
+        (no broadcasting: a number is not an array of shape (1,)) and hold
+        finite real numbers at most 1e150 in magnitude; float32, integer and
+        bool arrays and lists are converted.  Every value is checked before
+        any is written, so a refused call
+        (:class:`~online_lstm.errors.InputError`) changes nothing.
+
+        The states, activations and traces are kept: mid-sequence the new
+        weights act from the next step on.  With ``update="sequence"`` the
+        changes accumulated since the last reset are still applied, on top
+        of the new weights, at the next :meth:`reset`.
         """
         lay = self.layout
         checked = checked_weights(lay.shapes, weights, named)
