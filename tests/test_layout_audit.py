@@ -413,3 +413,16 @@ def test_set_weights_after_a_divergence_recovers_the_learner():
     for _ in range(10):
         m.learn_one([1.0], 0.5)
     assert np.all(np.abs(m.state_["s_c"]) <= 3.0)
+
+
+def test_weights_come_in_the_documented_order_with_the_documented_shapes():
+    """OnlineLSTM.weights docstring: W_in, W_phi, W_out, W_c, W_k, b_in,
+    b_phi, b_out, b_c, b_k, P_in, P_phi, P_out, each where the net has it."""
+    n_in, K, C, S = 3, 2, 2, 2
+    I_h = n_in + C * S + 2 * C
+    m = OnlineLSTM(n_in, K, C, S, bias="all", forget_gate=True, peepholes=True, seed=0)
+    assert [(k, v.shape) for k, v in m.weights.items()] == [
+        ("W_in", (C, I_h)), ("W_phi", (C, I_h)), ("W_out", (C, I_h)), ("W_c", (C * S, I_h)),
+        ("W_k", (K, C * S)), ("b_in", (C,)), ("b_phi", (C,)), ("b_out", (C,)), ("b_c", (C * S,)),
+        ("b_k", (K,)), ("P_in", (C, S)), ("P_phi", (C, S)), ("P_out", (C, S))]
+    assert list(m.get_weights()) == list(m.weights)
