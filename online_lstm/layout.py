@@ -481,8 +481,12 @@ class Layout:
 
     @property
     def param_names(self) -> list:
-        """Names of the weight groups, in the source order of the flat
-        parameter vector (the keys of :attr:`shapes`)."""
+        """Names of the weight groups: the keys of :attr:`shapes`, weights
+        before biases (``W_in, W_out, W_c, W_k, b_in, b_out`` for Table 10's
+        row 2a).  This is not their order in the flat parameter vector,
+        whose source order the module docstring gives (``H`` interleaves
+        ``W_in``/``W_c``/``W_out`` by source, and the hidden biases and ``P``
+        precede ``W_k``); use :meth:`weight_view` to find each in it."""
         return list(self.shapes)
 
     # ------------------------------------------------------------------
@@ -492,10 +496,17 @@ class Layout:
         bias weight of input gate j, ``P_in[j, v']`` the peephole weight from
         cell v' of block j, and so on.
 
+        ``theta`` is a 1-D float64 ndarray of length :attr:`n_params`.
         Writing through the view writes into ``theta``.
         """
         if name not in self.shapes:
             raise KeyError(f"unknown parameter {name!r}; this net has {list(self.shapes)}")
+        if (not isinstance(theta, np.ndarray) or theta.dtype != np.float64 or theta.ndim != 1
+                or theta.size != self.n_params):
+            got = (f"{theta.dtype} array of shape {theta.shape}" if isinstance(theta, np.ndarray)
+                   else type(theta).__name__)
+            raise ValueError(f"theta must be a 1-D float64 array of n_params = {self.n_params} "
+                             f"numbers; got a {got}")
         C, R, CS, S = self.n_blocks, self.R, self.n_cells, self.block_size
         Cg = self.meta["Cg"]
         o = self.offsets

@@ -6,12 +6,14 @@ refused sets leaving the learner bit for bit unchanged."""
 import copy
 import itertools
 import math
+import re
 
 import numpy as np
 import pytest
 
 from online_lstm import OnlineLSTM
 from online_lstm.errors import DivergenceError, InputError
+from online_lstm.layout import Layout
 
 
 def same_state(a, b):
@@ -426,3 +428,26 @@ def test_weights_come_in_the_documented_order_with_the_documented_shapes():
         ("W_k", (K, C * S)), ("b_in", (C,)), ("b_phi", (C,)), ("b_out", (C,)), ("b_c", (C * S,)),
         ("b_k", (K,)), ("P_in", (C, S)), ("P_phi", (C, S)), ("P_out", (C, S))]
     assert list(m.get_weights()) == list(m.weights)
+
+
+@pytest.mark.parametrize("theta, got", [
+    (np.zeros(3), "float64 array of shape (3,)"),
+    (np.zeros(100), "float64 array of shape (100,)"),
+    (np.zeros((1, 18)), "float64 array of shape (1, 18)"),
+    (np.zeros(18, np.float32), "float32 array of shape (18,)"),
+    ([0.0] * 18, "list"),
+])
+def test_weight_view_refuses_a_theta_of_another_net(theta, got):
+    # a short theta gave an empty view, a long one a view of the wrong numbers
+    lay = Layout(2, 1, 1, 1)
+    assert lay.n_params == 18  # 5 sources x 3 hidden units + 2 gate biases + 1 output weight
+    with pytest.raises(ValueError, match=re.escape(f"n_params = 18 numbers; got a {got}")):
+        lay.weight_view(theta, "b_in")
+
+
+def test_param_names_docstring_does_not_claim_the_flat_order():
+    lay = Layout(2, 1, 1, 1)
+    assert lay.param_names == ["W_in", "W_out", "W_c", "W_k", "b_in", "b_out"]
+    starts = {n: lay.weight_view(np.arange(lay.n_params, dtype=float), n).min() for n in lay.shapes}
+    assert sorted(starts, key=starts.get) != lay.param_names  # so the docstring must not say so
+    assert "not their order in the flat" in Layout.param_names.__doc__
