@@ -426,8 +426,12 @@ class StreamLearner(FixedAfterBuild):
             raise InputError("state header is corrupt: the bank and pending flags must be 0 or 1, "
                              "the learning rate >= 0, the counters whole numbers >= 0 and below "
                              "2**53 (steps since the reset and updates at most the steps)")
-        if np.max(np.abs(vals["theta"]), initial=0.0) > MAGNITUDE_LIMIT:
-            raise InputError(f"state['theta'] has weights beyond {MAGNITUDE_LIMIT:g} in magnitude")
+        # a step never takes a weight or an accumulated change beyond the
+        # limit (_common._apply); a state beyond it refuses every step with a
+        # target and every reset, so a learner loaded with it is stuck
+        for key, what in (("theta", "weights"), ("dW", "accumulated changes")):
+            if np.max(np.abs(vals[key]), initial=0.0) > MAGNITUDE_LIMIT:
+                raise InputError(f"state[{key!r}] has {what} beyond {MAGNITUDE_LIMIT:g} in magnitude")
         extra = self._check_extra(arrays, hd)
         for key, a in vals.items():
             self._arrays[key][:] = a

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
+from ..layout import MAGNITUDE_LIMIT
 from . import _entry
 from ._common import H_BANK, KIND_RTRL
 from ._stream import StreamLearner
@@ -71,8 +73,10 @@ class RTRL(StreamLearner):
 
     def _check_extra(self, arrays, hd):
         net = self.network
-        return {"P": self._checked(arrays, "P", (net.n_carried * net.n_params,)),
-                "z": self._checked(arrays, "z", (net.n_z,))}
+        P = self._checked(arrays, "P", (net.n_carried * net.n_params,))
+        if np.max(np.abs(P), initial=0.0) > MAGNITUDE_LIMIT:  # a step refuses to go there (_rtrl._influence)
+            raise InputError(f"state['P'] has influences beyond {MAGNITUDE_LIMIT:g} in magnitude")
+        return {"P": P, "z": self._checked(arrays, "z", (net.n_z,))}
 
     def _write_extra(self, vals):
         b = int(self._arrays["hd"][H_BANK])
