@@ -4,12 +4,14 @@
   influence beyond the magnitude limit) is refused by ``load_state_arrays``
   and by checkpoint files: it would leave the learner refusing every
   learning step and every reset.
+* A reset inside ``learn_many`` that is refused (applying the accumulated
+  change of ``update="sequence"``) is reported as the reset, not as the step.
 """
 
 import numpy as np
 import pytest
 
-from online_lstm import CheckpointError, InputError
+from online_lstm import CheckpointError, DivergenceError, InputError
 from online_lstm.baselines import BPTT, RTRL
 from online_lstm.checkpoint import read_checkpoint, write_checkpoint
 from online_lstm.layout import MAGNITUDE_LIMIT
@@ -79,3 +81,45 @@ def test_an_rtrl_influence_beyond_the_limit_is_refused_on_load():
     assert same_state(before, b.state_arrays())
     s["P"][-1] = MAGNITUDE_LIMIT
     b.load_state_arrays(s)  # at the limit: accepted
+
+
+# ---------------------------------------------------------------------------
+# a refused reset inside learn_many
+# ---------------------------------------------------------------------------
+def pushed(cls):
+    """A one-unit learner whose next reset would take W_x to 1.5e150."""
+    m = cls(1, 1, 0, bias=False, seed=0, lr=1e301, update="sequence")
+    m.set_weights(W_x=[[0.9e150]], W_y=[[0.0]])
+    return m
+
+
+@pytest.mark.parametrize("cls", [RTRL, BPTT])
+def test_learn_many_says_when_the_reset_was_refused_not_the_step(cls):
+    """The reset at row 2 would apply 0.6e150 to 0.9e150: refused.  The
+    error names the reset (as reset() does), with its row and step; rows 0
+    and 1 are applied, the reset is not (n_resets_, seq_step_ as before it)."""
+    m = pushed(cls)
+    X, Y = np.array([[1e-150], [0.5], [0.5]]), np.array([[1.0], [np.nan], [0.5]])
+    ref = pushed(cls)
+    ref.learn_many(X[:2], Y[:2])
+    with pytest.raises(DivergenceError, match=r"^reset refused at row 2: applying the weight changes "
+                                              r"accumulated over the sequence.*Rows before 2 were "
+                                              r"applied; the reset and row 2 were not") as err:
+        m.learn_many(X, Y, resets=[False, False, True])
+    assert (err.value.step, err.value.row) == (2, 2)
+    assert same_state(m.state_arrays(), ref.state_arrays())
+    assert (m.n_resets_, m.seq_step_) == (0, 2)
+    with pytest.raises(DivergenceError, match="^reset refused: applying"):
+        m.reset()  # the same reset, called alone, says the same
+
+
+@pytest.mark.parametrize("cls", [RTRL, BPTT])
+def test_a_step_refused_after_a_reset_inside_learn_many_is_still_the_step(cls):
+    """The reset at row 1 succeeds (nothing accumulated); the step then
+    overflows its net input: the step is named, the reset has been made."""
+    m = cls(1, 1, 0, bias=False, seed=0, update="sequence")
+    m.set_weights(W_x=[[10.0]], W_y=[[0.0]])
+    with pytest.raises(DivergenceError, match=r"^divergence at step 1 \(row 1\): a net input") as err:
+        m.learn_many(np.array([[0.5], [1e308]]), np.array([[np.nan], [0.5]]), resets=[False, True])
+    assert (err.value.step, err.value.row) == (1, 1)
+    assert (m.n_resets_, m.seq_step_, m.n_steps_) == (1, 0, 1)

@@ -295,7 +295,17 @@ class StreamLearner(FixedAfterBuild):
                 arrays, self._longest_sequence(r, T, int(arrays["hd"][_c.H_SEQ]))):
             if arrays is self._arrays:
                 self._tuple()
+        n_resets = arrays["hd"][_c.H_NRES]
         st, row = self._kernels[1](tuple(arrays.values()), self._net, X, Y, r, o, learn)
+        if st in _DIVERGENCE and r.shape[0] and r[row] \
+                and arrays["hd"][_c.H_NRES] - n_resets < np.count_nonzero(r[:row + 1]):
+            # the reset before row `row` was refused (applying update="sequence"'s
+            # accumulated change), not the step: say so, as reset() does
+            raise DivergenceError(
+                f"reset refused at row {row}: applying the weight changes accumulated over the "
+                f"sequence (update='sequence') failed: {_DIVERGENCE[st]}. Rows before {row} were "
+                f"applied; the reset and row {row} were not.",
+                step=int(arrays["hd"][_c.H_STEP]), row=int(row), reason=_DIVERGENCE[st])
         if st:  # step: the refused step's index, also in gradient()'s copy of the state
             self._raise(st, row=int(row), step=int(arrays["hd"][_c.H_STEP]),
                         x=X[row] if st == _k.BAD_X_SHAPE and T else None,
@@ -328,7 +338,10 @@ class StreamLearner(FixedAfterBuild):
         DivergenceError
             At row t: rows before t are applied, row t is not (a reset
             requested at row t has been, as in OnlineLSTM); ``err.row`` is t
-            and ``err.step`` the refused step's index.
+            and ``err.step`` the refused step's index.  If the reset itself
+            was refused (applying the accumulated change of
+            ``update="sequence"``), the message says "reset refused" and
+            that reset has not been made either.
         """
         return self._run(self._arrays, X, Y, resets, out, True)
 
