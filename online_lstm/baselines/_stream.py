@@ -237,6 +237,17 @@ class StreamLearner(FixedAfterBuild):
         """One step without learning (activations and influences/history advance).
 
         It can be learned from later with :meth:`learn_last`.
+
+        Parameters
+        ----------
+        x : array of shape (n_in,); with n_in == 1 also a number, bool or 0-d array
+        out : float64 array of shape (n_out,), optional
+            Write the prediction here instead of allocating a new array.
+
+        Returns
+        -------
+        ndarray of shape (n_out,)
+            The outputs ``y_k(t)`` of this step.
         """
         return self._one(x, None, out, False)
 
@@ -263,9 +274,11 @@ class StreamLearner(FixedAfterBuild):
     def learn_last(self, y):
         """Learn from the target of the last step, which was taken without one.
 
-        ``predict_one(x)`` then ``learn_last(y)`` gives the same bits as
-        ``learn_one(x, y)``.  An all-NaN target does nothing and keeps the step
-        pending; :class:`NoPendingStepError` if no step is pending.
+        ``y``: array of shape (n_out,) (a number if n_out == 1); NaN entries
+        mean no target for that output.  ``predict_one(x)`` then
+        ``learn_last(y)`` gives the same bits as ``learn_one(x, y)``.  An
+        all-NaN target does nothing and keeps the step pending;
+        :class:`NoPendingStepError` if no step is pending.
         """
         yy = y if type(y) is np.ndarray else self._y(y)
         try:
@@ -346,7 +359,12 @@ class StreamLearner(FixedAfterBuild):
         return self._run(self._arrays, X, Y, resets, out, True)
 
     def predict_many(self, X, resets=None, *, out=None):
-        """T steps without learning in one compiled call."""
+        """T steps without learning in one compiled call, bit-identical to T
+        ``predict_one``; the last can be learned from with :meth:`learn_last`.
+
+        ``X``, ``resets`` and ``out`` as for :meth:`learn_many`; returns the
+        outputs of each step, an ndarray of shape (T, n_out).
+        """
         return self._run(self._arrays, X, None, resets, out, False)
 
     def gradient(self, X, Y, resets=None, *, from_current_state=False) -> dict:
@@ -357,6 +375,19 @@ class StreamLearner(FixedAfterBuild):
         RTRL and for BPTT with ``window=None``; truncated to the window
         otherwise).  ``-lr * gradient`` is the change ``update="sequence"``
         makes over the sequence.  The learner is not changed.
+
+        Parameters
+        ----------
+        X, Y, resets
+            As for :meth:`learn_many`: shapes (T, n_in), (T, n_out) and (T,).
+        from_current_state : bool
+            Start from the learner's activations and influences/history
+            (continuing its sequence) instead of a reset state.
+
+        Returns
+        -------
+        dict of str -> ndarray
+            By weight name, the shapes of :meth:`get_weights`.
         """
         check_flag(from_current_state, "from_current_state")  # "no" must not read as true
         arrays = {k: v.copy() for k, v in self._arrays.items()}

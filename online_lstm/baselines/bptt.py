@@ -38,7 +38,9 @@ class BPTT(StreamLearner):
     n_in, n_out, n_hidden, architecture, bias, init_range, lr, update, seed
         As for :class:`~online_lstm.baselines.RTRL`.  Task 2a (Table 2):
         ``BPTT(p + 1, p + 1, 1, architecture="layered", bias=False,
-        init_range=0.2)``.
+        init_range=0.2, lr=lr)`` with lr from 1.0 to 10.0 and the default
+        ``window=None`` (the paper does not say how its BPTT was truncated;
+        the presets ``"2a-bptt-p100-lr1"`` ... build these).
     window : int >= 1 or None
         Steps an error travels back (1: only the step itself).  None: back to
         the last reset (exact gradient; memory grows with the sequence).

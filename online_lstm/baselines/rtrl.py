@@ -31,13 +31,18 @@ class RTRL(StreamLearner):
         Hidden units.
     architecture : {"fully_recurrent", "layered"}
         See :mod:`online_lstm.baselines.network`.  Table 1 (embedded Reber):
-        ``RTRL(7, 7, 3)`` or ``RTRL(7, 7, 12)`` with ``bias=False`` (170 and
-        494 weights).  Table 2 (Task 2a): ``RTRL(p + 1, p + 1, 1,
-        architecture="layered", bias=False, init_range=0.2)``.
+        ``RTRL(7, 7, 3, bias=False, init_range=0.2, lr=0.05)`` or ``RTRL(7,
+        7, 12, bias=False, init_range=0.2, lr=0.1)`` (170 and 494 weights;
+        weights in [-0.2, 0.2] as in all of Experiment 1, spec §2.7).
+        Table 2 (Task 2a): ``RTRL(p + 1, p + 1, 1, architecture="layered",
+        bias=False, init_range=0.2, lr=lr)`` with lr 1.0, 4.0 or 10.0.  The
+        presets ``"1-rtrl-h3"``, ``"2a-rtrl-p4-lr1"`` ... build these.
     bias : bool
         A bias weight on every unit.
     init_range : float
-        Weights start uniform in ``[-init_range, init_range]``.
+        Weights start uniform in ``[-init_range, init_range]``.  The default
+        0.1 is OnlineLSTM's (spec §2.7, Experiments 3-6); the paper's
+        competitor rows (Experiments 1 and 2) use 0.2.
     lr : float
         Learning rate; a weight changes by ``lr * sum_k e_k dy_k/dw`` (the
         error times the influence; spec §3.1, no factor 2), so rates compare
