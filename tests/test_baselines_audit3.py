@@ -3,7 +3,7 @@
 * A state no step can reach (an accumulated change ``dW`` or an RTRL
   influence beyond the magnitude limit) is refused by ``load_state_arrays``
   and by checkpoint files: it would leave the learner refusing every
-  learning step and every reset.
+  learning step and every reset; so is a pending step right after a reset.
 * A reset inside ``learn_many`` that is refused (applying the accumulated
   change of ``update="sequence"``) is reported as the reset, not as the step.
 * BPTT on sequences longer than its history ring's first size (64), with
@@ -21,6 +21,7 @@ import pytest
 
 from online_lstm import CheckpointError, DivergenceError, InputError
 from online_lstm.baselines import BPTT, RTRL
+from online_lstm.baselines._common import H_PENDING
 from online_lstm.checkpoint import read_checkpoint, write_checkpoint
 from online_lstm.layout import MAGNITUDE_LIMIT
 
@@ -89,6 +90,29 @@ def test_an_rtrl_influence_beyond_the_limit_is_refused_on_load():
     assert same_state(before, b.state_arrays())
     s["P"][-1] = MAGNITUDE_LIMIT
     b.load_state_arrays(s)  # at the limit: accepted
+
+
+@pytest.mark.parametrize("name", CLASSES)
+def test_a_pending_step_with_no_step_since_the_reset_is_a_corrupt_header(name):
+    """A reset ends the pending step, so no learner holds pending = 1 with
+    seq_step = 0; such a state was accepted and learn_last then 'learned' a
+    step that did not exist (n_updates_ + 1, from whatever the history or
+    influence bank held)."""
+    a = new(name)
+    X, Y = stream(3)
+    a.learn_many(X, Y)
+    a.predict_one(X[0])
+    ok = a.state_arrays()  # pending, mid-sequence: fine
+    a.reset()
+    s = a.state_arrays()
+    s["header"][H_PENDING] = 1.0
+    b = new(name, seed=1)
+    before = b.state_arrays()
+    with pytest.raises(InputError, match="pending step only after a step since the reset"):
+        b.load_state_arrays(s)
+    assert same_state(before, b.state_arrays())
+    b.load_state_arrays(ok)
+    assert b.pending_ and b.seq_step_ == 4
 
 
 # ---------------------------------------------------------------------------

@@ -466,10 +466,12 @@ class StreamLearner(FixedAfterBuild):
         if (hd[_c.H_BANK] not in (0.0, 1.0) or hd[_c.H_PENDING] not in (0.0, 1.0) or hd[_c.H_LR] < 0
                 or np.any(counters < 0) or np.any(counters != np.floor(counters))
                 or np.any(counters >= _COUNTER_LIMIT)
-                or hd[_c.H_SEQ] > hd[_c.H_STEP] or hd[_c.H_NUPD] > hd[_c.H_STEP]):
+                or hd[_c.H_SEQ] > hd[_c.H_STEP] or hd[_c.H_NUPD] > hd[_c.H_STEP]
+                or (hd[_c.H_PENDING] == 1.0 and hd[_c.H_SEQ] == 0.0)):
             raise InputError("state header is corrupt: the bank and pending flags must be 0 or 1, "
                              "the learning rate >= 0, the counters whole numbers >= 0 and below "
-                             "2**53 (steps since the reset and updates at most the steps)")
+                             "2**53 (steps since the reset and updates at most the steps; a "
+                             "pending step only after a step since the reset)")
         # a step never takes a weight or an accumulated change beyond the
         # limit (_common._apply); a state beyond it refuses every step with a
         # target and every reset, so a learner loaded with it is stuck
