@@ -39,12 +39,17 @@ class DivergenceError(FloatingPointError):
         return type(self), (self.args[0], self.step, self.row, self.reason), {"state": self.state}
 
     @classmethod
-    def reset_refused(cls, reason: str, step: int) -> "DivergenceError":
+    def reset_refused(cls, reason: str, step: int, row: int | None = None) -> "DivergenceError":
         """The error of a :meth:`reset` that would apply a diverging
-        accumulated update (``update="sequence"``): nothing was changed."""
-        return cls(f"reset refused: applying the weight changes accumulated over the sequence "
-                   f"(update='sequence') failed: {reason}. Nothing was changed; the learner holds "
-                   f"its state from before the reset.", step=step, row=None, reason=reason)
+        accumulated update (``update="sequence"``): nothing was changed.
+        With ``row``, the reset requested before that row of ``learn_many``
+        or ``predict_many``: the rows before it were applied."""
+        head = "reset refused" if row is None else f"reset refused at row {row}"
+        tail = ("Nothing was changed; the learner holds its state from before the reset."
+                if row is None else
+                f"Rows before {row} were applied; the reset and row {row} were not.")
+        return cls(f"{head}: applying the weight changes accumulated over the sequence "
+                   f"(update='sequence') failed: {reason}. {tail}", step=step, row=row, reason=reason)
 
 
 class NoPendingStepError(RuntimeError):

@@ -623,7 +623,13 @@ class OnlineLSTM(FixedAfterBuild):
         Y = as_target_rows(Y, T, K) if learn else X
         r = self._resets(resets, T)
         o = np.empty((T, K)) if out is None else self._out_buf(out, T)
+        n_resets = mem[M_N_RESETS]
         st, row = _k.run(mem, X, Y, r, o, learn)
+        if (st in _DIVERGENCE_REASONS and r.shape[0] and r[row]
+                and mem[M_N_RESETS] - n_resets < np.count_nonzero(r[:row + 1])):
+            # the reset before row `row` was refused (applying update="sequence"'s
+            # accumulated change), not the step: no policy applies, as in reset()
+            raise DivergenceError.reset_refused(_DIVERGENCE_REASONS[st], int(mem[M_STEP]), int(row))
         if st in _DIVERGENCE_REASONS and mem is self._mem:
             st, row = self._run_on(X, Y, r, o, learn, st, row)
         if st:
@@ -663,7 +669,11 @@ class OnlineLSTM(FixedAfterBuild):
             At row t: rows before t have been applied (valid online steps),
             row t has not (a reset requested at row t has been: rerunning
             from row t resets again, to the same state, and ``n_resets_``
-            counts that reset twice); ``err.row`` is t.
+            counts that reset twice); ``err.row`` is t.  If the reset at row
+            t itself was refused (applying the accumulated change of
+            ``update="sequence"``), the message says "reset refused at row
+            t", that reset has not been made either, and no
+            ``on_divergence`` policy applies (as for :meth:`reset`).
         """
         return self._run(self._mem, X, Y, resets, out, True)
 

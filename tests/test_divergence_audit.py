@@ -195,3 +195,53 @@ def test_a_competitor_refuses_a_diverging_step_and_keeps_its_state(kind):
     with pytest.raises(DivergenceError) as err:
         twin.predict_one(Xc[25])
     assert err.value.step == 25 and same_state(before, twin.state_arrays())
+
+
+# ---------------------------------------------------------------------------
+# a reset inside learn_many / predict_many that is refused (update="sequence")
+# ---------------------------------------------------------------------------
+def _pushed():
+    """A learner whose next reset would take W_c to 1.5e150 (beyond the bound)."""
+    from online_lstm.layout import H_DWMAX
+    m = OnlineLSTM(1, 1, 1, 1, seed=0, update="sequence")
+    m.set_weights(W_c=np.full((1, 4), 0.9e150))
+    s = m.state_arrays()
+    s["dW"][:] = 0.6e150
+    s["header"][H_DWMAX] = 0.6e150
+    m.load_state_arrays(s)
+    return m
+
+
+@pytest.mark.parametrize("policy", ["raise", "reset"])
+@pytest.mark.parametrize("learn", [True, False])
+def test_a_refused_reset_in_learn_many_is_named_as_such(policy, learn):
+    """It said "divergence at step 2 (row 2) ... The step was not applied"
+    (and, with on_divergence="reset", that the policy's reset failed too):
+    it was the reset before row 2, which reset() reports as "reset refused"."""
+    m, ref = _pushed(), _pushed()
+    m.on_divergence = policy
+    X, Y = np.full((3, 1), 0.5), np.array([[1.0], [np.nan], [0.5]])
+    (ref.learn_many if learn else ref.predict_many)(*((X[:2], Y[:2]) if learn else (X[:2],)))
+    with pytest.raises(DivergenceError) as err:
+        if learn:
+            m.learn_many(X, Y, resets=[False, False, True])
+        else:
+            m.predict_many(X, resets=[False, False, True])
+    assert str(err.value).startswith("reset refused at row 2: applying the weight changes "
+                                     "accumulated over the sequence (update='sequence') failed")
+    assert str(err.value).endswith("Rows before 2 were applied; the reset and row 2 were not.")
+    assert (err.value.step, err.value.row) == (2, 2)
+    a, b = m.state_arrays(), ref.state_arrays()
+    assert all(np.array_equal(a[k], b[k]) for k in a)  # rows 0, 1 applied; nothing else
+    assert (m.n_resets_, m.seq_step_, m.n_divergences_) == (0, 2, 0)
+    with pytest.raises(DivergenceError, match=r"^reset refused: applying"):
+        m.reset()
+
+
+def test_a_step_refused_right_after_a_reset_is_still_a_step_divergence():
+    """The reset at row 1 is made (n_resets_ counts it); the step after it
+    is what diverges, and is reported as before."""
+    m = OnlineLSTM(1, 1, 1, 1, seed=0, lr=1e300)
+    with pytest.raises(DivergenceError, match=r"^divergence at step 1 \(row 1\)") as err:
+        m.learn_many(np.full((2, 1), 0.5), np.ones((2, 1)) * [[np.nan], [1.0]], resets=[False, True])
+    assert err.value.row == 1 and m.n_resets_ == 1

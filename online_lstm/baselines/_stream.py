@@ -314,11 +314,8 @@ class StreamLearner(FixedAfterBuild):
                 and arrays["hd"][_c.H_NRES] - n_resets < np.count_nonzero(r[:row + 1]):
             # the reset before row `row` was refused (applying update="sequence"'s
             # accumulated change), not the step: say so, as reset() does
-            raise DivergenceError(
-                f"reset refused at row {row}: applying the weight changes accumulated over the "
-                f"sequence (update='sequence') failed: {_DIVERGENCE[st]}. Rows before {row} were "
-                f"applied; the reset and row {row} were not.",
-                step=int(arrays["hd"][_c.H_STEP]), row=int(row), reason=_DIVERGENCE[st])
+            raise DivergenceError.reset_refused(_DIVERGENCE[st], int(arrays["hd"][_c.H_STEP]),
+                                                int(row))
         if st:  # step: the refused step's index, also in gradient()'s copy of the state
             self._raise(st, row=int(row), step=int(arrays["hd"][_c.H_STEP]),
                         x=X[row] if st == _k.BAD_X_SHAPE and T else None,
