@@ -1003,6 +1003,9 @@ def check_state_arrays(lay: Layout, accum: int, arrays: dict) -> dict:
     if header[M_SEQ_STEP] > header[M_STEP]:  # both count every step; a reset zeroes seq_step
         raise InputError(f"state header is corrupt (seq_step {header[M_SEQ_STEP]} > step "
                          f"{header[M_STEP]})")
+    if header[M_PENDING] == 1.0 and header[M_SEQ_STEP] == 0.0:  # a reset ends the pending step
+        raise InputError("state header is corrupt (a pending step only after a step since the "
+                         "reset: seq_step is 0)")
     lr, bound = header[H_LR], header[H_STATE_BOUND]
     if not (math.isfinite(lr) and lr >= 0.0) or not bound > 0.0:
         raise InputError(f"state header is corrupt (lr = {lr}, state_bound = {bound})")

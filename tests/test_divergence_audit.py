@@ -245,3 +245,24 @@ def test_a_step_refused_right_after_a_reset_is_still_a_step_divergence():
     with pytest.raises(DivergenceError, match=r"^divergence at step 1 \(row 1\)") as err:
         m.learn_many(np.full((2, 1), 0.5), np.ones((2, 1)) * [[np.nan], [1.0]], resets=[False, True])
     assert err.value.row == 1 and m.n_resets_ == 1
+
+
+def test_a_state_with_a_pending_step_but_no_step_since_the_reset_is_refused():
+    """A reset ends the pending step, so no learner holds this state; it was
+    accepted, and learn_last then counted an update for a step that did not
+    exist (n_updates_ 3 -> 4)."""
+    from online_lstm import InputError
+    from online_lstm.layout import M_PENDING
+    m = OnlineLSTM(2, 1, seed=0)
+    m.learn_many(np.ones((3, 2)), np.ones((3, 1)))
+    m.reset()
+    s = m.state_arrays()
+    s["header"][M_PENDING] = 1.0
+    b = OnlineLSTM(2, 1, seed=0)
+    before = b.state_arrays()
+    with pytest.raises(InputError, match="pending step only after a step since the reset"):
+        b.load_state_arrays(s)
+    assert same_state(before, b.state_arrays())
+    m.predict_one(np.ones(2))  # one step since the reset: its pending flag loads
+    b.load_state_arrays(m.state_arrays())
+    assert b.pending_ and b.seq_step_ == 1
