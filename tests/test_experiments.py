@@ -226,10 +226,36 @@ def test_reber_records_the_closing_symbol_and_needs_the_test_set_too():
     m.reset()
     out = m.predict_many(both.X, both.resets)
     assert rec["lag_correct"] == correct_steps(out, both.legal, "strict")[both.ends - 1].mean()
-    rec = run_trial(PRESETS["1-5"].with_options(n_train=4, limit=3000), trial=0, seed=0)
-    assert not rec["success"] or rec["wrong"] == 0  # 4 training strings are learnt long before the test
     for k in (3, 9, 10, 25):
         assert run_trial(PRESETS["1-5"].with_options(limit=100), trial=k, seed=7)["data_seed"] == 7 + k // 10
+
+
+def test_reber_success_needs_the_test_strings_right_too(monkeypatch):
+    """§5.1: success needs every string of the training *and* the test set
+    right.  The check once read ``not success or wrong == 0`` after 3000
+    real sequences, in which the net never got its 4 training strings right
+    (success False): true whatever success meant.  Here a stand-in for
+    ``correct_sequences`` calls exactly the training strings right, so
+    success from the training set alone would show."""
+    from online_lstm.tasks import Batch
+
+    p = PRESETS["1-5"].with_options(n_train=4, limit=300)
+    d = EmbeddedReber(seed=[0, 1], sets_seed=[0, 3], **p.task_kwargs)  # trial 0, seed 0: data seed 0
+
+    def strings(b: Batch):
+        return [b.X[b.starts[i]:b.ends[i] + 1].tobytes() for i in range(len(b))]
+
+    train = set(strings(d.train))
+    assert len(d.train) == 4 and not train & set(strings(d.test))
+    monkeypatch.setattr(experiments, "correct_sequences",
+                        lambda out, b, rule: np.array([s in train for s in strings(b)]))
+    rec = run_trial(p, trial=0, seed=0)
+    assert rec["train_wrong"] == 0 and rec["wrong"] == rec["test_size"] == len(d.test) > 0
+    assert not rec["success"] and rec["sequences"] == 300  # trained to the limit
+    # every string right: success at the first check (every check_every = 100 sequences)
+    monkeypatch.setattr(experiments, "correct_sequences", lambda out, b, rule: np.ones(len(b), bool))
+    rec = run_trial(p, trial=0, seed=0)
+    assert rec["success"] and rec["sequences"] == 100 and rec["wrong"] == rec["train_wrong"] == 0
 
 
 def test_milestones_match_a_per_sequence_loop():
