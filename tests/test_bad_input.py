@@ -289,10 +289,14 @@ def test_divergence_in_learn_many_keeps_the_rows_before():
 def test_set_weights_validates_everything_first():
     m = learner()
     before = m.state_arrays()
-    bad = [dict(W_k=np.zeros((2, 3))), dict(W_in=np.full((2, 7), np.nan)), dict(nope=1.0),
-           dict(W_k=np.zeros((2, 4)), b_k=np.full(2, np.inf))]
-    for kw in bad:
-        with pytest.raises(InputError):
+    # each refused for its own fault: the NaN W_in once had a wrong shape too (2, 7), and was
+    # refused for that, so no NaN reached the check
+    bad = [(dict(W_k=np.zeros((2, 3))), r"W_k must have shape \(2, 4\); got \(2, 3\)"),
+           (dict(W_in=np.full((2, 11), np.nan)), "W_in must be finite"),
+           (dict(nope=1.0), "unknown parameter 'nope'"),
+           (dict(W_k=np.zeros((2, 4)), b_k=np.full(2, np.inf)), "b_k must be finite")]
+    for kw, says in bad:
+        with pytest.raises(InputError, match=says):
             m.set_weights(**kw)
         assert same_state(before, m.state_arrays())
 
