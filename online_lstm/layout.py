@@ -420,6 +420,10 @@ class Layout:
             pos = a8(pos)
             meta["slots"] = pos
             pos += (D + 1) * meta["slot_size"]
+        if pos >= 2 ** 53:  # the layout table holds offsets as float64, exact below 2**53
+            raise ValueError(f"n_in={self.n_in}, n_out={self.n_out}, n_blocks={self.n_blocks}, "
+                             f"block_size={self.block_size}, max_delay={self.max_delay} need "
+                             f"{pos:.3g} numbers of state; a layout holds fewer than 2**53")
         set_("meta", meta)
         set_("mem_size", pos)
 

@@ -235,9 +235,16 @@ class OnlineLSTM(FixedAfterBuild):
         if not lay.forget_gate:  # unused, but kept by get_params, clone and checkpoints
             _block_values("forget_gate_bias", self.forget_gate_bias, lay.n_blocks)
         rng = seeded_rng(self.seed)
-        theta = lay.init_theta(rng, checked_init_range(self.init_range), self.in_gate_bias, self.out_gate_bias,
-                               self.forget_gate_bias if lay.forget_gate else None)
-        self._mem = lay.make_mem(_ACCUM_SEQUENCE if self.update == "sequence" else _ACCUM_STEP)
+        try:
+            theta = lay.init_theta(rng, checked_init_range(self.init_range), self.in_gate_bias,
+                                   self.out_gate_bias, self.forget_gate_bias if lay.forget_gate else None)
+            self._mem = lay.make_mem(_ACCUM_SEQUENCE if self.update == "sequence" else _ACCUM_STEP)
+        except MemoryError:
+            raise MemoryError(f"n_in={lay.n_in}, n_out={lay.n_out}, n_blocks={lay.n_blocks}, "
+                              f"block_size={lay.block_size} give {lay.n_params:,} weights, and a "
+                              f"learner needs {lay.mem_size:,} float64 numbers "
+                              f"({lay.mem_size * 8 / 2**30:,.1f} GiB) for them, their traces and "
+                              f"its state: more than this machine can allocate") from None
         self._theta = self._mem[lay.meta["theta"]:lay.meta["theta"] + lay.n_params]
         self._theta[:] = theta
         self._mem[H_WMAX] = float(np.max(np.abs(theta), initial=0.0))

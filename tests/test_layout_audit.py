@@ -451,3 +451,30 @@ def test_param_names_docstring_does_not_claim_the_flat_order():
     starts = {n: lay.weight_view(np.arange(lay.n_params, dtype=float), n).min() for n in lay.shapes}
     assert sorted(starts, key=starts.get) != lay.param_names  # so the docstring must not say so
     assert "not their order in the flat" in Layout.param_names.__doc__
+
+
+@pytest.mark.parametrize("sizes, says", [
+    ((2**70, 1), "n_in=1180591620717411303424, n_out=1, n_blocks=1, block_size=1, max_delay=0 need "
+                 "1.3e+22 numbers of state; a layout holds fewer than 2**53"),
+    ((2, 1, 2**20, 2**20), "n_blocks=1048576, block_size=1048576, max_delay=0 need"),
+])
+def test_sizes_whose_layout_cannot_be_addressed_are_refused_by_name(sizes, says):
+    # NumPy said "Maximum allowed dimension exceeded" (naming no argument)
+    with pytest.raises(ValueError, match=re.escape(says)):
+        OnlineLSTM(*sizes)
+
+
+def test_sizes_beyond_memory_name_the_sizes_and_the_memory(monkeypatch):
+    # (2**40, 1) fits the layout (2**53) but not memory: NumPy's MemoryError
+    # named 24 TiB and no argument.  Forced here, not allocated for real.
+    import online_lstm.layout as layout_mod
+
+    def no_memory(n):
+        raise MemoryError("Unable to allocate")
+
+    monkeypatch.setattr(layout_mod, "aligned_zeros", no_memory)
+    lay = Layout(3, 2, 1, 1)
+    with pytest.raises(MemoryError, match=re.escape(
+            f"n_in=3, n_out=2, n_blocks=1, block_size=1 give {lay.n_params:,} weights, and a learner "
+            f"needs {lay.mem_size:,} float64 numbers")):
+        OnlineLSTM(3, 2)
