@@ -505,11 +505,13 @@ class LearnerBank(FixedAfterBuild):
         o = self._out(out, None if T is None else steps)
         o3 = o.reshape(self.n_learners, steps, K)
         run = self._kernels(self.n_learners * steps * self.layout.n_params)[0]
+        # (only with resets: which reset was made, should one be refused)
+        n_resets = None if resets is None else self._mems[:, M_N_RESETS].copy()
         code = run(self._mems, X3, Y3, r, o3, self._status, self._rows, learn)
         if code == 1:
             self._raise_input(T)
         if code == 2:
-            self._raise_divergence(o, T)
+            self._raise_divergence(o, T, resets=None if resets is None else (r, n_resets), steps=True)
         return o
 
     def _raise_input(self, T):
@@ -528,25 +530,37 @@ class LearnerBank(FixedAfterBuild):
         if np.any((self._status != _k.OK) & (self._status != _bk.SKIPPED)):
             self._raise_divergence(None, None, ages=ages)
 
-    def _raise_divergence(self, out, T, status=None, ages=None):
+    def _raise_divergence(self, out, T, status=None, ages=None, resets=None, steps=False):
+        """Raise the BankDivergenceError of the learners whose status is bad:
+        after a call that takes steps (``steps``; ``T`` None for learn_one
+        and predict_one), a learn_last/learn_delayed (``ages``), or a reset."""
         status = self._status if status is None else status
         bad = np.flatnonzero((status != _k.OK) & (status != _bk.SKIPPED))
         reasons = [_DIVERGENCE_REASONS.get(int(status[l]), f"status {int(status[l])}") for l in bad]
-        steps = self._mems[bad, M_STEP].astype(np.int64)  # the step a learner was about to take
+        if resets is not None:  # a learner whose reset before its failing row was refused
+            r, before = resets      # (applying update="sequence"'s accumulated change), not its step
+            for i, l in enumerate(bad):
+                row = int(self._rows[l]) if T is not None else 0
+                if r[l, row] and self._mems[l, M_N_RESETS] - before[l] < np.count_nonzero(r[l, :row + 1]):
+                    reasons[i] = (f"reset refused (applying the weight changes accumulated over the "
+                                  f"sequence, update='sequence'): {reasons[i]}")
+        step = self._mems[bad, M_STEP].astype(np.int64)  # the step a learner was about to take
         if ages is not None:  # learn_last / learn_delayed: the step learned from, as OnlineLSTM says
-            steps = steps - 1 - ages[bad]
+            step = step - 1 - ages[bad]
         rows = self._rows[bad].copy() if T is not None else np.zeros(len(bad), dtype=np.int64)
         shown = ", ".join(f"learner {l} ({r})" for l, r in zip(bad[:5], reasons[:5]))
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-        if T is not None:  # learn_one / learn_many / predict_*
+        if steps:  # learn_one / learn_many / predict_*
             what = "hold the state from before their failing step; all others took their steps"
+            if any(x.startswith("reset refused") for x in reasons):
+                what = what.replace("step;", "step (a refused reset before it was not made either);")
         elif ages is not None:  # learn_last / learn_delayed
             what = "refused their late update and hold the state from before it; all others learned"
         else:  # reset: the accumulated updates applied at the boundary
             what = "refused the reset and hold the state from before it; all others were reset"
         raise BankDivergenceError(
             f"divergence in {len(bad)} of {self.n_learners} learners: {shown}{more}. Those learners "
-            f"{what}.", learners=bad, step=steps, row=rows, reasons=reasons, out=out)
+            f"{what}.", learners=bad, step=step, row=rows, reasons=reasons, out=out)
 
     def learn_one(self, X: ArrayLike, Y: ArrayLike | None = None, resets: ArrayLike | None = None, *,
                   out: Floats | None = None) -> Floats:

@@ -71,6 +71,18 @@ def same_state(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(same_bits(a[k], b[k]) for k in a)
 
 
+def pushed_for_reset() -> OnlineLSTM:
+    """A learner (update="sequence") whose next reset would take W_c to
+    1.5e150, beyond the bound: its reset is refused, its steps are not."""
+    m = OnlineLSTM(1, 1, 1, 1, seed=0, update="sequence")
+    m.set_weights(W_c=np.full((1, 4), 0.9e150))
+    s = m.state_arrays()
+    s["dW"][:] = 0.6e150
+    s["header"][H_DWMAX] = 0.6e150
+    m.load_state_arrays(s)
+    return m
+
+
 def state_is_finite(m) -> bool:
     """Weights, accumulated update, traces, step record and the magnitude
     bounds are finite (``state_bound`` may legitimately be inf)."""

@@ -4,8 +4,9 @@ defect found there, checked against N separate OnlineLSTM learners."""
 import numpy as np
 import pytest
 
-from online_lstm import OnlineLSTM
+from online_lstm import DivergenceError, OnlineLSTM
 from online_lstm.bank import LearnerBank
+from statecheck import pushed_for_reset
 
 
 @pytest.mark.parametrize("name", ["lr", "state_bound"])
@@ -78,3 +79,66 @@ def test_a_late_target_before_any_step_says_that_no_step_was_taken():
         bank.learn_delayed(np.full(2, 0.5), 0)
     with pytest.raises(InputError, match="no step has been taken yet"):
         OnlineLSTM(2, 1, seed=0, max_delay=2).open_targets(0)
+
+
+# ---------------------------------------------------------------------------
+# a refused reset inside the bank's learn_many / learn_one (update="sequence")
+# ---------------------------------------------------------------------------
+_pushed_learner = pushed_for_reset
+
+
+@pytest.mark.parametrize("many", [True, False])
+def test_a_refused_reset_in_the_bank_is_named_as_such(many):
+    """Learner 1's reset before row 1 is refused; learner 0's is made.  The
+    reason said only "an update would push a weight ... beyond 1e150", as if
+    the step had failed."""
+    bank = LearnerBank(2, 1, 1, 1, 1, seed=[0, 1], update="sequence", parallel=False)
+    bank.set_learner(1, _pushed_learner())
+    X, Y = np.full((2, 2, 1), 0.5), np.full((2, 2, 1), np.nan)
+    resets = np.array([[False, True], [False, True]])
+    if not many:  # row 0 as one step, then the step with the reset
+        bank.learn_one(X[:, 0], Y[:, 0])
+    before = bank.state_arrays()
+    with pytest.raises(DivergenceError) as err:
+        if many:
+            bank.learn_many(X, Y, resets)
+        else:
+            bank.learn_one(X[:, 1], Y[:, 1], resets[:, 1])
+    e = err.value
+    assert e.learners.tolist() == [1]
+    assert e.reasons[0].startswith("reset refused (applying the weight changes accumulated")
+    assert "a refused reset before it was not made either" in str(e)
+    assert bank.n_resets_.tolist() == [1, 0]  # learner 0 was reset, learner 1 was not
+    ref = _pushed_learner()  # learner 1 alone: row 0 applied, then nothing
+    ref.learn_one(X[1, 0], Y[1, 0])
+    got, want = bank.learner(1).state_arrays(), ref.state_arrays()
+    for key in ("theta", "dW", "T", "record"):
+        assert np.array_equal(got[key], want[key]), key
+    if not many:  # the call changed learner 1 not at all
+        assert all(np.array_equal(before[k][1], bank.state_arrays()[k][1]) for k in before)
+
+
+def test_a_step_refused_after_a_made_reset_keeps_the_step_reason():
+    bank = LearnerBank(2, 1, 1, 1, 1, seed=[0, 1], lr=1e300, parallel=False)
+    with pytest.raises(DivergenceError) as err:
+        bank.learn_many(np.full((2, 2, 1), 0.5), np.ones((2, 2, 1)) * [[[np.nan]], [[1.0]]],
+                        np.array([[False, True], [False, True]]))
+    assert not any(r.startswith("reset refused") for r in err.value.reasons)
+    assert "refused reset" not in str(err.value)
+
+
+@pytest.mark.parametrize("call", ["learn_one", "learn_many"])
+def test_a_step_divergence_of_learn_one_says_the_others_took_their_steps(call):
+    """learn_one's message said "Those learners refused the reset ...; all
+    others were reset", the message of a refused reset() (no reset was
+    asked for)."""
+    bank = LearnerBank(2, 1, 1, 1, 1, seed=[0, 1], lr=1e300, parallel=False)
+    X, Y = np.full((2, 1), 0.5), np.array([[np.nan], [1.0]])
+    with pytest.raises(DivergenceError) as err:
+        if call == "learn_one":
+            bank.learn_one(X, Y)
+        else:
+            bank.learn_many(X[:, None], Y[:, None])
+    assert str(err.value).endswith("Those learners hold the state from before their failing step; "
+                                   "all others took their steps.")
+    assert err.value.learners.tolist() == [1] and bank.n_steps_.tolist() == [1, 0]

@@ -10,7 +10,7 @@ import pytest
 from online_lstm import DivergenceError, OnlineLSTM
 from online_lstm.widen import widen
 
-from statecheck import same_state
+from statecheck import pushed_for_reset, same_state
 
 
 def drifting(policy="raise", bound=10.0, n_in=1, **kw):
@@ -200,16 +200,7 @@ def test_a_competitor_refuses_a_diverging_step_and_keeps_its_state(kind):
 # ---------------------------------------------------------------------------
 # a reset inside learn_many / predict_many that is refused (update="sequence")
 # ---------------------------------------------------------------------------
-def _pushed():
-    """A learner whose next reset would take W_c to 1.5e150 (beyond the bound)."""
-    from online_lstm.layout import H_DWMAX
-    m = OnlineLSTM(1, 1, 1, 1, seed=0, update="sequence")
-    m.set_weights(W_c=np.full((1, 4), 0.9e150))
-    s = m.state_arrays()
-    s["dW"][:] = 0.6e150
-    s["header"][H_DWMAX] = 0.6e150
-    m.load_state_arrays(s)
-    return m
+_pushed = pushed_for_reset
 
 
 @pytest.mark.parametrize("policy", ["raise", "reset"])
