@@ -20,6 +20,16 @@ def fmt(x, digits=0):
     return "–" if pd.isna(x) else f"{x:,.{digits}f}"
 
 
+def read(name):
+    """The CSV ``name`` of the results directory; a file without rows (one cut
+    short, or a run that wrote only its header) is refused, not printed as an
+    empty table."""
+    df = pd.read_csv(RESULTS / name)
+    if df.empty:
+        raise ValueError("no rows")
+    return df
+
+
 def cpu(df):
     """CPU time the benchmark process got per second of wall time (not
     recorded by older runs)."""
@@ -27,7 +37,7 @@ def cpu(df):
 
 
 def peers():
-    df = pd.read_csv(RESULTS / "peers.csv")
+    df = read("peers.csv")
     sizes = list(dict.fromkeys(df["size"]))
     w = df[df.impl == "learn_many"].set_index("size").n_params
     print(f"Load average: {df['load'].iloc[0]}; CPU seconds per wall second: {cpu(df)}; "
@@ -51,7 +61,7 @@ def peers():
 
 
 def latency():
-    df = pd.read_csv(RESULTS / "latency.csv")
+    df = read("latency.csv")
     print(f"\nLoad average: {df['load_at_start'].iloc[0]} at start, {df['load_at_end'].iloc[0]} at end; "
           f"CPU seconds per wall second: {cpu(df)}\n")
     print("| call | calls | p50 ns | p99 ns | p99.9 ns | max ns | p50 − timer | p99 − timer | p99.9 − timer |")
@@ -68,7 +78,7 @@ def latency():
 
 
 def bank():
-    df = pd.read_csv(RESULTS / "bank.csv")
+    df = read("bank.csv")
     print(f"\nLoad average: {df['load'].iloc[0]}; CPU seconds per wall second: {cpu(df)}; "
           f"OpenMP wait policy: {df.get('omp_wait_policy', pd.Series(['default'])).iloc[0]}\n")
     for mode in ("learn_many", "learn_one"):
@@ -95,9 +105,11 @@ def bank():
 
 
 def delay():
-    df = pd.read_csv(RESULTS / "delay.csv")
+    df = read("delay.csv")
     many = df[df.call.isin(["learn_many", "predict_many"])]
     Ds = sorted(many.max_delay.unique())
+    if not Ds or Ds[0] != 0:
+        raise ValueError("no max_delay = 0 rows, the baseline of every ratio")
     what = {"learn_many": "`learn_many`, every target given",
             "predict_many": "`predict_many`, no target (every step kept)"}
     print("\n| net | call | D = 0, ns/step | " + " | ".join(f"D = {D}" for D in Ds[1:]) + " |")
@@ -116,13 +128,32 @@ def delay():
 
 if __name__ == "__main__":
     import argparse
+    import contextlib
+    import io
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--results", type=pathlib.Path, default=RESULTS,
                     help="directory holding the CSVs (default: benchmarks/results)")
     RESULTS = ap.parse_args().results
-    for part in (peers, latency, bank, delay):
+    if not RESULTS.is_dir():
+        ap.error(f"--results {RESULTS} is not a directory; give the --out directory of run_all.py "
+                 "(or of the benchmarks) there")
+    unreadable = missing = 0
+    for part, script in ((peers, "bench_peers.py"), (latency, "bench_latency.py"),
+                         (bank, "bench_bank.py"), (delay, "bench_delay.py")):
         try:
-            part()
+            with contextlib.redirect_stdout(io.StringIO()) as table:  # printed whole or not at all
+                part()
+            print(table.getvalue(), end="")
         except FileNotFoundError as exc:
-            print(f"\n({exc.filename} not found: run its benchmark first)")
+            missing += 1
+            print(f"\n({exc.filename} not found: run {script} first)")
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, KeyError, IndexError, ValueError,
+                AttributeError, TypeError) as exc:
+            # an empty, cut or hand-edited CSV, or one from an older or partial run: a
+            # message naming the file, and the other tables still printed
+            unreadable += 1
+            name = part.__name__ + ".csv"
+            print(f"\n({RESULTS / name} is not a complete {script} result "
+                  f"({type(exc).__name__}: {exc}); run {script} again)", flush=True)
+    raise SystemExit(1 if unreadable or missing == 4 else 0)

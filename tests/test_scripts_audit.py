@@ -1,0 +1,90 @@
+"""The benchmark and diagnostic scripts, as a user runs them: bad arguments are
+refused with a message naming the flag (exit 2, before any work), and
+``benchmarks/report.py`` says which result file it could not read instead of
+crashing.  No timing is asserted; nothing under ``benchmarks/results`` is
+written (every output goes to pytest's tmp_path)."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+REPORT_CSVS = ("peers.csv", "latency.csv", "bank.csv", "delay.csv")
+
+
+def _run(script, *args, timeout=120):
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, str(ROOT / script), *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, cwd=ROOT, env=env)
+
+
+def _refused(script, *args, says):
+    """The script exits 2 with an argparse error that contains ``says``."""
+    res = _run(script, *args)
+    assert res.returncode == 2, (res.returncode, res.stdout[-2000:], res.stderr[-2000:])
+    assert "Traceback" not in res.stderr, res.stderr
+    assert "error:" in res.stderr and says in res.stderr, res.stderr
+    return res
+
+
+# --- report.py ----------------------------------------------------------------------------------
+
+def _results_copy(tmp_path):
+    d = tmp_path / "results"
+    d.mkdir()
+    for name in REPORT_CSVS:
+        shutil.copy(RESULTS / name, d / name)
+    return d
+
+
+def test_report_prints_every_table_from_a_complete_directory(tmp_path):
+    res = _run("benchmarks/report.py", "--results", _results_copy(tmp_path))
+    assert res.returncode == 0, res.stderr
+    assert "not found" not in res.stdout and "not a complete" not in res.stdout
+    assert "| learn_many |" in res.stdout and "| learners |" in res.stdout and "D = 0" in res.stdout
+
+
+@pytest.mark.parametrize("damage", ["empty", "header only"])
+def test_report_names_an_unreadable_csv_and_prints_the_others(tmp_path, damage):
+    d = _results_copy(tmp_path)
+    text = (d / "bank.csv").read_text()
+    (d / "bank.csv").write_text("" if damage == "empty" else text.splitlines()[0] + "\n")
+    res = _run("benchmarks/report.py", "--results", d)
+    assert res.returncode == 1
+    assert "Traceback" not in res.stderr, res.stderr
+    assert f"{d / 'bank.csv'} is not a complete bench_bank.py result" in res.stdout
+    # the other three tables are there, whole
+    assert "| learn_many |" in res.stdout and "| timer+loop |" in res.stdout and "D = 0" in res.stdout
+    assert "| learners |" not in res.stdout  # no half of the bank's table
+
+
+def test_report_prints_no_half_table_when_a_csv_lacks_its_baseline(tmp_path):
+    d = _results_copy(tmp_path)
+    df = pd.read_csv(d / "delay.csv")
+    df[df.max_delay != 0].to_csv(d / "delay.csv", index=False)
+    res = _run("benchmarks/report.py", "--results", d)
+    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr
+    assert "delay.csv is not a complete bench_delay.py result" in res.stdout
+    assert "max_delay = 0" in res.stdout
+    assert "| net | call |" not in res.stdout
+
+
+def test_report_missing_files_and_directory(tmp_path):
+    d = _results_copy(tmp_path)
+    (d / "latency.csv").unlink()
+    res = _run("benchmarks/report.py", "--results", d)
+    assert res.returncode == 0  # a partial set of benchmarks is a normal state
+    assert "latency.csv not found: run bench_latency.py first" in res.stdout
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = _run("benchmarks/report.py", "--results", empty)
+    assert res.returncode == 1 and res.stdout.count("not found") == 4
+    _refused("benchmarks/report.py", "--results", tmp_path / "nowhere", says="--results")
