@@ -191,6 +191,9 @@ def main():
                     help="CSV (default benchmarks/results/local/ab_step.csv, git-ignored: the "
                          "published comparisons name their files with --out)")
     args = ap.parse_args()
+    from online_lstm.cli import csv_out
+
+    csv_out(ap, args.out)  # written at the end: a path that cannot be must fail before the run
     sizes = [s for s in SIZES if args.sizes is None or s[0] in args.sizes]
     reps = 3 if args.quick else args.reps
     load0 = os.getloadavg()[0]
@@ -221,7 +224,6 @@ def main():
                                   kind="stable")
     summary["base"] = args.base
     summary["load"] = load
-    pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     summary.round(3).to_csv(args.out, index=False)
     print(f"\nhead = working tree, base = {args.base}; CPU ns per step; {args.instances} learners per "
           f"side x {reps} interleaved repetitions; {load}")

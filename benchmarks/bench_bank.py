@@ -44,6 +44,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from online_lstm import LearnerBank  # noqa: E402
+from online_lstm.cli import csv_out  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from bench_peers import interleaved  # noqa: E402
@@ -169,6 +170,7 @@ def main():
                          "benchmarks/results/local/bank.csv)")
     args = ap.parse_args()
     args.out = args.out or default_out("bank.csv", args.quick)
+    csv_out(ap, args.out)  # written at the end: a path that cannot be must fail before the run
     load0 = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"load average at start: {load0}; threading layer: ", end="")
     LearnerBank(2, 1, 1, parallel=True).learn_one(np.zeros((2, 1)))
@@ -188,7 +190,6 @@ def main():
     # thread on an idle core, less when other sessions share the cores
     df["cpu_per_wall"] = round((time.process_time() - cpu0) / (time.perf_counter() - wall0), 2)
     out = pathlib.Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     df.round(2).to_csv(out, index=False)
     plotted = plot(df, out.with_suffix(".png")) is not False
     for mode in ("learn_many", "learn_one"):

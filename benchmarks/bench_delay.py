@@ -43,6 +43,7 @@ sys.path.insert(0, str(HERE))
 from bench_step import default_out, workload  # noqa: E402
 
 from online_lstm import OnlineLSTM  # noqa: E402
+from online_lstm.cli import csv_out  # noqa: E402
 
 #: (label, n_in, n_out, n_blocks, block_size)
 SIZES = [("reber", 7, 7, 4, 2), ("1.6k", 16, 16, 8, 2), ("19k", 16, 16, 32, 2)]
@@ -131,6 +132,7 @@ def main(argv=None):
                          "benchmarks/results/local/delay.csv)")
     a = ap.parse_args(argv)
     a.out = a.out or default_out("delay.csv", a.quick)
+    csv_out(ap, a.out)  # written at the end: a path that cannot be must fail before the run
     rounds = a.rounds or (5 if a.quick else 21)
     print("load average:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
     rows = []
@@ -139,7 +141,6 @@ def main(argv=None):
     rows += bench_calls(rounds, a.quick)
     df = pd.DataFrame(rows)
     print("load average:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
-    pathlib.Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(a.out, index=False)
     show = df.assign(ns_per_step=df.ns_per_step.round(0), ratio=df.ratio.round(3),
                      iqr=[f"{q1:.3f}-{q3:.3f}" for q1, q3 in zip(df.ratio_q1, df.ratio_q3)])

@@ -51,6 +51,7 @@ import pandas as pd  # noqa: E402
 from online_lstm import OnlineLSTM  # noqa: E402
 from online_lstm import kernels as _k  # noqa: E402
 from online_lstm._jit import njit_sig  # noqa: E402
+from online_lstm.cli import csv_out  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from bench_step import default_out, median_time, workload  # noqa: E402
@@ -237,6 +238,7 @@ def main():
                          "benchmarks/results/local/latency.csv)")
     args = ap.parse_args()
     args.out = args.out or default_out("latency.csv", args.quick)
+    csv_out(ap, args.out)  # written at the end: a path that cannot be must fail before the run
     n = args.calls or (100_000 if args.quick else 1_000_000)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"load average at start: {load}")
@@ -255,7 +257,6 @@ def main():
     df["load_at_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     df["cpu_per_wall"] = cpu_per_wall
     out = pathlib.Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     df.round(1).to_csv(out, index=False)
     print(f"load average at end: {df['load_at_end'][0]}\nwritten to {out}")
 

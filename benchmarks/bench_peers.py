@@ -51,6 +51,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from online_lstm import OnlineLSTM  # noqa: E402
+from online_lstm.cli import csv_out  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from bench_step import SIZES, default_out, median_time, workload  # noqa: E402
@@ -273,6 +274,7 @@ def main():
                          "benchmarks/results/local/peers.csv)")
     args = ap.parse_args()
     args.out = args.out or default_out("peers.csv", args.quick)
+    csv_out(ap, args.out)  # written at the end: a path that cannot be must fail before the run
     skip = set(filter(None, args.skip.split(",")))
     peers = [p for p, ok in (("torch", HAVE_TORCH), ("jax", HAVE_JAX)) if ok and p not in skip]
     for p, ok in (("torch", HAVE_TORCH), ("jax", HAVE_JAX)):
@@ -311,7 +313,6 @@ def main():
     # thread on an idle core, less when other sessions share the cores
     df["cpu_per_wall"] = round((time.process_time() - cpu0) / (time.perf_counter() - wall0), 2)
     out = pathlib.Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     df.round(3).to_csv(out, index=False)
     plotted = plot(df, out.with_suffix(".png")) is not False
     table = df.pivot(index="impl", columns="size", values="ns_per_weight_step")

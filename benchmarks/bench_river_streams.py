@@ -332,6 +332,16 @@ def main(argv=None):
     args = ap.parse_args(argv)
     csv = args.out or (LOCAL / CSV.name if args.quick else CSV)
     png = args.plot or (LOCAL / PNG.name if args.quick else PNG)
+    # both written at the end: a path that cannot be must fail before the runs
+    from online_lstm.cli import csv_out
+
+    csv_out(ap, csv)
+    try:
+        png.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        ap.error(f"--plot {png}: cannot make its directory ({exc.strerror or exc})")
+    if png.is_dir():
+        ap.error(f"--plot {png} is a directory; give a PNG file name")
     load = os.getloadavg()[0]  # other jobs on the machine: the times are only as good as this
     seeds = [0, 1] if args.quick else [0, 1, 2, 3, 4]
     repeats = 1 if args.quick else 9

@@ -39,6 +39,7 @@ import pandas as pd  # noqa: E402
 
 import online_lstm  # noqa: E402
 from online_lstm import OnlineLSTM  # noqa: E402
+from online_lstm.cli import csv_out  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from numpy_step import NumpyLSTM  # noqa: E402
@@ -184,8 +185,14 @@ def main():
     args = ap.parse_args()
     args.out = args.out or default_out("step.csv", args.quick)
     if args.marginal:
-        print(marginal(pd.read_csv(args.marginal)).to_string(index=False))
+        try:
+            df = pd.read_csv(args.marginal)
+            table = marginal(df)
+        except (OSError, ValueError, KeyError, AttributeError) as exc:  # missing, empty, not step.csv
+            ap.error(f"--marginal {args.marginal}: not a CSV of bench_step.py ({type(exc).__name__}: {exc})")
+        print(table.to_string(index=False))
         return
+    csv_out(ap, args.out)  # written at the end: a path that cannot be must fail before the run
     print(f"new process, warm cache: import + build + first step = {cold_start():.3f} s")
     rows = bench_size(*SIZES[0], quick=args.quick, onehot=True)
     for s in SIZES:
@@ -193,8 +200,7 @@ def main():
         print(f"  done {s[0]}", flush=True)
     df = pd.DataFrame(rows)
     df["machine"] = f"{platform.machine()} {os.cpu_count()} cpu, numba {online_lstm._jit.numba.__version__}"
-    pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(args.out, index=False)
+    df.to_csv(args.out, index=False)  # (its directory was made by csv_out before the run)
     print(df.drop(columns="machine").to_string(index=False))
     print("\nlearn_many, marginal cost of the weights each size adds (ns per added weight-step):")
     print(marginal(df).to_string(index=False))

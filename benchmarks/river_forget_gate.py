@@ -59,4 +59,7 @@ if __name__ == "__main__":
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(OUT), help="CSV of every run's MAE (default: %(default)s)")
-    main(ap.parse_args().out)
+    from online_lstm.cli import csv_out
+
+    out = ap.parse_args().out
+    main(csv_out(ap, out))  # written at the end: a path that cannot be must fail before the runs

@@ -34,7 +34,10 @@ def main():
                          "benchmarks/results/local with --quick)")
     args = ap.parse_args()
     out = args.out or (HERE / "results" / "local" if args.quick else HERE / "results")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file of that name, or a directory that cannot be made
+        ap.error(f"--out {out}: cannot make the directory ({exc.strerror or exc})")
     for script, csv in SCRIPTS.items():
         print(f"\n=== {script} ===", flush=True)
         subprocess.run([sys.executable, str(HERE / script), "--out", str(out / csv)]

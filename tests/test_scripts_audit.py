@@ -88,3 +88,30 @@ def test_report_missing_files_and_directory(tmp_path):
     res = _run("benchmarks/report.py", "--results", empty)
     assert res.returncode == 1 and res.stdout.count("not found") == 4
     _refused("benchmarks/report.py", "--results", tmp_path / "nowhere", says="--results")
+
+
+# --- --out is checked before the run ----------------------------------------------------------
+
+@pytest.mark.parametrize("script", ["bench_step.py", "bench_peers.py", "bench_bank.py", "bench_delay.py",
+                                    "ab_step.py"])
+def test_an_out_that_cannot_be_written_is_refused_before_the_run(tmp_path, script):
+    """Each writes its CSV only at the end: a bad path must not wait minutes to fail."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    _refused(f"benchmarks/{script}", "--quick", "--out", blocker / "x.csv", says="--out")
+    _refused(f"benchmarks/{script}", "--quick", "--out", tmp_path, says="is a directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_run_all_refuses_an_out_that_is_a_file(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    _refused("benchmarks/run_all.py", "--quick", "--out", blocker, says="--out")
+
+
+def test_bench_step_marginal_reads_a_step_csv_or_says_what_is_wrong(tmp_path):
+    res = _run("benchmarks/bench_step.py", "--marginal", RESULTS / "step.csv")
+    assert res.returncode == 0, res.stderr
+    assert "ns_per_added_weight_step" in res.stdout
+    _refused("benchmarks/bench_step.py", "--marginal", tmp_path / "none.csv", says="--marginal")
+    _refused("benchmarks/bench_step.py", "--marginal", RESULTS / "peers.csv", says="not a CSV of bench_step.py")
