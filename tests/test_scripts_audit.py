@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import pathlib
 import shutil
-import subprocess
 import sys
 
 import pandas as pd
@@ -20,10 +19,38 @@ RESULTS = ROOT / "benchmarks" / "results"
 REPORT_CSVS = ("peers.csv", "latency.csv", "bank.csv", "delay.csv")
 
 
-def _run(script, *args, timeout=120):
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run([sys.executable, str(ROOT / script), *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout, cwd=ROOT, env=env)
+class _Result:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def _run(script, *args):
+    """Run a script in this process, as ``python script args`` would (a new
+    process per call would cost a second of imports each): its exit status,
+    stdout and stderr.  sys.argv, sys.path and os.environ are restored."""
+    import contextlib
+    import io
+    import runpy
+    import traceback
+
+    argv, path, environ = sys.argv[:], sys.path[:], dict(os.environ)
+    out, err = io.StringIO(), io.StringIO()
+    sys.argv = [str(ROOT / script), *map(str, args)]
+    code = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                runpy.run_path(str(ROOT / script), run_name="__main__")
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            except Exception:  # noqa: BLE001 - reported as the interpreter would
+                traceback.print_exc()
+                code = 1
+    finally:
+        sys.argv, sys.path[:] = argv, path
+        os.environ.clear()
+        os.environ.update(environ)
+    return _Result(code, out.getvalue(), err.getvalue())
 
 
 def _refused(script, *args, says):
