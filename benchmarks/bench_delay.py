@@ -43,7 +43,7 @@ sys.path.insert(0, str(HERE))
 from bench_step import default_out, workload  # noqa: E402
 
 from online_lstm import OnlineLSTM  # noqa: E402
-from online_lstm.cli import csv_out  # noqa: E402
+from online_lstm.cli import _count, csv_out  # noqa: E402
 
 #: (label, n_in, n_out, n_blocks, block_size)
 SIZES = [("reber", 7, 7, 4, 2), ("1.6k", 16, 16, 8, 2), ("19k", 16, 16, 32, 2)]
@@ -125,15 +125,16 @@ def bench_calls(rounds, quick, D=8):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--rounds", type=int, default=None)
+    ap.add_argument("--quick", action="store_true", help="shorter calls, 5 rounds")
+    ap.add_argument("--rounds", type=_count(1), default=None,
+                    help="interleaved rounds, each timing every variant once (default 21; 5 with --quick)")
     ap.add_argument("--out", default=None,
                     help="CSV (default benchmarks/results/delay.csv; with --quick, "
                          "benchmarks/results/local/delay.csv)")
     a = ap.parse_args(argv)
     a.out = a.out or default_out("delay.csv", a.quick)
     csv_out(ap, a.out)  # written at the end: a path that cannot be must fail before the run
-    rounds = a.rounds or (5 if a.quick else 21)
+    rounds = a.rounds if a.rounds is not None else (5 if a.quick else 21)
     print("load average:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
     rows = []
     for size in SIZES:

@@ -51,13 +51,14 @@ import pandas as pd  # noqa: E402
 from online_lstm import OnlineLSTM  # noqa: E402
 from online_lstm import kernels as _k  # noqa: E402
 from online_lstm._jit import njit_sig  # noqa: E402
-from online_lstm.cli import csv_out  # noqa: E402
+from online_lstm.cli import _count, csv_out  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from bench_step import default_out, median_time, workload  # noqa: E402
 
 REBER = dict(n_in=7, n_out=7, n_blocks=4, block_size=2, bias="all", init_range=0.1, lr=0.1)
 CHUNK = 100  # steps between resets
+ROUNDS = 10  # interleaved rounds of the per-call series
 
 
 def per_call_ns(step, xs, ys, n_calls):
@@ -137,7 +138,7 @@ def latency(n_calls):
         per_call_ns(fn, xs, ys, 10_000)  # warm-up
     # In rounds, each series in turn, so that a change in the machine's load
     # falls on all of them alike; the percentiles are over all calls.
-    rounds = 10
+    rounds = ROUNDS
     samples = {name: [] for name, _ in series}
     for _ in range(rounds):
         for name, fn in series:
@@ -232,14 +233,17 @@ def threads(quick):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="10^5 calls instead of 10^6")
-    ap.add_argument("--calls", type=int, default=None)
+    ap.add_argument("--calls", type=_count(ROUNDS * CHUNK), default=None,
+                    help=f"calls per series (default 10^6, 10^5 with --quick; at least {ROUNDS * CHUNK:,}, "
+                         f"taken in {ROUNDS} rounds of whole chunks of {CHUNK}: rounded down to a "
+                         f"multiple of {ROUNDS * CHUNK:,})")
     ap.add_argument("--out", default=None,
                     help="CSV (default benchmarks/results/latency.csv; with --quick, "
                          "benchmarks/results/local/latency.csv)")
     args = ap.parse_args()
     args.out = args.out or default_out("latency.csv", args.quick)
     csv_out(ap, args.out)  # written at the end: a path that cannot be must fail before the run
-    n = args.calls or (100_000 if args.quick else 1_000_000)
+    n = args.calls if args.calls is not None else (100_000 if args.quick else 1_000_000)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"load average at start: {load}")
     rows = cold_start(3 if args.quick else 7)

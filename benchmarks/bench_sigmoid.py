@@ -111,7 +111,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--in-step", action="store_true",
                     help="also measure the logistic's share of a learn_many step")
-    ap.add_argument("--rounds", type=int, default=7)
+    from online_lstm.cli import _count
+
+    ap.add_argument("--rounds", type=_count(1), default=7,
+                    help="with --in-step: processes per variant (default 7)")
     args = ap.parse_args()
     a = np.random.default_rng(0).normal(size=31)  # one Reber-size step's worth
     out = np.empty_like(a)
