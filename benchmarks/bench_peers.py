@@ -275,7 +275,9 @@ def main():
     args = ap.parse_args()
     args.out = args.out or default_out("peers.csv", args.quick)
     csv_out(ap, args.out)  # written at the end: a path that cannot be must fail before the run
-    skip = set(filter(None, args.skip.split(",")))
+    skip = set(filter(None, (p.strip() for p in args.skip.split(","))))
+    if skip - {"torch", "jax"}:  # a misspelt peer would run after all, and take minutes
+        ap.error(f"unknown --skip {sorted(skip - {'torch', 'jax'})}; choose from ['torch', 'jax']")
     peers = [p for p, ok in (("torch", HAVE_TORCH), ("jax", HAVE_JAX)) if ok and p not in skip]
     for p, ok in (("torch", HAVE_TORCH), ("jax", HAVE_JAX)):
         if not ok:
@@ -284,7 +286,7 @@ def main():
         import jax
 
         jax.config.update("jax_enable_x64", True)
-    wanted = set(filter(None, args.sizes.split(",")))
+    wanted = set(filter(None, (s.strip() for s in args.sizes.split(","))))
     unknown = wanted - {s[0] for s in SIZES}
     if unknown:
         ap.error(f"unknown --sizes {sorted(unknown)}; choose from {[s[0] for s in SIZES]}")
