@@ -171,11 +171,16 @@ def wall_time(fn):
     return time.perf_counter() - t0
 
 
-def main():
+def parse_args(argv=None):
+    """The command line, checked before anything is built or timed."""
+    from online_lstm.cli import _count, csv_out, quick_defaults
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", default="main", help="git revision to compare against")
-    ap.add_argument("--reps", type=int, default=9, help="timed repetitions per learner")
-    ap.add_argument("--instances", type=int, default=4, help="learners per side (memory placements)")
+    ap.add_argument("--reps", type=_count(1), default=None,
+                    help="timed repetitions per learner (default 9; 3 with --quick)")
+    ap.add_argument("--instances", type=_count(1), default=4,
+                    help="learners per side (memory placements)")
     ap.add_argument("--quick", action="store_true", help="shorter calls, fewer repetitions")
     ap.add_argument("--sizes", nargs="+", metavar="LABEL", choices=[s[0] for s in SIZES],
                     help="only these sizes (default: all)")
@@ -185,17 +190,31 @@ def main():
     ap.add_argument("--bank", action="store_true",
                     help="also compare the learner bank (bench_bank.py's sensor-F and sensor-B "
                          "learners, 1,024 of them, one thread)")
-    ap.add_argument("--bank-threads", type=int, default=1, metavar="N",
+    ap.add_argument("--bank-threads", type=_count(1), default=1, metavar="N",
                     help="with --bank: also on N threads, the threaded kernel (wall time)")
     ap.add_argument("--out", default=str(HERE / "results" / "local" / "ab_step.csv"),
                     help="CSV (default benchmarks/results/local/ab_step.csv, git-ignored: the "
                          "published comparisons name their files with --out)")
-    args = ap.parse_args()
-    from online_lstm.cli import csv_out
+    args = ap.parse_args(argv)
+    quick_defaults(args, (("reps", 9, 3),))  # a --reps given wins over --quick's
+    if args.bank_threads > 1 and not args.bank:
+        ap.error("--bank-threads times the bank: give --bank too")
+    import numba
 
+    if args.bank_threads > numba.config.NUMBA_NUM_THREADS:
+        ap.error(f"--bank-threads {args.bank_threads}: Numba has {numba.config.NUMBA_NUM_THREADS} "
+                 "threads here (NUMBA_NUM_THREADS)")
+    if subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", f"{args.base}^{{commit}}"],
+                      capture_output=True).returncode != 0:
+        ap.error(f"--base {args.base!r} is not a git revision of {ROOT}")
     csv_out(ap, args.out)  # written at the end: a path that cannot be must fail before the run
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
     sizes = [s for s in SIZES if args.sizes is None or s[0] in args.sizes]
-    reps = 3 if args.quick else args.reps
+    reps = args.reps
     load0 = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="ab_step_") as tmp:
         import online_lstm

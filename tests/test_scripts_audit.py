@@ -142,3 +142,38 @@ def test_bench_step_marginal_reads_a_step_csv_or_says_what_is_wrong(tmp_path):
     assert "ns_per_added_weight_step" in res.stdout
     _refused("benchmarks/bench_step.py", "--marginal", tmp_path / "none.csv", says="--marginal")
     _refused("benchmarks/bench_step.py", "--marginal", RESULTS / "peers.csv", says="not a CSV of bench_step.py")
+
+
+# --- counts and names --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("script, args, says", [
+    ("benchmarks/bench_latency.py", ["--calls", "0"], "--calls"),  # was the default 10^6, silently
+    ("benchmarks/bench_latency.py", ["--calls", "999"], "--calls"),  # fewer than 10 rounds x 100: crashed
+    ("benchmarks/bench_delay.py", ["--rounds", "0"], "--rounds"),  # was the default 21, silently
+    ("benchmarks/bench_delay.py", ["--rounds", "-3"], "--rounds"),  # was NaN medians
+    ("benchmarks/bench_sigmoid.py", ["--in-step", "--rounds", "0"], "--rounds"),
+    ("benchmarks/bench_peers.py", ["--skip", "pytorch"], "--skip"),  # was ignored: torch ran
+    ("benchmarks/bench_peers.py", ["--sizes", "reber,bogus"], "--sizes"),
+    ("benchmarks/ab_step.py", ["--reps", "0"], "--reps"),
+    ("benchmarks/ab_step.py", ["--instances", "0"], "--instances"),
+    ("benchmarks/ab_step.py", ["--bank-threads", "2"], "--bank"),  # was ignored without --bank
+    ("benchmarks/ab_step.py", ["--bank", "--bank-threads", "0"], "--bank-threads"),
+    ("benchmarks/ab_step.py", ["--bank", "--bank-threads", "100000"], "NUMBA_NUM_THREADS"),
+    ("benchmarks/ab_step.py", ["--base", "no-such-revision-anywhere"], "not a git revision"),
+])
+def test_bad_counts_and_names_are_refused(tmp_path, script, args, says):
+    _refused(script, *args, "--out", tmp_path / "x.csv", says=says)
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_ab_step_takes_a_given_reps_with_quick(tmp_path):
+    """--quick means 3 repetitions unless --reps says otherwise; it used to
+    override a --reps given (the run itself is not started here)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ab_step_audit", ROOT / "benchmarks" / "ab_step.py")
+    ab = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ab)
+    out = ["--base", "HEAD", "--out", str(tmp_path / "ab.csv")]
+    for argv, reps in ((["--quick"], 3), (["--quick", "--reps", "5"], 5), ([], 9), (["--reps", "2"], 2)):
+        assert ab.parse_args([*out, *argv]).reps == reps, argv
