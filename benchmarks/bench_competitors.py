@@ -25,9 +25,11 @@ Workloads (one-hot inputs, a target at every step, as in Experiments 1 and 2a):
 
 Every figure is ns per step of ``learn_many`` (one compiled call over a
 chunk; compilation excluded).  Results go to
-``benchmarks/results/competitors.csv``.
+``benchmarks/results/competitors.csv``, and with ``--quick`` to
+``benchmarks/results/local/competitors.csv`` (git-ignored), unless ``--out``
+says otherwise.
 
-    python benchmarks/bench_competitors.py [--quick]
+    python benchmarks/bench_competitors.py [--quick] [--out CSV]
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from tqdm import tqdm  # noqa: E402
 
 from online_lstm import OnlineLSTM  # noqa: E402
 from online_lstm.baselines import BPTT, RTRL  # noqa: E402
+from online_lstm.cli import csv_out  # noqa: E402
 from online_lstm.paper import table10_learner  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -139,7 +142,11 @@ def bench(task, label, learners, make, repeats, target_s):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer repeats, no n=64 net")
+    ap.add_argument("--out", default=None,
+                    help="CSV (default benchmarks/results/competitors.csv; with --quick, "
+                         "benchmarks/results/local/competitors.csv)")
     args = ap.parse_args()
+    out = csv_out(ap, args.out or (RESULTS / "local" if args.quick else RESULTS) / "competitors.csv")
     repeats, target_s = (3, 0.03) if args.quick else (9, 0.15)
     t_compile = time.perf_counter()
     jobs = workloads(args.quick)
@@ -155,10 +162,8 @@ def main():
            f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} at the end")
     print(env)
     print(df.to_string(index=False))
-    if not args.quick:
-        RESULTS.mkdir(exist_ok=True)
-        df.to_csv(RESULTS / "competitors.csv", index=False)
-        print(f"written {RESULTS / 'competitors.csv'}")
+    df.to_csv(out, index=False)
+    print(f"written {out}")
 
 
 if __name__ == "__main__":

@@ -120,7 +120,7 @@ def test_report_missing_files_and_directory(tmp_path):
 # --- --out is checked before the run ----------------------------------------------------------
 
 @pytest.mark.parametrize("script", ["bench_step.py", "bench_peers.py", "bench_bank.py", "bench_delay.py",
-                                    "ab_step.py"])
+                                    "ab_step.py", "bench_competitors.py"])
 def test_an_out_that_cannot_be_written_is_refused_before_the_run(tmp_path, script):
     """Each writes its CSV only at the end: a bad path must not wait minutes to fail."""
     blocker = tmp_path / "a-file"
