@@ -82,7 +82,7 @@ from tqdm import tqdm  # noqa: E402
 
 import online_lstm  # noqa: E402
 from online_lstm import OnlineLSTM  # noqa: E402
-from online_lstm.cli import csv_out, quick_defaults  # noqa: E402
+from online_lstm.cli import _count, csv_out, quick_defaults  # noqa: E402
 from online_lstm.paper import table10_learner  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -299,14 +299,14 @@ def summarize(df, info):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     p.add_argument("--steps", type=float, help="default 1e8 (2e6 with --quick)")
     p.add_argument("--chunk", type=int, help="default 100,000 (20,000 with --quick)")
     p.add_argument("--report-every", type=float, help="default 1e6 (1e5 with --quick)")
     p.add_argument("--checkpoint-every", type=float, help="default 1e7 (5e5 with --quick)")
     p.add_argument("--checkpoint-dir", default=None,
                    help="where the checkpoints go (default: a temporary directory, removed at the end)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_count(0), default=0)
     p.add_argument("--state-bound", type=float, default=math.inf,
                    help="a finite bound turns drift into counted resets (the policy at work)")
     p.add_argument("--out", default=None, help="CSV (default benchmarks/results/soak[-bound<B>].csv; "
@@ -324,6 +324,16 @@ def main(argv=None):
             p.error(f"--{flag.replace('_', '-')} must be a finite number of steps; got {getattr(args, flag)}")
     if int(args.steps) < args.chunk:  # the run is whole chunks, and reports after them
         p.error(f"--steps must be at least one chunk (--chunk {args.chunk}); got {args.steps:g}")
+    if not args.state_bound > 0:  # the learner's own check, before the run instead of a traceback
+        p.error(f"--state-bound must be a number > 0 (inf allowed); got {args.state_bound}")
+    if args.checkpoint_dir is not None:
+        ckdir = pathlib.Path(args.checkpoint_dir)
+        try:
+            ckdir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            p.error(f"--checkpoint-dir {ckdir}: cannot make it ({exc.strerror or exc})")
+        if not ckdir.is_dir():
+            p.error(f"--checkpoint-dir {ckdir} is not a directory")
     name = "soak" if math.isinf(args.state_bound) else f"soak-bound{args.state_bound:g}"
     out = pathlib.Path(args.out or RESULTS / f"{name}.csv")
     if not args.quick or args.out:  # written at the end: a path that cannot be must fail before the run

@@ -177,3 +177,30 @@ def test_ab_step_takes_a_given_reps_with_quick(tmp_path):
     out = ["--base", "HEAD", "--out", str(tmp_path / "ab.csv")]
     for argv, reps in ((["--quick"], 3), (["--quick", "--reps", "5"], 5), ([], 9), (["--reps", "2"], 2)):
         assert ab.parse_args([*out, *argv]).reps == reps, argv
+
+
+# --- soak.py -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, says", [
+    (["--seed", "-1"], "--seed"),  # was a ValueError traceback from the learner, after the warm-up
+    (["--state-bound", "0"], "--state-bound"),
+    (["--state-bound", "nan"], "--state-bound"),
+    (["--state-bound", "-5"], "--state-bound"),
+])
+def test_soak_refuses_bad_settings_before_the_run(tmp_path, args, says):
+    _refused("benchmarks/soak.py", "--quick", "--no-progress", "--out", tmp_path / "s.csv", *args, says=says)
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_soak_refuses_a_checkpoint_dir_that_cannot_be(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for ckdir in (blocker, blocker / "sub"):
+        _refused("benchmarks/soak.py", "--quick", "--no-progress", "--checkpoint-dir", ckdir,
+                 says="--checkpoint-dir")
+
+
+def test_soak_help_gives_its_whole_first_sentence():
+    res = _run("benchmarks/soak.py", "--help")
+    assert res.returncode == 0
+    assert "reports memory, per-step time and non-finite events" in " ".join(res.stdout.split())
