@@ -34,10 +34,13 @@ def streams(n, seed=0):
 
 
 def main(argv=None):
+    from online_lstm.cli import _count
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=3000, help="length of the memoryless stream")
-    ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--delays", type=int, nargs="+", default=[5, 20])
+    ap.add_argument("--n", type=_count(1), default=3000, help="length of the memoryless stream (default 3000)")
+    ap.add_argument("--seeds", type=_count(1), default=3, help="seeds per model (0, 1, ...; default 3)")
+    ap.add_argument("--delays", type=_count(1), nargs="+", default=[5, 20],
+                    help="observations between a prediction and its label (default 5 20)")
     a = ap.parse_args(argv)
     from river import evaluate, linear_model, metrics, preprocessing
 
