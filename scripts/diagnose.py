@@ -31,7 +31,7 @@ from collections import Counter
 
 import numpy as np
 
-from online_lstm.cli import _parse_set
+from online_lstm.cli import _count, _parse_set
 from online_lstm.experiments import (Plateau, Trial, _gate_shut, run_trial, sequence_sse, step_max_errors,
                                      streak_wrong)
 from online_lstm.presets import PRESETS, did_you_mean
@@ -480,6 +480,11 @@ def cell_states(a):
               flush=True)
 
 
+#: integer options that may be 0 (every other is a count >= 1: --every 0 or --rows -5 printed
+#: nonsense rows or crashed deep in the task)
+_FROM_ZERO = ("seed", "trial", "open_after")
+
+
 def _subcommand(sub, name, func, choices=None, **defaults):
     """Add subcommand ``name``: one ``--key`` option per default (its type is the
     default's; ``set=[]`` is the repeatable ``--set KEY=VALUE``)."""
@@ -490,6 +495,9 @@ def _subcommand(sub, name, func, choices=None, **defaults):
             s.add_argument(flag, action="append", default=[], metavar="KEY=VALUE")
         elif choices and key in choices:
             s.add_argument(flag, choices=choices[key], default=default)
+        elif type(default) is int:  # seeds and trial numbers from 0, a flag 0/1, counts from 1
+            kind = _count(0, 1) if key == "construct" else _count(0) if key in _FROM_ZERO else _count(1)
+            s.add_argument(flag, type=kind, default=default)
         else:
             s.add_argument(flag, type=type(default), default=default)
     s.set_defaults(func=func)
