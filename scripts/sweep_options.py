@@ -69,7 +69,12 @@ def main(argv=None):
         ap.error(exc.args[0])
     frames = []
     path = Path(args.out) / f"{args.name}.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file of that name, or a directory that cannot be made
+        ap.error(f"--out {args.out}: cannot make the directory ({exc.strerror or exc})")
+    if path.is_dir():
+        ap.error(f"--name {args.name}: {path} is a directory")
     for combo in itertools.product(*values):
         options = dict(zip(keys, combo))
         print(f"--- {options}", flush=True)

@@ -204,3 +204,36 @@ def test_soak_help_gives_its_whole_first_sentence():
     res = _run("benchmarks/soak.py", "--help")
     assert res.returncode == 0
     assert "reports memory, per-step time and non-finite events" in " ".join(res.stdout.split())
+
+
+# --- scripts/ ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, says", [
+    (["--seeds", "0"], "--seeds"),  # ran nothing, then KeyError: 'stream'
+    (["--n", "-5"], "--n"),  # numpy's 'negative dimensions are not allowed'
+    (["--delays", "5", "-1"], "--delays"),
+    (["--delays", "0"], "--delays"),
+])
+def test_delayed_labels_refuses_bad_counts(args, says):
+    pytest.importorskip("river")
+    _refused("scripts/delayed_labels.py", *args, says=says)
+
+
+@pytest.mark.parametrize("args, says", [
+    (["2c-trace", "--every", "-5", "--rows", "1"], "--every"),  # printed a row at '-5 sequences'
+    (["2a-escape", "--every", "0"], "--every"),
+    (["cell-states", "--rows", "0"], "--rows"),
+    (["2c-drift", "--seeds", "-1"], "--seeds"),  # crashed: zero-size array to reduction operation
+    (["cut-trials", "--jobs", "0"], "--jobs"),
+    (["reber-failures", "--trial", "-1"], "--trial"),
+    (["2a-saturation", "--construct", "2"], "--construct"),
+])
+def test_diagnose_refuses_bad_counts(args, says):
+    _refused("scripts/diagnose.py", *args, says=says)
+
+
+def test_sweep_options_refuses_an_out_that_is_a_file(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    _refused("scripts/sweep_options.py", "1-5", "--grid", "targets=next", "--quick", "--no-progress",
+             "--out", blocker, says="--out")
