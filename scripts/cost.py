@@ -12,6 +12,7 @@ cost: our jobs ran at nice 19 behind other engineers' jobs.
 from __future__ import annotations
 
 import argparse
+import sys
 
 import pandas as pd
 
@@ -35,18 +36,36 @@ def cost_table(records: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
     return rows.sort_values(["preset", "options"], key=lambda c: c.map(order) if c.name == "preset" else c)
 
 
+#: the columns of a records file (``online-lstm reproduce``) that the table reads
+RECORD_COLUMNS = ("preset", "trial", "steps", "wall_s")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("records", nargs="+")
     ap.add_argument("--rates", required=True, help="records of one quick run (CPU steps/s per preset)")
     a = ap.parse_args(argv)
     try:
-        recs = [read_records(f) for f in a.records if f != a.rates]
+        recs = {f: read_records(f) for f in a.records if f != a.rates}
         rates = read_records(a.rates)
     except (OSError, ValueError) as exc:  # a missing or unreadable records file
         ap.error(str(exc))
+    lacking = [c for c in ("preset", "steps", "cpu_s") if c not in rates]
+    if lacking:
+        ap.error(f"--rates {a.rates} is not a records file with CPU times (no column {', '.join(lacking)})")
+    for f, df in list(recs.items()):
+        # the documented glob (reproduction/records/*.csv) takes in the CSVs of the scripts too
+        # (continual_reber.csv, rtrl-time-convention-*.csv): they have no presets, so they are left out
+        lacking = [c for c in RECORD_COLUMNS if c not in df]
+        if lacking:
+            print(f"cost.py: left out {f}: not a records file of 'online-lstm reproduce' "
+                  f"(no column {', '.join(lacking)})", file=sys.stderr)
+            del recs[f]
+        elif "options" not in df:
+            df["options"] = ""
     if not recs:
         ap.error("no records besides --rates")
+    recs = list(recs.values())
     table = cost_table(pd.concat(recs, ignore_index=True), rates)
     print("| preset | options | trials | CPU s | CPU s / trial | wall s |")
     print("|---|---|---|---|---|---|")

@@ -237,3 +237,18 @@ def test_sweep_options_refuses_an_out_that_is_a_file(tmp_path):
     blocker.write_text("")
     _refused("scripts/sweep_options.py", "1-5", "--grid", "targets=next", "--quick", "--no-progress",
              "--out", blocker, says="--out")
+
+
+def test_cost_leaves_out_the_script_csvs_of_the_documented_glob(tmp_path):
+    """``scripts/cost.py reproduction/records/*.csv`` (its documented command)
+    takes in continual_reber.csv too: such a file is named and left out, and a
+    run on it alone is an argparse error (it was KeyError: 'options')."""
+    records = ROOT / "reproduction" / "records"
+    rates = records / "all-quick.csv"
+    res = _run("scripts/cost.py", records / "exp1.csv", records / "continual_reber.csv", "--rates", rates)
+    assert res.returncode == 0, res.stderr
+    assert "left out" in res.stderr and "continual_reber.csv" in res.stderr
+    assert "| 1-1 |" in res.stdout
+    _refused("scripts/cost.py", records / "continual_reber.csv", "--rates", rates, says="no records")
+    _refused("scripts/cost.py", records / "exp1.csv", "--rates", records / "continual_reber.csv",
+             says="--rates")
