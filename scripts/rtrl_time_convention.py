@@ -28,6 +28,7 @@ a check that the script works, not a result.
 from __future__ import annotations
 
 import argparse
+import math
 import time
 
 import numpy as np
@@ -132,10 +133,24 @@ def trial(p, lr, seed, previous, limit, streak=10_000, chunk=20_000, bar=None):
     return None, net.whh
 
 
+def _rate(text):
+    """An argparse type: a learning rate, a finite number >= 0 (what RTRL takes).
+    Checked at parse time: a bad rate last in ``--lr`` would stop the run only
+    when its trials came, after hours of the others."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0; got {text!r}")
+    return value
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--p", type=_count(2), nargs="+", default=[4])
-    ap.add_argument("--lr", type=float, nargs="+", default=[1.0, 4.0, 10.0])
+    ap.add_argument("--lr", type=_rate, nargs="+", default=[1.0, 4.0, 10.0],
+                    help="learning rates (default 1 4 10)")
     ap.add_argument("--trials", type=_count(1), help="trials per setting (default 4; 1 with --quick)")
     ap.add_argument("--limit", type=_count(1),
                     help="training sequences per trial (default 5,000,000; 20,000 with --quick)")

@@ -252,3 +252,12 @@ def test_cost_leaves_out_the_script_csvs_of_the_documented_glob(tmp_path):
     _refused("scripts/cost.py", records / "continual_reber.csv", "--rates", rates, says="no records")
     _refused("scripts/cost.py", records / "exp1.csv", "--rates", records / "continual_reber.csv",
              says="--rates")
+
+
+@pytest.mark.parametrize("lr", ["nan", "-1", "inf", "fast"])
+def test_rtrl_time_convention_checks_every_rate_before_the_first_trial(tmp_path, lr):
+    """A bad rate after good ones stopped the run with a traceback when its
+    trials came, after (in a full run) hours of the others."""
+    _refused("scripts/rtrl_time_convention.py", "--lr", "1", lr, "--quick", "--out", tmp_path / "r.csv",
+             says="--lr")
+    assert not (tmp_path / "r.csv").exists()
