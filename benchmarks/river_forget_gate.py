@@ -58,7 +58,8 @@ if __name__ == "__main__":
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default=str(OUT), help="CSV of every run's MAE (default: %(default)s)")
+    ap.add_argument("--out", default=str(OUT), help="CSV of every run's MAE (default: "
+                                                     "benchmarks/results/river_forget_gate.csv)")
     from online_lstm.cli import csv_out
 
     out = ap.parse_args().out
