@@ -40,10 +40,15 @@ def main():
         ap.error(f"--out {out}: cannot make the directory ({exc.strerror or exc})")
     for script, csv in SCRIPTS.items():
         print(f"\n=== {script} ===", flush=True)
-        subprocess.run([sys.executable, str(HERE / script), "--out", str(out / csv)]
-                       + (["--quick"] if args.quick else []), check=True)
+        rc = subprocess.run([sys.executable, str(HERE / script), "--out", str(out / csv)]
+                            + (["--quick"] if args.quick else [])).returncode
+        if rc:  # its own message is above; not a CalledProcessError traceback on top of it
+            raise SystemExit(f"\nrun_all.py: {script} failed (exit status {rc}); the benchmarks after it "
+                             f"did not run. The CSVs written so far are in {out}.")
     print("\n=== report ===", flush=True)
-    subprocess.run([sys.executable, str(HERE / "report.py"), "--results", str(out)], check=True)
+    rc = subprocess.run([sys.executable, str(HERE / "report.py"), "--results", str(out)]).returncode
+    if rc:
+        raise SystemExit(rc)
 
 
 if __name__ == "__main__":

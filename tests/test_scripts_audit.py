@@ -261,3 +261,27 @@ def test_rtrl_time_convention_checks_every_rate_before_the_first_trial(tmp_path,
     _refused("scripts/rtrl_time_convention.py", "--lr", "1", lr, "--quick", "--out", tmp_path / "r.csv",
              says="--lr")
     assert not (tmp_path / "r.csv").exists()
+
+
+def test_run_all_stops_with_a_message_when_a_benchmark_fails(tmp_path, monkeypatch):
+    """A failing benchmark ends run_all.py with its name and where the CSVs so
+    far are (it was a CalledProcessError traceback); none runs after it."""
+    import importlib.util
+    import types
+
+    spec = importlib.util.spec_from_file_location("run_all_audit", ROOT / "benchmarks" / "run_all.py")
+    run_all = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_all)
+    calls = []
+
+    def fake_run(cmd, **kwargs):
+        calls.append(pathlib.Path(cmd[1]).name)
+        return types.SimpleNamespace(returncode=3 if cmd[1].endswith("bench_latency.py") else 0)
+
+    monkeypatch.setattr(run_all.subprocess, "run", fake_run)
+    monkeypatch.setattr(sys, "argv", ["run_all.py", "--quick", "--out", str(tmp_path / "out")])
+    with pytest.raises(SystemExit) as exc:
+        run_all.main()
+    assert calls == ["bench_step.py", "bench_latency.py"]
+    assert "bench_latency.py failed (exit status 3)" in str(exc.value.code)
+    assert str(tmp_path / "out") in str(exc.value.code)
