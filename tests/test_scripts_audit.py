@@ -285,3 +285,84 @@ def test_run_all_stops_with_a_message_when_a_benchmark_fails(tmp_path, monkeypat
     assert calls == ["bench_step.py", "bench_latency.py"]
     assert "bench_latency.py failed (exit status 3)" in str(exc.value.code)
     assert str(tmp_path / "out") in str(exc.value.code)
+
+
+# --- the documented commands --------------------------------------------------------------------
+
+def _documented_commands():
+    """``(page, script, args)`` for each command of README.md and
+    BENCHMARKS.md that runs a script of benchmarks/ or scripts/ (inline code
+    and fenced blocks, line breaks inside a span joined)."""
+    import re
+    import shlex
+
+    found = []
+    for page in ("README.md", "BENCHMARKS.md"):
+        text = (ROOT / page).read_text()
+        spans = [ln.strip() for block in re.findall(r"```.*?\n(.*?)```", text, re.S)
+                 for ln in block.replace("\\\n", " ").splitlines()]
+        spans += [" ".join(s.split()) for s in re.findall(r"`([^`]+)`", re.sub(r"```.*?```", "", text, flags=re.S))]
+        for span in spans:
+            m = re.search(r"(?:(benchmarks|scripts)/)?\b(\w+\.py)\b(.*)", span)
+            if not m or not (m.group(1) or re.match(r"\s+--", m.group(3))):
+                continue
+            args = shlex.split(m.group(3).split("&&")[0])
+            found.append((page, f"{m.group(1) or 'benchmarks'}/{m.group(2)}", args))
+    return found
+
+
+DOCUMENTED = _documented_commands()
+
+
+def test_the_pages_document_the_scripts_this_test_reads():
+    scripts = {s for _, s, _ in DOCUMENTED}
+    assert {"benchmarks/run_all.py", "benchmarks/ab_step.py", "benchmarks/bench_step.py",
+            "benchmarks/soak.py", "scripts/continual_reber.py", "benchmarks/bench_sigmoid.py"} <= scripts
+    assert sum(1 for _, s, a in DOCUMENTED if s == "benchmarks/ab_step.py" and "--out" in a) >= 4
+
+
+@pytest.mark.parametrize("page, script, args", DOCUMENTED,
+                         ids=[f"{p}:{s} {' '.join(a)}"[:80] for p, s, a in DOCUMENTED])
+def test_a_documented_command_names_existing_flags_and_files(page, script, args):
+    assert (ROOT / script).is_file(), f"{page} runs {script}, which does not exist"
+    res = _run(script, "--help")
+    assert res.returncode == 0, res.stderr
+    for i, a in enumerate(args):
+        if a.startswith("--"):
+            assert a in res.stdout, f"{page}: {script} has no flag {a}"
+        elif i == 0 and script.endswith("diagnose.py"):
+            assert a in res.stdout, f"{page}: diagnose.py has no subcommand {a}"
+        if i and args[i - 1] in ("--out", "--marginal") and a.startswith(("benchmarks/results/",
+                                                                         "reproduction/records/")):
+            assert (ROOT / a).is_file(), f"{page} cites {a}, which is not committed"
+
+
+def test_the_documented_ab_step_comparisons_parse(tmp_path):
+    """Every documented ``ab_step.py`` command is accepted as written (sizes,
+    flags, and its --base a revision of this clone), its --out sent to tmp_path."""
+    import importlib.util
+
+    shallow = subprocess_out(["git", "-C", str(ROOT), "rev-parse", "--is-shallow-repository"])
+    if shallow != "false":
+        pytest.skip("a shallow or absent git history lacks the documented --base revisions")
+    spec = importlib.util.spec_from_file_location("ab_step_docs", ROOT / "benchmarks" / "ab_step.py")
+    ab = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ab)
+    commands = [a for _, s, a in DOCUMENTED if s == "benchmarks/ab_step.py" and a]
+    assert commands
+    for args in commands:
+        args = list(args)
+        if "--out" in args:
+            args[args.index("--out") + 1] = str(tmp_path / "ab.csv")
+        else:
+            args += ["--out", str(tmp_path / "ab.csv")]
+        ab.parse_args(args)
+
+
+def subprocess_out(cmd):
+    import subprocess
+
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout.strip()
+    except OSError:
+        return ""
