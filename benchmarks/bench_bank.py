@@ -57,6 +57,9 @@ ARCHS = {
     "sensor-B": dict(n_in=1, n_out=1, n_blocks=8, block_size=1, connectivity="B"),
 }
 LEARNERS = [1, 4, 16, 64, 256, 1024, 4096, 10_000]
+#: thread counts timed: 2 only where Numba has a second thread (NUMBA_NUM_THREADS >= 2; on one
+#: core numba.set_num_threads(2) raises ValueError)
+THREADS = (1, 2) if numba.config.NUMBA_NUM_THREADS >= 2 else (1,)
 T_MANY = 16
 
 
@@ -106,7 +109,7 @@ def bench(arch, N, quick):
         bank.learn_many(X[:, :1], Y[:, :1])
     bank.reset()
     loops = {}
-    for threads in (1, 2):
+    for threads in THREADS:
 
         def use(threads=threads):
             numba.set_num_threads(threads)
@@ -172,6 +175,9 @@ def main():
     args.out = args.out or default_out("bank.csv", args.quick)
     csv_out(ap, args.out)  # written at the end: a path that cannot be must fail before the run
     load0 = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    if THREADS == (1,):
+        print(f"Numba has one thread here (NUMBA_NUM_THREADS={numba.config.NUMBA_NUM_THREADS}): "
+              "the 2-thread variants are skipped")
     print(f"load average at start: {load0}; threading layer: ", end="")
     LearnerBank(2, 1, 1, parallel=True).learn_one(np.zeros((2, 1)))
     print(numba.threading_layer())
@@ -195,7 +201,8 @@ def main():
     for mode in ("learn_many", "learn_one"):
         d = df[df["mode"] == mode].pivot_table(index=["arch", "learners"], columns="threads",
                                                values="ns_per_learner_step")
-        d["speedup 2 vs 1"] = d[1] / d[2]
+        if 2 in d:
+            d["speedup 2 vs 1"] = d[1] / d[2]
         print(f"\n{mode}: ns per learner-step")
         print(d.round(2).to_string())
     sep = df[df["mode"] == "separate learn_one"].pivot_table(index="learners", columns="arch",

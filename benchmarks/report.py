@@ -92,7 +92,8 @@ def bank():
             cells = []
             for a in archs:
                 g = d[(d.arch == a) & (d.learners == n)].set_index("threads").ns_per_learner_step
-                cells.append(f"{g[1]:,.0f} / {g[2]:,.0f} ({g[1] / g[2]:.2f}×)" if len(g) == 2 else "–")
+                cells.append(f"{g[1]:,.0f} / {g[2]:,.0f} ({g[1] / g[2]:.2f}×)" if len(g) == 2
+                             else f"{g[1]:,.0f} / –" if 1 in g else "–")  # one thread only: one core
             print(f"| {n:,} | " + " | ".join(cells) + " |")
         print()
     sep = df[df["mode"] == "separate learn_one"].pivot_table(index="learners", columns="arch",

@@ -366,3 +366,31 @@ def subprocess_out(cmd):
         return subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout.strip()
     except OSError:
         return ""
+
+
+def test_report_prints_a_one_thread_bank_run(tmp_path):
+    """On one core bench_bank.py times one thread only (numba.set_num_threads(2)
+    raised ValueError there): the table keeps its 1-thread figures."""
+    d = _results_copy(tmp_path)
+    df = pd.read_csv(d / "bank.csv")
+    df[df.threads == 1].to_csv(d / "bank.csv", index=False)
+    res = _run("benchmarks/report.py", "--results", d)
+    assert res.returncode == 0, res.stdout
+    one = df[(df["mode"] == "learn_many") & (df.threads == 1) & (df.arch == "reber") & (df.learners == 256)]
+    assert f"| 256 | {one.ns_per_learner_step.iloc[0]:,.0f} / – |" in res.stdout
+
+
+def test_bench_bank_runs_where_numba_has_one_thread():
+    """With NUMBA_NUM_THREADS=1 (one core) a bank configuration is timed on the
+    one thread; numba.set_num_threads(2) raised ValueError there at the first."""
+    import subprocess
+
+    code = ("import bench_bank; rows = bench_bank.bench('sensor-B', 2, True); "
+            "print(sorted({(r['mode'], r['threads']) for r in rows}))")
+    env = dict(os.environ, NUMBA_NUM_THREADS="1",
+               PYTHONPATH=os.pathsep.join([str(ROOT / "benchmarks"), str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env,
+                         cwd=ROOT)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.strip().splitlines()[-1] == (
+        "[('learn_many', 1), ('learn_one', 1), ('separate learn_one', 1)]")
