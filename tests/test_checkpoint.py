@@ -665,7 +665,7 @@ def test_restore_drops_the_divergence_of_the_learner_s_own_past(tmp_path):
 
 
 @pytest.mark.parametrize("edit, match", [
-    (lambda c: c.update(n_blocks=10**6, block_size=10**3), "configuration has .* weights per learner"),
+    (lambda c: c.update(n_blocks=10**4, block_size=10**2), "configuration has .* weights per learner"),
     (lambda c: c.update(n_in=3), "configuration has .* weights per learner"),
     (lambda c: c.update(n_blocks="many"), "does not build a learner"),
 ])
