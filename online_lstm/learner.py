@@ -130,8 +130,10 @@ class OnlineLSTM(FixedAfterBuild):
         record, its traces, the output weights from the cells) in a ring of
         D + 1 slots: ``(D + 1) * (traces + record + n_cells * n_out)``
         numbers of memory, and a copy of about that size per step.
-    seed : int or None
-        Seed of the weight initialisation.  None draws fresh entropy.
+    seed : None, int, sequence of int, SeedSequence or Generator
+        Seed of the weight initialisation (what ``numpy.random.default_rng``
+        takes, but not a bool).  None draws fresh entropy; a Generator is
+        drawn from, not copied.
 
     Notes
     -----
@@ -490,8 +492,18 @@ class OnlineLSTM(FixedAfterBuild):
 
         The step can be learned from later with :meth:`learn_last` (act now,
         learn when the target arrives) or, with ``max_delay > 0``, with
-        :meth:`learn_delayed` up to ``max_delay`` steps later.  Returns the
-        outputs of this step.
+        :meth:`learn_delayed` up to ``max_delay`` steps later.
+
+        Parameters
+        ----------
+        x : array of shape (n_in,); with n_in == 1 also a number, bool or 0-d array
+        out : float64 array of shape (n_out,), optional
+            Write the prediction here instead of allocating a new array.
+
+        Returns
+        -------
+        ndarray of shape (n_out,)
+            The outputs ``y_k(t)`` of this step.
         """
         o = self._out if out is None else out
         if type(x) is not _ndarray:
@@ -510,6 +522,8 @@ class OnlineLSTM(FixedAfterBuild):
     def learn_last(self, y: ArrayLike | float) -> None:
         """Learn from the target of the last step, which was taken without one.
 
+        ``y`` has shape (n_out,) (a float if n_out == 1); NaN entries mean no
+        target for that unit.
         ``predict_one(x)`` followed by ``learn_last(y)`` gives the same bits as
         ``learn_one(x, y)``: the forward pass and trace update are not
         repeated.  Raises :class:`NoPendingStepError` if the last step has
@@ -569,8 +583,12 @@ class OnlineLSTM(FixedAfterBuild):
         Raises
         ------
         InputError
-            Bad target or age; :class:`~online_lstm.errors.DivergenceError`
-            if the change would diverge (not applied).
+            Bad target, or an age that is not an int in that range (also
+            any age with ``max_delay=0``).
+        NoPendingStepError
+            A unit given a target already had one at that step.
+        DivergenceError
+            The change would diverge (it is not applied).
         """
         age = self._age(age, "learn_delayed")
         yy = y if type(y) is np.ndarray else self._y(y)
@@ -599,7 +617,8 @@ class OnlineLSTM(FixedAfterBuild):
 
     def open_targets(self, age: int) -> np.ndarray:
         """Which outputs of the step of this ``age`` can still take a target
-        with :meth:`learn_delayed` (bool array of shape (n_out,))."""
+        with :meth:`learn_delayed` (bool array of shape (n_out,)).  ``age``
+        as for :meth:`learn_delayed` (InputError outside its range)."""
         lay = self.layout
         op = int(lay.slot_offset(self.n_steps_ - 1 - self._age(age, "open_targets"))) \
             + lay.meta["sl_open"]
@@ -686,7 +705,21 @@ class OnlineLSTM(FixedAfterBuild):
 
     def predict_many(self, X: ArrayLike, resets: ArrayLike | None = None, *,
                      out: Floats | None = None) -> Floats:
-        """T steps without learning in one compiled call (states advance)."""
+        """T steps without learning in one compiled call (states advance).
+
+        The last step can be learned from with :meth:`learn_last`.
+
+        Parameters
+        ----------
+        X : array of shape (T, n_in), or (T,) if n_in == 1
+        resets : bool array of shape (T,), optional
+            True at rows where a new sequence starts (reset before the row).
+        out : float64 array of shape (T, n_out), optional
+
+        Returns
+        -------
+        ndarray of shape (T, n_out)
+            The outputs of each step."""
         return self._run(self._mem, X, None, resets, out, False)
 
     # ------------------------------------------------------------------
@@ -696,7 +729,8 @@ class OnlineLSTM(FixedAfterBuild):
                  from_current_state: bool = False) -> dict[str, Floats]:
         """Truncated gradient of a sequence with the weights held fixed.
 
-        Returns ``dE/dw`` by parameter name, for ``E = 1/2 sum_t sum_k
+        Returns ``dE/dw`` by parameter name (arrays of the shapes
+        :meth:`get_weights` gives), for ``E = 1/2 sum_t sum_k
         (t_k - y_k)^2`` over the steps with targets, under the paper's
         truncation (spec §3.2, §3.9).  ``-lr * gradient`` is the total weight
         change the paper's rule makes over the sequence when updates are
@@ -857,8 +891,8 @@ class OnlineLSTM(FixedAfterBuild):
 
         Everything needed to continue bit-identically: the header (learning
         rate, bounds, layout table and counters), ``theta``, the accumulated
-        update ``dW``, the traces ``T`` and the committed step record.  The
-        Python-side divergence count ``n_divergences_`` is not among them
+        update ``dW``, the traces ``T``, the committed step record and, with
+        ``max_delay > 0``, the step snapshots ``slots``.  The Python-side divergence count ``n_divergences_`` is not among them
         (checkpoint files and pickling keep it): :meth:`load_state_arrays`
         leaves it as it is.
         """
@@ -875,7 +909,8 @@ class OnlineLSTM(FixedAfterBuild):
         """Restore a state from :meth:`state_arrays` (same architecture).
 
         Everything is checked (:func:`check_state_arrays`) before anything is
-        written.
+        written; a bad or missing array raises
+        :class:`~online_lstm.errors.InputError`.
         """
         vals = check_state_arrays(self.layout, int(self._mem[M_ACCUM]), arrays)
         self._mem[:HEADER_SIZE] = vals["header"]
@@ -935,8 +970,9 @@ class OnlineLSTM(FixedAfterBuild):
         """A learner rebuilt from a checkpoint written by :meth:`save`.
 
         Raises :class:`~online_lstm.errors.CheckpointError` for a truncated
-        or corrupted file or a format version this library does not read.
-        Loading never executes code from the file.
+        or corrupted file or a format version this library does not read,
+        ``FileNotFoundError`` if there is no file at ``path``.  Loading
+        never executes code from the file.
         """
         return _ckpt.load_learner(path, cls)
 
