@@ -157,7 +157,8 @@ class LearnerBank(FixedAfterBuild):
     n_learners : int
         Number of learners N.
     n_in, n_out, n_blocks, block_size, output_gates, connectivity, bias, g, h,
-    init_range, in_gate_bias, out_gate_bias, update
+    init_range, in_gate_bias, out_gate_bias, forget_gate, peepholes,
+    forget_gate_bias, update
         The architecture and initialisation, shared by every learner; as in
         :class:`~online_lstm.OnlineLSTM`.
     on_divergence : {"raise"}
@@ -283,7 +284,7 @@ class LearnerBank(FixedAfterBuild):
     def from_learners(cls, learners: Iterable[OnlineLSTM], *, parallel: bool | str = "auto") -> LearnerBank:
         """A bank holding copies of the given learners (same architecture,
         update mode and initialisation arguments: ``init_range`` and the gate
-        biases), in their current state."""
+        biases), in their current state.  ``parallel`` as in the constructor."""
         learners = list(learners)
         if not learners or not all(isinstance(m, OnlineLSTM) for m in learners):
             raise ValueError("from_learners needs a non-empty sequence of OnlineLSTM")
@@ -647,7 +648,7 @@ class LearnerBank(FixedAfterBuild):
     def learn_last(self, Y: ArrayLike) -> None:
         """Learn from the targets of the last step, taken without them.
 
-        ``Y`` has shape (N, n_out).  Learners whose row is all NaN are left
+        ``Y`` has shape (N, n_out) (or (N,) when n_out == 1).  Learners whose row is all NaN are left
         alone (their step stays pending); every other learner must have a
         pending step (see :meth:`OnlineLSTM.learn_last`), or nothing is done
         and :class:`NoPendingStepError` is raised.
@@ -670,7 +671,8 @@ class LearnerBank(FixedAfterBuild):
         """Learn from the targets of steps taken ``age`` steps before the last.
 
         The bank form of :meth:`OnlineLSTM.learn_delayed` (needs
-        ``max_delay > 0``).  ``Y`` has shape (N, n_out); learners whose row
+        ``max_delay > 0``).  ``Y`` has shape (N, n_out) (or (N,) when
+        n_out == 1); learners whose row
         is all NaN are left alone.  ``age`` is one int for all learners or
         one per learner, shape (N,); 0 is each learner's last step.  Every
         learner with a target must keep a snapshot of a step that old
@@ -809,7 +811,7 @@ class LearnerBank(FixedAfterBuild):
 
     @property
     def pending_(self) -> np.ndarray:
-        """True where a learner's last step can still be learned from."""
+        """True where a learner's last step can still be learned from, shape (N,)."""
         return self._mems[:, M_PENDING] == 1.0
 
     @property
@@ -910,8 +912,8 @@ class LearnerBank(FixedAfterBuild):
     def state_arrays(self) -> dict[str, np.ndarray]:
         """The complete state of every learner, as in
         :meth:`OnlineLSTM.state_arrays` with a leading learner axis: ``header``
-        (N, HEADER_SIZE), ``theta`` (N, n_params), ``dW``, ``T`` and
-        ``record`` (copies)."""
+        (N, HEADER_SIZE), ``theta`` (N, n_params), ``dW``, ``T``, ``record``
+        and, with ``max_delay > 0``, ``slots`` (copies)."""
         return {"header": self._mems[:, :HEADER_SIZE].copy(),
                 **{name: self._region(name) for name in ("theta", "dW", "T", "record")},
                 **({"slots": np.stack([canonical_slots(self.layout, r)
