@@ -200,6 +200,9 @@ class SequenceTask:
     the same eight sequences as ``sample(8)``.  Two tasks built with the same
     parameters and seed give the same stream.
 
+    Subclasses set ``n_in``, ``n_out``, ``mean_length`` and implement
+    ``_generate(rng, n) -> Batch``.
+
     Parameters
     ----------
     seed : int, sequence of int, SeedSequence, Generator, or None
@@ -207,9 +210,6 @@ class SequenceTask:
         entropy.  A ``numpy.random.Generator`` is used as it is, not copied
         (as ``default_rng`` does): two tasks built from one Generator share
         its draws, and neither replays alone.  Pass ints to replay streams.
-
-    Subclasses set ``n_in``, ``n_out``, ``mean_length`` and implement
-    ``_generate(rng, n) -> Batch``.
     """
 
     n_in: int

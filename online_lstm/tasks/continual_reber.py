@@ -91,8 +91,8 @@ class ContinualReber:
     ----------
     targets : {"legal", "next"}
         Multi-hot legal successors, or the one-hot actual next symbol.
-    seed : int, numpy.random.Generator or None
-        Seeds the strings.
+    seed : int, sequence of int, SeedSequence, Generator or None
+        Seeds the strings (as for :class:`~online_lstm.tasks.SequenceTask`).
     """
 
     n_in = n_out = 7

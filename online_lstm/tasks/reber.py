@@ -178,7 +178,7 @@ class EmbeddedReber(SequenceTask):
     seed : int, sequence of int, SeedSequence, Generator or None
         Seeds the order of training exemplars (and the two sets, unless
         ``sets_seed`` is given).
-    sets_seed : int or None
+    sets_seed : int, sequence of int, SeedSequence, Generator or None
         Seeds the two sets separately, so one train/test pair can be
         trained from several exemplar orders (the paper's 3 set pairs x 10
         initialisations).
@@ -231,6 +231,8 @@ class EmbeddedReber(SequenceTask):
 
     @property
     def block(self) -> int:
+        """Sequences generated per internal block (with ``sampling="epochs"``
+        a whole number of epochs)."""
         b = super().block
         if self.sampling == "epochs":  # whole epochs per block, so no epoch is cut
             return self.n_train * max(1, b // self.n_train)
