@@ -132,6 +132,7 @@ class StreamLearner(FixedAfterBuild):
 
     @property
     def n_params(self) -> int:
+        """Number of weights (``network.n_params``)."""
         return self.network.n_params
 
     @property
@@ -407,6 +408,7 @@ class StreamLearner(FixedAfterBuild):
         return self.get_weights()
 
     def get_weights(self) -> dict:
+        """Copies of the named weights, shapes ``network.shapes`` (as :attr:`weights`)."""
         theta = self._arrays["theta"]
         return {name: theta[idx] for name, idx in self.network.weight_index.items()}
 
@@ -531,8 +533,8 @@ class StreamLearner(FixedAfterBuild):
 
     def restore(self, path: str | os.PathLike) -> None:
         """Load a checkpoint into this learner, which must have the same
-        architecture (sizes, connectivity, bias, update and, for BPTT, the
-        window).  Everything is checked first; on any error
+        architecture (sizes, ``architecture``, bias, update and, for BPTT,
+        the window).  Everything is checked first; on any error
         (:class:`~online_lstm.errors.CheckpointError`) nothing changes.  The
         learner then holds the checkpoint's state and parameters.
         """

@@ -48,7 +48,10 @@ class RTRL(StreamLearner):
         error times the influence; spec §3.1, no factor 2), so rates compare
         with Table 2's.
     update : {"step", "sequence"}
-    seed : int or None
+        Apply each step's weight change at once, or accumulate the changes
+        and apply their sum at the next :meth:`reset`.
+    seed : None, int, sequence of int, SeedSequence or Generator
+        Seed of the weight initialisation; None draws fresh entropy.
 
     Notes
     -----
