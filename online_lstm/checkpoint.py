@@ -507,7 +507,10 @@ def learner_config(learner) -> dict:
 
 
 def save_learner(learner, path, *, compress: bool = False, fsync: bool = True) -> pathlib.Path:
-    """Write ``learner``'s complete state to ``path`` (see the module docstring)."""
+    """Write ``learner``'s complete state to ``path`` (see the module docstring).
+
+    ``path``, ``compress`` and ``fsync`` as for :func:`write_checkpoint`;
+    returns the path written."""
     from . import __version__
 
     meta = {
@@ -584,7 +587,10 @@ def _state_from(learner, arrays, meta, name):
 
 
 def load_learner(path, cls=None):
-    """A new learner with the configuration and complete state stored at ``path``."""
+    """A new learner with the configuration and complete state stored at ``path``.
+
+    ``cls`` is the class to build (default :class:`~online_lstm.OnlineLSTM`;
+    a subclass for ``Subclass.load``).  Raises as :func:`read_checkpoint`."""
     if cls is None:
         from .learner import OnlineLSTM as cls
     name = os.fspath(path)
@@ -643,7 +649,8 @@ def _seeds_json(seeds):
 def save_bank(bank, path, *, compress: bool = False, fsync: bool = True) -> pathlib.Path:
     """Write every learner of ``bank`` to ``path``: the arrays of
     :meth:`LearnerBank.state_arrays` (learner axis first) and the bank's
-    configuration and per-learner seeds."""
+    configuration and per-learner seeds.  ``compress`` and ``fsync`` as for
+    :func:`write_checkpoint`; returns the path written."""
     from . import __version__
 
     config = learner_config(bank)  # get_params(); per-learner lr/state_bound become lists
@@ -662,7 +669,8 @@ def save_bank(bank, path, *, compress: bool = False, fsync: bool = True) -> path
 
 
 def load_bank(path, cls=None):
-    """A new bank with the configuration and complete state stored at ``path``."""
+    """A new bank with the configuration and complete state stored at ``path``
+    (``cls``: the class to build, default :class:`~online_lstm.LearnerBank`)."""
     if cls is None:
         from .bank import LearnerBank as cls
     name = os.fspath(path)
@@ -752,7 +760,9 @@ def _stream_kind(cls) -> str:
 
 def save_stream(learner, path, *, compress: bool = False, fsync: bool = True) -> pathlib.Path:
     """Write an RTRL or BPTT learner's complete state (its ``state_arrays()``)
-    and configuration to ``path``; the kind is the class's ``_checkpoint_kind``."""
+    and configuration to ``path``; the kind is the class's ``_checkpoint_kind``.
+    ``compress`` and ``fsync`` as for :func:`write_checkpoint`; returns the
+    path written."""
     from . import __version__
 
     meta = {
@@ -811,7 +821,8 @@ def load_stream(path, cls):
 
 def restore_stream(learner, path):
     """Load the state at ``path`` into ``learner`` (RTRL or BPTT), which must
-    have the same architecture: the arguments of ``learner._architecture``.
+    have the same architecture: ``n_in``, ``n_out``, ``n_hidden``,
+    ``architecture``, ``bias``, ``update`` and, for BPTT, ``window``.
     Everything is checked before anything changes; then the state and every
     constructor argument are the checkpoint's."""
     name = os.fspath(path)
