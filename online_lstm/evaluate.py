@@ -65,12 +65,16 @@ class MAE:
     def _pairs(self, y_true, y_pred):
         t = np.atleast_1d(np.asarray(y_true, dtype=float))
         p = np.atleast_1d(np.asarray(y_pred, dtype=float))
+        if t.shape != p.shape:  # p[has] of another shape would broadcast into a wrong score
+            raise ValueError(f"{type(self).__name__}.update needs y_pred of the shape of y_true; "
+                             f"got y_true of shape {np.shape(y_true)}, y_pred of shape {np.shape(y_pred)}")
         has = ~np.isnan(t)
         return t[has], p[has]
 
     def update(self, y_true, y_pred):
         """Add one observation: a target (float, or array with NaN where
-        there is none) and the prediction made for it (same shape)."""
+        there is none) and the prediction made for it (same shape, else
+        ValueError)."""
         t, p = self._pairs(y_true, y_pred)
         self.total += float(np.sum(np.abs(t - p)))
         self.n += t.size
