@@ -141,6 +141,7 @@ import copy
 import math
 import numbers
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -213,7 +214,7 @@ class _StreamLSTM:
                  init_range: float = 0.1, output_gates: bool = True, connectivity: str = "F",
                  bias: str = "gates", g: str = "g2", h: str = "h1", in_gate_bias=None,
                  out_gate_bias=None, update: str = "step", state_bound: float = 1e6,
-                 seed: int | None = None, reset_key=None, forget_gate: bool = False,
+                 seed: int | Sequence[int] | None = None, reset_key=None, forget_gate: bool = False,
                  peepholes: bool = False, forget_gate_bias=1.0, max_delay: int = 0,
                  on_divergence: str = "raise", id_key=None):
         self.n_blocks = n_blocks
@@ -640,7 +641,9 @@ _PARAMS_DOC = """
         needs "reset" (or ``reset_key``, or ``forget_gate=True``).
     seed
         Seed of the initial weights, including those of units added for new
-        features or classes.  None: fresh entropy.
+        features or classes: an int >= 0 or a sequence of them (not a
+        Generator or SeedSequence, which ``clone()`` could not reproduce).
+        None: fresh entropy.
     reset_key
         Name of a feature that marks sequence boundaries (see the module
         docstring); None: no boundaries other than :meth:`reset`.
@@ -705,7 +708,8 @@ class LSTMRegressor(_StreamLSTM, base.Regressor):
         ``(lo, hi)``: fixed target scaling, for targets with a known range.
         None (default): the range of the targets seen so far, updated online.
     target_margin
-        Fraction of the logistic output's range kept free at each end.
+        Fraction of the logistic output's range kept free at each end, in
+        [0, 0.5).
 
     Notes
     -----
@@ -744,7 +748,7 @@ class LSTMRegressor(_StreamLSTM, base.Regressor):
                  init_range: float = 0.1, output_gates: bool = True, connectivity: str = "F",
                  bias: str = "gates", g: str = "g2", h: str = "h1", in_gate_bias=None,
                  out_gate_bias=None, update: str = "step", state_bound: float = 1e6,
-                 seed: int | None = None, reset_key=None, forget_gate: bool = False,
+                 seed: int | Sequence[int] | None = None, reset_key=None, forget_gate: bool = False,
                  peepholes: bool = False, forget_gate_bias=1.0, target_range: tuple | None = None,
                  target_margin: float = 0.1, max_delay: int = 0, on_divergence: str = "raise",
                  id_key=None):
