@@ -84,7 +84,8 @@ class Trial:
     and with ``resume`` a trial whose file exists goes on from it instead of
     starting afresh.  A resumed trial gives the same record as an
     uninterrupted one apart from the timing fields, which count the time
-    before the interruption too.
+    before the interruption too.  The arguments are those of
+    :func:`run_trial`.
     """
 
     def __init__(self, preset: Preset, trial: int, seed: int, progress=None,
@@ -115,7 +116,8 @@ class Trial:
         return int(max(1, min(2000, _CHUNK_STEPS // per_seq, _CHUNK_FLOATS // (per_seq * task.n_in))))
 
     def train(self, batch: Batch) -> np.ndarray:
-        """Learn the sequences of ``batch``; return the outputs made before each update."""
+        """Learn the sequences of ``batch``; return the outputs made before each
+        update, shape (T, n_out)."""
         try:
             out = self.m.learn_many(batch.X, batch.Y, batch.resets)
         except DivergenceError as err:  # the rows before err.row were learned: count them
@@ -133,7 +135,8 @@ class Trial:
         return out
 
     def predict(self, batch: Batch) -> np.ndarray:
-        """Outputs for ``batch`` on frozen weights (pending updates applied first)."""
+        """Outputs for ``batch`` on frozen weights (pending updates applied first),
+        shape (T, n_out)."""
         self.m.reset()  # with update="sequence", applies the last sequence's update
         try:
             out = self.m.predict_many(batch.X, batch.resets)
@@ -145,9 +148,11 @@ class Trial:
         return out
 
     def snapshot(self):
+        """The learner's state arrays and the sequence and step counters, for :meth:`restore`."""
         return self.m.state_arrays(), self.seen, self.steps
 
     def restore(self, snap):
+        """Go back to a :meth:`snapshot` (learner and counters)."""
         state, self.seen, self.steps = snap
         self.m.load_state_arrays(state)
 
@@ -219,6 +224,7 @@ class Trial:
         return saved
 
     def finish(self, **fields) -> dict:
+        """The trial's record: its ``fields`` plus the step count and timing fields."""
         wall = time.perf_counter() - self.t0
         cpu = time.process_time() - self.c0  # on a shared machine, the honest cost
         self.record.update(fields)
@@ -282,18 +288,21 @@ def read_trial_checkpoint(path, preset: Preset, trial: int, seed: int):
 # ---------------------------------------------------------------------------
 def end_errors(out: np.ndarray, batch: Batch) -> np.ndarray:
     """Absolute error of every output at each sequence's end, shape (n, n_out),
-    against the noise-free target."""
+    against the noise-free target.  ``out`` (T, n_out) holds the outputs for
+    the rows of ``batch`` (n sequences, T rows)."""
     return np.abs(out[batch.ends] - batch.target)
 
 
 def step_max_errors(out: np.ndarray, batch: Batch) -> np.ndarray:
-    """Largest absolute error over the targets of each sequence, shape (n,)."""
+    """Largest absolute error over the targets of each sequence, shape (n,);
+    ``out`` (T, n_out) as for :func:`end_errors`."""
     err = np.where(np.isnan(batch.Y), 0.0, np.abs(out - np.nan_to_num(batch.Y)))
     return np.maximum.reduceat(err.max(axis=1), batch.starts)
 
 
 def sequence_sse(out: np.ndarray, batch: Batch) -> np.ndarray:
-    """The paper's E = sum_k (t_k - y_k)^2 summed over each sequence's targets, shape (n,)."""
+    """The paper's E = sum_k (t_k - y_k)^2 summed over each sequence's targets, shape (n,);
+    ``out`` (T, n_out) as for :func:`end_errors`."""
     sq = np.where(np.isnan(batch.Y), 0.0, (out - np.nan_to_num(batch.Y)) ** 2)
     return np.add.reduceat(sq.sum(axis=1), batch.starts)
 
@@ -325,7 +334,8 @@ class Window:
 
     :meth:`push` appends a chunk and returns, for each of its sequences, the
     window sums up to and including it (NaN while fewer than ``size``
-    sequences have been seen).
+    sequences have been seen).  ``n_scores`` is the number of scores per
+    sequence.
     """
 
     def __init__(self, size: int, n_scores: int):
@@ -334,6 +344,8 @@ class Window:
         self.count = 0
 
     def push(self, values: np.ndarray) -> np.ndarray:
+        """Append the scores of a chunk of n sequences, shape (n, n_scores) (or
+        (n,) for one score); return the window sums, shape (n, n_scores)."""
         values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
         allv = np.concatenate([self.hist, values])
         c = np.concatenate([np.zeros((1, allv.shape[1])), np.cumsum(allv, axis=0)])
@@ -347,9 +359,11 @@ class Window:
         return sums
 
     def state(self):
+        """``(recent values, count)``, a copy for :meth:`load`."""
         return self.hist.copy(), self.count
 
     def load(self, state):
+        """Go back to a :meth:`state`."""
         self.hist, self.count = state[0].copy(), state[1]
 
 
@@ -477,6 +491,7 @@ class Plateau:
 
     @classmethod
     def of(cls, options: dict) -> "Plateau":
+        """The trigger a preset's options set (``plateau_block``, ``plateau_patience``, ``plateau_tol``)."""
         return cls(options["plateau_block"], options["plateau_patience"],
                    options.get("plateau_tol", cls.TOL))
 
