@@ -146,7 +146,7 @@ class Preset:
     id: str
     group: str
     experiment: str
-    table10: str
+    table10: str | None
     title: str
     task: type
     task_kwargs: dict
@@ -180,6 +180,8 @@ class Preset:
     def learner(self, seed=None, **changes):
         """A fresh learner of this preset's architecture.
 
+        ``seed`` seeds its weights; ``changes`` are learner arguments that
+        override the preset's (:attr:`learner_changes`).  The change
         ``igb_range=r`` (spec §8 item 6) narrows random input-gate biases
         ("r" in Table 10) to ``[-r, r]``: they are the same draws, scaled by
         ``r / init_range``, so every other weight stays the same.  The scaled
@@ -678,8 +680,9 @@ def select(names) -> list:
 
     ``"all"`` is every LSTM row of the paper (Tables 1-9); the competitor
     rows (RTRL, BPTT) are not part of it and are named by ``"competitors"``
-    or their groups.  Returns a list of preset ids in table order, without
-    repeats.
+    or their groups.  ``names`` is one such name or a list of them; an
+    unknown one raises KeyError.  Returns a list of preset ids in table
+    order, without repeats.
     """
     if isinstance(names, str):
         names = [names]
