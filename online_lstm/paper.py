@@ -62,7 +62,11 @@ TABLE10 = {
 
 
 def table10_learner(row: str, seed=None, **changes):
-    """A fresh learner for Table 10 row ``row`` (e.g. ``"1-5"``, ``"2c-3"``)."""
+    """A fresh learner for Table 10 row ``row`` (e.g. ``"1-5"``, ``"2c-3"``).
+
+    ``seed`` seeds the weights; ``changes`` override the row's
+    :class:`~online_lstm.OnlineLSTM` arguments.  An unknown row raises KeyError.
+    """
     from .learner import OnlineLSTM
 
     if row not in TABLE10:
