@@ -54,7 +54,9 @@ class DivergenceError(FloatingPointError):
 
 class NoPendingStepError(RuntimeError):
     """``learn_last`` was called, but the last step was already learned from
-    (or there was no step since the last reset)."""
+    (or there was no step since the last reset), or ``learn_delayed`` gave a
+    target to an output unit that already had one at that step.  Nothing was
+    changed."""
 
 
 class ResumeError(ValueError):
