@@ -66,11 +66,14 @@ class BankDivergenceError(DivergenceError):
         step whose target was refused (as :class:`DivergenceError` gives it).
     row : ndarray of int
         For each of them, the row of the chunk that failed (0 for
-        ``learn_one``/``predict_one``).
+        ``learn_one``/``predict_one`` and for the calls that take no step:
+        ``learn_last``, ``learn_delayed``, ``reset``).
     reasons : list of str
         For each of them, which check failed.
-    out : ndarray
-        The outputs of the call, NaN where a learner did not compute a step.
+    out : ndarray or None
+        The outputs of the call, of the shape it returns ((N, n_out) or
+        (N, T, n_out)), NaN where a learner did not compute a step; None for
+        ``learn_last``, ``learn_delayed`` and ``reset``.
     """
 
     def __init__(self, message, learners, step, row, reasons, out):
