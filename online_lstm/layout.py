@@ -579,12 +579,20 @@ class Layout:
     # ------------------------------------------------------------------
     def slot_offset(self, t):
         """Offset in ``mem`` of the snapshot slot of step ``t`` (steps counted
-        from 0; an int or an int array), as ``kernels._slot`` computes it."""
+        from 0; an int or an int array), as ``kernels._slot`` computes it.
+        Only a layout with ``max_delay > 0`` has slots (ValueError otherwise)."""
+        if not self.max_delay:
+            raise ValueError("a layout with max_delay=0 keeps no step snapshots (slots)")
+        if isinstance(t, (bool, np.bool_)) or np.asarray(t).dtype.kind not in "iu":
+            raise ValueError(f"t must be an int or an int array of steps; got {t!r:.80}")
         m = self.meta
         return m["slots"] + np.mod(t, m["n_slots"]) * m["slot_size"]
 
     def make_mem(self, accumulate: int = 0) -> np.ndarray:
-        """A zeroed, 64-byte aligned ``mem`` with the layout table filled in."""
+        """A zeroed, 64-byte aligned ``mem`` with the layout table filled in;
+        ``accumulate`` is the accumulation mode written to its header (0:
+        ``update="step"``, 1: ``update="sequence"``, 2: the gradient's
+        accumulation of :meth:`OnlineLSTM.gradient`)."""
         mem = aligned_zeros(self.mem_size)
         for name, value in self.meta.items():
             mem[META[name]] = value
@@ -619,8 +627,15 @@ class Layout:
 
     def init_theta(self, rng: np.random.Generator, init_range: float,
                    in_gate_bias=None, out_gate_bias=None, forget_gate_bias=None) -> np.ndarray:
-        """Paper initialisation (spec §2.7): uniform in ``[-r, r]``, then the
-        gate biases given per block overwrite the bias weights."""
+        """Paper initialisation (spec §2.7): every weight uniform in
+        ``[-init_range, init_range]``, drawn from ``rng``; then the gate
+        biases given per block (``in_gate_bias``, ``out_gate_bias``,
+        ``forget_gate_bias``: None, one number, or one per block) overwrite
+        the bias weights of those gates.
+
+        Returns the flat parameter vector, shape (n_params,).  Raises
+        ValueError for a gate bias the net has no weight for (no gate
+        biases, no output or forget gates) or of the wrong length."""
         theta = self._from_draw_order(rng.uniform(-init_range, init_range, size=self.n_params))
         igb = _block_values("in_gate_bias", in_gate_bias, self.n_blocks)
         ogb = _block_values("out_gate_bias", out_gate_bias, self.n_blocks)

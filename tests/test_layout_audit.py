@@ -478,3 +478,17 @@ def test_sizes_beyond_memory_name_the_sizes_and_the_memory(monkeypatch):
             f"n_in=3, n_out=2, n_blocks=1, block_size=1 give {lay.n_params:,} weights, and a learner "
             f"needs {lay.mem_size:,} float64 numbers")):
         OnlineLSTM(3, 2)
+
+
+def test_slot_offset_needs_slots_and_integer_steps():
+    # with max_delay=0 it took np.mod(t, 0) (a RuntimeWarning) and gave an
+    # offset of a slot that does not exist; a float step gave a float offset
+    with pytest.raises(ValueError, match="max_delay=0 keeps no step snapshots"):
+        Layout(2, 1).slot_offset(0)
+    lay = Layout(2, 1, max_delay=2)
+    for t in (2.5, np.array([1.0, 2.0]), True):
+        with pytest.raises(ValueError, match="t must be an int or an int array"):
+            lay.slot_offset(t)
+    size, first = lay.meta["slot_size"], lay.meta["slots"]
+    assert lay.slot_offset(4) == first + 1 * size  # 3 slots: step 4 uses slot 1
+    np.testing.assert_array_equal(lay.slot_offset(np.array([0, 3, 5])), first + np.array([0, 0, 2]) * size)
