@@ -119,8 +119,12 @@ class Accuracy:
 
     def update(self, y_true, y_pred):
         """Add one observation: a label and the prediction made for it (see
-        the class docstring for vector targets)."""
+        the class docstring for vector targets; a vector target needs a
+        prediction of its shape, or ValueError, and nothing is counted)."""
         if isinstance(y_true, np.ndarray) and y_true.size > 1:
+            if np.shape(y_pred) != y_true.shape:  # an argmax over other units is no class
+                raise ValueError(f"Accuracy: the prediction has shape {np.shape(y_pred)}, the "
+                                 f"vector target {y_true.shape}; they must be the same")
             t = np.where(np.isnan(y_true), -np.inf, y_true)
             ok = int(np.argmax(t)) == int(np.argmax(y_pred))
         elif isinstance(y_true, (float, np.floating, np.ndarray)) and _unit(y_true) and _unit(y_pred):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from online_lstm.evaluate import MAE, RMSE
+from online_lstm.evaluate import MAE, RMSE, Accuracy
 
 
 @pytest.mark.parametrize("cls", [MAE, RMSE])
@@ -21,3 +21,15 @@ def test_metric_refuses_a_prediction_of_another_shape(cls):
     m.update(2.0, np.array([1.0]))  # a float target and an (n_out == 1) array prediction
     assert m.n == 2
     assert m.get() == pytest.approx(0.75 if cls is MAE else np.sqrt((0.25 + 1.0) / 2))
+
+
+def test_accuracy_refuses_a_prediction_of_another_shape_for_a_vector_target():
+    """(3,) against (2,) compared argmaxes over different units: a "correct"
+    answer from unit 0 of a prediction that was never for this target."""
+    acc = Accuracy()
+    with pytest.raises(ValueError, match=r"prediction has shape \(3,\), the vector target \(2,\)"):
+        acc.update(np.array([1.0, 0.0]), np.array([0.9, 0.1, 0.0]))
+    assert (acc.correct, acc.n) == (0, 0)
+    acc.update(np.array([1.0, 0.0]), np.array([0.9, 0.1]))
+    acc.update(np.array([np.nan, 1.0]), [0.9, 0.1])  # a list of the right shape is fine
+    assert (acc.correct, acc.n) == (1, 2)
