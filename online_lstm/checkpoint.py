@@ -13,7 +13,9 @@ A zip archive that ``numpy.load(path, allow_pickle=False)`` reads as an
 ``NpzFile``:
 
 ``__meta__``
-    uint8 array holding a UTF-8 JSON object:
+    uint8 array holding a UTF-8 JSON object (strict JSON: a non-finite
+    float, such as ``state_bound=inf``, is the object ``{"__float__":
+    "inf"}``, or ``"-inf"``, ``"nan"``):
 
     ``format``          ``"online_lstm.checkpoint"``
     ``format_version``  ``1``
@@ -214,7 +216,9 @@ def write_checkpoint(path, arrays: dict, meta: dict, *, compress: bool = False,
         clean[name] = arr
         index[name] = {"shape": list(arr.shape), "dtype": arr.dtype.str, "sha256": _digest(arr)}
     meta = dict(meta, format=FORMAT, format_version=FORMAT_VERSION, arrays=index)
-    blob = json.dumps(meta, sort_keys=True, allow_nan=True).encode("utf-8")
+    # strict JSON (jq, browsers and other languages refuse NaN and Infinity):
+    # a non-finite float is written as {"__float__": "inf"} (_strict_json)
+    blob = json.dumps(_strict_json(meta), sort_keys=True, allow_nan=False).encode("utf-8")
     members = {META_NAME: np.frombuffer(blob, dtype=np.uint8), **clean}
 
     directory = str(path.parent) if str(path.parent) else "."
@@ -258,6 +262,31 @@ def write_checkpoint(path, arrays: dict, meta: dict, *, compress: bool = False,
     if fsync:
         _fsync_dir(directory)
     return path
+
+
+_FLOAT_TAG = "__float__"
+_NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+
+
+def _strict_json(value):
+    """``value`` with every non-finite float replaced by ``{"__float__":
+    "inf" | "-inf" | "nan"}``, which :func:`_tagged_float` reads back."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return {_FLOAT_TAG: "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+    if isinstance(value, dict):
+        return {k: _strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict_json(v) for v in value]
+    return value
+
+
+def _tagged_float(obj: dict):
+    """json ``object_hook``: a ``{"__float__": "inf"}`` object is the float.
+    (Files written before the tag hold bare ``Infinity``/``NaN``, which
+    ``json.loads`` reads as they are.)"""
+    if len(obj) == 1 and obj.get(_FLOAT_TAG) in _NON_FINITE:
+        return _NON_FINITE[obj[_FLOAT_TAG]]
+    return obj
 
 
 def read_checkpoint(path, kind: str | None = None) -> tuple[dict, dict]:
@@ -351,7 +380,7 @@ def _read_members(npz, name, kind):
     if raw.dtype != np.uint8 or raw.ndim != 1:
         raise CheckpointError(f"{name}: {META_NAME!r} must be a 1-D uint8 array of JSON text")
     try:
-        meta = json.loads(raw.tobytes().decode("utf-8"))
+        meta = json.loads(raw.tobytes().decode("utf-8"), object_hook=_tagged_float)
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an int too long to convert
         raise CheckpointError(f"{name}: metadata is not valid JSON ({exc})") from None
     except RecursionError:  # nesting no checkpoint of ours has

@@ -101,3 +101,51 @@ def test_an_index_shape_that_is_not_sizes_is_malformed(shape, tmp_path):
                    _npy(np.frombuffer(json.dumps(meta).encode(), np.uint8)))
     with pytest.raises(CheckpointError, match="index entry of 'theta' is malformed"):
         OnlineLSTM.load(bad)
+
+
+# ---------------------------------------------------------------------------
+# strict JSON metadata: no bare Infinity / NaN
+# ---------------------------------------------------------------------------
+def _meta_text(path):
+    with zipfile.ZipFile(path) as z:
+        return np.load(io.BytesIO(z.read("__meta__.npy"))).tobytes().decode()
+
+
+def _refuse_constant(name):
+    raise ValueError(f"not strict JSON: {name}")
+
+
+@pytest.mark.parametrize("kind", ["OnlineLSTM", "LearnerBank"])
+def test_metadata_is_strict_json_and_non_finite_floats_come_back(kind, tmp_path):
+    """state_bound=inf was written as a bare Infinity, which Python reads but
+    strict JSON readers (jq, JavaScript, most other languages) refuse."""
+    model = (OnlineLSTM(2, 1, seed=1, state_bound=np.inf) if kind == "OnlineLSTM"
+             else LearnerBank(2, 2, 1, seed=1, state_bound=np.inf))
+    path = model.save(tmp_path / "m.npz", fsync=False)
+    meta = json.loads(_meta_text(path), parse_constant=_refuse_constant)  # strict
+    assert meta["config"]["state_bound"] == {"__float__": "inf"}
+    back = type(model).load(path)
+    assert back.get_params()["state_bound"] == np.inf
+    assert ck.read_checkpoint(path)[1]["config"]["state_bound"] == np.inf
+
+
+def test_a_file_with_bare_infinity_still_loads(tmp_path):
+    """Checkpoints written before the tag hold bare Infinity."""
+    model = OnlineLSTM(2, 1, seed=1, state_bound=np.inf)
+    path = model.save(tmp_path / "m.npz", fsync=False)
+    meta = json.loads(_meta_text(path))
+    meta["config"]["state_bound"] = float("inf")
+    old = _replace(path, tmp_path / "old.npz", "__meta__",
+                   _npy(np.frombuffer(json.dumps(meta, allow_nan=True).encode(), np.uint8)))
+    assert "Infinity" in _meta_text(old)
+    assert OnlineLSTM.load(old).get_params()["state_bound"] == np.inf
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("-inf"), [1.0, float("inf")],
+                                   {"a": {"b": float("nan")}}, {"__float__": "text"}])
+def test_non_finite_floats_round_trip_anywhere_in_the_metadata(value, tmp_path):
+    path = ck.write_checkpoint(tmp_path / "x.npz", {"a": np.zeros(2)}, {"kind": "X", "v": value},
+                               fsync=False)
+    json.loads(_meta_text(path), parse_constant=_refuse_constant)
+    got = ck.read_checkpoint(path)[1]["v"]
+    np.testing.assert_equal(got, value)  # (NaN equal to NaN)
