@@ -167,7 +167,11 @@ def widen(learner: OnlineLSTM, n_in: int | None = None, n_out: int | None = None
             rng = np.random.default_rng(rng)  # a Generator is used as it is; an int seeds one
         except (TypeError, ValueError) as exc:
             raise ValueError(f"rng must be None, a Generator or an int seed; got {rng!r:.80} ({exc})") from None
-    new_learner = learner.clone(n_in=n_in, n_out=n_out)
+    # the clone's own initial weights are all overwritten below: build it from
+    # a fixed seed, so that a Generator seed (a stream the user owns) is drawn
+    # from once, for the new units, not also for weights thrown away
+    new_learner = learner.clone(n_in=n_in, n_out=n_out, seed=0)
+    new_learner._adopt_params({"seed": learner.seed})
     # what the learner knows of its divergences is not in its state arrays
     new_learner.n_divergences_ = learner.n_divergences_
     new_learner.last_divergence_ = learner.last_divergence_

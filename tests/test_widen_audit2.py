@@ -283,3 +283,19 @@ def test_the_divergence_record_is_widened_and_the_original_kept():
     m.learn_one([0.2, 0.1], [0.3, 0.4])
     w.learn_one([0.2, 0.1, 0, 0], [0.3, 0.4, np.nan])
     _assert_old_units_same(m, w, "a step after")
+
+
+def test_a_generator_seed_is_drawn_from_once_for_the_new_units():
+    """widen drew a whole initial net from the learner's Generator seed for
+    the clone (weights then overwritten), and then the new units' weights:
+    the user's stream advanced twice as far as the numbers widen used."""
+    g = np.random.default_rng(5)
+    m = OnlineLSTM(2, 1, 2, 1, seed=g)
+    twin = copy.deepcopy(g)  # g's state after m was built
+    w = widen(m, n_in=3)
+    draws = twin.uniform(-m.init_range, m.init_range, size=w.n_params)
+    assert np.array_equal(g.uniform(size=4), twin.uniform(size=4))  # g advanced by w.n_params only
+    assert w.get_params()["seed"] is g  # the widened learner still names the user's stream
+    # the new input's weights are those draws (W_in of input 2 is H's row 2, in draw order)
+    new_w = w.weights["W_in"][:, 2]
+    assert set(np.round(new_w, 15)) <= set(np.round(draws, 15))
