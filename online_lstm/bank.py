@@ -379,8 +379,22 @@ class LearnerBank(FixedAfterBuild):
         return {"n_learners": self.n_learners, **p}
 
     def clone(self, **changes) -> LearnerBank:
-        """A fresh, untrained bank with the same (or changed) parameters."""
+        """A fresh, untrained bank with the same (or changed) parameters.
+
+        With another ``n_learners``, per-learner values of ``seed``, ``lr``
+        or ``state_bound`` (one per learner of this bank) must be given
+        anew, for the new number of learners."""
         params = self.get_params()
+        n = changes.get("n_learners", self.n_learners)
+        if n != self.n_learners:
+            kept = [k for k in ("seed", "lr", "state_bound") if k not in changes
+                    and isinstance(params.get(k), (list, tuple, np.ndarray))
+                    and np.ndim(params[k]) == 1 and len(params[k]) == self.n_learners]
+            if kept:
+                raise ValueError(f"clone(n_learners={n!r}) of a bank of {self.n_learners} learners "
+                                 f"with one {' / '.join(kept)} per learner: pass "
+                                 f"{', '.join(k + '=...' for k in kept)} too (one value, or one "
+                                 f"per new learner)")
         params.update(changes)
         return type(self)(**params)
 

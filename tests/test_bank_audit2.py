@@ -142,3 +142,18 @@ def test_a_step_divergence_of_learn_one_says_the_others_took_their_steps(call):
     assert str(err.value).endswith("Those learners hold the state from before their failing step; "
                                    "all others took their steps.")
     assert err.value.learners.tolist() == [1] and bank.n_steps_.tolist() == [1, 0]
+
+
+def test_clone_to_another_size_asks_for_new_per_learner_values():
+    """It failed with the constructor's "seed must be ... 4 ints" about a
+    seed list the caller never passed to clone."""
+    bank = LearnerBank(3, 2, 1, seed=[1, 2, 3], lr=[0.1, 0.2, 0.3], state_bound=[5.0, 6.0, 7.0])
+    with pytest.raises(ValueError, match=r"clone\(n_learners=4\) of a bank of 3 learners with one "
+                                         r"seed / lr / state_bound per learner: pass seed=\.\.\., "
+                                         r"lr=\.\.\., state_bound=\.\.\. too"):
+        bank.clone(n_learners=4)
+    c = bank.clone(n_learners=2, seed=[5, 6], lr=0.2, state_bound=9.0)
+    assert c.n_learners == 2 and c.seeds_ == [5, 6] and c.lr.tolist() == [0.2, 0.2]
+    assert bank.clone().seeds_ == [1, 2, 3]  # same size: everything kept
+    shared = LearnerBank(3, 2, 1, seed=7, lr=0.1)
+    assert shared.clone(n_learners=5).n_learners == 5  # one value for all: nothing to redo
