@@ -92,7 +92,10 @@ Traces (spec §3.5, §7.1), one row per source::
 v-major so that the update of the ``Cg`` gate weights of a row, each a sum
 over the cells of a block, reads contiguous memory (and matches the
 contiguous ``[in | phi]`` weights of a row of ``H``).  Without a forget gate
-``Cg = C`` and this is the 1997 layout: ``2·C·S·I`` numbers; with one,
+``Cg = C`` and this is the 1997 layout: ``2·C·S·I`` numbers, ``I`` the
+sources of a gate and a cell (``I_h``, plus the bias unit where it feeds
+them: with biases on the gates only, the bias row holds the ``C·S`` input-gate
+traces and no cell traces, ``2·C·S·I_h + C·S`` in all); with a forget gate,
 ``3·C·S·I``; peepholes add ``C·S·S`` (input gate) and ``C·S·S`` (forget
 gate) traces, spec §7.2's ``2·C·S²``.
 
