@@ -198,7 +198,12 @@ class LearnerBank(FixedAfterBuild):
 
     The learners' ``mem`` arrays are the rows of one array, padded to whole
     cache lines.  The kernels release the GIL.  A bank is not meant to be
-    stepped from two threads at once (nor is a single learner).
+    stepped from two threads at once (nor is a single learner): its kernels
+    write its memory without a lock, so two calls at once leave its state
+    undefined, and a read while another thread steps it (``state_``,
+    ``state_arrays``, ``weights``, ``save``) can mix two steps.  Guard
+    every call, reads included, with one lock of your own, or give each
+    thread its own bank.
 
     A parallel call waits for all of Numba's threads.  On a machine whose
     cores are busy with other processes a thread may wait a whole scheduler

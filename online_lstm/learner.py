@@ -180,9 +180,13 @@ class OnlineLSTM(FixedAfterBuild):
     in separate threads run in parallel.  One learner must be stepped by one
     thread at a time: its kernels write its buffers without a lock (a lock
     per call would cost more than a small net's step), so two threads in
-    one learner at once leave its state undefined.  Share a learner across
-    threads behind your own lock, or give each thread its own learner (or
-    use :class:`~online_lstm.LearnerBank`).
+    one learner at once leave its state undefined (steps can be lost
+    without an error).  Reading a learner while another thread steps it
+    (``state_``, ``state_arrays``, ``weights``, ``get_weights``, ``save``,
+    pickling) is not safe either: the copy can mix two steps.  Share a
+    learner across threads behind your own lock, held for reads too, or
+    give each thread its own learner (or use
+    :class:`~online_lstm.LearnerBank`).
     """
 
     def __init__(self, n_in: int, n_out: int, n_blocks: int = 1, block_size: int = 1, *,
