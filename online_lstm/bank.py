@@ -205,6 +205,15 @@ class LearnerBank(FixedAfterBuild):
     every call, reads included, with one lock of your own, or give each
     thread its own bank.
 
+    Each kernel (serial or parallel, one per kind of call) is built, or
+    loaded from Numba's cache, the first time a call needs it.  With
+    ``parallel="auto"`` a call with less or more work than the ones before
+    (fewer learners given targets in :meth:`learn_delayed`, a longer
+    ``learn_many``) may be the first to need the other variant, and pays
+    for that load (milliseconds from the cache, much longer if it must
+    compile).  In a real-time loop choose ``parallel=True`` or ``False``:
+    then the first call of the bank loads every kernel it will use.
+
     A parallel call waits for all of Numba's threads.  On a machine whose
     cores are busy with other processes a thread may wait a whole scheduler
     time slice (milliseconds) to run, so there ``parallel=False`` (or

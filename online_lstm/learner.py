@@ -142,7 +142,13 @@ class OnlineLSTM(FixedAfterBuild):
 
     Inputs are float64 arrays of shape ``(n_in,)``; other real dtypes and
     lists are converted when no precision is lost, anything else raises
-    :class:`~online_lstm.errors.InputError`.  Targets have shape
+    :class:`~online_lstm.errors.InputError`.  Only a writeable, contiguous
+    float64 array goes straight to the compiled step: another dtype (float32,
+    ints), a strided view or a read-only array is first refused by the
+    compiled call and then converted, on every call, which adds tens of
+    microseconds to each step (about 50 on the development VM, where a
+    Reber-size step takes 1.4).  In a real-time loop keep ``x`` and ``y``
+    in writeable float64 arrays and pass ``out=``.  Targets have shape
     ``(n_out,)``; NaN marks an output unit without target at that step.
     Every method that takes data validates it before it changes anything,
     and a refused call leaves the learner bit-for-bit unchanged.
