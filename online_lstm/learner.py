@@ -27,6 +27,16 @@ from .layout import (
 
 _ndarray = np.ndarray  # one global lookup on the hot path instead of two
 
+
+class _Converted:
+    """No input is of this type: a learner whose ``_direct`` is this converts
+    every input in Python before the kernel call (see ``_convert_x``)."""
+
+
+#: Steps a learner converts every input for, after a dispatch was refused,
+#: before it tries the direct call again.
+_RETRY_DIRECT = 1024
+
 #: what the learner returns and keeps: float64 arrays
 Floats = NDArray[np.float64]
 #: an initial gate bias: None (random), one number, or one per block
@@ -144,10 +154,12 @@ class OnlineLSTM(FixedAfterBuild):
     lists are converted when no precision is lost, anything else raises
     :class:`~online_lstm.errors.InputError`.  Only a writeable, contiguous
     float64 array goes straight to the compiled step: another dtype (float32,
-    ints), a strided view or a read-only array is first refused by the
-    compiled call and then converted, on every call, which adds tens of
-    microseconds to each step (about 50 on the development VM, where a
-    Reber-size step takes 1.4).  In a real-time loop keep ``x`` and ``y``
+    ints), a strided view or a read-only array is converted, which adds a
+    few microseconds to a step (3.5 on the development VM, where a
+    Reber-size step takes 1.4).  The first such input of ``learn_one`` or
+    ``predict_one`` costs about 50: the compiled call refuses it, and the
+    learner then converts its inputs before the call, trying the direct
+    call again every 1,024 steps.  In a real-time loop keep ``x`` and ``y``
     in writeable float64 arrays and pass ``out=``.  Targets have shape
     ``(n_out,)``; NaN marks an output unit without target at that step.
     Every method that takes data validates it before it changes anything,
@@ -266,6 +278,13 @@ class OnlineLSTM(FixedAfterBuild):
         self._out = np.zeros(K)
         self._nan_y = np.full(K, np.nan)
         self._ybuf = np.zeros(K)
+        # learn_one/predict_one pass an ndarray to the kernel as it is, and
+        # convert it only if Numba refuses it (float32, strided, read-only:
+        # a refused dispatch costs ~50 us); after a refusal they convert every
+        # input first (~1 us), and try the direct call again every
+        # _RETRY_DIRECT steps, in case the inputs have become float64.
+        self._direct = _ndarray
+        self._converted = 0
         self.n_divergences_ = 0
         self.last_divergence_ = None
 
@@ -334,6 +353,19 @@ class OnlineLSTM(FixedAfterBuild):
     def _x(self, x):
         """Input as float64[n_in] (the kernel checks n_in)."""
         return as_input(x, self.layout.n_in)
+
+    def _convert_x(self, x):
+        """``_x(x)`` for learn_one/predict_one: a non-ndarray, or any input
+        while ``_direct`` is ``_Converted``, whose steps it counts."""
+        if self._direct is _Converted:
+            self._converted += 1
+            if self._converted >= _RETRY_DIRECT:
+                self._direct, self._converted = _ndarray, 0
+        return self._x(x)
+
+    def _refused_dispatch(self):
+        """Numba refused an input's dtype or layout: convert inputs first from now on."""
+        self._direct, self._converted = _Converted, 0
 
     def _y(self, y):
         """Target as float64[K]; scalar targets are allowed when K == 1 (the kernel checks K)."""
@@ -481,9 +513,9 @@ class OnlineLSTM(FixedAfterBuild):
         """
         # The hot path: no closure, no cell variables, one dispatch.
         o = self._out if out is None else out
-        if type(x) is not _ndarray:  # a list, a masked array (Numba would read it without its mask)
-            x = self._x(x)
-        if type(y) is not _ndarray:
+        if type(x) is not self._direct:  # a list, a masked array (Numba would read it without its mask)
+            x = self._convert_x(x)
+        if type(y) is not self._direct:
             y = self._y(y)
         try:
             st = _learn_step(self._mem, x, y, o)
@@ -493,6 +525,7 @@ class OnlineLSTM(FixedAfterBuild):
             if out is not None:
                 o = self._out_buf(out)
             st = _learn_step(self._mem, x, y, o)
+            self._refused_dispatch()
         if st:
             self._refused(st, _learn_step, (x, y, o), x, y)
         return o.copy() if out is None else o
@@ -516,8 +549,8 @@ class OnlineLSTM(FixedAfterBuild):
             The outputs ``y_k(t)`` of this step.
         """
         o = self._out if out is None else out
-        if type(x) is not _ndarray:
-            x = self._x(x)
+        if type(x) is not self._direct:
+            x = self._convert_x(x)
         try:
             st = _predict_step(self._mem, x, o)
         except DISPATCH_ERRORS:
@@ -525,6 +558,7 @@ class OnlineLSTM(FixedAfterBuild):
             if out is not None:
                 o = self._out_buf(out)
             st = _predict_step(self._mem, x, o)
+            self._refused_dispatch()
         if st:
             self._refused(st, _predict_step, (x, o), x)
         return o.copy() if out is None else o

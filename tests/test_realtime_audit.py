@@ -363,3 +363,64 @@ def test_the_thread_safety_statement_is_in_the_docstrings():
         assert "release the GIL" in doc
         assert "two threads" in doc and "lock" in doc
         assert "can mix two steps" in doc, cls.__name__
+
+
+# ---------------------------------------------------------------------------
+# inputs Numba refuses (float32, strided, read-only): one refused dispatch,
+# then converted before the call, not refused again on every step
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("form", ["float32", "strided", "read-only"])
+@pytest.mark.parametrize("call", ["learn_one", "predict_one"])
+def test_a_refused_input_form_is_converted_first_from_then_on(monkeypatch, form, call):
+    """Each step with such an input was refused by the compiled call (~50 us
+    of Numba's dispatch error) before being converted.  Now one refusal per
+    _RETRY_DIRECT steps, and the results are the bits of float64 inputs."""
+    import online_lstm.learner as L
+    name = "_learn_step" if call == "learn_one" else "_predict_step"
+    real, refused = getattr(L, name), []
+
+    def counting(*args):
+        try:
+            return real(*args)
+        except L.DISPATCH_ERRORS:
+            refused.append(1)
+            raise
+
+    monkeypatch.setattr(L, name, counting)
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(2 * L._RETRY_DIRECT + 10, 3)), rng.normal(size=(2 * L._RETRY_DIRECT + 10, 2))
+    X = X.astype(np.float32).astype(np.float64)  # exactly representable in float32
+
+    def form_of(x):
+        if form == "float32":
+            return x.astype(np.float32)
+        if form == "strided":
+            return np.repeat(x, 2)[::2]
+        ro = x.copy()
+        ro.flags.writeable = False
+        return ro
+
+    a, b = OnlineLSTM(3, 2, 2, 2, seed=1), OnlineLSTM(3, 2, 2, 2, seed=1)
+    for t in range(len(X)):
+        if call == "learn_one":
+            pa, pb = a.learn_one(form_of(X[t]), Y[t]), b.learn_one(X[t].copy(), Y[t])
+        else:
+            pa, pb = a.predict_one(form_of(X[t])), b.predict_one(X[t].copy())
+        assert np.array_equal(pa, pb)
+    sa, sb = a.state_arrays(), b.state_arrays()
+    assert all(np.array_equal(sa[k], sb[k]) for k in sa)
+    assert len(refused) == 3  # steps 0, 1 + R, 2 + 2R: one per _RETRY_DIRECT steps, not per step
+
+
+def test_float64_inputs_go_direct_again_after_a_refused_one(monkeypatch):
+    import online_lstm.learner as L
+    m = OnlineLSTM(3, 2, seed=1)
+    m.learn_one(np.ones(3, np.float32), np.zeros(2))  # refused once, converted
+    calls = []
+    real = L._learn_step
+    monkeypatch.setattr(L, "_learn_step", lambda mem, x, y, o: calls.append(x) or real(mem, x, y, o))
+    x = np.ones(3)
+    for _ in range(L._RETRY_DIRECT + 5):
+        m.learn_one(x, np.zeros(2))
+    # the conversion period ends: the caller's own array reaches the kernel again
+    assert calls[-1] is x
