@@ -580,7 +580,7 @@ class OnlineLSTM(FixedAfterBuild):
         :meth:`set_weights` changed ``W_k`` between the step and this call;
         only the latter then gives the bits of ``learn_one(x, y)``.
         """
-        yy = y if type(y) is np.ndarray else self._y(y)
+        yy = y if type(y) is self._direct else self._y(y)
         if self.layout.max_delay:  # keep the step's snapshot in step: learn through it
             if self._mem[M_PENDING] != 1.0:
                 self._raise(_k.NO_PENDING)
@@ -591,6 +591,7 @@ class OnlineLSTM(FixedAfterBuild):
         except DISPATCH_ERRORS:
             yy = self._y(yy)
             st = _k.learn_last(self._mem, yy)
+            self._refused_dispatch()
         if st:
             self._raise(st, y=yy, step=self.n_steps_ - 1)  # the step learned from
 
@@ -635,12 +636,13 @@ class OnlineLSTM(FixedAfterBuild):
             The change would diverge (it is not applied).
         """
         age = self._age(age, "learn_delayed")
-        yy = y if type(y) is np.ndarray else self._y(y)
+        yy = y if type(y) is self._direct else self._y(y)
         try:
             st = _k.learn_delayed(self._mem, yy, age)
         except DISPATCH_ERRORS:
             yy = self._y(yy)
             st = _k.learn_delayed(self._mem, yy, age)
+            self._refused_dispatch()
         if st:
             self._raise(st, y=yy, step=self.n_steps_ - 1 - age)  # the step learned from
 

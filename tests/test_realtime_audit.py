@@ -424,3 +424,30 @@ def test_float64_inputs_go_direct_again_after_a_refused_one(monkeypatch):
         m.learn_one(x, np.zeros(2))
     # the conversion period ends: the caller's own array reaches the kernel again
     assert calls[-1] is x
+
+
+@pytest.mark.parametrize("max_delay", [0, 2])
+def test_float32_targets_of_learn_last_are_refused_once_not_every_step(monkeypatch, max_delay):
+    import online_lstm.learner as L
+    name = "learn_delayed" if max_delay else "learn_last"
+    real, refused = getattr(L._k, name), []
+
+    def counting(*args):
+        try:
+            return real(*args)
+        except L.DISPATCH_ERRORS:
+            refused.append(1)
+            raise
+
+    monkeypatch.setattr(L._k, name, counting)
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 3))
+    Y = rng.normal(size=(300, 2)).astype(np.float32)
+    a, b = (OnlineLSTM(3, 2, 2, 1, seed=2, max_delay=max_delay) for _ in range(2))
+    for t in range(300):
+        a.predict_one(X[t].copy())
+        a.learn_last(Y[t])
+        b.learn_one(X[t].copy(), Y[t].astype(np.float64))
+    sa, sb = a.state_arrays(), b.state_arrays()
+    assert all(np.array_equal(sa[k], sb[k]) for k in ("theta", "T", "record"))
+    assert len(refused) == 1
