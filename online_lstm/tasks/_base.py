@@ -9,6 +9,7 @@ at each sequence's first row, NaN where there is no target).  A
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -314,6 +315,18 @@ class SequenceTask:
                                  "(other parameters)")
         gen.bit_generator.state = rng
         self._rng, self._buf, self._pos, self._buf_rng = gen, buf, pos, block_rng
+
+    def __copy__(self):
+        """A copy that goes on with the same sequences as this task, but on
+        a generator of its own: a shallow copy shared the generator, so
+        sampling from either moved the other's stream.  The sequences already
+        made (read only) are shared."""
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new._rng = copy.deepcopy(self._rng)
+        if self.seed is self._rng:  # a Generator given as the seed is the stream itself
+            new.seed = new._rng
+        return new
 
     def __repr__(self):
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

@@ -29,6 +29,7 @@ The grammar and the string sampler are Experiment 1's
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,6 +103,15 @@ class ContinualReber:
             raise ValueError(f"targets must be 'legal' or 'next'; got {targets!r}")
         self.targets = targets
         self._rng = seeded_rng(seed)
+
+    def __copy__(self):
+        """A copy that goes on with the same strings as this stream, on a
+        generator of its own (a shallow copy shared it: taking a chunk from
+        either moved the other)."""
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new._rng = copy.deepcopy(self._rng)
+        return new
 
     def chunk(self, n_strings: int) -> StreamChunk:
         """The next ``n_strings`` strings of the stream (a whole number >= 0)."""
