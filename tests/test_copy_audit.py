@@ -129,3 +129,27 @@ def test_a_copied_continual_reber_stream_goes_on_with_the_same_strings(how):
     b = twin.chunk(5)
     assert a.strings == b.strings and np.array_equal(a.X, b.X) and np.array_equal(a.Y, b.Y)
     assert stream.chunk(5).strings == b.strings  # the original did not move
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_a_task_pickle_holds_the_stream_state_not_its_internal_block(name):
+    """The block of up to a thousand sequences that ``sample`` cuts from is
+    made again from the generator state it was made from: a pickle is as
+    small mid-block as before the first ``sample`` (it was the block's size,
+    30 MB for ``Task2a(p=100)``), and the copy goes on with the same bits
+    (checked above)."""
+    task = TASKS[name](seed=7)
+    fresh = len(pickle.dumps(task))
+    task.sample(3)
+    assert len(pickle.dumps(task)) < fresh + 2_000
+
+
+def test_a_task_pickled_with_its_block_loads_and_goes_on():
+    """Pickles made before the block was left out hold it: it is used as it is."""
+    task = Adding(T=20, seed=5)
+    task.sample(3)
+    state = dict(task.__dict__, _rng=copy.deepcopy(task._rng))
+    old = Adding.__new__(Adding)
+    old.__setstate__(state)  # what unpickling such a pickle does
+    assert old._buf is task._buf
+    assert same_batch(old.sample(task.block), task.sample(task.block))

@@ -328,6 +328,21 @@ class SequenceTask:
             new.seed = new._rng
         return new
 
+    def __getstate__(self):
+        # the current block is made again from the generator state it was
+        # made from (as set_state does): a pickle or deep copy holds that
+        # state, not up to a thousand sequences (30 MB for Task2a(p=100))
+        state = dict(self.__dict__)
+        state["_buf"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if self._buf is None and self._buf_rng is not None:
+            gen = np.random.Generator(_bit_generator(self._buf_rng))
+            gen.bit_generator.state = self._buf_rng
+            self._buf = self._generate(gen, self.block)
+
     def __repr__(self):
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
