@@ -84,7 +84,7 @@ class BankDivergenceError(DivergenceError):
 
     def __reduce__(self):  # picklable, e.g. raised in a worker process
         return (type(self), (self.args[0], self.learners, self.step, self.row, self.reasons,
-                             self.out), {"state": self.state})
+                             self.out), dict(self.__dict__))  # (as DivergenceError: notes too)
 
 
 def _aligned_zeros(n_rows, n_cols):

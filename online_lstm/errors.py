@@ -36,7 +36,9 @@ class DivergenceError(FloatingPointError):
         self.state = None
 
     def __reduce__(self):  # picklable, e.g. raised in a worker process
-        return type(self), (self.args[0], self.step, self.row, self.reason), {"state": self.state}
+        # every attribute as BaseException's own __reduce__ keeps them: .state,
+        # notes (add_note), attributes a caller set
+        return type(self), (self.args[0], self.step, self.row, self.reason), dict(self.__dict__)
 
     @classmethod
     def reset_refused(cls, reason: str, step: int, row: int | None = None) -> "DivergenceError":

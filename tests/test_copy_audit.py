@@ -31,6 +31,8 @@ import pickle
 import numpy as np
 import pytest
 
+from online_lstm import DivergenceError, LearnerBank, OnlineLSTM
+from online_lstm.bank import BankDivergenceError
 from online_lstm.tasks import (
     Adding, ContinualReber, EmbeddedReber, Multiplication, Task2a, Task2b, Task2c, TemporalOrder,
     TwoSequence,
@@ -153,3 +155,51 @@ def test_a_task_pickled_with_its_block_loads_and_goes_on():
     old.__setstate__(state)  # what unpickling such a pickle does
     assert old._buf is task._buf
     assert same_batch(old.sample(task.block), task.sample(task.block))
+
+
+# ---------------------------------------------------------------------------
+# exceptions
+# ---------------------------------------------------------------------------
+def _raised(call):
+    try:
+        call()
+    except DivergenceError as exc:
+        return exc
+    raise AssertionError("no divergence")
+
+
+def _diverging_learner_error():
+    """The error a learner raises when a cell state runs past its bound."""
+    m = OnlineLSTM(1, 1, bias="none", h="id", g="g1", output_gates=False, connectivity="B",
+                   state_bound=10.0, seed=0)
+    m.set_weights(W_in=np.full((1, 1), 5.0), W_c=np.full((1, 1), 5.0))
+    return _raised(lambda: m.learn_many(np.ones((100, 1)), np.full((100, 1), 0.5)))
+
+
+def _diverging_bank_error():
+    bank = LearnerBank(3, 1, 1, bias="none", h="id", g="g1", output_gates=False, connectivity="B",
+                       state_bound=[1e6, 10.0, 1e6], seed=[0, 0, 0])
+    W = bank.get_weights()
+    bank.set_weights(W_in=np.full_like(W["W_in"], 5.0), W_c=np.full_like(W["W_c"], 5.0))
+    return _raised(lambda: bank.learn_many(np.ones((3, 100, 1)), np.full((3, 100, 1), 0.5)))
+
+
+@pytest.mark.parametrize("make", [_diverging_learner_error, _diverging_bank_error])
+def test_a_divergence_error_keeps_its_notes_and_attributes_through_copy_and_pickle(make):
+    """``BaseException`` pickles its ``__dict__``; the custom ``__reduce__``
+    kept only ``.state``, so a note (``add_note``, e.g. by a scheduler
+    naming the trial) or an attribute set on the error was lost on its way
+    back from a worker process."""
+    err = make()
+    err.add_note("trial 3 of preset 4-1")
+    err.trial = 3
+    err.state = {"theta": np.arange(3.0)}
+    for how, back in copies(err):
+        assert type(back) is type(err) and str(back) == str(err), how
+        assert back.__notes__ == ["trial 3 of preset 4-1"] and back.trial == 3, how
+        assert np.array_equal(np.asarray(back.step), np.asarray(err.step)), how
+        assert np.array_equal(np.asarray(back.row), np.asarray(err.row)) and back.reason == err.reason, how
+        assert np.array_equal(back.state["theta"], err.state["theta"]), how
+        if isinstance(err, BankDivergenceError):
+            assert back.learners.tolist() == [1] and back.reasons == err.reasons, how
+            assert np.array_equal(back.out, err.out, equal_nan=True), how
