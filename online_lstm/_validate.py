@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import math
 import sys
 from collections.abc import Mapping
@@ -347,3 +349,15 @@ def seeded_rng(seed):
     except (TypeError, ValueError) as exc:
         raise ValueError(f"seed must be None, an int >= 0, a sequence of them, a SeedSequence or "
                          f"a Generator; got {seed!r:.80} ({exc})") from None
+
+
+def own_copy(value):
+    """``value`` as a copy of its own if it is a list or an array (a seed,
+    one gate bias per block), else as it is.  A learner keeps its
+    constructor arguments and hands them out in ``get_params``; sharing the
+    caller's list meant that editing it, or the returned dict, changed what
+    ``clone()`` built.  Generators and SeedSequences are not copied: a
+    Generator seed is drawn from, as documented."""
+    if isinstance(value, (list, np.ndarray)):
+        return copy.deepcopy(value)
+    return value

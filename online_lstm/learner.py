@@ -16,7 +16,7 @@ from . import kernels as _k
 from ._validate import (
     DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_real, as_input, as_input_rows,
     as_target, as_target_rows, check_flag, check_state_mapping, checked_init_range, checked_lr,
-    checked_out, checked_weights, seeded_rng,
+    checked_out, checked_weights, own_copy, seeded_rng,
 )
 from .errors import DivergenceError, InputError, NoPendingStepError
 from .layout import (
@@ -225,15 +225,15 @@ class OnlineLSTM(FixedAfterBuild):
         self.g = g
         self.h = h
         self.init_range = init_range
-        self.in_gate_bias = in_gate_bias
-        self.out_gate_bias = out_gate_bias
+        self.in_gate_bias = own_copy(in_gate_bias)
+        self.out_gate_bias = own_copy(out_gate_bias)
         self.forget_gate = forget_gate
         self.peepholes = peepholes
-        self.forget_gate_bias = forget_gate_bias
+        self.forget_gate_bias = own_copy(forget_gate_bias)
         self.update = update
         self.on_divergence = on_divergence
         self.max_delay = max_delay
-        self.seed = seed
+        self.seed = own_copy(seed)
         self._build(lr, state_bound)
 
     # constructor arguments fixed once built (FixedAfterBuild); on_divergence
@@ -290,15 +290,15 @@ class OnlineLSTM(FixedAfterBuild):
 
     def get_params(self) -> dict[str, object]:
         """Constructor arguments (River/scikit-learn convention)."""
-        return dict(
+        return dict(  # (lists and arrays as copies: editing the dict must not change clone())
             n_in=self.n_in, n_out=self.n_out, n_blocks=self.n_blocks,
             block_size=self.block_size, output_gates=self.output_gates,
             connectivity=self.connectivity, bias=self.bias, g=self.g, h=self.h,
-            init_range=self.init_range, in_gate_bias=self.in_gate_bias,
-            out_gate_bias=self.out_gate_bias, forget_gate=self.forget_gate,
-            peepholes=self.peepholes, forget_gate_bias=self.forget_gate_bias, lr=self.lr,
+            init_range=self.init_range, in_gate_bias=own_copy(self.in_gate_bias),
+            out_gate_bias=own_copy(self.out_gate_bias), forget_gate=self.forget_gate,
+            peepholes=self.peepholes, forget_gate_bias=own_copy(self.forget_gate_bias), lr=self.lr,
             update=self.update, state_bound=self.state_bound, on_divergence=self.on_divergence,
-            max_delay=self.max_delay, seed=self.seed,
+            max_delay=self.max_delay, seed=own_copy(self.seed),
         )
 
     def clone(self, **changes) -> OnlineLSTM:

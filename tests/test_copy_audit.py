@@ -326,6 +326,32 @@ def test_a_learner_pickle_holds_its_state_and_nothing_compiled(name):
         assert len(blob) < 1.6 * state_bytes + 8_000, (protocol, len(blob), state_bytes)
 
 
+@pytest.mark.parametrize("make", [
+    lambda seed, bias: OnlineLSTM(2, 1, 2, in_gate_bias=bias, out_gate_bias=list(bias),
+                                  forget_gate=True, forget_gate_bias=list(bias), seed=seed),
+    lambda seed, bias: RTRL(2, 1, 2, seed=seed),
+    lambda seed, bias: BPTT(2, 1, 2, seed=seed),
+])
+def test_editing_the_arguments_or_get_params_does_not_change_what_clone_builds(make):
+    """A learner kept the caller's lists (a seed, gate biases per block) and
+    handed them out in ``get_params``: editing either changed the learner's
+    recorded parameters, and ``clone()`` then built another net than the
+    learner began as (the bank already copies its list of seeds)."""
+    seed, bias = [1, 2], [-1.0, -2.0]
+    m = make(seed, bias)
+    first = m.state_arrays()["theta"].copy()
+    params = m.get_params()
+    seed.append(3)
+    bias[0] = 5.0
+    for key, value in params.items():
+        if isinstance(value, list):
+            value.append(9.0)
+    assert m.get_params()["seed"] == [1, 2]
+    assert m.clone().state_arrays()["theta"].tobytes() == first.tobytes()
+    (_, c), = copies(m, ("pickle5",))
+    assert c.clone().state_arrays()["theta"].tobytes() == first.tobytes()
+
+
 # ---------------------------------------------------------------------------
 # exceptions
 # ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from ..layout import MAGNITUDE_LIMIT
 from .._validate import (
     DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_input, as_input_rows, as_target,
     as_target_rows, check_flag, check_state_mapping, checked_init_range, checked_lr, checked_out,
-    checked_weights, seeded_rng,
+    checked_weights, own_copy, seeded_rng,
 )
 from . import _common as _c
 from .network import Network
@@ -69,7 +69,7 @@ class StreamLearner(FixedAfterBuild):
         self.bias = bias
         self.init_range = init_range
         self.update = update
-        self.seed = seed
+        self.seed = own_copy(seed)
         self._build(lr)
 
     # every constructor argument but lr is fixed once built (FixedAfterBuild)
@@ -113,7 +113,7 @@ class StreamLearner(FixedAfterBuild):
         """Constructor arguments (River/scikit-learn convention)."""
         params = dict(n_in=self.n_in, n_out=self.n_out, n_hidden=self.n_hidden,
                       architecture=self.architecture, bias=self.bias, init_range=self.init_range,
-                      lr=self.lr, update=self.update, seed=self.seed)
+                      lr=self.lr, update=self.update, seed=own_copy(self.seed))
         params.update({k: getattr(self, k) for k in self._extra_params})
         return params
 
