@@ -250,7 +250,7 @@ class OnlineLSTM(FixedAfterBuild):
     # ------------------------------------------------------------------
     # construction
     # ------------------------------------------------------------------
-    def _build(self, lr, state_bound):
+    def _build(self, lr, state_bound, rng=None):
         self.layout = lay = Layout(self.n_in, self.n_out, self.n_blocks, self.block_size,
                                    self.output_gates, self.connectivity, self.bias, self.g, self.h,
                                    self.forget_gate, self.peepholes, self.max_delay)
@@ -258,7 +258,7 @@ class OnlineLSTM(FixedAfterBuild):
             raise ValueError(f"update must be 'step' or 'sequence'; got {self.update!r}")
         if not lay.forget_gate:  # unused, but kept by get_params, clone and checkpoints
             _block_values("forget_gate_bias", self.forget_gate_bias, lay.n_blocks)
-        rng = seeded_rng(self.seed)
+        rng = seeded_rng(self.seed) if rng is None else rng
         try:
             theta = lay.init_theta(rng, checked_init_range(self.init_range), self.in_gate_bias,
                                    self.out_gate_bias, self.forget_gate_bias if lay.forget_gate else None)
@@ -977,7 +977,9 @@ class OnlineLSTM(FixedAfterBuild):
         lr, bound = params.pop("lr"), params.pop("state_bound")
         for k, v in params.items():
             setattr(self, k, v)  # before _build: not yet fixed
-        self._build(lr, bound)
+        # the weights come from the state: a Generator seed (shared by copy.copy) is
+        # not drawn from, which moved the caller's stream and what clone() builds
+        self._build(lr, bound, rng=np.random.default_rng(0))
         self.load_state_arrays(d["state"])
         self.n_divergences_ = int(d.get("extra", {}).get("n_divergences", 0))
 

@@ -352,6 +352,28 @@ def test_editing_the_arguments_or_get_params_does_not_change_what_clone_builds(m
     assert c.clone().state_arrays()["theta"].tobytes() == first.tobytes()
 
 
+@pytest.mark.parametrize("cls", [OnlineLSTM, RTRL, BPTT])
+def test_copying_a_learner_seeded_with_a_generator_draws_nothing_from_it(cls):
+    """Rebuilding a copy drew its (discarded) initial weights from the seed:
+    ``copy.copy``, which shares a Generator seed, moved the caller's stream,
+    so the original's ``clone()`` then built another net; a deep copy's or
+    pickle's own Generator was moved, so its ``clone()`` differed from the
+    original's."""
+    def fresh():
+        return cls(2, 1, 2, seed=np.random.default_rng(0))
+
+    want = fresh().clone().state_arrays()["theta"].tobytes()
+    for how in ("copy", "deepcopy") + tuple(f"pickle{p}" for p in PROTOCOLS):
+        m = fresh()
+        state = m.seed.bit_generator.state
+        (_, c), = copies(m, (how,))
+        assert m.seed.bit_generator.state == state, how
+        assert c.seed.bit_generator.state == state, how
+        if how != "copy":  # (a shallow copy shares the Generator: one clone draws for both)
+            assert c.clone().state_arrays()["theta"].tobytes() == want, how
+        assert m.clone().state_arrays()["theta"].tobytes() == want, how
+
+
 # ---------------------------------------------------------------------------
 # exceptions
 # ---------------------------------------------------------------------------

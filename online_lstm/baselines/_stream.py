@@ -83,7 +83,7 @@ class StreamLearner(FixedAfterBuild):
     # ------------------------------------------------------------------
     # construction
     # ------------------------------------------------------------------
-    def _build(self, lr):
+    def _build(self, lr, rng=None):
         self.network = net = Network(self.n_in, self.n_out, self.n_hidden, self.architecture, self.bias)
         if self.update not in ("step", "sequence"):
             raise ValueError(f"update must be 'step' or 'sequence'; got {self.update!r}")
@@ -91,7 +91,7 @@ class StreamLearner(FixedAfterBuild):
         hd = np.zeros(_c.HEADER_SIZE)
         hd[_c.H_MODE] = _c.MODE_SEQUENCE if self.update == "sequence" else _c.MODE_STEP
         hd[_c.H_NIN], hd[_c.H_NOUT], hd[_c.H_KIND] = net.n_in, net.n_out, self._kind
-        theta = net.init_theta(seeded_rng(self.seed), r)
+        theta = net.init_theta(seeded_rng(self.seed) if rng is None else rng, r)
         self._arrays = dict(hd=hd, theta=theta, dW=np.zeros(net.n_params), g=np.zeros(net.n_params),
                             **self._allocate(hd))
         self._tuple()
@@ -548,5 +548,5 @@ class StreamLearner(FixedAfterBuild):
         lr = params.pop("lr")
         for k, v in params.items():
             setattr(self, k, v)
-        self._build(lr)
-        self.load_state_arrays(d["state"])
+        self._build(lr, rng=np.random.default_rng(0))  # weights from the state; a Generator
+        self.load_state_arrays(d["state"])  # seed (shared by copy.copy) is not drawn from
