@@ -17,6 +17,9 @@ deepcopy mid-sequence):
   generator's pickle holds the generator state, not its internal block of
   up to a thousand sequences (tens of MB for Task 2a);
 * exceptions keep their notes and attributes through pickle;
+* ``get_params`` and the constructor keep their own lists (seed, gate
+  biases), and copying never draws from a Generator seed, so what
+  ``clone()`` builds does not change behind the learner's back;
 * a fresh process, with another ``PYTHONHASHSEED`` and 1 or 2 Numba threads,
   loads those pickles and continues them with the same bits, and computes
   the same initial weights, 1,000 learned steps (learner and threaded bank),
