@@ -304,6 +304,41 @@ def int_or_none(seed):
     return int(seed) if isinstance(seed, Integral) and not isinstance(seed, (bool, np.bool_)) else None
 
 
+class _Converted:
+    """No input is of this type: a learner whose ``_direct`` is this converts
+    every input in Python before the kernel call."""
+
+
+class ConvertsRefusedInputs:
+    """Inputs Numba refuses, converted before the call once one was refused.
+
+    A per-step call passes an ndarray to its kernel as it is (``type(x) is
+    self._direct``) and converts it only if the compiled call refuses it
+    (float32, strided, read-only: a refused dispatch costs ~50 us, the
+    conversion ~1-3 us).  After a refusal (``_refused_dispatch``) every
+    input is converted first (``_direct`` is ``_Converted``, of which no
+    input is an instance), and after ``RETRY_DIRECT`` such steps the direct
+    call is tried again, in case the inputs have become float64.  A learner
+    sets ``_direct = np.ndarray`` and ``_converted = 0`` when it is built
+    (instance attributes: the check is ~1 ns), and has ``_x``.
+    """
+
+    RETRY_DIRECT = 1024
+
+    def _convert_x(self, x):
+        """``_x(x)`` for a per-step call: a non-ndarray, or any input while
+        ``_direct`` is ``_Converted``, whose steps it counts."""
+        if self._direct is _Converted:
+            self._converted += 1
+            if self._converted >= self.RETRY_DIRECT:
+                self._direct, self._converted = np.ndarray, 0
+        return self._x(x)
+
+    def _refused_dispatch(self):
+        """Numba refused an input's dtype or layout: convert inputs first from now on."""
+        self._direct, self._converted = _Converted, 0
+
+
 class FixedAfterBuild:
     """Constructor arguments that are fixed once the learner is built.
 

@@ -14,7 +14,8 @@ from numpy.typing import ArrayLike, NDArray
 from . import checkpoint as _ckpt
 from . import kernels as _k
 from ._validate import (
-    DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_real, as_input, as_input_rows,
+    DISPATCH_ERRORS, ConvertsRefusedInputs, FixedAfterBuild, as_array, as_bool_mask, as_input,
+    as_input_rows, as_real,
     as_target, as_target_rows, check_flag, check_state_mapping, checked_init_range, checked_lr,
     checked_out, checked_weights, own_copy, seeded_rng,
 )
@@ -27,15 +28,6 @@ from .layout import (
 
 _ndarray = np.ndarray  # one global lookup on the hot path instead of two
 
-
-class _Converted:
-    """No input is of this type: a learner whose ``_direct`` is this converts
-    every input in Python before the kernel call (see ``_convert_x``)."""
-
-
-#: Steps a learner converts every input for, after a dispatch was refused,
-#: before it tries the direct call again.
-_RETRY_DIRECT = 1024
 
 #: what the learner returns and keeps: float64 arrays
 Floats = NDArray[np.float64]
@@ -70,7 +62,7 @@ _FIXED_PARAMS = frozenset((
 _POLICIES = ("raise", "reset")
 
 
-class OnlineLSTM(FixedAfterBuild):
+class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
     """The original LSTM (Hochreiter & Schmidhuber 1997), trained online.
 
     Memory-cell blocks with input and output gates around constant error
@@ -278,13 +270,7 @@ class OnlineLSTM(FixedAfterBuild):
         self._out = np.zeros(K)
         self._nan_y = np.full(K, np.nan)
         self._ybuf = np.zeros(K)
-        # learn_one/predict_one pass an ndarray to the kernel as it is, and
-        # convert it only if Numba refuses it (float32, strided, read-only:
-        # a refused dispatch costs ~50 us); after a refusal they convert every
-        # input first (~1 us), and try the direct call again every
-        # _RETRY_DIRECT steps, in case the inputs have become float64.
-        self._direct = _ndarray
-        self._converted = 0
+        self._direct, self._converted = _ndarray, 0  # (ConvertsRefusedInputs)
         self.n_divergences_ = 0
         self.last_divergence_ = None
 
@@ -353,19 +339,6 @@ class OnlineLSTM(FixedAfterBuild):
     def _x(self, x):
         """Input as float64[n_in] (the kernel checks n_in)."""
         return as_input(x, self.layout.n_in)
-
-    def _convert_x(self, x):
-        """``_x(x)`` for learn_one/predict_one: a non-ndarray, or any input
-        while ``_direct`` is ``_Converted``, whose steps it counts."""
-        if self._direct is _Converted:
-            self._converted += 1
-            if self._converted >= _RETRY_DIRECT:
-                self._direct, self._converted = _ndarray, 0
-        return self._x(x)
-
-    def _refused_dispatch(self):
-        """Numba refused an input's dtype or layout: convert inputs first from now on."""
-        self._direct, self._converted = _Converted, 0
 
     def _y(self, y):
         """Target as float64[K]; scalar targets are allowed when K == 1 (the kernel checks K)."""

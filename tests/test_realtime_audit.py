@@ -374,7 +374,7 @@ def test_the_thread_safety_statement_is_in_the_docstrings():
 def test_a_refused_input_form_is_converted_first_from_then_on(monkeypatch, form, call):
     """Each step with such an input was refused by the compiled call (~50 us
     of Numba's dispatch error) before being converted.  Now one refusal per
-    _RETRY_DIRECT steps, and the results are the bits of float64 inputs."""
+    RETRY_DIRECT steps, and the results are the bits of float64 inputs."""
     import online_lstm.learner as L
     name = "_learn_step" if call == "learn_one" else "_predict_step"
     real, refused = getattr(L, name), []
@@ -388,7 +388,7 @@ def test_a_refused_input_form_is_converted_first_from_then_on(monkeypatch, form,
 
     monkeypatch.setattr(L, name, counting)
     rng = np.random.default_rng(0)
-    X, Y = rng.normal(size=(2 * L._RETRY_DIRECT + 10, 3)), rng.normal(size=(2 * L._RETRY_DIRECT + 10, 2))
+    X, Y = rng.normal(size=(2 * OnlineLSTM.RETRY_DIRECT + 10, 3)), rng.normal(size=(2 * OnlineLSTM.RETRY_DIRECT + 10, 2))
     X = X.astype(np.float32).astype(np.float64)  # exactly representable in float32
 
     def form_of(x):
@@ -409,7 +409,7 @@ def test_a_refused_input_form_is_converted_first_from_then_on(monkeypatch, form,
         assert np.array_equal(pa, pb)
     sa, sb = a.state_arrays(), b.state_arrays()
     assert all(np.array_equal(sa[k], sb[k]) for k in sa)
-    assert len(refused) == 3  # steps 0, 1 + R, 2 + 2R: one per _RETRY_DIRECT steps, not per step
+    assert len(refused) == 3  # steps 0, 1 + R, 2 + 2R: one per RETRY_DIRECT steps, not per step
 
 
 def test_float64_inputs_go_direct_again_after_a_refused_one(monkeypatch):
@@ -420,7 +420,7 @@ def test_float64_inputs_go_direct_again_after_a_refused_one(monkeypatch):
     real = L._learn_step
     monkeypatch.setattr(L, "_learn_step", lambda mem, x, y, o: calls.append(x) or real(mem, x, y, o))
     x = np.ones(3)
-    for _ in range(L._RETRY_DIRECT + 5):
+    for _ in range(OnlineLSTM.RETRY_DIRECT + 5):
         m.learn_one(x, np.zeros(2))
     # the conversion period ends: the caller's own array reaches the kernel again
     assert calls[-1] is x
@@ -451,3 +451,28 @@ def test_float32_targets_of_learn_last_are_refused_once_not_every_step(monkeypat
     sa, sb = a.state_arrays(), b.state_arrays()
     assert all(np.array_equal(sa[k], sb[k]) for k in ("theta", "T", "record"))
     assert len(refused) == 1
+
+
+@pytest.mark.parametrize("cls", ["RTRL", "BPTT"])
+def test_the_competitors_also_convert_first_after_a_refused_input(monkeypatch, cls):
+    from online_lstm import baselines
+    from online_lstm._validate import DISPATCH_ERRORS
+    m, ref = (getattr(baselines, cls)(3, 2, 2, seed=1) for _ in range(2))
+    real, refused = m._kernels[0], []
+
+    def counting(*args):
+        try:
+            return real(*args)
+        except DISPATCH_ERRORS:
+            refused.append(1)
+            raise
+
+    m._kernels = (counting, *m._kernels[1:])
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(50, 3)).astype(np.float32)
+    Y = rng.normal(size=(50, 2))
+    for t in range(50):
+        assert np.array_equal(m.learn_one(X[t], Y[t]), ref.learn_one(X[t].astype(np.float64), Y[t]))
+    assert len(refused) == 1
+    sa, sb = m.state_arrays(), ref.state_arrays()
+    assert all(np.array_equal(sa[k], sb[k]) for k in sa)

@@ -12,8 +12,8 @@ from .. import kernels as _k
 from ..errors import DivergenceError, InputError, NoPendingStepError
 from ..layout import MAGNITUDE_LIMIT
 from .._validate import (
-    DISPATCH_ERRORS, FixedAfterBuild, as_array, as_bool_mask, as_input, as_input_rows, as_target,
-    as_target_rows, check_flag, check_state_mapping, checked_init_range, checked_lr, checked_out,
+    DISPATCH_ERRORS, ConvertsRefusedInputs, FixedAfterBuild, as_array, as_bool_mask, as_input,
+    as_input_rows, as_target, as_target_rows, check_flag, check_state_mapping, checked_init_range, checked_lr, checked_out,
     checked_weights, own_copy, seeded_rng,
 )
 from . import _common as _c
@@ -39,7 +39,7 @@ _DIVERGENCE = {
 }
 
 
-class StreamLearner(FixedAfterBuild):
+class StreamLearner(ConvertsRefusedInputs, FixedAfterBuild):
     """Base of :class:`~online_lstm.baselines.RTRL` and :class:`~online_lstm.baselines.BPTT`.
 
     Subclasses set ``_kernels = (step, run, learn_last, reset)`` (compiled
@@ -98,6 +98,7 @@ class StreamLearner(FixedAfterBuild):
         self.lr = lr
         K = net.n_out
         self._out = np.zeros(K)
+        self._direct, self._converted = np.ndarray, 0  # (ConvertsRefusedInputs)
         self._nan_y = np.full(K, np.nan)
         self._ybuf = np.zeros(K)
 
@@ -256,9 +257,9 @@ class StreamLearner(FixedAfterBuild):
         if self._grows and self._ensure_capacity(self._arrays, self.seq_step_ + 1):
             self._tuple()
         o = self._out if out is None else out
-        if type(x) is not np.ndarray:  # a list, a masked array (Numba would read it without its mask)
-            x = self._x(x)
-        yy = y if type(y) is np.ndarray else self._y(y)
+        if type(x) is not self._direct:  # a list, a masked array (Numba would read it without its mask)
+            x = self._convert_x(x)
+        yy = y if type(y) is self._direct else self._y(y)
         step = self._kernels[0]
         try:
             st = step(self._S, self._net, x, yy, o, learn)
@@ -268,6 +269,7 @@ class StreamLearner(FixedAfterBuild):
             if out is not None:
                 o = self._out_buf(out)
             st = step(self._S, self._net, x, yy, o, learn)
+            self._refused_dispatch()
         if st:
             self._raise(st, x=x, y=yy)
         return o.copy() if out is None else o
@@ -281,11 +283,13 @@ class StreamLearner(FixedAfterBuild):
         all-NaN target does nothing and keeps the step pending;
         :class:`NoPendingStepError` if no step is pending.
         """
-        yy = y if type(y) is np.ndarray else self._y(y)
+        yy = y if type(y) is self._direct else self._y(y)
         try:
             st = self._kernels[2](self._S, self._net, yy)
         except DISPATCH_ERRORS:
-            st = self._kernels[2](self._S, self._net, self._y(yy))
+            yy = self._y(yy)
+            st = self._kernels[2](self._S, self._net, yy)
+            self._refused_dispatch()
         if st:
             self._raise(st, step=self.n_steps_ - 1, y=yy)  # the step learned from
 
