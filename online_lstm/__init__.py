@@ -5,7 +5,42 @@ carousels, trained one input at a time with the paper's truncated
 forward-mode (RTRL-style) gradient in Numba-compiled loops.
 """
 
-from .bank import BankDivergenceError, LearnerBank
+
+def _check_numba_can_cache() -> None:
+    """Raise a clear ImportError if Numba has nowhere to cache the kernels.
+
+    The kernels are compiled with ``cache=True``; Numba keeps them in
+    ``__pycache__`` beside the sources, or, where the install is read-only
+    (a system or container install), in the user's cache directory
+    (``$XDG_CACHE_HOME`` or ``~/.cache/numba``).  With neither writable it
+    refuses to define a cached function, and the import failed in the middle
+    of ``kernels.py`` with "cannot cache function '_dims': no locator
+    available", which does not say what to do.
+    """
+    import os
+    from pathlib import Path
+
+    from . import _jit
+
+    kernels = Path(__file__).resolve().with_name("kernels.py")
+    try:
+        _jit.cache_dir(kernels)  # Numba's own locators, as for every compiled function
+    except RuntimeError as exc:
+        given = os.environ.get("NUMBA_CACHE_DIR")
+        tried = (f"NUMBA_CACHE_DIR={given}, " if given else "") + (
+            f"{kernels.parent / '__pycache__'} (the install) and the user's cache directory "
+            f"($XDG_CACHE_HOME/numba or $HOME/.cache/numba)")
+        raise ImportError(
+            f"online_lstm: Numba has no writable directory to cache the compiled kernels in "
+            f"(tried {tried}). Set NUMBA_CACHE_DIR to a writable directory (e.g. "
+            f"NUMBA_CACHE_DIR=/tmp/numba-cache) or give the user a writable HOME; the first "
+            f"import compiles the kernels there, later imports reuse them") from exc
+
+
+_check_numba_can_cache()
+del _check_numba_can_cache
+
+from .bank import BankDivergenceError, LearnerBank  # after the check above
 from .errors import (
     CheckpointError, ClusterError, DivergenceError, InputError, NoPendingStepError, ResumeError,
 )
