@@ -44,8 +44,10 @@ def as_float_array(value, name, ndim, shape_text):
     """Convert to a C-contiguous float64 array if that loses nothing.
 
     float64, float32, integer and bool arrays (and lists of numbers) are
-    accepted; complex, object and string data raise :class:`InputError`, and
-    so do 64-bit integers beyond 2**53 in magnitude, which float64 would round.
+    accepted, and so are object arrays holding only such numbers (a pandas
+    row of a mixed-dtype DataFrame); complex, string and other object data
+    raise :class:`InputError`, and so do integers beyond 2**53 in magnitude,
+    which float64 would round.
     Read-only arrays (a pandas ``.values``, a memory map) are copied, and the
     masked entries of a NumPy masked array become NaN, which means "no
     target" in a target and is refused in an input.
@@ -56,7 +58,9 @@ def as_float_array(value, name, ndim, shape_text):
     arr = as_array(value, name, shape_text)
     if arr.dtype == np.float64 and arr.flags.c_contiguous and arr.ndim == ndim:
         return arr if arr.flags.writeable else arr.copy()
-    if arr.dtype == object or not np.can_cast(arr.dtype, np.float64, casting="safe"):
+    if arr.dtype == object:
+        arr = _object_numbers(arr, name)
+    if not np.can_cast(arr.dtype, np.float64, casting="safe"):
         raise InputError(
             f"{name} must hold real numbers that convert to float64 without loss "
             f"(float64, float32, int or bool); got dtype {arr.dtype}"
@@ -71,6 +75,34 @@ def as_float_array(value, name, ndim, shape_text):
                 f"exactly; convert to float yourself if the rounding is acceptable")
     out = np.ascontiguousarray(arr, dtype=np.float64)
     return out if out.flags.writeable else out.copy()
+
+
+#: scalar types an object array may hold and still be read as numbers (a
+#: pandas row of a DataFrame with a timestamp or string column is an object
+#: Series, even after the numeric columns are selected from it)
+_OBJECT_NUMBERS = (bool, np.bool_, int, np.integer, float, np.float16, np.float32, np.float64)
+
+
+def _object_numbers(arr, name):
+    """An object array whose elements are all plain real numbers (Python or
+    NumPy floats up to float64, ints, bools) as float64: the array NumPy would
+    have made from the same numbers in a list.  Anything else in it (None,
+    strings, timestamps, long double, Decimal) raises :class:`InputError`
+    naming the first such element."""
+    flat = arr.ravel()
+    for i, v in enumerate(flat):
+        if not isinstance(v, _OBJECT_NUMBERS):
+            raise InputError(
+                f"{name} must hold real numbers that convert to float64 without loss "
+                f"(float64, float32, int or bool); got dtype object holding {v!r:.60} of type "
+                f"{type(v).__name__} at flat index {i} (a pandas row of a DataFrame with "
+                f"non-numeric columns is of dtype object: select the numeric columns of the "
+                f"DataFrame first, df[columns].to_numpy())")
+        if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) \
+                and abs(int(v)) > _EXACT_INT:
+            raise InputError(f"{name} holds integers beyond 2**53 in magnitude, which float64 cannot "
+                             f"hold exactly; convert to float yourself if the rounding is acceptable")
+    return np.array([float(v) for v in flat], dtype=np.float64).reshape(arr.shape)
 
 
 def as_input_rows(X, n_in):

@@ -142,8 +142,10 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
     The prediction for step t reads the cells of step t (spec §2.4), so in a
     next-symbol task the output at step t predicts element t+1.
 
-    Inputs are float64 arrays of shape ``(n_in,)``; other real dtypes and
-    lists are converted when no precision is lost, anything else raises
+    Inputs are float64 arrays of shape ``(n_in,)``; other real dtypes,
+    lists and object arrays of numbers (a pandas row of a DataFrame with a
+    timestamp column) are converted when no precision is lost, anything
+    else raises
     :class:`~online_lstm.errors.InputError`.  Only a writeable, contiguous
     float64 array goes straight to the compiled step: another dtype (float32,
     ints), a strided view or a read-only array is converted, which adds a

@@ -1,0 +1,81 @@
+"""A sensor-stream user's audit: pandas rows, missing readings, scaling,
+checkpoints, many streams, progressive validation.
+
+* A pandas row of a DataFrame with a timestamp column is an object Series
+  even after its numeric columns are selected; it is read as its numbers,
+  bit-identical to the same row as a float array, and anything in it that
+  is not a plain number is refused, naming the element, with nothing
+  changed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from online_lstm import InputError, OnlineLSTM
+
+FEATS = list("abcde")
+
+
+def _frame(T=60, seed=0):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(rng.normal(size=(T, 5)).astype(np.float32), columns=FEATS)
+    df.insert(0, "ts", pd.date_range("2024-01-01", periods=T, freq="s"))
+    df["y"] = np.where(rng.random(T) < 0.3, rng.random(T), np.nan)
+    return df
+
+
+def _learner(**kw):
+    return OnlineLSTM(5, 1, n_blocks=2, block_size=2, lr=0.1, seed=0, **kw)
+
+
+def _same(a: OnlineLSTM, b: OnlineLSTM) -> bool:
+    sa, sb = a.state_arrays(), b.state_arrays()
+    return sa.keys() == sb.keys() and all(np.array_equal(sa[k], sb[k], equal_nan=True) for k in sa)
+
+
+# ---------------------------------------------------------------------------
+# pandas rows of a mixed-dtype DataFrame
+# ---------------------------------------------------------------------------
+def test_object_row_of_numbers_is_read_as_its_numbers():
+    df = _frame()
+    a, b = _learner(), _learner()
+    for t in range(len(df)):
+        row = df.iloc[t]                      # object Series: the frame has a timestamp column
+        assert row[FEATS].dtype == object
+        ya = a.learn_one(row[FEATS], row["y"])
+        yb = b.learn_one(df[FEATS].to_numpy()[t], df["y"].iloc[t])
+        assert np.array_equal(ya, yb)
+    assert _same(a, b)
+
+
+def test_object_rows_in_learn_many_and_targets():
+    df = _frame()
+    a, b = _learner(), _learner()
+    X_obj = np.array(df[FEATS].to_numpy(), dtype=object)
+    Y_obj = np.array(df[["y"]].to_numpy(), dtype=object)
+    a.learn_many(X_obj, Y_obj)
+    b.learn_many(df[FEATS].to_numpy(), df["y"].to_numpy())
+    assert _same(a, b)
+
+
+@pytest.mark.parametrize("bad, what", [
+    (pd.Timestamp("2024-01-01"), "Timestamp"),
+    ("3.5", "str"),
+    (None, "NoneType"),
+    (np.longdouble(1.5), "longdouble"),
+    (2**60, "beyond 2\\*\\*53"),
+])
+def test_object_row_with_other_things_is_refused_unchanged(bad, what):
+    m = _learner()
+    m.learn_one(np.ones(5), 0.5)
+    before = m.state_arrays()
+    x = np.array([0.1, 0.2, bad, 0.4, 0.5], dtype=object)
+    with pytest.raises(InputError, match=what):
+        m.learn_one(x, 0.5)
+    with pytest.raises(InputError, match=what):
+        m.learn_many(x.reshape(1, 5), [0.5])
+    after = m.state_arrays()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
