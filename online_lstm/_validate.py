@@ -141,6 +141,21 @@ def as_input(x, n_in):
     return as_float_array(x, "x", 1, f"({n_in},)")
 
 
+#: what a refused non-finite input adds: the learners have no "missing" value
+MISSING_INPUT_HINT = ("the net has no missing-input value: fill missing readings before the "
+                      "call (e.g. the last good reading, or 0 plus a 0/1 'missing' input)")
+
+
+def nonfinite_entries(x, where="x[{}]") -> str:
+    """``"x[2] = nan, x[4] = inf"``: the non-finite entries of a 1-D input
+    (the first five), each named by ``where`` with its index, for the
+    message that refuses it."""
+    x = np.asarray(x, dtype=np.float64).ravel()
+    bad = np.flatnonzero(~np.isfinite(x))
+    text = ", ".join(f"{where.format(i)} = {x[i]}" for i in bad[:5])
+    return text + (f" and {bad.size - 5} more" if bad.size > 5 else "")
+
+
 def checked_out(out, shape):
     """``out`` if it is a writeable C-contiguous float64 array of ``shape``
     (a caller's buffer for the outputs); else :class:`InputError`."""

@@ -28,8 +28,8 @@ from .layout import (
     M_STEP, _block_values,
 )
 from ._validate import (
-    FixedAfterBuild, as_array, as_bool_mask, as_float_array, as_real, check_state_mapping, checked_out,
-    int_or_none, named_values,
+    MISSING_INPUT_HINT, FixedAfterBuild, as_array, as_bool_mask, as_float_array, as_real,
+    check_state_mapping, checked_out, int_or_none, named_values, nonfinite_entries,
 )
 from .learner import _DIVERGENCE_REASONS, _RECORD_KEYS, BlockBias, Floats, OnlineLSTM, canonical_slots
 
@@ -541,18 +541,20 @@ class LearnerBank(FixedAfterBuild):
         n_resets = None if resets is None else self._mems[:, M_N_RESETS].copy()
         code = run(self._mems, X3, Y3, r, o3, self._status, self._rows, learn)
         if code == 1:
-            self._raise_input(T)
+            self._raise_input(T, X3)
         if code == 2:
             self._raise_divergence(o, T, resets=None if resets is None else (r, n_resets), steps=True)
         return o
 
-    def _raise_input(self, T):
+    def _raise_input(self, T, X3):
         l = int(np.flatnonzero(self._status)[0])
         st, row = int(self._status[l]), int(self._rows[l])
         where = f"[{l}]" if T is None else f"[{l}, {row}]"
         if st == _k.BAD_X_VALUE:
-            raise InputError(f"X{where} must be finite: NaN or inf in the input of learner {l}. "
-                             f"No learner was changed.")
+            entry = "X[" + where[1:-1] + ", {}]"  # X[l, row, i] (X[l, i] for one step)
+            raise InputError(f"X{where} must be finite: NaN or inf in the input of learner {l} "
+                             f"({nonfinite_entries(X3[l, row], entry)}). No learner was "
+                             f"changed; {MISSING_INPUT_HINT}")
         raise InputError(f"Y{where} must be finite or NaN (NaN = no target): inf in the target "
                          f"of learner {l}. No learner was changed.")
 

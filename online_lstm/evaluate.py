@@ -43,7 +43,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
-from ._validate import is_missing, reset_flag
+from ._validate import MISSING_INPUT_HINT, is_missing, nonfinite_entries, reset_flag
 from .errors import InputError
 from .learner import OnlineLSTM
 
@@ -255,7 +255,8 @@ def _checked_input(model, x, n):
     if a.shape != (n_in,):
         raise InputError(f"stream item {n}: x must have shape ({n_in},); got shape {a.shape}")
     if not np.isfinite(a).all():
-        raise InputError(f"stream item {n}: x must be finite: NaN or inf in the input")
+        raise InputError(f"stream item {n}: x must be finite: NaN or inf in the input "
+                         f"({nonfinite_entries(a)}); {MISSING_INPUT_HINT}")
     return a
 
 

@@ -14,10 +14,10 @@ from numpy.typing import ArrayLike, NDArray
 from . import checkpoint as _ckpt
 from . import kernels as _k
 from ._validate import (
-    DISPATCH_ERRORS, ConvertsRefusedInputs, FixedAfterBuild, as_array, as_bool_mask, as_input,
-    as_input_rows, as_real,
+    DISPATCH_ERRORS, MISSING_INPUT_HINT, ConvertsRefusedInputs, FixedAfterBuild, as_array,
+    as_bool_mask, as_input, as_input_rows, as_real,
     as_target, as_target_rows, check_flag, check_state_mapping, checked_init_range, checked_lr,
-    checked_out, checked_weights, own_copy, seeded_rng,
+    checked_out, checked_weights, nonfinite_entries, own_copy, seeded_rng,
 )
 from .errors import DivergenceError, InputError, NoPendingStepError
 from .layout import (
@@ -359,7 +359,9 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
             got = "" if x is None else f"; got shape {np.shape(x)}"
             raise InputError(f"x must have shape ({lay.n_in},) per step{where}{got}")
         if st == _k.BAD_X_VALUE:
-            raise InputError(f"x must be finite{where}: NaN or inf in the input")
+            bad = "" if x is None else f" ({nonfinite_entries(x)})"
+            raise InputError(f"x must be finite{where}: NaN or inf in the input{bad}; "
+                             f"{MISSING_INPUT_HINT}")
         if st == _k.BAD_Y_SHAPE:
             got = "" if y is None else f"; got shape {np.shape(y)}"
             raise InputError(f"y must have shape ({lay.n_out},) per step{where}{got}")
@@ -680,7 +682,7 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
         if st in _DIVERGENCE_REASONS and mem is self._mem:
             st, row = self._run_on(X, Y, r, o, learn, st, row)
         if st:
-            self._raise(st, x=X[row] if st == _k.BAD_X_SHAPE and T else None,
+            self._raise(st, x=X[row] if st in (_k.BAD_X_SHAPE, _k.BAD_X_VALUE) and T else None,
                         y=Y[row] if learn and st == _k.BAD_Y_SHAPE and Y.shape[0] else None,
                         row=int(row), step=int(mem[M_STEP]))
         return o

@@ -6,6 +6,8 @@ checkpoints, many streams, progressive validation.
   bit-identical to the same row as a float array, and anything in it that
   is not a plain number is refused, naming the element, with nothing
   changed.
+* A missing reading (NaN) in an input is refused naming its column(s) and
+  saying how to fill it, by the learner, the bank and progressive_val.
 """
 
 from __future__ import annotations
@@ -79,3 +81,38 @@ def test_object_row_with_other_things_is_refused_unchanged(bad, what):
         m.learn_many(x.reshape(1, 5), [0.5])
     after = m.state_arrays()
     assert all(np.array_equal(before[k], after[k]) for k in before)
+
+
+# ---------------------------------------------------------------------------
+# missing readings (NaN) in the input
+# ---------------------------------------------------------------------------
+def test_nan_reading_is_refused_naming_the_column_and_the_fix():
+    m = _learner()
+    m.learn_one(np.ones(5), 0.5)
+    before = m.state_arrays()
+    x = np.array([0.1, 0.2, np.nan, 0.4, np.inf], dtype=np.float32)
+    with pytest.raises(InputError, match=r"x\[2\] = nan, x\[4\] = inf.*fill missing readings"):
+        m.learn_one(x, 0.5)
+    with pytest.raises(InputError, match=r"x\[2\] = nan.*fill missing readings"):
+        m.predict_one(x)
+    X = np.zeros((4, 5))
+    X[3, 1] = np.nan
+    with pytest.raises(InputError, match=r"\(row 3\).*x\[1\] = nan"):
+        m.learn_many(X, np.zeros(4))
+    after = m.state_arrays()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+
+
+def test_nan_reading_in_a_bank_and_in_progressive_val_names_the_entry():
+    from online_lstm import LearnerBank
+    from online_lstm.evaluate import progressive_val
+
+    bank = LearnerBank(3, 5, 1, n_blocks=1, seed=0)
+    X = np.zeros((3, 2, 5))
+    X[2, 1, 4] = np.nan
+    with pytest.raises(InputError, match=r"X\[2, 1, 4\] = nan.*fill missing readings"):
+        bank.learn_many(X, np.zeros((3, 2)))
+    assert (bank.n_steps_ == 0).all()
+    stream = [(np.ones(5), 0.1), (np.array([0, 0, 0, np.nan, 0]), 0.2)]
+    with pytest.raises(InputError, match=r"stream item 1.*x\[3\] = nan.*fill missing readings"):
+        progressive_val(stream, _learner())
