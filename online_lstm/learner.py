@@ -142,6 +142,12 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
     The prediction for step t reads the cells of step t (spec §2.4), so in a
     next-symbol task the output at step t predicts element t+1.
 
+    The output units are logistic: outputs and useful targets lie in
+    (0, 1), so map a regression target into about [0.1, 0.9] first.
+    Inputs are used as given: keep them of order 1 (standardise a sensor),
+    since a large input saturates the gates and cells it feeds and those
+    weights then stop learning, without any error.
+
     Inputs are float64 arrays of shape ``(n_in,)``; other real dtypes,
     lists and object arrays of numbers (a pandas row of a DataFrame with a
     timestamp column) are converted when no precision is lost, anything

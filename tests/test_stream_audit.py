@@ -8,6 +8,10 @@ checkpoints, many streams, progressive validation.
   changed.
 * A missing reading (NaN) in an input is refused naming its column(s) and
   saying how to fill it, by the learner, the bank and progressive_val.
+* The README's scaling advice holds: an un-normalised sensor makes the net
+  learn nothing without an error, until its cell states reach state_bound
+  (at least 500,000 steps later); a target beyond (0, 1) pins the logistic
+  output near 1.
 """
 
 from __future__ import annotations
@@ -116,3 +120,46 @@ def test_nan_reading_in_a_bank_and_in_progressive_val_names_the_entry():
     stream = [(np.ones(5), 0.1), (np.array([0, 0, 0, np.nan, 0]), 0.2)]
     with pytest.raises(InputError, match=r"stream item 1.*x\[3\] = nan.*fill missing readings"):
         progressive_val(stream, _learner())
+
+
+# ---------------------------------------------------------------------------
+# scaling: what the README's "Feeding it a sensor stream" says
+# ---------------------------------------------------------------------------
+def _scaling_stream(T, big):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(T, 5))
+    y = 0.5 + 0.3 * np.tanh(X[:, 0] + np.roll(X[:, 1], 1))
+    if big:
+        X[:, 2] = 1e4 + 300 * X[:, 2]
+    return X, y
+
+
+def test_unscaled_sensor_learns_nothing_silently_and_standardised_learns():
+    T = 20_000
+    spread = None
+    mae = {}
+    for big in (False, True):
+        X, y = _scaling_stream(T, big)
+        spread = np.abs(y - y.mean()).mean()
+        out = _learner().learn_many(X, y)[:, 0]     # no error either way
+        mae[big] = np.abs(out[-2000:] - y[-2000:]).mean()
+    assert mae[True] > 0.95 * spread                # nothing learned
+    assert mae[False] < 0.75 * spread               # learned
+
+
+def test_unscaled_sensor_is_reported_only_when_the_states_reach_the_bound():
+    from online_lstm import DivergenceError
+
+    X, y = _scaling_stream(510_000, True)
+    m = _learner()
+    with pytest.raises(DivergenceError) as info:
+        m.learn_many(X, y)
+    assert "state_bound" in str(info.value)
+    # |s_c| grows by at most 2 per step (|g| <= 2, y_in <= 1): >= 500,000 steps to 1e6
+    assert 500_000 <= info.value.step < 510_000
+
+
+def test_target_outside_unit_interval_saturates_the_logistic_output():
+    X, _ = _scaling_stream(5000, False)
+    out = _learner().learn_many(X, np.full(5000, 20.0))
+    assert (out[-100:] > 0.999).all() and (out < 1).all()
