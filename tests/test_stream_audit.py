@@ -12,6 +12,10 @@ checkpoints, many streams, progressive validation.
   learn nothing without an error, until its cell states reach state_bound
   (at least 500,000 steps later); a target beyond (0, 1) pins the logistic
   output near 1.
+* With labels missing at most steps, River's progressive_val_score gives
+  NaN (NaN labels) or a TypeError (None labels), as docs/river.md now says;
+  online_lstm.evaluate.progressive_val scores the labelled ones, as a hand
+  loop does.
 """
 
 from __future__ import annotations
@@ -163,3 +167,35 @@ def test_target_outside_unit_interval_saturates_the_logistic_output():
     X, _ = _scaling_stream(5000, False)
     out = _learner().learn_many(X, np.full(5000, 20.0))
     assert (out[-100:] > 0.999).all() and (out < 1).all()
+
+
+# ---------------------------------------------------------------------------
+# progressive validation with missing labels (docs/river.md)
+# ---------------------------------------------------------------------------
+def test_missing_labels_river_loop_gives_nan_ours_scores_the_labelled_ones():
+    pytest.importorskip("river")
+    from river import evaluate, metrics
+
+    from online_lstm.evaluate import progressive_val
+    from online_lstm.river import LSTMRegressor
+
+    rng = np.random.default_rng(3)
+    T = 300
+    df = pd.DataFrame(rng.normal(size=(T, 3)), columns=list("abc"))
+    y = pd.Series(np.where(rng.random(T) < 0.2, np.tanh(df["a"]), np.nan))
+    rows = list(zip(df.to_dict("records"), y))
+
+    assert np.isnan(evaluate.progressive_val_score(rows, LSTMRegressor(seed=0), metrics.MAE()).get())
+    with pytest.raises(TypeError):
+        evaluate.progressive_val_score([(x, None if np.isnan(v) else v) for x, v in rows],
+                                       LSTMRegressor(seed=0), metrics.MAE())
+
+    ours = progressive_val(rows, LSTMRegressor(seed=0), [metrics.MAE()], step=T)
+    model, mae = LSTMRegressor(seed=0), metrics.MAE()
+    for x, v in rows:                       # by hand: score and learn the labelled ones only
+        p = model.predict_one(x)
+        if not np.isnan(v):
+            mae.update(v, p)
+        model.learn_one(x, None if np.isnan(v) else v)
+    assert np.isfinite(ours["MAE"].iloc[-1])
+    assert ours["MAE"].iloc[-1] == mae.get()
