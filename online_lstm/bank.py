@@ -167,6 +167,21 @@ class LearnerBank(FixedAfterBuild):
     on_divergence : {"raise"}
         Only "raise" (see the Notes): a diverging learner is stopped and named
         in :class:`BankDivergenceError`; the caller decides what to do with it.
+        To go on as ``OnlineLSTM(..., on_divergence="reset")`` would (same
+        bits), run each named learner's remaining rows alone and put it back::
+
+            try:
+                bank.learn_many(X, Y)
+            except BankDivergenceError as e:
+                for l, row in zip(e.learners, e.row):
+                    m = bank.learner(l)          # holds the state before its failing step
+                    m.reset()
+                    m.on_divergence = "reset"
+                    m.learn_many(X[l, row:], Y[l, row:])
+                    m.on_divergence = "raise"    # set_learner takes "raise" learners only
+                    bank.set_learner(l, m)
+
+        (for ``learn_one``, ``row`` is 0: ``m.learn_one(X[l], Y[l])``).
     lr, state_bound : float or array of shape (N,)
         One value for all learners or one per learner.
     max_delay : int

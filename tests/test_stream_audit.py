@@ -16,6 +16,9 @@ checkpoints, many streams, progressive validation.
   NaN (NaN labels) or a TypeError (None labels), as docs/river.md now says;
   online_lstm.evaluate.progressive_val scores the labelled ones, as a hand
   loop does.
+* A bank has no on_divergence="reset"; the recipe in the LearnerBank
+  docstring (run each named learner's remaining rows alone with the policy,
+  set_learner it back) gives the bits of an OnlineLSTM with the policy.
 """
 
 from __future__ import annotations
@@ -199,3 +202,38 @@ def test_missing_labels_river_loop_gives_nan_ours_scores_the_labelled_ones():
         model.learn_one(x, None if np.isnan(v) else v)
     assert np.isfinite(ours["MAE"].iloc[-1])
     assert ours["MAE"].iloc[-1] == mae.get()
+
+
+# ---------------------------------------------------------------------------
+# many streams: LearnerBank
+# ---------------------------------------------------------------------------
+def test_bank_divergence_recipe_gives_the_reset_policy_bits():
+    from online_lstm import BankDivergenceError, LearnerBank
+
+    rng = np.random.default_rng(1)
+    N, T = 6, 3000
+    X = rng.normal(size=(N, T, 5))
+    X[2] += 2
+    X[4] -= 2
+    Y = np.where(rng.random((N, T, 1)) < 0.1, rng.random((N, T, 1)), np.nan)
+    kw = dict(n_blocks=2, block_size=2, lr=0.1, state_bound=100.0)
+    bank = LearnerBank(N, 5, 1, seed=0, parallel=False, **kw)
+    with pytest.raises(BankDivergenceError) as info:
+        bank.learn_many(X, Y)
+    e = info.value
+    assert len(e.learners) >= 2
+    for l, row in zip(e.learners, e.row):        # the recipe of the LearnerBank docstring
+        m = bank.learner(l)
+        m.reset()
+        m.on_divergence = "reset"
+        m.learn_many(X[l, row:], Y[l, row:])
+        m.on_divergence = "raise"
+        bank.set_learner(l, m)
+    for l in range(N):
+        ref = OnlineLSTM(5, 1, seed=int(bank.seeds_[l]), on_divergence="reset", **kw)
+        ref.learn_many(X[l], Y[l])
+        got = bank.learner(l)
+        assert (ref.n_divergences_ > 0) == (l in e.learners)
+        assert np.array_equal(ref.theta_, got.theta_)
+        assert all(np.array_equal(ref.state_[k], got.state_[k]) for k in ref.state_)
+        assert ref.n_steps_ == got.n_steps_ and ref.n_resets_ == got.n_resets_
