@@ -92,6 +92,9 @@ def _object_numbers(arr, name):
     flat = arr.ravel()
     for i, v in enumerate(flat):
         if not isinstance(v, _OBJECT_NUMBERS):
+            if arr.ndim == 0:  # not an array at all (a dict, a string, ...)
+                raise InputError(f"{name} must be an array of real numbers (float64, float32, int "
+                                 f"or bool); got {v!r:.60} of type {type(v).__name__}")
             raise InputError(
                 f"{name} must hold real numbers that convert to float64 without loss "
                 f"(float64, float32, int or bool); got dtype object holding {v!r:.60} of type "

@@ -237,3 +237,11 @@ def test_bank_divergence_recipe_gives_the_reset_policy_bits():
         assert np.array_equal(ref.theta_, got.theta_)
         assert all(np.array_equal(ref.state_[k], got.state_[k]) for k in ref.state_)
         assert ref.n_steps_ == got.n_steps_ and ref.n_resets_ == got.n_resets_
+
+
+def test_a_dict_input_is_refused_as_not_an_array_without_the_pandas_hint():
+    m = _learner()
+    with pytest.raises(InputError, match="must be an array of real numbers.*of type dict") as info:
+        m.learn_one(dict(zip(FEATS, range(5))), 0.5)
+    assert "pandas" not in str(info.value)
+    assert m.n_steps_ == 0
