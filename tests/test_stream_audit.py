@@ -19,6 +19,8 @@ checkpoints, many streams, progressive validation.
 * A bank has no on_divergence="reset"; the recipe in the LearnerBank
   docstring (run each named learner's remaining rows alone with the policy,
   set_learner it back) gives the bits of an OnlineLSTM with the policy.
+* A chunked run under on_divergence="reset", checkpointed and resumed from
+  the file, ends with the bits and divergence count of the uninterrupted run.
 """
 
 from __future__ import annotations
@@ -245,3 +247,29 @@ def test_a_dict_input_is_refused_as_not_an_array_without_the_pandas_hint():
         m.learn_one(dict(zip(FEATS, range(5))), 0.5)
     assert "pandas" not in str(info.value)
     assert m.n_steps_ == 0
+
+
+# ---------------------------------------------------------------------------
+# a long run in chunks with checkpoints, resumed
+# ---------------------------------------------------------------------------
+def _chunk(i, n=20_000):
+    r = np.random.default_rng([7, i])
+    X = r.normal(size=(n, 5))
+    y = np.where(r.random(n) < 0.1, 1 / (1 + np.exp(-X[:, 0])), np.nan)
+    return X, y
+
+
+def test_chunked_run_resumed_from_a_checkpoint_continues_bit_identically(tmp_path):
+    kw = dict(on_divergence="reset", state_bound=50.0)
+    whole = _learner(**kw)
+    for i in range(10):
+        whole.learn_many(*_chunk(i))
+        if i == 4:
+            whole.save(tmp_path / "ck.npz")
+    resumed = OnlineLSTM.load(tmp_path / "ck.npz")
+    assert resumed.n_steps_ == 100_000
+    while resumed.n_steps_ < 200_000:
+        resumed.learn_many(*_chunk(resumed.n_steps_ // 20_000))
+    assert whole.n_divergences_ > 0                 # the policy was exercised on both sides
+    assert resumed.n_divergences_ == whole.n_divergences_
+    assert _same(whole, resumed)
