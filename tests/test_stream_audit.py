@@ -273,3 +273,16 @@ def test_chunked_run_resumed_from_a_checkpoint_continues_bit_identically(tmp_pat
     assert whole.n_divergences_ > 0                 # the policy was exercised on both sides
     assert resumed.n_divergences_ == whole.n_divergences_
     assert _same(whole, resumed)
+
+
+@pytest.mark.parametrize("cls", ["RTRL", "BPTT"])
+def test_the_competitors_name_the_non_finite_input_entries_too(cls):
+    from online_lstm import baselines
+    m = getattr(baselines, cls)(3, 1, 2, seed=0)
+    before = m.state_arrays()
+    with pytest.raises(InputError, match=r"\(x\[1\] = nan\); the net has no missing-input value"):
+        m.learn_one(np.array([1.0, np.nan, 2.0]), [0.5])
+    with pytest.raises(InputError, match=r"\(row 1\) \(x\[1\] = inf\); the net has no missing-input"):
+        m.learn_many(np.array([[1.0, 2.0, 3.0], [1.0, np.inf, 2.0]]), [[0.5], [0.5]])
+    after = m.state_arrays()
+    assert all(np.array_equal(before[k], after[k]) for k in before)

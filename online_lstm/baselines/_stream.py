@@ -12,9 +12,10 @@ from .. import kernels as _k
 from ..errors import DivergenceError, InputError, NoPendingStepError
 from ..layout import MAGNITUDE_LIMIT
 from .._validate import (
-    DISPATCH_ERRORS, ConvertsRefusedInputs, FixedAfterBuild, as_array, as_bool_mask, as_input,
-    as_input_rows, as_target, as_target_rows, check_flag, check_state_mapping, checked_init_range, checked_lr, checked_out,
-    checked_weights, own_copy, seeded_rng,
+    DISPATCH_ERRORS, MISSING_INPUT_HINT, ConvertsRefusedInputs, FixedAfterBuild, as_array,
+    as_bool_mask, as_input, as_input_rows, as_target, as_target_rows, check_flag, check_state_mapping,
+    checked_init_range, checked_lr, checked_out, checked_weights, nonfinite_entries, own_copy,
+    seeded_rng,
 )
 from . import _common as _c
 from .network import Network
@@ -180,6 +181,9 @@ class StreamLearner(ConvertsRefusedInputs, FixedAfterBuild):
         if st == _k.BAD_OUT_SHAPE:
             raise InputError(f"out must have shape ({net.n_out},) for one step, or (T, {net.n_out}) "
                              f"for T steps{where}")
+        if st == _k.BAD_X_VALUE:
+            bad = "" if x is None else f" ({nonfinite_entries(x)})"
+            raise InputError(f"{_MESSAGES[st]}{where}{bad}; {MISSING_INPUT_HINT}")
         if st in _MESSAGES:
             raise InputError(_MESSAGES[st] + where)
         if st == _k.NO_PENDING:
@@ -323,7 +327,7 @@ class StreamLearner(ConvertsRefusedInputs, FixedAfterBuild):
                                                 int(row))
         if st:  # step: the refused step's index, also in gradient()'s copy of the state
             self._raise(st, row=int(row), step=int(arrays["hd"][_c.H_STEP]),
-                        x=X[row] if st == _k.BAD_X_SHAPE and T else None,
+                        x=X[row] if st in (_k.BAD_X_SHAPE, _k.BAD_X_VALUE) and T else None,
                         y=Y[row] if learn and st == _k.BAD_Y_SHAPE and Y.shape[0] else None)
         return o
 
