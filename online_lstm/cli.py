@@ -355,6 +355,13 @@ def cmd_compare(args) -> int:
     if cmp.attrs.get("duplicates"):
         print(f"note: {cmp.attrs['duplicates']} record(s) repeat a trial already given (same preset, "
               f"options, quick and seeds) and are counted once", file=sys.stderr)
+    bad = cmp.attrs.get("conflicts") or {}
+    if bad.get("count"):
+        versions = f"; versions {', '.join(bad['versions'])}" if bad["versions"] else ""
+        print(f"warning: {bad['count']} of them differ from the record counted (in "
+              f"{', '.join(bad['columns'])}{versions}): the first file's record is counted; records "
+              f"made by code that trains differently should be compared one file at a time",
+              file=sys.stderr)
     print(format_table(cmp, markdown=args.markdown))
     return 0
 

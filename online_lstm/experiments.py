@@ -1570,6 +1570,14 @@ def compare(records: pd.DataFrame) -> pd.DataFrame:
     (paper, ours; mean over successful trials), further figures
     (``extra``, as "paper / ours" text), wall time per trial and in total
     (the sum over trials, i.e. on one core), and steps per second.
+
+    A trial given more than once (same preset, options, ``quick`` and
+    seeds: a file given twice, a replay) is counted once, from its first
+    record; ``attrs["duplicates"]`` says how many records were dropped, and
+    ``attrs["conflicts"]`` how many of those differ from the record counted
+    in more than the times, the version and the trial index (records of one
+    trial made by code that trains differently), with the differing
+    ``columns`` and the ``versions`` of the records.
     """
     rows = []
     if records.empty:
@@ -1579,6 +1587,7 @@ def compare(records: pd.DataFrame) -> pd.DataFrame:
     # text) or a resumed record read from such a column
     for col in {c for pid in records["preset"].unique() for c in _counted_columns(pid)} & set(records):
         records[col] = pd.to_numeric(records[col], errors="coerce")
+    conflicts = _disagreeing_repeats(records)
     records, dropped = _once_per_trial(records)
     for (pid, _, _), df in records.groupby(["preset", "options", "quick"], sort=False):
         p = PRESETS[pid]
@@ -1614,6 +1623,7 @@ def compare(records: pd.DataFrame) -> pd.DataFrame:
             })
     out = pd.DataFrame(rows)
     out.attrs["duplicates"] = dropped
+    out.attrs["conflicts"] = conflicts
     return out
 
 
@@ -1629,6 +1639,47 @@ def _once_per_trial(records: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     same = [c for c in ("preset", "options", "quick", "seed", "data_seed") if c in records]
     repeated = records.duplicated(subset=same, keep="first")
     return records[~repeated], int(repeated.sum())
+
+
+#: Record fields that differ between two runs of one trial that did the same: the clock, the
+#: code version (a replay on later code) and the trial index (``--seed S`` numbers trial S as 0).
+_RUN_FIELDS = frozenset({"trial", "wall_s", "cpu_s", "steps_per_s", "version"})
+
+
+def _same_value(a, b) -> bool:
+    """Two record cells hold the same value (18075 and 18075.0, True and "True" alike)."""
+    try:
+        x, y = float(a), float(b)
+    except (TypeError, ValueError):
+        return str(a) == str(b)
+    return x == y or (math.isnan(x) and math.isnan(y))
+
+
+def _disagreeing_repeats(records: pd.DataFrame) -> dict:
+    """The repeated trials (as :func:`_once_per_trial` finds them) whose record
+    differs from the one counted in anything but :data:`_RUN_FIELDS`, e.g. two
+    records of one trial made by code that trains differently: ``{"count": n,
+    "columns": [...], "versions": [...]}`` (count 0 when every repeat agrees).
+    A field missing from either record (one written before it existed) is
+    not compared."""
+    records = records.assign(options=records["options"].fillna("") if "options" in records else "",
+                             quick=_truth(records["quick"]) if "quick" in records else False)
+    key = [c for c in ("preset", "options", "quick", "seed", "data_seed") if c in records]
+    cols = [c for c in records if c not in _RUN_FIELDS and c not in key]
+    count, columns, versions = 0, set(), set()
+    for _, g in records.groupby(key, sort=False, dropna=False):
+        if len(g) < 2:
+            continue
+        first = g.iloc[0]
+        for _, rec in g.iloc[1:].iterrows():
+            diff = [c for c in cols if not (pd.isna(first[c]) or pd.isna(rec[c]))
+                    and not _same_value(first[c], rec[c])]
+            if diff:
+                count += 1
+                columns.update(diff)
+                if "version" in records:
+                    versions.update(str(v) for v in (first["version"], rec["version"]) if pd.notna(v))
+    return {"count": count, "columns": sorted(columns), "versions": sorted(versions)}
 
 
 def _truth(col: pd.Series) -> pd.Series:
