@@ -38,6 +38,7 @@ from __future__ import annotations
 import collections
 import sys
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -309,6 +310,23 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         An ``OnlineLSTM``, ``RTRL`` or ``BPTT`` (``predict_one`` then
         ``learn_last``: one step per observation), or anything with ``predict_one(x)`` and
         ``learn_one(x, y)``.  A ``LearnerBank`` is refused (both of its calls take a step).
+        Such a model (a River estimator, or a learner of your own) gets
+        ``reset()`` before the first observation of each new sequence
+        (``InputError`` if the stream marks one and the model has no
+        ``reset``), ``predict_one(x)`` for
+        every observation, and ``learn_one(x, y)`` right after it, with
+        the same ``x``, for an observation with a target only (with a
+        ``delay``, when its label arrives).  So a recurrent model takes its
+        step in ``predict_one`` and learns from that step in ``learn_one``,
+        without stepping again.  ``predict_one`` returns what the metrics
+        compare with ``y``: for ``"mae"``, ``"rmse"`` and ``"accuracy"`` a
+        float or an array of ``y``'s shape.  A prediction of ``None`` (or
+        ``{}``) is not scored, as in River's loop (a River classifier
+        before its first label); when a row is due and no target at all
+        has been scored that way, a model that is not a River estimator
+        gets a ``RuntimeWarning`` (once per run), since the row's scores,
+        0.0, are those of no prediction.  A method the model lacks raises
+        ``AttributeError`` at its first call.
     metrics : str, metric object or list of them
         ``"mae"``, ``"rmse"``, ``"accuracy"`` (see :class:`MAE`,
         :class:`RMSE`, :class:`Accuracy`) or objects with River's metric
@@ -405,6 +423,14 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         scalar = K == 1
 
     def row(n, t0):
+        if unscored[0] and not unscored[1] and not unscored[2] and not river_model:
+            # every target so far unscored: the row's metrics read 0.0 (a perfect MAE) from nothing
+            unscored[2] = True
+            warnings.warn(f"{type(model).__name__}.predict_one returned None (or {{}}) for all "
+                          f"{unscored[0]:,} observations with a target so far, and none was "
+                          f"scored (River's loop skips such predictions): the scores of "
+                          f"{n:,} observations are those of no prediction at all", RuntimeWarning,
+                          stacklevel=3)
         seconds = time.perf_counter() - t0
         r = {"step": n}
         r.update({name: m.get() for name, m in zip(names, ms)})
@@ -425,8 +451,11 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
             else:  # the last step (delay 0 or 1): any learner, max_delay or not
                 model.learn_last(y)
         else:
-            if y_pred is not _UNSCORED and y_pred is not None and not (isinstance(y_pred, dict)
-                                                                       and not y_pred):
+            if y_pred is None or (isinstance(y_pred, dict) and not y_pred):
+                # River's loop skips such a prediction (a River classifier before its first label)
+                unscored[0] += 1
+            elif y_pred is not _UNSCORED:
+                unscored[1] += 1
                 for m, p in zip(ms, by_label):
                     # a label metric of a run with probabilities: the most likely class, as
                     # River's Classifier.predict_one and its Metrics collection make it
@@ -434,6 +463,8 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
             model.learn_one(x, y)
 
     no_label = not array_model and _takes_missing_labels(model)
+    river_model = river_base is not None and isinstance(model, river_base.Estimator)
+    unscored = [0, 0, False]  # targets not scored (prediction None or {}), scored, warned
     # as River's loop: a River classifier is asked for probabilities when a metric needs them
     proba = not array_model and _river_classifier(model) and any(_needs_proba(m) for m in ms)
     by_label = [proba and not _needs_proba(m) for m in ms]

@@ -2,12 +2,17 @@
 one's own learner in the progressive validation, the seeds of a trial's data
 streams, and the documentation of these."""
 
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from online_lstm.cli import main
+from online_lstm.evaluate import progressive_val
 from online_lstm.experiments import compare, read_records
+from online_lstm.tasks import Adding
 
 RECORDS = Path(__file__).resolve().parent.parent / "reproduction" / "records"
 
@@ -65,3 +70,86 @@ def test_compare_does_not_compare_a_field_one_record_lacks(tmp_path):
     old = read_records(b).drop(columns=["test_mse"])  # a record written before the field existed
     table = compare(pd.concat([df, old], ignore_index=True))
     assert table.attrs["conflicts"]["count"] == 0
+
+
+# ---------------------------------------------------------------------------
+# a learner of one's own in the progressive validation
+# ---------------------------------------------------------------------------
+def _stream(batch):
+    for x, y, new_sequence in zip(batch.X, batch.Y, batch.resets):
+        yield x, (None if np.isnan(y).all() else y), new_sequence
+
+
+class _Logged:
+    """A learner of one's own that logs the calls the loop makes."""
+
+    def __init__(self, answer=0.5):
+        self.calls, self.answer = [], answer
+
+    def reset(self):
+        self.calls.append(("reset",))
+
+    def predict_one(self, x):
+        self.calls.append(("predict", x.copy()))
+        return self.answer
+
+    def learn_one(self, x, y):
+        self.calls.append(("learn", x.copy(), y))
+
+
+def test_own_learner_gets_the_documented_calls():
+    b = Adding(T=20, seed=[0, 1]).sample(3)
+    model = _Logged()
+    progressive_val(_stream(b), model, "mae", step=1000)
+    expected = []
+    for x, y, r in zip(b.X, b.Y, b.resets):
+        if r:
+            expected.append(("reset",))
+        expected.append(("predict", x))
+        if not np.isnan(y).all():  # learn_one right after the step, same x, target rows only
+            expected.append(("learn", x, y))
+    assert [c[0] for c in model.calls] == [c[0] for c in expected]
+    for got, want in zip(model.calls, expected):
+        for g, w in zip(got[1:], want[1:]):
+            assert np.array_equal(g, w)
+
+
+def test_own_learner_scored_against_the_targets():
+    b = Adding(T=20, seed=[0, 1]).sample(40)
+    df = progressive_val(_stream(b), _Logged(0.5), ["mae", "rmse"], step=10 ** 6)
+    err = b.target[:, 0] - 0.5
+    assert df["mae"].iloc[-1] == pytest.approx(np.mean(np.abs(err)))
+    assert df["rmse"].iloc[-1] == pytest.approx(np.sqrt(np.mean(err ** 2)))
+
+
+def test_predictions_that_are_all_none_are_warned_about_once():
+    b = Adding(T=20, seed=[0, 1]).sample(5)
+    with pytest.warns(RuntimeWarning, match=r"_Logged.predict_one returned None .* for all 1 observations with a target so far.*of 30 obs") as rec:
+        df = progressive_val(_stream(b), _Logged(None), "mae", step=30)
+    assert len(df) > 2  # several rows, one warning
+    assert len([w for w in rec if issubclass(w.category, RuntimeWarning)]) == 1
+    assert df["mae"].iloc[-1] == 0.0  # what the warning is about: nothing scored
+
+
+def test_a_first_none_before_a_scored_prediction_is_not_warned_about():
+    class Late(_Logged):  # says nothing before its first label, as a River classifier does
+        def predict_one(self, x):
+            return None if not any(c[0] == "learn" for c in self.calls) else 0.5
+
+    b = Adding(T=20, seed=[0, 1]).sample(5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        df = progressive_val(_stream(b), Late(), "mae", step=1000)
+    assert df["mae"].iloc[-1] > 0
+
+
+def test_a_river_estimator_predicting_none_is_not_warned_about():
+    river = pytest.importorskip("river")
+    from river import tree
+
+    model = tree.HoeffdingTreeClassifier()  # None before its first label, as River's loop expects
+    stream = [({"a": float(i % 2)}, i % 2 == 0) for i in range(20)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        progressive_val(stream, model, "accuracy", step=10)
+    assert river is not None
