@@ -2,6 +2,7 @@
 one's own learner in the progressive validation, the seeds of a trial's data
 streams, and the documentation of these."""
 
+import dataclasses
 import warnings
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import pytest
 
 from online_lstm.cli import main
 from online_lstm.evaluate import progressive_val
-from online_lstm.experiments import compare, read_records
+from online_lstm.experiments import compare, read_records, run_trial
+from online_lstm.presets import PRESETS
 from online_lstm.tasks import Adding
 
 RECORDS = Path(__file__).resolve().parent.parent / "reproduction" / "records"
@@ -153,3 +155,38 @@ def test_a_river_estimator_predicting_none_is_not_warned_about():
         warnings.simplefilter("error", RuntimeWarning)
         progressive_val(stream, model, "accuracy", step=10)
     assert river is not None
+
+
+# ---------------------------------------------------------------------------
+# the seeds of a trial's data streams, as the README gives them
+# ---------------------------------------------------------------------------
+def _seeds_of(pid, trial, **options):
+    """The (seed, sets_seed) of every task a trial of ``pid`` builds."""
+    p = PRESETS[pid]
+    made = []
+
+    class Recording(p.task):
+        def __init__(self, *args, seed=None, **kw):
+            made.append((seed, kw.get("sets_seed")))
+            super().__init__(*args, seed=seed, **kw)
+
+    rec = run_trial(dataclasses.replace(p.with_options(**options), task=Recording), trial)
+    return rec, [(list(s), None if t is None else list(t)) for s, t in made]
+
+
+def test_trial_data_seeds_are_the_documented_ones():
+    rec, made = _seeds_of("6a", 2, limit=20, test_size=5)
+    d = rec["data_seed"]
+    assert d == 2 and made == [([d, 1], None), ([d, 2], None)]
+    rec, made = _seeds_of("3a-T100-N3", 1, limit=20, check_every=10, stop_test_size=4, test_size=5)
+    d = rec["data_seed"]
+    assert sorted(made) == [([d, 1], None), ([d, 2], None), ([d, 3], None)]
+    rec, made = _seeds_of("1-5", 12, limit=20, check_every=20)  # weight seed 12, data set 1
+    assert (rec["seed"], rec["data_seed"]) == (12, 1)
+    assert made == [([12, 1], [1, 3])]
+
+
+def test_readme_section_names_the_seeds():
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert "make_task(seed=[d, 1])" in text and "make_task(seed=[d, 2])" in text
+    assert "sets_seed=[d, 3]" in text
