@@ -136,6 +136,7 @@ def _num(v) -> str:
 
 
 def cmd_list(args) -> int:
+    from .paper import TABLE10
     from .presets import PRESETS, select
 
     try:
@@ -161,6 +162,11 @@ def cmd_list(args) -> int:
         for pid in ids:
             p = PRESETS[pid]
             print(f"\n{pid}: {p.title}\n  options: {p.options}\n  task: {p.task.__name__}{p.task_kwargs}")
+            # the net's arguments (what --set bias, init_range, in_gate_bias, ... change) and the
+            # --quick budget: both were only in the source
+            net = dict(p.competitor.kwargs if p.competitor else TABLE10[p.table10][0], **p.learner_changes)
+            print(f"  net: {p.competitor.method if p.competitor else 'OnlineLSTM'}{net}")
+            print(f"  --quick: {p.quick}")
             for n in p.notes:
                 print(f"  - {n}")
     return 0

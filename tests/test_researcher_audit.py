@@ -190,3 +190,21 @@ def test_readme_section_names_the_seeds():
     text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert "make_task(seed=[d, 1])" in text and "make_task(seed=[d, 2])" in text
     assert "sets_seed=[d, 3]" in text
+
+
+# ---------------------------------------------------------------------------
+# list -v: what --set changes in the net, and what --quick changes
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("pid", ["6a", "1-5", "2a-rtrl-p4-lr10"])
+def test_list_verbose_shows_the_net_and_the_quick_budget(pid, capsys):
+    from online_lstm.paper import TABLE10
+
+    p = PRESETS[pid]
+    assert main(["list", "-v", pid]) == 0
+    out = capsys.readouterr().out
+    assert f"  --quick: {p.quick}" in out
+    net = p.competitor.kwargs if p.competitor else TABLE10[p.table10][0]
+    line = next(ln for ln in out.splitlines() if ln.startswith("  net: "))
+    for k, v in net.items():  # the arguments --set bias, init_range, in_gate_bias ... change
+        assert f"'{k}': {v!r}" in line
+    assert line.startswith(f"  net: {p.competitor.method if p.competitor else 'OnlineLSTM'}{{")
