@@ -482,8 +482,8 @@ def _exp3(variant, T, N, paper_row, table, lr_row):
 _ST3_NOTES = (
     "ST3: 'average training error' = mean over the 2000 most recent training sequences of the "
     "mean absolute end-of-sequence error ('avg_error=mse' uses the paper's E = sum_k (t_k - y_k)^2; "
-    "spec §8 item 13); checked after every sequence; records hold the average at the stop in both "
-    "readings (train_avg_mae, train_avg_E)",
+    "spec §8 item 13); checked after every sequence; records hold the average when the rule holds in "
+    "both readings (train_avg_mae, train_avg_E; empty for a trial that reaches its limit)",
     "each training sequence is scored before its own (end-of-sequence) update",
     "lengths uniform in [T, T + T/10], inclusive (§8 item 16)",
 )

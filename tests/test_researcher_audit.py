@@ -208,3 +208,10 @@ def test_list_verbose_shows_the_net_and_the_quick_budget(pid, capsys):
     for k, v in net.items():  # the arguments --set bias, init_range, in_gate_bias ... change
         assert f"'{k}': {v!r}" in line
     assert line.startswith(f"  net: {p.competitor.method if p.competitor else 'OnlineLSTM'}{{")
+
+
+def test_st3_average_is_recorded_when_the_rule_holds_only_as_documented():
+    """A trial stopped by its limit has no train_avg_* fields, as the notes say."""
+    rec = run_trial(PRESETS["6a"].with_options(limit=20, test_size=5), 0)
+    assert not rec["success"] and not any(k.startswith("train_avg") for k in rec)
+    assert any("empty for a trial that reaches its limit" in n for n in PRESETS["6a"].notes)
