@@ -51,6 +51,7 @@ import functools
 import hashlib
 import math
 import os
+import platform
 import subprocess
 import sys
 import time
@@ -229,7 +230,8 @@ class Trial:
         cpu = time.process_time() - self.c0  # on a shared machine, the honest cost
         self.record.update(fields)
         self.record.update(steps=self.steps, wall_s=round(wall, 3), cpu_s=round(cpu, 3),
-                           steps_per_s=round(self.steps / wall) if wall > 0 else None)
+                           steps_per_s=round(self.steps / wall) if wall > 0 else None,
+                           software=software())
         return self.record
 
 
@@ -775,6 +777,14 @@ def source_digest() -> str:
 
 
 @functools.lru_cache(maxsize=1)
+def software() -> str:
+    """The Python, NumPy and Numba versions of the process that ran a trial
+    (its record's ``software``; with ``version``, the code that made it)."""
+    import numba
+    return f"python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}"
+
+
+@functools.lru_cache(maxsize=1)
 def code_version() -> str:
     """What made a record: the git commit of this source tree; with local
     changes to the package's own files, ``<commit>+dirty.<source digest>``, so
@@ -1204,7 +1214,7 @@ class _RecordsLock:
 #: Record columns that hold text whatever they look like: a commit hash such
 #: as "8e85294165" would read as a float (inf), "0123456789" as an integer, and
 #: Experiment 5's preset id "5" as an integer.
-_TEXT_COLUMNS = {"preset": str, "version": str, "options": str, "reason": str}
+_TEXT_COLUMNS = {"preset": str, "version": str, "options": str, "reason": str, "software": str}
 
 
 def read_records(path, **kwargs) -> pd.DataFrame:
@@ -1642,8 +1652,9 @@ def _once_per_trial(records: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
 
 #: Record fields that differ between two runs of one trial that did the same: the clock, the
-#: code version (a replay on later code) and the trial index (``--seed S`` numbers trial S as 0).
-_RUN_FIELDS = frozenset({"trial", "wall_s", "cpu_s", "steps_per_s", "version"})
+#: code version (a replay on later code), the software versions (another machine) and the
+#: trial index (``--seed S`` numbers trial S as 0).
+_RUN_FIELDS = frozenset({"trial", "wall_s", "cpu_s", "steps_per_s", "version", "software"})
 
 
 def _same_value(a, b) -> bool:

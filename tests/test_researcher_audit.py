@@ -215,3 +215,21 @@ def test_st3_average_is_recorded_when_the_rule_holds_only_as_documented():
     rec = run_trial(PRESETS["6a"].with_options(limit=20, test_size=5), 0)
     assert not rec["success"] and not any(k.startswith("train_avg") for k in rec)
     assert any("empty for a trial that reaches its limit" in n for n in PRESETS["6a"].notes)
+
+
+def test_a_record_names_the_software_that_ran_it_and_compare_ignores_it():
+    """The Python, NumPy and Numba versions were not recorded; they differ
+    between machines, so two records of one trial may differ in them."""
+    import platform
+
+    import numba
+
+    from online_lstm.experiments import _RUN_FIELDS
+
+    rec = run_trial(PRESETS["6a"].with_options(limit=20, test_size=5), 0)
+    assert rec["software"] == (f"python {platform.python_version()}, numpy {np.__version__}, "
+                               f"numba {numba.__version__}")
+    assert "software" in _RUN_FIELDS
+    other = dict(rec, software="python 3.10.0, numpy 1.24.0, numba 0.59.0")
+    table = compare(pd.DataFrame([{**rec, "version": "a"}, {**other, "version": "a"}]))
+    assert table.attrs["duplicates"] == 1 and table.attrs["conflicts"]["count"] == 0
