@@ -89,8 +89,10 @@ class Trial:
     :func:`run_trial`.
     """
 
-    def __init__(self, preset: Preset, trial: int, seed: int, progress=None,
+    def __init__(self, preset: Preset | str, trial: int, seed: int, progress=None,
                  checkpoint=None, checkpoint_every: float = 60.0, resume: bool = False):
+        preset = _checked_trial_args(preset, trial, seed, progress, checkpoint, checkpoint_every, resume)
+        trial, seed = int(trial), int(seed)
         self.preset = preset
         self.trial = trial
         self.seed = seed + trial  # weight initialisation
@@ -237,6 +239,67 @@ class Trial:
 
 #: ``kind`` of a trial checkpoint file.
 KIND_TRIAL = "Trial"
+
+#: The options each protocol reads from its preset (besides optional ones read with a default).
+_PROTOCOL_OPTIONS = {
+    "reber": ("limit", "check_every", "rule"),
+    "streak": ("limit", "streak", "threshold", "where", "reading", "test_size", "construct"),
+    "st12": ("limit", "check_every", "stop_test_size", "test_size", "max_wrong", "max_error", "threshold"),
+    "st3": ("limit", "window", "threshold", "beta", "test_size"),
+    "milestones": ("limit", "window", "threshold", "milestones", "test_size"),
+}
+
+
+def _whole_arg(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= 0
+
+
+def _checked_trial_args(preset, trial, seed, progress, checkpoint, checkpoint_every, resume) -> Preset:
+    """The arguments of :func:`run_trial` (and :class:`Trial`) checked before any
+    work: the preset (an id is looked up), whole numbers >= 0 for ``trial`` and
+    ``seed`` (a negative trial would run another trial's seeds under its
+    number), a callable ``progress``, a number of seconds >= 0 for
+    ``checkpoint_every`` and a ``checkpoint`` to go on from with ``resume``."""
+    from .presets import did_you_mean
+
+    if isinstance(preset, str):
+        if preset not in PRESETS:
+            raise KeyError(f"unknown preset {preset!r}{did_you_mean(preset, PRESETS)}; "
+                           f"presets: {', '.join(PRESETS)}")
+        preset = PRESETS[preset]
+    elif not isinstance(preset, Preset):
+        raise TypeError(f"preset must be a preset id or a Preset; got {preset!r}")
+    else:
+        _check_preset(preset)
+    for name, value in (("trial", trial), ("seed", seed)):
+        if not _whole_arg(value):
+            raise ValueError(f"{name} must be an integer >= 0; got {value!r}")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable(n_sequences, n_steps) or None; got {progress!r}")
+    if isinstance(checkpoint_every, (bool, np.bool_)) or not isinstance(checkpoint_every, (int, float, np.integer,
+                                                                                        np.floating)) \
+            or math.isnan(checkpoint_every) or checkpoint_every < 0:
+        raise ValueError(f"checkpoint_every must be a number of seconds >= 0 (0: a save at every pass "
+                         f"of the protocol's loop); got {checkpoint_every!r}")
+    if resume and checkpoint is None:
+        raise ResumeError("resume=True needs checkpoint= (the trial checkpoint to go on from)")
+    return preset
+
+
+def _check_preset(preset: Preset):
+    """A :class:`Preset` made by hand (``dataclasses.replace``) that its protocol
+    cannot run is refused here, saying what is wrong, instead of failing in the
+    middle of a trial or running one that means nothing (``limit=0``)."""
+    if preset.protocol not in _PROTOCOLS:
+        raise ValueError(f"preset {preset.id}: unknown protocol {preset.protocol!r}; "
+                         f"protocols are {list(_PROTOCOLS)}")
+    missing = [k for k in _PROTOCOL_OPTIONS[preset.protocol] if k not in preset.options]
+    if preset.options.get("construct"):
+        missing += [k for k in ("plateau_block", "plateau_patience") if k not in preset.options]
+    if missing:
+        raise ValueError(f"preset {preset.id}: its protocol {preset.protocol!r} needs the options "
+                         f"{missing}, which it lacks")
+    preset.with_options(**preset.options)  # every value in range, and milestones, construct consistent
 
 
 def _trial_job(preset: Preset, trial: int, seed: int) -> dict:
@@ -709,13 +772,20 @@ def run_trial(preset: Preset | str, trial: int = 0, seed: int = 0, progress=None
     Parameters
     ----------
     preset : Preset or str
+        A preset, or a preset id (an unknown one raises KeyError).  A
+        Preset made by hand whose protocol lacks an option it reads, or
+        with a value out of range, raises ValueError before any training.
     trial : int
-        Trial number; the weights are seeded with ``seed + trial`` and the
+        Trial number, >= 0; the weights are seeded with ``seed + trial`` and the
         data streams with ``[seed + trial, k]`` (Experiment 1: the train/test
         set pair with ``seed + trial // 10``).
     seed : int
+        >= 0.
     progress : callable(n_sequences, n_steps), optional
-        Called after every chunk of training sequences.
+        Called after every chunk of training sequences (a chunk that is
+        retrained up to the sequence where a rule held is reported again;
+        a resumed trial first reports the sequences it had trained, with 0
+        steps).
     return_learner : bool
         Also return the trained learner (as it was at the final test).
     checkpoint : path, optional
@@ -724,9 +794,9 @@ def run_trial(preset: Preset | str, trial: int = 0, seed: int = 0, progress=None
         loop: the learner, the counters, the data streams and the
         protocol's own state.  The file stays when the trial ends.
     checkpoint_every : float
-        Seconds between saves (0 saves at every pass of the loop).
+        Seconds between saves, >= 0 (0 saves at every pass of the loop).
     resume : bool
-        If ``checkpoint`` exists, go on from it instead of starting afresh.
+        Needs ``checkpoint``.  If ``checkpoint`` exists, go on from it instead of starting afresh.
         The record is that of an uninterrupted trial apart from the timing
         fields (which include the time before the interruption).  A file
         saved by another trial, preset setting, seed or code version raises
@@ -745,9 +815,8 @@ def run_trial(preset: Preset | str, trial: int = 0, seed: int = 0, progress=None
         trial's process: its cost on a shared machine), ``steps_per_s``,
         ``reason``.
     """
-    if isinstance(preset, str):
-        preset = PRESETS[preset]
     t = Trial(preset, trial, seed, progress, checkpoint, checkpoint_every, resume)
+    preset = t.preset
     t.record["data_seed"] = t.data_seed
     try:
         rec = _PROTOCOLS[preset.protocol](t)
