@@ -735,6 +735,12 @@ def _run_window(t: Trial, milestones) -> dict:
             n_wrong, tout = _frozen_test(t, test, wrong)
             fields[f"{prefix}sequences"] = t.seen
             fields.update(_test_fields(tout, test, n_wrong, prefix))
+            # a later milestone that this very sequence meets too (both can hold when the
+            # window first fills) is met here, not at the next sequence: its test sees these weights
+            while todo and todo[0] is not None and n_bad[i] < todo[0]:
+                prefix = f"n{todo.pop(0)}_"
+                fields[f"{prefix}sequences"] = t.seen
+                fields.update(_test_fields(tout, test, n_wrong, prefix))
             if ms is None:
                 fields["train_avg_error"] = float(avg[i])
                 # both readings of "average training error" (spec §8 item 13), whichever the rule read

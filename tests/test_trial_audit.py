@@ -94,3 +94,54 @@ def test_a_preset_made_by_hand_that_its_protocol_cannot_run_is_refused(change, m
 def test_every_registered_preset_and_its_quick_version_passes_the_checks(pid):
     experiments._check_preset(PRESETS[pid])
     experiments._check_preset(PRESETS[pid].quick_version())
+
+
+# ---------------------------------------------------------------------------
+# the rules at their boundaries, against per-sequence loops
+# ---------------------------------------------------------------------------
+def naive_milestones(preset, trial, seed):
+    """Spec §5.5, one sequence at a time: after each training sequence, every
+    milestone n_seq not met yet, in turn, that fewer than n_seq of the window's
+    sequences (once it is full) are wrong is met by this sequence, with a frozen
+    test of these weights."""
+    o = preset.options
+    s = seed + trial
+    m = preset.learner(seed=s)
+    task = preset.make_task(seed=[s, 1])
+    test = preset.make_task(seed=[s, 2]).sample(o["test_size"])
+    recent, met, seen = [], {}, 0
+    todo = list(o["milestones"])
+    while seen < o["limit"] and todo:
+        b = task.sample(1)
+        out = m.learn_many(b.X, b.Y, b.resets)
+        seen += 1
+        recent = (recent + [bool(np.any(np.abs(out[-1] - b.Y[-1]) >= o["threshold"]))])[-o["window"]:]
+        while todo and len(recent) == o["window"] and sum(recent) < todo[0]:
+            m.reset()
+            err = m.predict_many(test.X, test.resets)[test.ends] - test.target
+            met[todo.pop(0)] = (seen, int(np.sum(np.any(np.abs(err) >= o["threshold"], axis=1))),
+                                float(np.mean(err ** 2)))
+    return met
+
+
+@pytest.mark.parametrize("opts", [
+    dict(window=5, milestones=(3, 2), threshold=10.0),     # nothing wrong: both met as the window fills
+    dict(window=40, milestones=(30, 20), threshold=0.25),  # 15 of 40 wrong: both met as the window fills
+])
+@pytest.mark.parametrize("limit", [40, 200])
+def test_two_milestones_met_by_one_sequence_are_both_met_there(opts, limit):
+    """Exp. 5's test moments: 'as soon as fewer than n_seq of the 2000 most
+    recent sequences are wrong'.  When the window first fills with fewer
+    wrong than both milestones, both are met by that sequence; the second was
+    put off to the next sequence (tested on other weights), and a trial whose
+    limit was that sequence failed."""
+    p = PRESETS["5"].with_options(limit=limit, test_size=30, **opts)
+    want = naive_milestones(p, 1, 0)
+    first, second = p.options["milestones"]
+    assert want[first][0] == want[second][0] == p.options["window"]  # the case this test is about
+    rec = run_trial(p, trial=1, seed=0)
+    for ms in (first, second):
+        assert (rec[f"n{ms}_sequences"], rec[f"n{ms}_wrong"], rec[f"n{ms}_test_mse"]) == want[ms]
+    assert rec["success"] and rec["sequences"] == p.options["window"]
+    exact = run_trial(p.with_options(limit=p.options["window"]), trial=1, seed=0)
+    assert exact["success"] and exact["n%d_sequences" % second] == p.options["window"]
