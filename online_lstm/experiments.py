@@ -618,7 +618,9 @@ def _run_streak(t: Trial) -> dict:
             plateau.load(v["plateau"])
         short = {n: [c, e] for n, c, e in v["short"]}
         snap = t.snapshot()
-        n = min(chunk, o["plateau_block"]) if saved is not None else chunk
+        # with the cell out, a chunk ends where the trigger's block ends (a chunk smaller than a
+        # block included), so the cell joins right after the block that fired it
+        n = min(chunk, o["plateau_block"] - len(plateau.pending)) if saved is not None else chunk
         b = task.sample(min(n, o["limit"] - t.seen))
         out = t.train(b)
         if not np.all(np.isfinite(out)):
@@ -630,7 +632,9 @@ def _run_streak(t: Trial) -> dict:
             if st[1] is None:
                 h, st[0] = streak_hit(ok, st[0], n)
                 st[1] = None if h < 0 else first + h + 1
-        if saved is not None and plateau.add(sequence_sse(out, b)):  # error stopped decreasing
+        # error stopped decreasing (at the chunk's last sequence, its block's end); a streak that
+        # a sequence of the chunk completed came first: the trial stops there, without the cell
+        if hit < 0 and saved is not None and plateau.add(sequence_sse(out, b)):
             saved = _gate_shut(t.m, False, saved)
             added_at = t.seen
             carry = 0  # the net changed: start counting afresh

@@ -145,3 +145,119 @@ def test_two_milestones_met_by_one_sequence_are_both_met_there(opts, limit):
     assert rec["success"] and rec["sequences"] == p.options["window"]
     exact = run_trial(p.with_options(limit=p.options["window"]), trial=1, seed=0)
     assert exact["success"] and exact["n%d_sequences" % second] == p.options["window"]
+
+
+def naive_constructed_streak(preset, trial, seed):
+    """Spec §5.2 with sequential construction (§8 item 18), one sequence at a
+    time: the cell is out (its input gate shut) until the trigger fires at the
+    end of a block; the trial succeeds at the sequence that completes a streak
+    of ``streak`` right sequences, even one the cell was never added for."""
+    o = preset.options
+    s = seed + trial
+    m = preset.learner(seed=s)
+    task = preset.make_task(seed=[s, 1])
+    saved = experiments._gate_shut(m, True)
+    plateau = experiments.Plateau.of(o)
+    wrong = experiments.streak_wrong(o)
+    run = seen = 0
+    added_at = None
+    while seen < o["limit"]:
+        b = task.sample(1)
+        out = m.learn_many(b.X, b.Y, b.resets)
+        seen += 1
+        run = 0 if wrong(out, b)[0] else run + 1
+        if run >= o["streak"]:
+            return dict(success=True, streak_end=seen, cell_added_at=added_at)
+        if saved is not None and plateau.add(experiments.sequence_sse(out, b)):
+            saved = experiments._gate_shut(m, False, saved)
+            added_at, run = seen, 0
+    return dict(success=False, streak_end=None, cell_added_at=added_at)
+
+
+@pytest.fixture
+def flat_error(monkeypatch):
+    """Every sequence's E is 1: the construction trigger fires ``plateau_patience``
+    blocks after the first, whatever the net learns."""
+    monkeypatch.setattr(experiments, "sequence_sse", lambda out, b: np.ones(len(b)))
+
+
+@pytest.mark.parametrize("streak", [7, 10, 12])
+@pytest.mark.parametrize("chunk", [None, 3])
+def test_a_streak_and_the_construction_trigger_in_one_chunk_keep_their_order(flat_error, monkeypatch,
+                                                                              streak, chunk):
+    """2a/2b: the trigger fires at sequence 10 (blocks of 5, patience 1).  A
+    streak of 7 completes at sequence 7: the trial succeeds there, the cell
+    never added (it was added at 10, the streak discarded and counted again
+    to 17); a streak of 10 completes with the trigger's block (the rule that
+    stops the trial first); a streak of 12 needs the cell, added at 10, and
+    ends at 22.  With chunks of 3 sequences (a block of the trigger spread
+    over chunks) the cell joins at the block's end, not at the end of the
+    chunk it falls in (sequence 12)."""
+    if chunk is not None:  # (chunks of this many sequences of 101 steps)
+        monkeypatch.setattr(experiments, "_CHUNK_STEPS", 101 * chunk)
+    p = PRESETS["2a"].with_options(plateau_block=5, plateau_patience=1, streak=streak, threshold=10.0,
+                                   limit=60, test_size=5)
+    want = naive_constructed_streak(p, 0, 1)
+    rec = run_trial(p, trial=0, seed=1)
+    assert {k: rec[k] for k in want} == want
+    assert rec["sequences"] == want["streak_end"] - streak  # 'success after': the streak's start
+    assert want["cell_added_at"] == (None if streak <= 10 else 10)  # the cases the doc names
+
+
+def test_the_cell_joins_at_its_block_s_end_when_chunks_are_smaller_than_blocks(flat_error, monkeypatch):
+    monkeypatch.setattr(experiments, "_CHUNK_STEPS", 101 * 7)  # chunks of 7, blocks of 10
+    p = PRESETS["2a"].with_options(plateau_block=10, plateau_patience=2, limit=45, test_size=5)
+    want = naive_constructed_streak(p, 0, 0)
+    rec = run_trial(p, trial=0, seed=0)
+    assert want["cell_added_at"] == rec["cell_added_at"] == 30  # was 35, the end of its chunk
+    assert not rec["success"] and rec["sequences"] == 45
+
+
+# ---------------------------------------------------------------------------
+# resume from a checkpoint written at any point
+# ---------------------------------------------------------------------------
+class Killed(Exception):
+    """Stands for the process being killed at a progress report."""
+
+
+def _resumes_everywhere(preset, tmp_path, trial=1, seed=2):
+    """Stop the trial at each of its progress reports in turn (a checkpoint at
+    every pass of its loop), resume it, and compare with the uninterrupted record."""
+    reports = []
+    ref = run_trial(preset, trial=trial, seed=seed, progress=lambda n, s: reports.append(n))
+    assert len(reports) >= 3
+    for k in range(1, len(reports)):
+        path = tmp_path / f"stop{k}.npz"
+        calls = [0]
+
+        def progress(n, steps):
+            calls[0] += 1
+            if calls[0] == k:
+                raise Killed
+
+        with pytest.raises(Killed):
+            run_trial(preset, trial=trial, seed=seed, progress=progress, checkpoint=path, checkpoint_every=0)
+        assert path.exists()
+        _same(ref, run_trial(preset, trial=trial, seed=seed, checkpoint=path, checkpoint_every=0, resume=True))
+    return ref
+
+
+def test_construction_with_blocks_over_chunks_resumes_anywhere(flat_error, monkeypatch, tmp_path):
+    """A checkpoint between chunks inside a trigger block holds the block's
+    part (``plateau.pending``), and the resumed trial's chunks end where the
+    uninterrupted one's do."""
+    monkeypatch.setattr(experiments, "_CHUNK_STEPS", 101 * 3)
+    p = PRESETS["2a"].with_options(plateau_block=5, plateau_patience=1, streak=12, threshold=10.0,
+                                   limit=60, test_size=5)
+    ref = _resumes_everywhere(p, tmp_path)
+    assert ref["cell_added_at"] == 10 and ref["streak_end"] == 22
+
+
+@pytest.mark.parametrize("pid, opts", [
+    ("5", dict(window=40, milestones=(30, 20), threshold=0.25, limit=150, test_size=20)),
+    ("3c-T100-N3", dict(T=10, limit=500, check_every=50, stop_test_size=20, test_size=20)),
+    ("1-5", dict(limit=400, n_train=8, n_test=8)),
+])
+def test_cheap_trials_resume_anywhere(pid, opts, tmp_path, monkeypatch):
+    monkeypatch.setattr(experiments, "_CHUNK_STEPS", 2000)  # several chunks in a short trial
+    _resumes_everywhere(PRESETS[pid].with_options(**opts), tmp_path)
