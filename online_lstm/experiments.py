@@ -982,7 +982,10 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
     Parameters
     ----------
     presets : str, Preset, or list of them
-        Preset ids, groups (``"2c"``), experiments (``"3"``) or ``"all"``.
+        Preset ids, groups (``"2c"``), experiments (``"3"``) or ``"all"``,
+        or Presets: registered ones and their :meth:`~Preset.with_options`
+        variants (a Preset of an id of its own is refused: the records know
+        a preset by its registered id).
     trials : int, optional
         Trials per preset; default the paper's count (1 with ``quick``).
     seed : int
@@ -1079,7 +1082,16 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
         presets = [presets]
     chosen = []
     for p in presets:
+        if not isinstance(p, (str, Preset)):
+            raise TypeError(f"presets must be preset ids, groups or Presets; got {p!r}")
         for q in [p] if isinstance(p, Preset) else [PRESETS[i] for i in select(p)]:
+            if q.id not in PRESETS:
+                # the records' options, resume and compare read a preset against the registered
+                # one of its id: refused now, not after its first trial has run
+                raise ValueError(f"preset {q.id!r} is not a registered preset: reproduce runs the "
+                                 f"presets of online_lstm.presets.PRESETS and their with_options() "
+                                 f"variants (run_trial runs any Preset)")
+            _check_preset(q)
             if q in chosen:
                 continue  # named twice ("1" and "1-5"): run once
             if any(c.id == q.id for c in chosen):
@@ -1678,6 +1690,10 @@ def compare(records: pd.DataFrame) -> pd.DataFrame:
         records[col] = pd.to_numeric(records[col], errors="coerce")
     conflicts = _disagreeing_repeats(records)
     records, dropped = _once_per_trial(records)
+    unknown = sorted(set(records["preset"].astype(str)) - set(PRESETS))
+    if unknown:
+        raise ValueError(f"records of unknown presets {unknown}: compare puts the presets of "
+                         f"online_lstm.presets.PRESETS next to the paper")
     for (pid, _, _), df in records.groupby(["preset", "options", "quick"], sort=False):
         p = PRESETS[pid]
         for pr in p.paper:

@@ -7,10 +7,11 @@ spec's rule gives."""
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from online_lstm import experiments
-from online_lstm.experiments import ResumeError, Trial, run_trial
+from online_lstm.experiments import ResumeError, Trial, compare, reproduce, run_trial
 from online_lstm.presets import PRESETS
 
 TIMING = {"wall_s", "cpu_s", "steps_per_s"}
@@ -261,3 +262,31 @@ def test_construction_with_blocks_over_chunks_resumes_anywhere(flat_error, monke
 def test_cheap_trials_resume_anywhere(pid, opts, tmp_path, monkeypatch):
     monkeypatch.setattr(experiments, "_CHUNK_STEPS", 2000)  # several chunks in a short trial
     _resumes_everywhere(PRESETS[pid].with_options(**opts), tmp_path)
+
+
+# ---------------------------------------------------------------------------
+# reproduce and compare
+# ---------------------------------------------------------------------------
+def test_reproduce_refuses_a_preset_of_its_own_id_before_running_it(tmp_path, monkeypatch):
+    """A Preset with an id of its own ran its first trial and then failed
+    with KeyError: 'mine' (its records' options are read against the
+    registered preset of its id), leaving no records."""
+    ran = []
+    monkeypatch.setattr(experiments, "run_trial", lambda *a, **k: ran.append(a))
+    mine = dataclasses.replace(TINY, id="mine")
+    with pytest.raises(ValueError, match="preset 'mine' is not a registered preset"):
+        reproduce(mine, trials=1, jobs=1, progress=False, out=tmp_path)
+    with pytest.raises(TypeError, match="presets must be preset ids, groups or Presets; got 5"):
+        reproduce(["6a", 5], trials=1, jobs=1, progress=False)
+    bad = dataclasses.replace(TINY, options=dict(TINY.options, limit=0))
+    with pytest.raises(ValueError, match="option limit must be an integer >= 1; got 0"):
+        reproduce(bad, trials=1, jobs=1, progress=False, out=tmp_path)
+    assert ran == [] and not list(tmp_path.glob("*.csv"))
+    assert run_trial(mine)["preset"] == "mine"  # run_trial runs it
+
+
+def test_compare_names_records_of_unknown_presets():
+    rec = dict(run_trial(TINY), version="v", quick=False, options="limit=20 test_size=5")
+    with pytest.raises(ValueError, match=r"records of unknown presets \['mine'\]"):
+        compare(pd.DataFrame([rec, dict(rec, preset="mine")]))
+    assert len(compare(pd.DataFrame([rec]))) == 1
