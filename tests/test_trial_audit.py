@@ -290,3 +290,76 @@ def test_compare_names_records_of_unknown_presets():
     with pytest.raises(ValueError, match=r"records of unknown presets \['mine'\]"):
         compare(pd.DataFrame([rec, dict(rec, preset="mine")]))
     assert len(compare(pd.DataFrame([rec]))) == 1
+
+
+# ---------------------------------------------------------------------------
+# thresholds at their boundaries (errors exactly at the threshold)
+# ---------------------------------------------------------------------------
+class OffBy:
+    """A learner whose training outputs miss each 0/1 target by exactly ``d``
+    (a power of 2: the errors and their window sums are exact)."""
+
+    def __init__(self, d, n_out):
+        self.d, self.n_out, self.n = d, n_out, 0
+
+    def learn_many(self, X, Y, resets):
+        self.n += 1
+        Y = np.nan_to_num(Y)
+        return np.where(Y >= 0.5, Y - self.d, Y + self.d)
+
+    def predict_many(self, X, resets):
+        return np.full((len(X), self.n_out), 0.5)
+
+    def reset(self):
+        pass
+
+    def state_arrays(self):
+        return {"n": np.array([self.n])}
+
+    def load_state_arrays(self, state):
+        self.n = int(state["n"][0])
+
+
+@pytest.mark.parametrize("d, beta, success, sequences", [
+    (0.125, 0.25, True, 4),      # every sequence right, average 0.125 < beta: met when the window fills
+    (0.125, 0.125, False, 20),   # average == beta: not below it
+    (0.25, 1.0, False, 20),      # every error == the threshold: every sequence wrong (ABS: below it)
+])
+def test_st3_reads_below_at_both_of_its_thresholds(monkeypatch, d, beta, success, sequences):
+    """ST3(beta) (Table 11): the average training error *below* beta and the
+    window's sequences all right, right meaning ABS(0.25): every output's end
+    error *below* 0.25."""
+    monkeypatch.setattr(type(TINY), "learner", lambda self, seed=None, **c: OffBy(d, 4))
+    p = PRESETS["6a"].with_options(window=4, threshold=0.25, beta=beta, limit=20, test_size=5)
+    rec = run_trial(p)
+    assert (rec["success"], rec["sequences"]) == (success, sequences)
+    assert rec.get("all_correct_sequences") == (4 if d < 0.25 else None)
+    if success:
+        assert rec["train_avg_error"] == rec["train_avg_mae"] == d
+
+
+@pytest.mark.parametrize("err, st1, success", [
+    (0.125, 100, False),  # ST1 at the first check; mean error == max_error: ST2 not met
+    (0.0625, 100, True),  # mean error below max_error: ST2 with ST1 at the first check
+    (0.25, None, False),  # every end error == the threshold: every sequence wrong (ABS(0.25))
+])
+def test_st1_and_st2_read_below_at_their_thresholds(monkeypatch, err, st1, success):
+    """3a (§5.3): right = end error below the threshold; ST2 = ST1 and the
+    mean absolute test error below ``max_error``; checked every 100 sequences."""
+    monkeypatch.setattr(experiments, "end_errors", lambda out, b: np.full((len(b), 1), err))
+    p = PRESETS["3a-T100-N3"].with_options(T=10, threshold=0.25, max_error=0.125, limit=300,
+                                           stop_test_size=20, test_size=10)
+    rec = run_trial(p)
+    assert (rec["st1_sequences"], rec["success"]) == (st1, success)
+    assert rec["sequences"] == (100 if success else 300)
+    assert rec["wrong"] == (10 if err == 0.25 else 0)
+
+
+@pytest.mark.parametrize("err, ok", [(0.1875, True), (0.25, False)])
+def test_a_streak_needs_end_errors_below_the_threshold(monkeypatch, err, ok):
+    """2b/2c success (§5.2): 'always below' the threshold over the streak."""
+    monkeypatch.setattr(experiments, "end_errors", lambda out, b: np.full((len(b), 2), err))
+    p = PRESETS["2c-1"].with_options(streak=5, threshold=0.25, limit=30, test_size=5)
+    rec = run_trial(p)
+    assert rec["success"] == ok and rec["streak_end"] == (5 if ok else None)
+    assert rec["sequences"] == (0 if ok else 30)
