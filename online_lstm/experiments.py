@@ -1073,6 +1073,11 @@ def reproduce(presets, trials=None, seed=0, quick=False, jobs=None, out=None, pr
             raise ValueError(f"only_trials must be a non-empty list of trial indices >= 0; "
                              f"got {only_trials!r}")
         only_trials = sorted({int(k) for k in only_trials})
+    if name is not None and (not isinstance(name, str) or not name.strip() or name in (".", "..")
+                             or "/" in name or (os.altsep or "/") in name or os.sep in name):
+        # "" wrote a hidden ".csv"; "a/b" failed on its lock file in a missing directory
+        raise ValueError(f"name must be a file name for the records (<out>/<name>.csv), without a "
+                         f"directory; got {name!r}")
     checkpoint_every = checkpoint_interval(checkpoint_every, scheduler)
     if scheduler is not None:
         # ImportError with the pip command if dask is absent: before the records lock is taken

@@ -363,3 +363,10 @@ def test_a_streak_needs_end_errors_below_the_threshold(monkeypatch, err, ok):
     rec = run_trial(p)
     assert rec["success"] == ok and rec["streak_end"] == (5 if ok else None)
     assert rec["sequences"] == (0 if ok else 30)
+
+
+@pytest.mark.parametrize("name", ["", "  ", "a/b", "..", 3])
+def test_reproduce_refuses_a_records_name_that_is_no_file_name(tmp_path, name):
+    with pytest.raises(ValueError, match="name must be a file name for the records"):
+        reproduce(TINY, trials=1, jobs=1, progress=False, out=tmp_path, name=name)
+    assert not list(tmp_path.iterdir())
