@@ -87,6 +87,11 @@ class BankDivergenceError(DivergenceError):
                              self.out), dict(self.__dict__))  # (as DivergenceError: notes too)
 
 
+def _listed(indices, limit=10):
+    """Learner indices for a message: the first ``limit``, then "..."."""
+    return f"{indices[:limit].tolist()}{' ...' if len(indices) > limit else ''}"
+
+
 def _aligned_zeros(n_rows, n_cols):
     """Zeroed float64 array of shape (n_rows, n_cols) starting on a 64-byte boundary."""
     buf = np.zeros(n_rows * n_cols + 8)
@@ -599,14 +604,21 @@ class LearnerBank(FixedAfterBuild):
         rows = self._rows[bad].copy() if T is not None else np.zeros(len(bad), dtype=np.int64)
         shown = ", ".join(f"learner {l} ({r})" for l, r in zip(bad[:5], reasons[:5]))
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        # learn_last / learn_delayed skip the learners without a target, and
+        # reset(learners=...) those not selected: "all others" did not act then
+        skipped = np.flatnonzero(status == _bk.SKIPPED)
         if steps:  # learn_one / learn_many / predict_*
             what = "hold the state from before their failing step; all others took their steps"
             if any(x.startswith("reset refused") for x in reasons):
                 what = what.replace("step;", "step (a refused reset before it was not made either);")
         elif ages is not None:  # learn_last / learn_delayed
-            what = "refused their late update and hold the state from before it; all others learned"
+            what = ("refused their late update and hold the state from before it; all others "
+                    + (f"given a target learned; learners {_listed(skipped)}, without one (all NaN), "
+                       f"were left alone" if skipped.size else "learned"))
         else:  # reset: the accumulated updates applied at the boundary
-            what = "refused the reset and hold the state from before it; all others were reset"
+            what = ("refused the reset and hold the state from before it; all others "
+                    + (f"selected were reset; learners {_listed(skipped)}, not selected, were left "
+                       f"alone" if skipped.size else "were reset"))
         raise BankDivergenceError(
             f"divergence in {len(bad)} of {self.n_learners} learners: {shown}{more}. Those learners "
             f"{what}.", learners=bad, step=step, row=rows, reasons=reasons, out=out)
@@ -802,6 +814,11 @@ class LearnerBank(FixedAfterBuild):
             Integers are indices: ``[1, 0, 1]`` resets learners 0 and 1.  For
             a mask, pass bools (``resets=`` of the stepping methods is always
             a mask, read as bools).
+
+        With ``update="sequence"`` a reset applies the weight changes
+        accumulated over the sequence; a learner for which that would diverge
+        refuses its reset (and keeps its state), the other selected learners
+        are reset, and :class:`BankDivergenceError` names the refusers.
         """
         N = self.n_learners
         if learners is None:

@@ -1,0 +1,67 @@
+"""Third audit of the learner bank (branch audit of g_bank3): every public
+method against N separate OnlineLSTM learners, serial and threaded, and the
+messages and all-or-nothing promises of each refused call."""
+
+import numpy as np
+import pytest
+
+from online_lstm.bank import BankDivergenceError, LearnerBank
+
+
+def state_bits(bank):
+    return {k: v.copy() for k, v in bank.state_arrays().items()}
+
+
+def unchanged(bank, before):
+    after = bank.state_arrays()
+    return all(np.array_equal(before[k], after[k], equal_nan=True) for k in before)
+
+
+def sequence_bank(n, refuser, parallel=False):
+    """update="sequence" bank whose learner ``refuser`` refuses its next reset
+    (applying its accumulated update overflows), as test_bank makes one."""
+    lr = np.full(n, 0.1)
+    lr[refuser] = 1e149
+    bank = LearnerBank(n, 3, 2, 2, 2, seed=1, parallel=parallel, update="sequence", lr=lr)
+    b_in = bank.get_weights()["b_in"]
+    b_in[refuser] = 9.9999e149
+    bank.set_weights(b_in=b_in)
+    bank.learn_many(np.ones((n, 5, 3)), np.zeros((n, 5, 2)))
+    return bank
+
+
+# ---------------------------------------------------------------------------
+# divergence messages say what the call did to the learners it did not name
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("parallel", [False, True])
+def test_a_refused_reset_of_selected_learners_does_not_say_all_others_were_reset(parallel):
+    """reset(learners=[0, 1]) with learner 1 refusing said "all others were
+    reset": learners 2 and 3 were not selected and were not reset."""
+    bank = sequence_bank(4, refuser=1, parallel=parallel)
+    with pytest.raises(BankDivergenceError) as err:
+        bank.reset([0, 1])
+    assert bank.n_resets_.tolist() == [1, 0, 0, 0]
+    msg = str(err.value)
+    assert err.value.learners.tolist() == [1]
+    assert "all others were reset" not in msg
+    assert "all others selected were reset; learners [2, 3], not selected, were left alone" in msg
+    # every learner selected: "all others" is right
+    bank = sequence_bank(3, refuser=2, parallel=parallel)
+    with pytest.raises(BankDivergenceError, match="all others were reset.$"):
+        bank.reset()
+    assert bank.n_resets_.tolist() == [1, 1, 0]
+
+
+@pytest.mark.parametrize("max_delay", [0, 2])
+def test_a_refused_late_update_does_not_say_that_learners_without_a_target_learned(max_delay):
+    bank = LearnerBank(3, 2, 1, n_blocks=2, seed=0, parallel=False, max_delay=max_delay)
+    bank.predict_many(np.ones((3, 4, 2)))
+    bank.lr = [0.1, 1e300, 0.1]  # learner 1's update overflows
+    theta = bank.theta_
+    with pytest.raises(BankDivergenceError) as err:
+        bank.learn_last(np.array([0.9, 0.9, np.nan]))
+    msg = str(err.value)
+    assert "all others learned" not in msg
+    assert "all others given a target learned; learners [2], without one (all NaN), were left alone" in msg
+    assert bank.n_updates_.tolist() == [1, 0, 0] and bank.pending_.tolist() == [False, True, True]
+    assert np.array_equal(bank.theta_[1:], theta[1:])
