@@ -323,8 +323,12 @@ class LearnerBank(FixedAfterBuild):
         update mode and initialisation arguments: ``init_range`` and the gate
         biases), in their current state.  ``parallel`` as in the constructor."""
         learners = list(learners)
-        if not learners or not all(isinstance(m, OnlineLSTM) for m in learners):
-            raise ValueError("from_learners needs a non-empty sequence of OnlineLSTM")
+        if not learners:
+            raise ValueError("from_learners needs a non-empty sequence of OnlineLSTM; got none")
+        other = [i for i, m in enumerate(learners) if not isinstance(m, OnlineLSTM)]
+        if other:
+            raise ValueError(f"from_learners needs a non-empty sequence of OnlineLSTM; learners[{other[0]}] "
+                             f"is {type(learners[other[0]]).__name__}")
         bad = [i for i, m in enumerate(learners) if m.on_divergence != "raise"]
         if bad:  # (checked for every learner, not only the first, which builds the bank)
             raise ValueError(f"a LearnerBank supports on_divergence='raise' only; learners {bad} "
@@ -332,6 +336,11 @@ class LearnerBank(FixedAfterBuild):
         p = learners[0].get_params()
         bank = cls(len(learners), **{k: v for k, v in p.items() if k not in ("seed", "lr", "state_bound")},
                    seed=[int_or_none(m.seed) or 0 for m in learners], parallel=parallel)
+        for i, m in enumerate(learners):  # every learner checked before any is copied
+            problem = bank._misfit(m, f"learners[{i}]", "learners[0]'s")
+            if problem:
+                raise InputError(f"from_learners needs learners of one architecture, update mode and "
+                                 f"initialisation (those of learners[0]); {problem}")
         for i, m in enumerate(learners):
             bank.set_learner(i, m)
         return bank
@@ -358,25 +367,37 @@ class LearnerBank(FixedAfterBuild):
         if not isinstance(learner, OnlineLSTM):
             raise InputError(f"set_learner needs an OnlineLSTM; got {type(learner).__name__}")
         if learner.layout != self.layout:
-            ours, theirs = self.layout, learner.layout
-            diff = [f"{f.name}={getattr(theirs, f.name)!r} (the bank's: {getattr(ours, f.name)!r})"
-                    for f in dataclasses.fields(ours) if f.init and getattr(theirs, f.name) != getattr(ours, f.name)]
-            raise InputError(f"set_learner needs an OnlineLSTM of this bank's architecture; the learner "
-                             f"has {', '.join(diff)}")
+            raise InputError(f"set_learner needs an OnlineLSTM of this bank's architecture; "
+                             f"{self._misfit(learner)}")
         if learner.update != self._proto.update:
-            raise InputError(f"learner has update={learner.update!r}; this bank has {self._proto.update!r}")
+            raise InputError(f"set_learner needs an OnlineLSTM of this bank's update mode; "
+                             f"{self._misfit(learner)}")
         if learner.on_divergence != "raise":  # as from_learners: the bank would drop the policy
             raise InputError(f"a LearnerBank supports on_divergence='raise' only; the learner has "
                              f"{learner.on_divergence!r}")
-        init = self._init_diff(learner)
-        if init:  # get_params(), learner(i), clone() and checkpoints could not say how it began
+        problem = self._misfit(learner)
+        if problem:  # get_params(), learner(i), clone() and checkpoints could not say how it began
             raise InputError(f"set_learner needs an OnlineLSTM initialised with this bank's arguments; "
-                             f"the learner has {', '.join(init)}")
+                             f"{problem}")
         self._mems[i, :self.layout.mem_size] = learner._mem
         seed = int_or_none(learner.seed)
         if seed != self.seeds_[i]:  # another learner's initial weights: clone() must follow
             self.seeds_[i] = seed
             self._adopt_params({"seed": _bank_seed(self.seeds_)})
+
+    def _misfit(self, learner, who="the learner", ours="the bank's"):
+        """What makes ``learner`` unfit for this bank (architecture, update
+        mode, initialisation arguments), e.g. "the learner has n_blocks=3
+        (the bank's: 2)"; "" if it fits."""
+        if learner.layout != self.layout:
+            a, b = self.layout, learner.layout
+            diff = [f"{f.name}={getattr(b, f.name)!r} ({ours}: {getattr(a, f.name)!r})"
+                    for f in dataclasses.fields(a) if f.init and getattr(b, f.name) != getattr(a, f.name)]
+        elif learner.update != self._proto.update:
+            diff = [f"update={learner.update!r} ({ours}: {self._proto.update!r})"]
+        else:
+            diff = [d.replace("(the bank's:", f"({ours}:") for d in self._init_diff(learner)]
+        return f"{who} has {', '.join(diff)}" if diff else ""
 
     def _init_diff(self, learner):
         """The initialisation arguments (``init_range`` and the gate biases)

@@ -2,9 +2,12 @@
 method against N separate OnlineLSTM learners, serial and threaded, and the
 messages and all-or-nothing promises of each refused call."""
 
+import re
+
 import numpy as np
 import pytest
 
+from online_lstm import InputError, OnlineLSTM
 from online_lstm.bank import BankDivergenceError, LearnerBank
 
 
@@ -65,3 +68,27 @@ def test_a_refused_late_update_does_not_say_that_learners_without_a_target_learn
     assert "all others given a target learned; learners [2], without one (all NaN), were left alone" in msg
     assert bank.n_updates_.tolist() == [1, 0, 0] and bank.pending_.tolist() == [False, True, True]
     assert np.array_equal(bank.theta_[1:], theta[1:])
+
+
+# ---------------------------------------------------------------------------
+# from_learners names the learner that does not fit
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("kw, says", [(dict(n_blocks=3), "n_blocks=3 (learners[0]'s: 2)"),
+                                      (dict(update="sequence"), "update='sequence' (learners[0]'s: 'step')"),
+                                      (dict(init_range=0.3), "init_range=0.3 (learners[0]'s: 0.1)")])
+def test_from_learners_names_the_learner_that_differs_from_the_first(kw, says):
+    """The message was set_learner's ("set_learner needs an OnlineLSTM of this
+    bank's architecture; the learner has ...", or "learner has update=...;
+    this bank has ..."): a call the caller never made, and no index."""
+    ms = [OnlineLSTM(2, 1, 2, seed=0), OnlineLSTM(2, 1, 2, seed=1), OnlineLSTM(2, 1, **{"n_blocks": 2, **kw}, seed=2)]
+    with pytest.raises(InputError) as err:
+        LearnerBank.from_learners(ms)
+    msg = str(err.value)
+    assert msg.startswith("from_learners needs learners of one architecture") and "set_learner" not in msg
+    assert msg.endswith(f"learners[2] has {says}")
+    with pytest.raises(ValueError, match=r"learners\[1\] is str"):
+        LearnerBank.from_learners([ms[0], "x"])
+    bank = LearnerBank(2, 2, 1, 2, seed=0)  # set_learner says it in its own words
+    with pytest.raises(InputError, match=r"^set_learner needs .*; the learner has " + re.escape(says).replace(
+            "learners\\[0\\]'s", "the bank's")):
+        bank.set_learner(1, ms[2])
