@@ -831,10 +831,12 @@ class LearnerBank(FixedAfterBuild):
 
         Parameters
         ----------
-        learners : None, bool mask of shape (N,) or sequence of indices
-            Integers are indices: ``[1, 0, 1]`` resets learners 0 and 1.  For
-            a mask, pass bools (``resets=`` of the stepping methods is always
-            a mask, read as bools).
+        learners : None, bool mask of shape (N,), sequence of indices or one index
+            Integers are indices (negative ones count from the end, as in a
+            list; a repeated index resets its learner once): ``[1, 0, 1]``
+            resets learners 0 and 1.  For a mask, pass bools (``resets=`` of
+            the stepping methods is always a mask, read as bools); a list
+            mixing bools and ints is refused.
 
         With ``update="sequence"`` a reset applies the weight changes
         accumulated over the sequence; a learner for which that would diverge
@@ -845,6 +847,11 @@ class LearnerBank(FixedAfterBuild):
         if learners is None:
             mask = _EMPTY_MASK
         else:
+            if isinstance(learners, (list, tuple)) and 0 < sum(
+                    isinstance(v, (bool, np.bool_)) for v in learners) < len(learners):
+                # NumPy reads [True, 0, 1] as the indices [1, 0, 1]: a mask meant is another selection
+                raise InputError(f"learners mixes bools and ints; give a boolean mask (all bools) or "
+                                 f"learner indices (all ints); got {learners!r:.80}")
             sel = as_array(learners, "learners", f"({N},) (a boolean mask) or (k,) (learner indices)",
                            keep_mask=True)
             if np.ma.is_masked(sel):  # (np.asarray would read the data under the mask)
@@ -852,12 +859,14 @@ class LearnerBank(FixedAfterBuild):
                                  "indices without them")
             sel = np.ma.getdata(sel)
             if sel.dtype == np.bool_:
-                mask = as_bool_mask(sel, "a learner mask", (N,), "one entry per learner")
+                mask = as_bool_mask(sel, "learners", (N,), "one entry per learner")
             elif sel.size == 0 and sel.ndim == 1:  # no learner selected
                 mask = np.zeros(N, dtype=np.bool_)
             else:
                 if sel.dtype.kind not in "iu" or sel.ndim > 1 or np.any((sel < -N) | (sel >= N)):
-                    raise InputError(f"learners must be a boolean mask or indices in [0, {N})")
+                    raise InputError(f"learners must be a boolean mask of shape ({N},) or learner indices "
+                                     f"in [0, {N}) (or from -{N}, counting from the end); got "
+                                     f"{learners!r:.80}")
                 mask = np.zeros(N, dtype=np.bool_)
                 mask[sel] = True
         rst = self._kernels(N * self.layout.n_params)[2]

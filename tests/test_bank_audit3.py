@@ -92,3 +92,46 @@ def test_from_learners_names_the_learner_that_differs_from_the_first(kw, says):
     with pytest.raises(InputError, match=r"^set_learner needs .*; the learner has " + re.escape(says).replace(
             "learners\\[0\\]'s", "the bank's")):
         bank.set_learner(1, ms[2])
+
+
+# ---------------------------------------------------------------------------
+# reset(learners=...): every way of selecting learners
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("parallel", [False, True])
+def test_reset_selections_reset_exactly_the_learners_named(parallel):
+    N = 5
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (N, 3, 2))
+    cases = [([1, 1], {1}), ([-1], {4}), (np.array([3, -5], dtype=np.int8), {0, 3}),
+             (np.array([2], dtype=np.uint64), {2}), (np.int64(2), {2}), (3, {3}),
+             ([True, False, True, False, False], {0, 2}), (np.zeros(N, dtype=bool), set()),
+             ([], set()), ((0, 4), {0, 4}), (range(2), {0, 1})]
+    for sel, want in cases:
+        bank = LearnerBank(N, 2, 1, 2, seed=0, parallel=parallel, update="sequence")
+        ms = [bank.learner(i) for i in range(N)]
+        bank.predict_many(X)
+        bank.reset(sel)
+        for i, m in enumerate(ms):
+            m.predict_many(X[i])
+            if i in want:
+                m.reset()
+            got, ref = bank.learner(i).state_arrays(), m.state_arrays()
+            assert all(np.array_equal(got[k], ref[k]) for k in ref), (sel, i)
+        assert set(np.flatnonzero(bank.n_resets_)) == want, sel
+
+
+@pytest.mark.parametrize("sel, says", [
+    ([True, 0, 1, 0], "mixes bools and ints"),  # NumPy would read it as the indices [1, 0, 1, 0]
+    ([0, False], "mixes bools and ints"),
+    ([5], r"indices in \[0, 4\) \(or from -4, counting from the end\); got \[5\]"),
+    ([-5], r"got \[-5\]"), ([1.0], r"got \[1.0\]"), ([[1]], r"got \[\[1\]\]"),
+    (np.array([2**63], dtype=np.uint64), "learner indices"), ("a", "got 'a'"),
+    ([True, False], r"^learners must be a boolean mask of shape \(4,\)"), (np.True_, "^learners must"),
+    ({1, 2}, "learners must")])
+def test_a_bad_reset_selection_is_refused_naming_learners_and_changes_nothing(sel, says):
+    bank = LearnerBank(4, 2, 1, seed=0, parallel=False)
+    bank.predict_many(np.ones((4, 2, 2)))
+    before = state_bits(bank)
+    with pytest.raises(InputError, match=says):
+        bank.reset(sel)
+    assert unchanged(bank, before)
