@@ -92,6 +92,13 @@ def _listed(indices, limit=10):
     return f"{indices[:limit].tolist()}{' ...' if len(indices) > limit else ''}"
 
 
+def _bad_values(arr, bad):
+    """The refused per-learner values ``arr[bad]``, for a message."""
+    if np.array_equal(arr, np.full_like(arr, arr[0]), equal_nan=True):  # one value for all
+        return f"got {float(arr[0])!r}"
+    return ", ".join(f"learner {l} has {float(arr[l])!r}" for l in bad[:5]) + (" ..." if bad.size > 5 else "")
+
+
 def _aligned_zeros(n_rows, n_cols):
     """Zeroed float64 array of shape (n_rows, n_cols) starting on a 64-byte boundary."""
     buf = np.zeros(n_rows * n_cols + 8)
@@ -488,8 +495,9 @@ class LearnerBank(FixedAfterBuild):
     @lr.setter
     def lr(self, value):
         arr = _per_learner("lr", value, self.n_learners)
-        if not np.all(np.isfinite(arr) & (arr >= 0)):
-            raise ValueError("lr must be finite and >= 0 for every learner")
+        bad = np.flatnonzero(~(np.isfinite(arr) & (arr >= 0)))
+        if bad.size:
+            raise ValueError(f"lr must be a finite number >= 0 for every learner; {_bad_values(arr, bad)}")
         self._mems[:, H_LR] = arr
 
     @property
@@ -500,8 +508,10 @@ class LearnerBank(FixedAfterBuild):
     @state_bound.setter
     def state_bound(self, value):
         arr = _per_learner("state_bound", value, self.n_learners)
-        if not np.all(arr > 0):  # NaN fails this too
-            raise ValueError("state_bound must be > 0 (math.inf allowed) for every learner")
+        bad = np.flatnonzero(~(arr > 0))  # NaN fails this too
+        if bad.size:
+            raise ValueError(f"state_bound must be > 0 (math.inf allowed) for every learner; "
+                             f"{_bad_values(arr, bad)}")
         self._mems[:, H_STATE_BOUND] = arr
 
     # ------------------------------------------------------------------

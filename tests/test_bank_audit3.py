@@ -135,3 +135,27 @@ def test_a_bad_reset_selection_is_refused_naming_learners_and_changes_nothing(se
     with pytest.raises(InputError, match=says):
         bank.reset(sel)
     assert unchanged(bank, before)
+
+
+# ---------------------------------------------------------------------------
+# per-learner hyper-parameters: the refusal says which learner has what
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("name, value, says", [
+    ("lr", [0.1, np.nan, -1.0], "lr must be a finite number >= 0 for every learner; learner 1 has nan, "
+                                "learner 2 has -1.0"),
+    ("lr", [0.1, 0.2, np.inf], "learner 2 has inf"),
+    ("lr", -1.0, "lr must be a finite number >= 0 for every learner; got -1.0"),
+    ("state_bound", [1.0, 0.0, 1.0], r"state_bound must be > 0 \(math.inf allowed\) for every learner; "
+                                     r"learner 1 has 0.0"),
+    ("state_bound", np.array([2.0, 2.0, -3]), "learner 2 has -3.0"),
+    ("state_bound", np.nan, "every learner; got nan")])
+def test_a_refused_per_learner_value_names_the_learner_and_the_value(name, value, says):
+    """The message was only "lr must be finite and >= 0 for every learner"."""
+    bank = LearnerBank(3, 2, 1, seed=0, lr=[0.1, 0.2, 0.3], state_bound=[5.0, 6.0, 7.0])
+    before = state_bits(bank)
+    with pytest.raises(ValueError, match=says):
+        setattr(bank, name, value)
+    assert unchanged(bank, before)
+    if np.ndim(value):  # the constructor says the same (a single value is the prototype's to refuse)
+        with pytest.raises(ValueError, match=says):
+            LearnerBank(3, 2, 1, seed=0, **{name: value})
