@@ -591,18 +591,19 @@ class LearnerBank(FixedAfterBuild):
         # (only with resets: which reset was made, should one be refused)
         n_resets = None if resets is None else self._mems[:, M_N_RESETS].copy()
         code = run(self._mems, X3, Y3, r, o3, self._status, self._rows, learn)
-        if code == 1:
-            self._raise_input(T, X3)
+        if code == 1:  # (X of shape (N,) or (N, T) for one input: its entries have no input index)
+            self._raise_input(T, X3, np.ndim(X) < (2 if T is None else 3))
         if code == 2:
             self._raise_divergence(o, T, resets=None if resets is None else (r, n_resets), steps=True)
         return o
 
-    def _raise_input(self, T, X3):
+    def _raise_input(self, T, X3, squeezed=False):
         l = int(np.flatnonzero(self._status)[0])
         st, row = int(self._status[l]), int(self._rows[l])
         where = f"[{l}]" if T is None else f"[{l}, {row}]"
         if st == _k.BAD_X_VALUE:
-            entry = "X[" + where[1:-1] + ", {}]"  # X[l, row, i] (X[l, i] for one step)
+            # X[l, row, i] (X[l, i] for one step; without i for X given without its input axis)
+            entry = "X[" + where[1:-1] + ("]" if squeezed else ", {}]")
             raise InputError(f"X{where} must be finite: NaN or inf in the input of learner {l} "
                              f"({nonfinite_entries(X3[l, row], entry)}). No learner was "
                              f"changed; {MISSING_INPUT_HINT}")

@@ -159,3 +159,32 @@ def test_a_refused_per_learner_value_names_the_learner_and_the_value(name, value
     if np.ndim(value):  # the constructor says the same (a single value is the prototype's to refuse)
         with pytest.raises(ValueError, match=says):
             LearnerBank(3, 2, 1, seed=0, **{name: value})
+
+
+# ---------------------------------------------------------------------------
+# refused input: the message names entries of the array the caller gave
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("call", ["learn_one", "predict_one", "learn_many", "predict_many"])
+@pytest.mark.parametrize("squeezed", [False, True])
+def test_a_non_finite_input_is_named_by_its_index_in_the_array_given(call, squeezed, parallel):
+    """With one input, X may come without its input axis ((N,) or (N, T));
+    the message named X[1, 0] (or X[1, 2, 0]), an entry that array does not have."""
+    bank = LearnerBank(3, 1, 1, 2, seed=0, parallel=parallel)
+    bank.predict_many(np.ones((3, 2, 1)))
+    many = call.endswith("many")
+    X = np.full((3, 4, 1) if many else (3, 1), 0.5)
+    X[(1, 2, 0) if many else (1, 0)] = np.nan
+    X[(2, 3, 0) if many else (2, 0)] = np.inf  # a later learner: the first is named
+    if squeezed:
+        X = X[..., 0]
+    out = np.full((3, 4, 1) if many else (3, 1), 7.0)
+    args = (X, np.zeros((3, 4, 1)) if many else np.zeros((3, 1))) if call.startswith("learn") else (X,)
+    before = state_bits(bank)
+    with pytest.raises(InputError) as err:
+        getattr(bank, call)(*args, out=out)
+    where = "[1, 2]" if many else "[1]"
+    entry = where if squeezed else where[:-1] + ", 0]"
+    assert str(err.value).startswith(f"X{where} must be finite: NaN or inf in the input of learner 1 "
+                                     f"(X{entry} = nan). No learner was changed;")
+    assert unchanged(bank, before) and np.all(out == 7.0)
