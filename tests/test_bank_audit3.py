@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from online_lstm import InputError, OnlineLSTM
+from online_lstm import DivergenceError, InputError, OnlineLSTM
 from online_lstm.bank import BankDivergenceError, LearnerBank
 
 
@@ -188,3 +188,210 @@ def test_a_non_finite_input_is_named_by_its_index_in_the_array_given(call, squee
     assert str(err.value).startswith(f"X{where} must be finite: NaN or inf in the input of learner 1 "
                                      f"(X{entry} = nan). No learner was changed;")
     assert unchanged(bank, before) and np.all(out == 7.0)
+
+
+# ---------------------------------------------------------------------------
+# every method, every option, N = 1 and 64, serial and threaded: the bits of
+# N separate learners
+# ---------------------------------------------------------------------------
+BASE = dict(n_in=3, n_out=2, n_blocks=2, block_size=2)
+OPTIONS = {"plain": {}, "fg": dict(forget_gate=True), "ph": dict(peepholes=True),
+           "fg+ph": dict(forget_gate=True, peepholes=True), "delay": dict(max_delay=3),
+           "sequence": dict(update="sequence"), "B": dict(connectivity="B", bias="all"),
+           "all": dict(forget_gate=True, peepholes=True, max_delay=2, update="sequence", connectivity="B")}
+
+
+def assert_same_learners(bank, ms):
+    for i, m in enumerate(ms):
+        got, want = bank.learner(i).state_arrays(), m.state_arrays()
+        for k in want:
+            assert np.array_equal(got[k].view(np.uint64), want[k].view(np.uint64)), (i, k)
+    for name in ("n_steps_", "n_updates_", "n_resets_", "seq_step_", "pending_"):
+        assert getattr(bank, name).tolist() == [getattr(m, name) for m in ms], name
+
+
+def drive(bank, ms, rng, steps):
+    """A random mix of every stepping call, the same data to the bank and to
+    each separate learner."""
+    lay, N = bank.layout, bank.n_learners
+    D = lay.max_delay
+    used = set()
+    for _ in range(steps):
+        op = int(rng.integers(0, 8))
+        X = rng.uniform(-1, 1, (N, lay.n_in))
+        Y = rng.uniform(-1, 1, (N, lay.n_out))
+        Y[rng.random(Y.shape) < 0.3] = np.nan
+        R = rng.random(N) < 0.1
+        if op in (0, 1, 2):
+            if op == 0:
+                o = bank.learn_one(X, Y, R)
+            elif op == 1:
+                o = bank.learn_one(X, None)
+            else:
+                o = bank.predict_one(X, R)
+            for i, m in enumerate(ms):
+                if R[i] and op != 1:
+                    m.reset()
+                want = (m.learn_one(X[i], Y[i]) if op == 0 else m.learn_one(X[i], None) if op == 1
+                        else m.predict_one(X[i]))
+                assert np.array_equal(o[i], want)
+            if op == 2:  # learn_last for the learners given a target
+                Y[rng.random(N) < 0.3] = np.nan
+                has = ~np.all(np.isnan(Y), axis=1)
+                bank.learn_last(Y)
+                for i in np.flatnonzero(has):
+                    ms[i].learn_last(Y[i])
+                used.add("learn_last")
+        elif op in (3, 4):
+            T = int(rng.integers(0, 6))
+            XX = rng.uniform(-1, 1, (N, T, lay.n_in))
+            YY = rng.uniform(-1, 1, (N, T, lay.n_out))
+            YY[rng.random(YY.shape) < 0.3] = np.nan
+            RR = rng.random((N, T)) < 0.1
+            o = bank.learn_many(XX, YY, RR) if op == 3 else bank.predict_many(XX, RR)
+            for i, m in enumerate(ms):
+                want = m.learn_many(XX[i], YY[i], RR[i]) if op == 3 else m.predict_many(XX[i], RR[i])
+                assert np.array_equal(o[i], want)
+        elif op == 5:
+            sel = rng.random(N) < 0.3
+            bank.reset(sel if rng.random() < 0.5 else np.flatnonzero(sel))
+            for i in np.flatnonzero(sel):
+                ms[i].reset()
+        elif op == 6 and D and bank.n_steps_.all():  # (open_targets: every learner has a step)
+            age = rng.integers(0, D + 1, N)
+            ok = age <= np.minimum(D, bank.n_steps_ - 1)
+            open_ = bank.open_targets(np.where(ok, age, 0))
+            for i in np.flatnonzero(ok):
+                assert np.array_equal(open_[i], ms[i].open_targets(int(age[i])))
+            Y[~ok] = np.nan
+            Y[~open_] = np.nan
+            bank.learn_delayed(Y, age)
+            for i in np.flatnonzero(~np.all(np.isnan(Y), axis=1)):
+                ms[i].learn_delayed(Y[i], int(age[i]))
+                used.add("learn_delayed")
+        assert_same_learners(bank, ms) if N < 10 else None
+    return used
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("n", [1, 64])
+@pytest.mark.parametrize("option", list(OPTIONS))
+def test_every_method_gives_the_bits_of_separate_learners(option, n, parallel):
+    rng = np.random.default_rng([n, len(option)])
+    bank = LearnerBank(n, **BASE, **OPTIONS[option], init_range=0.5, seed=n, parallel=parallel,
+                       lr=rng.uniform(0.05, 0.5, n))
+    ms = [bank.learner(i) for i in range(n)]
+    used = drive(bank, ms, rng, 60 if n == 1 else 25)
+    assert_same_learners(bank, ms)
+    assert "learn_last" in used and ("learn_delayed" in used or not bank.max_delay)
+    state = bank.state_
+    for i, m in enumerate(ms):
+        for k, v in m.state_.items():
+            assert np.array_equal(state[k][i], v), k
+    w = bank.get_weights()
+    for i in (0, n - 1):
+        for k, v in ms[i].get_weights().items():
+            assert np.array_equal(w[k][i], v) and np.array_equal(bank.weights[k][i], v), k
+
+
+@pytest.mark.parametrize("option", ["plain", "all"])
+def test_threaded_and_serial_banks_keep_the_same_bits_call_by_call(option):
+    """The same calls to a serial and a threaded bank: the same outputs and
+    memory after every call (not only at the end)."""
+    rng = np.random.default_rng(7)
+    kw = dict(**BASE, **OPTIONS[option], init_range=0.5, seed=3, lr=0.3)
+    a, b = LearnerBank(64, **kw, parallel=False), LearnerBank(64, **kw, parallel=True)
+    for t in range(30):
+        X = rng.uniform(-1, 1, (64, 4, 3))
+        Y = np.where(rng.random((64, 4, 2)) < 0.3, np.nan, rng.uniform(-1, 1, (64, 4, 2)))
+        R = rng.random((64, 4)) < 0.1
+        calls = [lambda bank: bank.learn_many(X, Y, R), lambda bank: bank.predict_one(X[:, 0], R[:, 0]),
+                 lambda bank: bank.learn_last(Y[:, 0]), lambda bank: bank.reset(R[:, 1]),
+                 lambda bank: bank.learn_one(X[:, 1], Y[:, 1]), lambda bank: bank.predict_many(X, R)]
+        if a.max_delay:
+            calls.append(lambda bank: bank.learn_delayed(np.where(bank.open_targets(1), Y[:, 2], np.nan), 1))
+        call = calls[t % len(calls)]
+        if call is calls[2] and not a.pending_.all():
+            continue
+        ra, rb = call(a), call(b)
+        assert (ra is None and rb is None) or np.array_equal(ra, rb)
+        assert np.array_equal(a._mems.view(np.uint64), b._mems.view(np.uint64)), t
+
+
+# ---------------------------------------------------------------------------
+# divergence: each learner stops where a separate learner would, threaded too
+# ---------------------------------------------------------------------------
+def staggered_bank(parallel):
+    """Learners 1, 3 and 4 diverge at steps 10, 30 and 5 (s_c passes their
+    state bounds); 0, 2 and 5 never do."""
+    bank = LearnerBank(6, 1, 1, 1, 1, bias="none", h="id", g="g1", output_gates=False, connectivity="B",
+                       state_bound=[1e6, 10.0, 1e6, 30.0, 5.0, 1e6], seed=[0] * 6, parallel=parallel)
+    W = bank.get_weights()
+    bank.set_weights(W_in=np.full_like(W["W_in"], 5.0), W_c=np.full_like(W["W_c"], 5.0))
+    return bank
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("call", ["learn_many", "predict_many", "learn_one", "predict_one"])
+def test_divergence_stops_each_learner_where_a_separate_learner_stops(call, parallel):
+    bank = staggered_bank(parallel)
+    ms = [bank.learner(i) for i in range(6)]
+    X, Y = np.ones((6, 40, 1)), np.full((6, 40, 1), 0.5)
+    many = call.endswith("many")
+    got, want = {}, {}
+    for t in range(1 if many else 40):
+        args = ((X, Y) if many else (X[:, t], Y[:, t])) if call.startswith("learn") else \
+            ((X,) if many else (X[:, t],))
+        try:
+            getattr(bank, call)(*args)
+        except BankDivergenceError as e:
+            assert "all others took their steps" in str(e)
+            for l, step, row in zip(e.learners.tolist(), e.step.tolist(), e.row.tolist()):
+                got.setdefault(l, (step, row))
+        for i, m in enumerate(ms):
+            try:
+                getattr(m, call)(*(a[i] for a in args))
+            except DivergenceError as e:
+                want.setdefault(i, (e.step, e.row or 0))
+    assert got == want and sorted(got) == [1, 3, 4]
+    assert [s for s, _ in (got[1], got[3], got[4])] == [10, 30, 5]
+    assert_same_learners(bank, ms)
+
+
+# ---------------------------------------------------------------------------
+# copies of a bank continue as the bank does
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("n", [1, 64])
+def test_every_copy_of_a_bank_with_every_option_continues_bit_identically(n, parallel, tmp_path):
+    """pickle, deepcopy, save/load, restore and load_state_arrays of a bank
+    with forget gates, peepholes, update="sequence" and late targets
+    outstanding (max_delay), into banks of the other threading mode too."""
+    import copy
+    import pickle
+
+    rng = np.random.default_rng(n)
+    kw = dict(n_in=2, n_out=2, n_blocks=2, block_size=2, max_delay=3, forget_gate=True, peepholes=True,
+              update="sequence")
+    bank = LearnerBank(n, **kw, seed=3, parallel=parallel, lr=rng.uniform(0.1, 0.3, n))
+    bank.predict_many(rng.uniform(-1, 1, (n, 7, 2)), rng.random((n, 7)) < 0.2)
+    bank.learn_delayed(np.where(rng.random((n, 2)) < 0.5, np.nan, 0.3), rng.integers(0, 4, n))
+    path = bank.save(tmp_path / "b.npz", fsync=False)
+    restored = LearnerBank(n, **kw, seed=9, parallel=not parallel)
+    restored.restore(path)
+    loaded = LearnerBank(n, **kw, seed=5, parallel=not parallel)
+    loaded.load_state_arrays(bank.state_arrays())
+    copies = [pickle.loads(pickle.dumps(bank)), copy.deepcopy(bank), LearnerBank.load(path), restored, loaded]
+    X, Y = rng.uniform(-1, 1, (n, 5, 2)), rng.uniform(-1, 1, (n, 5, 2))
+    R = rng.random((n, 5)) < 0.2
+    late = np.where(bank.open_targets(0), 0.1, np.nan)
+    results = []
+    for b in [bank] + copies:
+        b.learn_delayed(late, 0)
+        out = b.learn_many(X, Y, R)
+        b.reset(np.arange(n) % 2 == 0)
+        results.append((out, b.state_arrays()))
+    for out, state in results[1:]:
+        assert np.array_equal(out.view(np.uint64), results[0][0].view(np.uint64))
+        for k, v in results[0][1].items():
+            assert np.array_equal(state[k].view(np.uint64), v.view(np.uint64)), k
