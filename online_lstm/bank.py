@@ -803,10 +803,12 @@ class LearnerBank(FixedAfterBuild):
         """``age`` as int64[N], checked for the learners in ``wants``."""
         lay, N = self.layout, self.n_learners
         a = as_array(age, "age", f"an int or ({N},)")
+        if isinstance(age, (list, tuple)) and any(isinstance(v, (bool, np.bool_)) for v in age):
+            a = a.astype(np.bool_)  # [0, True, 1] reads as the ints [0, 1, 1]: refused as a bool is
         if a.dtype == np.bool_ or a.dtype.kind not in "iu" or a.shape not in ((), (N,)) \
                 or a.dtype.kind == "u" and np.any(a >= 2**63):  # (int64 would wrap them around)
-            raise InputError(f"{what}: age must be an int or {N} ints (one per learner), each "
-                             f"below 2**63; got {age!r:.60}")
+            raise InputError(f"{what}: age must be an int or {N} ints (one per learner; no bools), "
+                             f"each below 2**63; got {age!r:.60}")
         ages = np.array(np.broadcast_to(a, (N,)), dtype=np.int64)  # a writeable copy
         if lay.max_delay == 0:
             raise InputError(f"{what}: this bank keeps no snapshots (max_delay=0; use learn_last, "

@@ -395,3 +395,36 @@ def test_every_copy_of_a_bank_with_every_option_continues_bit_identically(n, par
         assert np.array_equal(out.view(np.uint64), results[0][0].view(np.uint64))
         for k, v in results[0][1].items():
             assert np.array_equal(state[k].view(np.uint64), v.view(np.uint64)), k
+
+
+# ---------------------------------------------------------------------------
+# per-learner ages
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("age", [[0, True, 1], (np.False_, 1, 1), [1, 1, np.True_], True, np.array([0, 1, 1]) > 0])
+@pytest.mark.parametrize("call", ["learn_delayed", "open_targets"])
+def test_a_bool_among_the_ages_is_refused_not_read_as_an_int(call, age):
+    """learn_delayed(Y, [0, True, 1]) took True for age 1 (NumPy makes the
+    list the ints [0, 1, 1]), where the single learner refuses age=True and
+    the bank refuses an all-bool list."""
+    bank = LearnerBank(3, 2, 1, seed=0, max_delay=2, parallel=False)
+    bank.predict_many(np.ones((3, 3, 2)))
+    before = state_bits(bank)
+    with pytest.raises(InputError, match=f"{call}: age must be an int or 3 ints .one per learner; no bools."):
+        bank.learn_delayed(np.full(3, 0.5), age) if call == "learn_delayed" else bank.open_targets(age)
+    assert unchanged(bank, before)
+    with pytest.raises(InputError, match="age must be an integer"):
+        bank.learner(1).learn_delayed(0.5, True)
+
+
+@pytest.mark.parametrize("age", [[0, 1, 2], (np.int8(0), np.int64(1), 2), np.array([0, 1, 2], dtype=np.uint16),
+                                 range(3)])
+def test_per_learner_ages_of_any_int_type_give_the_separate_learners_bits(age):
+    bank = LearnerBank(3, 2, 1, seed=0, max_delay=2, parallel=False)
+    ms = [bank.learner(i) for i in range(3)]
+    X = np.random.default_rng(0).uniform(-1, 1, (3, 4, 2))
+    bank.predict_many(X)
+    bank.learn_delayed(np.array([0.1, 0.2, 0.3]), age)
+    for i, m in enumerate(ms):
+        m.predict_many(X[i])
+        m.learn_delayed(0.1 * (i + 1), i)
+    assert_same_learners(bank, ms)
