@@ -99,6 +99,18 @@ def _bad_values(arr, bad):
     return ", ".join(f"learner {l} has {float(arr[l])!r}" for l in bad[:5]) + (" ..." if bad.size > 5 else "")
 
 
+def _int_list(value):
+    """A list or tuple of ints (Python's and NumPy's, no bools) as an int
+    array built from Python ints: NumPy would make a float array of
+    ``[np.int64(0), np.uint64(1)]``, which the callers refuse as not ints.
+    Anything else is returned as it is."""
+    if (isinstance(value, (list, tuple)) and value
+            and all(isinstance(v, Integral) and not isinstance(v, (bool, np.bool_)) for v in value)):
+        ints = [int(v) for v in value]
+        return np.array(ints) if all(-2**63 <= v < 2**63 for v in ints) else value
+    return value
+
+
 def _aligned_zeros(n_rows, n_cols):
     """Zeroed float64 array of shape (n_rows, n_cols) starting on a 64-byte boundary."""
     buf = np.zeros(n_rows * n_cols + 8)
@@ -802,7 +814,7 @@ class LearnerBank(FixedAfterBuild):
     def _ages(self, age, wants, what):
         """``age`` as int64[N], checked for the learners in ``wants``."""
         lay, N = self.layout, self.n_learners
-        a = as_array(age, "age", f"an int or ({N},)")
+        a = as_array(_int_list(age), "age", f"an int or ({N},)")
         if isinstance(age, (list, tuple)) and any(isinstance(v, (bool, np.bool_)) for v in age):
             a = a.astype(np.bool_)  # [0, True, 1] reads as the ints [0, 1, 1]: refused as a bool is
         if a.dtype == np.bool_ or a.dtype.kind not in "iu" or a.shape not in ((), (N,)) \
@@ -865,8 +877,8 @@ class LearnerBank(FixedAfterBuild):
                 # NumPy reads [True, 0, 1] as the indices [1, 0, 1]: a mask meant is another selection
                 raise InputError(f"learners mixes bools and ints; give a boolean mask (all bools) or "
                                  f"learner indices (all ints); got {learners!r:.80}")
-            sel = as_array(learners, "learners", f"({N},) (a boolean mask) or (k,) (learner indices)",
-                           keep_mask=True)
+            sel = as_array(_int_list(learners), "learners",
+                           f"({N},) (a boolean mask) or (k,) (learner indices)", keep_mask=True)
             if np.ma.is_masked(sel):  # (np.asarray would read the data under the mask)
                 raise InputError("learners has masked (missing) entries; give a boolean mask or "
                                  "indices without them")

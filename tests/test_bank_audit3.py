@@ -428,3 +428,30 @@ def test_per_learner_ages_of_any_int_type_give_the_separate_learners_bits(age):
         m.predict_many(X[i])
         m.learn_delayed(0.1 * (i + 1), i)
     assert_same_learners(bank, ms)
+
+
+def test_a_list_of_numpy_ints_of_mixed_types_is_read_as_ints():
+    """[np.int8(0), np.uint64(1), 2] became a float64 array (NumPy's type
+    promotion of int8 with uint64), which learn_delayed, open_targets and
+    reset then refused as "not ints"."""
+    mixed = (np.int8(0), np.uint64(1), 2)
+    bank = LearnerBank(3, 2, 1, seed=0, max_delay=2, parallel=False)
+    ms = [bank.learner(i) for i in range(3)]
+    X = np.random.default_rng(1).uniform(-1, 1, (3, 4, 2))
+    bank.predict_many(X)
+    assert bank.open_targets(mixed).all()
+    bank.learn_delayed(np.array([0.1, 0.2, 0.3]), mixed)
+    bank.reset([np.int8(0), np.uint64(2)])
+    for i, m in enumerate(ms):
+        m.predict_many(X[i])
+        m.learn_delayed(0.1 * (i + 1), i)
+        if i != 1:
+            m.reset()
+    assert_same_learners(bank, ms)
+    before = state_bits(bank)
+    for bad in ([np.uint64(2**64 - 1)], [2**64]):  # (still refused as indices out of range)
+        with pytest.raises(InputError, match="learner indices"):
+            bank.reset(bad)
+    with pytest.raises(InputError, match=re.escape("each below 2**63")):
+        bank.learn_delayed(np.full(3, 0.5), [0, 2**64, 0])
+    assert unchanged(bank, before)
