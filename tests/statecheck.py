@@ -103,8 +103,9 @@ def bad_vector(c, n, name):
     if kind == "length":
         return c.uniform(c.choice([k for k in range(0, n + 4) if k != n])), r"shape"
     if kind == "ndim":
-        # (a 0-d target is the one target of a single output, so not bad there)
-        shape = c.choice([(1, n), (n, 1), (2, n), (1, 1, n)] + ([] if name == "y" and n == 1 else [()]))
+        # (a 0-d target is the one target of a single output, and a 0-d input the
+        # one input of a single input unit, so not bad there)
+        shape = c.choice([(1, n), (n, 1), (2, n), (1, 1, n)] + ([] if n == 1 else [()]))
         return c.uniform(shape), r"shape|D with shape"
     if kind == "nonfinite":
         v = c.uniform(n)
