@@ -385,15 +385,21 @@ def good_op(c, m):
 MECHANISMS = ("load", "restore", "pickle", "deepcopy", "state_arrays")
 
 
-def carry_over(m, how, directory, tag=0):
-    """A new learner holding ``m``'s state, by one of MECHANISMS."""
+def carry_over(m, how, directory, tag=0, fsync=True):
+    """A new learner holding ``m``'s state, by one of MECHANISMS (``m`` may be
+    an OnlineLSTM, a LearnerBank or a competitor learner: each has ``save``,
+    ``load``, ``restore``, ``clone`` and the state arrays).  ``fsync=False``
+    saves without forcing the file to disk (the same bytes, faster)."""
     path = os.path.join(directory, f"ckpt{tag}.npz")
     if how == "load":
-        m.save(path)
-        return OnlineLSTM.load(path)
+        m.save(path, fsync=fsync)
+        return type(m).load(path)
     if how == "restore":
-        m.save(path)
-        other = m.clone(seed=12345, lr=0.77, state_bound=3e3)  # same architecture
+        m.save(path, fsync=fsync)
+        changes = dict(seed=12345, lr=0.77)  # same architecture, other weights and rate
+        if hasattr(m, "state_bound"):
+            changes["state_bound"] = 3e3
+        other = m.clone(**changes)
         other.restore(path)
         return other
     if how == "pickle":

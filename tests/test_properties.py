@@ -55,7 +55,9 @@ def examples(n):
 
 @st.composite
 def configs(draw, **fixed):
-    """Constructor arguments covering every option of Layout."""
+    """Constructor arguments covering every option of Layout (the spread each
+    option gets in a default run is asserted by
+    ``test_properties_audit.py::test_the_architecture_strategy_spans_every_option``)."""
     bias = draw(st.sampled_from(["gates", "hidden", "all", "none", "ga", "b1"]))
     cfg = dict(
         n_in=draw(st.integers(1, 4)), n_out=draw(st.integers(1, 3)),
@@ -69,6 +71,11 @@ def configs(draw, **fixed):
     )
     if draw(st.integers(0, 3)) == 0:  # a window for delayed targets (snapshots are state)
         cfg["max_delay"] = draw(st.integers(1, 4))
+    # the later options (spec §7): a forget gate, peepholes, each with and without the other
+    cfg["forget_gate"], cfg["peepholes"] = draw(st.booleans()), draw(st.booleans())
+    if cfg["forget_gate"]:  # without gate biases its bias must stay random (None)
+        cfg["forget_gate_bias"] = None if bias == "none" else draw(
+            st.one_of(st.just(1.0), st.none(), st.floats(-1.0, 3.0)))
     if bias != "none" and draw(st.booleans()):
         cfg["in_gate_bias"] = draw(st.floats(-3.0, 0.0))
         if cfg["output_gates"] and draw(st.booleans()):
@@ -187,14 +194,16 @@ def test_agrees_with_reference(data):
 # one at a time == many at once
 # ---------------------------------------------------------------------------
 
-_LEARN, _LEARN_OUT, _DEFER, _PREDICT = range(4)
+_LEARN, _LEARN_OUT, _DEFER, _PREDICT, _DEFER_AGE0 = range(5)
 
 
 def per_step(m, X, Y, resets, ops):
     """Run a stream one call at a time; ``ops[t]`` picks the API used at step t.
 
-    _DEFER is predict_one now, learn_last(y) later; _PREDICT never learns (its
-    row of Y must be all NaN for the comparison with learn_many).
+    _DEFER is predict_one now, learn_last(y) later; _DEFER_AGE0 the same with
+    learn_delayed(y, 0) (learn_last where the learner keeps no snapshots);
+    _PREDICT never learns (its row of Y must be all NaN for the comparison
+    with learn_many).
     """
     outs, buf = [], np.empty(m.layout.n_out)
     for t in range(len(X)):
@@ -207,8 +216,10 @@ def per_step(m, X, Y, resets, ops):
             outs.append(m.learn_one(X[t], Y[t], out=buf).copy())
         else:
             outs.append(m.predict_one(X[t]))
-            if op == _DEFER:
+            if op == _DEFER or op == _DEFER_AGE0 and not m.layout.max_delay:
                 m.learn_last(Y[t])
+            elif op == _DEFER_AGE0:
+                m.learn_delayed(Y[t], 0)
     return np.array(outs).reshape(len(X), m.layout.n_out)
 
 
@@ -218,7 +229,7 @@ def test_one_at_a_time_equals_many_at_once(data):
     cfg = data.draw(configs())
     X, Y, resets = data.draw(streams(cfg))
     T = len(X)
-    ops = data.draw(st.lists(st.integers(0, 3), min_size=T, max_size=T))
+    ops = data.draw(st.lists(st.integers(0, 4), min_size=T, max_size=T))
     Y = Y.copy()
     Y[np.array(ops) == _PREDICT] = np.nan
     a, b = OnlineLSTM(**cfg), OnlineLSTM(**cfg)
@@ -306,6 +317,7 @@ def check_bad_call(m, case):
     """Run one bad call; return None if it behaved, else a description."""
     label, call, expected, regex = case
     before, params = m.state_arrays(), m.get_params()
+    n_div = getattr(m, "n_divergences_", None)  # (the competitors have no divergence policy)
     try:
         call(m)
     except expected as err:
@@ -315,7 +327,8 @@ def check_bad_call(m, case):
         return f"{label}: raised {type(err).__name__}: {err}"
     else:
         return f"{label}: passed silently"
-    if not same_state(before, m.state_arrays()) or m.get_params() != params:
+    if not same_state(before, m.state_arrays()) or m.get_params() != params \
+            or getattr(m, "n_divergences_", None) != n_div:
         return f"{label}: changed the learner"
     return None
 
