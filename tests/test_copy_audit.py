@@ -443,6 +443,7 @@ def _river_rows(seed, n, start, features):
 
 def _river_model(cls_name):
     """Labels arrive two observations late, by id; two are still waiting."""
+    pytest.importorskip("river")
     from online_lstm import river as adapters
 
     m = getattr(adapters, cls_name)(n_blocks=2, block_size=1, max_delay=3, id_key="id", seed=3)

@@ -97,6 +97,7 @@ def test_a_trial_that_diverges_is_recorded_as_diverged_where_it_did(preset_id):
 def test_a_river_model_can_go_back_to_the_state_before_a_divergence_after_new_classes():
     """A River adapter widens its learner for every new feature and class;
     the record of the last divergence must survive that (see widen)."""
+    pytest.importorskip("river")
     from online_lstm.river import LSTMClassifier
 
     model = LSTMClassifier(n_blocks=1, block_size=1, seed=0, state_bound=6.0, h="id", g="g1",

@@ -178,6 +178,7 @@ def test_a_bank_age_beyond_int64_is_named_as_given(age):
 def test_a_bool_target_margin_is_refused():
     """Before: target_margin=False was taken as a margin of 0 (True was
     refused only because 1 is not below 0.5)."""
+    pytest.importorskip("river")
     from online_lstm.river import LSTMRegressor
 
     for margin in (False, True, np.bool_(False)):
