@@ -40,14 +40,39 @@ def _check_numba_can_cache() -> None:
 _check_numba_can_cache()
 del _check_numba_can_cache
 
-from .bank import BankDivergenceError, LearnerBank  # after the check above
-from .errors import (
+from typing import TYPE_CHECKING
+
+from .errors import (  # (no compiled code)
     CheckpointError, ClusterError, DivergenceError, InputError, NoPendingStepError, ResumeError,
 )
-from .layout import Layout
-from .learner import OnlineLSTM
 
 __version__ = "0.1.0"
+
+# The learners load (and on the first use after an install, compile) their
+# kernels when first named, not when the package is imported: the command
+# line's --help, --version and list, and the task generators, need none.
+_LAZY = {"OnlineLSTM": ".learner", "LearnerBank": ".bank", "BankDivergenceError": ".bank",
+         "Layout": ".layout"}
+
+if TYPE_CHECKING:  # what static tools see
+    from .bank import BankDivergenceError, LearnerBank
+    from .layout import Layout
+    from .learner import OnlineLSTM
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = ["OnlineLSTM", "LearnerBank", "Layout", "InputError", "DivergenceError", "NoPendingStepError",
            "BankDivergenceError", "CheckpointError", "ClusterError", "ResumeError", "__version__"]

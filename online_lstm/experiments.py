@@ -1313,6 +1313,9 @@ class _RecordsLock:
 _TEXT_COLUMNS = {"preset": str, "version": str, "options": str, "reason": str, "software": str}
 
 
+_PANDAS_2 = int(pd.__version__.split(".")[0]) < 3
+
+
 def read_records(path, **kwargs) -> pd.DataFrame:
     """A records CSV written by :func:`reproduce`, its text columns read as text.
 
@@ -1320,6 +1323,10 @@ def read_records(path, **kwargs) -> pd.DataFrame:
     keep their place in the index, so that row ``i`` of the table is line
     ``i + 2`` of the file (see :func:`_rows`).
     """
+    if _PANDAS_2:  # every float reads back as the very number written: pandas 2's
+        # default parser can be one ulp off (a record read back from its CSV then
+        # differed from the same record made in another process); pandas 3's is exact
+        kwargs.setdefault("float_precision", "round_trip")
     df = pd.read_csv(path, dtype=dict(_TEXT_COLUMNS), skip_blank_lines=False, **kwargs)
     return df.dropna(how="all")
 
@@ -1692,6 +1699,8 @@ def compare(records: pd.DataFrame) -> pd.DataFrame:
     # numbers as numbers: a column with one value beyond int64 (which read_csv keeps as
     # text) or a resumed record read from such a column
     for col in {c for pid in records["preset"].unique() for c in _counted_columns(pid)} & set(records):
+        if records[col].dtype == object:  # text: Python's float, exact (pandas 2's parser is not)
+            records[col] = records[col].map(lambda v: math.nan if _number(v) is None else _number(v))
         records[col] = pd.to_numeric(records[col], errors="coerce")
     conflicts = _disagreeing_repeats(records)
     records, dropped = _once_per_trial(records)

@@ -154,7 +154,8 @@ def pytest_configure(config):
     Numba cache files at the same moment.  Not in a run without workers
     (plain ``pytest``, ``-n 0``), nor for ``--help`` or ``--collect-only``.
 
-    ``import online_lstm`` compiles the single learner's kernels, and
+    ``bank_kernels``' import compiles the single learner's kernels (it
+    imports ``kernels``; ``import online_lstm`` alone loads none), and
     ``run_serial`` the bank's row loop and what it shares with the bank's
     others (one process: everything after needs them).  Then two processes
     share the rest: this one builds the threaded row loop ``run`` and the

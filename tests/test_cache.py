@@ -56,6 +56,7 @@ class First(event.Listener):
     def on_end(self, ev): pass
 event.register("numba:compile", First())
 import online_lstm
+from online_lstm import OnlineLSTM  # (the package's import alone loads no kernel)
 print(json.dumps({"first": None, "left": None, "file": online_lstm.__file__}))  # nothing compiled
 """
 
@@ -110,10 +111,9 @@ def test_an_edit_of_a_compiled_in_source_leaves_no_index_to_load_stale_code_from
 
     On a real cache (the package's, copied): unchanged, a run of the
     learner, the bank and a baseline compiles nothing; after an edit of
-    ``_jit.py`` alone, the import's first act is a compilation of the
-    learner's kernels, and by then no cache index of any compiled module
-    (the bank's and the baselines' included) is left to load old code
-    from."""
+    ``_jit.py`` alone, the learner's import first compiles its kernels,
+    and by then no cache index of any compiled module (the bank's and the
+    baselines' included) is left to load old code from."""
     run = _copy_and_run(tmp_path)
     first = run(STALE)  # fills the copy's cache if copying did not keep it valid
     assert first["file"].startswith(str(tmp_path)) and first["same"]

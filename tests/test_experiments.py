@@ -508,7 +508,8 @@ def test_resume_reads_text_columns_that_look_like_numbers(tmp_path, monkeypatch)
     kw = dict(quick=True, progress=False, options=dict(limit=300), jobs=1, out=tmp_path, name="r")
     reproduce(["5"], trials=1, **kw)
     raw = pd.read_csv(tmp_path / "r.csv")  # what plain pandas makes of them
-    assert raw["version"][0] == np.inf and raw["preset"][0] == 5
+    # (pandas 3 reads the hash as inf, pandas 2 keeps it as text; both read "5" as 5)
+    assert raw["version"][0] in (np.inf, "8e85294165") and raw["preset"][0] == 5
     df = read_records(tmp_path / "r.csv")
     assert df["version"][0] == "8e85294165" and df["preset"][0] == "5"
     ran = []
