@@ -58,6 +58,7 @@ if TYPE_CHECKING:  # what static tools see
     from .bank import BankDivergenceError, LearnerBank
     from .layout import Layout
     from .learner import OnlineLSTM
+del TYPE_CHECKING  # (typing's flag, not a name of the package)
 
 
 def __getattr__(name: str):
