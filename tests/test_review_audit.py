@@ -6,6 +6,9 @@ beyond a few steps) and deterministic.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 
 import online_lstm
 
@@ -20,3 +23,37 @@ def test_the_package_namespace_holds_no_typing_flag():
     # the API (__all__) and the submodules imported so far, nothing else
     assert public - set(online_lstm.__all__) <= {
         n for n in public if type(getattr(online_lstm, n)).__name__ == "module"}
+
+
+def _sdist_files(tmp_path, files, monkeypatch):
+    """The ``files`` (created empty under ``tmp_path``) that MANIFEST.in puts
+    in the sdist, by setuptools' own template rules.  ``recursive-include``
+    globs the directory tree on disk (it does not read ``allfiles``), so the
+    files must exist; setuptools without an SCM plugin ignores .gitignore."""
+    egg_info = pytest.importorskip("setuptools.command.egg_info")
+    root = Path(online_lstm.__file__).resolve().parent.parent
+    for f in files:
+        (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f).write_text("")
+    monkeypatch.chdir(tmp_path)
+    fl = egg_info.FileList()
+    fl.findall()
+    for line in (root / "MANIFEST.in").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            fl.process_template_line(line)
+    return set(fl.files)
+
+
+def test_the_sdist_leaves_out_local_benchmark_results(tmp_path, monkeypatch):
+    """``recursive-include benchmarks/results *.csv *.png *.txt`` (added to
+    ship the published results) also took in ``benchmarks/results/local/``,
+    where every ``--quick`` run writes and which git ignores: an sdist built
+    from a working tree carried the builder's own quick results next to the
+    published ones."""
+    local = ["benchmarks/results/local/bank.csv", "benchmarks/results/local/peers.png",
+             "benchmarks/results/local/soak.txt"]
+    published = ["benchmarks/results/bank.csv", "benchmarks/results/peers.png",
+                 "benchmarks/results/soak.txt", "reproduction/records/all-quick.csv"]
+    files = _sdist_files(tmp_path, local + published, monkeypatch)
+    assert files & set(local) == set()
+    assert set(published) <= files
