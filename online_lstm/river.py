@@ -148,6 +148,11 @@ import numpy as np
 try:
     from river import base
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    import sys as _sys
+
+    if _sys.version_info < (3, 11):  # the extra installs nothing there (pyproject's marker)
+        raise ImportError(f"online_lstm.river needs River 0.26, which needs Python 3.11 or later; "
+                          f"this is Python {_sys.version_info[0]}.{_sys.version_info[1]}") from exc
     raise ImportError("online_lstm.river needs River: pip install 'online-lstm[river]'") from exc
 
 from ._validate import is_missing, reset_flag

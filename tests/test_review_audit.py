@@ -6,6 +6,8 @@ beyond a few steps) and deterministic.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,25 @@ def test_the_sdist_leaves_out_local_benchmark_results(tmp_path, monkeypatch):
     files = _sdist_files(tmp_path, local + published, monkeypatch)
     assert files & set(local) == set()
     assert set(published) <= files
+
+
+@pytest.mark.parametrize("version, says", [
+    ((3, 10, 14, "final", 0), "needs Python 3.11 or later; this is Python 3.10"),
+    (None, "pip install 'online-lstm[river]'" if sys.version_info >= (3, 11) else "needs Python 3.11")])
+def test_the_river_import_error_gives_advice_that_works_on_this_python(version, says):
+    """pyproject's river extra installs River only on Python 3.11+ (River 0.26
+    needs it); on 3.10 ``pip install 'online-lstm[river]'`` installs nothing,
+    yet the ImportError of ``import online_lstm.river`` without River still
+    told the user to run it."""
+    script = ("import sys\n"
+              f"sys.path.insert(0, {str(Path(online_lstm.__file__).resolve().parent.parent)!r})\n"
+              "sys.modules['river'] = None  # River not importable\n"
+              + (f"sys.version_info = {version!r}\n" if version else "") +
+              "try:\n"
+              "    import online_lstm.river\n"
+              "except ImportError as exc:\n"
+              "    print('ImportError:', exc)\n")
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.startswith("ImportError: online_lstm.river needs River"), res.stdout
+    assert says in res.stdout
