@@ -159,6 +159,14 @@ def nonfinite_entries(x, where="x[{}]") -> str:
     return text + (f" and {bad.size - 5} more" if bad.size > 5 else "")
 
 
+def nonfinite_input_message(x, where="") -> str:
+    """The message refusing a step's input ``x`` that holds NaN or inf (the
+    same for every learner): ``where`` (e.g. " (row 3)") after "finite", the
+    bad entries when ``x`` is known."""
+    bad = "" if x is None else f" ({nonfinite_entries(x)})"
+    return f"x must be finite{where}: NaN or inf in the input{bad}; {MISSING_INPUT_HINT}"
+
+
 def checked_out(out, shape):
     """``out`` if it is a writeable C-contiguous float64 array of ``shape``
     (a caller's buffer for the outputs); else :class:`InputError`."""

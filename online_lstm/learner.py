@@ -14,10 +14,10 @@ from numpy.typing import ArrayLike, NDArray
 from . import checkpoint as _ckpt
 from . import kernels as _k
 from ._validate import (
-    DISPATCH_ERRORS, MISSING_INPUT_HINT, ConvertsRefusedInputs, FixedAfterBuild, as_array,
+    DISPATCH_ERRORS, ConvertsRefusedInputs, FixedAfterBuild, as_array,
     as_bool_mask, as_input, as_input_rows, as_real,
     as_target, as_target_rows, check_flag, check_state_mapping, checked_init_range, checked_lr,
-    checked_out, checked_weights, nonfinite_entries, own_copy, seeded_rng,
+    checked_out, checked_weights, nonfinite_input_message, own_copy, seeded_rng,
 )
 from .errors import DivergenceError, InputError, NoPendingStepError
 from .layout import (
@@ -365,9 +365,7 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
             got = "" if x is None else f"; got shape {np.shape(x)}"
             raise InputError(f"x must have shape ({lay.n_in},) per step{where}{got}")
         if st == _k.BAD_X_VALUE:
-            bad = "" if x is None else f" ({nonfinite_entries(x)})"
-            raise InputError(f"x must be finite{where}: NaN or inf in the input{bad}; "
-                             f"{MISSING_INPUT_HINT}")
+            raise InputError(nonfinite_input_message(x, where))
         if st == _k.BAD_Y_SHAPE:
             got = "" if y is None else f"; got shape {np.shape(y)}"
             raise InputError(f"y must have shape ({lay.n_out},) per step{where}{got}")

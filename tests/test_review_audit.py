@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import online_lstm
@@ -81,3 +82,33 @@ def test_the_river_import_error_gives_advice_that_works_on_this_python(version, 
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.startswith("ImportError: online_lstm.river needs River"), res.stdout
     assert says in res.stdout
+
+
+def _message(call):
+    with pytest.raises(online_lstm.InputError) as err:
+        call()
+    return str(err.value)
+
+
+@pytest.mark.parametrize("kind", ["RTRL", "BPTT"])
+def test_competitors_refuse_nan_and_inf_in_the_words_of_online_lstm(kind):
+    """52111d1 gave RTRL and BPTT the NaN-input message "as OnlineLSTM ...
+    says", but built it another way: "x must be finite: NaN or inf in the
+    input (row 1) (x[0] = nan)" against OnlineLSTM's "x must be finite (row
+    1): NaN or inf in the input (x[0] = nan)" (and the inf-target message
+    likewise put the row elsewhere).  One error, one wording."""
+    from online_lstm.baselines import BPTT, RTRL
+
+    comp = {"RTRL": RTRL, "BPTT": BPTT}[kind](2, 2, 2, seed=0)
+    lstm = online_lstm.OnlineLSTM(2, 2, seed=0)
+    X = np.array([[1.0, 0.0], [np.nan, np.inf]])
+    Y = np.array([[0.5, 0.5], [np.inf, 0.5]])
+    for call in (lambda m: m.learn_many(X, np.zeros((2, 2))), lambda m: m.predict_many(X),
+                 lambda m: m.learn_one(X[1], Y[0]), lambda m: m.predict_one(X[1]),
+                 lambda m: m.learn_many(X[:1].repeat(2, 0), Y), lambda m: m.learn_one(X[0], Y[1])):
+        ours, theirs = _message(lambda: call(comp)), _message(lambda: call(lstm))
+        assert ours == theirs
+    assert "x must be finite (row 1): NaN or inf in the input (x[0] = nan, x[1] = inf)" in \
+        _message(lambda: comp.learn_many(X, np.zeros((2, 2))))
+    assert _message(lambda: comp.learn_many(X[:1].repeat(2, 0), Y)).startswith(
+        "y must be finite or NaN (NaN = no target) (row 1): inf in the target")

@@ -282,7 +282,8 @@ def test_the_competitors_name_the_non_finite_input_entries_too(cls):
     before = m.state_arrays()
     with pytest.raises(InputError, match=r"\(x\[1\] = nan\); the net has no missing-input value"):
         m.learn_one(np.array([1.0, np.nan, 2.0]), [0.5])
-    with pytest.raises(InputError, match=r"\(row 1\) \(x\[1\] = inf\); the net has no missing-input"):
+    with pytest.raises(InputError, match=r"finite \(row 1\): NaN or inf in the input \(x\[1\] = inf\); the net has "
+                       r"no missing-input"):
         m.learn_many(np.array([[1.0, 2.0, 3.0], [1.0, np.inf, 2.0]]), [[0.5], [0.5]])
     after = m.state_arrays()
     assert all(np.array_equal(before[k], after[k]) for k in before)

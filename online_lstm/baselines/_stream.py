@@ -12,9 +12,9 @@ from .. import kernels as _k
 from ..errors import DivergenceError, InputError, NoPendingStepError
 from ..layout import MAGNITUDE_LIMIT
 from .._validate import (
-    DISPATCH_ERRORS, MISSING_INPUT_HINT, ConvertsRefusedInputs, FixedAfterBuild, as_array,
+    DISPATCH_ERRORS, ConvertsRefusedInputs, FixedAfterBuild, as_array,
     as_bool_mask, as_input, as_input_rows, as_target, as_target_rows, check_flag, check_state_mapping,
-    checked_init_range, checked_lr, checked_out, checked_weights, nonfinite_entries, own_copy,
+    checked_init_range, checked_lr, checked_out, checked_weights, nonfinite_input_message, own_copy,
     seeded_rng,
 )
 from . import _common as _c
@@ -28,8 +28,6 @@ _NO_RESETS = np.zeros(0, dtype=np.bool_)
 _COUNTER_LIMIT = 2.0 ** 53
 
 _MESSAGES = {
-    _k.BAD_X_VALUE: "x must be finite: NaN or inf in the input",
-    _k.BAD_Y_VALUE: "y must be finite or NaN (NaN = no target): inf in the target",
     _k.BAD_RESETS_SHAPE: "resets must be a boolean mask with one entry per row of X",
 }
 
@@ -181,9 +179,10 @@ class StreamLearner(ConvertsRefusedInputs, FixedAfterBuild):
         if st == _k.BAD_OUT_SHAPE:
             raise InputError(f"out must have shape ({net.n_out},) for one step, or (T, {net.n_out}) "
                              f"for T steps{where}")
-        if st == _k.BAD_X_VALUE:
-            bad = "" if x is None else f" ({nonfinite_entries(x)})"
-            raise InputError(f"{_MESSAGES[st]}{where}{bad}; {MISSING_INPUT_HINT}")
+        if st == _k.BAD_X_VALUE:  # worded as OnlineLSTM's (where after "finite")
+            raise InputError(nonfinite_input_message(x, where))
+        if st == _k.BAD_Y_VALUE:
+            raise InputError(f"y must be finite or NaN (NaN = no target){where}: inf in the target")
         if st in _MESSAGES:
             raise InputError(_MESSAGES[st] + where)
         if st == _k.NO_PENDING:
