@@ -67,8 +67,7 @@ class MAE:
         t = np.atleast_1d(np.asarray(y_true, dtype=float))
         p = np.atleast_1d(np.asarray(y_pred, dtype=float))
         if t.shape != p.shape:  # p[has] of another shape would broadcast into a wrong score
-            raise ValueError(f"{type(self).__name__}.update needs y_pred of the shape of y_true; "
-                             f"got y_true of shape {np.shape(y_true)}, y_pred of shape {np.shape(y_pred)}")
+            raise _shape_mismatch(self, y_true, y_pred)
         has = ~np.isnan(t)
         return t[has], p[has]
 
@@ -124,8 +123,7 @@ class Accuracy:
         prediction of its shape, or ValueError, and nothing is counted)."""
         if isinstance(y_true, np.ndarray) and y_true.size > 1:
             if np.shape(y_pred) != y_true.shape:  # an argmax over other units is no class
-                raise ValueError(f"Accuracy: the prediction has shape {np.shape(y_pred)}, the "
-                                 f"vector target {y_true.shape}; they must be the same")
+                raise _shape_mismatch(self, y_true, y_pred)
             t = np.where(np.isnan(y_true), -np.inf, y_true)
             ok = int(np.argmax(t)) == int(np.argmax(y_pred))
         elif isinstance(y_true, (float, np.floating, np.ndarray)) and _unit(y_true) and _unit(y_pred):
@@ -138,6 +136,13 @@ class Accuracy:
     def get(self) -> float:
         """The share correct so far (0.0 before any observation)."""
         return self.correct / self.n if self.n else 0.0
+
+
+def _shape_mismatch(metric, y_true, y_pred) -> ValueError:
+    """The error of a metric's ``update`` given a prediction of another shape
+    than its target (one wording for MAE, RMSE and Accuracy)."""
+    return ValueError(f"{type(metric).__name__}.update needs y_pred of the shape of y_true; got "
+                      f"y_true of shape {np.shape(y_true)}, y_pred of shape {np.shape(y_pred)}")
 
 
 def _unit(v) -> bool:

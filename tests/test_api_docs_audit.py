@@ -27,7 +27,7 @@ def test_accuracy_refuses_a_prediction_of_another_shape_for_a_vector_target():
     """(3,) against (2,) compared argmaxes over different units: a "correct"
     answer from unit 0 of a prediction that was never for this target."""
     acc = Accuracy()
-    with pytest.raises(ValueError, match=r"prediction has shape \(3,\), the vector target \(2,\)"):
+    with pytest.raises(ValueError, match=r"y_true of shape \(2,\), y_pred of shape \(3,\)"):
         acc.update(np.array([1.0, 0.0]), np.array([0.9, 0.1, 0.0]))
     assert (acc.correct, acc.n) == (0, 0)
     acc.update(np.array([1.0, 0.0]), np.array([0.9, 0.1]))

@@ -112,3 +112,21 @@ def test_competitors_refuse_nan_and_inf_in_the_words_of_online_lstm(kind):
         _message(lambda: comp.learn_many(X, np.zeros((2, 2))))
     assert _message(lambda: comp.learn_many(X[:1].repeat(2, 0), Y)).startswith(
         "y must be finite or NaN (NaN = no target) (row 1): inf in the target")
+
+
+def test_the_metrics_word_a_prediction_of_the_wrong_shape_alike():
+    """66ded4c made Accuracy refuse a prediction of another shape "as MAE/RMSE
+    now do", with a message of its own ("Accuracy: the prediction has shape
+    (3,), the vector target (2,); they must be the same") for the error MAE
+    words "MAE.update needs y_pred of the shape of y_true; got ...".  One
+    error, one wording; nothing is counted."""
+    from online_lstm.evaluate import MAE, RMSE, Accuracy
+
+    t, p = np.array([1.0, 0.0]), np.array([0.9, 0.1, 0.0])
+    for cls in (MAE, RMSE, Accuracy):
+        m = cls()
+        with pytest.raises(ValueError) as err:
+            m.update(t, p)
+        assert str(err.value) == (f"{cls.__name__}.update needs y_pred of the shape of y_true; got "
+                                  f"y_true of shape (2,), y_pred of shape (3,)")
+        assert m.n == 0
