@@ -62,6 +62,13 @@ _FIXED_PARAMS = frozenset((
 _POLICIES = ("raise", "reset")
 
 
+def _reset_refused(mem, r, row, n_resets) -> bool:
+    """Whether the divergence status of row ``row`` of a run over the resets
+    ``r``, started with ``n_resets`` resets made, is that of its reset (refused:
+    applying update="sequence"'s accumulated change), not of its step."""
+    return bool(r.shape[0] and r[row] and mem[M_N_RESETS] - n_resets < np.count_nonzero(r[:row + 1]))
+
+
 class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
     """The original LSTM (Hochreiter & Schmidhuber 1997), trained online.
 
@@ -452,10 +459,14 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
                 if retry and rr.shape[0]:
                     rr = rr.copy()
                     rr[0] = False  # the policy has just reset
+                n_resets = self._mem[M_N_RESETS]
                 st, row = _k.run(self._mem, X[pos:end], Y[pos:end], rr, o[pos:end], learn)
                 if retry:
                     self._policy_end(*event, st if row == 0 else 0)
                     retry = False
+                if st in _DIVERGENCE_REASONS and _reset_refused(self._mem, rr, row, n_resets):
+                    raise DivergenceError.reset_refused(_DIVERGENCE_REASONS[st],
+                                                        int(self._mem[M_STEP]), pos + int(row))
                 if st or end == T:
                     break
                 pos, piece = end, 2 * piece
@@ -678,8 +689,7 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
         o = np.empty((T, K)) if out is None else self._out_buf(out, T)
         n_resets = mem[M_N_RESETS]
         st, row = _k.run(mem, X, Y, r, o, learn)
-        if (st in _DIVERGENCE_REASONS and r.shape[0] and r[row]
-                and mem[M_N_RESETS] - n_resets < np.count_nonzero(r[:row + 1])):
+        if st in _DIVERGENCE_REASONS and _reset_refused(mem, r, row, n_resets):
             # the reset before row `row` was refused (applying update="sequence"'s
             # accumulated change), not the step: no policy applies, as in reset()
             raise DivergenceError.reset_refused(_DIVERGENCE_REASONS[st], int(mem[M_STEP]), int(row))

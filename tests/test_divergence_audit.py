@@ -258,3 +258,22 @@ def test_a_state_with_a_pending_step_but_no_step_since_the_reset_is_refused():
     m.predict_one(np.ones(2))  # one step since the reset: its pending flag loads
     b.load_state_arrays(m.state_arrays())
     assert b.pending_ and b.seq_step_ == 1
+
+
+def test_a_refused_reset_after_a_divergence_the_policy_handled_is_named_as_such(monkeypatch):
+    """With on_divergence="reset", a reset refused later in the same
+    learn_many (after a first divergence that the policy handled) was taken
+    for a step divergence, and the policy was applied to it.  The kernel's
+    answers are scripted here: row 0 diverges (the policy resets and retries
+    it), then the reset before row 3 is refused (no reset counted)."""
+    import online_lstm.learner as L
+
+    m = OnlineLSTM(1, 1, 1, 1, seed=0, update="sequence", on_divergence="reset")
+    div = next(iter(L._DIVERGENCE_REASONS))
+    answers = iter([(div, 0), (div, 3)])  # first call: row 0; the retry piece: its row 3
+    monkeypatch.setattr(L._k, "run", lambda *args: next(answers))
+    with pytest.raises(DivergenceError, match=r"^reset refused at row 3: ") as err:
+        m.learn_many(np.full((8, 1), 0.5), np.full((8, 1), np.nan),
+                     resets=[False, False, False, True, False, False, False, False])
+    assert err.value.row == 3
+    assert m.n_divergences_ == 1  # the first event, handled by the policy
