@@ -367,7 +367,8 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         (``learn_last``), so they take ``delay`` 0 or 1; another model gets ``learn_one(x, y)``
         with the x of that observation.  The last row is yielded after the
         labels still owed (it may repeat the step count of the row before
-        it).  None (default) or 0: no delay.
+        it; when none of them was scored, the row before it is the last).
+        None (default) or 0: no delay.
 
     Yields
     ------
@@ -448,6 +449,7 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         if array_model:
             for m in ms:
                 m.update(y, y_pred)
+            unscored[1] += 1
             # with a delay, labels are answered before observation n's step (n
             # steps taken); without, right after observation i's own step
             age = n - 1 - i if delay else 0
@@ -534,10 +536,11 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
                 held = time.perf_counter()
                 yield r
                 t0 += time.perf_counter() - held  # the caller's time with the row is not ours
+        scored = unscored[1]
         while owed:  # the labels still owed arrive after the last observation
             answer(*owed.popleft())
-        if n and (n % step != 0 or delay):  # (an empty stream has no row)
-            yield row(n, t0)
+        if n and (n % step != 0 or unscored[1] != scored):  # (an empty stream has no row; a
+            yield row(n, t0)  # row after the last step's row only if the labels owed changed it)
     finally:
         if bar is not None and progress is True:
             bar.close()

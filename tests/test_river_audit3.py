@@ -1,0 +1,31 @@
+"""Third audit of the River adapters and of evaluate.progressive_val: the
+stepping contract under every call pattern River and a user make, the
+documented feature-schema policy claim by claim, and the progressive
+validation's rows, metrics, stream shapes and failures."""
+
+import numpy as np
+import pytest
+
+river = pytest.importorskip("river")
+
+from online_lstm import OnlineLSTM  # noqa: E402
+from online_lstm.evaluate import progressive_val  # noqa: E402
+
+
+# ---------------------------------------------------------------------------
+# progressive_val: rows
+# ---------------------------------------------------------------------------
+def test_with_a_delay_no_last_row_repeats_the_row_before_when_nothing_was_left_to_score():
+    """The last row comes after the labels still owed; when the stream ends on
+    observations without a target nothing is owed, and a second row with the
+    same step and the same scores was yielded all the same."""
+    stream = [(np.array([1.0]), 0.5 if i < 6 else None) for i in range(10)]
+    df = progressive_val(stream, OnlineLSTM(1, 1, n_blocks=1, seed=0, max_delay=1), "mae",
+                         step=5, delay=2)
+    assert list(df["step"]) == [5, 10]
+    # labels owed at the end and scored then: a last row of the same step count, other scores
+    stream = [(np.array([1.0]), 0.5 + 0.01 * i) for i in range(10)]
+    df = progressive_val(stream, OnlineLSTM(1, 1, n_blocks=1, seed=0, max_delay=1), "mae",
+                         step=5, delay=2)
+    assert list(df["step"]) == [5, 10, 10]
+    assert df["mae"].iloc[2] != df["mae"].iloc[1]
