@@ -280,6 +280,17 @@ def _takes_missing_labels(model) -> bool:
     return isinstance(model, adapters._StreamLSTM)
 
 
+def _outside_level() -> int:
+    """The ``stacklevel`` that makes a warning issued by this module's caller
+    of this function name the first frame outside this module: the line of
+    user code that iterates :func:`iter_progressive_val` or calls
+    :func:`progressive_val` (which iterates it one frame further down)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 #: the "prediction" of an observation without a label: learned, not scored
 _UNSCORED = object()
 
@@ -436,7 +447,7 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
                           f"{unscored[0]:,} observations with a target so far, and none was "
                           f"scored (River's loop skips such predictions): the scores of "
                           f"{n:,} observations are those of no prediction at all", RuntimeWarning,
-                          stacklevel=3)
+                          stacklevel=_outside_level())
         seconds = time.perf_counter() - t0
         r = {"step": n}
         r.update({name: m.get() for name, m in zip(names, ms)})

@@ -9,7 +9,7 @@ import pytest
 river = pytest.importorskip("river")
 
 from online_lstm import OnlineLSTM  # noqa: E402
-from online_lstm.evaluate import progressive_val  # noqa: E402
+from online_lstm.evaluate import iter_progressive_val, progressive_val  # noqa: E402
 
 
 # ---------------------------------------------------------------------------
@@ -29,3 +29,26 @@ def test_with_a_delay_no_last_row_repeats_the_row_before_when_nothing_was_left_t
                          step=5, delay=2)
     assert list(df["step"]) == [5, 10, 10]
     assert df["mae"].iloc[2] != df["mae"].iloc[1]
+
+
+class _Silent:
+    """A learner of one's own that never predicts anything."""
+
+    def predict_one(self, x):
+        return None
+
+    def learn_one(self, x, y):
+        pass
+
+
+def test_the_none_prediction_warning_names_the_callers_line():
+    """The warning pointed into evaluate.py (the list() inside
+    progressive_val) rather than at the line that asked for the scores."""
+    stream = [(1.0, 1.0)] * 5
+    with pytest.warns(RuntimeWarning, match="returned None") as rec:
+        progressive_val(stream, _Silent(), step=2)
+    assert [w.filename for w in rec] == [__file__]
+    with pytest.warns(RuntimeWarning, match="returned None") as rec:
+        for _ in iter_progressive_val(stream, _Silent(), step=2):
+            pass
+    assert [w.filename for w in rec] == [__file__]
