@@ -170,6 +170,21 @@ def _metric(m):
     return m
 
 
+def _metric_list(metrics):
+    """The metric objects of ``metrics`` (one, or a list or tuple of them); a
+    River ``Metrics`` collection (``metrics.MAE() + metrics.RMSE()``) is
+    its members, each a column named as River's own rows name it (its
+    ``get()`` is a list, which made one column of lists)."""
+    river_metrics = sys.modules.get("river.metrics.base")  # imported if a River metric is given
+    out = []
+    for m in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
+        if river_metrics is not None and isinstance(m, river_metrics.Metrics):
+            out.extend(_metric(member) for member in m)
+        else:
+            out.append(_metric(m))
+    return out
+
+
 def _metric_name(m):
     return getattr(m, "name", None) if isinstance(getattr(m, "name", None), str) else type(m).__name__
 
@@ -357,6 +372,9 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         place (as River's loop updates its metric): pass a new one to each
         run, or the second run's rows also count the first run's
         observations (a name such as ``"mae"`` makes a new one each time).
+        A River ``Metrics`` collection (``metrics.MAE() + metrics.RMSE()``)
+        counts as its members: one column each, named by class (``"MAE"``,
+        ``"RMSE"``), as River's rows name them.
     step : int
         Yield a row every ``step`` observations, and after the last one
         (River's loop counts the labels delivered, which differ with a
@@ -409,7 +427,7 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         raise ValueError(f"labels {delay} observations late are learned {delay - 1} steps after "
                          f"their step: the learner needs max_delay >= {delay - 1} (it has "
                          f"{model.layout.max_delay})")
-    ms = [_metric(m) for m in (metrics if isinstance(metrics, (list, tuple)) else [metrics])]
+    ms = _metric_list(metrics)
     names = [_metric_name(m) for m in ms]
     if len(set(names)) != len(names):
         raise ValueError(f"metric names must be distinct; got {names}")
@@ -563,6 +581,6 @@ def progressive_val(stream, model, metrics="mae", *, step=100, progress=False, t
     rows = list(iter_progressive_val(stream, model, metrics, step=step, progress=progress,
                                      total=total, delay=delay))
     if not rows:  # an empty stream has no row, but the columns a caller reads (df["mae"])
-        ms = [_metric(m) for m in (metrics if isinstance(metrics, (list, tuple)) else [metrics])]
+        ms = _metric_list(metrics)
         return pd.DataFrame(columns=["step", *(_metric_name(m) for m in ms), "seconds", "us_per_obs"])
     return pd.DataFrame(rows)
