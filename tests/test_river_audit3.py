@@ -3,16 +3,41 @@ stepping contract under every call pattern River and a user make, the
 documented feature-schema policy claim by claim, and the progressive
 validation's rows, metrics, stream shapes and failures."""
 
+import copy
+import datetime as dt
 import itertools
+import math
+import pickle
+import warnings
 
 import numpy as np
 import pytest
 
 river = pytest.importorskip("river")
-from river import datasets, evaluate, linear_model, metrics, preprocessing  # noqa: E402
+from river import compose, datasets, evaluate, linear_model, metrics, preprocessing, stream  # noqa: E402
 
 from online_lstm import OnlineLSTM  # noqa: E402
+from online_lstm.errors import InputError  # noqa: E402
 from online_lstm.evaluate import iter_progressive_val, progressive_val  # noqa: E402
+from online_lstm.river import LSTMClassifier, LSTMRegressor  # noqa: E402
+
+
+def _steps(model):
+    return model.learner_.n_steps_
+
+
+def _weights(model):
+    return {k: v.copy() for k, v in model.learner_.get_weights().items()}
+
+
+def _same_weights(a, b):
+    wa, wb = _weights(a), _weights(b)
+    return wa.keys() == wb.keys() and all(np.array_equal(wa[k], wb[k]) for k in wa)
+
+
+def _data(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return [({"a": float(rng.normal()), "b": float(rng.normal())}, float(rng.normal())) for _ in range(n)]
 
 
 # ---------------------------------------------------------------------------
@@ -96,3 +121,252 @@ def test_a_collection_of_label_and_probability_metrics_scores_as_river_does():
     evaluate.progressive_val_score(data, model(), ref)
     df = progressive_val(data, model(), metrics.Accuracy() + metrics.ROCAUC(), step=1000)
     assert [df["Accuracy"].iloc[-1], df["ROCAUC"].iloc[-1]] == ref.get()
+
+
+# ---------------------------------------------------------------------------
+# the adapters: one step per observation, whatever River or a user calls
+# ---------------------------------------------------------------------------
+def _primed(cls, **kw):
+    """An adapter that has seen features a and b (and, a classifier, two
+    classes), and a copy of its learner to drive by hand."""
+    m = cls(n_blocks=2, seed=4, target_range=(-3, 3), **kw) if cls is LSTMRegressor else \
+        cls(n_blocks=2, seed=4, **kw)
+    m.learn_one({"a": 0.3, "b": -0.2}, 1.0 if cls is LSTMRegressor else "u")
+    if cls is LSTMClassifier:
+        m.learn_one({"a": -0.3, "b": 0.2}, "v")
+    return m, copy.deepcopy(m.learner_)
+
+
+def _target(cls, y):
+    """What the adapter feeds its learner for label y (regressor: range (-3, 3), margin 0.1)."""
+    if cls is LSTMRegressor:
+        return np.array([(y + 3.0) / 7.5 + 0.1])
+    return np.array([1.0, 0.0]) if y == "u" else np.array([0.0, 1.0])
+
+
+def _assert_same(adapter, hand):
+    assert adapter.learner_.n_steps_ == hand.n_steps_
+    assert adapter.learner_.n_updates_ == hand.n_updates_
+    w, h = adapter.learner_.get_weights(), hand.get_weights()
+    for k in w:
+        np.testing.assert_array_equal(w[k], h[k])
+
+
+LABEL = {LSTMRegressor: 0.7, LSTMClassifier: "v"}
+
+
+@pytest.mark.parametrize("cls", [LSTMRegressor, LSTMClassifier])
+@pytest.mark.parametrize("how", ["equal copy", "mutated", "other features", "no features"])
+def test_learn_one_right_after_predict_one_learns_that_step_whatever_x_is(cls, how):
+    m, hand = _primed(cls)
+    x = {"a": 0.5, "b": 1.5}
+    m.predict_one(x)
+    if how == "equal copy":
+        later = dict(x)
+    elif how == "mutated":
+        x["a"] = 9.0
+        later = x
+    elif how == "other features":
+        later = {"a": -1.0, "c": 4.0}  # not read: c gets no input unit
+    else:
+        later = {}
+    m.learn_one(later, LABEL[cls])
+    hand.predict_one(np.array([0.5, 1.5]))
+    hand.learn_last(_target(cls, LABEL[cls]))
+    _assert_same(m, hand)
+    assert m.feature_names_ == ["a", "b"]
+
+
+@pytest.mark.parametrize("cls", [LSTMRegressor, LSTMClassifier])
+def test_predict_one_twice_then_learn_one(cls):
+    """Equal content (another dict, int for float) is the same observation:
+    one step, the same answer.  Other content is a new observation: a new
+    step, and the label goes to it; the first is never learned from."""
+    m, hand = _primed(cls)
+    p1 = m.predict_one({"a": 1.0, "b": 2.0})
+    p2 = m.predict_one({"b": 2, "a": 1})  # another dict, other key order, ints
+    assert p1 == p2 and _steps(m) == hand.n_steps_ + 1
+    m.predict_one({"a": 1.0, "b": 2.5})
+    m.learn_one({"a": 1.0, "b": 2.5}, LABEL[cls])
+    hand.predict_one(np.array([1.0, 2.0]))
+    hand.predict_one(np.array([1.0, 2.5]))
+    hand.learn_last(_target(cls, LABEL[cls]))
+    _assert_same(m, hand)
+
+
+@pytest.mark.parametrize("cls", [LSTMRegressor, LSTMClassifier])
+def test_learn_one_without_predict_one_is_one_step_with_learning(cls):
+    m, hand = _primed(cls)
+    m.predict_one({"a": 0.1, "b": 0.1})
+    m.learn_one({"a": 0.1, "b": 0.1}, LABEL[cls])  # the pending step is learned: none left
+    m.learn_one({"a": 2.0, "b": -1.0}, LABEL[cls])
+    hand.predict_one(np.array([0.1, 0.1]))
+    hand.learn_last(_target(cls, LABEL[cls]))
+    hand.learn_one(np.array([2.0, -1.0]), _target(cls, LABEL[cls]))
+    _assert_same(m, hand)
+
+
+@pytest.mark.parametrize("first", ["predict_proba_one", "predict_one"])
+def test_predict_proba_one_and_predict_one_for_one_observation_are_one_step(first):
+    m, hand = _primed(LSTMClassifier)
+    x = {"a": 0.4, "b": -0.8}
+    second = "predict_one" if first == "predict_proba_one" else "predict_proba_one"
+    a = getattr(m, first)(x)
+    b = getattr(m, second)(dict(x))
+    proba, label = (a, b) if first == "predict_proba_one" else (b, a)
+    assert label == max(proba, key=proba.get)
+    m.learn_one(x, "u")
+    out = hand.predict_one(np.array([0.4, -0.8]))
+    assert proba == pytest.approx({"u": out[0] / out.sum(), "v": out[1] / out.sum()}, rel=1e-15)
+    hand.learn_last(_target(LSTMClassifier, "u"))
+    _assert_same(m, hand)
+
+
+def test_a_scaled_pipeline_asked_twice_per_observation_takes_one_step_each():
+    """The scaler makes a new dict for each call; between two questions it has
+    not learned, so the dicts are equal and the second question is the same
+    observation."""
+    data = [({"a": float(i % 3), "b": float(i % 5)}, "u" if i % 2 else "v") for i in range(40)]
+    pipe = preprocessing.StandardScaler() | LSTMClassifier(n_blocks=2, seed=0)
+    lone = preprocessing.StandardScaler() | LSTMClassifier(n_blocks=2, seed=0)
+    for x, y in data:
+        assert pipe.predict_proba_one(x) == lone.predict_proba_one(x)
+        pipe.predict_one(x)
+        pipe.predict_proba_one(x)
+        pipe.learn_one(x, y)
+        lone.learn_one(x, y)
+    assert _steps(pipe["LSTMClassifier"]) == _steps(lone["LSTMClassifier"]) == len(data)
+    assert _same_weights(pipe["LSTMClassifier"], lone["LSTMClassifier"])
+
+
+@pytest.mark.parametrize("max_delay, late", [(2, 0), (1, "some")])
+def test_rivers_loop_with_a_moment_and_a_timedelta_delay(max_delay, late):
+    """moment="t", delay of 3 minutes, one observation a minute: River hands
+    a label over before the observation 3 minutes later is predicted, so it
+    is 2 steps old: max_delay=2 learns every label from its own step (as an
+    OnlineLSTM driven in River's order), max_delay=1 skips them as late."""
+    t0 = dt.datetime(2024, 1, 1)
+    rng = np.random.default_rng(1)
+    rows = [({"t": t0 + dt.timedelta(minutes=i), "a": float(rng.normal())}, float(rng.uniform(-2, 2)))
+            for i in range(60)]
+    model = compose.Discard("t") | LSTMRegressor(n_blocks=2, seed=2, max_delay=max_delay,
+                                                 target_range=(-3, 3))
+    lstm = model["LSTMRegressor"]
+    hand = copy.deepcopy(lstm.learner_)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore" if late else "error", RuntimeWarning)
+        evaluate.progressive_val_score(rows, model, metrics.MAE(), moment="t",
+                                       delay=dt.timedelta(minutes=3))
+    if late:
+        assert lstm.n_late_labels_ > 0
+        return
+    assert lstm.n_late_labels_ == 0
+    step = {}
+    for i, x, y in stream.simulate_qa(rows, "t", dt.timedelta(minutes=3)):
+        if y is None:
+            hand.predict_one(np.array([x["a"]]))
+            step[i] = hand.n_steps_ - 1
+        else:
+            hand.learn_delayed(np.array([(y + 3.0) / 7.5 + 0.1]), hand.n_steps_ - 1 - step[i])
+    _assert_same(lstm, hand)
+
+
+def test_clone_is_a_fresh_model_with_the_same_parameters_and_initial_weights():
+    params = dict(n_blocks=2, seed=[3, 4], max_delay=2, reset_key="r", id_key="id", target_range=(0, 5))
+    m = LSTMRegressor(**params)
+    for i in range(6):
+        m.predict_one({"a": float(i), "b": 1.0, "id": i})
+        m.learn_one({"a": float(i), "id": i}, 1.0)
+    c = m.clone()
+    fresh = LSTMRegressor(**params)
+    assert c._get_params() == fresh._get_params() and c.seed is not m.seed
+    assert (_steps(c), c.feature_names_, c.target_range_) == (0, [], (0.0, 5.0))
+    assert _same_weights(c, fresh) and not _same_weights(c, m)
+    k = LSTMClassifier(seed=0)
+    k.learn_one({"a": 1.0}, "x")
+    assert k.clone().classes_ == [] and k.clone({"lr": 0.1}).lr == 0.1
+
+
+@pytest.mark.parametrize("cls", [LSTMRegressor, LSTMClassifier])
+def test_every_unit_test_configuration_runs_rivers_loop_one_step_per_observation(cls):
+    data = [({"a": float(i % 3), "b": float(i % 5)}, float(i % 2) if cls is LSTMRegressor else i % 2 == 0)
+            for i in range(30)]
+    for params in cls._unit_test_params():
+        model = preprocessing.StandardScaler() | cls(seed=0, **params)
+        delay = params.get("max_delay") or None
+        evaluate.progressive_val_score(data, model, metrics.MAE() if cls is LSTMRegressor
+                                       else metrics.Accuracy(), delay=delay)
+        lstm = model[cls.__name__]
+        assert _steps(lstm) == lstm.learner_.n_updates_ == len(data)
+        assert lstm.n_late_labels_ == 0
+
+
+# ---------------------------------------------------------------------------
+# the feature policy of docs/river.md, claim by claim
+# ---------------------------------------------------------------------------
+def _run(model, rows):
+    preds = []
+    for x, y in rows:
+        preds.append(model.predict_one(x))
+        model.learn_one(x, y)
+    return preds
+
+
+def test_the_key_order_of_a_dict_never_matters():
+    rows = _data(30)
+    a = LSTMRegressor(n_blocks=2, seed=5)
+    b = LSTMRegressor(n_blocks=2, seed=5)
+    assert _run(a, rows) == _run(b, [(dict(reversed(list(x.items()))), y) for x, y in rows])
+    assert a.feature_names_ == b.feature_names_ == ["a", "b"]
+    assert _same_weights(a, b)
+
+
+def test_a_missing_key_none_nan_and_pd_na_are_input_zero():
+    pd = pytest.importorskip("pandas")
+    rows = _data(20)
+    ref = LSTMRegressor(n_blocks=2, seed=5)
+    want = _run(ref, [(dict(x, b=0.0) if i % 3 == 0 else x, y) for i, (x, y) in enumerate(rows)])
+    drop = object()
+    for absent in (None, math.nan, pd.NA, drop):
+        m = LSTMRegressor(n_blocks=2, seed=5)
+        got = _run(m, [((({k: v for k, v in x.items() if k != "b"} if absent is drop else
+                          dict(x, b=absent)) if i % 3 == 0 else x), y) for i, (x, y) in enumerate(rows)])
+        assert got == want
+        assert _same_weights(m, ref)
+
+
+def test_features_that_disappear_and_come_back_are_zero_while_absent():
+    rows = _data(30)
+    gap = [({"a": x["a"]} if 10 <= i < 20 else x, y) for i, (x, y) in enumerate(rows)]
+    zero = [(dict(x, b=0.0) if 10 <= i < 20 else x, y) for i, (x, y) in enumerate(rows)]
+    a, b = LSTMRegressor(n_blocks=2, seed=6), LSTMRegressor(n_blocks=2, seed=6)
+    assert _run(a, gap) == _run(b, zero)
+    assert _same_weights(a, b) and a.learner_.layout.n_in == 2
+
+
+def test_a_source_that_is_always_zero_keeps_its_initial_weights():
+    m = LSTMRegressor(n_blocks=2, seed=7)
+    m.predict_one({"a": 1.0, "z": 0.0})  # z: input unit 1, never anything but 0
+    before = _weights(m)
+    _run(m, [(dict(x, z=0.0) if i % 2 else {"a": x["a"]}, y) for i, (x, y) in enumerate(_data(40))])
+    after = _weights(m)
+    for name in ("W_in", "W_out", "W_c"):
+        np.testing.assert_array_equal(after[name][:, 1], before[name][:, 1])
+        assert not np.array_equal(after[name][:, 0], before[name][:, 0])  # a's moved
+
+
+@pytest.mark.parametrize("cls", [LSTMRegressor, LSTMClassifier])
+def test_a_categorical_value_is_refused_saying_to_one_hot_encode_and_changes_nothing(cls):
+    m, _ = _primed(cls)
+    before = pickle.dumps(m)
+    with pytest.raises(InputError, match="OneHotEncoder"):
+        m.learn_one({"a": 2.0, "colour": "red"}, LABEL[cls])  # no step pending: x is read
+    assert pickle.dumps(m) == before
+    m.predict_one({"a": 1.0, "b": 1.0})
+    before = pickle.dumps(m)
+    with pytest.raises(InputError, match="OneHotEncoder"):
+        m.predict_one({"a": 1.0, "colour": "red"})  # another observation: a step of its own
+    assert pickle.dumps(m) == before and m.feature_names_ == ["a", "b"]
+    # learn_one right after predict_one reads no x (the scaler rule): the pending step is learned
+    m.learn_one({"a": 1.0, "colour": "red"}, LABEL[cls])
+    assert m.feature_names_ == ["a", "b"] and not m.learner_.pending_
