@@ -329,7 +329,11 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         model refuses (an exception of its ``predict_one``, e.g. a
         ``DivergenceError``) leaves an ``OnlineLSTM``, ``RTRL`` or ``BPTT``
         as before the item's reset (another model stays reset); the labels
-        due before it, with a delay, stay learned.  A River
+        due before it, with a delay, stay learned.  A label the model
+        fails to learn (an exception of ``learn_one``, ``learn_last`` or
+        ``learn_delayed``) has been scored already, as in River's loop.
+        Any exception ends the run; the rows yielded before it are the
+        partial result.  A River
         adapter of :mod:`online_lstm.river` (alone or last in a pipeline)
         gets ``learn_one(x, None)`` for an observation without a label, in
         its place in the label order (not scored), as River's own loop
@@ -577,7 +581,11 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
 
 def progressive_val(stream, model, metrics="mae", *, step=100, progress=False, total=None,
                     delay=None) -> pd.DataFrame:
-    """:func:`iter_progressive_val` collected into a DataFrame, one row per checkpoint."""
+    """:func:`iter_progressive_val` collected into a DataFrame, one row per checkpoint.
+
+    An exception of the stream, the model or a metric propagates, and the
+    rows before it are lost with the DataFrame: to keep them, collect the
+    rows of :func:`iter_progressive_val` yourself."""
     rows = list(iter_progressive_val(stream, model, metrics, step=step, progress=progress,
                                      total=total, delay=delay))
     if not rows:  # an empty stream has no row, but the columns a caller reads (df["mae"])

@@ -370,3 +370,50 @@ def test_a_categorical_value_is_refused_saying_to_one_hot_encode_and_changes_not
     # learn_one right after predict_one reads no x (the scaler rule): the pending step is learned
     m.learn_one({"a": 1.0, "colour": "red"}, LABEL[cls])
     assert m.feature_names_ == ["a", "b"] and not m.learner_.pending_
+
+
+# ---------------------------------------------------------------------------
+# progressive_val: a model that fails mid-stream
+# ---------------------------------------------------------------------------
+class _Seen:
+    """A metric that keeps what it is given."""
+
+    def __init__(self):
+        self.pairs = []
+
+    def update(self, y_true, y_pred):
+        self.pairs.append((y_true, y_pred))
+
+    def get(self):
+        return len(self.pairs)
+
+
+class _FailsToLearn:
+    """Learns nothing, and refuses the label of observation ``bad``."""
+
+    def __init__(self, bad):
+        self.bad, self.calls = bad, []
+
+    def predict_one(self, x):
+        self.calls.append(("predict", x))
+        return 0.0
+
+    def learn_one(self, x, y):
+        self.calls.append(("learn", x))
+        if x == self.bad:
+            raise RuntimeError("refused")
+
+
+@pytest.mark.parametrize("delay", [None, 3])
+def test_a_model_failing_mid_stream_leaves_the_rows_before_it_and_its_label_scored(delay):
+    """As documented: the rows yielded before the failure are the partial
+    result, and the label the model failed to learn was scored already."""
+    model, seen, rows = _FailsToLearn(bad=7), _Seen(), []
+    with pytest.raises(RuntimeError, match="refused"):
+        for r in iter_progressive_val([(i, 1.0) for i in range(20)], model, seen, step=5, delay=delay):
+            rows.append(r)
+    assert [r["step"] for r in rows] == ([5] if delay is None else [5, 10])
+    assert seen.pairs == [(1.0, 0.0)] * 8  # observations 0..7 scored, 7 included
+    assert model.calls[-1] == ("learn", 7)
+    # the labels of 0..6 were learned before it, in order
+    assert [x for c, x in model.calls if c == "learn"] == list(range(8))
