@@ -417,3 +417,121 @@ def test_a_model_failing_mid_stream_leaves_the_rows_before_it_and_its_label_scor
     assert model.calls[-1] == ("learn", 7)
     # the labels of 0..6 were learned before it, in order
     assert [x for c, x in model.calls if c == "learn"] == list(range(8))
+
+
+def _fake_bars(monkeypatch):
+    import io
+
+    import tqdm.auto
+    from tqdm import tqdm as plain_tqdm
+
+    made = []
+
+    def fake(**kw):
+        made.append(plain_tqdm(file=io.StringIO(), **kw))
+        return made[-1]
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", fake)
+    return made
+
+
+def test_the_bar_it_makes_is_closed_when_the_model_fails_or_the_caller_stops(monkeypatch):
+    made = _fake_bars(monkeypatch)
+    with pytest.raises(RuntimeError):
+        progressive_val([(i, 1.0) for i in range(20)], _FailsToLearn(bad=7), progress=True)
+    assert made[-1].n == 7 and made[-1].total == 20 and made[-1].disable  # closed: disable is set
+    rows = iter_progressive_val(iter([(i, 1.0) for i in range(20)]), _FailsToLearn(bad=-1),
+                                step=5, progress=True, total=20)
+    next(rows)
+    rows.close()
+    assert made[-1].n == 5 and made[-1].total == 20 and made[-1].disable
+
+
+# ---------------------------------------------------------------------------
+# progressive_val: stream items and rows
+# ---------------------------------------------------------------------------
+def _seq_stream(n=40, seed=3):
+    rng = np.random.default_rng(seed)
+    return [(rng.uniform(-1, 1, 2), float(rng.uniform(0.2, 0.8)) if i % 4 == 3 else None, i % 4 == 0)
+            for i in range(n)]
+
+
+def test_pairs_triples_and_a_mix_are_one_stream():
+    """(x, y) is (x, y, False); items of both kinds may mix."""
+    items = _seq_stream()
+    no_reset = [(x, y, False) for x, y, _ in items]
+    pairs = [(x, y) for x, y, _ in items]
+    mixed = [(x, y) if i % 2 else (x, y, False) for i, (x, y, _) in enumerate(items)]
+    runs = []
+    for s in (no_reset, pairs, mixed):
+        m = OnlineLSTM(2, 1, n_blocks=2, seed=0)
+        df = progressive_val(s, m, ["mae", "rmse"], step=10)
+        runs.append((df[["step", "mae", "rmse"]].values.tolist(), m.get_weights()))
+    for rows, w in runs[1:]:
+        assert rows == runs[0][0]
+        for k in w:
+            np.testing.assert_array_equal(w[k], runs[0][1][k])
+    resets = OnlineLSTM(2, 1, n_blocks=2, seed=0)
+    df = progressive_val(items, resets, "mae", step=10)
+    assert df["mae"].iloc[-1] != runs[0][0][-1][1]  # the flags of the triples are read
+
+
+def test_rivers_triples_of_learn_one_arguments_are_refused_before_any_step():
+    """River's datasets may yield (x, y, kwargs); here the third entry is the
+    sequence flag, so a dict is refused, naming the item, before any call."""
+    model = _FailsToLearn(bad=-1)
+    with pytest.raises(InputError, match=r"stream item 0: new_sequence must be a bool or a number.*dict"):
+        progressive_val([({"a": 1.0}, 1.0, {"w": 2.0})], model)
+    assert model.calls == []
+
+
+def test_rows_are_dicts_every_step_observations_and_the_frame_holds_them():
+    items = _seq_stream(23)
+    rows = list(iter_progressive_val(items, OnlineLSTM(2, 1, n_blocks=2, seed=0), ["mae", "accuracy"], step=5))
+    assert [r["step"] for r in rows] == [5, 10, 15, 20, 23]
+    for r in rows:
+        assert list(r) == ["step", "mae", "accuracy", "seconds", "us_per_obs"]
+        assert r["us_per_obs"] == pytest.approx(1e6 * r["seconds"] / r["step"], rel=1e-12)
+    df = progressive_val(items, OnlineLSTM(2, 1, n_blocks=2, seed=0), ["mae", "accuracy"], step=5)
+    assert list(df.columns) == list(rows[0])
+    assert df[["step", "mae", "accuracy"]].values.tolist() == [[r["step"], r["mae"], r["accuracy"]] for r in rows]
+
+
+def test_with_a_delay_the_labels_pending_at_the_end_are_scored_and_learned():
+    """The labels still owed when the stream ends are delivered after it: an
+    OnlineLSTM learns each from its own step (ages up to delay - 1)."""
+    d = 4
+    items = [(x, y) for x, y, _ in _seq_stream(30)]
+    m = OnlineLSTM(2, 1, n_blocks=2, seed=0, max_delay=d - 1)
+    df = progressive_val(items, m, "mae", step=100, delay=d)
+    hand = OnlineLSTM(2, 1, n_blocks=2, seed=0, max_delay=d - 1)
+    errors, owed = [], []
+    for i, (x, y) in enumerate(items):
+        while owed and owed[0][0] + d <= i:
+            j, yj, p = owed.pop(0)
+            errors.append(abs(yj - p))
+            hand.learn_delayed(yj, hand.n_steps_ - 1 - j)
+        p = float(hand.predict_one(x)[0])
+        if y is not None:
+            owed.append((i, y, p))
+    assert owed and owed[0][0] > len(items) - 1 - d  # labels pending at the end
+    for j, yj, p in owed:
+        errors.append(abs(yj - p))
+        hand.learn_delayed(yj, hand.n_steps_ - 1 - j)
+    assert df["mae"].iloc[-1] == pytest.approx(np.mean(errors), rel=1e-12)
+    assert m.n_updates_ == hand.n_updates_ == len(errors)
+    w, h = m.get_weights(), hand.get_weights()
+    for k in w:
+        np.testing.assert_array_equal(w[k], h[k])
+
+
+def test_the_none_warning_waits_for_a_label_with_a_delay():
+    """With a delay no label is answered before observation `delay`: the rows
+    before then are no grounds for the warning; the first row after is."""
+    stream = [(1.0, 1.0)] * 10
+    rows = iter_progressive_val(stream, _Silent(), step=2, delay=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert next(rows)["step"] == 2
+    with pytest.warns(RuntimeWarning, match="for all 1 observations with a target so far"):
+        assert next(rows)["step"] == 4
