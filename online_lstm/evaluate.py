@@ -120,7 +120,8 @@ class Accuracy:
     def update(self, y_true, y_pred):
         """Add one observation: a label and the prediction made for it (see
         the class docstring for vector targets; a vector target needs a
-        prediction of its shape, or ValueError, and nothing is counted)."""
+        prediction of its shape, and a single label a single prediction, or
+        ValueError, and nothing is counted)."""
         if isinstance(y_true, np.ndarray) and y_true.size > 1:
             if np.shape(y_pred) != y_true.shape:  # an argmax over other units is no class
                 raise _shape_mismatch(self, y_true, y_pred)
@@ -130,6 +131,10 @@ class Accuracy:
             ok = (float(np.ravel(y_true)[0]) > 0.5) == (float(np.ravel(y_pred)[0]) > 0.5)
         else:
             ok = y_true == y_pred
+            if isinstance(ok, np.ndarray) and ok.size != 1:  # a label against several units
+                raise ValueError(f"Accuracy: the prediction has shape {np.shape(y_pred)}, the target "
+                                 f"{y_true!r:.40} shape {np.shape(y_true)}; a label needs one "
+                                 f"prediction, a vector target a prediction of its shape")
         self.correct += bool(ok)
         self.n += 1
 

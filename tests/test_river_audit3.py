@@ -18,7 +18,7 @@ from river import compose, datasets, evaluate, linear_model, metrics, preprocess
 
 from online_lstm import OnlineLSTM  # noqa: E402
 from online_lstm.errors import InputError  # noqa: E402
-from online_lstm.evaluate import iter_progressive_val, progressive_val  # noqa: E402
+from online_lstm.evaluate import Accuracy, iter_progressive_val, progressive_val  # noqa: E402
 from online_lstm.river import LSTMClassifier, LSTMRegressor  # noqa: E402
 
 
@@ -535,3 +535,15 @@ def test_the_none_warning_waits_for_a_label_with_a_delay():
         assert next(rows)["step"] == 2
     with pytest.warns(RuntimeWarning, match="for all 1 observations with a target so far"):
         assert next(rows)["step"] == 4
+
+
+@pytest.mark.parametrize("y_true, y_pred", [(1.0, np.array([0.2, 0.8])), ("a", np.array(["a", "b"])),
+                                            (np.array([1.0]), np.array([0.3, 0.7]))])
+def test_accuracy_refuses_a_prediction_of_several_units_for_one_label_and_counts_nothing(y_true, y_pred):
+    """It failed with NumPy's 'truth value of an array ... is ambiguous'."""
+    acc = Accuracy()
+    with pytest.raises(ValueError, match=r"Accuracy: the prediction has shape \(2,\)"):
+        acc.update(y_true, y_pred)
+    assert (acc.correct, acc.n) == (0, 0)
+    acc.update(y_true, y_pred[:1])  # one prediction: counted (equal, or by the 0.5 threshold)
+    assert acc.n == 1
