@@ -64,8 +64,16 @@ class MAE:
         self.n = 0
 
     def _pairs(self, y_true, y_pred):
-        t = np.atleast_1d(np.asarray(y_true, dtype=float))
-        p = np.atleast_1d(np.asarray(y_pred, dtype=float))
+        try:
+            t = np.atleast_1d(np.asarray(y_true, dtype=float))
+        except (TypeError, ValueError):
+            raise ValueError(f"{type(self).__name__}.update needs a number or an array of numbers as "
+                             f"y_true; got {y_true!r:.60}") from None
+        try:
+            p = np.atleast_1d(np.asarray(y_pred, dtype=float))
+        except (TypeError, ValueError):  # a label, a dict of probabilities: no number to subtract
+            raise ValueError(f"{type(self).__name__}.update needs a number or an array of numbers as "
+                             f"y_pred; got {y_pred!r:.60}") from None
         if t.shape != p.shape:  # p[has] of another shape would broadcast into a wrong score
             raise _shape_mismatch(self, y_true, y_pred)
         has = ~np.isnan(t)

@@ -18,7 +18,7 @@ from river import compose, datasets, evaluate, linear_model, metrics, preprocess
 
 from online_lstm import OnlineLSTM  # noqa: E402
 from online_lstm.errors import InputError  # noqa: E402
-from online_lstm.evaluate import Accuracy, iter_progressive_val, progressive_val  # noqa: E402
+from online_lstm.evaluate import MAE, RMSE, Accuracy, iter_progressive_val, progressive_val  # noqa: E402
 from online_lstm.river import LSTMClassifier, LSTMRegressor  # noqa: E402
 
 
@@ -547,3 +547,15 @@ def test_accuracy_refuses_a_prediction_of_several_units_for_one_label_and_counts
     assert (acc.correct, acc.n) == (0, 0)
     acc.update(y_true, y_pred[:1])  # one prediction: counted (equal, or by the 0.5 threshold)
     assert acc.n == 1
+
+
+@pytest.mark.parametrize("metric", [MAE, RMSE])
+@pytest.mark.parametrize("y_true, y_pred, which", [(1.0, "x", "y_pred"), (1.0, {"a": 0.5}, "y_pred"),
+                                                   ("cat", 1.0, "y_true")])
+def test_mae_and_rmse_name_what_is_no_number_and_count_nothing(metric, y_true, y_pred, which):
+    """A label or a dict of probabilities failed with NumPy's 'could not
+    convert string to float' or float()'s TypeError, naming neither."""
+    m = metric()
+    with pytest.raises(ValueError, match=f"{metric.__name__}.update needs a number .* as {which}"):
+        m.update(y_true, y_pred)
+    assert m.n == 0
