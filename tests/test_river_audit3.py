@@ -559,3 +559,21 @@ def test_mae_and_rmse_name_what_is_no_number_and_count_nothing(metric, y_true, y
     with pytest.raises(ValueError, match=f"{metric.__name__}.update needs a number .* as {which}"):
         m.update(y_true, y_pred)
     assert m.n == 0
+
+
+def test_an_adapter_inside_a_wrapper_is_not_told_of_missing_labels_as_documented():
+    """docs/river.md: with max_delay > 0 the unlabelled predictions wait, and
+    the labels after them are taken for theirs and skipped as late."""
+    rng = np.random.default_rng(0)
+    data = [({"a": float(rng.normal())}, float(rng.normal()) if i % 3 else None) for i in range(30)]
+    wrapped = preprocessing.TargetStandardScaler(regressor=LSTMRegressor(seed=0, max_delay=3))
+    with pytest.warns(RuntimeWarning, match="later than max_delay"):
+        progressive_val(data, wrapped, "mae", step=100)
+    assert wrapped.regressor.n_late_labels_ > 0
+    with pytest.raises(TypeError):  # the wrapper itself cannot take "no label"
+        wrapped.learn_one({"a": 1.0}, None)
+    alone = LSTMRegressor(seed=0, max_delay=3)  # alone: told, every label learned
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        progressive_val(data, alone, "mae", step=100)
+    assert alone.n_late_labels_ == 0 and alone.learner_.n_updates_ == 20
