@@ -281,51 +281,61 @@ def test_views_follow_the_learner_and_copies_do_not_alias():
 # ----------------------------------------------------------------------
 # set_weights: refusals and conversions
 # ----------------------------------------------------------------------
+#: case -> (bad weights, what the refusal must say: the parameter and the reason)
+_SHAPE_W_IN = r"W_in must (have|be 2-D with) shape \(2, 8\)"
+_DTYPE = r"b_in must hold real numbers that convert to float64 without loss"
 BAD = {
     # names this architecture does not have
-    "W_out without output gates": {"W_out": np.zeros((2, 8))},
-    "b_c with bias 'ga'": {"b_c": np.zeros(4)},
-    "b_k with bias 'ga'": {"b_k": np.zeros(1)},
-    "W_phi without forget gate": {"W_phi": np.zeros((2, 8))},
-    "P_in without peepholes": {"P_in": np.zeros((2, 2))},
-    "typo": {"w_in": np.zeros((2, 8))},
-    "non-string name": {1: np.zeros(2)},
+    "W_out without output gates": ({"W_out": np.zeros((2, 8))}, "unknown parameter 'W_out'"),
+    "b_c with bias 'ga'": ({"b_c": np.zeros(4)}, "unknown parameter 'b_c'"),
+    "b_k with bias 'ga'": ({"b_k": np.zeros(1)}, "unknown parameter 'b_k'"),
+    "W_phi without forget gate": ({"W_phi": np.zeros((2, 8))}, "unknown parameter 'W_phi'"),
+    "P_in without peepholes": ({"P_in": np.zeros((2, 2))}, "unknown parameter 'P_in'"),
+    "typo": ({"w_in": np.zeros((2, 8))}, "unknown parameter 'w_in'"),
+    "non-string name": ({1: np.zeros(2)}, "unknown parameter 1;"),
     # wrong shape, dtype, values
-    "transposed": {"W_in": np.zeros((8, 2))},
-    "flat": {"W_in": np.zeros(16)},
-    "0-d for (2,)": {"b_in": np.float64(1.0)},
-    "number for (2,)": {"b_in": 1.0},
-    "broadcastable row": {"W_in": np.zeros((1, 8))},
-    "NaN": {"b_in": [0.0, np.nan]},
-    "inf": {"b_in": [np.inf, 0.0]},
-    "beyond 1e150": {"b_in": [1.0000001e150, 0.0]},
-    "complex": {"b_in": np.zeros(2, complex)},
-    "string": {"b_in": ["1", "2"]},
-    "None": {"b_in": None},
-    "ragged": {"W_k": [[1.0, 2.0, 3.0, 4.0], [1.0]]},
-    "int beyond 2**53": {"b_in": np.array([2**60, 0])},
-    "long double": {"b_in": np.ones(2, dtype=np.longdouble)},
-    "masked entry": {"b_in": np.ma.masked_array([1.0, 2.0], mask=[False, True])},
+    "transposed": ({"W_in": np.zeros((8, 2))}, _SHAPE_W_IN + r".*\(8, 2\)"),
+    "flat": ({"W_in": np.zeros(16)}, _SHAPE_W_IN + r".*\(16,\)"),
+    "0-d for (2,)": ({"b_in": np.float64(1.0)}, r"b_in must be 1-D with shape \(2,\); got shape \(\)"),
+    "number for (2,)": ({"b_in": 1.0}, r"b_in must be 1-D with shape \(2,\); got shape \(\)"),
+    "broadcastable row": ({"W_in": np.zeros((1, 8))}, _SHAPE_W_IN + r".*\(1, 8\)"),
+    "NaN": ({"b_in": [0.0, np.nan]}, "b_in must be finite"),
+    "inf": ({"b_in": [np.inf, 0.0]}, "b_in must be finite"),
+    "beyond 1e150": ({"b_in": [1.0000001e150, 0.0]}, r"b_in has entries beyond 1e\+150"),
+    "complex": ({"b_in": np.zeros(2, complex)}, _DTYPE + ".*complex128"),
+    "string": ({"b_in": ["1", "2"]}, _DTYPE + ".*<U1"),
+    "None": ({"b_in": None}, "b_in must be an array of real numbers.*NoneType"),
+    "ragged": ({"W_k": [[1.0, 2.0, 3.0, 4.0], [1.0]]}, r"W_k must be an array of shape \(1, 4\)"),
+    "int beyond 2**53": ({"b_in": np.array([2**60, 0])}, r"b_in holds integers beyond 2\*\*53"),
+    "long double": ({"b_in": np.ones(2, dtype=np.longdouble)}, _DTYPE),
+    # a masked entry reads as NaN (not finite), never as the number under the mask
+    "masked entry": ({"b_in": np.ma.masked_array([1.0, 2.0], mask=[False, True])}, "b_in must be finite"),
     # one good, one bad: nothing written
-    "good then bad": {"W_in": np.ones((2, 8)), "W_c": np.ones((3, 8))},
-    "bad then good": {"W_c": np.ones((3, 8)), "W_in": np.ones((2, 8))},
+    "good then bad": ({"W_in": np.ones((2, 8)), "W_c": np.ones((3, 8))},
+                      r"W_c must have shape \(4, 8\); got \(3, 8\)"),
+    "bad then good": ({"W_c": np.ones((3, 8)), "W_in": np.ones((2, 8))},
+                      r"W_c must have shape \(4, 8\); got \(3, 8\)"),
 }
 
 
 @pytest.mark.parametrize("case", list(BAD))
 def test_refused_set_weights_changes_nothing(case):
+    """Each bad value is refused for its own reason (the message names the
+    parameter and what is wrong with it, not whatever check came first),
+    and the learner is left bit for bit as it was."""
+    bad, says = BAD[case]
     m = OnlineLSTM(2, 1, 2, 2, bias="gates", output_gates=False, seed=0)
     for i in range(3):
         m.predict_one([0.3, i])  # mid-sequence, a step pending
     before = m.state_arrays()
-    with pytest.raises(InputError):
-        m.set_weights(BAD[case])
+    with pytest.raises(InputError, match=says):
+        m.set_weights(bad)
     assert same_state(before, m.state_arrays())
     m2 = copy.deepcopy(m)  # keywords as well as a dict
-    name = next(iter(BAD[case]))
+    name = next(iter(bad))
     if isinstance(name, str):
-        with pytest.raises(InputError):
-            m2.set_weights(**BAD[case])
+        with pytest.raises(InputError, match=says):
+            m2.set_weights(**bad)
         assert same_state(before, m2.state_arrays())
 
 
