@@ -142,7 +142,7 @@ def _git_files():
 NOT_IN_SDIST = {".ci/run", ".gitignore"}
 
 
-def test_the_sdist_carries_every_committed_file_the_tests_and_reports_use():
+def test_the_sdist_carries_every_committed_file_the_tests_and_reports_use(monkeypatch):
     """The sdist ships the tests, and the tests check the published tables
     against the committed records and benchmark results: each tracked file is
     in the sdist (by MANIFEST.in, read with setuptools' own template rules, or
@@ -150,8 +150,12 @@ def test_the_sdist_carries_every_committed_file_the_tests_and_reports_use():
     and results were left out and 24 tests failed in an unpacked sdist."""
     egg_info = pytest.importorskip("setuptools.command.egg_info")
     tracked = _git_files()
+    # setuptools' include / recursive-include glob the tree under the current
+    # directory (they do not read ``allfiles``), as sdist does from the project
+    # root: from any other directory every line matched nothing
+    monkeypatch.chdir(ROOT)
     fl = egg_info.FileList()
-    fl.allfiles = list(tracked)  # the template selects among these, as sdist does among all files
+    fl.allfiles = list(tracked)
     for line in (ROOT / "MANIFEST.in").read_text().splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
             fl.process_template_line(line)
