@@ -62,6 +62,27 @@ def _refused(script, *args, says):
     return res
 
 
+def _script_module(script, name):
+    """Import ``script`` (a path under the checkout) as module ``name``, for
+    its functions.  Its top level runs (the benchmarks set
+    ``OPENBLAS_NUM_THREADS`` there, and ab_step.py puts its directory on
+    sys.path): os.environ and sys.path are restored after, as in
+    :func:`_run`, so the tests after this one (and their subprocesses) see
+    the environment they were started with."""
+    import importlib.util
+
+    environ, path = dict(os.environ), sys.path[:]
+    try:
+        spec = importlib.util.spec_from_file_location(name, ROOT / script)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+        sys.path[:] = path
+    return mod
+
+
 # --- report.py ----------------------------------------------------------------------------------
 
 def _results_copy(tmp_path):
@@ -171,13 +192,9 @@ def test_bad_counts_and_names_are_refused(tmp_path, script, args, says):
 def test_ab_step_takes_a_given_reps_with_quick(tmp_path):
     """--quick means 3 repetitions unless --reps says otherwise; it used to
     override a --reps given (the run itself is not started here)."""
-    import importlib.util
-
     _needs_git_checkout()
 
-    spec = importlib.util.spec_from_file_location("ab_step_audit", ROOT / "benchmarks" / "ab_step.py")
-    ab = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ab)
+    ab = _script_module("benchmarks/ab_step.py", "ab_step_audit")
     out = ["--base", "HEAD", "--out", str(tmp_path / "ab.csv")]
     for argv, reps in ((["--quick"], 3), (["--quick", "--reps", "5"], 5), ([], 9), (["--reps", "2"], 2)):
         assert ab.parse_args([*out, *argv]).reps == reps, argv
@@ -270,12 +287,9 @@ def test_rtrl_time_convention_checks_every_rate_before_the_first_trial(tmp_path,
 def test_run_all_stops_with_a_message_when_a_benchmark_fails(tmp_path, monkeypatch):
     """A failing benchmark ends run_all.py with its name and where the CSVs so
     far are (it was a CalledProcessError traceback); none runs after it."""
-    import importlib.util
     import types
 
-    spec = importlib.util.spec_from_file_location("run_all_audit", ROOT / "benchmarks" / "run_all.py")
-    run_all = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(run_all)
+    run_all = _script_module("benchmarks/run_all.py", "run_all_audit")
     calls = []
 
     def fake_run(cmd, **kwargs):
@@ -344,14 +358,10 @@ def test_a_documented_command_names_existing_flags_and_files(page, script, args)
 def test_the_documented_ab_step_comparisons_parse(tmp_path):
     """Every documented ``ab_step.py`` command is accepted as written (sizes,
     flags, and its --base a revision of this clone), its --out sent to tmp_path."""
-    import importlib.util
-
     shallow = subprocess_out(["git", "-C", str(ROOT), "rev-parse", "--is-shallow-repository"])
     if shallow != "false":
         pytest.skip("a shallow or absent git history lacks the documented --base revisions")
-    spec = importlib.util.spec_from_file_location("ab_step_docs", ROOT / "benchmarks" / "ab_step.py")
-    ab = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ab)
+    ab = _script_module("benchmarks/ab_step.py", "ab_step_docs")
     commands = [a for _, s, a in DOCUMENTED if s == "benchmarks/ab_step.py" and a]
     assert commands
     for args in commands:
