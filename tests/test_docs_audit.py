@@ -12,6 +12,7 @@ page prints it (half a unit of its last digit).
 from __future__ import annotations
 
 import importlib.util
+import os
 import pathlib
 import re
 
@@ -26,9 +27,18 @@ RECORDS = ROOT / "reproduction" / "records"
 
 
 def _module(path):
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    """Import a script as a module.  Its top level runs (bench_river_streams.py
+    sets OPENBLAS_NUM_THREADS, and River's import of scikit-learn two KMP_*
+    variables): os.environ is restored after, so the tests after this one
+    (and their subprocesses) see the environment they were started with."""
+    environ = dict(os.environ)
+    try:
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
     return mod
 
 
