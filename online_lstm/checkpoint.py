@@ -284,8 +284,11 @@ def _tagged_float(obj: dict):
     """json ``object_hook``: a ``{"__float__": "inf"}`` object is the float.
     (Files written before the tag hold bare ``Infinity``/``NaN``, which
     ``json.loads`` reads as they are.)"""
-    if len(obj) == 1 and obj.get(_FLOAT_TAG) in _NON_FINITE:
-        return _NON_FINITE[obj[_FLOAT_TAG]]
+    tag = obj.get(_FLOAT_TAG) if len(obj) == 1 else None
+    # (only a string can be a tag: ``in`` would hash a list or an object, and
+    # raise TypeError for a checkpoint whose one array is named "__float__")
+    if isinstance(tag, str) and tag in _NON_FINITE:
+        return _NON_FINITE[tag]
     return obj
 
 

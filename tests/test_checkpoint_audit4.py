@@ -1,0 +1,94 @@
+"""Checkpoints, audited as an adversarial user (fourth round).
+
+- The JSON tag of a non-finite float (``{"__float__": "inf"}``): a value
+  that is not a string under the tag key (an array named ``__float__``, a
+  crafted file) raised TypeError from the decoder; a dict of the tag's very
+  form in a caller's metadata read back as a float.
+- The size check before inflating looked up ``<name>.npy`` only, while
+  NumPy opens a member named ``<name>`` itself when there is one.
+- A member whose index entry claims a large shape, consistent with its zip
+  entry, was inflated before the configuration's sizes refused it.
+- Files written by the code before the strict-JSON change (bare
+  ``Infinity``), pickles of task generators that still hold their block,
+  and Generator seeds through checkpoints.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import online_lstm.checkpoint as ck
+
+
+def _npy(arr):
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    return buf.getvalue()
+
+
+def _meta_text(path):
+    with zipfile.ZipFile(path) as z:
+        return np.load(io.BytesIO(z.read("__meta__.npy"))).tobytes().decode()
+
+
+def _rewrite(src, dst, members):
+    """``src`` with its members replaced or added: ``members`` is a list of
+    (zip name, bytes), written after the members of ``src`` they do not
+    name."""
+    names = {n for n, _ in members}
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            if info.filename not in names:
+                zout.writestr(info.filename, zin.read(info.filename))
+        for n, data in members:
+            zout.writestr(n, data)
+    return dst
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """The members the reader inflated."""
+    seen = []
+    getitem = np.lib.npyio.NpzFile.__getitem__
+
+    def spy(self, key):
+        seen.append(key)
+        return getitem(self, key)
+
+    monkeypatch.setattr(np.lib.npyio.NpzFile, "__getitem__", spy)
+    return seen
+
+
+# ---------------------------------------------------------------------------
+# the "__float__" tag
+# ---------------------------------------------------------------------------
+def test_an_array_named_like_the_tag_reads_back(tmp_path):
+    """The index of a checkpoint of one array named "__float__" is the
+    object {"__float__": {...}}: the decoder hashed its value and raised
+    TypeError (unhashable type: 'dict'), so the file written could not be read."""
+    arr = np.arange(3.0)
+    path = ck.write_checkpoint(tmp_path / "x.npz", {"__float__": arr}, {"kind": "X"}, fsync=False)
+    arrays, meta = ck.read_checkpoint(path)
+    np.testing.assert_array_equal(arrays["__float__"], arr)
+    assert meta["arrays"]["__float__"]["shape"] == [3]
+
+
+@pytest.mark.parametrize("tag", [[], ["inf"], {"a": 1}, 1, None, True])
+def test_a_tag_that_is_no_string_stays_the_object_it_is(tag, tmp_path):
+    path = ck.write_checkpoint(tmp_path / "x.npz", {"a": np.zeros(1)},
+                               {"kind": "X", "v": {"__float__": tag}}, fsync=False)
+    assert ck.read_checkpoint(path)[1]["v"] == {"__float__": tag}
+
+
+def test_a_crafted_tag_is_a_checkpoint_error_or_an_object_never_a_type_error(tmp_path):
+    path = ck.write_checkpoint(tmp_path / "x.npz", {"a": np.zeros(1)}, {"kind": "X"}, fsync=False)
+    meta = json.loads(_meta_text(path))
+    meta["config"] = {"__float__": [1, 2]}
+    bad = _rewrite(path, tmp_path / "bad.npz",
+                   [("__meta__.npy", _npy(np.frombuffer(json.dumps(meta).encode(), np.uint8)))])
+    assert ck.read_checkpoint(bad)[1]["config"] == {"__float__": [1, 2]}
