@@ -184,6 +184,9 @@ def write_checkpoint(path, arrays: dict, meta: dict, *, compress: bool = False,
     meta : dict
         JSON-serialisable; should contain ``kind`` and ``config``.  The keys
         ``format``, ``format_version`` and ``arrays`` are filled in here.
+        Non-finite floats are allowed (they are written as ``{"__float__":
+        "inf"}``); a dict of that very form is refused (ValueError), as it
+        would read back as the float.
     compress : bool
         Deflate the members (smaller, slower).
     fsync : bool
@@ -274,6 +277,10 @@ def _strict_json(value):
     if isinstance(value, float) and not math.isfinite(value):
         return {_FLOAT_TAG: "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
     if isinstance(value, dict):
+        if _tagged_float(value) is not value:  # {"__float__": "inf"} of the caller's own
+            raise ValueError(f"meta holds the dict {value!r}, which a checkpoint's metadata "
+                             f"reads back as the float {_tagged_float(value)!r} (the form of a "
+                             f"non-finite float in the file); store it under another key")
         return {k: _strict_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_strict_json(v) for v in value]

@@ -92,3 +92,17 @@ def test_a_crafted_tag_is_a_checkpoint_error_or_an_object_never_a_type_error(tmp
     bad = _rewrite(path, tmp_path / "bad.npz",
                    [("__meta__.npy", _npy(np.frombuffer(json.dumps(meta).encode(), np.uint8)))])
     assert ck.read_checkpoint(bad)[1]["config"] == {"__float__": [1, 2]}
+
+
+@pytest.mark.parametrize("tag", ["inf", "-inf", "nan"])
+def test_a_dict_of_the_tags_form_is_refused_at_write_not_read_back_as_a_float(tag, tmp_path):
+    """It would come back as the float: what was written is not what is read."""
+    target = tmp_path / "x.npz"
+    with pytest.raises(ValueError, match=r"reads back as the float .*another key"):
+        ck.write_checkpoint(target, {"a": np.zeros(1)}, {"kind": "X", "v": [{"__float__": tag}]},
+                            fsync=False)
+    assert list(tmp_path.iterdir()) == []  # no file, no temporary left
+    # the tag's form with a second key, or another string, is the caller's dict
+    for v in ({"__float__": tag, "x": 1}, {"__float__": tag.upper()}):
+        path = ck.write_checkpoint(target, {"a": np.zeros(1)}, {"kind": "X", "v": v}, fsync=False)
+        assert ck.read_checkpoint(path)[1]["v"] == v
