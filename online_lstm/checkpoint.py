@@ -355,15 +355,19 @@ _META_MAX = 256 * 2**20
 
 
 def _declared_size(npz, key) -> int | None:
-    """The uncompressed size the zip directory declares for member ``key``
-    (None if the member has another name in the archive).  zipfile never
-    inflates a member beyond it, so checking it first keeps a corrupted or
-    crafted archive (a few kilobytes that inflate to gigabytes) from being
-    inflated before it is refused."""
+    """The largest uncompressed size the zip directory declares for a
+    member that ``npz[key]`` may open: one named ``key`` (NumPy opens it
+    itself when there is one) or ``key.npy``, every entry of either name
+    (a crafted archive can repeat a name).  zipfile never inflates a member
+    beyond it, so checking it first keeps a corrupted or crafted archive (a
+    few kilobytes that inflate to gigabytes) from being inflated before it
+    is refused.  None if the archive has no such entry."""
     try:
-        return npz.zip.getinfo(key + ".npy").file_size
-    except (AttributeError, KeyError):
+        infos = npz.zip.infolist()
+    except AttributeError:
         return None
+    sizes = [i.file_size for i in infos if i.filename in (key, key + ".npy")]
+    return max(sizes, default=None)
 
 
 def _member(npz, key, name, max_bytes=None):

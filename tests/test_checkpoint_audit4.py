@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 import online_lstm.checkpoint as ck
+from online_lstm import CheckpointError, OnlineLSTM
 
 
 def _npy(arr):
@@ -106,3 +107,61 @@ def test_a_dict_of_the_tags_form_is_refused_at_write_not_read_back_as_a_float(ta
     for v in ({"__float__": tag, "x": 1}, {"__float__": tag.upper()}):
         path = ck.write_checkpoint(target, {"a": np.zeros(1)}, {"kind": "X", "v": v}, fsync=False)
         assert ck.read_checkpoint(path)[1]["v"] == v
+
+
+# ---------------------------------------------------------------------------
+# the size declared in the zip directory, for the member NumPy opens
+# ---------------------------------------------------------------------------
+_BIG = np.zeros(1_000_000)  # 8 MB inflated, a few kilobytes deflated
+
+
+def _saved(tmp_path):
+    model = OnlineLSTM(2, 1, 2, 1, seed=1)
+    model.learn_one(np.array([0.5, -1.0]), np.array([1.0]))
+    return model, model.save(tmp_path / "m.npz", fsync=False)
+
+
+@pytest.mark.parametrize("members", [
+    # the member under its bare name (np.load names it "theta" as well)
+    lambda small: [("theta", _npy(_BIG))],
+    # both names: NumPy opens "theta", the check looked at "theta.npy"
+    lambda small: [("theta.npy", small), ("theta", _npy(_BIG))],
+    # a name repeated in the zip directory (zipfile opens the last)
+    lambda small: [("theta.npy", _npy(_BIG)), ("theta.npy", small)],
+    lambda small: [("theta.npy", small), ("theta.npy", _npy(_BIG))],
+], ids=["bare-name", "both-names", "repeated-big-first", "repeated-big-last"])
+@pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")  # (zipfile's, writing the bomb)
+def test_a_large_member_under_any_name_numpy_opens_is_refused_uninflated(members, tmp_path, reads):
+    model, path = _saved(tmp_path)
+    with zipfile.ZipFile(path) as z:
+        small = z.read("theta.npy")
+        kept = [(i.filename, z.read(i.filename)) for i in z.infolist() if i.filename != "theta.npy"]
+    bomb = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zout:
+        for n, data in kept + members(small):
+            zout.writestr(n, data)
+    assert bomb.stat().st_size < 100_000
+    with pytest.raises(CheckpointError, match=r"member 'theta' inflates to 8,000,128 bytes"):
+        OnlineLSTM.load(bomb)
+    assert "theta" not in reads
+    before = model.state_arrays()
+    with pytest.raises(CheckpointError, match="inflates to"):
+        model.restore(bomb)
+    assert all(np.array_equal(v, model.state_arrays()[k]) for k, v in before.items())
+
+
+def test_metadata_under_its_bare_name_is_bounded_too(tmp_path, reads, monkeypatch):
+    _, path = _saved(tmp_path)
+    with zipfile.ZipFile(path) as z:
+        blob = z.read("__meta__.npy")
+        kept = [(i.filename, z.read(i.filename)) for i in z.infolist() if i.filename != "__meta__.npy"]
+    bare = tmp_path / "bare.npz"
+    with zipfile.ZipFile(bare, "w") as zout:
+        for n, data in [("__meta__", blob)] + kept:
+            zout.writestr(n, data)
+    assert OnlineLSTM.load(bare).n_steps_ == 1  # (read as it is: NumPy takes the bare name)
+    reads.clear()
+    monkeypatch.setattr(ck, "_META_MAX", 100)
+    with pytest.raises(CheckpointError, match=r"member '__meta__' inflates to [\d,]+ bytes; 100 at most"):
+        OnlineLSTM.load(bare)
+    assert reads == []
