@@ -62,7 +62,9 @@ missing file, ``FileNotFoundError``, and one that cannot be opened, e.g.
 for a writer, or a device), not a zip or truncated, no metadata,
 another format or format version, another kind, a missing or extra array,
 wrong dtype or shape (a member whose zip entry declares more bytes than
-its index entry allows is refused before it is inflated), a checksum
+its index entry allows is refused before it is inflated, and so is, when a
+learner, bank or competitor is loaded, an index entry larger than the
+stored configuration implies), a checksum
 mismatch, a memory layout that cannot be mapped, a configuration that does
 not match the learner restored into.
 """
@@ -323,6 +325,16 @@ def read_checkpoint(path, kind: str | None = None) -> tuple[dict, dict]:
     CheckpointError
         Anything else that makes the file unusable; the message says what.
     """
+    return _read_checkpoint(path, kind)
+
+
+def _read_checkpoint(path, kind=None, before_inflating=None):
+    """:func:`read_checkpoint`; ``before_inflating(meta, index)``, if given,
+    is called with the metadata and, for every array, its ``(shape, dtype)``
+    from the index (checked to be sizes and a dtype), before any array is
+    inflated: a loader that knows the sizes its configuration implies
+    refuses a file whose index claims more (a member's zip entry may declare
+    gigabytes consistent with such a claim) without inflating it."""
     name = os.fspath(path)
     if os.path.isdir(name):
         raise CheckpointError(f"{name} is a directory, not a checkpoint file")
@@ -341,7 +353,7 @@ def read_checkpoint(path, kind: str | None = None) -> tuple[dict, dict]:
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise CheckpointError(f"{name} holds a single .npy array, not a checkpoint archive")
     try:
-        return _read_members(npz, name, kind)
+        return _read_members(npz, name, kind, before_inflating)
     finally:
         npz.close()
 
@@ -386,7 +398,7 @@ def _member(npz, key, name, max_bytes=None):
     return arr
 
 
-def _read_members(npz, name, kind):
+def _read_members(npz, name, kind, before_inflating=None):
     files = set(npz.files)
     if META_NAME not in files:
         raise CheckpointError(f"{name} has no {META_NAME!r} entry: not an online_lstm checkpoint")
@@ -414,7 +426,7 @@ def _read_members(npz, name, kind):
     extra = files - set(index) - {META_NAME}
     if extra:
         raise CheckpointError(f"{name}: arrays {sorted(extra)} are not in the metadata index")
-    arrays = {}
+    entries = {}
     for key, info in index.items():
         if key not in files:
             raise CheckpointError(f"{name}: array {key!r} is missing (truncated file?)")
@@ -424,6 +436,11 @@ def _read_members(npz, name, kind):
                 raise ValueError(f"shape {list(shape)} is not a list of sizes")
         except (KeyError, TypeError, ValueError, OverflowError) as exc:  # (np.dtype raises all)
             raise CheckpointError(f"{name}: index entry of {key!r} is malformed ({exc})") from None
+        entries[key] = shape, dtype, digest
+    if before_inflating is not None:
+        before_inflating(meta, {k: (shape, dtype) for k, (shape, dtype, _) in entries.items()})
+    arrays = {}
+    for key, (shape, dtype, digest) in entries.items():
         arr = _member(npz, key, name, math.prod(shape) * dtype.itemsize + _NPY_HEADER_MAX)
         if arr.dtype != dtype or arr.shape != shape:
             raise CheckpointError(f"{name}: array {key!r} is {arr.dtype} {arr.shape}; the index says "
@@ -577,12 +594,17 @@ def _build(cls, config, name):
                               f"{type(exc).__name__}: {exc}") from None
 
 
-def _check_sizes(config, arrays, name, rows=False):
+def _check_sizes(config, index, name, rows=False):
     """Refuse a configuration whose weight and trace counts disagree with the
-    stored ``theta`` and ``T`` *before* building it: building allocates and
-    initialises the learner, so an edited configuration (``n_blocks`` in the
-    millions) would otherwise exhaust the memory instead of being refused.
-    ``rows``: the arrays hold one row per learner (a bank)."""
+    ``theta`` and ``T`` of the array ``index`` (name -> (shape, dtype)),
+    *before* building it: building allocates and initialises the learner,
+    so an edited configuration (``n_blocks`` in the millions) would
+    otherwise exhaust the memory instead of being refused.  Called before
+    the arrays are inflated (:func:`_read_checkpoint`), it also refuses an
+    array larger than the learner's whole memory (``Layout.mem_size``
+    float64 numbers, which every array of a learner's state fits in), so an
+    edited index cannot make the loader inflate gigabytes.  ``rows``: the
+    arrays hold one row per learner (a bank)."""
     if not isinstance(config, dict):
         raise CheckpointError(f"{name}: metadata has no configuration")
     try:
@@ -591,11 +613,16 @@ def _check_sizes(config, arrays, name, rows=False):
         raise CheckpointError(f"{name}: its configuration does not build a learner: "
                               f"{type(exc).__name__}: {exc}") from None
     for key, size in (("theta", lay.n_params), ("T", lay.n_traces)):
-        a = arrays.get(key)
-        if a is not None and (a.shape[-1:] if rows else a.shape) != (size,):
+        shape = index[key][0] if key in index else None
+        if shape is not None and (shape[-1:] if rows else shape) != (size,):
             raise CheckpointError(f"{name}: its configuration has {size} "
                                   f"{'weights' if key == 'theta' else 'traces'} per learner, but "
-                                  f"the stored {key!r} has shape {a.shape}")
+                                  f"the stored {key!r} has shape {shape}")
+    for key, (shape, dtype) in index.items():
+        if math.prod(shape[1:] if rows and shape else shape) * dtype.itemsize > 8 * lay.mem_size:
+            raise CheckpointError(f"{name}: the stored {key!r} ({dtype} {shape}) is larger than the "
+                                  f"whole state of a learner of its configuration "
+                                  f"({8 * lay.mem_size:,} bytes{' per learner' if rows else ''})")
 
 
 def _check_names(arrays, kind, name, slots=False):
@@ -637,8 +664,8 @@ def load_learner(path, cls=None):
     if cls is None:
         from .learner import OnlineLSTM as cls
     name = os.fspath(path)
-    arrays, meta = read_checkpoint(path, kind=KIND_LEARNER)
-    _check_sizes(meta.get("config"), arrays, name)
+    arrays, meta = _read_checkpoint(path, KIND_LEARNER,
+                                    lambda meta, index: _check_sizes(meta.get("config"), index, name))
     learner = _build(cls, meta.get("config"), name)
     arrays = _state_from(learner, arrays, meta, name)
     try:
@@ -717,16 +744,22 @@ def load_bank(path, cls=None):
     if cls is None:
         from .bank import LearnerBank as cls
     name = os.fspath(path)
-    arrays, meta = read_checkpoint(path, kind=KIND_BANK)
-    config = meta.get("config")
-    seeds = meta.get("seeds")
-    if not isinstance(config, dict) or not isinstance(seeds, list):
-        raise CheckpointError(f"{name}: metadata has no bank configuration or seeds")
-    config = dict(config, seed=[0 if s is None else s for s in seeds])
-    _check_sizes(config, arrays, name, rows=True)
-    if any(np.ndim(a) != 2 or a.shape[0] != len(seeds) for a in arrays.values()):
-        raise CheckpointError(f"{name}: every array must have one row per learner "
-                              f"({len(seeds)} seeds); shapes {[a.shape for a in arrays.values()]}")
+    built = []
+
+    def check(meta, index):  # before any array is inflated
+        config, seeds = meta.get("config"), meta.get("seeds")
+        if not isinstance(config, dict) or not isinstance(seeds, list):
+            raise CheckpointError(f"{name}: metadata has no bank configuration or seeds")
+        if any(len(shape) != 2 or shape[0] != len(seeds) for shape, _ in index.values()):
+            raise CheckpointError(f"{name}: every array must have one row per learner "
+                                  f"({len(seeds)} seeds); shapes "
+                                  f"{[shape for shape, _ in index.values()]}")
+        config = dict(config, seed=[0 if s is None else s for s in seeds])
+        _check_sizes(config, index, name, rows=True)
+        built.append((config, seeds))
+
+    arrays, meta = _read_checkpoint(path, KIND_BANK, check)
+    (config, seeds), = built
     bank = _build(cls, config, name)  # (refuses an n_learners other than len(seeds))
     _check_names(arrays, "bank", name, slots=bank.layout.max_delay > 0)
     if meta.get("layout") != layout_signature(bank.layout):
@@ -835,20 +868,23 @@ def _stream_n_params(config):
 def load_stream(path, cls):
     """A new ``cls`` (RTRL or BPTT) with the configuration and state stored at ``path``."""
     name, kind = os.fspath(path), _stream_kind(cls)
-    arrays, meta = read_checkpoint(path, kind=kind)
-    # Refuse a configuration whose weight count disagrees with the stored
-    # weights before building it (as _check_sizes does for learners): an
-    # edited n_hidden would otherwise allocate the whole net first, RTRL's
-    # influences growing with the cube of the units.  (A net beyond the
-    # supported size is left to the constructor, which says so before
-    # building anything.)
     from .baselines import network
 
-    n_params, theta = _stream_n_params(meta.get("config")), arrays.get("theta")
-    if n_params is not None and n_params <= network.MAX_PARAMS and theta is not None \
-            and theta.shape != (n_params,):
-        raise CheckpointError(f"{name}: its configuration has {n_params} weights, but the "
-                              f"stored 'theta' has shape {theta.shape}")
+    def check(meta, index):
+        # Refuse a configuration whose weight count disagrees with the stored
+        # weights before building it (as _check_sizes does for learners): an
+        # edited n_hidden would otherwise allocate the whole net first, RTRL's
+        # influences growing with the cube of the units.  (A net beyond the
+        # supported size is left to the constructor, which says so before
+        # building anything.)  Checked on the index, before any array is
+        # inflated: an edited 'theta' entry cannot make the loader inflate it.
+        n_params, theta = _stream_n_params(meta.get("config")), index.get("theta")
+        if n_params is not None and n_params <= network.MAX_PARAMS and theta is not None \
+                and theta[0] != (n_params,):
+            raise CheckpointError(f"{name}: its configuration has {n_params} weights, but the "
+                                  f"stored 'theta' has shape {theta[0]}")
+
+    arrays, meta = _read_checkpoint(path, kind, check)
     learner = _build(cls, meta.get("config"), name)
     expect = sorted(learner.state_arrays())
     if sorted(arrays) != expect:

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
@@ -23,7 +24,8 @@ import numpy as np
 import pytest
 
 import online_lstm.checkpoint as ck
-from online_lstm import CheckpointError, OnlineLSTM
+from online_lstm import CheckpointError, LearnerBank, OnlineLSTM
+from online_lstm.baselines import BPTT, RTRL
 
 
 def _npy(arr):
@@ -165,3 +167,95 @@ def test_metadata_under_its_bare_name_is_bounded_too(tmp_path, reads, monkeypatc
     with pytest.raises(CheckpointError, match=r"member '__meta__' inflates to [\d,]+ bytes; 100 at most"):
         OnlineLSTM.load(bare)
     assert reads == []
+
+
+# ---------------------------------------------------------------------------
+# an index that claims more than the configuration implies, consistently
+# ---------------------------------------------------------------------------
+KINDS = {
+    "OnlineLSTM": lambda: OnlineLSTM(2, 1, 2, 1, seed=1),
+    "delayed": lambda: OnlineLSTM(2, 1, 1, 2, seed=1, max_delay=3),
+    "LearnerBank": lambda: LearnerBank(2, 2, 1, 2, 1, seed=1),
+    "RTRL": lambda: RTRL(2, 1, 2, seed=1),
+    "BPTT": lambda: BPTT(2, 1, 2, seed=1, window=3),
+}
+
+
+def _consistent(path, dst, key, arr):
+    """``path`` with array ``key`` replaced by ``arr`` and its index entry
+    (shape, dtype, digest) rewritten to match: nothing but the
+    configuration says the file is wrong."""
+    with zipfile.ZipFile(path) as z:
+        meta = json.loads(np.load(io.BytesIO(z.read("__meta__.npy"))).tobytes())
+    meta["arrays"][key] = {"shape": list(arr.shape), "dtype": arr.dtype.str,
+                           "sha256": hashlib.sha256(arr.reshape(-1).view(np.uint8)).hexdigest()}
+    return _rewrite(path, dst, [("__meta__.npy", _npy(np.frombuffer(json.dumps(meta).encode(), np.uint8))),
+                                (key + ".npy", _npy(arr))])
+
+
+def _rows(model, n):
+    """``n`` numbers per learner, in the shape the model's arrays have."""
+    return np.zeros((model.n_learners, n) if isinstance(model, LearnerBank) else n)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_theta_larger_than_the_configuration_is_refused_uninflated(kind, tmp_path, reads):
+    model = KINDS[kind]()
+    path = model.save(tmp_path / "m.npz", fsync=False)
+    bomb = _consistent(path, tmp_path / "bomb.npz", "theta", _rows(model, 500_000))
+    assert bomb.stat().st_size < 100_000  # 4 or 8 MB of zeros, deflated
+    with pytest.raises(CheckpointError, match=r"weights.*'theta' has shape \((2, )?500000,?\)"):
+        type(model).load(bomb)
+    assert reads == ["__meta__"]  # the metadata only
+    before = model.state_arrays()
+    with pytest.raises(CheckpointError, match="'theta' has shape"):
+        model.restore(bomb)
+    assert all(np.array_equal(v, model.state_arrays()[k]) for k, v in before.items())
+
+
+@pytest.mark.parametrize("kind, key", [(k, a) for k in ("OnlineLSTM", "delayed", "LearnerBank")
+                                        for a in ("record", "header", "dW", "T")] + [("delayed", "slots")])
+def test_any_learner_array_larger_than_its_whole_state_is_refused_uninflated(kind, key, tmp_path, reads):
+    model = KINDS[kind]()
+    path = model.save(tmp_path / "m.npz", fsync=False)
+    bomb = _consistent(path, tmp_path / "bomb.npz", key, _rows(model, 500_000))
+    with pytest.raises(CheckpointError, match=rf"(the stored '{key}' .* is larger than the whole "
+                                              rf"state|traces per learner, but the stored 'T')"):
+        type(model).load(bomb)
+    assert reads == ["__meta__"]
+
+
+@pytest.mark.parametrize("kind", ["OnlineLSTM", "LearnerBank"])
+def test_a_wide_dtype_counts_in_bytes(kind, tmp_path, reads):
+    """A few elements of a wide void dtype are as many bytes as many floats."""
+    model = KINDS[kind]()
+    path = model.save(tmp_path / "m.npz", fsync=False)
+    shape = (model.n_learners, 4) if kind == "LearnerBank" else (4,)
+    bomb = _consistent(path, tmp_path / "bomb.npz", "record", np.zeros(shape, dtype="V1000000"))
+    with pytest.raises(CheckpointError, match="'record' .* is larger than the whole state"):
+        type(model).load(bomb)
+    assert reads == ["__meta__"]
+
+
+def test_a_bank_array_of_another_learner_count_is_refused_uninflated(tmp_path, reads):
+    bank = KINDS["LearnerBank"]()
+    path = bank.save(tmp_path / "m.npz", fsync=False)
+    bomb = _consistent(path, tmp_path / "bomb.npz", "record", np.zeros((5000, 30)))
+    with pytest.raises(CheckpointError, match=r"one row per learner \(2 seeds\)"):
+        LearnerBank.load(bomb)
+    assert reads == ["__meta__"]
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_checkpoints_of_every_kind_still_load_whole(kind, tmp_path):
+    model = KINDS[kind]()
+    x = np.array([0.5, -1.0])
+    if isinstance(model, LearnerBank):
+        model.learn_one(np.stack([x, -x]), np.array([[1.0], [0.0]]))
+    else:
+        model.learn_one(x, np.array([1.0]))
+    for compress in (False, True):
+        back = type(model).load(model.save(tmp_path / "m.npz", fsync=False, compress=compress))
+        mine, theirs = model.state_arrays(), back.state_arrays()
+        assert sorted(mine) == sorted(theirs)
+        assert all(mine[k].tobytes() == theirs[k].tobytes() for k in mine)
