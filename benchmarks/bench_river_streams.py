@@ -336,12 +336,7 @@ def main(argv=None):
     from online_lstm.cli import csv_out
 
     csv_out(ap, csv)
-    try:
-        png.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        ap.error(f"--plot {png}: cannot make its directory ({exc.strerror or exc})")
-    if png.is_dir():
-        ap.error(f"--plot {png} is a directory; give a PNG file name")
+    csv_out(ap, png, "--plot", "PNG")
     load = os.getloadavg()[0]  # other jobs on the machine: the times are only as good as this
     seeds = [0, 1] if args.quick else [0, 1, 2, 3, 4]
     repeats = 1 if args.quick else 9

@@ -90,18 +90,18 @@ def _count(low, high=None):
     return parse
 
 
-def csv_out(parser, path) -> Path:
-    """A script's ``--out`` CSV, checked before its run: its directory is made
-    and it must not be a directory, else ``parser.error`` (exit 2).  Scripts
-    that write only at the end (or after hours of trials) must not find out
-    then."""
+def csv_out(parser, path, flag="--out", kind="CSV") -> Path:
+    """A script's output file (``--out`` CSV by default), checked before its
+    run: its directory is made and it must not be a directory, else
+    ``parser.error`` (exit 2).  Scripts that write only at the end (or after
+    hours of trials) must not find out then."""
     out = Path(path)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        parser.error(f"--out {path}: cannot make its directory ({exc.strerror or exc})")
+        parser.error(f"{flag} {path}: cannot make its directory ({exc.strerror or exc})")
     if out.is_dir():
-        parser.error(f"--out {path} is a directory; give a CSV file name")
+        parser.error(f"{flag} {path} is a directory; give a {kind} file name")
     return out
 
 
@@ -113,15 +113,21 @@ def quick_defaults(args, table) -> None:
             setattr(args, flag, quick if args.quick else full)
 
 
-def _seconds(text):
-    """An argparse type: a finite number of seconds >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0; got {text!r}")
-    return value
+def nonnegative(what="number"):
+    """An argparse type: a finite number >= 0; ``what`` names it in the error
+    ("expected a <what> >= 0")."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value >= 0):
+            raise argparse.ArgumentTypeError(f"expected a {what} >= 0; got {text!r}")
+        return value
+    return parse
+
+
+_seconds = nonnegative("number of seconds")
 
 
 def _duration(seconds) -> str:

@@ -28,7 +28,6 @@ a check that the script works, not a result.
 from __future__ import annotations
 
 import argparse
-import math
 import time
 
 import numpy as np
@@ -38,7 +37,7 @@ from tqdm import tqdm
 
 from online_lstm._jit import JIT_OPTIONS
 from online_lstm.baselines import RTRL
-from online_lstm.cli import _count, csv_out, quick_defaults
+from online_lstm.cli import _count, csv_out, nonnegative, quick_defaults
 from online_lstm.experiments import step_max_errors, streak_hit
 from online_lstm.tasks import Task2a
 
@@ -133,17 +132,10 @@ def trial(p, lr, seed, previous, limit, streak=10_000, chunk=20_000, bar=None):
     return None, net.whh
 
 
-def _rate(text):
-    """An argparse type: a learning rate, a finite number >= 0 (what RTRL takes).
-    Checked at parse time: a bad rate last in ``--lr`` would stop the run only
-    when its trials came, after hours of the others."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0; got {text!r}")
-    return value
+#: An argparse type: a learning rate, a finite number >= 0 (what RTRL takes).
+#: Checked at parse time: a bad rate last in ``--lr`` would stop the run only
+#: when its trials came, after hours of the others.
+_rate = nonnegative("finite number")
 
 
 def main(argv=None):

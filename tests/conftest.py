@@ -118,6 +118,20 @@ class _BarStub:
 
 
 @pytest.fixture
+def reads(monkeypatch):
+    """The members a checkpoint load inflated (``NpzFile[key]`` calls), in order."""
+    seen = []
+    getitem = np.lib.npyio.NpzFile.__getitem__
+
+    def spy(self, key):
+        seen.append(key)
+        return getitem(self, key)
+
+    monkeypatch.setattr(np.lib.npyio.NpzFile, "__getitem__", spy)
+    return seen
+
+
+@pytest.fixture
 def bar_stub():
     """A fresh stand-in for a tqdm bar (``n``, ``total``, ``update``, ``refresh``)."""
     return _BarStub()

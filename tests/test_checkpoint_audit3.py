@@ -19,6 +19,7 @@ import pytest
 import online_lstm.checkpoint as ck
 from online_lstm import CheckpointError, LearnerBank, OnlineLSTM
 from online_lstm.baselines import BPTT, RTRL
+from zipcheck import meta_text, npy_bytes
 
 KINDS = {
     "OnlineLSTM": lambda: OnlineLSTM(2, 1, 2, 1, seed=1),
@@ -36,24 +37,6 @@ def _replace(src, dst, member, data):
     return dst
 
 
-def _npy(arr):
-    buf = io.BytesIO()
-    np.save(buf, arr)
-    return buf.getvalue()
-
-
-@pytest.fixture
-def reads(monkeypatch):
-    """The members the reader inflated."""
-    seen = []
-    getitem = np.lib.npyio.NpzFile.__getitem__
-
-    def spy(self, key):
-        seen.append(key)
-        return getitem(self, key)
-
-    monkeypatch.setattr(np.lib.npyio.NpzFile, "__getitem__", spy)
-    return seen
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
@@ -61,7 +44,7 @@ def test_an_oversized_member_is_refused_before_it_is_inflated(kind, tmp_path, re
     model = KINDS[kind]()
     path = model.save(tmp_path / "m.npz", fsync=False)
     before = model.state_arrays()
-    bomb = _replace(path, tmp_path / "bomb.npz", "theta", _npy(np.zeros(2_000_000)))
+    bomb = _replace(path, tmp_path / "bomb.npz", "theta", npy_bytes(np.zeros(2_000_000)))
     assert bomb.stat().st_size < 200_000  # 16 MB of zeros, deflated
     with pytest.raises(CheckpointError, match=r"member 'theta' inflates to 16,000,128 bytes"):
         type(model).load(bomb)
@@ -98,7 +81,7 @@ def test_an_index_shape_that_is_not_sizes_is_malformed(shape, tmp_path):
         meta = json.loads(np.load(io.BytesIO(z.read("__meta__.npy"))).tobytes())
     meta["arrays"]["theta"]["shape"] = shape
     bad = _replace(path, tmp_path / "bad.npz", "__meta__",
-                   _npy(np.frombuffer(json.dumps(meta).encode(), np.uint8)))
+                   npy_bytes(np.frombuffer(json.dumps(meta).encode(), np.uint8)))
     with pytest.raises(CheckpointError, match="index entry of 'theta' is malformed"):
         OnlineLSTM.load(bad)
 
@@ -106,10 +89,6 @@ def test_an_index_shape_that_is_not_sizes_is_malformed(shape, tmp_path):
 # ---------------------------------------------------------------------------
 # strict JSON metadata: no bare Infinity / NaN
 # ---------------------------------------------------------------------------
-def _meta_text(path):
-    with zipfile.ZipFile(path) as z:
-        return np.load(io.BytesIO(z.read("__meta__.npy"))).tobytes().decode()
-
 
 def _refuse_constant(name):
     raise ValueError(f"not strict JSON: {name}")
@@ -122,7 +101,7 @@ def test_metadata_is_strict_json_and_non_finite_floats_come_back(kind, tmp_path)
     model = (OnlineLSTM(2, 1, seed=1, state_bound=np.inf) if kind == "OnlineLSTM"
              else LearnerBank(2, 2, 1, seed=1, state_bound=np.inf))
     path = model.save(tmp_path / "m.npz", fsync=False)
-    meta = json.loads(_meta_text(path), parse_constant=_refuse_constant)  # strict
+    meta = json.loads(meta_text(path), parse_constant=_refuse_constant)  # strict
     assert meta["config"]["state_bound"] == {"__float__": "inf"}
     back = type(model).load(path)
     assert back.get_params()["state_bound"] == np.inf
@@ -133,11 +112,11 @@ def test_a_file_with_bare_infinity_still_loads(tmp_path):
     """Checkpoints written before the tag hold bare Infinity."""
     model = OnlineLSTM(2, 1, seed=1, state_bound=np.inf)
     path = model.save(tmp_path / "m.npz", fsync=False)
-    meta = json.loads(_meta_text(path))
+    meta = json.loads(meta_text(path))
     meta["config"]["state_bound"] = float("inf")
     old = _replace(path, tmp_path / "old.npz", "__meta__",
-                   _npy(np.frombuffer(json.dumps(meta, allow_nan=True).encode(), np.uint8)))
-    assert "Infinity" in _meta_text(old)
+                   npy_bytes(np.frombuffer(json.dumps(meta, allow_nan=True).encode(), np.uint8)))
+    assert "Infinity" in meta_text(old)
     assert OnlineLSTM.load(old).get_params()["state_bound"] == np.inf
 
 
@@ -146,6 +125,6 @@ def test_a_file_with_bare_infinity_still_loads(tmp_path):
 def test_non_finite_floats_round_trip_anywhere_in_the_metadata(value, tmp_path):
     path = ck.write_checkpoint(tmp_path / "x.npz", {"a": np.zeros(2)}, {"kind": "X", "v": value},
                                fsync=False)
-    json.loads(_meta_text(path), parse_constant=_refuse_constant)
+    json.loads(meta_text(path), parse_constant=_refuse_constant)
     got = ck.read_checkpoint(path)[1]["v"]
     np.testing.assert_equal(got, value)  # (NaN equal to NaN)

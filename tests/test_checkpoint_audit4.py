@@ -29,17 +29,9 @@ import pytest
 import online_lstm.checkpoint as ck
 from online_lstm import CheckpointError, LearnerBank, OnlineLSTM
 from online_lstm.baselines import BPTT, RTRL
+from zipcheck import meta_text, npy_bytes
 
 
-def _npy(arr):
-    buf = io.BytesIO()
-    np.save(buf, arr)
-    return buf.getvalue()
-
-
-def _meta_text(path):
-    with zipfile.ZipFile(path) as z:
-        return np.load(io.BytesIO(z.read("__meta__.npy"))).tobytes().decode()
 
 
 def _rewrite(src, dst, members):
@@ -55,19 +47,6 @@ def _rewrite(src, dst, members):
             zout.writestr(n, data)
     return dst
 
-
-@pytest.fixture
-def reads(monkeypatch):
-    """The members the reader inflated."""
-    seen = []
-    getitem = np.lib.npyio.NpzFile.__getitem__
-
-    def spy(self, key):
-        seen.append(key)
-        return getitem(self, key)
-
-    monkeypatch.setattr(np.lib.npyio.NpzFile, "__getitem__", spy)
-    return seen
 
 
 # ---------------------------------------------------------------------------
@@ -93,10 +72,10 @@ def test_a_tag_that_is_no_string_stays_the_object_it_is(tag, tmp_path):
 
 def test_a_crafted_tag_is_a_checkpoint_error_or_an_object_never_a_type_error(tmp_path):
     path = ck.write_checkpoint(tmp_path / "x.npz", {"a": np.zeros(1)}, {"kind": "X"}, fsync=False)
-    meta = json.loads(_meta_text(path))
+    meta = json.loads(meta_text(path))
     meta["config"] = {"__float__": [1, 2]}
     bad = _rewrite(path, tmp_path / "bad.npz",
-                   [("__meta__.npy", _npy(np.frombuffer(json.dumps(meta).encode(), np.uint8)))])
+                   [("__meta__.npy", npy_bytes(np.frombuffer(json.dumps(meta).encode(), np.uint8)))])
     assert ck.read_checkpoint(bad)[1]["config"] == {"__float__": [1, 2]}
 
 
@@ -128,12 +107,12 @@ def _saved(tmp_path):
 
 @pytest.mark.parametrize("members", [
     # the member under its bare name (np.load names it "theta" as well)
-    lambda small: [("theta", _npy(_BIG))],
+    lambda small: [("theta", npy_bytes(_BIG))],
     # both names: NumPy opens "theta", the check looked at "theta.npy"
-    lambda small: [("theta.npy", small), ("theta", _npy(_BIG))],
+    lambda small: [("theta.npy", small), ("theta", npy_bytes(_BIG))],
     # a name repeated in the zip directory (zipfile opens the last)
-    lambda small: [("theta.npy", _npy(_BIG)), ("theta.npy", small)],
-    lambda small: [("theta.npy", small), ("theta.npy", _npy(_BIG))],
+    lambda small: [("theta.npy", npy_bytes(_BIG)), ("theta.npy", small)],
+    lambda small: [("theta.npy", small), ("theta.npy", npy_bytes(_BIG))],
 ], ids=["bare-name", "both-names", "repeated-big-first", "repeated-big-last"])
 @pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")  # (zipfile's, writing the bomb)
 def test_a_large_member_under_any_name_numpy_opens_is_refused_uninflated(members, tmp_path, reads):
@@ -192,8 +171,8 @@ def _consistent(path, dst, key, arr):
         meta = json.loads(np.load(io.BytesIO(z.read("__meta__.npy"))).tobytes())
     meta["arrays"][key] = {"shape": list(arr.shape), "dtype": arr.dtype.str,
                            "sha256": hashlib.sha256(arr.reshape(-1).view(np.uint8)).hexdigest()}
-    return _rewrite(path, dst, [("__meta__.npy", _npy(np.frombuffer(json.dumps(meta).encode(), np.uint8))),
-                                (key + ".npy", _npy(arr))])
+    return _rewrite(path, dst, [("__meta__.npy", npy_bytes(np.frombuffer(json.dumps(meta).encode(), np.uint8))),
+                                (key + ".npy", npy_bytes(arr))])
 
 
 def _rows(model, n):
@@ -367,13 +346,13 @@ def test_a_trial_state_with_non_finite_floats_resumes_with_them(bare, tmp_path):
     task = Task2a(p=4, seed=1)
     task.sample(2)
     t.resume_point([task], **_trial_state())
-    text = _meta_text(path)
+    text = meta_text(path)
     assert "Infinity" not in text and "NaN" not in text
     if bare:  # as the code before the tag wrote it
         meta = json.loads(text, object_hook=ck._tagged_float)
         blob = json.dumps(meta, allow_nan=True).encode()
         assert b"Infinity" in blob and b"NaN" in blob
-        tmp = _rewrite(path, tmp_path / "bare.npz", [("__meta__.npy", _npy(np.frombuffer(blob, np.uint8)))])
+        tmp = _rewrite(path, tmp_path / "bare.npz", [("__meta__.npy", npy_bytes(np.frombuffer(blob, np.uint8)))])
         tmp.replace(path)
     r = Trial("2a", 0, 0, checkpoint=path, checkpoint_every=0, resume=True)
     again = Task2a(p=4, seed=99)
@@ -392,7 +371,7 @@ def test_saving_a_learner_seeded_with_a_generator_draws_nothing_and_stores_none(
     before = gen.bit_generator.state
     path = model.save(tmp_path / "m.npz", fsync=False)
     assert gen.bit_generator.state == before
-    assert json.loads(_meta_text(path))["config"]["seed"] is None
+    assert json.loads(meta_text(path))["config"]["seed"] is None
     back = cls.load(path)
     assert back.seed is None
     assert back.state_arrays()["theta"].tobytes() == model.state_arrays()["theta"].tobytes()
