@@ -31,7 +31,9 @@ from ._validate import (
     MISSING_INPUT_HINT, FixedAfterBuild, as_array, as_bool_mask, as_float_array, as_real,
     check_state_mapping, checked_out, int_or_none, named_values, nonfinite_entries,
 )
-from .learner import _DIVERGENCE_REASONS, _RECORD_KEYS, BlockBias, Floats, OnlineLSTM, canonical_slots
+from .learner import (
+    _DIVERGENCE_REASONS, _RECORD_KEYS, BlockBias, Floats, OnlineLSTM, _reset_refused, canonical_slots,
+)
 
 #: Below this many weight-steps in one call the serial kernel is used even
 #: when ``parallel="auto"``: waking a second thread costs a few microseconds.
@@ -639,7 +641,7 @@ class LearnerBank(FixedAfterBuild):
             r, before = resets      # (applying update="sequence"'s accumulated change), not its step
             for i, l in enumerate(bad):
                 row = int(self._rows[l]) if T is not None else 0
-                if r[l, row] and self._mems[l, M_N_RESETS] - before[l] < np.count_nonzero(r[l, :row + 1]):
+                if _reset_refused(self._mems[l], r[l], row, before[l]):
                     reasons[i] = (f"reset refused (applying the weight changes accumulated over the "
                                   f"sequence, update='sequence'): {reasons[i]}")
         step = self._mems[bad, M_STEP].astype(np.int64)  # the step a learner was about to take
