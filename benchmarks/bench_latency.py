@@ -23,7 +23,10 @@ Also measured here:
   interpreter between the calls): what the per-step entry costs over
   ``learn_many``'s row loop by itself, apart from the Python call;
 * separate learners in Python threads: steps per second with 1 and 2
-  threads (the kernels release the GIL).
+  threads (the kernels release the GIL);
+* saving and restoring the complete state in the loop: ``snapshot(into=)``
+  and ``restore_snapshot`` against ``state_arrays`` and
+  ``load_state_arrays``.
 
 Writes ``benchmarks/results/latency.csv``, and with ``--quick``
 ``benchmarks/results/local/latency.csv`` (git-ignored).
@@ -174,6 +177,45 @@ def latency(n_calls):
     return rows
 
 
+def snapshots(quick):
+    """Save and restore the complete state of the Reber net in the loop:
+    ``snapshot(into=...)`` and ``restore_snapshot`` (one copy of the state
+    buffer each, nothing allocated) against ``state_arrays`` and
+    ``load_state_arrays`` (named copies, every number checked).  Median of
+    rounds of n calls, in ns per call, the rounds of the four interleaved."""
+    rng = np.random.default_rng(2)
+    m = OnlineLSTM(**REBER, seed=0)
+    X, Y, R = workload(rng, 1_000, 7, 7)
+    m.learn_many(X, Y, R)
+    snap, arrays = m.snapshot(), m.state_arrays()
+    n, rounds = (2_000, 7) if quick else (20_000, 15)
+    series = {"snapshot(into=snap)": lambda: m.snapshot(into=snap),
+              "restore_snapshot(snap)": lambda: m.restore_snapshot(snap),
+              "state_arrays()": m.state_arrays,
+              "load_state_arrays(arrays)": lambda: m.load_state_arrays(arrays)}
+
+    def loop(fn, k):
+        t0 = time.perf_counter_ns()
+        for _ in range(k):
+            fn()
+        return (time.perf_counter_ns() - t0) / k
+
+    times = {name: [] for name in series}
+    for name, fn in series.items():
+        loop(fn, n // 10)  # warm-up
+    for _ in range(rounds):
+        for name, fn in series.items():
+            times[name].append(loop(fn, n))
+    med = {name: float(np.median(t)) for name, t in times.items()}
+    fast = med["snapshot(into=snap)"] + med["restore_snapshot(snap)"]
+    slow = med["state_arrays()"] + med["load_state_arrays(arrays)"]
+    print(f"  snapshot(into=) {med['snapshot(into=snap)']:.0f} ns + restore_snapshot "
+          f"{med['restore_snapshot(snap)']:.0f} ns = {fast:.0f} ns; state_arrays + load_state_arrays "
+          f"{slow:.0f} ns ({slow / fast:.0f}x); state {snap.nbytes:,} bytes (median of {rounds} "
+          f"rounds of {n:,} calls)")
+    return [dict(what=f"state: {name}", calls=rounds * n, p50_ns=t) for name, t in med.items()]
+
+
 COLD = ("import time; t0 = time.perf_counter(); import numpy as np; from online_lstm import OnlineLSTM; "
         "t1 = time.perf_counter(); m = OnlineLSTM(7, 7, 4, 2, bias='all', seed=0); "
         "t2 = time.perf_counter(); m.learn_one(np.eye(7)[0], np.eye(7)[1]); t3 = time.perf_counter(); "
@@ -255,6 +297,7 @@ def main():
     cpu0, wall0 = time.process_time(), time.perf_counter()
     rows += latency(n)
     cpu_per_wall = round((time.process_time() - cpu0) / (time.perf_counter() - wall0), 2)
+    rows += snapshots(args.quick)
     rows += threads(args.quick)
     df = pd.DataFrame(rows)
     df["load_at_start"] = load

@@ -52,12 +52,13 @@ __version__ = "0.1.0"
 # kernels when first named, not when the package is imported: the command
 # line's --help, --version and list, and the task generators, need none.
 _LAZY = {"OnlineLSTM": ".learner", "LearnerBank": ".bank", "BankDivergenceError": ".bank",
-         "Layout": ".layout"}
+         "Layout": ".layout", "Snapshot": ".snapshot"}
 
 if TYPE_CHECKING:  # what static tools see
     from .bank import BankDivergenceError, LearnerBank
     from .layout import Layout
     from .learner import OnlineLSTM
+    from .snapshot import Snapshot
 del TYPE_CHECKING  # (typing's flag, not a name of the package)
 
 
@@ -76,4 +77,5 @@ def __dir__():
 
 
 __all__ = ["OnlineLSTM", "LearnerBank", "Layout", "InputError", "DivergenceError", "NoPendingStepError",
-           "BankDivergenceError", "CheckpointError", "ClusterError", "ResumeError", "__version__"]
+           "BankDivergenceError", "CheckpointError", "ClusterError", "ResumeError", "Snapshot",
+           "__version__"]

@@ -20,6 +20,7 @@ from ._validate import (
     checked_out, checked_weights, nonfinite_input_message, own_copy, seeded_rng,
 )
 from .errors import DivergenceError, InputError, NoPendingStepError
+from .snapshot import Snapshot, check_fits
 from .layout import (
     H_DWMAX, H_LR, H_STATE_BOUND, H_TMAX, H_WMAX, HEADER_SIZE, M_ACCUM, M_BANK, M_N_RESETS,
     M_N_UPDATES, M_PENDING, M_SEQ_STEP, M_STEP, MAGNITUDE_LIMIT, META, META_COUNTERS,
@@ -199,7 +200,10 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
     file (atomically), :meth:`load` builds a learner from one and
     :meth:`restore` loads one into this learner; see
     :mod:`online_lstm.checkpoint`.  ``pickle`` and ``copy.deepcopy`` keep the
-    complete state too.
+    complete state too.  In a loop, :meth:`snapshot` (into an existing
+    snapshot) and :meth:`restore_snapshot` save and restore it in memory,
+    one copy of the state buffer each and nothing allocated: try an action
+    and go back; see :mod:`online_lstm.snapshot`.
 
     **Threads.**  The kernels release the GIL, so separate learners stepped
     in separate threads run in parallel.  One learner must be stepped by one
@@ -288,6 +292,9 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
         self._direct, self._converted = _ndarray, 0  # (ConvertsRefusedInputs)
         self.n_divergences_ = 0
         self.last_divergence_ = None
+        # what a Snapshot of this learner fits (online_lstm.snapshot)
+        self._snap_key = (("OnlineLSTM",) + tuple(getattr(lay, k) for k in _ckpt.ARCHITECTURE
+                                                   if k != "update") + (self.update,))
 
     def get_params(self) -> dict[str, object]:
         """Constructor arguments (River/scikit-learn convention)."""
@@ -957,6 +964,62 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
         self._region("record")[:] = vals["record"]
         if self.layout.max_delay:
             self._region("slots")[:] = vals["slots"]
+
+    def snapshot(self, into: Snapshot | None = None) -> Snapshot:
+        """The complete state, in memory, for :meth:`restore_snapshot`.
+
+        One copy of the learner's state buffer (``8 * layout.mem_size``
+        bytes) plus the divergence record (``n_divergences_``,
+        ``last_divergence_``); see :mod:`online_lstm.snapshot`.
+
+        Parameters
+        ----------
+        into : Snapshot, optional
+            A snapshot taken earlier from a learner of this architecture and
+            update mode, overwritten in place: nothing is allocated, so a
+            real-time loop can take one every step.
+
+        Returns
+        -------
+        Snapshot
+            ``into`` if given, else a new snapshot.
+        """
+        if into is None:
+            return Snapshot._new(self._mem.copy(), self._snap_key, self._snapshot_what(),
+                                 [self.n_divergences_, self.last_divergence_])
+        if type(into) is not Snapshot or into._key != self._snap_key:
+            check_fits(into, self._snap_key, self._snapshot_what, "snapshot(into=...)")
+        np.copyto(into._mem, self._mem)
+        extra = into._extra
+        extra[0] = self.n_divergences_
+        extra[1] = self.last_divergence_
+        return into
+
+    def restore_snapshot(self, snap: Snapshot) -> None:
+        """Go back to the state of :meth:`snapshot`, bit for bit.
+
+        Weights, accumulated update, traces, states, activations, the
+        pending and delayed steps, ``lr``, ``state_bound``, the counters and
+        the divergence record become what they were when ``snap`` was
+        taken; the learner then continues exactly as it would have from
+        there.  Nothing is allocated.  ``snap`` must come from a learner of
+        this architecture and update mode (this one or, say, a clone), else
+        :class:`~online_lstm.errors.InputError` and nothing changes.  The
+        snapshot is not used up: restore it as often as needed.
+        """
+        if type(snap) is not Snapshot or snap._key != self._snap_key:
+            check_fits(snap, self._snap_key, self._snapshot_what, "restore_snapshot")
+        np.copyto(self._mem, snap._mem)
+        n, last = snap._extra
+        if n != self.n_divergences_ or last is not self.last_divergence_:
+            set_ = object.__setattr__  # (not FixedAfterBuild's checks: 0.6 us each)
+            set_(self, "n_divergences_", n)
+            set_(self, "last_divergence_", last)
+
+    def _snapshot_what(self) -> str:
+        key = self._snap_key
+        names = [k for k in _ckpt.ARCHITECTURE if k != "update"] + ["update"]
+        return "an OnlineLSTM with " + ", ".join(f"{k}={v!r}" for k, v in zip(names, key[1:]))
 
     def __getstate__(self):
         return {"params": self.get_params(), "state": self.state_arrays(),

@@ -1,0 +1,112 @@
+"""In-memory snapshots: a learner's complete state, taken and put back in one copy.
+
+A control loop that tries an action and goes back, a model-predictive
+controller that rolls the learner forward over a horizon and then returns to
+the present, a stream that must undo the steps of a batch it has rejected:
+all need to save the whole state and restore it, many times a second, in
+the loop.  :meth:`OnlineLSTM.state_arrays
+<online_lstm.OnlineLSTM.state_arrays>` and checkpoint files serve
+inspection and persistence (named copies, checks of every number);
+:class:`Snapshot` serves the loop::
+
+    snap = m.snapshot()          # allocates the snapshot once
+    for action in candidates:
+        m.snapshot(into=snap)    # the present; nothing is allocated
+        ...                      # predict_one / learn_one over a horizon
+        m.restore_snapshot(snap)  # back to the present, bit for bit
+
+A learner keeps its whole state (weights, accumulated update, traces, cell
+states, previous activations, the pending-step record, the delayed-target
+slots, learning rate, state bound and counters) in one contiguous float64
+buffer, so taking a snapshot into an existing one and restoring it is one
+copy of that buffer (8 x ``m.layout.mem_size`` bytes), with no allocation
+and nothing compiled; ``benchmarks/bench_latency.py`` times both.  The
+Python-side divergence record (``n_divergences_``, ``last_divergence_``) is
+kept and restored too, so after ``restore_snapshot`` the learner is the one
+it was when the snapshot was taken (the settings ``on_divergence`` and the
+constructor arguments are not state: they are the learner's).
+
+A snapshot is opaque and stays in the process.  It fits the architecture
+and update mode it was taken from: restoring it into another learner of the
+same architecture (a clone, say) is allowed, into any other learner is an
+:class:`~online_lstm.errors.InputError` that changes nothing.  Because a
+snapshot can only be written by ``snapshot()``, from a learner whose state
+is valid, restoring one needs no check of its numbers (which
+``load_state_arrays`` makes, at the cost of allocations).  It cannot be
+pickled: to keep a state across processes or on disk use :meth:`save
+<online_lstm.OnlineLSTM.save>` or ``state_arrays``, which are checked when
+loaded.  ``copy.copy`` and ``copy.deepcopy`` give an independent snapshot.
+:class:`~online_lstm.LearnerBank` has the same two methods, for all its
+learners at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InputError
+from .layout import M_STEP
+
+
+class Snapshot:
+    """The complete state of one learner (or one bank) at one moment.
+
+    Made by ``snapshot()`` of :class:`~online_lstm.OnlineLSTM` or
+    :class:`~online_lstm.LearnerBank` and put back by their
+    ``restore_snapshot()``; see :mod:`online_lstm.snapshot`.
+    """
+
+    __slots__ = ("_mem", "_key", "_what", "_extra")
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("a Snapshot is made by OnlineLSTM.snapshot() or LearnerBank.snapshot()")
+
+    @classmethod
+    def _new(cls, mem: np.ndarray, key: tuple, what: str, extra: list) -> Snapshot:
+        snap = object.__new__(cls)
+        snap._mem = mem
+        snap._key = key  # what it fits: the owner's kind, architecture and update mode
+        snap._what = what  # the same, for messages
+        snap._extra = extra  # Python-side state, overwritten in place (a list: no allocation)
+        return snap
+
+    @property
+    def n_steps_(self):
+        """Steps the learner had taken when the snapshot was taken (an int;
+        for a bank, an int array with one entry per learner)."""
+        if self._mem.ndim == 1:
+            return int(self._mem[M_STEP])
+        return self._mem[:, M_STEP].astype(np.int64)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of state held (what one snapshot or restore copies)."""
+        return self._mem.nbytes
+
+    def __repr__(self):
+        return f"<Snapshot of {self._what}: {self.nbytes:,} bytes>"
+
+    def __copy__(self):
+        return Snapshot._new(self._mem.copy(), self._key, self._what, list(self._extra))
+
+    def __deepcopy__(self, memo):
+        import copy
+
+        return Snapshot._new(self._mem.copy(), self._key, self._what, copy.deepcopy(self._extra, memo))
+
+    def __reduce__(self):
+        raise TypeError("a Snapshot stays in the process that took it and cannot be pickled; "
+                        "keep a state with save() (a checkpoint file) or state_arrays(), "
+                        "which are checked when loaded")
+
+
+def check_fits(snap, key: tuple, what, method: str) -> None:
+    """Raise InputError unless ``snap`` is a :class:`Snapshot` with ``key``;
+    ``what()`` describes what it should fit (called only for the message).
+    (The callers test ``type(snap) is not Snapshot or snap._key != key``
+    inline first, which costs less than this call.)"""
+    if type(snap) is not Snapshot:
+        raise InputError(f"{method} needs a Snapshot made by snapshot(); got "
+                         f"{type(snap).__name__}")
+    if snap._key != key:
+        raise InputError(f"{method} needs a snapshot of {what()}; got one of {snap._what}")
