@@ -12,6 +12,37 @@ range (spec §8 item 6).
 
 from __future__ import annotations
 
+
+class FrozenDict(dict):
+    """A dict that refuses changes.
+
+    The Table 10 rows and the experiment presets are shared by every caller
+    in the process: an edit made by mistake (``PRESETS["1-5"].options["limit"]
+    = 100``) would silently change every later trial and record, past the
+    checks of :meth:`~online_lstm.presets.Preset.with_options`.  Copy one to
+    change it (``dict(d)``), or use ``with_options``.  It pickles, compares
+    and serialises (JSON) as the dict it is.
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("this dict is shared by the whole process and read-only; copy it "
+                        "(dict(...)) to change it, or use Preset.with_options")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self):  # (pickle would fill the copy through __setitem__)
+        return type(self), (dict(self),)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        import copy
+
+        return type(self)(copy.deepcopy(dict(self), memo))
+
 _EXP1 = dict(n_in=7, n_out=7, output_gates=True, connectivity="F", bias="gates",
              g="g2", h="h1", init_range=0.2, in_gate_bias=None)
 _EXP2AB = dict(n_in=101, n_out=101, n_blocks=1, block_size=1, output_gates=False,
@@ -59,6 +90,7 @@ TABLE10 = {
                 bias="all", g="g2", h="h1", init_range=0.1, in_gate_bias=(-2.0, -4.0, -6.0),
                 lr=0.1), 308),
 }
+TABLE10 = {row: (FrozenDict(kw), n) for row, (kw, n) in TABLE10.items()}  # (shared: read-only)
 
 
 def table10_learner(row: str, seed=None, **changes):

@@ -32,7 +32,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from .paper import TABLE10, table10_learner
+from .paper import TABLE10, FrozenDict, table10_learner
 from .tasks import Adding, EmbeddedReber, Multiplication, Task2a, Task2b, Task2c, TemporalOrder, TwoSequence
 
 #: Learner arguments that :meth:`Preset.with_options` (``--set``) may change.
@@ -73,6 +73,9 @@ class PaperRow:
     extra: dict = field(default_factory=dict)
     prefix: str = ""
 
+    def __post_init__(self):
+        object.__setattr__(self, "extra", FrozenDict(self.extra))  # (shared: read-only)
+
 
 @dataclass(frozen=True)
 class Competitor:
@@ -82,7 +85,7 @@ class Competitor:
     ----------
     method : {"RTRL", "BPTT"}
         The learner class of :mod:`online_lstm.baselines`.
-    kwargs : dict
+    kwargs : dict (read-only)
         Its constructor arguments (net, initialisation, learning rate).
     n_weights : int
         The paper's weight count (Table 2's exact count; Table 1's estimate).
@@ -91,6 +94,9 @@ class Competitor:
     method: str
     kwargs: dict
     n_weights: int
+
+    def __post_init__(self):
+        object.__setattr__(self, "kwargs", FrozenDict(self.kwargs))  # (shared: read-only)
 
     def learner(self, seed=None, **changes):
         """A fresh learner of this net (``changes`` override ``kwargs``)."""
@@ -119,7 +125,7 @@ class Preset:
     title : str
     task : type
         The :class:`~online_lstm.tasks.SequenceTask` subclass.
-    task_kwargs : dict
+    task_kwargs : dict (read-only, as options, learner_changes and quick)
         Its parameters (without the seed).
     protocol : str
         Training loop and stopping rule (:mod:`online_lstm.experiments`):
@@ -159,6 +165,13 @@ class Preset:
     quick: dict = field(default_factory=dict)
     competitor: Competitor | None = None
     versus: str | None = None
+
+    def __post_init__(self):
+        # The presets are shared by the whole process: their dicts are
+        # read-only, so that an edit by mistake fails instead of changing
+        # every later trial past with_options' checks (which makes copies).
+        for name in ("task_kwargs", "options", "learner_changes", "quick"):
+            object.__setattr__(self, name, FrozenDict(getattr(self, name)))
 
     @property
     def n_weights(self) -> int:
