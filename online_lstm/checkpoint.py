@@ -366,20 +366,24 @@ _NPY_HEADER_MAX = 65536 + 16
 _META_MAX = 256 * 2**20
 
 
-def _declared_size(npz, key) -> int | None:
-    """The largest uncompressed size the zip directory declares for a
-    member that ``npz[key]`` may open: one named ``key`` (NumPy opens it
-    itself when there is one) or ``key.npy``, every entry of either name
-    (a crafted archive can repeat a name).  zipfile never inflates a member
-    beyond it, so checking it first keeps a corrupted or crafted archive (a
-    few kilobytes that inflate to gigabytes) from being inflated before it
-    is refused.  None if the archive has no such entry."""
+def _entries(npz, key) -> list:
+    """The zip directory's entries that ``npz[key]`` may open: one named
+    ``key`` (NumPy opens it itself when there is one) or ``key.npy``, every
+    entry of either name (a crafted archive can repeat a name)."""
     try:
         infos = npz.zip.infolist()
     except AttributeError:
-        return None
-    sizes = [i.file_size for i in infos if i.filename in (key, key + ".npy")]
-    return max(sizes, default=None)
+        return []
+    return [i for i in infos if i.filename in (key, key + ".npy")]
+
+
+def _declared_size(npz, key) -> int | None:
+    """The largest uncompressed size the zip directory declares for a
+    member that ``npz[key]`` may open (:func:`_entries`).  zipfile never
+    inflates a member beyond it, so checking it first keeps a corrupted or
+    crafted archive (a few kilobytes that inflate to gigabytes) from being
+    inflated before it is refused.  None if the archive has no such entry."""
+    return max((i.file_size for i in _entries(npz, key)), default=None)
 
 
 def _member(npz, key, name, max_bytes=None):
@@ -388,6 +392,14 @@ def _member(npz, key, name, max_bytes=None):
         raise CheckpointError(f"{name}: member {key!r} inflates to {size:,} bytes; "
                               f"{max_bytes:,} at most are expected of it (corrupted file, or "
                               f"another archive's member)")
+    # a name the archive holds twice (or as both "key" and "key.npy"): which
+    # one a reader takes is up to the reader (zipfile the last, others the
+    # first), so the file does not say which array it holds
+    same = [i.filename for i in _entries(npz, key)]
+    if len(same) > 1:
+        raise CheckpointError(f"{name}: member {key!r} is in the archive {len(same)} times "
+                              f"({', '.join(repr(n) for n in same)}); a checkpoint holds each "
+                              f"array once")
     try:
         arr = npz[key]
     except Exception as exc:  # bad CRC, truncated member, pickled object array, bad header
