@@ -328,13 +328,18 @@ def read_checkpoint(path, kind: str | None = None) -> tuple[dict, dict]:
     return _read_checkpoint(path, kind)
 
 
-def _read_checkpoint(path, kind=None, before_inflating=None):
-    """:func:`read_checkpoint`; ``before_inflating(meta, index)``, if given,
-    is called with the metadata and, for every array, its ``(shape, dtype)``
-    from the index (checked to be sizes and a dtype), before any array is
-    inflated: a loader that knows the sizes its configuration implies
-    refuses a file whose index claims more (a member's zip entry may declare
-    gigabytes consistent with such a claim) without inflating it."""
+def _read_checkpoint(path, kind=None, before_inflating=None, meta_only=False):
+    """:func:`read_checkpoint`; ``before_inflating(meta, index, read)``, if
+    given, is called with the metadata and, for every array, its ``(shape,
+    dtype)`` from the index (checked to be sizes and a dtype), before any
+    array is inflated: a loader that knows the sizes its configuration
+    implies refuses a file whose index claims more (a member's zip entry may
+    declare gigabytes consistent with such a claim) without inflating it.
+    ``read(key)`` inflates one array early, checked against its index entry
+    (for a size that the configuration leaves to the state, as BPTT's
+    history, whose length is in its header: check that array's entry
+    first).  ``meta_only``: return no arrays (``{}``) and the metadata, its
+    index checked, inflating nothing else."""
     name = os.fspath(path)
     if os.path.isdir(name):
         raise CheckpointError(f"{name} is a directory, not a checkpoint file")
@@ -353,7 +358,7 @@ def _read_checkpoint(path, kind=None, before_inflating=None):
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise CheckpointError(f"{name} holds a single .npy array, not a checkpoint archive")
     try:
-        return _read_members(npz, name, kind, before_inflating)
+        return _read_members(npz, name, kind, before_inflating, meta_only)
     finally:
         npz.close()
 
@@ -410,7 +415,7 @@ def _member(npz, key, name, max_bytes=None):
     return arr
 
 
-def _read_members(npz, name, kind, before_inflating=None):
+def _read_members(npz, name, kind, before_inflating=None, meta_only=False):
     files = set(npz.files)
     if META_NAME not in files:
         raise CheckpointError(f"{name} has no {META_NAME!r} entry: not an online_lstm checkpoint")
@@ -449,18 +454,26 @@ def _read_members(npz, name, kind, before_inflating=None):
         except (KeyError, TypeError, ValueError, OverflowError) as exc:  # (np.dtype raises all)
             raise CheckpointError(f"{name}: index entry of {key!r} is malformed ({exc})") from None
         entries[key] = shape, dtype, digest
-    if before_inflating is not None:
-        before_inflating(meta, {k: (shape, dtype) for k, (shape, dtype, _) in entries.items()})
     arrays = {}
-    for key, (shape, dtype, digest) in entries.items():
-        arr = _member(npz, key, name, math.prod(shape) * dtype.itemsize + _NPY_HEADER_MAX)
-        if arr.dtype != dtype or arr.shape != shape:
-            raise CheckpointError(f"{name}: array {key!r} is {arr.dtype} {arr.shape}; the index says "
-                                  f"{dtype} {shape}")
-        if _digest(arr) != digest:
-            raise CheckpointError(f"{name}: array {key!r} is corrupted (SHA-256 mismatch)")
-        arrays[key] = arr
-    return arrays, meta
+
+    def read(key):
+        """Array ``key``, inflated (once) and checked against its index entry."""
+        if key not in arrays:
+            shape, dtype, digest = entries[key]
+            arr = _member(npz, key, name, math.prod(shape) * dtype.itemsize + _NPY_HEADER_MAX)
+            if arr.dtype != dtype or arr.shape != shape:
+                raise CheckpointError(f"{name}: array {key!r} is {arr.dtype} {arr.shape}; the index "
+                                      f"says {dtype} {shape}")
+            if _digest(arr) != digest:
+                raise CheckpointError(f"{name}: array {key!r} is corrupted (SHA-256 mismatch)")
+            arrays[key] = arr
+        return arrays[key]
+
+    if before_inflating is not None:
+        before_inflating(meta, {k: (shape, dtype) for k, (shape, dtype, _) in entries.items()}, read)
+    if meta_only:
+        return {}, meta
+    return {key: read(key) for key in entries}, meta
 
 
 # ---------------------------------------------------------------------------
@@ -677,7 +690,7 @@ def load_learner(path, cls=None):
         from .learner import OnlineLSTM as cls
     name = os.fspath(path)
     arrays, meta = _read_checkpoint(path, KIND_LEARNER,
-                                    lambda meta, index: _check_sizes(meta.get("config"), index, name))
+                                    lambda meta, index, read: _check_sizes(meta.get("config"), index, name))
     learner = _build(cls, meta.get("config"), name)
     arrays = _state_from(learner, arrays, meta, name)
     try:
@@ -758,7 +771,7 @@ def load_bank(path, cls=None):
     name = os.fspath(path)
     built = []
 
-    def check(meta, index):  # before any array is inflated
+    def check(meta, index, read):  # before any array is inflated
         config, seeds = meta.get("config"), meta.get("seeds")
         if not isinstance(config, dict) or not isinstance(seeds, list):
             raise CheckpointError(f"{name}: metadata has no bank configuration or seeds")
@@ -877,31 +890,87 @@ def _stream_n_params(config):
     return weight_count(m, K, H, arch, bias) if arch in ARCHITECTURES else None
 
 
+def _state_index_check(learner, index, read, name, kind, prefix=""):
+    """Refuse, before it is inflated, any array of a checkpoint's ``index``
+    (name -> (shape, dtype)) that is not one of ``learner``'s state arrays
+    with the dtype and shape the learner's configuration implies (the
+    arrays' names are ``prefix`` + the names of ``learner.state_arrays()``):
+    the set of names, then each entry, the message naming the array, the
+    size the file declares and the size expected.  The sizes of an RTRL or
+    BPTT learner's arrays come from ``learner._state_shapes(header)`` (BPTT's
+    history is as long as its header says, up to its window), so the
+    header's entry is checked first and the header alone is inflated
+    (``read``) and checked before the others' sizes are known."""
+    fresh = learner.state_arrays()
+    expect = sorted(prefix + k for k in fresh)
+    if sorted(index) != expect:
+        raise CheckpointError(f"{name}: a {kind} checkpoint holds arrays {expect}; "
+                              f"this one holds {sorted(index)}")
+
+    def check(key, shape, dtype):
+        got_shape, got_dtype = index[prefix + key]
+        if got_shape != tuple(shape) or got_dtype != dtype:
+            declared = math.prod(got_shape) * got_dtype.itemsize
+            raise CheckpointError(f"{name}: the stored {prefix + key!r} is {got_dtype} "
+                                  f"{got_shape} ({declared:,} bytes); its configuration implies "
+                                  f"{dtype} {tuple(shape)} ({math.prod(shape) * dtype.itemsize:,} "
+                                  f"bytes)")
+
+    shapes = {k: (v.shape, v.dtype) for k, v in fresh.items()}
+    if hasattr(learner, "_state_shapes"):  # RTRL, BPTT
+        check("header", *shapes["header"])
+        hd = read(prefix + "header")
+        try:
+            hd = learner._checked({"header": hd}, "header", shapes["header"][0])
+            learner._check_header(hd)
+        except InputError as exc:
+            raise CheckpointError(f"{name}: the stored state does not fit its own configuration: "
+                                  f"{exc}") from None
+        shapes = {k: (v, np.dtype(np.float64)) for k, v in learner._state_shapes(hd).items()}
+    for key, (shape, dtype) in shapes.items():
+        check(key, shape, dtype)
+
+
 def load_stream(path, cls):
     """A new ``cls`` (RTRL or BPTT) with the configuration and state stored at ``path``."""
     name, kind = os.fspath(path), _stream_kind(cls)
     from .baselines import network
 
-    def check(meta, index):
+    built = []
+
+    def check(meta, index, read):
         # Refuse a configuration whose weight count disagrees with the stored
         # weights before building it (as _check_sizes does for learners): an
         # edited n_hidden would otherwise allocate the whole net first, RTRL's
-        # influences growing with the cube of the units.  (A net beyond the
-        # supported size is left to the constructor, which says so before
-        # building anything.)  Checked on the index, before any array is
-        # inflated: an edited 'theta' entry cannot make the loader inflate it.
-        n_params, theta = _stream_n_params(meta.get("config")), index.get("theta")
-        if n_params is not None and n_params <= network.MAX_PARAMS and theta is not None \
-                and theta[0] != (n_params,):
+        # influences growing with the cube of the units.  Checked on the
+        # index, before any array is inflated: an edited 'theta' entry cannot
+        # make the loader inflate it.  A configuration that does not tell
+        # its weight count, or tells one beyond the supported size, is
+        # refused here as well, the constructor saying why (before it builds
+        # anything): left to the build after the arrays were inflated, the
+        # arrays would be of any size.
+        config = meta.get("config")
+        n_params, theta = _stream_n_params(config), index.get("theta")
+        if n_params is None or n_params > network.MAX_PARAMS:
+            if not isinstance(config, dict):
+                raise CheckpointError(f"{name}: metadata has no configuration")
+            try:
+                network.Network(*(config.get(k, d) for k, d in (
+                    ("n_in", None), ("n_out", None), ("n_hidden", 1),
+                    ("architecture", "fully_recurrent"), ("bias", True))))
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise CheckpointError(f"{name}: its configuration does not build a learner: "
+                                      f"{type(exc).__name__}: {exc}") from None
+            raise CheckpointError(f"{name}: its configuration does not build a learner")  # pragma: no cover
+        if theta is not None and theta[0] != (n_params,):
             raise CheckpointError(f"{name}: its configuration has {n_params} weights, but the "
                                   f"stored 'theta' has shape {theta[0]}")
+        learner = _build(cls, config, name)  # what the configuration implies, no more
+        _state_index_check(learner, index, read, name, kind)
+        built.append(learner)
 
     arrays, meta = _read_checkpoint(path, kind, check)
-    learner = _build(cls, meta.get("config"), name)
-    expect = sorted(learner.state_arrays())
-    if sorted(arrays) != expect:
-        raise CheckpointError(f"{name}: a {kind} checkpoint holds arrays {expect}; "
-                              f"this one holds {sorted(arrays)}")
+    learner, = built
     try:
         learner.load_state_arrays(arrays)
     except InputError as exc:

@@ -460,7 +460,25 @@ class StreamLearner(ConvertsRefusedInputs, FixedAfterBuild):
         check_state_mapping(arrays)  # None, a list or a string is not a state
         vals = {mine: self._checked(arrays, key, self._arrays[mine].shape)
                 for key, mine in (("header", "hd"), ("theta", "theta"), ("dW", "dW"))}
-        hd, mine = vals["hd"], self._arrays["hd"]
+        hd = vals["hd"]
+        self._check_header(hd)
+        # a step never takes a weight or an accumulated change beyond the
+        # limit (_common._apply); a state beyond it refuses every step with a
+        # target and every reset, so a learner loaded with it is stuck
+        for key, what in (("theta", "weights"), ("dW", "accumulated changes")):
+            if np.max(np.abs(vals[key]), initial=0.0) > MAGNITUDE_LIMIT:
+                raise InputError(f"state[{key!r}] has {what} beyond {MAGNITUDE_LIMIT:g} in magnitude")
+        extra = self._check_extra(arrays, hd)
+        for key, a in vals.items():
+            self._arrays[key][:] = a
+        self._write_extra(extra)
+        self._tuple()
+
+    def _check_header(self, hd):
+        """InputError unless ``hd`` (float64, finite, of the header's size) is
+        a header this learner can take: its architecture, its update mode,
+        flags and counters in range."""
+        mine = self._arrays["hd"]
         fixed = [i for i in range(_c.HEADER_SIZE) if i not in _c.HEADER_STATE]
         if not np.array_equal(hd[fixed], mine[fixed]):
             raise InputError("state is for a different architecture (header fields differ)")
@@ -478,17 +496,17 @@ class StreamLearner(ConvertsRefusedInputs, FixedAfterBuild):
                              "the learning rate >= 0, the counters whole numbers >= 0 and below "
                              "2**53 (steps since the reset and updates at most the steps; a "
                              "pending step only after a step since the reset)")
-        # a step never takes a weight or an accumulated change beyond the
-        # limit (_common._apply); a state beyond it refuses every step with a
-        # target and every reset, so a learner loaded with it is stuck
-        for key, what in (("theta", "weights"), ("dW", "accumulated changes")):
-            if np.max(np.abs(vals[key]), initial=0.0) > MAGNITUDE_LIMIT:
-                raise InputError(f"state[{key!r}] has {what} beyond {MAGNITUDE_LIMIT:g} in magnitude")
-        extra = self._check_extra(arrays, hd)
-        for key, a in vals.items():
-            self._arrays[key][:] = a
-        self._write_extra(extra)
-        self._tuple()
+
+    def _state_shapes(self, hd) -> dict:
+        """The shape of every array of :meth:`state_arrays` (all float64) for
+        a state whose header ``hd`` passed :meth:`_check_header`: what a
+        checkpoint of this learner must hold (BPTT's history is as long as
+        the header's steps since the reset, up to the window)."""
+        nw = self.network.n_params
+        return {"header": (_c.HEADER_SIZE,), "theta": (nw,), "dW": (nw,), **self._extra_shapes(hd)}
+
+    def _extra_shapes(self, hd) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
 
     @staticmethod
     def _checked(arrays, key, shape):

@@ -101,9 +101,11 @@ class BPTT(StreamLearner):
         hist = a["Zh"].reshape(cap, nz)[[tau % cap for tau in range(seq - rows, seq)]]
         return {"history": hist.reshape(rows, nz)}
 
+    def _extra_shapes(self, hd):
+        return {"history": (self._history_steps(hd), self.network.n_z)}
+
     def _check_extra(self, arrays, hd):
-        shape = (self._history_steps(hd), self.network.n_z)
-        return {"history": self._checked(arrays, "history", shape)}
+        return {"history": self._checked(arrays, "history", self._extra_shapes(hd)["history"])}
 
     def _write_extra(self, vals):
         a, nz, hist = self._arrays, self.network.n_z, vals["history"]

@@ -79,12 +79,16 @@ class RTRL(StreamLearner):
         b = int(self._arrays["hd"][H_BANK])
         return {"P": self._bank("P", b).copy(), "z": self._bank("Z", b).copy()}
 
-    def _check_extra(self, arrays, hd):
+    def _extra_shapes(self, hd):
         net = self.network
-        P = self._checked(arrays, "P", (net.n_carried * net.n_params,))
+        return {"P": (net.n_carried * net.n_params,), "z": (net.n_z,)}
+
+    def _check_extra(self, arrays, hd):
+        shapes = self._extra_shapes(hd)
+        P = self._checked(arrays, "P", shapes["P"])
         if np.max(np.abs(P), initial=0.0) > MAGNITUDE_LIMIT:  # a step refuses to go there (_rtrl._influence)
             raise InputError(f"state['P'] has influences beyond {MAGNITUDE_LIMIT:g} in magnitude")
-        return {"P": P, "z": self._checked(arrays, "z", (net.n_z,))}
+        return {"P": P, "z": self._checked(arrays, "z", shapes["z"])}
 
     def _write_extra(self, vals):
         b = int(self._arrays["hd"][H_BANK])
