@@ -328,23 +328,105 @@ def _as_recorded(preset: Preset) -> Preset:
 _MISSING = object()
 
 
+def _trial_meta_problem(meta) -> str:
+    """What a resumed trial cannot take of a trial checkpoint's metadata:
+    :func:`_status_problem`'s and its step count, stream states and
+    protocol state; '' if nothing."""
+    problem = _status_problem(meta)
+    if problem:
+        return problem
+    steps = meta.get("steps")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        return f"'steps' is {steps!r:.80}, not a whole number >= 0"
+    if not isinstance(meta.get("tasks"), list):
+        return f"'tasks' is {meta.get('tasks')!r:.80}, not a list of stream states"
+    if not isinstance(meta.get("state"), dict):
+        return f"'state' is {meta.get('state')!r:.80}, not a mapping of the protocol's state"
+    return ""
+
+
+def _state_array_specs(preset: Preset, learner) -> dict:
+    """The arrays of a protocol's own state that a trial checkpoint may hold
+    (``s.<name>``; the learner's are ``m.<name>``): name -> (test of a
+    shape, the shape in words, its largest size in bytes), from the preset's
+    options and the trial's ``learner``.  All are float64.  The ST3 window's
+    recent per-sequence scores (``hist``: 3 columns, 2 in checkpoints saved
+    before the third score was kept; at most ``window - 1`` rows) and, while
+    sequential construction holds a cell out, its input gate's initial
+    weights (``saved``)."""
+    o, specs = preset.options, {}
+    if preset.protocol in ("st3", "milestones"):
+        rows = max(o["window"] - 1, 0)
+        specs["hist"] = (lambda shape: len(shape) == 2 and shape[0] <= rows and shape[1] in (2, 3),
+                         f"(rows, 3) with at most {rows} rows", rows * 3 * 8)
+    if preset.protocol == "streak" and o.get("construct"):
+        w_in = np.shape(learner.get_weights().get("W_in"))
+        specs["saved"] = (lambda shape: shape == w_in, f"{w_in} (the input gate's initial weights)",
+                          math.prod(w_in) * 8)
+    return specs
+
+
+def _check_trial_index(preset: Preset, learner, index, read, path):
+    """Refuse, before any array of the trial checkpoint ``path`` is inflated,
+    any array (``index``: name -> (shape, dtype)) that is not of the trial's
+    learner (``m.<name>``, with the dtype and shape ``learner``'s
+    configuration implies) or of its protocol's state (``s.<name>``,
+    :func:`_state_array_specs`); the message names the array, its size and
+    the size expected."""
+    from .checkpoint import _state_index_check
+    from .errors import CheckpointError
+
+    own = {k: v for k, v in index.items() if k.startswith("m.")}
+    _state_index_check(learner, own, read, path, "trial's learner", prefix="m.")
+    specs = _state_array_specs(preset, learner)
+    for key, (shape, dtype) in index.items():
+        if key in own:
+            continue
+        if not key.startswith("s.") or key[2:] not in specs:
+            raise CheckpointError(f"{path}: array {key!r} is not one of a {preset.protocol} trial's "
+                                  f"(its learner's 'm.<name>'"
+                                  f"{''.join(f', s.{k}' for k in specs)})")
+        fits, words, largest = specs[key[2:]]
+        if dtype != np.float64 or not fits(shape):
+            raise CheckpointError(f"{path}: the stored {key!r} is {dtype} {shape} "
+                                  f"({math.prod(shape) * dtype.itemsize:,} bytes); the trial's "
+                                  f"configuration implies float64 {words} ({largest:,} bytes at most)")
+
+
 def read_trial_checkpoint(path, preset: Preset, trial: int, seed: int):
     """The arrays and metadata of the checkpoint of a running trial, checked
     against the trial that is to go on from it.
 
     Raises :class:`~online_lstm.errors.CheckpointError` for a file that is
-    not a readable trial checkpoint, and :class:`ResumeError` for one saved
-    by another trial, preset setting, seed or code version.
+    not a readable trial checkpoint (every array is checked against the
+    sizes the trial's configuration implies before any is inflated, and the
+    learner's state as the learner checks it), and :class:`ResumeError` for
+    one saved by another trial, preset setting, seed or code version.
     """
-    from .checkpoint import read_checkpoint
+    from .checkpoint import _read_checkpoint
+    from .errors import CheckpointError, InputError
 
-    arrays, meta = read_checkpoint(path, kind=KIND_TRIAL)
-    theirs, mine = meta.get("job") or {}, _trial_job(preset, trial, seed)
-    diff = [f"{k} {theirs.get(k)!r} (here {v!r})" for k, v in mine.items() if theirs.get(k) != v]
-    if diff:
-        raise ResumeError(f"cannot resume from {path}: it was saved with {', '.join(diff)}; "
-                          "resume with the settings it was saved with, or run without resume to "
-                          "start the trial afresh")
+    mine = _trial_job(preset, trial, seed)
+    learner = preset.learner(seed=0)  # (its state is the checkpoint's: the seed does not matter)
+
+    def check(meta, index, read):
+        problem = _trial_meta_problem(meta)
+        if problem:
+            raise CheckpointError(f"{path}: not a trial checkpoint as reproduce writes it: {problem}")
+        theirs = meta["job"]
+        diff = [f"{k} {theirs.get(k)!r} (here {v!r})" for k, v in mine.items() if theirs.get(k) != v]
+        if diff:
+            raise ResumeError(f"cannot resume from {path}: it was saved with {', '.join(diff)}; "
+                              "resume with the settings it was saved with, or run without resume to "
+                              "start the trial afresh")
+        _check_trial_index(preset, learner, index, read, path)
+
+    arrays, meta = _read_checkpoint(path, KIND_TRIAL, check)
+    try:  # the learner's own checks, on a scratch learner: a resumed trial is not started with it
+        learner.load_state_arrays({k[2:]: v for k, v in arrays.items() if k.startswith("m.")})
+    except InputError as exc:
+        raise CheckpointError(f"{path}: the stored learner state does not fit its own "
+                              f"configuration: {exc}") from None
     return arrays, meta
 
 
@@ -1495,16 +1577,17 @@ def trial_status(out) -> pd.DataFrame:
     far, the limit, CPU and wall seconds so far, how many seconds ago the
     checkpoint was saved, and the training sequences per wall second so far.
     A file that cannot be read is listed with its
-    error in ``problem``.
+    error in ``problem``.  Only the metadata is read (the arrays, of sizes
+    only the trial's preset tells, are checked when the trial resumes).
     """
-    from .checkpoint import read_checkpoint
+    from .checkpoint import _read_checkpoint
     from .errors import CheckpointError
 
     rows = []
     for f in sorted(Path(out).glob("*.trials/*.npz")):
         row = dict(run=f.parent.name[: -len(".trials")], file=f.name)
         try:
-            _, meta = read_checkpoint(f, kind=KIND_TRIAL)
+            _, meta = _read_checkpoint(f, KIND_TRIAL, meta_only=True)
         except (CheckpointError, OSError) as exc:
             rows.append(dict(row, problem=str(exc)))
             continue
