@@ -269,8 +269,15 @@ def _trial(preset, trial, seed, topic=None, checkpoint=None):
 # ---------------------------------------------------------------------------
 def _check_address(address: str):
     """ClusterError for a string that is no Dask address at all (no port, an
-    unknown scheme): ``distributed.Client`` would raise ValueError in its
-    background task and leave the caller waiting out its 60 s timeout."""
+    unknown scheme, a port out of range) or one this process cannot connect
+    to whatever listens there: a scheme this installation lacks (``ucx://``
+    without its package: a bare NotImplementedError), ``tls://`` or
+    ``wss://`` without Dask's TLS settings, an ``inproc://`` address of no
+    scheduler in this process.  ``distributed.Client`` would raise
+    ValueError in its background task and leave the caller waiting out its
+    60 s timeout, or raise TypeError (no TLS) or ValueError (inproc) and then
+    spend 60 s in its ``__del__`` (the CLI printed two tracebacks and took a
+    minute to exit)."""
     from distributed.comm import registry
     from distributed.comm.addressing import parse_address
 
@@ -278,10 +285,36 @@ def _check_address(address: str):
         scheme, loc = parse_address(address)
         backend = registry.get_backend(scheme)
         if scheme != "inproc":  # an in-process cluster's address has no host and port
-            backend.get_address_host_port(loc)
+            _, port = backend.get_address_host_port(loc)
+            if not 0 < port < 65536:
+                raise ValueError(f"port {port} is not in 1..65535")
+    except NotImplementedError:  # distributed's stub of a backend moved to another package (ucx)
+        raise ClusterError(f"{address!r}: this installation of distributed cannot connect over "
+                           f"{scheme}:// (its backend is a separate package); use a tcp:// "
+                           f"address such as 'tcp://host:8786'") from None
     except ValueError as exc:
         raise ClusterError(f"{address!r} is not a Dask scheduler address such as "
                            f"'tcp://host:8786': {exc}") from None
+    if scheme in ("tls", "wss"):
+        from distributed.security import Security
+
+        if Security().get_connection_args("client").get("ssl_context") is None:
+            raise ClusterError(f"{address} is a {scheme}:// address, and this process has no TLS "
+                               f"settings for Dask (distributed.comm.tls.ca-file, .client.cert and "
+                               f".client.key in Dask's configuration, or the DASK_DISTRIBUTED__COMM__TLS__* "
+                               f"environment variables); give them, or pass a connected "
+                               f"distributed.Client with its Security")
+    if scheme == "inproc":
+        from distributed.comm.inproc import global_manager
+
+        try:
+            listening = global_manager.get_listener_for(loc) is not None
+        except ValueError:  # another host's or process's inproc address
+            listening = False
+        if not listening:
+            raise ClusterError(f"no Dask scheduler listens at {address} in this process (an "
+                               f"inproc:// address names a scheduler of the process that made it); "
+                               f"pass the cluster object or a tcp:// address")
 
 
 def _probe(address: str, timeout: float | None = None):
@@ -295,12 +328,14 @@ def _probe(address: str, timeout: float | None = None):
     first (an SSH server's banner, "SSH-2.0-...") makes it read a length of
     exabytes and fail with a MemoryError.  So read the first 8 bytes here,
     for at most Dask's connect timeout (``distributed.comm.timeouts.connect``,
-    30 s by default), and check that they are a plausible length.  Other
-    schemes (``tls://``, ``inproc://``, ...) are left to Dask."""
+    30 s by default), and check that they are a plausible length.  Over
+    ``tls://``, ``ws://`` and ``wss://`` the client speaks first, so only
+    the connection itself is checked (refused, Dask's Client retries until
+    its connect timeout); ``inproc://`` is left to Dask."""
     from distributed.comm.addressing import parse_address, parse_host_port
 
     scheme, loc = parse_address(address)
-    if scheme != "tcp":
+    if scheme not in ("tcp", "tls", "ws", "wss"):
         return
     if timeout is None:
         timeout = dask.utils.parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"),
@@ -310,7 +345,7 @@ def _probe(address: str, timeout: float | None = None):
     greeting = b""
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
-            while len(greeting) < 8:  # the socket's timeout applies to each recv
+            while scheme == "tcp" and len(greeting) < 8:  # the socket's timeout applies to each recv
                 chunk = sock.recv(8 - len(greeting))
                 if not chunk:
                     break
@@ -321,6 +356,8 @@ def _probe(address: str, timeout: float | None = None):
                            f"a Dask scheduler greets every connection at once, {hint}") from None
     except OSError as exc:  # refused, unreachable, unknown host
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    if scheme != "tcp":
+        return
     if not greeting:
         raise ClusterError(f"{address} closed the connection without a word; a Dask scheduler "
                            f"greets every connection at once, {hint}")

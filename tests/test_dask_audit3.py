@@ -1,0 +1,75 @@
+"""Dask sweeps, third audit: scheduler addresses that distributed.Client cannot
+use, refused at once with a one-line message (no traceback, no minute-long
+wait), and addresses of other schemes that work.  Skipped as a whole when
+dask.distributed is not installed; every cluster is closed by its ``with``
+block."""
+
+import socket
+
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+import dask  # noqa: E402
+
+from online_lstm import cluster as cl  # noqa: E402
+from online_lstm.cli import main  # noqa: E402
+from online_lstm.errors import ClusterError  # noqa: E402
+from online_lstm.experiments import reproduce  # noqa: E402
+from online_lstm.presets import PRESETS  # noqa: E402
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("address, match", [
+    # distributed.Client raised TypeError ("TLS expects a `ssl_context`"), then its __del__
+    # waited 60 s for a close: the CLI printed two tracebacks and took a minute to exit
+    ("tls://127.0.0.1:{port}", "no TLS settings for Dask"),
+    ("wss://127.0.0.1:{port}", "no TLS settings for Dask"),
+    # ValueError from distributed.Client, and the same 60 s in __del__
+    ("inproc://10.0.0.1/1/1", "no Dask scheduler listens at inproc://10.0.0.1/1/1 in this process"),
+    # a bare NotImplementedError (no message) from distributed's stub of the ucx backend
+    ("ucx://127.0.0.1:{port}", "cannot connect over ucx://"),
+    # 99999 was looked up as a service and connected to whatever answered (or refused)
+    ("tcp://127.0.0.1:99999", "port 99999 is not in 1..65535"),
+    ("tcp://127.0.0.1:0", "port 0 is not in 1..65535"),
+    # refused: Dask's Client retried until its connect timeout (30 s by default)
+    ("ws://127.0.0.1:{port}", "cannot reach the Dask scheduler at ws://127.0.0.1:.*refused"),
+])
+def test_an_address_distributed_cannot_use_is_refused_at_once(address, match, tmp_path, capsys):
+    address = address.format(port=_free_port())
+    if address.startswith("ucx://"):
+        from distributed.comm import registry
+
+        try:
+            registry.get_backend("ucx").get_address_host_port("127.0.0.1:1")
+        except NotImplementedError:
+            pass
+        else:  # pragma: no cover - a real ucx backend (distributed-ucxx) is installed
+            pytest.skip("this installation has a ucx backend")
+    with dask.config.set({"distributed.comm.timeouts.connect": "20s"}):
+        with pytest.raises(ClusterError, match=match):
+            reproduce("6a", trials=1, quick=True, progress=False, scheduler=address)
+        assert main(["reproduce", "6a", "--quick", "--no-progress", "--out", str(tmp_path),
+                     "--scheduler", address]) == 2
+    err = capsys.readouterr().err
+    assert "online-lstm reproduce: " in err and "Traceback" not in err
+    assert not (tmp_path / "6a-quick.csv.lock").exists()
+
+
+@pytest.mark.parametrize("protocol", ["inproc", "ws"])
+def test_an_inproc_or_websocket_address_of_a_running_scheduler_works(protocol):
+    """The checks above refuse only what cannot work: the address of a scheduler
+    in this process (inproc://) and one over websockets run the sweep."""
+    jobs = [(PRESETS["6a"].quick_version().with_options(limit=300), k, 0) for k in range(2)]
+    kw = {} if protocol == "inproc" else dict(protocol="ws://")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None, **kw) as c:
+        assert c.scheduler_address.startswith(f"{protocol}://")
+        records = []
+        rep = cl.run_trials(jobs, c.scheduler_address, records.append)
+    assert rep["tasks"] == 2 and sorted(r["trial"] for r in records) == [0, 1]
