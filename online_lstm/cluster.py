@@ -344,7 +344,14 @@ def _probe(address: str, timeout: float | None = None):
     hint = "so this is not one (check the port: Dask's default is 8786)"
     greeting = b""
     try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except socket.timeout:  # no answer at all (a firewall that drops the packets): not "accepted"
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: no answer to a connection "
+                           f"request within {timeout:g} s (distributed.comm.timeouts.connect)") from None
+    except OSError as exc:  # refused, unreachable, unknown host
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    try:
+        with sock:
             while scheme == "tcp" and len(greeting) < 8:  # the socket's timeout applies to each recv
                 chunk = sock.recv(8 - len(greeting))
                 if not chunk:
@@ -354,8 +361,9 @@ def _probe(address: str, timeout: float | None = None):
         raise ClusterError(f"{address} accepted a connection but sent "
                            f"{'nothing' if not greeting else repr(greeting)} within {timeout:g} s; "
                            f"a Dask scheduler greets every connection at once, {hint}") from None
-    except OSError as exc:  # refused, unreachable, unknown host
-        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    except OSError as exc:  # reset by the peer
+        raise ClusterError(f"{address} accepted a connection and then failed ({exc}); a Dask "
+                           f"scheduler greets every connection at once, {hint}") from None
     if scheme != "tcp":
         return
     if not greeting:

@@ -61,6 +61,20 @@ def test_an_address_distributed_cannot_use_is_refused_at_once(address, match, tm
     assert not (tmp_path / "6a-quick.csv.lock").exists()
 
 
+def test_an_address_that_does_not_answer_a_connection_is_not_said_to_have_accepted_it(monkeypatch):
+    """A host that drops the connection request (a firewall) times out in
+    connect(); the message said it had "accepted a connection but sent
+    nothing", which sends the user looking for the wrong service on the port."""
+    def no_answer(address, timeout=None, **kw):
+        raise socket.timeout("timed out")
+
+    monkeypatch.setattr(cl.socket, "create_connection", no_answer)
+    with pytest.raises(ClusterError, match="cannot reach the Dask scheduler at tcp://10.0.0.1:8786: "
+                                           "no answer to a connection request within 2 s") as e:
+        cl._probe("tcp://10.0.0.1:8786", timeout=2)
+    assert "accepted" not in str(e.value)
+
+
 @pytest.mark.parametrize("protocol", ["inproc", "ws"])
 def test_an_inproc_or_websocket_address_of_a_running_scheduler_works(protocol):
     """The checks above refuse only what cannot work: the address of a scheduler
