@@ -420,12 +420,44 @@ def _check_workers(client, warm: dict):
                            f"the same version on every worker.")
 
 
+def _check_jobs(jobs) -> list:
+    """``jobs`` as a list, each a ``(Preset, trial, seed)`` with ints >= 0 and
+    no trial twice; refused (TypeError, ValueError) on the client.  A bad job
+    failed inside the plugin's registration, whose handler blamed the
+    workers' environment ("could not load online-lstm ... 'str' object has
+    no attribute 'competitor'"), and a generator was consumed by the
+    competitor check, so that a part of it was never sent."""
+    import numpy as np
+
+    from .presets import Preset
+
+    if isinstance(jobs, (str, bytes, dict)) or not hasattr(jobs, "__iter__"):
+        raise TypeError(f"jobs must be a list of (Preset, trial, seed) tuples; got {jobs!r:.80}")
+    jobs = list(jobs)
+    seen = set()
+    for job in jobs:
+        if not (isinstance(job, (tuple, list)) and len(job) == 3 and isinstance(job[0], Preset)):
+            raise TypeError(f"jobs must be a list of (Preset, trial, seed) tuples (a Preset object, "
+                            f"not an id: PRESETS[id]); got the job {job!r:.80}")
+        for what, v in (("trial", job[1]), ("seed", job[2])):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ValueError(f"the {what} of every job must be an integer >= 0; got {v!r} in "
+                                 f"the job of {job[0].id} #{job[1]!r:.20}")
+        if (job[0].id, int(job[1])) in seen:  # records, keys and checkpoints know a trial by these
+            raise ValueError(f"jobs has trial {job[0].id} #{job[1]} twice; every trial is run and "
+                             f"reported once")
+        seen.add((job[0].id, int(job[1])))
+    return [tuple(job) for job in jobs]
+
+
 def run_trials(jobs, scheduler, done, bar=None, checkpoints=None) -> dict:
     """Run ``(preset, trial, seed)`` jobs on a Dask cluster.
 
     Parameters
     ----------
     jobs : list of (Preset, int, int)
+        ``(preset, trial, seed)``, trial and seed >= 0, each trial once
+        (TypeError or ValueError otherwise, before anything is sent).
     scheduler : str, cluster or distributed.Client
         Scheduler address (``"tcp://host:8786"``), a cluster object such as
         ``distributed.LocalCluster``, or a connected Client (left open).
@@ -452,11 +484,16 @@ def run_trials(jobs, scheduler, done, bar=None, checkpoints=None) -> dict:
         of the changes during each task: all 0 when nothing was compiled or
         loaded per task), ``per_worker`` (tasks per worker address).
     """
+    jobs = _check_jobs(jobs)
+    competitors = any(p.competitor is not None for p, _, _ in jobs)
+    if isinstance(scheduler, distributed.Client) and scheduler.status != "running":
+        raise ClusterError(f"the distributed.Client given as scheduler is {scheduler.status}, not "
+                           f"running; pass an open Client, a cluster or a scheduler address")
     client, owned = _client(scheduler)
     futures, topic, handler = [], None, None
     try:
         try:
-            client.register_plugin(WarmUp(any(p.competitor is not None for p, _, _ in jobs)))
+            client.register_plugin(WarmUp(competitors))
             warm = client.run(_warm_up_report)
         except OSError as exc:  # the scheduler went away
             raise ClusterError(f"lost the connection to the Dask scheduler at {client.scheduler.address} "

@@ -87,3 +87,51 @@ def test_an_inproc_or_websocket_address_of_a_running_scheduler_works(protocol):
         records = []
         rep = cl.run_trials(jobs, c.scheduler_address, records.append)
     assert rep["tasks"] == 2 and sorted(r["trial"] for r in records) == [0, 1]
+
+
+@pytest.fixture(scope="module")
+def threads():
+    """One worker, a thread of this process."""
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as c, \
+            distributed.Client(c, set_as_default=False) as client:
+        yield client
+
+
+_P = PRESETS["6a"].quick_version().with_options(limit=300)
+
+
+@pytest.mark.parametrize("jobs, error, match", [
+    # blamed the workers: "Dask workers could not load online-lstm (is it installed ...):
+    # 'str' object has no attribute 'competitor'"
+    ([("6a", 0, 0)], TypeError, "a Preset object, not an id"),
+    ([(_P, 0)], TypeError, r"\(Preset, trial, seed\) tuples"),
+    ("6a", TypeError, r"jobs must be a list of \(Preset, trial, seed\)"),
+    ([(_P, -1, 0)], ValueError, "the trial of every job must be an integer >= 0; got -1"),
+    ([(_P, 0, 1.5)], ValueError, "the seed of every job must be an integer >= 0; got 1.5"),
+    ([(_P, True, 0)], ValueError, "the trial of every job must be an integer >= 0; got True"),
+    # ran twice and reported twice, into one checkpoint file
+    ([(_P, 0, 0), (_P, 1, 0), (_P, 0, 0)], ValueError, "jobs has trial 6a #0 twice"),
+])
+def test_bad_jobs_are_refused_on_the_client_naming_what_is_wrong(threads, jobs, error, match):
+    records = []
+    with pytest.raises(error, match=match):
+        cl.run_trials(jobs, threads, records.append)
+    assert records == [] and not threads.who_has()  # nothing sent
+
+
+def test_a_generator_of_jobs_runs_every_job(threads):
+    """The competitor check consumed a generator, and only what it left was sent
+    (here: nothing; the run reported 0 tasks and no error)."""
+    records = []
+    rep = cl.run_trials(((_P, k, 0) for k in range(2)), threads, records.append)
+    assert rep["tasks"] == 2 and sorted(r["trial"] for r in records) == [0, 1]
+
+
+def test_a_closed_client_is_named_not_the_workers(threads):
+    """A closed Client failed in the plugin's registration, reported as "Dask workers
+    could not load online-lstm (is it installed ...)"."""
+    client = distributed.Client(threads.cluster, set_as_default=False)
+    client.close()
+    with pytest.raises(ClusterError, match="the distributed.Client given as scheduler is closed"):
+        cl.run_trials([(_P, 0, 0)], client, lambda rec: None)
