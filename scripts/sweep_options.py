@@ -38,8 +38,10 @@ def _value(text):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("targets", nargs="+", help="presets, groups or experiments")
-    ap.add_argument("--grid", nargs="+", required=True, metavar="KEY=V1,V2",
-                    help="option values to combine, e.g. targets=next,legal")
+    # extend: a second --grid adds its keys (with nargs alone it replaced the first one's,
+    # and the sweep silently ran without them)
+    ap.add_argument("--grid", nargs="+", action="extend", required=True, metavar="KEY=V1,V2",
+                    help="option values to combine, e.g. targets=next,legal (repeatable)")
     ap.add_argument("--trials", type=_count(1))
     ap.add_argument("--seed", type=_count(0), default=0)
     ap.add_argument("--jobs", type=_count(1))
