@@ -51,6 +51,10 @@ def main(argv=None):
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
 
+    name = args.name
+    if not name or Path(name).name != name or name in (".", "..") or "\n" in name:
+        # '' wrote <out>/.csv and put the per-combination records in <out> itself
+        ap.error(f"--name must be a plain file name (no directory; use --out for that); got {name!r}")
     keys, values = [], []
     for item in args.grid:
         key, sep, vals = item.partition("=")

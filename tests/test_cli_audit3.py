@@ -43,3 +43,15 @@ def test_sweep_options_takes_every_grid_flag_not_only_the_last(tmp_path, capsys,
         mod.main(argv)
     assert exc.value.code == 2 and says in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "a/b"])
+def test_sweep_options_refuses_a_name_that_is_no_plain_file_name(tmp_path, capsys, name):
+    """``--name ''`` wrote ``<out>/.csv`` (a hidden file) and the records of each
+    combination straight into ``<out>``; ``reproduce --name`` refuses these."""
+    mod = _script("sweep_options")
+    mod.reproduce = _no_run
+    with pytest.raises(SystemExit) as exc:
+        mod.main(["6a", "--grid", "update=step", "--quick", "--out", str(tmp_path), "--name", name])
+    assert exc.value.code == 2 and "--name must be a plain file name" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
