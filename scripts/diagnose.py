@@ -35,7 +35,7 @@ from online_lstm.cli import _count, _parse_set
 from online_lstm.experiments import (Plateau, Trial, _gate_shut, run_trial, sequence_sse, step_max_errors,
                                      streak_wrong)
 from online_lstm.presets import PRESETS, did_you_mean
-from online_lstm.tasks import EmbeddedReber, Task2c
+from online_lstm.tasks import Adding, EmbeddedReber, Task2c
 from online_lstm.tasks.reber import SYMBOLS, correct_sequences, correct_steps
 
 
@@ -503,6 +503,36 @@ def _subcommand(sub, name, func, choices=None, **defaults):
     s.set_defaults(func=func)
 
 
+def _lstm(p) -> bool:
+    """An LSTM preset: every subcommand reads the LSTM's cells, gates and weights,
+    which the competitors' nets (RTRL, BPTT) do not have."""
+    return p.competitor is None
+
+
+#: subcommand -> (does a preset fit it, what fits): the others take any LSTM preset.  A preset of
+#: another task failed deep in the run with a TypeError, KeyError or ValueError traceback, or
+#: (adding-failures) printed rows about markers its task does not have
+_FITS = {
+    "reber-drift": (lambda p: _lstm(p) and p.task is EmbeddedReber, "an LSTM preset of Experiment 1"),
+    "reber-failures": (lambda p: _lstm(p) and p.task is EmbeddedReber, "an LSTM preset of Experiment 1"),
+    "window-trace": (lambda p: _lstm(p) and "threshold" in p.options,
+                     "an LSTM preset with an error threshold (any but Experiment 1's)"),
+    "adding-failures": (lambda p: _lstm(p) and p.task is Adding, "a preset of Experiment 4 (adding)"),
+    "2a-escape": (lambda p: _lstm(p) and "plateau_block" in p.options, "a preset of task 2a or 2b"),
+    "plateau-blocks": (lambda p: _lstm(p) and "plateau_block" in p.options, "a preset of task 2a or 2b"),
+}
+
+
+def _misfit(cmd, preset) -> str | None:
+    """Why ``--preset`` does not fit subcommand ``cmd``, or None."""
+    fits, what = _FITS.get(cmd, (_lstm, "an LSTM preset, not a competitor's (RTRL, BPTT)"))
+    if fits(PRESETS[preset]):
+        return None
+    ok = [i for i, p in PRESETS.items() if fits(p)]
+    listed = f" ({', '.join(ok)})" if len(ok) <= 10 else ""  # else online-lstm list shows them
+    return f"{cmd} needs {what}{listed}; got --preset {preset}"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -528,6 +558,8 @@ def main(argv=None):
     preset = getattr(args, "preset", None)
     if preset is not None and preset not in PRESETS:  # else a KeyError traceback
         ap.error(f"unknown preset {preset!r}{did_you_mean(preset, PRESETS)}")
+    if preset is not None and _misfit(args.cmd, preset):  # before any training
+        ap.error(_misfit(args.cmd, preset))
     try:
         if preset is not None:
             PRESETS[preset].with_options(**_parse_set(getattr(args, "set", [])))

@@ -55,3 +55,31 @@ def test_sweep_options_refuses_a_name_that_is_no_plain_file_name(tmp_path, capsy
         mod.main(["6a", "--grid", "update=step", "--quick", "--out", str(tmp_path), "--name", name])
     assert exc.value.code == 2 and "--name must be a plain file name" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------
+# scripts/diagnose.py
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("args, says", [
+    (["reber-drift", "--preset", "4-1", "--rows", "1", "--every", "1"],
+     "reber-drift needs an LSTM preset of Experiment 1 (1-1, 1-2, 1-3, 1-4, 1-5); got --preset 4-1"),
+    (["reber-failures", "--preset", "1-rtrl-h3", "--limit", "1"], "needs an LSTM preset of Experiment 1"),
+    (["cell-states", "--preset", "2a-rtrl-p4-lr1", "--rows", "1", "--every", "1"],
+     "cell-states needs an LSTM preset, not a competitor's"),
+    (["cut-trials", "--preset", "2a-bptt-p100-lr1", "--trials", "1", "--jobs", "1", "--set", "limit=1"],
+     "not a competitor's"),
+    (["adding-failures", "--preset", "2c-1", "--sequences", "1"],
+     "needs a preset of Experiment 4 (adding) (4-1, 4-2, 4-3)"),
+    (["2a-escape", "--preset", "2c-1", "--every", "1", "--sequences", "1"], "needs a preset of task 2a or 2b"),
+    (["plateau-blocks", "--preset", "2a-rtrl-p4-lr1", "--seeds", "1"], "needs a preset of task 2a or 2b"),
+    (["window-trace", "--preset", "1-5", "--rows", "1", "--every", "1"], "with an error threshold"),
+])
+def test_diagnose_refuses_a_preset_its_subcommand_cannot_trace(capsys, args, says):
+    """``--preset`` took any preset: one of another task or a competitor's net
+    failed deep in the run with a TypeError, KeyError, AttributeError or
+    ValueError traceback (adding-failures on 2c printed rows about markers
+    2c has not)."""
+    with pytest.raises(SystemExit) as exc:
+        _script("diagnose").main(args)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and says in err and "Traceback" not in err
