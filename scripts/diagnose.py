@@ -291,7 +291,7 @@ def window_trace(a):
         ok, err = np.concatenate(ok), np.concatenate(err)
         w = m.get_weights()
         print(f"{(i + 1) * a.every:8d}  correct {ok.mean():.4f}  mean|err| {err.mean():.4f}  "
-              f"90% |err| {np.percentile(err, 90):.4f}  b_in {np.round(w['b_in'], 2)}  "
+              f"90% |err| {np.percentile(err, 90):.4f}  b_in {np.round(w['b_in'], 2) if 'b_in' in w else '-'}  "
               f"max|W| {max(np.abs(v).max() for v in w.values()):.1f}", flush=True)
 
 

@@ -83,3 +83,11 @@ def test_diagnose_refuses_a_preset_its_subcommand_cannot_trace(capsys, args, say
         _script("diagnose").main(args)
     err = capsys.readouterr().err
     assert exc.value.code == 2 and says in err and "Traceback" not in err
+
+
+def test_diagnose_window_trace_runs_on_a_net_without_gate_biases(capsys):
+    """2a, 2b and 2c have no biases (Table 10): window-trace failed on them
+    with KeyError: 'b_in' after its first block of training."""
+    _script("diagnose").main(["window-trace", "--preset", "2c-1", "--rows", "1", "--every", "2"])
+    out = capsys.readouterr().out
+    assert "correct" in out and "b_in -" in out
