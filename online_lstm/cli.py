@@ -130,6 +130,15 @@ def nonnegative(what="number"):
 _seconds = nonnegative("number of seconds")
 
 
+def _directory(text):
+    """An argparse type: a directory path, not empty (``Path("")`` is the
+    current directory: an unset ``--out "$DIR"`` put the records there)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a directory; got {text!r} (give . for the "
+                                         f"current directory)")
+    return text
+
+
 def _duration(seconds) -> str:
     """``h:mm:ss``."""
     seconds = max(0, int(round(float(seconds))))
@@ -460,7 +469,8 @@ def main(argv=None) -> int:
                         "record of trial K (not with --trials)")
     p.add_argument("--quick", action="store_true",
                    help="small sequence budget per preset (a smoke run, not a reproduction)")
-    p.add_argument("--out", default="results", help="directory for the records CSV (default results/)")
+    p.add_argument("--out", type=_directory, default="results",
+                   help="directory for the records CSV (default results/)")
     p.add_argument("--name", help="file name stem of the CSV (default from the targets)")
     p.add_argument("--jobs", type=_count(1),
                    help="worker processes (default: all cores; 1 = in this process; unused with --scheduler)")
@@ -485,7 +495,8 @@ def main(argv=None) -> int:
 
     p = sub.add_parser("status", help="finished trials per records file, and the trials running or "
                                       "interrupted (from their checkpoints)")
-    p.add_argument("--out", default="results", help="the directory reproduce wrote to (default results/)")
+    p.add_argument("--out", type=_directory, default="results",
+                   help="the directory reproduce wrote to (default results/)")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("compare", help="the side-by-side table from saved records")

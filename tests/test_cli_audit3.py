@@ -91,3 +91,23 @@ def test_diagnose_window_trace_runs_on_a_net_without_gate_biases(capsys):
     _script("diagnose").main(["window-trace", "--preset", "2c-1", "--rows", "1", "--every", "2"])
     out = capsys.readouterr().out
     assert "correct" in out and "b_in -" in out
+
+
+# ---------------------------------------------------------------------------
+# online-lstm
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("command", [["reproduce", "6a", "--quick"], ["status"]])
+@pytest.mark.parametrize("out", ["", "  "])
+def test_an_empty_out_is_a_usage_error_not_the_current_directory(tmp_path, monkeypatch, capsys,
+                                                                  command, out):
+    """``--out ''`` (an unset ``--out "$DIR"``) was taken as the current
+    directory: reproduce wrote its records there, status listed it."""
+    from online_lstm import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "cmd_reproduce", _no_run)
+    with pytest.raises(SystemExit) as exc:
+        cli.main([*command, "--out", out])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "argument --out: expected a directory" in err
+    assert list(tmp_path.iterdir()) == []
