@@ -400,8 +400,8 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         Show a tqdm progress bar (or update the one given: anything with
         ``update(n)``, left open).
     total : int, optional
-        Length of the stream for the progress bar; default ``len(stream)``
-        when it has one.
+        Length of the stream for the progress bar (an integer >= 0, else
+        ValueError); default ``len(stream)`` when it has one.
     delay : int, optional
         Labels arrive ``delay`` observations late, as in River's
         ``progressive_val_score(..., delay=...)``: the label of observation
@@ -431,6 +431,9 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
                               or delay < 0):
         raise ValueError(f"delay must be None or an integer >= 0; got {delay!r}")
     delay = int(delay or 0)  # a NumPy integer as an int
+    if total is not None and (isinstance(total, (bool, np.bool_)) or not isinstance(total, Integral)
+                              or total < 0):  # tqdm failed on "abc" with a TypeError about str + float
+        raise ValueError(f"total must be None or an integer >= 0 (the stream's length); got {total!r:.60}")
     array_model = _step_learner(model)
     bank = sys.modules.get("online_lstm.bank")  # imported if model is one
     if bank is not None and isinstance(model, bank.LearnerBank):

@@ -111,3 +111,25 @@ def test_an_empty_out_is_a_usage_error_not_the_current_directory(tmp_path, monke
     err = capsys.readouterr().err
     assert exc.value.code == 2 and "argument --out: expected a directory" in err
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------
+# online_lstm.evaluate
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("progress", [True, False])
+@pytest.mark.parametrize("total", ["abc", -5, 1.5, True])
+def test_progressive_val_refuses_a_total_that_is_no_stream_length(progress, total):
+    """``total="abc"`` failed inside tqdm with "can only concatenate str (not
+    "float") to str", naming neither the argument nor what it should be; -5
+    and 1.5 drew a nonsense bar; without a bar any of them passed unnoticed."""
+    import numpy as np
+
+    from online_lstm import OnlineLSTM
+    from online_lstm.evaluate import progressive_val
+
+    m = OnlineLSTM(2, 1, n_blocks=1, seed=0)
+    before = m._mem.copy()
+    with pytest.raises(ValueError, match=r"total must be None or an integer >= 0 \(the stream's length\)"):
+        progressive_val([(np.zeros(2), 1.0)] * 3, m, "mae", step=1, progress=progress, total=total)
+    np.testing.assert_array_equal(m._mem, before)  # refused before the first step
+
