@@ -130,6 +130,16 @@ def nonnegative(what="number"):
 _seconds = nonnegative("number of seconds")
 
 
+def _address(text):
+    """An argparse type: a Dask scheduler address, not empty (``--scheduler ''``
+    was no scheduler to the command line's checks but one to ``reproduce``:
+    it made the records directory and started before Dask refused it)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a Dask scheduler address such as "
+                                         f"tcp://host:8786; got {text!r}")
+    return text
+
+
 def _directory(text):
     """An argparse type: a directory path, not empty (``Path("")`` is the
     current directory: an unset ``--out "$DIR"`` put the records there)."""
@@ -474,7 +484,7 @@ def main(argv=None) -> int:
     p.add_argument("--name", help="file name stem of the CSV (default from the targets)")
     p.add_argument("--jobs", type=_count(1),
                    help="worker processes (default: all cores; 1 = in this process; unused with --scheduler)")
-    p.add_argument("--scheduler", metavar="ADDRESS",
+    p.add_argument("--scheduler", metavar="ADDRESS", type=_address,
                    help="run the trials on this Dask cluster, e.g. tcp://host:8786, instead of local "
                         "processes (needs the dask extra: pip install 'online-lstm[dask]')")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",

@@ -133,3 +133,17 @@ def test_progressive_val_refuses_a_total_that_is_no_stream_length(progress, tota
         progressive_val([(np.zeros(2), 1.0)] * 3, m, "mae", step=1, progress=progress, total=total)
     np.testing.assert_array_equal(m._mem, before)  # refused before the first step
 
+
+@pytest.mark.parametrize("address", ["", " "])
+def test_an_empty_scheduler_address_is_a_usage_error(tmp_path, monkeypatch, capsys, address):
+    """``--scheduler ''`` passed the command line's checks as "no scheduler",
+    then reproduce took it for one: the records directory was made and the
+    progress bars started before Dask refused the address."""
+    from online_lstm import cli
+
+    monkeypatch.setattr(cli, "cmd_reproduce", _no_run)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["reproduce", "6a", "--quick", "--out", str(tmp_path / "r"), "--scheduler", address])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "argument --scheduler: expected a Dask scheduler address" in err
+    assert not (tmp_path / "r").exists()
