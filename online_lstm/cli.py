@@ -479,7 +479,7 @@ def main(argv=None) -> int:
                         "record of trial K (not with --trials)")
     p.add_argument("--quick", action="store_true",
                    help="small sequence budget per preset (a smoke run, not a reproduction)")
-    p.add_argument("--out", type=_directory, default="results",
+    p.add_argument("--out", type=_directory, default="results", metavar="DIR",
                    help="directory for the records CSV (default results/)")
     p.add_argument("--name", help="file name stem of the CSV (default from the targets)")
     p.add_argument("--jobs", type=_count(1),
@@ -505,13 +505,13 @@ def main(argv=None) -> int:
 
     p = sub.add_parser("status", help="finished trials per records file, and the trials running or "
                                       "interrupted (from their checkpoints)")
-    p.add_argument("--out", type=_directory, default="results",
+    p.add_argument("--out", type=_directory, default="results", metavar="DIR",
                    help="the directory reproduce wrote to (default results/)")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("compare", help="the side-by-side table from saved records")
     p.add_argument("records", nargs="+", help="records CSV files written by reproduce")
-    p.add_argument("--markdown", action="store_true")
+    p.add_argument("--markdown", action="store_true", help="print the table as markdown")
     p.set_defaults(func=cmd_compare)
 
     args = ap.parse_args(argv)

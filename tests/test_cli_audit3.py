@@ -147,3 +147,18 @@ def test_an_empty_scheduler_address_is_a_usage_error(tmp_path, monkeypatch, caps
     err = capsys.readouterr().err
     assert exc.value.code == 2 and "argument --scheduler: expected a Dask scheduler address" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_reproduce_help_names_the_out_directory_as_its_other_flags_do(capsys):
+    """--resume and --checkpoint-every speak of DIR/<name>.csv and
+    DIR/<name>.trials/, but the flag they mean was shown as ``--out OUT``."""
+    from online_lstm import cli
+
+    for command in ("reproduce", "status"):
+        with pytest.raises(SystemExit):
+            cli.main([command, "--help"])
+        out = capsys.readouterr().out
+        assert "--out DIR" in out and "OUT" not in out
+    with pytest.raises(SystemExit):
+        cli.main(["compare", "--help"])
+    assert "--markdown print the table as markdown" in " ".join(capsys.readouterr().out.split())
