@@ -64,6 +64,10 @@ def main(argv=None):
             ap.error(f"--grid {key.strip()} is given twice; give its values once, comma-separated")
         keys.append(key.strip())
         values.append([_value(v) for v in vals.split(",")])
+        texts = [v.strip() for v in vals.split(",")]
+        twice = sorted({v for v in texts if texts.count(v) > 1})
+        if twice:  # the combination ran twice, its second records replacing the first's
+            ap.error(f"--grid {key.strip()} lists {twice[0]!r} twice; give each value once")
     # every combination checked before the first runs: a mistyped last value must not
     # stop the sweep after hours of the combinations before it
     try:

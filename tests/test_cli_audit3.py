@@ -162,3 +162,14 @@ def test_reproduce_help_names_the_out_directory_as_its_other_flags_do(capsys):
     with pytest.raises(SystemExit):
         cli.main(["compare", "--help"])
     assert "--markdown print the table as markdown" in " ".join(capsys.readouterr().out.split())
+
+
+def test_sweep_options_refuses_a_value_listed_twice(tmp_path, capsys):
+    """``--grid limit=1,1`` ran the same combination twice: the second run
+    replaced the first's records and the sweep's CSV held both."""
+    mod = _script("sweep_options")
+    mod.reproduce = _no_run
+    with pytest.raises(SystemExit) as exc:
+        mod.main(["6a", "--grid", "update=step,sequence, step", "--quick", "--out", str(tmp_path)])
+    assert exc.value.code == 2 and "--grid update lists 'step' twice" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
