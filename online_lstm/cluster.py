@@ -12,7 +12,9 @@ Workers
 Every worker needs this package, the same version, importable (``pip install
 online-lstm`` into the workers' environment); :func:`run_trials` checks the
 version and a digest of the package's sources (:func:`source_digest`) on
-every worker first and refuses to start otherwise.  A plugin
+every worker first and refuses to start otherwise; a worker that joins
+during the sweep is checked at its first record, and one of other code
+stops the sweep (:class:`SweepStopped`) before that record is taken.  A plugin
 (:class:`WarmUp`) runs once per worker process, including workers that join
 or restart during the sweep: it imports the package, so the kernels are
 loaded from Numba's on-disk cache (or compiled, if the cache is empty), and
@@ -420,6 +422,24 @@ def _check_workers(client, warm: dict):
                            f"the same version on every worker.")
 
 
+def _check_joined(client, probe: dict, trial: str):
+    """Refuse the record of ``trial`` from a worker that joined after the
+    sweep's start (a restarted worker process, or one added to the cluster):
+    the check of :func:`_check_workers` had not seen it, and a worker of
+    other code would give other records.  Its warm-up report (run by the
+    :class:`WarmUp` plugin before its first task) says what it runs; a
+    worker without one cannot be vouched for."""
+    warm = probe.get("warm_up")
+    try:
+        if warm is None:
+            raise ClusterError(f"{probe['worker']} has no warm-up report (the online-lstm worker "
+                               f"plugin did not run there), so its package cannot be checked")
+        _check_workers(client, {probe["worker"]: warm})
+    except ClusterError as exc:
+        raise SweepStopped(f"a worker that joined during the sweep ran trial {trial}, and its "
+                           f"record was not accepted: {exc}") from None
+
+
 def _check_jobs(jobs) -> list:
     """``jobs`` as a list, each a ``(Preset, trial, seed)`` with ints >= 0 and
     no trial twice; refused (TypeError, ValueError) on the client.  A bad job
@@ -532,12 +552,13 @@ def run_trials(jobs, scheduler, done, bar=None, checkpoints=None) -> dict:
                 else:
                     what = f"trial {trial_of.get(fut.key, fut.key)} was cancelled on the cluster"
                 raise SweepStopped(f"{what} in the middle of the sweep ({reason})") from None
+            if probe["worker"] not in report["warm_up"]:  # a worker that joined mid-sweep
+                _check_joined(client, probe, trial_of.get(fut.key, fut.key))
+                report["warm_up"][probe["worker"]] = probe["warm_up"]  # its warm-up too
             report["tasks"] += 1
             for k in ("compile_events", "compiled", "cache_loads", "overloads"):
                 report[k] += probe[k]
             report["per_worker"][probe["worker"]] = report["per_worker"].get(probe["worker"], 0) + 1
-            if probe.get("warm_up") is not None:  # a worker that joined mid-sweep: its warm-up too
-                report["warm_up"].setdefault(probe["worker"], probe["warm_up"])
             done(rec)
             fut.release()
         return report

@@ -135,3 +135,34 @@ def test_a_closed_client_is_named_not_the_workers(threads):
     client.close()
     with pytest.raises(ClusterError, match="the distributed.Client given as scheduler is closed"):
         cl.run_trials([(_P, 0, 0)], client, lambda rec: None)
+
+
+def test_a_worker_of_other_code_that_joins_mid_sweep_stops_the_sweep(monkeypatch):
+    """The start-up check sees the workers of the start only.  The only
+    worker is killed at the first record and its nanny starts a new process;
+    this client's source digest is changed meanwhile, so the new worker's
+    code differs from the client's: its first record stops the sweep, named,
+    and the records taken before it are kept."""
+    import os
+    import signal
+
+    from online_lstm.presets import PRESETS
+
+    jobs = [(PRESETS["6a"].with_options(limit=3000), k, k) for k in range(4)]
+    records = []
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as c, \
+            distributed.Client(c, set_as_default=False) as client:
+        (addr, w), = client.run(cl._warm_up_report).items()
+
+        def done(rec):
+            records.append(rec)
+            if len(records) == 1:
+                monkeypatch.setattr(cl, "source_digest", lambda: "other-code")
+                os.kill(w["pid"], signal.SIGKILL)
+
+        with pytest.raises(cl.SweepStopped, match=r"a worker that joined during the sweep ran trial "
+                                                  r"6a #\d, and its record was not accepted: Dask "
+                                                  r"workers run another version .*source other-code"):
+            cl.run_trials(jobs, client, done)
+    assert records  # the ones before it are kept
