@@ -72,9 +72,17 @@ def _copy_and_run(tmp_path):
 
     import online_lstm
 
+    pkg = pathlib.Path(online_lstm.__file__).parent
+    if "NUMBA_CACHE_DIR" not in os.environ:
+        # The copy's control run needs a cache of every kernel STALE runs, and
+        # the copy cannot add to it (NUMBA_OPT=0, below).  The suite's warm-up
+        # (conftest) fills the package's cache; a run of this file alone on a
+        # fresh clone does not, so fill it here (loads only, when it is full).
+        subprocess.run([sys.executable, "-c", STALE, str(pkg.parent)], capture_output=True,
+                       check=True)
     # (not the temporary files of a cache write in progress: under pytest-xdist
     # another worker may be compiling into the same __pycache__)
-    shutil.copytree(pathlib.Path(online_lstm.__file__).parent, tmp_path / "online_lstm",
+    shutil.copytree(pkg, tmp_path / "online_lstm",
                     ignore=shutil.ignore_patterns("*.tmp", "*.tmp.*"))
 
     # NUMBA_OPT=0: a recompilation (every kernel: Numba cannot tell which ones
