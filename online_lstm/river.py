@@ -267,7 +267,11 @@ class _StreamLSTM:
                              f"{self.reset_key!r}") from None
         if self.id_key is not None:
             self._check_id_key()
-        self._rng = np.random.default_rng(None if self.seed is None else [self.seed, 1997])
+        # the draws of new input units' weights: a stream of its own, from the seed and 1997
+        # (flat: NumPy 2.5 refuses the nested [[3, 4], 1997] of a sequence seed, which 2.4
+        # read as [3, 4, 1997], the same bits)
+        self._rng = np.random.default_rng(None if self.seed is None
+                                          else [*np.atleast_1d(self.seed).tolist(), 1997])
         self._slots = {}  # feature name -> input unit
         self._names = []  # feature names by input unit
         self._x = np.zeros(1)
