@@ -233,16 +233,17 @@ def _sizes(model):
     return net.n_in, net.n_out
 
 
-def _snapshot(model):
+def _snapshot(model, into=None):
     """The state of an OnlineLSTM, RTRL or BPTT, for :func:`_restore`: an
-    OnlineLSTM's one flat memory (a copy of it is cheap enough to take at every
-    sequence start), a competitor's :meth:`state_arrays`."""
-    return model._mem.copy() if isinstance(model, OnlineLSTM) else model.state_arrays()
+    OnlineLSTM's :meth:`~online_lstm.OnlineLSTM.snapshot` (one copy of its
+    memory, into ``into`` if given: cheap enough to take at every sequence
+    start), a competitor's :meth:`state_arrays`."""
+    return model.snapshot(into=into) if isinstance(model, OnlineLSTM) else model.state_arrays()
 
 
 def _restore(model, saved):
     if isinstance(model, OnlineLSTM):
-        model._mem[:] = saved
+        model.restore_snapshot(saved)
     else:
         model.load_state_arrays(saved)
 
@@ -526,6 +527,7 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
     by_label = [proba and not _needs_proba(m) for m in ms]
     predict = model.predict_proba_one if proba else model.predict_one
     owed = collections.deque()  # (i, x, y, y_pred) of labels not yet delivered
+    kept = None  # an OnlineLSTM's Snapshot of the last sequence start, overwritten at the next
     n = 0
     t0 = time.perf_counter()
     try:
@@ -552,7 +554,9 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
             while owed and owed[0][0] + delay <= n:
                 answer(*owed.popleft())
             if array_model:
-                saved = _snapshot(model) if new_seq else None
+                saved = None
+                if new_seq:
+                    saved = kept = _snapshot(model, kept)
                 try:
                     if new_seq:
                         model.reset()
