@@ -87,12 +87,16 @@ class Snapshot:
         return f"<Snapshot of {self._what}: {self.nbytes:,} bytes>"
 
     def __copy__(self):
-        return Snapshot._new(self._mem.copy(), self._key, self._what, list(self._extra))
+        # the lists in _extra (a bank's seeds) are overwritten in place by
+        # snapshot(into=...): each copy needs its own, or taking a new
+        # snapshot into the original would change what the copy restores
+        extra = [list(v) if type(v) is list else v for v in self._extra]
+        return Snapshot._new(self._mem.copy(), self._key, self._what, extra)
 
     def __deepcopy__(self, memo):
-        import copy
-
-        return Snapshot._new(self._mem.copy(), self._key, self._what, copy.deepcopy(self._extra, memo))
+        # the rest of _extra is never changed in place (a divergence record, a
+        # bank's seed parameter and prototype): shared, as by the learner itself
+        return self.__copy__()
 
     def __reduce__(self):
         raise TypeError("a Snapshot stays in the process that took it and cannot be pickled; "
