@@ -1081,14 +1081,16 @@ class LearnerBank(FixedAfterBuild):
         """The complete state of every learner, in memory, for
         :meth:`restore_snapshot` (see :meth:`OnlineLSTM.snapshot`): one copy
         of the bank's state buffer, ``(n_learners, ~layout.mem_size)``
-        float64, and the per-learner seeds (:meth:`set_learner` can change
-        them).  With ``into``, a snapshot of a bank of this architecture,
-        update mode and size, is overwritten in place and nothing is
-        allocated."""
+        float64, and what says how its learners began: the per-learner seeds
+        (:meth:`set_learner` can change them), the ``seed`` parameter and the
+        initialisation arguments (``init_range`` and the gate biases, which
+        :meth:`restore` can change).  With ``into``, a snapshot of a bank of
+        this architecture, update mode and size, is overwritten in place and
+        nothing is allocated."""
         key = self._snap_key
         if into is None:
             return Snapshot._new(self._mems.copy(), key, self._snapshot_what(),
-                                 [list(self.seeds_), self.seed])
+                                 [list(self.seeds_), self.seed, self._proto])
         if type(into) is not Snapshot or into._key != key:
             check_fits(into, key, self._snapshot_what, "snapshot(into=...)")
         np.copyto(into._mem, self._mems)
@@ -1096,24 +1098,30 @@ class LearnerBank(FixedAfterBuild):
         if extra[0] != self.seeds_:
             extra[0][:] = self.seeds_
         extra[1] = self.seed
+        extra[2] = self._proto  # (never changed in place: restore() replaces it)
         return into
 
     def restore_snapshot(self, snap: Snapshot) -> None:
         """Put every learner back in the state of :meth:`snapshot`, bit for bit
         (weights, traces, states, pending and delayed steps, learning rates,
-        state bounds, counters, seeds).  ``snap`` must come from a bank of
-        this architecture, update mode and number of learners, else
+        state bounds, counters), with the seeds and initialisation arguments
+        that say how they began (``seeds_``, ``seed``, ``init_range`` and the
+        gate biases: what ``get_params``, ``clone`` and checkpoints describe
+        the learners by).  ``snap`` must come from a bank of this
+        architecture, update mode and number of learners, else
         :class:`~online_lstm.errors.InputError` and nothing changes.  Nothing
         is allocated."""
         key = self._snap_key
         if type(snap) is not Snapshot or snap._key != key:
             check_fits(snap, key, self._snapshot_what, "restore_snapshot")
         np.copyto(self._mems, snap._mem)
-        seeds, seed = snap._extra
+        seeds, seed, proto = snap._extra
         if seeds != self.seeds_:
             self.seeds_[:] = seeds
         if seed is not self.seed:
             self._adopt_params({"seed": seed})
+        if proto is not self._proto:  # another bank's, or from before a restore()
+            self._proto = proto
 
     # ------------------------------------------------------------------
     # checkpoint files (online_lstm.checkpoint)

@@ -39,3 +39,27 @@ def test_a_copy_of_a_bank_snapshot_keeps_its_seeds_when_the_original_is_overwrit
     assert _same_bank(bank, at)
     bank.restore_snapshot(snap)
     assert bank.seeds_ == [77, 2]
+
+
+def test_a_bank_restored_from_a_snapshot_describes_the_learners_it_holds(tmp_path):
+    # the bank takes the snapshot's seeds; get_params, clone and checkpoints
+    # describe its learners by them *and* by the initialisation arguments,
+    # which must come with them (set_learner refuses a learner of other ones)
+    theirs = LearnerBank(3, 2, 1, 2, 1, seed=0, init_range=0.2, in_gate_bias=-1.0)
+    _bank_run(theirs)
+    snap = theirs.snapshot()
+    mine = LearnerBank(3, 2, 1, 2, 1, seed=5, init_range=0.5)
+    before = mine.snapshot()
+    mine.restore_snapshot(snap)
+    assert _same_bank(mine, theirs)
+    assert mine.get_params() == theirs.get_params()
+    assert _same_bank(mine.clone(), theirs.clone())
+    mine.restore_snapshot(before)
+    assert mine.init_range == 0.5 and mine.in_gate_bias is None and mine.seed == 5
+    assert _same_bank(mine.clone(), LearnerBank(3, 2, 1, 2, 1, seed=5, init_range=0.5))
+    # across a restore() of a checkpoint made with other arguments
+    theirs.save(tmp_path / "b.npz")
+    mine.restore(tmp_path / "b.npz")
+    assert mine.init_range == 0.2
+    mine.restore_snapshot(before)
+    assert mine.init_range == 0.5 and mine.in_gate_bias is None and mine.seed == 5
