@@ -113,4 +113,22 @@ def check_fits(snap, key: tuple, what, method: str) -> None:
         raise InputError(f"{method} needs a Snapshot made by snapshot(); got "
                          f"{type(snap).__name__}")
     if snap._key != key:
-        raise InputError(f"{method} needs a snapshot of {what()}; got one of {snap._what}")
+        raise InputError(f"{method} needs a snapshot of {what()}; got one of {snap._what}"
+                         f"{_differences(snap._key, key)}")
+
+
+def _differences(theirs: tuple, mine: tuple) -> str:
+    """What differs between two keys of one kind, e.g. " (they differ in
+    n_in: the snapshot's 3, here 4)"; "" for keys of two kinds (the message
+    says so already).  A key is the owner's kind, for a bank its number of
+    learners, then the architecture (checkpoint.ARCHITECTURE, ``update``
+    last)."""
+    from .checkpoint import ARCHITECTURE
+
+    if theirs[0] != mine[0] or len(theirs) != len(mine):
+        return ""
+    names = (("n_learners",) if mine[0] == "LearnerBank" else ()) + tuple(
+        k for k in ARCHITECTURE if k != "update") + ("update",)
+    diff = [f"{k}: the snapshot's {a!r}, here {b!r}"
+            for k, a, b in zip(names, theirs[1:], mine[1:]) if a != b]
+    return f" (they differ in {'; '.join(diff)})" if diff else ""

@@ -8,7 +8,7 @@ import copy
 import numpy as np
 import pytest
 
-from online_lstm import LearnerBank, OnlineLSTM
+from online_lstm import InputError, LearnerBank, OnlineLSTM
 
 
 
@@ -63,3 +63,18 @@ def test_a_bank_restored_from_a_snapshot_describes_the_learners_it_holds(tmp_pat
     assert mine.init_range == 0.2
     mine.restore_snapshot(before)
     assert mine.init_range == 0.5 and mine.in_gate_bias is None and mine.seed == 5
+
+
+def test_a_refused_snapshot_says_what_differs():
+    m = OnlineLSTM(3, 2, 2, 2, seed=1)
+    snap = m.clone(n_in=4, update="sequence").snapshot()
+    with pytest.raises(InputError, match=r"\(they differ in n_in: the snapshot's 4, here 3; "
+                                         r"update: the snapshot's 'sequence', here 'step'\)$"):
+        m.restore_snapshot(snap)
+    with pytest.raises(InputError, match=r"they differ in n_in"):
+        m.snapshot(into=snap)
+    bank = LearnerBank(3, 3, 2, 2, 2)
+    with pytest.raises(InputError, match=r"\(they differ in n_learners: the snapshot's 4, here 3\)$"):
+        bank.restore_snapshot(LearnerBank(4, 3, 2, 2, 2).snapshot())
+    with pytest.raises(InputError, match=r"got one of a LearnerBank .*'step'$"):  # kinds: no list
+        m.restore_snapshot(bank.snapshot())
