@@ -212,7 +212,8 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
     one learner at once leave its state undefined (steps can be lost
     without an error).  Reading a learner while another thread steps it
     (``state_``, ``state_arrays``, ``weights``, ``get_weights``, ``save``,
-    pickling) is not safe either: the copy can mix two steps.  Share a
+    pickling, ``snapshot``) is not safe either: the copy can mix two steps;
+    ``restore_snapshot`` writes the learner, as a step does.  Share a
     learner across threads behind your own lock, held for reads too, or
     give each thread its own learner (or use
     :class:`~online_lstm.LearnerBank`).

@@ -299,8 +299,13 @@ class _StreamLSTM:
     # ------------------------------------------------------------------
     @property
     def learner_(self) -> OnlineLSTM:
-        """The wrapped learner (weights by name, state, snapshots).  Input
-        unit ``i`` is feature ``feature_names_[i]``."""
+        """The wrapped learner (weights by name, state, delayed-target
+        steps).  Input unit ``i`` is feature ``feature_names_[i]``.  A new
+        feature or class replaces it by a widened copy.  Its in-memory
+        snapshots (:meth:`OnlineLSTM.snapshot`) do not cover the adapter's
+        own state (feature and class tables, pending and waiting
+        observations, target range): restoring one under a running adapter
+        desynchronises the two; ``copy.deepcopy`` the adapter instead."""
         return self._learner
 
     @property

@@ -37,7 +37,23 @@ pickled: to keep a state across processes or on disk use :meth:`save
 <online_lstm.OnlineLSTM.save>` or ``state_arrays``, which are checked when
 loaded.  ``copy.copy`` and ``copy.deepcopy`` give an independent snapshot.
 :class:`~online_lstm.LearnerBank` has the same two methods, for all its
-learners at once.
+learners at once; a bank's snapshot also keeps its per-learner seeds and
+initialisation arguments (``set_learner`` and ``restore`` change them), so
+that ``get_params``, ``clone`` and checkpoints describe the restored learners.
+
+Threads: no lock is taken.  ``snapshot()`` reads the learner and
+``restore_snapshot()`` writes it, so each needs the learner to itself, as
+its steps do (see the Threads notes of :class:`~online_lstm.OnlineLSTM`): a
+snapshot taken while another thread steps the learner can mix two steps.
+``snapshot(into=snap)`` writes ``snap``: one thread at a time, and not while
+another restores from it.  Restoring one snapshot into several learners from
+several threads at once is safe (it is only read).
+
+The :mod:`River adapters <online_lstm.river>` keep state of their own (the
+feature and class tables, the pending and waiting observations, the target
+range) next to their learner, and replace the learner when a new feature or
+class widens it: ``adapter.learner_.snapshot()`` does not bring an adapter
+back.  To try and go back with an adapter, ``copy.deepcopy`` it.
 """
 
 from __future__ import annotations
