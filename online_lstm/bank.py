@@ -243,7 +243,8 @@ class LearnerBank(FixedAfterBuild):
     stepped from two threads at once (nor is a single learner): its kernels
     write its memory without a lock, so two calls at once leave its state
     undefined, and a read while another thread steps it (``state_``,
-    ``state_arrays``, ``weights``, ``save``) can mix two steps.  Guard
+    ``state_arrays``, ``weights``, ``save``, ``snapshot``) can mix two
+    steps (``restore_snapshot`` writes the bank, as a step does).  Guard
     every call, reads included, with one lock of your own, or give each
     thread its own bank.
 
