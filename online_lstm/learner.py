@@ -61,6 +61,9 @@ _FIXED_PARAMS = frozenset((
     "init_range", "in_gate_bias", "out_gate_bias", "forget_gate", "peepholes",
     "forget_gate_bias", "update", "max_delay", "seed", "layout"))
 _POLICIES = ("raise", "reset")
+#: The constructor arguments that say how the weights began: a checkpoint's
+#: restore() can change them, and a snapshot keeps them (online_lstm.snapshot).
+_INIT_ARGS = ("seed", "init_range", "in_gate_bias", "out_gate_bias", "forget_gate_bias")
 
 
 def _reset_refused(mem, r, row, n_resets) -> bool:
@@ -293,6 +296,7 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
         self._direct, self._converted = _ndarray, 0  # (ConvertsRefusedInputs)
         self.n_divergences_ = 0
         self.last_divergence_ = None
+        self._init_args = tuple(getattr(self, k) for k in _INIT_ARGS)  # (see _adopt_params)
         # what a Snapshot of this learner fits (online_lstm.snapshot)
         self._snap_key = (("OnlineLSTM",) + tuple(getattr(lay, k) for k in _ckpt.ARCHITECTURE
                                                    if k != "update") + (self.update,))
@@ -971,7 +975,10 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
 
         One copy of the learner's state buffer (``8 * layout.mem_size``
         bytes) plus the divergence record (``n_divergences_``,
-        ``last_divergence_``); see :mod:`online_lstm.snapshot`.
+        ``last_divergence_``) and the arguments that say how the weights
+        began (``seed``, ``init_range`` and the gate biases, which a
+        checkpoint's :meth:`restore` can change); see
+        :mod:`online_lstm.snapshot`.
 
         Parameters
         ----------
@@ -987,23 +994,26 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
         """
         if into is None:
             return Snapshot._new(self._mem.copy(), self._snap_key, self._snapshot_what(),
-                                 [self.n_divergences_, self.last_divergence_])
+                                 [self.n_divergences_, self.last_divergence_, self._init_args])
         if type(into) is not Snapshot or into._key != self._snap_key:
             check_fits(into, self._snap_key, self._snapshot_what, "snapshot(into=...)")
         np.copyto(into._mem, self._mem)
         extra = into._extra
         extra[0] = self.n_divergences_
         extra[1] = self.last_divergence_
+        extra[2] = self._init_args  # (a tuple, replaced, never changed in place)
         return into
 
     def restore_snapshot(self, snap: Snapshot) -> None:
         """Go back to the state of :meth:`snapshot`, bit for bit.
 
         Weights, accumulated update, traces, states, activations, the
-        pending and delayed steps, ``lr``, ``state_bound``, the counters and
-        the divergence record become what they were when ``snap`` was
-        taken; the learner then continues exactly as it would have from
-        there.  Nothing is allocated.  ``snap`` must come from a learner of
+        pending and delayed steps, ``lr``, ``state_bound``, the counters,
+        the divergence record and the initialisation arguments (``seed``,
+        ``init_range``, the gate biases: what ``get_params``, ``clone`` and
+        checkpoints describe the weights by) become what they were when
+        ``snap`` was taken; the learner then continues exactly as it would
+        have from there.  ``on_divergence`` is a setting, not state: it stays.  Nothing is allocated.  ``snap`` must come from a learner of
         this architecture and update mode (this one or, say, a clone), else
         :class:`~online_lstm.errors.InputError` and nothing changes.  The
         snapshot is not used up: restore it as often as needed.
@@ -1011,11 +1021,18 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
         if type(snap) is not Snapshot or snap._key != self._snap_key:
             check_fits(snap, self._snap_key, self._snapshot_what, "restore_snapshot")
         np.copyto(self._mem, snap._mem)
-        n, last = snap._extra
+        n, last, init = snap._extra
         if n != self.n_divergences_ or last is not self.last_divergence_:
             set_ = object.__setattr__  # (not FixedAfterBuild's checks: 0.6 us each)
             set_(self, "n_divergences_", n)
             set_(self, "last_divergence_", last)
+        if init is not self._init_args:  # another learner's, or from before a restore(path)
+            self._adopt_params(dict(zip(_INIT_ARGS, init)))
+            object.__setattr__(self, "_init_args", init)
+
+    def _adopt_params(self, params: dict):
+        super()._adopt_params(params)
+        object.__setattr__(self, "_init_args", tuple(getattr(self, k) for k in _INIT_ARGS))
 
     def _snapshot_what(self) -> str:
         key = self._snap_key

@@ -22,9 +22,12 @@ buffer, so taking a snapshot into an existing one and restoring it is one
 copy of that buffer (8 x ``m.layout.mem_size`` bytes), with no allocation
 and nothing compiled; ``benchmarks/bench_latency.py`` times both.  The
 Python-side divergence record (``n_divergences_``, ``last_divergence_``) is
-kept and restored too, so after ``restore_snapshot`` the learner is the one
-it was when the snapshot was taken (the settings ``on_divergence`` and the
-constructor arguments are not state: they are the learner's).
+kept and restored too, and so are the arguments that say how its weights
+began (``seed``, ``init_range`` and the gate biases, which a checkpoint's
+``restore`` can change), so after ``restore_snapshot`` the learner is the
+one it was when the snapshot was taken, and ``get_params``, ``clone`` and
+checkpoints describe it so (the setting ``on_divergence`` is the learner's,
+not state: it stays).
 
 A snapshot is opaque and stays in the process.  It fits the architecture
 and update mode it was taken from: restoring it into another learner of the

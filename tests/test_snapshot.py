@@ -255,3 +255,22 @@ def test_bank_restore_goes_back_bit_for_bit_seeds_included():
     bank.learn_many(X, Y)
     bank.restore_snapshot(snap)
     assert _same_run(run(bank), run(at))
+
+
+def test_the_initialisation_arguments_come_back(tmp_path):
+    """restore(path) adopts the checkpoint's seed, init_range and gate biases
+    (how its weights began); a snapshot from before brings back the learner's
+    own, so that get_params, clone and checkpoints describe the restored
+    weights.  A clone of another seed that takes the snapshot takes them too."""
+    m = OnlineLSTM(2, 1, 2, 1, seed=1, init_range=0.1, in_gate_bias=[-1.0, -2.0])
+    first = m.get_params()
+    snap = m.snapshot()
+    OnlineLSTM(2, 1, 2, 1, seed=2, init_range=0.3).save(tmp_path / "other.npz")
+    m.restore(tmp_path / "other.npz")
+    assert (m.seed, m.init_range, m.in_gate_bias) == (2, 0.3, None)
+    m.restore_snapshot(snap)
+    assert m.get_params() == first
+    assert np.array_equal(m.clone().theta_, m.theta_)  # never stepped: the initial weights
+    c = m.clone(seed=99, init_range=0.2, in_gate_bias=None)
+    c.restore_snapshot(snap)
+    assert c.get_params() == first and np.array_equal(c.clone().theta_, m.theta_)
