@@ -353,8 +353,12 @@ def _read_checkpoint(path, kind=None, before_inflating=None, meta_only=False):
     try:
         npz = np.load(name, allow_pickle=False)
     except Exception as exc:  # zipfile.BadZipFile, EOFError, ValueError, OSError, ...
+        why = f"{type(exc).__name__}: {exc}"
+        if "allow_pickle" in str(exc):  # NumPy's advice to load it unsafely: never for a checkpoint
+            why = ("it is neither a zip archive nor a .npy array (NumPy would read it as a pickle, "
+                   "which no checkpoint is and which is not loaded: it could run code)")
         raise CheckpointError(f"{name} is not a readable checkpoint (truncated or corrupted): "
-                              f"{type(exc).__name__}: {exc}") from None
+                              f"{why}") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise CheckpointError(f"{name} holds a single .npy array, not a checkpoint archive")
     try:

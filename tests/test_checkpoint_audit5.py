@@ -399,3 +399,18 @@ def test_status_reads_the_metadata_of_a_trial_file_only(trial_files, tmp_path, r
     table = trial_status(tmp_path)
     assert reads == ["__meta__"]
     assert table["preset"].tolist() == ["6a"] and "problem" not in table
+
+
+@pytest.mark.parametrize("content", [b"junk, not a checkpoint\n" * 4, b"\x80\x04K\x01."])
+def test_a_file_numpy_would_read_as_a_pickle_gets_no_advice_to_load_it_unsafely(tmp_path, content):
+    """np.load(allow_pickle=False) of a file that is neither a zip nor a .npy
+    says to load it unsafely with allow_pickle; a checkpoint is never a pickle."""
+    from online_lstm import CheckpointError, OnlineLSTM
+
+    path = tmp_path / "junk.npz"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError) as err:
+        OnlineLSTM.load(path)
+    msg = str(err.value)
+    assert "neither a zip archive nor a .npy array" in msg and "which is not loaded" in msg
+    assert "allow_pickle" not in msg and "unsafely" not in msg
