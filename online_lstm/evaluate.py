@@ -30,7 +30,8 @@ Sequences of 4 steps, a target at the end only: was the first input 1?
 2  12000  0.083     0.955
 
 The scores are running means over every target so far; ``df`` also has the
-wall time (``seconds``) and ``us_per_obs``.
+number of predictions scored so far (``scored``: 0 means the scores, 0.0,
+are of nothing yet), the wall time (``seconds``) and ``us_per_obs``.
 """
 
 from __future__ import annotations
@@ -420,10 +421,12 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
     Yields
     ------
     dict
-        ``{"step": n, <metric name>: value, ..., "seconds": s, "us_per_obs": u}``
-        where ``s`` is the wall time since the start (reading the stream,
-        predicting, scoring and learning; not the time the caller spends
-        between rows) and ``u = 1e6 s / n``.
+        ``{"step": n, <metric name>: value, ..., "seconds": s, "us_per_obs": u,
+        "scored": k}`` where ``k`` is the number of predictions scored so
+        far (observations whose target has arrived; 0 while none has, when
+        every score reads 0.0 from nothing), ``s`` the wall time since the
+        start (reading the stream, predicting, scoring and learning; not the
+        time the caller spends between rows) and ``u = 1e6 s / n``.
     """
     if isinstance(step, (bool, np.bool_)) or not isinstance(step, Integral) or step < 1:
         raise ValueError(f"step must be a positive integer; got {step!r}")
@@ -457,7 +460,7 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         for m in ms:  # as River's loop: no Accuracy of a regressor (0.0), no MAE of a classifier
             if hasattr(m, "works_with") and not m.works_with(model):
                 raise ValueError(f"{type(m).__name__} metric is not compatible with {model}")
-    taken = sorted(set(names) & {"step", "seconds", "us_per_obs"})
+    taken = sorted(set(names) & {"step", "scored", "seconds", "us_per_obs"})
     if taken:  # its value would replace the row's own column, or be replaced by it
         raise ValueError(f"a metric may not be named {taken[0]!r}, a column of every row")
     if isinstance(progress, (bool, np.bool_)):
@@ -492,6 +495,7 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         r.update({name: m.get() for name, m in zip(names, ms)})
         r["seconds"] = seconds
         r["us_per_obs"] = 1e6 * seconds / n
+        r["scored"] = unscored[1]  # (last: the metrics keep their places, as in River's rows)
         return r
 
     def answer(i, x, y, y_pred):
@@ -610,5 +614,6 @@ def progressive_val(stream, model, metrics="mae", *, step=100, progress=False, t
                                      total=total, delay=delay))
     if not rows:  # an empty stream has no row, but the columns a caller reads (df["mae"])
         ms = _metric_list(metrics)
-        return pd.DataFrame(columns=["step", *(_metric_name(m) for m in ms), "seconds", "us_per_obs"])
+        return pd.DataFrame(columns=["step", *(_metric_name(m) for m in ms), "seconds", "us_per_obs",
+                                     "scored"])
     return pd.DataFrame(rows)

@@ -26,18 +26,21 @@ def test_matches_a_hand_loop_bit_for_bit():
     stream = _stream(rng, 250, 3, 2)
     m = OnlineLSTM(3, 2, n_blocks=2, lr=0.5, seed=1)
     hand = OnlineLSTM(3, 2, n_blocks=2, lr=0.5, seed=1)
-    abs_err, sq_err, n = 0.0, 0.0, 0
+    abs_err, sq_err, n, scored = 0.0, 0.0, 0, []
     for x, y, start in stream:
         if start:
             hand.reset()
         y_hat = hand.learn_one(x, y)  # the prediction made before the update
         has = ~np.isnan(y)
+        scored.append(bool(has.any()))  # an observation with any target is scored
         abs_err += np.abs(y - y_hat)[has].sum()
         sq_err += ((y - y_hat) ** 2)[has].sum()
         n += has.sum()
     df = progressive_val(stream, m, ["mae", "rmse"], step=100)
     assert list(df["step"]) == [100, 200, 250]
-    assert list(df.columns) == ["step", "mae", "rmse", "seconds", "us_per_obs"]
+    assert list(df.columns) == ["step", "mae", "rmse", "seconds", "us_per_obs", "scored"]
+    assert list(df["scored"]) == [sum(scored[:100]), sum(scored[:200]), sum(scored)]
+    assert 0 < sum(scored) < 250
     assert df["mae"].iloc[-1] == pytest.approx(abs_err / n, rel=1e-12)
     assert df["rmse"].iloc[-1] == pytest.approx((sq_err / n) ** 0.5, rel=1e-12)
     for key in ("theta", "T", "record"):
@@ -490,3 +493,16 @@ def _same_learner(a, b):
     sa, sb = a.state_arrays(), b.state_arrays()
     for key in ("theta", "dW", "T", "record"):
         np.testing.assert_array_equal(sa[key], sb[key], err_msg=key)
+
+
+def test_rows_before_the_first_label_say_that_nothing_was_scored():
+    """With labels 30 observations late, the rows at 10 and 20 observations
+    read MAE 0.0 from nothing: ``scored`` says so (0), and counts the labels
+    once they arrive."""
+    rng = np.random.default_rng(3)
+    stream = [(rng.uniform(-1, 1, 2), float(rng.uniform(0.2, 0.8)), False) for _ in range(50)]
+    m = OnlineLSTM(2, 1, seed=0, max_delay=29)
+    df = progressive_val(stream, m, "mae", step=10, delay=30)
+    assert list(df["step"]) == [10, 20, 30, 40, 50, 50]
+    assert list(df["scored"]) == [0, 0, 0, 10, 20, 50]
+    assert (df["mae"].iloc[:3] == 0.0).all() and (df["mae"].iloc[3:] > 0).all()

@@ -95,7 +95,7 @@ def test_a_river_metrics_collection_is_a_column_per_member_as_river_reports_it()
     ref = list(evaluate.iter_progressive_val_score(data, linear_model.LinearRegression(),
                                                    metrics.MAE() + metrics.RMSE(), step=20))
     df = progressive_val(data, linear_model.LinearRegression(), metrics.MAE() + metrics.RMSE(), step=20)
-    assert list(df.columns) == ["step", "MAE", "RMSE", "seconds", "us_per_obs"]
+    assert list(df.columns) == ["step", "MAE", "RMSE", "seconds", "us_per_obs", "scored"]
     assert df["MAE"].iloc[-1] == ref[-1]["MAE"].get()
     assert df["RMSE"].iloc[-1] == ref[-1]["RMSE"].get()
     # an empty stream: the same columns
@@ -104,7 +104,7 @@ def test_a_river_metrics_collection_is_a_column_per_member_as_river_reports_it()
     # with a metric of its own beside it, and a collection of two of one class refused by name
     df = progressive_val(data, linear_model.LinearRegression(), [metrics.MAE() + metrics.RMSE(), "mae"],
                          step=20)
-    assert list(df.columns) == ["step", "MAE", "RMSE", "mae", "seconds", "us_per_obs"]
+    assert list(df.columns) == ["step", "MAE", "RMSE", "mae", "seconds", "us_per_obs", "scored"]
     with pytest.raises(ValueError, match="distinct"):
         progressive_val(data, linear_model.LinearRegression(), metrics.MAE() + metrics.MAE())
 
@@ -490,7 +490,7 @@ def test_rows_are_dicts_every_step_observations_and_the_frame_holds_them():
     rows = list(iter_progressive_val(items, OnlineLSTM(2, 1, n_blocks=2, seed=0), ["mae", "accuracy"], step=5))
     assert [r["step"] for r in rows] == [5, 10, 15, 20, 23]
     for r in rows:
-        assert list(r) == ["step", "mae", "accuracy", "seconds", "us_per_obs"]
+        assert list(r) == ["step", "mae", "accuracy", "seconds", "us_per_obs", "scored"]
         assert r["us_per_obs"] == pytest.approx(1e6 * r["seconds"] / r["step"], rel=1e-12)
     df = progressive_val(items, OnlineLSTM(2, 1, n_blocks=2, seed=0), ["mae", "accuracy"], step=5)
     assert list(df.columns) == list(rows[0])
