@@ -17,7 +17,10 @@ RUN="$OL reproduce --jobs ${JOBS:-2} --out results --no-progress"
 
 stage=${1:-A}
 case "$stage" in
-  A)  # as run: the 2c presets and the rest went to two files (2c-3: see A2)
+  A)  # as run: the 2c presets and the rest went to two files (2c-3: see A2).  The 2c-2 line
+      # runs the preset's 20 trials to 5,000,000 sequences; the run was stopped after the first
+      # 2 (seeds 0-1, about 4,100 s of wall time each), which are all stageA-2c.csv holds of 2c-2
+      # (seeds 2-19 ran to 1,000,000 in stages A2 and J)
     $RUN 1 --name exp1
     $RUN 2c-1 2c-2 --name stageA-2c
     $RUN 3a-T100-N3 3a-T100-N1 4-1 6a --name stageA-b
