@@ -35,8 +35,8 @@ case "$stage" in
     ;;
   A2)  # 2c q = 100 and 200: trials that fail run to a 1,000,000-sequence limit, not 5,000,000
     $RUN 2c-2 --trials 4 --seed 2 --set limit=1000000 --name stageA-2c2
-    # (run with --trials 4 and stopped after 2: stageA-2c3.csv holds seeds 0 and 1,
-    # and stage J runs seeds 2-19)
+    # (first run with --trials 4 and stopped after 2; this line runs the two that
+    # stageA-2c3.csv holds, seeds 0 and 1; stage J runs seeds 2-19)
     $RUN 2c-3 --trials 2 --set limit=1000000 --name stageA-2c3
     ;;
   C)  # 2c q >= 500: one trial each, to twice the paper's mean (the 2x target),
