@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike
 from . import bank_kernels as _bk
 from . import kernels as _k
 from .errors import DivergenceError, InputError, NoPendingStepError
-from .snapshot import Snapshot, check_fits
+from .snapshot import Snapshot, bank_key, check_fits
 from .layout import (
     H_LR, H_STATE_BOUND, H_WMAX, HEADER_SIZE, M_BANK, M_N_RESETS, M_N_UPDATES, M_PENDING, M_SEQ_STEP,
     M_STEP, _block_values,
@@ -322,7 +322,7 @@ class LearnerBank(FixedAfterBuild):
                                  state_bound=float(bounds[0]), on_divergence=on_divergence,
                                  max_delay=max_delay, seed=self.seeds_[0])
         self.layout = lay = self._proto.layout
-        self._snap_key = ("LearnerBank", N) + self._proto._snap_key[1:]  # (online_lstm.snapshot)
+        self._snap_key = bank_key(N, self._proto._snap_key)  # (online_lstm.snapshot)
         self._stride = (lay.mem_size + 7) // 8 * 8
         self._mems = _aligned_zeros(N, self._stride)
         self._mems[:, :lay.mem_size] = self._proto._mem
@@ -1075,9 +1075,6 @@ class LearnerBank(FixedAfterBuild):
     # ------------------------------------------------------------------
     # in-memory snapshots (online_lstm.snapshot)
     # ------------------------------------------------------------------
-    def _snapshot_what(self):
-        return f"a LearnerBank of {self.n_learners} learners, each {self._proto._snapshot_what()[3:]}"
-
     def snapshot(self, into: Snapshot | None = None) -> Snapshot:
         """The complete state of every learner, in memory, for
         :meth:`restore_snapshot` (see :meth:`OnlineLSTM.snapshot`): one copy
@@ -1090,10 +1087,9 @@ class LearnerBank(FixedAfterBuild):
         nothing is allocated."""
         key = self._snap_key
         if into is None:
-            return Snapshot._new(self._mems.copy(), key, self._snapshot_what(),
-                                 [list(self.seeds_), self.seed, self._proto])
+            return Snapshot._new(self._mems.copy(), key, [list(self.seeds_), self.seed, self._proto])
         if type(into) is not Snapshot or into._key != key:
-            check_fits(into, key, self._snapshot_what, "snapshot(into=...)")
+            check_fits(into, key, "snapshot(into=...)")
         np.copyto(into._mem, self._mems)
         extra = into._extra
         if extra[0] != self.seeds_:
@@ -1114,7 +1110,7 @@ class LearnerBank(FixedAfterBuild):
         is allocated."""
         key = self._snap_key
         if type(snap) is not Snapshot or snap._key != key:
-            check_fits(snap, key, self._snapshot_what, "restore_snapshot")
+            check_fits(snap, key, "restore_snapshot")
         np.copyto(self._mems, snap._mem)
         seeds, seed, proto = snap._extra
         if seeds != self.seeds_:

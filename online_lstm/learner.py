@@ -20,7 +20,7 @@ from ._validate import (
     checked_out, checked_weights, nonfinite_input_message, own_copy, seeded_rng,
 )
 from .errors import DivergenceError, InputError, NoPendingStepError
-from .snapshot import Snapshot, check_fits
+from .snapshot import Snapshot, check_fits, learner_key
 from .layout import (
     H_DWMAX, H_LR, H_STATE_BOUND, H_TMAX, H_WMAX, HEADER_SIZE, M_ACCUM, M_BANK, M_N_RESETS,
     M_N_UPDATES, M_PENDING, M_SEQ_STEP, M_STEP, MAGNITUDE_LIMIT, META, META_COUNTERS,
@@ -298,8 +298,7 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
         self.last_divergence_ = None
         self._init_args = tuple(getattr(self, k) for k in _INIT_ARGS)  # (see _adopt_params)
         # what a Snapshot of this learner fits (online_lstm.snapshot)
-        self._snap_key = (("OnlineLSTM",) + tuple(getattr(lay, k) for k in _ckpt.ARCHITECTURE
-                                                   if k != "update") + (self.update,))
+        self._snap_key = learner_key(lay, self.update)
 
     def get_params(self) -> dict[str, object]:
         """Constructor arguments (River/scikit-learn convention)."""
@@ -993,10 +992,10 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
             ``into`` if given, else a new snapshot.
         """
         if into is None:
-            return Snapshot._new(self._mem.copy(), self._snap_key, self._snapshot_what(),
+            return Snapshot._new(self._mem.copy(), self._snap_key,
                                  [self.n_divergences_, self.last_divergence_, self._init_args])
         if type(into) is not Snapshot or into._key != self._snap_key:
-            check_fits(into, self._snap_key, self._snapshot_what, "snapshot(into=...)")
+            check_fits(into, self._snap_key, "snapshot(into=...)")
         np.copyto(into._mem, self._mem)
         extra = into._extra
         extra[0] = self.n_divergences_
@@ -1019,7 +1018,7 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
         snapshot is not used up: restore it as often as needed.
         """
         if type(snap) is not Snapshot or snap._key != self._snap_key:
-            check_fits(snap, self._snap_key, self._snapshot_what, "restore_snapshot")
+            check_fits(snap, self._snap_key, "restore_snapshot")
         np.copyto(self._mem, snap._mem)
         n, last, init = snap._extra
         if n != self.n_divergences_ or last is not self.last_divergence_:
@@ -1033,11 +1032,6 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
     def _adopt_params(self, params: dict):
         super()._adopt_params(params)
         object.__setattr__(self, "_init_args", tuple(getattr(self, k) for k in _INIT_ARGS))
-
-    def _snapshot_what(self) -> str:
-        key = self._snap_key
-        names = [k for k in _ckpt.ARCHITECTURE if k != "update"] + ["update"]
-        return "an OnlineLSTM with " + ", ".join(f"{k}={v!r}" for k, v in zip(names, key[1:]))
 
     def __getstate__(self):
         return {"params": self.get_params(), "state": self.state_arrays(),

@@ -63,8 +63,38 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checkpoint import ARCHITECTURE
 from .errors import InputError
 from .layout import M_STEP
+
+
+def learner_key(layout, update: str) -> tuple:
+    """What a snapshot of an OnlineLSTM of ``layout`` and ``update`` mode
+    fits: ``"OnlineLSTM"``, then the value of every field of
+    ``checkpoint.ARCHITECTURE``, in its order (the architecture a checkpoint
+    must match)."""
+    return ("OnlineLSTM",) + tuple(update if k == "update" else getattr(layout, k) for k in ARCHITECTURE)
+
+
+def bank_key(n_learners: int, key: tuple) -> tuple:
+    """What a snapshot of a LearnerBank of ``n_learners`` learners, each
+    fitting the :func:`learner_key` ``key``, fits."""
+    return ("LearnerBank", n_learners) + key[1:]
+
+
+def _fields(key: tuple) -> list:
+    """``(name, value)`` of every entry of ``key`` after its kind."""
+    names = (("n_learners",) if key[0] == "LearnerBank" else ()) + ARCHITECTURE
+    return list(zip(names, key[1:]))
+
+
+def describe(key: tuple) -> str:
+    """What ``key`` fits, in words, e.g. "an OnlineLSTM with n_in=3, ...,
+    update='step'" or "a LearnerBank of 4 learners, each OnlineLSTM with ..."."""
+    arch = ", ".join(f"{k}={v!r}" for k, v in _fields(key) if k != "n_learners")
+    if key[0] == "LearnerBank":
+        return f"a LearnerBank of {key[1]} learners, each OnlineLSTM with {arch}"
+    return f"an OnlineLSTM with {arch}"
 
 
 class Snapshot:
@@ -75,17 +105,16 @@ class Snapshot:
     ``restore_snapshot()``; see :mod:`online_lstm.snapshot`.
     """
 
-    __slots__ = ("_mem", "_key", "_what", "_extra")
+    __slots__ = ("_mem", "_key", "_extra")
 
     def __init__(self, *args, **kwargs):
         raise TypeError("a Snapshot is made by OnlineLSTM.snapshot() or LearnerBank.snapshot()")
 
     @classmethod
-    def _new(cls, mem: np.ndarray, key: tuple, what: str, extra: list) -> Snapshot:
+    def _new(cls, mem: np.ndarray, key: tuple, extra: list) -> Snapshot:
         snap = object.__new__(cls)
         snap._mem = mem
-        snap._key = key  # what it fits: the owner's kind, architecture and update mode
-        snap._what = what  # the same, for messages
+        snap._key = key  # what it fits (learner_key, bank_key; describe says it in words)
         snap._extra = extra  # Python-side state, overwritten in place (a list: no allocation)
         return snap
 
@@ -103,14 +132,14 @@ class Snapshot:
         return self._mem.nbytes
 
     def __repr__(self):
-        return f"<Snapshot of {self._what}: {self.nbytes:,} bytes>"
+        return f"<Snapshot of {describe(self._key)}: {self.nbytes:,} bytes>"
 
     def __copy__(self):
         # the lists in _extra (a bank's seeds) are overwritten in place by
         # snapshot(into=...): each copy needs its own, or taking a new
         # snapshot into the original would change what the copy restores
         extra = [list(v) if type(v) is list else v for v in self._extra]
-        return Snapshot._new(self._mem.copy(), self._key, self._what, extra)
+        return Snapshot._new(self._mem.copy(), self._key, extra)
 
     def __deepcopy__(self, memo):
         # the rest of _extra is never changed in place (a divergence record, a
@@ -123,31 +152,24 @@ class Snapshot:
                         "which are checked when loaded")
 
 
-def check_fits(snap, key: tuple, what, method: str) -> None:
-    """Raise InputError unless ``snap`` is a :class:`Snapshot` with ``key``;
-    ``what()`` describes what it should fit (called only for the message).
+def check_fits(snap, key: tuple, method: str) -> None:
+    """Raise InputError unless ``snap`` is a :class:`Snapshot` with ``key``.
     (The callers test ``type(snap) is not Snapshot or snap._key != key``
     inline first, which costs less than this call.)"""
     if type(snap) is not Snapshot:
         raise InputError(f"{method} needs a Snapshot made by snapshot(); got "
                          f"{type(snap).__name__}")
     if snap._key != key:
-        raise InputError(f"{method} needs a snapshot of {what()}; got one of {snap._what}"
-                         f"{_differences(snap._key, key)}")
+        raise InputError(f"{method} needs a snapshot of {describe(key)}; got one of "
+                         f"{describe(snap._key)}{_differences(snap._key, key)}")
 
 
 def _differences(theirs: tuple, mine: tuple) -> str:
     """What differs between two keys of one kind, e.g. " (they differ in
     n_in: the snapshot's 3, here 4)"; "" for keys of two kinds (the message
-    says so already).  A key is the owner's kind, for a bank its number of
-    learners, then the architecture (checkpoint.ARCHITECTURE, ``update``
-    last)."""
-    from .checkpoint import ARCHITECTURE
-
+    says so already)."""
     if theirs[0] != mine[0] or len(theirs) != len(mine):
         return ""
-    names = (("n_learners",) if mine[0] == "LearnerBank" else ()) + tuple(
-        k for k in ARCHITECTURE if k != "update") + ("update",)
     diff = [f"{k}: the snapshot's {a!r}, here {b!r}"
-            for k, a, b in zip(names, theirs[1:], mine[1:]) if a != b]
+            for (k, a), (_, b) in zip(_fields(theirs), _fields(mine)) if a != b]
     return f" (they differ in {'; '.join(diff)})" if diff else ""
