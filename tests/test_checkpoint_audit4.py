@@ -15,8 +15,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import math
 import pathlib
@@ -29,24 +27,7 @@ import pytest
 import online_lstm.checkpoint as ck
 from online_lstm import CheckpointError, LearnerBank, OnlineLSTM
 from online_lstm.baselines import BPTT, RTRL
-from zipcheck import meta_text, npy_bytes
-
-
-
-
-def _rewrite(src, dst, members):
-    """``src`` with its members replaced or added: ``members`` is a list of
-    (zip name, bytes), written after the members of ``src`` they do not
-    name."""
-    names = {n for n, _ in members}
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            if info.filename not in names:
-                zout.writestr(info.filename, zin.read(info.filename))
-        for n, data in members:
-            zout.writestr(n, data)
-    return dst
-
+from zipcheck import consistent, meta_member, meta_text, npy_bytes, rewrite
 
 
 # ---------------------------------------------------------------------------
@@ -74,8 +55,8 @@ def test_a_crafted_tag_is_a_checkpoint_error_or_an_object_never_a_type_error(tmp
     path = ck.write_checkpoint(tmp_path / "x.npz", {"a": np.zeros(1)}, {"kind": "X"}, fsync=False)
     meta = json.loads(meta_text(path))
     meta["config"] = {"__float__": [1, 2]}
-    bad = _rewrite(path, tmp_path / "bad.npz",
-                   [("__meta__.npy", npy_bytes(np.frombuffer(json.dumps(meta).encode(), np.uint8)))])
+    bad = rewrite(path, tmp_path / "bad.npz",
+                   [("__meta__.npy", meta_member(meta))])
     assert ck.read_checkpoint(bad)[1]["config"] == {"__float__": [1, 2]}
 
 
@@ -163,18 +144,6 @@ KINDS = {
 }
 
 
-def _consistent(path, dst, key, arr):
-    """``path`` with array ``key`` replaced by ``arr`` and its index entry
-    (shape, dtype, digest) rewritten to match: nothing but the
-    configuration says the file is wrong."""
-    with zipfile.ZipFile(path) as z:
-        meta = json.loads(np.load(io.BytesIO(z.read("__meta__.npy"))).tobytes())
-    meta["arrays"][key] = {"shape": list(arr.shape), "dtype": arr.dtype.str,
-                           "sha256": hashlib.sha256(arr.reshape(-1).view(np.uint8)).hexdigest()}
-    return _rewrite(path, dst, [("__meta__.npy", npy_bytes(np.frombuffer(json.dumps(meta).encode(), np.uint8))),
-                                (key + ".npy", npy_bytes(arr))])
-
-
 def _rows(model, n):
     """``n`` numbers per learner, in the shape the model's arrays have."""
     return np.zeros((model.n_learners, n) if isinstance(model, LearnerBank) else n)
@@ -184,7 +153,7 @@ def _rows(model, n):
 def test_a_theta_larger_than_the_configuration_is_refused_uninflated(kind, tmp_path, reads):
     model = KINDS[kind]()
     path = model.save(tmp_path / "m.npz", fsync=False)
-    bomb = _consistent(path, tmp_path / "bomb.npz", "theta", _rows(model, 500_000))
+    bomb = consistent(path, tmp_path / "bomb.npz", "theta", _rows(model, 500_000))
     assert bomb.stat().st_size < 100_000  # 4 or 8 MB of zeros, deflated
     with pytest.raises(CheckpointError, match=r"weights.*'theta' has shape \((2, )?500000,?\)"):
         type(model).load(bomb)
@@ -200,7 +169,7 @@ def test_a_theta_larger_than_the_configuration_is_refused_uninflated(kind, tmp_p
 def test_any_learner_array_larger_than_its_whole_state_is_refused_uninflated(kind, key, tmp_path, reads):
     model = KINDS[kind]()
     path = model.save(tmp_path / "m.npz", fsync=False)
-    bomb = _consistent(path, tmp_path / "bomb.npz", key, _rows(model, 500_000))
+    bomb = consistent(path, tmp_path / "bomb.npz", key, _rows(model, 500_000))
     with pytest.raises(CheckpointError, match=rf"(the stored '{key}' .* is larger than the whole "
                                               rf"state|traces per learner, but the stored 'T')"):
         type(model).load(bomb)
@@ -213,7 +182,7 @@ def test_a_wide_dtype_counts_in_bytes(kind, tmp_path, reads):
     model = KINDS[kind]()
     path = model.save(tmp_path / "m.npz", fsync=False)
     shape = (model.n_learners, 4) if kind == "LearnerBank" else (4,)
-    bomb = _consistent(path, tmp_path / "bomb.npz", "record", np.zeros(shape, dtype="V1000000"))
+    bomb = consistent(path, tmp_path / "bomb.npz", "record", np.zeros(shape, dtype="V1000000"))
     with pytest.raises(CheckpointError, match="'record' .* is larger than the whole state"):
         type(model).load(bomb)
     assert reads == ["__meta__"]
@@ -222,7 +191,7 @@ def test_a_wide_dtype_counts_in_bytes(kind, tmp_path, reads):
 def test_a_bank_array_of_another_learner_count_is_refused_uninflated(tmp_path, reads):
     bank = KINDS["LearnerBank"]()
     path = bank.save(tmp_path / "m.npz", fsync=False)
-    bomb = _consistent(path, tmp_path / "bomb.npz", "record", np.zeros((5000, 30)))
+    bomb = consistent(path, tmp_path / "bomb.npz", "record", np.zeros((5000, 30)))
     with pytest.raises(CheckpointError, match=r"one row per learner \(2 seeds\)"):
         LearnerBank.load(bomb)
     assert reads == ["__meta__"]
@@ -354,7 +323,7 @@ def test_a_trial_state_with_non_finite_floats_resumes_with_them(bare, tmp_path):
         meta = json.loads(text, object_hook=ck._tagged_float)
         blob = json.dumps(meta, allow_nan=True).encode()
         assert b"Infinity" in blob and b"NaN" in blob
-        tmp = _rewrite(path, tmp_path / "bare.npz", [("__meta__.npy", npy_bytes(np.frombuffer(blob, np.uint8)))])
+        tmp = rewrite(path, tmp_path / "bare.npz", [("__meta__.npy", npy_bytes(np.frombuffer(blob, np.uint8)))])
         tmp.replace(path)
     r = Trial("6a", 0, 0, checkpoint=path, checkpoint_every=0, resume=True)
     again = Task2a(p=4, seed=99)
