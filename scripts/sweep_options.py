@@ -64,7 +64,9 @@ def main(argv=None):
             ap.error(f"--grid {key.strip()} is given twice; give its values once, comma-separated")
         keys.append(key.strip())
         values.append([_value(v) for v in vals.split(",")])
-        texts = [v.strip() for v in vals.split(",")]
+        # each value as it names its combination's records (the tag below): 0.1 and 0.10
+        # are one value, spelled twice
+        texts = [str(v).strip() for v in values[-1]]
         twice = sorted({v for v in texts if texts.count(v) > 1})
         if twice:  # the combination ran twice, its second records replacing the first's
             ap.error(f"--grid {key.strip()} lists {twice[0]!r} twice; give each value once")
