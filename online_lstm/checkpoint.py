@@ -59,14 +59,17 @@ Read checks
 Every failure raises :class:`~online_lstm.errors.CheckpointError` (except a
 missing file, ``FileNotFoundError``, and one that cannot be opened, e.g.
 ``PermissionError``): not a regular file (a pipe, whose opening would wait
-for a writer, or a device), not a zip or truncated, no metadata,
-another format or format version, another kind, a missing or extra array,
-wrong dtype or shape (a member whose zip entry declares more bytes than
-its index entry allows is refused before it is inflated, and so is, when a
-learner, bank or competitor is loaded, an index entry larger than the
-stored configuration implies), a checksum
-mismatch, a memory layout that cannot be mapped, a configuration that does
-not match the learner restored into.
+for a writer, or a device), not a zip or truncated (or a pickle, which is
+never loaded), no metadata, another format or format version, another
+kind, a missing or extra array, an array the archive holds twice (or as
+both ``x`` and ``x.npy``), wrong dtype or shape (a member whose zip entry
+declares more bytes than its index entry allows is refused before it is
+inflated, and so is, when a learner, bank or competitor is loaded, an
+index entry larger than the stored configuration implies; a running
+trial's checkpoint, :func:`online_lstm.experiments.read_trial_checkpoint`,
+is checked so against the trial's configuration), a checksum mismatch, a
+memory layout that cannot be mapped, a configuration that does not match
+the learner restored into.
 """
 
 from __future__ import annotations

@@ -1012,8 +1012,11 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
         ``init_range``, the gate biases: what ``get_params``, ``clone`` and
         checkpoints describe the weights by) become what they were when
         ``snap`` was taken; the learner then continues exactly as it would
-        have from there.  ``on_divergence`` is a setting, not state: it stays.  Nothing is allocated.  ``snap`` must come from a learner of
-        this architecture and update mode (this one or, say, a clone), else
+        have from there.  ``on_divergence`` is a setting, not state: it
+        stays.  Nothing is allocated (but for the first restore of another
+        learner's snapshot, which takes its initialisation arguments).
+        ``snap`` must come from a learner of this architecture and update
+        mode (this one or, say, a clone), else
         :class:`~online_lstm.errors.InputError` and nothing changes.  The
         snapshot is not used up: restore it as often as needed.
         """
