@@ -335,13 +335,12 @@ def _trial_meta_problem(meta) -> str:
     problem = _status_problem(meta)
     if problem:
         return problem
-    steps = meta.get("steps")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        return f"'steps' is {steps!r:.80}, not a whole number >= 0"
+    if not _whole_arg(meta.get("steps")):
+        return _shown(meta, "steps") + ", not a whole number >= 0"
     if not isinstance(meta.get("tasks"), list):
-        return f"'tasks' is {meta.get('tasks')!r:.80}, not a list of stream states"
+        return _shown(meta, "tasks") + ", not a list of stream states"
     if not isinstance(meta.get("state"), dict):
-        return f"'state' is {meta.get('state')!r:.80}, not a mapping of the protocol's state"
+        return _shown(meta, "state") + ", not a mapping of the protocol's state"
     return ""
 
 
@@ -1604,22 +1603,23 @@ def trial_status(out) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _shown(d, key, prefix="") -> str:
+    """"'<prefix><key>' is <its value>" or "... is missing", for a message
+    about entry ``key`` of the checkpoint metadata ``d``."""
+    return f"'{prefix}{key}' is " + (f"{d[key]!r:.80}" if key in d else "missing")
+
+
 def _status_problem(meta) -> str:
     """What :func:`trial_status` cannot show of a trial checkpoint's metadata
     (a file edited by hand, or written by something else): '' if nothing.
     Stricter than the records' :func:`_whole` and :func:`_number`, which read
     CSV text ("3" is 3): JSON keeps types, and a seed of "3" would fail the
     arithmetic below."""
-    def whole(v):
-        return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0
-
     def seconds(v):
         return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) \
             and math.isfinite(v) and v >= 0
 
-    def shown(d, key, prefix=""):
-        return f"'{prefix}{key}' is " + (repr(d[key]) if key in d else "missing")
-
+    whole, shown = _whole_arg, _shown
     job = meta.get("job")
     if not isinstance(job, dict):
         return shown(meta, "job") + ", not a mapping of preset, trial and seed"

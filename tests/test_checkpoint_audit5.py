@@ -330,9 +330,9 @@ def _edited(path, dst, edit):
 
 @pytest.mark.parametrize("edit, match", [
     (lambda m: m.update(state=[1, 2]), "'state' is \\[1, 2\\], not a mapping"),
-    (lambda m: m.pop("state"), "'state' is None, not a mapping"),
+    (lambda m: m.pop("state"), "'state' is missing, not a mapping"),
     (lambda m: m.update(tasks={"a": 1}), "'tasks' is .*, not a list of stream states"),
-    (lambda m: m.pop("steps"), "'steps' is None, not a whole number"),
+    (lambda m: m.pop("steps"), "'steps' is missing, not a whole number"),
     (lambda m: m.update(seen=-1), "'seen' is -1, not a whole number"),
     (lambda m: m.update(wall_s="1"), "'wall_s' is '1', not a number of seconds"),
     (lambda m: m.update(job=["6a", 1]), "'job' is .*, not a mapping"),
