@@ -881,6 +881,15 @@ def save_stream(learner, path, *, compress: bool = False, fsync: bool = True) ->
     return write_checkpoint(path, learner.state_arrays(), meta, compress=compress, fsync=fsync)
 
 
+def _stream_net_args(config) -> tuple:
+    """The arguments of :class:`~online_lstm.baselines.network.Network`
+    (``n_in``, ``n_out``, ``n_hidden``, ``architecture``, ``bias``) that
+    the RTRL/BPTT configuration ``config`` (a dict) gives, with the
+    constructors' defaults."""
+    return (config.get("n_in"), config.get("n_out"), config.get("n_hidden", 1),
+            config.get("architecture", "fully_recurrent"), config.get("bias", True))
+
+
 def _stream_n_params(config):
     """The number of weights of the RTRL/BPTT net ``config`` describes,
     counted as :class:`~online_lstm.baselines.network.Network` counts them
@@ -888,8 +897,7 @@ def _stream_n_params(config):
     enough to tell (building it then refuses it with the reason)."""
     if not isinstance(config, dict):
         return None
-    m, K, H = config.get("n_in"), config.get("n_out"), config.get("n_hidden", 1)
-    arch, bias = config.get("architecture", "fully_recurrent"), config.get("bias", True)
+    m, K, H, arch, bias = _stream_net_args(config)
     if not all(type(v) is int and v >= 0 for v in (m, K, H)) or type(bias) is not bool:
         return None
     from .baselines.network import ARCHITECTURES, weight_count
@@ -962,9 +970,7 @@ def load_stream(path, cls):
             if not isinstance(config, dict):
                 raise CheckpointError(f"{name}: metadata has no configuration")
             try:
-                network.Network(*(config.get(k, d) for k, d in (
-                    ("n_in", None), ("n_out", None), ("n_hidden", 1),
-                    ("architecture", "fully_recurrent"), ("bias", True))))
+                network.Network(*_stream_net_args(config))
             except (TypeError, ValueError, OverflowError) as exc:
                 raise CheckpointError(f"{name}: its configuration does not build a learner: "
                                       f"{type(exc).__name__}: {exc}") from None
