@@ -325,6 +325,10 @@ def _outside_level() -> int:
 _UNSCORED = object()
 
 
+#: The columns of every row after ``step`` and the metrics, in their order.
+_ROW_TAIL = ("seconds", "us_per_obs", "scored")
+
+
 def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=False, total=None,
                          delay=None):
     """Test-then-train over ``stream``; yield the running scores at checkpoints.
@@ -460,7 +464,7 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         for m in ms:  # as River's loop: no Accuracy of a regressor (0.0), no MAE of a classifier
             if hasattr(m, "works_with") and not m.works_with(model):
                 raise ValueError(f"{type(m).__name__} metric is not compatible with {model}")
-    taken = sorted(set(names) & {"step", "scored", "seconds", "us_per_obs"})
+    taken = sorted(set(names) & {"step", *_ROW_TAIL})
     if taken:  # its value would replace the row's own column, or be replaced by it
         raise ValueError(f"a metric may not be named {taken[0]!r}, a column of every row")
     if isinstance(progress, (bool, np.bool_)):
@@ -493,9 +497,8 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         seconds = time.perf_counter() - t0
         r = {"step": n}
         r.update({name: m.get() for name, m in zip(names, ms)})
-        r["seconds"] = seconds
-        r["us_per_obs"] = 1e6 * seconds / n
-        r["scored"] = unscored[1]  # (last: the metrics keep their places, as in River's rows)
+        # (after the metrics, which keep their places, as in River's rows)
+        r.update(zip(_ROW_TAIL, (seconds, 1e6 * seconds / n, unscored[1])))
         return r
 
     def answer(i, x, y, y_pred):
@@ -614,6 +617,5 @@ def progressive_val(stream, model, metrics="mae", *, step=100, progress=False, t
                                      total=total, delay=delay))
     if not rows:  # an empty stream has no row, but the columns a caller reads (df["mae"])
         ms = _metric_list(metrics)
-        return pd.DataFrame(columns=["step", *(_metric_name(m) for m in ms), "seconds", "us_per_obs",
-                                     "scored"])
+        return pd.DataFrame(columns=["step", *(_metric_name(m) for m in ms), *_ROW_TAIL])
     return pd.DataFrame(rows)
