@@ -160,8 +160,16 @@ def check_fits(snap, key: tuple, method: str) -> None:
         raise InputError(f"{method} needs a Snapshot made by snapshot(); got "
                          f"{type(snap).__name__}")
     if snap._key != key:
-        raise InputError(f"{method} needs a snapshot of {describe(key)}; got one of "
-                         f"{describe(snap._key)}{_differences(snap._key, key)}")
+        diff = _differences(snap._key, key)
+        if diff:  # one kind: name only what differs, not the thirteen fields twice
+            this = ("this learner's architecture and update mode" if key[0] == "OnlineLSTM" else
+                    "this bank's architecture, update mode and number of learners")
+            raise InputError(f"{method} needs a snapshot of {this}; got one of another{diff}")
+        raise InputError(f"{method} needs a snapshot of {_kind(key)}; got one of {_kind(snap._key)}")
+
+
+def _kind(key: tuple) -> str:
+    return "an OnlineLSTM" if key[0] == "OnlineLSTM" else f"a LearnerBank of {key[1]} learners"
 
 
 def _differences(theirs: tuple, mine: tuple) -> str:

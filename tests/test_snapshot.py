@@ -168,8 +168,10 @@ def test_a_snapshot_of_another_architecture_is_refused_and_nothing_changes(chang
     mine = m.snapshot()
     before = m.state_arrays()
     (key, value), = change.items()
-    with pytest.raises(InputError, match=f"restore_snapshot needs a snapshot of an OnlineLSTM with "
-                                          f".*; got one of an OnlineLSTM with .*{key}={value!r}"):
+    with pytest.raises(InputError, match=f"restore_snapshot needs a snapshot of this learner's "
+                                          f"architecture and update mode; got one of another "
+                                          f"\\(they differ in {key}: the snapshot's {value!r}, "
+                                          f"here {getattr(m.layout, key, m.update)!r}\\)$"):
         m.restore_snapshot(foreign)
     with pytest.raises(InputError, match="snapshot\\(into=...\\) needs a snapshot of"):
         m.snapshot(into=foreign)
@@ -182,12 +184,15 @@ def test_a_snapshot_of_another_architecture_is_refused_and_nothing_changes(chang
 def test_learner_and_bank_snapshots_do_not_mix():
     bank = LearnerBank(3, 2, 1, 2, 1, seed=0)
     m = OnlineLSTM(2, 1, 2, 1, seed=0)
-    with pytest.raises(InputError, match="needs a snapshot of an OnlineLSTM .*got one of a LearnerBank"):
+    with pytest.raises(InputError, match="needs a snapshot of an OnlineLSTM; got one of a LearnerBank of "
+                                         "3 learners$"):
         m.restore_snapshot(bank.snapshot())
-    with pytest.raises(InputError, match="needs a snapshot of a LearnerBank of 3 learners.*got one of "
-                                         "an OnlineLSTM"):
+    with pytest.raises(InputError, match="needs a snapshot of a LearnerBank of 3 learners; got one of "
+                                         "an OnlineLSTM$"):
         bank.restore_snapshot(m.snapshot())
-    with pytest.raises(InputError, match="a LearnerBank of 4 learners, each OnlineLSTM"):
+    with pytest.raises(InputError, match="needs a snapshot of this bank's architecture, update mode "
+                                         "and number of learners; got one of another \\(they differ "
+                                         "in n_learners: the snapshot's 3, here 4\\)$"):
         LearnerBank(4, 2, 1, 2, 1).restore_snapshot(bank.snapshot())
 
 

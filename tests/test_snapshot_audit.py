@@ -82,7 +82,7 @@ def test_a_refused_snapshot_says_what_differs():
     bank = LearnerBank(3, 3, 2, 2, 2)
     with pytest.raises(InputError, match=r"\(they differ in n_learners: the snapshot's 4, here 3\)$"):
         bank.restore_snapshot(LearnerBank(4, 3, 2, 2, 2).snapshot())
-    with pytest.raises(InputError, match=r"got one of a LearnerBank .*'step'$"):  # kinds: no list
+    with pytest.raises(InputError, match=r"an OnlineLSTM; got one of a LearnerBank of 3 learners$"):
         m.restore_snapshot(bank.snapshot())
 
 
