@@ -13,7 +13,8 @@ Every worker needs this package, the same version, importable (``pip install
 online-lstm`` into the workers' environment); :func:`run_trials` checks the
 version and a digest of the package's sources (:func:`source_digest`) on
 every worker first and refuses to start otherwise; a worker that joins
-during the sweep is checked at its first record, and one of other code
+during the sweep (or a new process at a known worker's address, restarted
+on a fixed port) is checked at its first record, and one of other code
 stops the sweep (:class:`SweepStopped`) before that record is taken.  A plugin
 (:class:`WarmUp`) runs once per worker process, including workers that join
 or restart during the sweep: it imports the package, so the kernels are
@@ -552,7 +553,9 @@ def run_trials(jobs, scheduler, done, bar=None, checkpoints=None) -> dict:
                 else:
                     what = f"trial {trial_of.get(fut.key, fut.key)} was cancelled on the cluster"
                 raise SweepStopped(f"{what} in the middle of the sweep ({reason})") from None
-            if probe["worker"] not in report["warm_up"]:  # a worker that joined mid-sweep
+            known = report["warm_up"].get(probe["worker"])
+            if known is None or (probe.get("warm_up") or {}).get("pid") != known.get("pid"):
+                # a worker that joined mid-sweep, or restarted at the same address (a fixed port)
                 _check_joined(client, probe, trial_of.get(fut.key, fut.key))
                 report["warm_up"][probe["worker"]] = probe["warm_up"]  # its warm-up too
             report["tasks"] += 1

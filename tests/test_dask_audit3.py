@@ -137,12 +137,20 @@ def test_a_closed_client_is_named_not_the_workers(threads):
         cl.run_trials([(_P, 0, 0)], client, lambda rec: None)
 
 
-def test_a_worker_of_other_code_that_joins_mid_sweep_stops_the_sweep(monkeypatch):
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("fixed_port", [False, True], ids=["new address", "same address"])
+def test_a_worker_of_other_code_that_joins_mid_sweep_stops_the_sweep(monkeypatch, fixed_port):
     """The start-up check sees the workers of the start only.  The only
-    worker is killed at the first record and its nanny starts a new process;
-    this client's source digest is changed meanwhile, so the new worker's
-    code differs from the client's: its first record stops the sweep, named,
-    and the records taken before it are kept."""
+    worker is killed at the first record and its nanny starts a new process
+    (at a new address, or, with a fixed worker port, at the same one, where
+    its pid tells it apart); this client's source digest is changed
+    meanwhile, so the new worker's code differs from the client's: its first
+    record stops the sweep, named, and the records taken before it are kept."""
     import os
     import signal
 
@@ -150,10 +158,13 @@ def test_a_worker_of_other_code_that_joins_mid_sweep_stops_the_sweep(monkeypatch
 
     jobs = [(PRESETS["6a"].with_options(limit=3000), k, k) for k in range(4)]
     records = []
+    port = dict(worker_port=_free_port(), host="127.0.0.1") if fixed_port else {}
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as c, \
+                                  dashboard_address=None, **port) as c, \
             distributed.Client(c, set_as_default=False) as client:
         (addr, w), = client.run(cl._warm_up_report).items()
+        if fixed_port:
+            assert addr.endswith(f":{port['worker_port']}")
 
         def done(rec):
             records.append(rec)
@@ -165,4 +176,4 @@ def test_a_worker_of_other_code_that_joins_mid_sweep_stops_the_sweep(monkeypatch
                                                   r"6a #\d, and its record was not accepted: Dask "
                                                   r"workers run another version .*source other-code"):
             cl.run_trials(jobs, client, done)
-    assert records  # the ones before it are kept
+    assert records
