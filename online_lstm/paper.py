@@ -27,8 +27,9 @@ class FrozenDict(dict):
     __slots__ = ()
 
     def _refuse(self, *args, **kwargs):
-        raise TypeError("this dict is shared by the whole process and read-only; copy it "
-                        "(dict(...)) to change it, or use Preset.with_options")
+        raise TypeError("this dict is read-only (a preset's or a Table 10 row's, shared by the whole "
+                        "process, or a copy of one made by dataclasses.asdict or copy); copy it with "
+                        "dict(...) to change it, or use Preset.with_options")
 
     __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse
 
