@@ -570,7 +570,7 @@ def test_a_nan_label_of_any_type_registers_no_class(max_delay):
 
     import pandas as pd
 
-    for nan in (decimal.Decimal("NaN"), pd.NaT, np.datetime64("NaT"), np.float32("nan")):
+    for nan in (decimal.Decimal("NaN"), pd.NaT, np.datetime64("NaT", "ns"), np.float32("nan")):
         model = LSTMClassifier(n_blocks=2, seed=0, max_delay=max_delay)
         ref = copy.deepcopy(model)
         for t in range(3):
