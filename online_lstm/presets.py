@@ -558,6 +558,8 @@ _add(Preset(
                     extra={"MSE": (0.0139, "n13_test_mse")}, prefix="n13_")),
     notes=("a test of 2560 sequences runs as soon as fewer than n_seq of the 2000 most recent "
            "training sequences have absolute error above 0.04; n_seq = 140, then 13, in one run",
+           "the rule is checked after every training sequence (spec §8 item 14)",
+           ) + _ST3_NOTES[1:3] + (
            "MSE = mean squared end-of-sequence error on the test (the paper's column may be another "
            "measure, spec §8 item 8)",
            "a chosen first pair is marked +1 with value 1.0 (§8 item 15)",

@@ -238,3 +238,18 @@ def test_a_frozen_test_between_two_chunks_leaves_training_as_it_was():
     b.train(task_b.sample(200))
     assert a.seen == b.seen == 200
     assert all(np.array_equal(v, b.m.get_weights()[k]) for k, v in a.m.get_weights().items())
+
+
+# ---------------------------------------------------------------------------
+# the notes say where the paper is silent (spec §8 item 16)
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("pid", [pid for pid, p in PRESETS.items()
+                                 if p.task.__name__ in ("TwoSequence", "Adding", "Multiplication",
+                                                        "TemporalOrder")])
+def test_presets_with_random_lengths_name_the_length_choice(pid):
+    """Exps. 3-6 draw lengths in [T, T + T/10] (Exp. 6: [100, 110]); the bounds'
+    inclusion is the §8 item 16 default and each preset's notes must say so
+    (preset 5 did not)."""
+    assert any("lengths uniform in" in n and "§8 item 16" in n for n in PRESETS[pid].notes), pid
+    if PRESETS[pid].protocol in ("st3", "milestones"):  # windowed rules: checked after every sequence
+        assert any("scored before its own" in n for n in PRESETS[pid].notes), pid
