@@ -104,6 +104,9 @@ class Trial:
         self.t0 = time.perf_counter()
         self.c0 = time.process_time()
         self.record = dict(preset=preset.id, trial=trial, seed=self.seed)
+        #: the milestones met so far, for the record of a trial that diverges
+        #: later (a protocol sets it to a function of its own state)
+        self.partial = dict
         self.checkpoint = None if checkpoint is None else Path(checkpoint)
         self.checkpoint_every = float(checkpoint_every)
         self._saved_at = self.t0
@@ -690,6 +693,8 @@ def _run_streak(t: Trial) -> dict:
     carry, hit = 0, -1
     # shorter streaks on the way, for the record (how long precision takes)
     short = {n: [0, None] for n in o.get("record_streaks", (100, 1000)) if n < need}
+    t.partial = lambda: {**{f"streak{n}_end": st[1] for n, st in short.items()},
+                         **({"cell_added_at": added_at} if o["construct"] else {})}
     while t.seen < o["limit"]:
         v = t.resume_point([task], carry=carry, added_at=added_at, saved=saved,
                            plateau=plateau.state() if plateau else None,
@@ -744,6 +749,7 @@ def _run_st12(t: Trial) -> dict:
     stop_set = p.make_task(seed=[t.data_seed, 3]).sample(o["stop_test_size"])
     wrong = _abs_wrong(o["threshold"])
     st1 = st2 = None
+    t.partial = lambda: {"st1_sequences": st1}
     while t.seen < o["limit"]:
         st1 = t.resume_point([task], st1=st1)["st1"]
         t.train(task.sample(min(o["check_every"], o["limit"] - t.seen)))  # the limit, not past it
@@ -780,6 +786,7 @@ def _run_window(t: Trial, milestones) -> dict:
     wrong = _abs_wrong(thr)
     todo = list(milestones)
     fields = {}
+    t.partial = lambda: dict(fields)  # (the milestones met and their tests; the window's first all-correct)
 
     def scores(out, b):
         bad = np.any(np.abs(out[b.ends] - b.Y[b.ends]) >= thr, axis=1)
@@ -904,7 +911,10 @@ def run_trial(preset: Preset | str, trial: int = 0, seed: int = 0, progress=None
         ``wrong``, ``frac_wrong``, ``test_mae``, ``test_mse``), ``steps``
         (training and test steps), ``wall_s``, ``cpu_s`` (CPU time of the
         trial's process: its cost on a shared machine), ``steps_per_s``,
-        ``reason``.
+        ``reason`` (``"solved"``, ``"limit"``, or ``"diverged: ..."`` for a
+        trial whose learner diverged: unsuccessful, with no final test, and
+        with the milestones it had met before, such as Exp. 5's
+        ``n140_*``).
     """
     t = Trial(preset, trial, seed, progress, checkpoint, checkpoint_every, resume)
     preset = t.preset
@@ -913,7 +923,8 @@ def run_trial(preset: Preset | str, trial: int = 0, seed: int = 0, progress=None
         rec = _PROTOCOLS[preset.protocol](t)
         rec["reason"] = "solved" if rec["success"] else "limit"
     except (DivergenceError, FloatingPointError) as exc:
-        rec = t.finish(success=False, sequences=t.seen, reason=f"diverged: {exc}")
+        # unsuccessful, with the milestones met before (Exp. 5's n140_*, ST1, the shorter streaks)
+        rec = t.finish(**t.partial(), success=False, sequences=t.seen, reason=f"diverged: {exc}")
     return (rec, t.m) if return_learner else rec
 
 

@@ -253,3 +253,51 @@ def test_presets_with_random_lengths_name_the_length_choice(pid):
     assert any("lengths uniform in" in n and "§8 item 16" in n for n in PRESETS[pid].notes), pid
     if PRESETS[pid].protocol in ("st3", "milestones"):  # windowed rules: checked after every sequence
         assert any("scored before its own" in n for n in PRESETS[pid].notes), pid
+
+
+# ---------------------------------------------------------------------------
+# a trial that diverges keeps the milestones it met before
+# ---------------------------------------------------------------------------
+class DivergesAfter(Scripted):
+    """Scripted, but a training call that starts once ``after`` sequences are
+    learned raises DivergenceError."""
+
+    def __init__(self, after, *args):
+        super().__init__(*args)
+        self.after = after
+
+    def learn_many(self, X, Y, resets):
+        if self.n >= self.after:
+            from online_lstm import DivergenceError
+
+            raise DivergenceError("scripted divergence", step=0, row=0, reason="test")
+        return super().learn_many(X, Y, resets)
+
+
+def test_a_diverged_exp5_trial_keeps_the_milestone_it_met(monkeypatch):
+    """As the milestones test above, but the learner diverges in the training
+    right after sequence 2011: n_seq = 140 was met there (with its frozen
+    test), n_seq = 13 (due at 2138) never; the record says so, instead of
+    dropping n140_*."""
+    p = PRESETS["5"].with_options(limit=5000, test_size=30)
+    use(monkeypatch, DivergesAfter(2011, 1, wrong_first(150)))
+    rec = run_trial(p)
+    assert not rec["success"] and rec["reason"].startswith("diverged: ")
+    assert rec["n140_sequences"] == 2011 and rec["n140_test_size"] == 30
+    assert "n13_sequences" not in rec and rec["sequences"] == 2011
+
+
+def test_a_diverged_st12_trial_keeps_st1(monkeypatch):
+    """3c: ST1 met at the first check after the learner is right (300); it
+    diverges at 350, before ST2 could be read at 400 (the scripted answers
+    keep the mean error above ST2's limit)."""
+    p = PRESETS["3c-T100-N3"].with_options(limit=1000, test_size=30)
+
+    def answer(n, X, resets):
+        out = clean_3c_answer(250)(n, X, resets)
+        return out + 0.09 * np.sign(0.5 - out)  # classified right, end error 0.09 > max_error
+
+    use(monkeypatch, DivergesAfter(350, 1, lambda k, pos: 0.0, answer))
+    rec = run_trial(p)
+    assert rec["reason"].startswith("diverged: ") and not rec["success"]
+    assert rec["st1_sequences"] == 300
