@@ -53,6 +53,7 @@ import pandas as pd  # noqa: E402
 
 from online_lstm import OnlineLSTM  # noqa: E402
 from online_lstm import kernels as _k  # noqa: E402
+from online_lstm.bench import CHUNK, call_series, per_call_ns  # noqa: E402  (as online-lstm bench)
 from online_lstm._jit import njit_sig  # noqa: E402
 from online_lstm.cli import _count, csv_out  # noqa: E402
 
@@ -60,24 +61,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from bench_step import default_out, median_time, workload  # noqa: E402
 
 REBER = dict(n_in=7, n_out=7, n_blocks=4, block_size=2, bias="all", init_range=0.1, lr=0.1)
-CHUNK = 100  # steps between resets
 ROUNDS = 10  # interleaved rounds of the per-call series
-
-
-def per_call_ns(step, xs, ys, n_calls):
-    """Nanoseconds between consecutive timer reads around ``step(x, y)``,
-    one entry per call."""
-    pc = time.perf_counter_ns
-    ts = [0] * (CHUNK + 1)
-    out = np.empty((n_calls // CHUNK, CHUNK), dtype=np.int64)
-    for c in range(n_calls // CHUNK):
-        step(None, None)  # the reset, untimed
-        ts[0] = pc()
-        for j in range(CHUNK):
-            step(xs[j], ys[j])
-            ts[j + 1] = pc()
-        out[c] = np.diff(ts)
-    return out.ravel()
 
 
 @njit_sig("int64(float64[::1], float64[::1], float64[::1], float64[::1])")
@@ -104,21 +88,7 @@ def latency(n_calls):
     X, Y, _ = workload(rng, CHUNK, 7, 7)
     xs, ys = [np.ascontiguousarray(r) for r in X], [np.ascontiguousarray(r) for r in Y]
     o = np.empty(7)
-    learn, predict, reset = m.learn_one, m.predict_one, m.reset
-
-    def learn_step(x, y):
-        if x is None:
-            return reset()
-        learn(x, y, out=o)
-
-    def predict_step(x, y):
-        if x is None:
-            return reset()
-        predict(x, out=o)
-
-    def empty_step(x, y):
-        if x is None:
-            return None
+    reset = m.reset
 
     # Where learn_one's time goes: the compiled step called directly (no
     # Python method), and a compiled function with the same signature that
@@ -135,7 +105,7 @@ def latency(n_calls):
             return reset()
         _do_nothing(mem, x, y, o)
 
-    series = [("timer+loop", empty_step), ("learn_one", learn_step), ("predict_one", predict_step),
+    series = [*call_series(m, o),  # the loop alone, learn_one and predict_one, as online-lstm bench
               ("kernels.learn_step", kernel_step), ("dispatch only", dispatch_step)]
     for _, fn in series:
         per_call_ns(fn, xs, ys, 10_000)  # warm-up

@@ -149,6 +149,63 @@ def _directory(text):
     return text
 
 
+def _net(text):
+    """An argparse type: ``N_IN,N_OUT,BLOCKS,CELLS``, four positive integers."""
+    parts = text.split(",")
+    try:
+        net = tuple(int(v) for v in parts)
+    except ValueError:
+        net = ()
+    if len(net) != 4 or min(net) < 1:
+        raise argparse.ArgumentTypeError(f"expected N_IN,N_OUT,BLOCKS,CELLS, four integers >= 1 "
+                                         f"(e.g. 7,7,4,2); got {text!r}")
+    return net
+
+
+def cmd_bench(args) -> int:
+    import numba
+
+    from . import __version__
+    from .bench import load_average, run
+
+    changes = {k: v for k, v in (("forget_gate", args.forget_gate), ("peepholes", args.peepholes))
+               if v} | ({"max_delay": args.max_delay} if args.max_delay else {})
+    if args.preset is not None:
+        from .presets import PRESETS, did_you_mean
+
+        p = PRESETS.get(args.preset)
+        if p is None or p.competitor is not None:
+            why = ("is one of the paper's competitors (RTRL, BPTT): bench times the LSTM"
+                   if p is not None else f"is not a preset{did_you_mean(args.preset, PRESETS)}")
+            print(f"online-lstm bench: error: argument --preset: {args.preset!r} {why}; "
+                  f"online-lstm list shows the presets", file=sys.stderr)
+            return 2
+        m, what = p.learner(seed=0, **changes), f"preset {p.id} (Table 10 row {p.table10})"
+    else:
+        from .learner import OnlineLSTM
+
+        m = OnlineLSTM(*args.net, bias="all", seed=0, **changes)
+        what = "n_in, n_out, blocks, cells = " + ",".join(map(str, args.net)) + ", biases on all units"
+    extra = "".join(f", {k}={v}" for k, v in changes.items())
+    print(f"online-lstm {__version__} bench: {what}{extra}: {m.n_params:,} weights; numba "
+          f"{numba.__version__}, Python {sys.version.split()[0]}; load average {load_average()}",
+          flush=True)
+    df = run(m, calls=args.calls)
+    df["load_at_end"] = load_average()
+    shown = df.drop(columns="load_at_end").copy()
+    for c in ("p50_ns", "p99_ns", "p999_ns"):
+        shown[c] = [f"{v:,.0f}" if v == v else "" for v in shown[c]]
+    print(shown.rename(columns={"p50_ns": "p50 ns", "p99_ns": "p99 ns", "p999_ns": "p99.9 ns"})
+          .to_string(index=False))
+    print(f"load average at the end: {df['load_at_end'][0]}. These are this machine's timings "
+          f"now (subtract timer+loop's p50 for the call alone); the published figures, and the "
+          f"peers', are in BENCHMARKS.md.")
+    if args.out:
+        df.to_csv(args.out, index=False)
+        print(f"written to {args.out}")
+    return 0
+
+
 def _duration(seconds) -> str:
     """``h:mm:ss``."""
     seconds = max(0, int(round(float(seconds))))
@@ -514,7 +571,25 @@ def main(argv=None) -> int:
     p.add_argument("--markdown", action="store_true", help="print the table as markdown")
     p.set_defaults(func=cmd_compare)
 
+    p = sub.add_parser("bench", help="time a learner's steps on this machine (learn_one and "
+                                     "predict_one latency, learn_many, snapshots)")
+    net = p.add_mutually_exclusive_group()
+    net.add_argument("--net", type=_net, default=(7, 7, 4, 2), metavar="N_IN,N_OUT,BLOCKS,CELLS",
+                     help="the learner (default 7,7,4,2: the Reber-size net of BENCHMARKS.md; biases "
+                          "on all non-input units)")
+    net.add_argument("--preset", metavar="ID", help="the net of an LSTM preset instead (e.g. 1-5, 2c-3)")
+    p.add_argument("--forget-gate", action="store_true", help="with forget gates (spec §7.1)")
+    p.add_argument("--peepholes", action="store_true", help="with peephole weights (spec §7.2)")
+    p.add_argument("--max-delay", type=_count(0), default=0, metavar="D",
+                   help="keep D steps for delayed targets (default 0)")
+    p.add_argument("--calls", type=_count(1_000), default=100_000,
+                   help="timed calls of learn_one and of predict_one (default 100,000: a few seconds)")
+    p.add_argument("--out", metavar="CSV", help="also write the table to this CSV file")
+    p.set_defaults(func=cmd_bench)
+
     args = ap.parse_args(argv)
+    if args.cmd == "bench" and args.out:
+        csv_out(ap, args.out)  # (before the timings: a path that cannot be must fail first)
     # a warning reads as the command's own message, not as a source line of cli.py
     plain = warnings.formatwarning
     warnings.formatwarning = lambda message, category, *_, **__: f"online-lstm: warning: {message}\n"
