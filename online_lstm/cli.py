@@ -130,6 +130,19 @@ def nonnegative(what="number"):
 _seconds = nonnegative("number of seconds")
 
 
+def _positive(what):
+    """An argparse type: a finite number > 0."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"expected a {what} > 0; got {text!r}")
+        return value
+    return parse
+
+
 def _address(text):
     """An argparse type: a Dask scheduler address, not empty (``--scheduler ''``
     was no scheduler to the command line's checks but one to ``reproduce``:
@@ -168,26 +181,11 @@ def cmd_bench(args) -> int:
     from . import __version__
     from .bench import load_average, run
 
-    changes = {k: v for k, v in (("forget_gate", args.forget_gate), ("peepholes", args.peepholes))
-               if v} | ({"max_delay": args.max_delay} if args.max_delay else {})
-    if args.preset is not None:
-        from .presets import PRESETS, did_you_mean
-
-        p = PRESETS.get(args.preset)
-        if p is None or p.competitor is not None:
-            why = ("is one of the paper's competitors (RTRL, BPTT): bench times the LSTM"
-                   if p is not None else f"is not a preset{did_you_mean(args.preset, PRESETS)}")
-            print(f"online-lstm bench: error: argument --preset: {args.preset!r} {why}; "
-                  f"online-lstm list shows the presets", file=sys.stderr)
-            return 2
-        m, what = p.learner(seed=0, **changes), f"preset {p.id} (Table 10 row {p.table10})"
-    else:
-        from .learner import OnlineLSTM
-
-        m = OnlineLSTM(*args.net, bias="all", seed=0, **changes)
-        what = "n_in, n_out, blocks, cells = " + ",".join(map(str, args.net)) + ", biases on all units"
-    extra = "".join(f", {k}={v}" for k, v in changes.items())
-    print(f"online-lstm {__version__} bench: {what}{extra}: {m.n_params:,} weights; numba "
+    m, what = _learner_for(args, "bench")
+    if m is None:
+        print(what, file=sys.stderr)
+        return 2
+    print(f"online-lstm {__version__} bench: {what}: {m.n_params:,} weights; numba "
           f"{numba.__version__}, Python {sys.version.split()[0]}; load average {load_average()}",
           flush=True)
     df = run(m, calls=args.calls)
@@ -203,6 +201,80 @@ def cmd_bench(args) -> int:
     if args.out:
         df.to_csv(args.out, index=False)
         print(f"written to {args.out}")
+    return 0
+
+
+def _learner_for(args, command):
+    """The learner ``--net`` or ``--preset`` names, with the option flags of
+    ``bench`` and ``gradcheck``; ``(learner, description)``, or ``(None,
+    message)`` for a preset the command cannot take."""
+    changes = {k: getattr(args, k) for k in ("forget_gate", "peepholes") if getattr(args, k)}
+    if getattr(args, "max_delay", 0):
+        changes["max_delay"] = args.max_delay
+    if getattr(args, "connectivity", None):
+        changes["connectivity"] = args.connectivity
+    extra = "".join(f", {k}={v}" for k, v in changes.items())
+    if args.preset is not None:
+        from .presets import PRESETS, did_you_mean
+
+        p = PRESETS.get(args.preset)
+        if p is None or p.competitor is not None:
+            why = (f"is one of the paper's competitors (RTRL, BPTT): {command} takes the LSTM"
+                   if p is not None else f"is not a preset{did_you_mean(args.preset, PRESETS)}")
+            return None, (f"online-lstm {command}: error: argument --preset: {args.preset!r} {why}; "
+                          f"online-lstm list shows the presets")
+        return p.learner(seed=0, **changes), f"preset {p.id} (Table 10 row {p.table10}){extra}"
+    from .learner import OnlineLSTM
+
+    m = OnlineLSTM(*args.net, bias="all", seed=0, **changes)
+    return m, ("n_in, n_out, blocks, cells = " + ",".join(map(str, args.net)) +
+               f", biases on all units{extra}")
+
+
+def _learner_args(p):
+    """``--net`` / ``--preset`` and the option flags of ``bench`` and ``gradcheck``."""
+    net = p.add_mutually_exclusive_group()
+    net.add_argument("--net", type=_net, default=(7, 7, 4, 2), metavar="N_IN,N_OUT,BLOCKS,CELLS",
+                     help="the learner (default 7,7,4,2: the Reber-size net of BENCHMARKS.md; biases "
+                          "on all non-input units)")
+    net.add_argument("--preset", metavar="ID", help="the net of an LSTM preset instead (e.g. 1-5, 2c-3)")
+    p.add_argument("--forget-gate", action="store_true", help="with forget gates (spec §7.1)")
+    p.add_argument("--peepholes", action="store_true", help="with peephole weights (spec §7.2)")
+
+
+def cmd_gradcheck(args) -> int:
+    import numpy as np
+
+    from .gradcheck import compare
+
+    m, what = _learner_for(args, "gradcheck")
+    if m is None:
+        print(what, file=sys.stderr)
+        return 2
+    rng = np.random.default_rng(args.seed)
+    X = rng.uniform(-1.0, 1.0, (args.steps, m.n_in))
+    Y = rng.uniform(0.1, 0.9, (args.steps, m.n_out))
+    print(f"online-lstm gradcheck: {what}: {m.n_params:,} weights; one sequence of {args.steps} "
+          f"steps (inputs uniform in [-1, 1], a target in [0.1, 0.9] at every step, seed "
+          f"{args.seed}); central differences with eps = {args.eps:g}", flush=True)
+    df = compare(m, X, Y, eps=args.eps)
+    print(df.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    total = df.iloc[-1]
+    exact = m.layout.connectivity == "B" and not m.layout.peepholes or args.steps == 1 and not m.layout.peepholes
+    if exact:
+        ok = total["rel_diff"] <= args.tolerance
+        print(f"{'connectivity B' if m.layout.connectivity == 'B' else 'one step'}, no peepholes: the "
+              f"truncation cuts nothing here (spec §2.6, §3.2), so the truncated gradient must be the "
+              f"gradient of E: relative difference {total['rel_diff']:.3g} over all "
+              f"{m.n_params:,} weights: {'agree' if ok else 'DISAGREE'} (tolerance "
+              f"{args.tolerance:g})")
+        return 0 if ok else 1
+    print(f"the truncation (spec §3.2) cuts the errors that flow back through the recurrent inputs "
+          f"of the gates and cells{' and through the peepholes' if m.layout.peepholes else ''}: "
+          f"the truncated gradient is not the full gradient of E, and these figures measure how far "
+          f"apart they are on this net and sequence (cosine {total['cosine']:.4f}, relative "
+          f"difference {total['rel_diff']:.3g}). With --connectivity B (and no peepholes) the two "
+          f"must agree.")
     return 0
 
 
@@ -573,19 +645,28 @@ def main(argv=None) -> int:
 
     p = sub.add_parser("bench", help="time a learner's steps on this machine (learn_one and "
                                      "predict_one latency, learn_many, snapshots)")
-    net = p.add_mutually_exclusive_group()
-    net.add_argument("--net", type=_net, default=(7, 7, 4, 2), metavar="N_IN,N_OUT,BLOCKS,CELLS",
-                     help="the learner (default 7,7,4,2: the Reber-size net of BENCHMARKS.md; biases "
-                          "on all non-input units)")
-    net.add_argument("--preset", metavar="ID", help="the net of an LSTM preset instead (e.g. 1-5, 2c-3)")
-    p.add_argument("--forget-gate", action="store_true", help="with forget gates (spec §7.1)")
-    p.add_argument("--peepholes", action="store_true", help="with peephole weights (spec §7.2)")
+    _learner_args(p)
     p.add_argument("--max-delay", type=_count(0), default=0, metavar="D",
                    help="keep D steps for delayed targets (default 0)")
     p.add_argument("--calls", type=_count(1_000), default=100_000,
                    help="timed calls of learn_one and of predict_one (default 100,000: a few seconds)")
     p.add_argument("--out", metavar="CSV", help="also write the table to this CSV file")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("gradcheck", help="the learner's truncated gradient against finite "
+                                         "differences of its own loss, on this install")
+    _learner_args(p)
+    p.add_argument("--connectivity", choices=("F", "B"),
+                   help="F or B (Table 10 column c; default: the net's, F for --net); with B and no "
+                        "peepholes the truncation cuts nothing and the two must agree")
+    p.add_argument("--steps", type=_count(1, 10_000), default=50, help="steps of the sequence (default 50)")
+    p.add_argument("--seed", type=_count(0), default=0, help="seed of the random sequence (default 0)")
+    p.add_argument("--eps", type=_positive("step"), default=1e-6,
+                   help="finite-difference step (default 1e-6)")
+    p.add_argument("--tolerance", type=nonnegative("relative difference"), default=1e-5,
+                   help="largest relative difference that counts as agreement where the two must "
+                        "agree (default 1e-5; exit 1 above it)")
+    p.set_defaults(func=cmd_gradcheck)
 
     args = ap.parse_args(argv)
     if args.cmd == "bench" and args.out:
