@@ -260,6 +260,10 @@ def cmd_gradcheck(args) -> int:
     df = compare(m, X, Y, eps=args.eps)
     print(df.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     total = df.iloc[-1]
+    if not math.isfinite(total["rel_diff"]):  # a NaN or an infinity: wrong whatever the truncation
+        print("the gradient or the finite differences hold a NaN or an infinity (the groups whose "
+              "figures are NaN): not a gradient of E: FAIL")
+        return 1
     exact = m.layout.connectivity == "B" and not m.layout.peepholes or args.steps == 1 and not m.layout.peepholes
     if exact:
         ok = total["rel_diff"] <= args.tolerance

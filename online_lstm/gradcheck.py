@@ -73,8 +73,10 @@ def finite_differences(m, X, Y, resets=None, eps: float = 1e-6) -> np.ndarray:
 def compare(m, X, Y, resets=None, eps: float = 1e-6) -> pd.DataFrame:
     """``m.gradient(X, Y, resets)`` against :func:`finite_differences`, one
     row per weight name and a last row ``"all"``: ``weights``, ``max_abs_diff``,
-    ``rel_diff`` (``|g - fd| / max(|g|, |fd|)`` over the group's vectors),
-    ``cosine`` (of the angle between them; NaN for a zero vector)."""
+    ``rel_diff`` (``|g - fd| / max(|g|, |fd|)`` over the group's vectors; 0
+    if both are zero), ``cosine`` (of the angle between them; NaN for a zero
+    vector); all three NaN for a group where either holds a NaN or an
+    infinity."""
     grads = m.gradient(X, Y, resets)
     fd = finite_differences(m, X, Y, resets, eps)
     lay = m.layout
@@ -84,8 +86,18 @@ def compare(m, X, Y, resets=None, eps: float = 1e-6) -> pd.DataFrame:
     rows = []
     for name in list(lay.shapes) + ["all"]:
         a, b = (g, fd) if name == "all" else (grads[name].ravel(), lay.weight_view(fd, name).ravel())
-        na, nb = np.linalg.norm(a), np.linalg.norm(b)
-        rows.append(dict(weights=name, n=a.size, max_abs_diff=float(np.max(np.abs(a - b), initial=0.0)),
-                         rel_diff=float(np.linalg.norm(a - b) / max(na, nb)) if max(na, nb) > 0 else 0.0,
-                         cosine=float(a @ b / (na * nb)) if na > 0 and nb > 0 else float("nan")))
+        rows.append(dict(weights=name, n=a.size, **_differences(a, b)))
     return pd.DataFrame(rows)
+
+
+def _differences(a, b) -> dict:
+    """``max_abs_diff``, ``rel_diff`` and ``cosine`` of two vectors; all NaN
+    if either holds a NaN or an infinity (a gradient that is not a number
+    must not pass for one that agrees: ``max(nan, x)`` is NaN, and a NaN
+    norm compared with 0 read as two zero vectors, rel_diff 0)."""
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return dict(max_abs_diff=float("nan"), rel_diff=float("nan"), cosine=float("nan"))
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    return dict(max_abs_diff=float(np.max(np.abs(a - b), initial=0.0)),
+                rel_diff=float(np.linalg.norm(a - b) / max(na, nb)) if max(na, nb) > 0 else 0.0,
+                cosine=float(a @ b / (na * nb)) if na > 0 and nb > 0 else float("nan"))

@@ -1,0 +1,37 @@
+"""Audit of ``online-lstm bench`` and ``online-lstm gradcheck``: what the
+commands report where the learner, the flags or the arguments are out of the
+ordinary (a gradient that is not a number, a net without gate biases given
+forget gates, a huge ``--calls``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from online_lstm import OnlineLSTM
+from online_lstm.cli import main
+from online_lstm.gradcheck import compare
+
+
+def _nan_gradient(monkeypatch):
+    real = OnlineLSTM.gradient
+    monkeypatch.setattr(OnlineLSTM, "gradient",
+                        lambda self, *a, **k: {n: np.full_like(g, np.nan) for n, g in
+                                               real(self, *a, **k).items()})
+
+
+def test_a_nan_gradient_does_not_read_as_agreement(monkeypatch):
+    """max(nan, x) is nan and nan > 0 is false: the relative difference of a
+    NaN gradient came out 0, "agree"."""
+    _nan_gradient(monkeypatch)
+    rng = np.random.default_rng(0)
+    df = compare(OnlineLSTM(2, 1, 1, 1, connectivity="B", seed=0), rng.uniform(-1, 1, (3, 2)),
+                 rng.uniform(0.1, 0.9, (3, 1)))
+    assert df[["max_abs_diff", "rel_diff", "cosine"]].isna().all().all()
+
+
+@pytest.mark.parametrize("connectivity", ["B", "F"])
+def test_the_command_fails_on_a_nan_gradient(connectivity, monkeypatch, capsys):
+    _nan_gradient(monkeypatch)
+    assert main(["gradcheck", "--net", "2,1,1,1", "--connectivity", connectivity, "--steps", "3"]) == 1
+    assert "NaN or an infinity" in capsys.readouterr().out
