@@ -223,7 +223,20 @@ def _learner_for(args, command):
                    if p is not None else f"is not a preset{did_you_mean(args.preset, PRESETS)}")
             return None, (f"online-lstm {command}: error: argument --preset: {args.preset!r} {why}; "
                           f"online-lstm list shows the presets")
-        return p.learner(seed=0, **changes), f"preset {p.id} (Table 10 row {p.table10}){extra}"
+        from .layout import BIAS_ALIASES, BIAS_CODES
+        from .paper import TABLE10
+
+        bias = dict(TABLE10[p.table10][0], **p.learner_changes).get("bias", "gates")
+        if changes.get("forget_gate") and not BIAS_CODES[BIAS_ALIASES.get(bias, bias)][0]:
+            # the default forget-gate bias (+1) needs a bias weight, which a net
+            # without gate biases (2a, 2b, 2c: code "none") has not: it was a traceback
+            changes["forget_gate_bias"] = None
+            extra = extra.replace("forget_gate=True", "forget_gate=True (no bias: the net's gates have none)")
+        try:
+            m = p.learner(seed=0, **changes)
+        except ValueError as exc:
+            return None, f"online-lstm {command}: error: preset {p.id}{extra}: {exc}"
+        return m, f"preset {p.id} (Table 10 row {p.table10}){extra}"
     from .learner import OnlineLSTM
 
     m = OnlineLSTM(*args.net, bias="all", seed=0, **changes)

@@ -35,3 +35,16 @@ def test_the_command_fails_on_a_nan_gradient(connectivity, monkeypatch, capsys):
     _nan_gradient(monkeypatch)
     assert main(["gradcheck", "--net", "2,1,1,1", "--connectivity", connectivity, "--steps", "3"]) == 1
     assert "NaN or an infinity" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("cmd", [["gradcheck", "--steps", "1"], ["bench", "--calls", "1000"]])
+def test_forget_gates_on_a_preset_without_gate_biases(cmd, capsys):
+    """2a, 2b and 2c have no bias weights (code "none"); the default
+    forget-gate bias needs one: --forget-gate was a ValueError traceback."""
+    assert main([*cmd, "--preset", "2c-9", "--forget-gate"]) == 0
+    out = capsys.readouterr().out
+    from online_lstm.presets import PRESETS
+    m = PRESETS["2c-9"].learner(forget_gate=True, forget_gate_bias=None)
+    assert "forget_gate=True (no bias: the net's gates have none)" in out and f"{m.n_params:,} weights" in out
+    if cmd[0] == "gradcheck":
+        assert ": agree" in out
