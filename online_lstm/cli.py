@@ -286,12 +286,15 @@ def cmd_gradcheck(args) -> int:
               f"{m.n_params:,} weights: {'agree' if ok else 'DISAGREE'} (tolerance "
               f"{args.tolerance:g})")
         return 0 if ok else 1
-    print(f"the truncation (spec §3.2) cuts the errors that flow back through the recurrent inputs "
-          f"of the gates and cells{' and through the peepholes' if m.layout.peepholes else ''}: "
-          f"the truncated gradient is not the full gradient of E, and these figures measure how far "
-          f"apart they are on this net and sequence (cosine {total['cosine']:.4f}, relative "
-          f"difference {total['rel_diff']:.3g}). With --connectivity B (and no peepholes) the two "
-          f"must agree.")
+    # what is cut: the recurrent inputs only where there are some (F) and a
+    # step before to flow back to; the peepholes' errors (spec §7.2) always
+    cut = ([] if m.layout.connectivity == "B" or args.steps == 1 else
+           ["the recurrent inputs of the gates and cells"]) + (["the peepholes"] if m.layout.peepholes else [])
+    print(f"the truncation (spec §3.2, §7.2) cuts the errors that flow back through "
+          f"{' and through '.join(cut)}: the truncated gradient is not the full gradient of E, and "
+          f"these figures measure how far apart they are on this net and sequence (cosine "
+          f"{total['cosine']:.4f}, relative difference {total['rel_diff']:.3g}). Without peepholes, "
+          f"with --connectivity B or --steps 1, the two must agree.")
     return 0
 
 

@@ -48,3 +48,18 @@ def test_forget_gates_on_a_preset_without_gate_biases(cmd, capsys):
     assert "forget_gate=True (no bias: the net's gates have none)" in out and f"{m.n_params:,} weights" in out
     if cmd[0] == "gradcheck":
         assert ": agree" in out
+
+
+@pytest.mark.parametrize("args", [["--connectivity", "B", "--steps", "5"], ["--steps", "1"]])
+def test_with_peepholes_only_the_peepholes_are_named_where_nothing_else_is_cut(args, capsys):
+    """B connectivity has no recurrent inputs, one step nothing to flow back
+    to: the message named "the recurrent inputs of the gates and cells" even so."""
+    assert main(["gradcheck", "--net", "2,1,1,1", "--peepholes", *args]) == 0
+    out = capsys.readouterr().out
+    assert "cuts the errors that flow back through the peepholes:" in out and "recurrent inputs" not in out
+
+
+def test_with_f_connectivity_and_peepholes_both_are_named(capsys):
+    assert main(["gradcheck", "--net", "2,1,1,1", "--peepholes", "--steps", "5"]) == 0
+    assert ("flow back through the recurrent inputs of the gates and cells and through the peepholes:"
+            in capsys.readouterr().out)
