@@ -668,8 +668,9 @@ def main(argv=None) -> int:
     _learner_args(p)
     p.add_argument("--max-delay", type=_count(0), default=0, metavar="D",
                    help="keep D steps for delayed targets (default 0)")
-    p.add_argument("--calls", type=_count(1_000), default=100_000,
-                   help="timed calls of learn_one and of predict_one (default 100,000: a few seconds)")
+    p.add_argument("--calls", type=_count(1_000, 10_000_000), default=100_000,
+                   help="timed calls of learn_one and of predict_one (default 100,000: a few seconds; "
+                        "at most 10,000,000, some minutes and a few hundred MB of timings)")
     p.add_argument("--out", metavar="CSV", help="also write the table to this CSV file")
     p.set_defaults(func=cmd_bench)
 

@@ -46,7 +46,7 @@ def test_bench_takes_a_preset_and_the_options(capsys):
     (["--net", "7,7,4"], "argument --net: expected N_IN,N_OUT,BLOCKS,CELLS"),
     (["--net", "7,7,0,2"], "argument --net: expected N_IN,N_OUT,BLOCKS,CELLS"),
     (["--net", "a,b,c,d"], "argument --net: expected N_IN,N_OUT,BLOCKS,CELLS"),
-    (["--calls", "999"], "argument --calls: expected an integer >= 1000"),
+    (["--calls", "999"], "argument --calls: expected an integer in [1000, 10,000,000]"),
     (["--max-delay", "-1"], "argument --max-delay: expected an integer >= 0"),
     (["--net", "1,1,1,1", "--preset", "1-5"], "argument --preset: not allowed with argument --net"),
     (["--out", "."], "--out . is a directory"),

@@ -63,3 +63,12 @@ def test_with_f_connectivity_and_peepholes_both_are_named(capsys):
     assert main(["gradcheck", "--net", "2,1,1,1", "--peepholes", "--steps", "5"]) == 0
     assert ("flow back through the recurrent inputs of the gates and cells and through the peepholes:"
             in capsys.readouterr().out)
+
+
+def test_bench_refuses_more_calls_than_it_can_hold(capsys):
+    """--calls 10**12 asked numpy for 1.46 TiB of timings after the warm-up
+    (a traceback); 10**10, 16 GB and hours: refused before anything runs."""
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "--calls", "10000001"])
+    assert exc.value.code == 2
+    assert "argument --calls: expected an integer in [1000, 10,000,000]" in capsys.readouterr().err
