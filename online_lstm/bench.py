@@ -8,7 +8,8 @@ can see what a step costs where it will run:
 
 * ``learn_one`` and ``predict_one`` as a real-time loop calls them (float64
   inputs, ``out=``): each call timed on its own, p50, p99 and p99.9 over
-  ``calls`` calls, with the learner reset every 100 steps outside the timed
+  ``calls`` calls (rounded up to a multiple of 500: 5 interleaved rounds of
+  whole chunks of 100), with the learner reset every 100 steps outside the timed
   calls; the same loop without the call (``timer+loop``) is timed too, so
   that its median can be subtracted;
 * ``learn_many``: nanoseconds per step over chunks of 10,000 steps (median);
@@ -101,7 +102,7 @@ def run(m, calls: int = 100_000, seed: int = 0) -> pd.DataFrame:
         per_call_ns(fn, xs, ys, min(calls, 10_000))  # warm-up
     rounds = 5  # interleaved, so that a change in the machine's load falls on all alike
     samples = {name: [] for name, _ in series}
-    per_round = max(CHUNK, calls // rounds // CHUNK * CHUNK)
+    per_round = -(-calls // (rounds * CHUNK)) * CHUNK  # at least the calls asked for (1,999 were 1,500)
     for _ in range(rounds):
         for name, fn in series:
             samples[name].append(per_call_ns(fn, xs, ys, per_round))

@@ -669,7 +669,8 @@ def main(argv=None) -> int:
     p.add_argument("--max-delay", type=_count(0), default=0, metavar="D",
                    help="keep D steps for delayed targets (default 0)")
     p.add_argument("--calls", type=_count(1_000, 10_000_000), default=100_000,
-                   help="timed calls of learn_one and of predict_one (default 100,000: a few seconds; "
+                   help="timed calls of learn_one and of predict_one, rounded up to a multiple of 500 "
+                        "(default 100,000: a few seconds; "
                         "at most 10,000,000, some minutes and a few hundred MB of timings)")
     p.add_argument("--out", metavar="CSV", help="also write the table to this CSV file")
     p.set_defaults(func=cmd_bench)

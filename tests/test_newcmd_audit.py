@@ -72,3 +72,14 @@ def test_bench_refuses_more_calls_than_it_can_hold(capsys):
         main(["bench", "--calls", "10000001"])
     assert exc.value.code == 2
     assert "argument --calls: expected an integer in [1000, 10,000,000]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("calls, timed", [(100, 500), (1_000, 1_000), (1_999, 2_000), (2_001, 2_500)])
+def test_bench_times_at_least_the_calls_asked_for(calls, timed):
+    """Five rounds of whole chunks of 100: the count is rounded up (1,999
+    calls were 1,500 timed)."""
+    from online_lstm.bench import run
+
+    df = run(OnlineLSTM(1, 1, 1, 1), calls=calls).set_index("what")
+    for what in ("timer+loop", "learn_one (out=)", "predict_one (out=)"):
+        assert df.loc[what, "calls"] == timed
