@@ -258,7 +258,7 @@ def _learner_args(p):
 def cmd_gradcheck(args) -> int:
     import numpy as np
 
-    from .gradcheck import compare
+    from .gradcheck import compare, seconds
 
     m, what = _learner_for(args, "gradcheck")
     if m is None:
@@ -270,6 +270,10 @@ def cmd_gradcheck(args) -> int:
     print(f"online-lstm gradcheck: {what}: {m.n_params:,} weights; one sequence of {args.steps} "
           f"steps (inputs uniform in [-1, 1], a target in [0.1, 0.9] at every step, seed "
           f"{args.seed}); central differences with eps = {args.eps:g}", flush=True)
+    # 2 forward passes of the whole sequence per weight: minutes for 2a's
+    # 10,504 weights over a few thousand steps, with nothing on the screen
+    print(f"finite differences: 2 × {m.n_params:,} forward passes of {args.steps:,} steps, about "
+          f"{_duration(seconds(m, X, Y, eps=args.eps))} here", flush=True)
     df = compare(m, X, Y, eps=args.eps)
     print(df.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     total = df.iloc[-1]

@@ -83,3 +83,16 @@ def test_bench_times_at_least_the_calls_asked_for(calls, timed):
     df = run(OnlineLSTM(1, 1, 1, 1), calls=calls).set_index("what")
     for what in ("timer+loop", "learn_one (out=)", "predict_one (out=)"):
         assert df.loc[what, "calls"] == timed
+
+
+def test_gradcheck_says_how_much_work_is_ahead(capsys):
+    """Two forward passes per weight: 2a's 10,504 weights over 500 steps took
+    half a minute in silence, over 10,000 steps ten minutes and more."""
+    from online_lstm.gradcheck import seconds
+
+    assert main(["gradcheck", "--net", "2,1,1,1", "--steps", "3"]) == 0
+    n = OnlineLSTM(2, 1, 1, 1, bias="all").n_params
+    assert f"finite differences: 2 × {n:,} forward passes of 3 steps, about 0:00:0" in capsys.readouterr().out
+    rng = np.random.default_rng(0)
+    t = seconds(OnlineLSTM(2, 1, 1, 1), rng.uniform(-1, 1, (3, 2)), rng.uniform(0.1, 0.9, (3, 1)))
+    assert np.isfinite(t) and t > 0
