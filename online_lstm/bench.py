@@ -10,9 +10,12 @@ can see what a step costs where it will run:
   inputs, ``out=``): each call timed on its own, p50, p99 and p99.9 over
   ``calls`` calls (rounded up to a multiple of 500: 5 interleaved rounds of
   whole chunks of 100), with the learner reset every 100 steps outside the timed
-  calls; the same loop without the call (``timer+loop``) is timed too, so
-  that its median can be subtracted;
-* ``learn_many``: nanoseconds per step over chunks of 10,000 steps (median);
+  calls; the same loop with a Python function that does nothing in place of
+  the call (``timer+loop``) is timed too, so that its median can be
+  subtracted;
+* ``learn_many``: nanoseconds per step over calls of 10,000 steps, reset
+  every 100 steps as above (median of 5 calls; its ``calls`` column counts
+  the steps);
 * ``snapshot(into=)`` and ``restore_snapshot``: nanoseconds per call
   (median of rounds).
 
@@ -87,7 +90,8 @@ def run(m, calls: int = 100_000, seed: int = 0) -> pd.DataFrame:
     """Time the learner ``m`` (an :class:`~online_lstm.OnlineLSTM`; it is
     trained on random data in the process: pass one you can spare).
 
-    Returns one row per measurement: ``what``, ``calls``, ``p50_ns``,
+    Returns one row per measurement: ``what``, ``calls`` (the timed calls;
+    for ``learn_many`` the timed steps), ``p50_ns``,
     ``p99_ns``, ``p999_ns`` (the per-call series; the others have the median
     in ``p50_ns`` only).
     """
