@@ -92,7 +92,8 @@ def _count(low, high=None):
 
 def csv_out(parser, path, flag="--out", kind="CSV") -> Path:
     """A script's output file (``--out`` CSV by default), checked before its
-    run: its directory is made and it must not be a directory, else
+    run: its directory is made, it must not be a directory and must open for
+    writing (an existing file is left as it is, a new one is not made), else
     ``parser.error`` (exit 2).  Scripts that write only at the end (or after
     hours of trials) must not find out then."""
     out = Path(path)
@@ -102,6 +103,16 @@ def csv_out(parser, path, flag="--out", kind="CSV") -> Path:
         parser.error(f"{flag} {path}: cannot make its directory ({exc.strerror or exc})")
     if out.is_dir():
         parser.error(f"{flag} {path} is a directory; give a {kind} file name")
+    # a directory that exists is not enough (/proc/x.csv, a read-only mount):
+    # open the file as the writer will, and leave no empty file behind
+    existed = os.path.lexists(out)  # (a dangling symlink stays: the writer would follow it too)
+    try:
+        with open(out, "a"):
+            pass
+    except OSError as exc:
+        parser.error(f"{flag} {path}: cannot be written ({exc.strerror or exc})")
+    if not existed:
+        out.unlink()
     return out
 
 

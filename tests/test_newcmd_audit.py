@@ -96,3 +96,24 @@ def test_gradcheck_says_how_much_work_is_ahead(capsys):
     rng = np.random.default_rng(0)
     t = seconds(OnlineLSTM(2, 1, 1, 1), rng.uniform(-1, 1, (3, 2)), rng.uniform(0.1, 0.9, (3, 1)))
     assert np.isfinite(t) and t > 0
+
+
+def test_bench_refuses_an_out_path_that_cannot_be_written_before_the_timings(tmp_path, capsys):
+    """/proc exists, /proc/bench.csv cannot be made: the traceback came after
+    the timings (minutes with a large --calls)."""
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "--out", "/proc/online-lstm-bench.csv"])
+    assert exc.value.code == 2 and "--out /proc/online-lstm-bench.csv: cannot be written" in \
+        capsys.readouterr().err
+
+
+def test_the_out_check_leaves_nothing_behind_and_an_existing_file_as_it_is(tmp_path):
+    import argparse
+
+    from online_lstm.cli import csv_out
+
+    new, old = tmp_path / "new.csv", tmp_path / "old.csv"
+    old.write_text("kept\n")
+    assert csv_out(argparse.ArgumentParser(), str(new)) == new and not new.exists()
+    csv_out(argparse.ArgumentParser(), str(old))
+    assert old.read_text() == "kept\n"
