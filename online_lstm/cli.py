@@ -154,6 +154,16 @@ def _positive(what):
     return parse
 
 
+def _fd_step(text):
+    """An argparse type: a finite-difference step in (0, 1] (a step beyond the
+    weights' own size measures nothing, and 1e300 moved a weight past the
+    learner's bound on its state: a traceback)."""
+    value = _positive("step")(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"expected a step in (0, 1]; got {text!r}")
+    return value
+
+
 def _address(text):
     """An argparse type: a Dask scheduler address, not empty (``--scheduler ''``
     was no scheduler to the command line's checks but one to ``reproduce``:
@@ -698,8 +708,8 @@ def main(argv=None) -> int:
                         "peepholes the truncation cuts nothing and the two must agree")
     p.add_argument("--steps", type=_count(1, 10_000), default=50, help="steps of the sequence (default 50)")
     p.add_argument("--seed", type=_count(0), default=0, help="seed of the random sequence (default 0)")
-    p.add_argument("--eps", type=_positive("step"), default=1e-6,
-                   help="finite-difference step (default 1e-6)")
+    p.add_argument("--eps", type=_fd_step, default=1e-6,
+                   help="finite-difference step, at most 1 (default 1e-6)")
     p.add_argument("--tolerance", type=nonnegative("relative difference"), default=1e-5,
                    help="largest relative difference that counts as agreement where the two must "
                         "agree (default 1e-5; exit 1 above it)")

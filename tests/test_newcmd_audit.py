@@ -117,3 +117,11 @@ def test_the_out_check_leaves_nothing_behind_and_an_existing_file_as_it_is(tmp_p
     assert csv_out(argparse.ArgumentParser(), str(new)) == new and not new.exists()
     csv_out(argparse.ArgumentParser(), str(old))
     assert old.read_text() == "kept\n"
+
+
+def test_gradcheck_refuses_a_step_beyond_one(capsys):
+    """--eps 1e300 moved a weight past the learner's bound on its state: an
+    InputError traceback."""
+    with pytest.raises(SystemExit) as exc:
+        main(["gradcheck", "--eps", "1e300"])
+    assert exc.value.code == 2 and "argument --eps: expected a step in (0, 1]" in capsys.readouterr().err
