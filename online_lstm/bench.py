@@ -20,7 +20,10 @@ can see what a step costs where it will run:
   (median of rounds).
 
 Dense inputs uniform in [-1, 1], a target at every step, uniform in [0.1,
-0.9].  The machine's load average is printed with the table: on a shared or
+0.9].  A learner with ``max_delay > 0`` keeps its ring of step snapshots as
+it always does, and that is the cost measured; its targets still come at
+their own step (``learn_delayed`` is timed by the repository's
+``benchmarks/bench_delay.py``).  The machine's load average is printed with the table: on a shared or
 busy machine every figure is higher, and the tail (p99.9) most of all.
 """
 

@@ -692,7 +692,8 @@ def main(argv=None) -> int:
                                      "predict_one latency, learn_many, snapshots)")
     _learner_args(p)
     p.add_argument("--max-delay", type=_count(0), default=0, metavar="D",
-                   help="keep D steps for delayed targets (default 0)")
+                   help="keep D steps for delayed targets (default 0): each step then saves its "
+                        "snapshot, which is what is timed; the targets still come at their step")
     p.add_argument("--calls", type=_count(1_000, 10_000_000), default=100_000,
                    help="timed calls of learn_one and of predict_one, rounded up to a multiple of 500 "
                         "(default 100,000: a few seconds; "
