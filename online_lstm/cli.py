@@ -1,4 +1,4 @@
-"""``online-lstm``: reproduce the paper's experiments from the command line.
+"""``online-lstm``: reproduce the paper's experiments, and time or check the learner, from the command line.
 
     online-lstm list [EXPERIMENT ...]
     online-lstm reproduce <preset | experiment | competitors | all> ... [--trials N | --trial K]
@@ -6,6 +6,10 @@
                           [--scheduler ADDRESS] [--resume] [--checkpoint-every SECONDS]
     online-lstm compare RECORDS.csv ... [--markdown]
     online-lstm status [--out DIR]
+    online-lstm bench [--net N_IN,N_OUT,BLOCKS,CELLS | --preset ID] [--forget-gate] [--peepholes]
+                      [--max-delay D] [--calls N] [--out CSV]
+    online-lstm gradcheck [--net N_IN,N_OUT,BLOCKS,CELLS | --preset ID] [--forget-gate] [--peepholes]
+                          [--connectivity F|B] [--steps T] [--seed S] [--eps EPS] [--tolerance TOL]
 
 ``reproduce`` runs the trials (in parallel over processes, all cores by
 default, or on a Dask cluster with ``--scheduler tcp://host:8786``), writes
@@ -18,6 +22,12 @@ or were interrupted, from their checkpoints.  Each running trial saves itself ev
 ``DIR/<name>.trials/``; after an interruption
 ``--resume`` keeps the finished trials and continues the others from
 their checkpoints, with the same records as an uninterrupted run.
+
+``bench`` times a learner's steps on this machine (``learn_one`` and
+``predict_one`` latency, ``learn_many`` per step, snapshots;
+:mod:`online_lstm.bench`), and ``gradcheck`` compares the learner's
+truncated gradient with finite differences of its own loss
+(:mod:`online_lstm.gradcheck`); both need only the installed package.
 
 ``all`` is every LSTM row of the paper; the paper's competitors (RTRL and
 BPTT, Tables 1 and 2) are the presets of ``competitors`` (groups ``2a-rtrl``,
