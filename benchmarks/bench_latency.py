@@ -3,10 +3,11 @@
 The Reber-size net (7 inputs, 4 blocks of 2 cells, 7 outputs, biases on all
 non-input units: 447 weights) with dense inputs and a target at every step;
 ``out=`` so that nothing is allocated.  Every call is timed on its own with
-``time.perf_counter_ns``; the same loop without the call is timed too, and
-its median (the timer and loop overhead) is reported and subtracted in the
-``net`` columns.  The learner is reset every 100 steps, outside the timed
-calls.  The five series (the loop alone, ``learn_one``, ``predict_one``,
+``time.perf_counter_ns``; the same loop with a Python function that does
+nothing in place of the call is timed too (``timer+loop``: the timer, the
+loop and the wrapper's own call), and its median is reported and
+subtracted in the ``net`` columns.  The learner is reset every 100 steps, outside the timed
+calls.  The five series (``timer+loop``, ``learn_one``, ``predict_one``,
 ``kernels.learn_step`` and the do-nothing dispatch) run in 10 interleaved
 rounds, so that a change in
 the machine's load falls on all of them alike.  The machine is shared: the load average is printed and saved.
