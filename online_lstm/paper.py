@@ -4,6 +4,9 @@ Each entry holds the :class:`~online_lstm.OnlineLSTM` keyword arguments that
 reproduce one row of Table 10 (architecture, weight initialisation, initial
 gate biases, learning rate), plus the weight count the paper reports.  The
 experiment presets (stopping rules, test sets, trial counts) build on these.
+The rows are shared by the whole process and read-only (:class:`FrozenDict`,
+as are the presets' dicts): ``dict(TABLE10[row][0])`` is a copy to change,
+and :func:`table10_learner` takes changes as keyword arguments.
 
 Where Table 10 says "r" for a gate bias, the bias is random like every other
 weight (``None``).  Experiment 1's "r" uses the experiment's [-0.2, 0.2]
