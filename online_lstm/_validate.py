@@ -17,6 +17,17 @@ from .layout import MAGNITUDE_LIMIT
 
 _EXACT_INT = 2**53  # every integer up to this magnitude is a float64
 
+#: The dtype object of every native float64 array.  A learner's per-step call
+#: passes an ndarray (input, target, out) to its kernel as it is only if its
+#: dtype is this one or in the machine's byte order (a float32 array is refused
+#: by the kernel and then converted); a byte-swapped one is converted first (an
+#: out refused): Numba's dispatch can take a byte-swapped float64 array ('>f8'
+#: on this machine) for a native one once an unaligned float64 array has
+#: reached any compiled function in the process (their type fingerprints are
+#: the same), and the kernel then reads the swapped bytes as numbers.  (The
+#: identity test costs ~15 ns a call; ``isnative`` is read only when it fails.)
+NATIVE_F64 = np.dtype(np.float64)
+
 #: What a compiled call raises for an argument it has no compiled version for:
 #: TypeError for another dtype or layout (or a read-only array), NumbaTypeError
 #: (not a TypeError) for a type Numba refuses outright, such as a masked array,
@@ -48,7 +59,9 @@ def as_float_array(value, name, ndim, shape_text):
     row of a mixed-dtype DataFrame); complex, string and other object data
     raise :class:`InputError`, and so do integers beyond 2**53 in magnitude,
     which float64 would round.
-    Read-only arrays (a pandas ``.values``, a memory map) are copied, and the
+    Read-only arrays (a pandas ``.values``, a memory map) and unaligned ones
+    (a field of a packed structured array, ``np.frombuffer`` at an odd
+    offset) are copied, and the
     masked entries of a NumPy masked array become NaN, which means "no
     target" in a target and is refused in an input.
     """
@@ -57,7 +70,7 @@ def as_float_array(value, name, ndim, shape_text):
         return np.where(np.ma.getmaskarray(value), np.nan, data)
     arr = as_array(value, name, shape_text)
     if arr.dtype == np.float64 and arr.flags.c_contiguous and arr.ndim == ndim:
-        return arr if arr.flags.writeable else arr.copy()
+        return _behaved(arr)
     if arr.dtype == object:
         arr = _object_numbers(arr, name)
     if not np.can_cast(arr.dtype, np.float64, casting="safe"):
@@ -73,8 +86,17 @@ def as_float_array(value, name, ndim, shape_text):
             raise InputError(
                 f"{name} holds integers beyond 2**53 in magnitude, which float64 cannot hold "
                 f"exactly; convert to float yourself if the rounding is acceptable")
-    out = np.ascontiguousarray(arr, dtype=np.float64)
-    return out if out.flags.writeable else out.copy()
+    return _behaved(np.ascontiguousarray(arr, dtype=np.float64))
+
+
+def _behaved(arr):
+    """``arr`` (float64, C-contiguous), or a copy of it if it is read-only or
+    unaligned: the compiled calls take neither, and Numba's dispatch tells an
+    unaligned float64 array from a byte-swapped one by a type fingerprint that
+    holds neither property, so whichever reached a compiled function first
+    decides the fate of the other (an unaligned input refused with a raw
+    TypeError, or a big-endian one read as native bytes)."""
+    return arr if arr.flags.writeable and arr.flags.aligned else arr.copy()
 
 
 #: scalar types an object array may hold and still be read as numbers (a
@@ -168,11 +190,13 @@ def nonfinite_input_message(x, where="") -> str:
 
 
 def checked_out(out, shape):
-    """``out`` if it is a writeable C-contiguous float64 array of ``shape``
-    (a caller's buffer for the outputs); else :class:`InputError`."""
+    """``out`` if it is a writeable, aligned, C-contiguous float64 array (in
+    the machine's byte order) of ``shape`` (a caller's buffer for the
+    outputs); else :class:`InputError`."""
     if not (type(out) is np.ndarray and out.dtype == np.float64 and out.shape == shape
-            and out.flags.c_contiguous and out.flags.writeable):
-        raise InputError(f"out must be a writeable C-contiguous float64 array of shape {shape}")
+            and out.flags.c_contiguous and out.flags.writeable and out.flags.aligned):
+        raise InputError(f"out must be a writeable C-contiguous float64 array of shape {shape} "
+                         f"(aligned, in the machine's byte order: what np.empty({shape}) gives)")
     return out
 
 

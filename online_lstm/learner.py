@@ -17,7 +17,7 @@ from ._validate import (
     DISPATCH_ERRORS, ConvertsRefusedInputs, FixedAfterBuild, as_array,
     as_bool_mask, as_input, as_input_rows, as_real,
     as_target, as_target_rows, check_flag, check_state_mapping, checked_init_range, checked_lr,
-    checked_out, checked_weights, nonfinite_input_message, own_copy, seeded_rng,
+    NATIVE_F64, checked_out, checked_weights, nonfinite_input_message, own_copy, seeded_rng,
 )
 from .errors import DivergenceError, InputError, NoPendingStepError
 from .snapshot import Snapshot, check_fits, learner_key
@@ -28,6 +28,7 @@ from .layout import (
 )
 
 _ndarray = np.ndarray  # one global lookup on the hot path instead of two
+_F64 = NATIVE_F64  # (see there: which arrays a per-step call passes to its kernel as they are)
 
 
 #: what the learner returns and keeps: float64 arrays
@@ -515,10 +516,14 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
             The outputs ``y_k(t)`` of this step, before its weight change.
         """
         # The hot path: no closure, no cell variables, one dispatch.
-        o = self._out if out is None else out
-        if type(x) is not self._direct:  # a list, a masked array (Numba would read it without its mask)
+        o = self._out if out is None else out if type(out) is _ndarray \
+            and (out.dtype is _F64 or out.dtype.isnative) \
+            else self._out_buf(out)  # (a byte-swapped out: see NATIVE_F64)
+        # a list, a masked array (Numba would read it without its mask), a byte-swapped
+        # array (see NATIVE_F64)
+        if type(x) is not self._direct or x.dtype is not _F64 and not x.dtype.isnative:
             x = self._convert_x(x)
-        if type(y) is not self._direct:
+        if type(y) is not self._direct or y.dtype is not _F64 and not y.dtype.isnative:
             y = self._y(y)
         try:
             st = _learn_step(self._mem, x, y, o)
@@ -551,8 +556,10 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
         ndarray of shape (n_out,)
             The outputs ``y_k(t)`` of this step.
         """
-        o = self._out if out is None else out
-        if type(x) is not self._direct:
+        o = self._out if out is None else out if type(out) is _ndarray \
+            and (out.dtype is _F64 or out.dtype.isnative) \
+            else self._out_buf(out)  # (a byte-swapped out: see NATIVE_F64)
+        if type(x) is not self._direct or x.dtype is not _F64 and not x.dtype.isnative:
             x = self._convert_x(x)
         try:
             st = _predict_step(self._mem, x, o)
@@ -583,7 +590,7 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
         :meth:`set_weights` changed ``W_k`` between the step and this call;
         only the latter then gives the bits of ``learn_one(x, y)``.
         """
-        yy = y if type(y) is self._direct else self._y(y)
+        yy = y if type(y) is self._direct and (y.dtype is _F64 or y.dtype.isnative) else self._y(y)
         if self.layout.max_delay:  # keep the step's snapshot in step: learn through it
             if self._mem[M_PENDING] != 1.0:
                 self._raise(_k.NO_PENDING)
@@ -639,7 +646,7 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
             The change would diverge (it is not applied).
         """
         age = self._age(age, "learn_delayed")
-        yy = y if type(y) is self._direct else self._y(y)
+        yy = y if type(y) is self._direct and (y.dtype is _F64 or y.dtype.isnative) else self._y(y)
         try:
             st = _k.learn_delayed(self._mem, yy, age)
         except DISPATCH_ERRORS:
