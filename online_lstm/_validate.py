@@ -114,6 +114,13 @@ def _object_numbers(arr, name):
     flat = arr.ravel()
     for i, v in enumerate(flat):
         if not isinstance(v, _OBJECT_NUMBERS):
+            if arr.ndim and is_missing(v):  # a missing value: say what to do, not pandas' dtypes
+                hint = {"y": "use NaN for an output without a target at this step (y=None: no "
+                             "target at all)",
+                        "Y": "use NaN for an output without a target at that step",
+                        "x": MISSING_INPUT_HINT, "X": MISSING_INPUT_HINT}.get(name, "give a number")
+                raise InputError(f"{name} must hold real numbers that convert to float64; it holds "
+                                 f"{v!r} at flat index {i}: {hint}")
             if arr.ndim == 0:  # not an array at all (a dict, a string, ...)
                 raise InputError(f"{name} must be an array of real numbers (float64, float32, int "
                                  f"or bool); got {v!r:.60} of type {type(v).__name__}")

@@ -20,9 +20,11 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import online_lstm
+from online_lstm import InputError, OnlineLSTM
 
 _SCRIPT = r'''
 import copy, json, sys
@@ -94,3 +96,23 @@ def test_byte_swapped_and_unaligned_arrays_are_read_as_the_numbers_they_hold(fir
         assert res[f"{name} swapped out"] == "refused", res
         # an unaligned one is taken where Numba takes it, else refused with InputError
         assert res[f"{name} unaligned out"] in ("taken", "refused"), res
+
+
+@pytest.mark.parametrize("call, says", [
+    (lambda m: m.learn_one(np.zeros(2), [0.5, None]),
+     r"y must hold real numbers that convert to float64; it holds None at flat index 1: use NaN "
+     r"for an output without a target at this step \(y=None: no target at all\)"),
+    (lambda m: m.learn_many(np.zeros((2, 2)), [[0.5, 0.5], [None, 0.2]]),
+     r"Y must hold .* it holds None at flat index 2: use NaN for an output without a target at that step"),
+    (lambda m: m.predict_one([0.1, None]),
+     r"x must hold .* it holds None at flat index 1: the net has no missing-input value"),
+])
+def test_a_none_in_a_list_says_what_to_use_instead(call, says):
+    """A None among the numbers is a missing value, not a pandas dtype problem:
+    the message said to select a DataFrame's numeric columns."""
+    m = OnlineLSTM(2, 2, seed=0)
+    before = m.state_arrays()
+    with pytest.raises(InputError, match=says) as err:
+        call(m)
+    assert "DataFrame" not in str(err.value)
+    assert all(np.array_equal(before[k], v) for k, v in m.state_arrays().items())

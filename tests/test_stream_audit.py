@@ -79,7 +79,7 @@ def test_object_rows_in_learn_many_and_targets():
 @pytest.mark.parametrize("bad, what", [
     (pd.Timestamp("2024-01-01"), "Timestamp"),
     ("3.5", "str"),
-    (None, "NoneType"),
+    (None, "holds None at flat index 2: the net has no missing-input value"),  # what to do instead
     (np.longdouble(1.5), "longdouble"),
     (2**60, "beyond 2\\*\\*53"),
 ])
