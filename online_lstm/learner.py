@@ -515,7 +515,9 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
         ndarray of shape (n_out,)
             The outputs ``y_k(t)`` of this step, before its weight change.
         """
-        # The hot path: no closure, no cell variables, one dispatch.
+        # The hot path: no closure, no cell variables, one dispatch; the tests of
+        # ConvertsRefusedInputs._step_out / _step_x / _step_y, written out (a call
+        # each would add ~50 ns).
         o = self._out if out is None else out if type(out) is _ndarray \
             and (out.dtype is _F64 or out.dtype.isnative) \
             else self._out_buf(out)  # (a byte-swapped out: see NATIVE_F64)

@@ -12,7 +12,7 @@ from .. import kernels as _k
 from ..errors import DivergenceError, InputError, NoPendingStepError
 from ..layout import MAGNITUDE_LIMIT
 from .._validate import (
-    DISPATCH_ERRORS, NATIVE_F64, ConvertsRefusedInputs, FixedAfterBuild, as_array,
+    DISPATCH_ERRORS, ConvertsRefusedInputs, FixedAfterBuild, as_array,
     as_bool_mask, as_input, as_input_rows, as_target, as_target_rows, check_flag, check_state_mapping,
     checked_init_range, checked_lr, checked_out, checked_weights, nonfinite_input_message, own_copy,
     seeded_rng,
@@ -259,14 +259,9 @@ class StreamLearner(ConvertsRefusedInputs, FixedAfterBuild):
     def _one(self, x, y, out, learn):
         if self._grows and self._ensure_capacity(self._arrays, self.seq_step_ + 1):
             self._tuple()
-        o = self._out if out is None else out if type(out) is np.ndarray \
-            and (out.dtype is NATIVE_F64 or out.dtype.isnative) \
-            else self._out_buf(out)  # (a byte-swapped out: see NATIVE_F64)
-        # a list, a masked array (Numba would read it without its mask), a byte-swapped
-        # array (see NATIVE_F64)
-        if type(x) is not self._direct or x.dtype is not NATIVE_F64 and not x.dtype.isnative:
-            x = self._convert_x(x)
-        yy = y if type(y) is self._direct and (y.dtype is NATIVE_F64 or y.dtype.isnative) else self._y(y)
+        o = self._step_out(out)
+        x = self._step_x(x)  # (a list, a masked array, a byte-swapped array: converted)
+        yy = self._step_y(y)
         step = self._kernels[0]
         try:
             st = step(self._S, self._net, x, yy, o, learn)
@@ -290,7 +285,7 @@ class StreamLearner(ConvertsRefusedInputs, FixedAfterBuild):
         all-NaN target does nothing and keeps the step pending;
         :class:`NoPendingStepError` if no step is pending.
         """
-        yy = y if type(y) is self._direct and (y.dtype is NATIVE_F64 or y.dtype.isnative) else self._y(y)
+        yy = self._step_y(y)
         try:
             st = self._kernels[2](self._S, self._net, yy)
         except DISPATCH_ERRORS:
