@@ -89,6 +89,24 @@ def random_stream(rng, T, n_in, n_out, p_reset=0.05, p_nan=0.3):
     return X, Y, resets
 
 
+class StandInLearner:
+    """The part of a learner a trial's protocol needs besides ``learn_many`` and
+    ``predict_many``, for stand-ins whose outputs a test scripts: a counter
+    ``n`` that checkpoints and ``Trial.snapshot``/``restore`` carry, and a
+    ``reset`` that does nothing."""
+
+    n = 0
+
+    def reset(self):
+        pass
+
+    def state_arrays(self):
+        return {"n": np.array([self.n])}
+
+    def load_state_arrays(self, state):
+        self.n = int(state["n"][0])
+
+
 class CountMetric:
     """A metric with River's protocol that counts the observations scored."""
 

@@ -12,8 +12,10 @@ from online_lstm.experiments import Trial, run_trial
 from online_lstm.presets import PRESETS, Preset
 from online_lstm.tasks import reber
 
+from conftest import StandInLearner
 
-class Scripted:
+
+class Scripted(StandInLearner):
     """A stand-in learner.  Training: each sequence's outputs are its targets
     plus ``err(k, pos)`` (``k``: the sequence's 1-based index in training,
     ``pos``: the step's 0-based position in it), so the test decides which
@@ -39,15 +41,6 @@ class Scripted:
         if self.answer is None:
             return np.full((len(X), self.n_out), 0.5)
         return self.answer(self.n, X, np.asarray(resets, bool))
-
-    def reset(self):
-        pass
-
-    def state_arrays(self):
-        return {"n": np.array([self.n])}
-
-    def load_state_arrays(self, state):
-        self.n = int(state["n"][0])
 
 
 def use(monkeypatch, learner):

@@ -15,6 +15,8 @@ from online_lstm import experiments
 from online_lstm.experiments import ResumeError, Trial, compare, reproduce, run_trial
 from online_lstm.presets import PRESETS
 
+from conftest import StandInLearner
+
 TIMING = {"wall_s", "cpu_s", "steps_per_s"}
 
 
@@ -297,7 +299,7 @@ def test_compare_names_records_of_unknown_presets():
 # ---------------------------------------------------------------------------
 # thresholds at their boundaries (errors exactly at the threshold)
 # ---------------------------------------------------------------------------
-class OffBy:
+class OffBy(StandInLearner):
     """A learner whose training outputs miss each 0/1 target by exactly ``d``
     (a power of 2: the errors and their window sums are exact)."""
 
@@ -311,15 +313,6 @@ class OffBy:
 
     def predict_many(self, X, resets):
         return np.full((len(X), self.n_out), 0.5)
-
-    def reset(self):
-        pass
-
-    def state_arrays(self):
-        return {"n": np.array([self.n])}
-
-    def load_state_arrays(self, state):
-        self.n = int(state["n"][0])
 
 
 @pytest.mark.parametrize("d, beta, success, sequences", [
