@@ -369,6 +369,23 @@ def test_the_thread_safety_statement_is_in_the_docstrings():
 # inputs Numba refuses (float32, strided, read-only): one refused dispatch,
 # then converted before the call, not refused again on every step
 # ---------------------------------------------------------------------------
+def _counting_refusals(real):
+    """``real`` (a compiled call) wrapped to count the calls Numba refuses
+    (DISPATCH_ERRORS, re-raised): ``(wrapper, refused)``, a list with one
+    entry per refusal."""
+    from online_lstm._validate import DISPATCH_ERRORS
+
+    refused = []
+
+    def counting(*args):
+        try:
+            return real(*args)
+        except DISPATCH_ERRORS:
+            refused.append(1)
+            raise
+    return counting, refused
+
+
 @pytest.mark.parametrize("form", ["float32", "strided", "read-only"])
 @pytest.mark.parametrize("call", ["learn_one", "predict_one"])
 def test_a_refused_input_form_is_converted_first_from_then_on(monkeypatch, form, call):
@@ -377,15 +394,7 @@ def test_a_refused_input_form_is_converted_first_from_then_on(monkeypatch, form,
     RETRY_DIRECT steps, and the results are the bits of float64 inputs."""
     import online_lstm.learner as L
     name = "_learn_step" if call == "learn_one" else "_predict_step"
-    real, refused = getattr(L, name), []
-
-    def counting(*args):
-        try:
-            return real(*args)
-        except L.DISPATCH_ERRORS:
-            refused.append(1)
-            raise
-
+    counting, refused = _counting_refusals(getattr(L, name))
     monkeypatch.setattr(L, name, counting)
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(2 * OnlineLSTM.RETRY_DIRECT + 10, 3)), rng.normal(size=(2 * OnlineLSTM.RETRY_DIRECT + 10, 2))
@@ -430,15 +439,7 @@ def test_float64_inputs_go_direct_again_after_a_refused_one(monkeypatch):
 def test_float32_targets_of_learn_last_are_refused_once_not_every_step(monkeypatch, max_delay):
     import online_lstm.learner as L
     name = "learn_delayed" if max_delay else "learn_last"
-    real, refused = getattr(L._k, name), []
-
-    def counting(*args):
-        try:
-            return real(*args)
-        except L.DISPATCH_ERRORS:
-            refused.append(1)
-            raise
-
+    counting, refused = _counting_refusals(getattr(L._k, name))
     monkeypatch.setattr(L._k, name, counting)
     rng = np.random.default_rng(1)
     X = rng.normal(size=(300, 3))
@@ -456,17 +457,8 @@ def test_float32_targets_of_learn_last_are_refused_once_not_every_step(monkeypat
 @pytest.mark.parametrize("cls", ["RTRL", "BPTT"])
 def test_the_competitors_also_convert_first_after_a_refused_input(monkeypatch, cls):
     from online_lstm import baselines
-    from online_lstm._validate import DISPATCH_ERRORS
     m, ref = (getattr(baselines, cls)(3, 2, 2, seed=1) for _ in range(2))
-    real, refused = m._kernels[0], []
-
-    def counting(*args):
-        try:
-            return real(*args)
-        except DISPATCH_ERRORS:
-            refused.append(1)
-            raise
-
+    counting, refused = _counting_refusals(m._kernels[0])
     m._kernels = (counting, *m._kernels[1:])
     rng = np.random.default_rng(3)
     X = rng.normal(size=(50, 3)).astype(np.float32)
