@@ -51,6 +51,15 @@ def as_array(value, name, shape_text, keep_mask=False):
     return arr
 
 
+def native_float64(arr: np.ndarray) -> np.ndarray:
+    """``arr`` in native byte order if it is float64 in the other one (a state
+    written on a big-endian machine, say): converting it is exact; any other
+    array is returned as it is, for the caller to check."""
+    if arr.dtype.kind == "f" and arr.dtype.itemsize == 8 and not arr.dtype.isnative:
+        return arr.astype(np.float64)
+    return arr
+
+
 def as_float_array(value, name, ndim, shape_text):
     """Convert to a C-contiguous float64 array if that loses nothing.
 

@@ -70,6 +70,12 @@ trial's checkpoint, :func:`online_lstm.experiments.read_trial_checkpoint`,
 is checked so against the trial's configuration), a checksum mismatch, a
 memory layout that cannot be mapped, a configuration that does not match
 the learner restored into.
+
+Byte order: arrays are written in the writing machine's byte order, and the
+index records it (``"<f8"``, ``">f8"``) with the digest of those bytes.  A
+file written on a machine of the other byte order reads as the same numbers,
+converted to this machine's order after its digest is checked; an array whose
+byte order is not the one its index states is refused.
 """
 
 from __future__ import annotations
@@ -109,6 +115,14 @@ _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 # ---------------------------------------------------------------------------
 # the container: named arrays + JSON metadata, written atomically
 # ---------------------------------------------------------------------------
+
+
+def native_dtype(dtype: np.dtype) -> np.dtype:
+    """``dtype`` in this machine's byte order: a checkpoint written on a
+    machine of the other byte order holds its arrays in that machine's order
+    (its index says so, and its digests are of those bytes), and reads here
+    as the same numbers."""
+    return dtype.newbyteorder("=")
 
 
 def _digest(arr: np.ndarray) -> str:
@@ -469,10 +483,12 @@ def _read_members(npz, name, kind, before_inflating=None, meta_only=False):
             shape, dtype, digest = entries[key]
             arr = _member(npz, key, name, math.prod(shape) * dtype.itemsize + _NPY_HEADER_MAX)
             if arr.dtype != dtype or arr.shape != shape:
-                raise CheckpointError(f"{name}: array {key!r} is {arr.dtype} {arr.shape}; the index "
-                                      f"says {dtype} {shape}")
+                raise CheckpointError(f"{name}: array {key!r} is {arr.dtype.str} {arr.shape}; the "
+                                      f"index says {dtype.str} {shape}")
             if _digest(arr) != digest:
                 raise CheckpointError(f"{name}: array {key!r} is corrupted (SHA-256 mismatch)")
+            if not arr.dtype.isnative:  # written on a machine of the other byte order
+                arr = arr.astype(native_dtype(arr.dtype))
             arrays[key] = arr
         return arrays[key]
 
@@ -924,7 +940,7 @@ def _state_index_check(learner, index, read, name, kind, prefix=""):
 
     def check(key, shape, dtype):
         got_shape, got_dtype = index[prefix + key]
-        if got_shape != tuple(shape) or got_dtype != dtype:
+        if got_shape != tuple(shape) or native_dtype(got_dtype) != native_dtype(dtype):
             declared = math.prod(got_shape) * got_dtype.itemsize
             raise CheckpointError(f"{name}: the stored {prefix + key!r} is {got_dtype} "
                                   f"{got_shape} ({declared:,} bytes); its configuration implies "

@@ -375,7 +375,7 @@ def _check_trial_index(preset: Preset, learner, index, read, path):
     configuration implies) or of its protocol's state (``s.<name>``,
     :func:`_state_array_specs`); the message names the array, its size and
     the size expected."""
-    from .checkpoint import _state_index_check
+    from .checkpoint import _state_index_check, native_dtype
     from .errors import CheckpointError
 
     own = {k: v for k, v in index.items() if k.startswith("m.")}
@@ -389,7 +389,7 @@ def _check_trial_index(preset: Preset, learner, index, read, path):
                                   f"(its learner's 'm.<name>'"
                                   f"{''.join(f', s.{k}' for k in specs)})")
         fits, words, largest = specs[key[2:]]
-        if dtype != np.float64 or not fits(shape):
+        if native_dtype(dtype) != np.float64 or not fits(shape):
             raise CheckpointError(f"{path}: the stored {key!r} is {dtype} {shape} "
                                   f"({math.prod(shape) * dtype.itemsize:,} bytes); the trial's "
                                   f"configuration implies float64 {words} ({largest:,} bytes at most)")

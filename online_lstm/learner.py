@@ -17,7 +17,8 @@ from ._validate import (
     DISPATCH_ERRORS, ConvertsRefusedInputs, FixedAfterBuild, as_array,
     as_bool_mask, as_input, as_input_rows, as_real,
     as_target, as_target_rows, check_flag, check_state_mapping, checked_init_range, checked_lr,
-    NATIVE_F64, checked_out, checked_weights, nonfinite_input_message, own_copy, seeded_rng,
+    NATIVE_F64, checked_out, checked_weights, native_float64, nonfinite_input_message, own_copy,
+    seeded_rng,
 )
 from .errors import DivergenceError, InputError, NoPendingStepError
 from .snapshot import Snapshot, check_fits, learner_key
@@ -1145,7 +1146,7 @@ def check_state_arrays(lay: Layout, accum: int, arrays: dict) -> dict:
     for key, size in expect.items():
         if key not in arrays:
             raise InputError(f"state is missing {key!r}")
-        a = as_array(arrays[key], f"state[{key!r}]", f"({size},)")
+        a = native_float64(as_array(arrays[key], f"state[{key!r}]", f"({size},)"))
         if a.shape != (size,) or a.dtype != np.float64:
             raise InputError(f"state[{key!r}] must be float64 of shape ({size},); "
                              f"got {a.dtype} {a.shape}")

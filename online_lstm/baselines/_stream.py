@@ -14,8 +14,8 @@ from ..layout import MAGNITUDE_LIMIT
 from .._validate import (
     DISPATCH_ERRORS, ConvertsRefusedInputs, FixedAfterBuild, as_array,
     as_bool_mask, as_input, as_input_rows, as_target, as_target_rows, check_flag, check_state_mapping,
-    checked_init_range, checked_lr, checked_out, checked_weights, nonfinite_input_message, own_copy,
-    seeded_rng,
+    checked_init_range, checked_lr, checked_out, checked_weights, native_float64,
+    nonfinite_input_message, own_copy, seeded_rng,
 )
 from . import _common as _c
 from .network import Network
@@ -511,7 +511,7 @@ class StreamLearner(ConvertsRefusedInputs, FixedAfterBuild):
     def _checked(arrays, key, shape):
         if key not in arrays:
             raise InputError(f"state is missing {key!r}")
-        a = as_array(arrays[key], f"state[{key!r}]", str(shape))  # InputError for a ragged list
+        a = native_float64(as_array(arrays[key], f"state[{key!r}]", str(shape)))  # InputError for a ragged list
         if a.dtype != np.float64 or a.shape != shape:
             raise InputError(f"state[{key!r}] must be float64 of shape {shape}; got {a.dtype} {a.shape}")
         if not np.all(np.isfinite(a)):
