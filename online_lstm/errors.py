@@ -26,6 +26,11 @@ class DivergenceError(FloatingPointError):
         With ``on_divergence="reset"``: the learner's state arrays at the
         refused step, before the policy reset it (``load_state_arrays``
         restores them).  None otherwise: the learner itself holds that state.
+    out : ndarray or None
+        ``learn_many``/``predict_many``: the outputs of the call, of the
+        shape it returns, (T, n_out) (the ``out`` array given, if one was):
+        the predictions of the rows applied before ``row``, NaN from ``row``
+        on.  None for the other calls.
     """
 
     def __init__(self, message, step, row=None, reason=""):
@@ -34,6 +39,14 @@ class DivergenceError(FloatingPointError):
         self.row = row
         self.reason = reason
         self.state = None
+        self.out = None
+
+    def with_outputs(self, out) -> "DivergenceError":
+        """This error with ``out``, the output rows of the ``learn_many`` or
+        ``predict_many`` call it stopped, NaN from ``row`` on (not computed)."""
+        out[self.row:] = float("nan")
+        self.out = out
+        return self
 
     def __reduce__(self):  # picklable, e.g. raised in a worker process
         # every attribute as BaseException's own __reduce__ keeps them: .state,

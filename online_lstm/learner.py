@@ -710,16 +710,22 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
         o = np.empty((T, K)) if out is None else self._out_buf(out, T)
         n_resets = mem[M_N_RESETS]
         st, row = _k.run(mem, X, Y, r, o, learn)
-        if st in _DIVERGENCE_REASONS and _reset_refused(mem, r, row, n_resets):
-            # the reset before row `row` was refused (applying update="sequence"'s
-            # accumulated change), not the step: no policy applies, as in reset()
-            raise DivergenceError.reset_refused(_DIVERGENCE_REASONS[st], int(mem[M_STEP]), int(row))
-        if st in _DIVERGENCE_REASONS and mem is self._mem:
-            st, row = self._run_on(X, Y, r, o, learn, st, row)
-        if st:
-            self._raise(st, x=X[row] if st in (_k.BAD_X_SHAPE, _k.BAD_X_VALUE) and T else None,
-                        y=Y[row] if learn and st == _k.BAD_Y_SHAPE and Y.shape[0] else None,
-                        row=int(row), step=int(mem[M_STEP]))
+        try:
+            if st in _DIVERGENCE_REASONS and _reset_refused(mem, r, row, n_resets):
+                # the reset before row `row` was refused (applying update="sequence"'s
+                # accumulated change), not the step: no policy applies, as in reset()
+                raise DivergenceError.reset_refused(_DIVERGENCE_REASONS[st], int(mem[M_STEP]),
+                                                    int(row))
+            if st in _DIVERGENCE_REASONS and mem is self._mem:
+                st, row = self._run_on(X, Y, r, o, learn, st, row)
+            if st:
+                self._raise(st, x=X[row] if st in (_k.BAD_X_SHAPE, _k.BAD_X_VALUE) and T else None,
+                            y=Y[row] if learn and st == _k.BAD_Y_SHAPE and Y.shape[0] else None,
+                            row=int(row), step=int(mem[M_STEP]))
+        except DivergenceError as err:  # the predictions of the rows applied are the caller's
+            if mem is self._mem:       # (gradient() runs on a copy and returns no outputs)
+                err.with_outputs(o)
+            raise
         return o
 
     def learn_many(self, X: ArrayLike, Y: ArrayLike, resets: ArrayLike | None = None, *,
@@ -751,6 +757,7 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
             nothing is changed.
         DivergenceError
             At row t: rows before t have been applied (valid online steps),
+            their predictions are in ``err.out`` (NaN from row t on), and
             row t has not (a reset requested at row t has been: rerunning
             from row t resets again, to the same state, and ``n_resets_``
             counts that reset twice); ``err.row`` is t.  If the reset at row

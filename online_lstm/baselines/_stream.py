@@ -317,16 +317,21 @@ class StreamLearner(ConvertsRefusedInputs, FixedAfterBuild):
                 self._tuple()
         n_resets = arrays["hd"][_c.H_NRES]
         st, row = self._kernels[1](tuple(arrays.values()), self._net, X, Y, r, o, learn)
-        if st in _DIVERGENCE and r.shape[0] and r[row] \
-                and arrays["hd"][_c.H_NRES] - n_resets < np.count_nonzero(r[:row + 1]):
-            # the reset before row `row` was refused (applying update="sequence"'s
-            # accumulated change), not the step: say so, as reset() does
-            raise DivergenceError.reset_refused(_DIVERGENCE[st], int(arrays["hd"][_c.H_STEP]),
-                                                int(row))
-        if st:  # step: the refused step's index, also in gradient()'s copy of the state
-            self._raise(st, row=int(row), step=int(arrays["hd"][_c.H_STEP]),
-                        x=X[row] if st in (_k.BAD_X_SHAPE, _k.BAD_X_VALUE) and T else None,
-                        y=Y[row] if learn and st == _k.BAD_Y_SHAPE and Y.shape[0] else None)
+        try:
+            if st in _DIVERGENCE and r.shape[0] and r[row] \
+                    and arrays["hd"][_c.H_NRES] - n_resets < np.count_nonzero(r[:row + 1]):
+                # the reset before row `row` was refused (applying update="sequence"'s
+                # accumulated change), not the step: say so, as reset() does
+                raise DivergenceError.reset_refused(_DIVERGENCE[st], int(arrays["hd"][_c.H_STEP]),
+                                                    int(row))
+            if st:  # step: the refused step's index, also in gradient()'s copy of the state
+                self._raise(st, row=int(row), step=int(arrays["hd"][_c.H_STEP]),
+                            x=X[row] if st in (_k.BAD_X_SHAPE, _k.BAD_X_VALUE) and T else None,
+                            y=Y[row] if learn and st == _k.BAD_Y_SHAPE and Y.shape[0] else None)
+        except DivergenceError as err:  # the predictions of the rows applied, as OnlineLSTM's
+            if arrays is self._arrays:   # (gradient() runs on a copy and returns no outputs)
+                err.with_outputs(o)
+            raise
         return o
 
     def learn_many(self, X, Y, resets=None, *, out=None):
@@ -353,7 +358,8 @@ class StreamLearner(ConvertsRefusedInputs, FixedAfterBuild):
         InputError
             Every row is checked first; if one is bad nothing changes.
         DivergenceError
-            At row t: rows before t are applied, row t is not (a reset
+            At row t: rows before t are applied (their predictions in
+            ``err.out``, NaN from row t on), row t is not (a reset
             requested at row t has been, as in OnlineLSTM); ``err.row`` is t
             and ``err.step`` the refused step's index.  If the reset itself
             was refused (applying the accumulated change of
