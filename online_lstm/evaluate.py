@@ -431,6 +431,18 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         every score reads 0.0 from nothing), ``s`` the wall time since the
         start (reading the stream, predicting, scoring and learning; not the
         time the caller spends between rows) and ``u = 1e6 s / n``.
+
+    Notes
+    -----
+    A row is a point to resume from: without a delay, every label of the
+    first ``n`` observations has been scored and learned when row ``n`` is
+    yielded.  Save the model there (``model.save(path)``) with the metric
+    objects (pickle them), and after an interruption run the items after
+    the first ``n`` with the loaded model and those metric objects: the
+    rows are those of an uninterrupted run, their ``step`` counted from
+    ``n``.  With a ``delay``, the labels of the last observations before
+    the row are still owed when it is yielded and a resumed run would never
+    score or learn them: resume such a run from its start.
     """
     if isinstance(step, (bool, np.bool_)) or not isinstance(step, Integral) or step < 1:
         raise ValueError(f"step must be a positive integer; got {step!r}")
