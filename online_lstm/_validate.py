@@ -298,6 +298,9 @@ def as_bool_mask(value, name, shape, what):
     if r.shape != shape:
         raise InputError(f"{name} must be a boolean mask of shape {shape}, {what}; got shape {r.shape}")
     if r.dtype != np.bool_ and r.size:
+        if r.dtype.kind == "f" and np.isnan(r).any():  # pd.NA of a nullable 'boolean' (read as NaN)
+            raise InputError(f"{name} has missing (NaN or pd.NA) entries; every entry must be True "
+                             f"or False")
         if r.dtype.kind not in "iu" or not np.all((r == 0) | (r == 1)):
             raise InputError(f"{name} must be a boolean mask (or 0/1); got dtype {r.dtype}")
     r = np.ascontiguousarray(r, dtype=np.bool_)

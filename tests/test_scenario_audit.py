@@ -229,3 +229,21 @@ def test_rollouts_undone_by_snapshots_leave_no_trace_among_late_targets_and_chec
             a = OnlineLSTM.load(a.save(tmp_path / "a.npz"))
     assert same_state(a.state_arrays(), b.state_arrays())
     assert b.n_updates_ == 148
+
+
+def test_a_missing_reset_flag_is_refused_by_name_and_changes_nothing():
+    """A nullable pandas 'boolean' column with pd.NA as the resets (a join that
+    left gaps): refused as missing, not as a mysterious float64 dtype."""
+    import pandas as pd
+
+    from online_lstm.errors import InputError
+
+    r = pd.array([True, None, False, False], dtype="boolean")
+    m = OnlineLSTM(3, 2, seed=0)
+    before = m.state_arrays()
+    with pytest.raises(InputError, match="resets has missing .*pd.NA"):
+        m.learn_many(np.ones((4, 3)), np.ones((4, 2)), resets=r)
+    assert same_state(before, m.state_arrays())
+    bank = LearnerBank(4, 3, 2, seed=0)
+    with pytest.raises(InputError, match="resets has missing"):
+        bank.learn_one(np.ones((4, 3)), np.ones((4, 2)), resets=r)
