@@ -44,6 +44,18 @@ learners at once; a bank's snapshot also keeps its per-learner seeds and
 initialisation arguments (``set_learner`` and ``restore`` change them), so
 that ``get_params``, ``clone`` and checkpoints describe the restored learners.
 
+The competitors :class:`~online_lstm.baselines.RTRL` and
+:class:`~online_lstm.baselines.BPTT` have the two methods as well.  Their
+state lies in several arrays, so a snapshot is one buffer that holds a copy
+of each part of it (the header with ``lr``, counters and the pending flag;
+weights; accumulated update; RTRL's committed influences and source vector;
+BPTT's history since the reset, up to the window: what ``state_arrays``
+exports), with ``seed`` and ``init_range``; a few copies, still with no
+allocation.  A BPTT history that has grown since (``window=None``, or a
+window longer than the sequence so far) gets the snapshot a larger buffer
+once, as it got the learner one.  Such a snapshot fits learners of its class,
+architecture, update mode and (BPTT) window.
+
 Threads: no lock is taken.  ``snapshot()`` reads the learner and
 ``restore_snapshot()`` writes it, so each needs the learner to itself, as
 its steps do (see the Threads notes of :class:`~online_lstm.OnlineLSTM`): a
@@ -82,33 +94,52 @@ def bank_key(n_learners: int, key: tuple) -> tuple:
     return ("LearnerBank", n_learners) + key[1:]
 
 
+def stream_key(kind: str, fields) -> tuple:
+    """What a snapshot of a competitor learner (``RTRL``, ``BPTT``: ``kind``
+    is its class name) fits: ``kind``, then the ``(name, value)`` pairs of
+    its architecture (the constructor arguments a checkpoint restored into
+    it must share)."""
+    return (kind, tuple(fields))
+
+
 def _fields(key: tuple) -> list:
     """``(name, value)`` of every entry of ``key`` after its kind."""
+    if key[0] not in ("OnlineLSTM", "LearnerBank"):  # a stream_key
+        return list(key[1])
     names = (("n_learners",) if key[0] == "LearnerBank" else ()) + ARCHITECTURE
     return list(zip(names, key[1:]))
 
 
+def _a(name: str) -> str:
+    """``name`` with its article: "an OnlineLSTM", "an RTRL", "a BPTT"."""
+    initialism = name[:2].isupper()  # spelt letter by letter: "an R", "a B"
+    return f"{'an' if name[0] in ('AEFHILMNORSX' if initialism else 'AEIOU') else 'a'} {name}"
+
+
 def describe(key: tuple) -> str:
     """What ``key`` fits, in words, e.g. "an OnlineLSTM with n_in=3, ...,
-    update='step'" or "a LearnerBank of 4 learners, each OnlineLSTM with ..."."""
+    update='step'", "a LearnerBank of 4 learners, each OnlineLSTM with ..."
+    or "a BPTT with n_in=3, ..., window=None"."""
     arch = ", ".join(f"{k}={v!r}" for k, v in _fields(key) if k != "n_learners")
     if key[0] == "LearnerBank":
         return f"a LearnerBank of {key[1]} learners, each OnlineLSTM with {arch}"
-    return f"an OnlineLSTM with {arch}"
+    return f"{_a(key[0])} with {arch}"
 
 
 class Snapshot:
     """The complete state of one learner (or one bank) at one moment.
 
-    Made by ``snapshot()`` of :class:`~online_lstm.OnlineLSTM` or
-    :class:`~online_lstm.LearnerBank` and put back by their
+    Made by ``snapshot()`` of :class:`~online_lstm.OnlineLSTM`,
+    :class:`~online_lstm.LearnerBank`, :class:`~online_lstm.baselines.RTRL`
+    or :class:`~online_lstm.baselines.BPTT` and put back by their
     ``restore_snapshot()``; see :mod:`online_lstm.snapshot`.
     """
 
     __slots__ = ("_mem", "_key", "_extra")
 
     def __init__(self, *args, **kwargs):
-        raise TypeError("a Snapshot is made by OnlineLSTM.snapshot() or LearnerBank.snapshot()")
+        raise TypeError("a Snapshot is made by OnlineLSTM.snapshot(), LearnerBank.snapshot(), "
+                        "RTRL.snapshot() or BPTT.snapshot()")
 
     @classmethod
     def _new(cls, mem: np.ndarray, key: tuple, extra: list) -> Snapshot:
@@ -122,13 +153,18 @@ class Snapshot:
     def n_steps_(self):
         """Steps the learner had taken when the snapshot was taken (an int;
         for a bank, an int array with one entry per learner)."""
-        if self._mem.ndim == 1:
+        if self._mem.ndim == 2:
+            return self._mem[:, M_STEP].astype(np.int64)
+        if self._key[0] == "OnlineLSTM":
             return int(self._mem[M_STEP])
-        return self._mem[:, M_STEP].astype(np.int64)
+        from .baselines._common import H_STEP  # (a competitor's header comes first)
+        return int(self._mem[H_STEP])
 
     @property
     def nbytes(self) -> int:
-        """Bytes of state held (what one snapshot or restore copies)."""
+        """Bytes of state held (what one snapshot or restore copies; for a
+        BPTT, room for its history as its buffer now is, of which the
+        steps since the reset, up to the window, are copied)."""
         return self._mem.nbytes
 
     def __repr__(self):
@@ -162,14 +198,14 @@ def check_fits(snap, key: tuple, method: str) -> None:
     if snap._key != key:
         diff = _differences(snap._key, key)
         if diff:  # one kind: name only what differs, not the thirteen fields twice
-            this = ("this learner's architecture and update mode" if key[0] == "OnlineLSTM" else
-                    "this bank's architecture, update mode and number of learners")
+            this = ("this bank's architecture, update mode and number of learners"
+                    if key[0] == "LearnerBank" else "this learner's architecture and update mode")
             raise InputError(f"{method} needs a snapshot of {this}; got one of another{diff}")
         raise InputError(f"{method} needs a snapshot of {_kind(key)}; got one of {_kind(snap._key)}")
 
 
 def _kind(key: tuple) -> str:
-    return "an OnlineLSTM" if key[0] == "OnlineLSTM" else f"a LearnerBank of {key[1]} learners"
+    return f"a LearnerBank of {key[1]} learners" if key[0] == "LearnerBank" else _a(key[0])
 
 
 def _differences(theirs: tuple, mine: tuple) -> str:

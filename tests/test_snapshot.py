@@ -140,18 +140,37 @@ def test_the_divergence_record_comes_back():
 BAD = [None, np.zeros(10), {"theta": np.zeros(3)}, "snap", 3.0]
 
 
+def check_refused_as_not_a_snapshot(m, bad):
+    """``m.restore_snapshot(bad)`` and (but for None, the default)
+    ``m.snapshot(into=bad)`` raise InputError: ``bad`` is no Snapshot."""
+    with pytest.raises(InputError, match=f"^restore_snapshot needs a Snapshot made by snapshot\\(\\); "
+                                         f"got {type(bad).__name__}$"):
+        m.restore_snapshot(bad)
+    if bad is not None:
+        with pytest.raises(InputError, match="^snapshot\\(into=...\\) needs a Snapshot made by"):
+            m.snapshot(into=bad)
+
+
 @pytest.mark.parametrize("bad", BAD, ids=lambda b: type(b).__name__)
 def test_not_a_snapshot_is_refused_and_nothing_changes(bad):
     m = OnlineLSTM(3, 2, 2, 2, seed=1)
     _continuation(m, np.random.default_rng(2))
     before = m.state_arrays()
-    with pytest.raises(InputError, match=f"restore_snapshot needs a Snapshot made by snapshot\\(\\); "
-                                          f"got {type(bad).__name__}"):
-        m.restore_snapshot(bad)
-    if bad is not None:
-        with pytest.raises(InputError, match="snapshot\\(into=...\\) needs a Snapshot"):
-            m.snapshot(into=bad)
+    check_refused_as_not_a_snapshot(m, bad)
     assert same_state(m.state_arrays(), before)
+
+
+def check_refused_naming_the_difference(m, foreign, key, value, here):
+    """``m.restore_snapshot(foreign)`` and ``m.snapshot(into=foreign)`` raise
+    InputError, the first saying that ``key`` differs: ``value`` in the
+    snapshot, ``here`` in ``m``."""
+    with pytest.raises(InputError, match=f"^restore_snapshot needs a snapshot of this learner's "
+                                         f"architecture and update mode; got one of another "
+                                         f"\\(they differ in {key}: the snapshot's {value!r}, "
+                                         f"here {here!r}\\)$"):
+        m.restore_snapshot(foreign)
+    with pytest.raises(InputError, match="^snapshot\\(into=...\\) needs a snapshot of this learner's"):
+        m.snapshot(into=foreign)
 
 
 @pytest.mark.parametrize("change", [dict(n_in=4), dict(n_out=3), dict(block_size=1),
@@ -168,13 +187,7 @@ def test_a_snapshot_of_another_architecture_is_refused_and_nothing_changes(chang
     mine = m.snapshot()
     before = m.state_arrays()
     (key, value), = change.items()
-    with pytest.raises(InputError, match=f"restore_snapshot needs a snapshot of this learner's "
-                                          f"architecture and update mode; got one of another "
-                                          f"\\(they differ in {key}: the snapshot's {value!r}, "
-                                          f"here {getattr(m.layout, key, m.update)!r}\\)$"):
-        m.restore_snapshot(foreign)
-    with pytest.raises(InputError, match="snapshot\\(into=...\\) needs a snapshot of"):
-        m.snapshot(into=foreign)
+    check_refused_naming_the_difference(m, foreign, key, value, getattr(m.layout, key, m.update))
     assert same_state(m.state_arrays(), before)
     assert same_state(other.state_arrays(), other.clone().state_arrays())  # foreign untouched
     with pytest.raises(InputError):
@@ -206,22 +219,31 @@ def test_a_snapshot_is_made_by_snapshot_only_and_stays_in_the_process():
     assert "OnlineLSTM with n_in=2, n_out=1" in repr(snap)
 
 
-def test_snapshot_into_and_restore_allocate_nothing():
-    m = OnlineLSTM(10, 10, 8, 4, seed=0)  # ~85 kB of state: a copy would show
-    x, y, o = np.full(10, 0.5), np.full(10, 0.3), np.empty(10)
+def check_snapshot_loop_allocates_nothing(m, x, y, n):
+    """``snapshot(into=)``, ``learn_one(x, y, out=)`` and ``restore_snapshot``
+    over and over keep nothing and allocate next to nothing, while a new
+    snapshot allocates its copy (the control); returns the snapshot."""
+    o = np.empty(m.n_out)
     snap = m.snapshot()
-    assert snap.nbytes > 50_000
 
     def loop():
         m.snapshot(into=snap)
         m.learn_one(x, y, out=o)
         m.restore_snapshot(snap)
 
-    peak, growth = peak_bytes(loop, 2_000)
+    peak, growth = peak_bytes(loop, n)
     assert growth <= 256, f"{growth} bytes kept"
     assert peak < 2_000, f"transient peak {peak} bytes"
-    peak, _ = peak_bytes(lambda: m.snapshot(), 50)  # control: a new snapshot allocates its copy
+    peak, _ = peak_bytes(lambda: m.snapshot(), 50)
     assert peak >= snap.nbytes
+    return snap
+
+
+def test_snapshot_into_and_restore_allocate_nothing():
+    m = OnlineLSTM(10, 10, 8, 4, seed=0)  # ~85 kB of state: a copy would show
+    x, y = np.full(10, 0.5), np.full(10, 0.3)
+    snap = check_snapshot_loop_allocates_nothing(m, x, y, 2_000)
+    assert snap.nbytes > 50_000
     m2 = copy.deepcopy(m)
     m2.learn_one(x, y)
     m2.restore_snapshot(snap)

@@ -11,6 +11,7 @@ from .. import checkpoint as _ckpt
 from .. import kernels as _k
 from ..errors import DivergenceError, InputError, NoPendingStepError
 from ..layout import MAGNITUDE_LIMIT
+from ..snapshot import Snapshot, check_fits, stream_key
 from .._validate import (
     DISPATCH_ERRORS, ConvertsRefusedInputs, FixedAfterBuild, as_array,
     as_bool_mask, as_input, as_input_rows, as_target, as_target_rows, check_flag, check_state_mapping,
@@ -44,9 +45,10 @@ class StreamLearner(ConvertsRefusedInputs, FixedAfterBuild):
     Subclasses set ``_kernels = (step, run, learn_last, reset)`` (compiled
     entry points taking ``(S, net, ...)``), ``_kind`` (header ``H_KIND``),
     ``_allocate(hd)`` (the arrays of
-    the state tuple after ``hd, theta, dW, g``, in kernel order) and the three
+    the state tuple after ``hd, theta, dW, g``, in kernel order), the three
     hooks ``_export_extra``, ``_check_extra`` and ``_write_extra`` for the
-    state beyond header, theta and dW.
+    state beyond header, theta and dW, and ``_snap_parts`` (views of that
+    state, for in-memory snapshots).
     """
 
     _kernels = ()
@@ -93,6 +95,9 @@ class StreamLearner(ConvertsRefusedInputs, FixedAfterBuild):
         theta = net.init_theta(seeded_rng(self.seed) if rng is None else rng, r)
         self._arrays = dict(hd=hd, theta=theta, dW=np.zeros(net.n_params), g=np.zeros(net.n_params),
                             **self._allocate(hd))
+        # what a Snapshot of this learner fits (online_lstm.snapshot)
+        self._snap_key = stream_key(type(self).__name__, (
+            (k, getattr(net, k) if hasattr(net, k) else getattr(self, k)) for k in self._architecture))
         self._tuple()
         self.lr = lr
         K = net.n_out
@@ -478,6 +483,101 @@ class StreamLearner(ConvertsRefusedInputs, FixedAfterBuild):
             self._arrays[key][:] = a
         self._write_extra(extra)
         self._tuple()
+
+    # ------------------------------------------------------------------
+    # in-memory snapshots (online_lstm.snapshot)
+    # ------------------------------------------------------------------
+    def snapshot(self, into: Snapshot | None = None) -> Snapshot:
+        """The complete state, in memory, for :meth:`restore_snapshot` (as
+        :meth:`OnlineLSTM.snapshot <online_lstm.OnlineLSTM.snapshot>`; see
+        :mod:`online_lstm.snapshot`).
+
+        A copy of what :meth:`state_arrays` holds (header with ``lr``, mode,
+        counters and the pending-step flag; weights; accumulated update;
+        RTRL's committed influences and source vector, BPTT's history since
+        the reset, up to the window) in one float64 buffer, plus the
+        arguments that say how the weights began (``seed`` and
+        ``init_range``, which a checkpoint's :meth:`restore` can change).
+
+        Parameters
+        ----------
+        into : Snapshot, optional
+            A snapshot taken earlier from a learner of this class,
+            architecture and update mode (and, for BPTT, window),
+            overwritten in place: nothing is allocated (unless BPTT's history
+            has outgrown it since: then it gets a larger buffer, as the
+            learner did).
+
+        Returns
+        -------
+        Snapshot
+            ``into`` if given, else a new snapshot.
+        """
+        a = self._arrays
+        parts = (a["hd"], a["theta"], a["dW"], *self._snap_parts(a["hd"]))
+        if into is None:
+            into = Snapshot._new(np.zeros(self._snap_size()), self._snap_key,
+                                 [self.seed, self.init_range])
+        else:
+            if type(into) is not Snapshot or into._key != self._snap_key:
+                check_fits(into, self._snap_key, "snapshot(into=...)")
+            if into._mem.shape[0] < sum(p.shape[0] for p in parts):  # BPTT's history has grown
+                into._mem = np.zeros(self._snap_size())
+            extra = into._extra
+            extra[0] = self.seed  # (never changed in place: restore() replaces them)
+            extra[1] = self.init_range
+        mem, o = into._mem, 0
+        for p in parts:
+            mem[o:o + p.shape[0]] = p
+            o += p.shape[0]
+        return into
+
+    def restore_snapshot(self, snap: Snapshot) -> None:
+        """Go back to the state of :meth:`snapshot`, bit for bit.
+
+        Weights, accumulated update, activations and influences (RTRL) or
+        history (BPTT), the pending step, ``lr`` and the counters, and the
+        initialisation arguments (``seed``, ``init_range``: what
+        ``get_params``, ``clone`` and checkpoints describe the weights by)
+        become what they were when ``snap`` was taken; the learner then
+        continues exactly as it would have from there.  ``snap`` must come
+        from a learner of this class, architecture and update mode (and, for
+        BPTT, window): this one or, say, a clone; else
+        :class:`~online_lstm.errors.InputError` and nothing changes.
+        Nothing is allocated (but for a BPTT whose history buffer is shorter
+        than the snapshot's history: it grows first, as a step would).  The
+        snapshot is not used up: restore it as often as needed.
+        """
+        if type(snap) is not Snapshot or snap._key != self._snap_key:
+            check_fits(snap, self._snap_key, "restore_snapshot")
+        mem, a = snap._mem, self._arrays
+        # room first (the only step that can fail, on memory): nothing written yet
+        if self._grows and self._ensure_capacity(a, int(mem[_c.H_SEQ])):
+            self._tuple()
+        hd, o = a["hd"], _c.HEADER_SIZE
+        hd[:] = mem[:o]
+        for p in (a["theta"], a["dW"], *self._snap_parts(hd)):  # the parts of the restored header
+            p[:] = mem[o:o + p.shape[0]]
+            o += p.shape[0]
+        seed, init_range = snap._extra
+        if seed is not self.seed or init_range is not self.init_range:
+            self._adopt_params({"seed": seed, "init_range": init_range})
+
+    def _snap_size(self) -> int:
+        """Floats of a new snapshot: header, theta, dW and the room of
+        :meth:`_snap_room`."""
+        return _c.HEADER_SIZE + 2 * self.network.n_params + self._snap_room()
+
+    def _snap_room(self) -> int:
+        """Floats a snapshot holds for :meth:`_snap_parts`, enough until the
+        arrays grow."""
+        return sum(p.shape[0] for p in self._snap_parts(self._arrays["hd"]))
+
+    def _snap_parts(self, hd) -> tuple:  # pragma: no cover - abstract
+        """Views of the arrays beyond hd, theta and dW that hold the state of
+        a learner whose header is ``hd`` (what :meth:`_export_extra`
+        exports), in the order a snapshot keeps them."""
+        raise NotImplementedError
 
     def _check_header(self, hd):
         """InputError unless ``hd`` (float64, finite, of the header's size) is

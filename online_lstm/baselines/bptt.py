@@ -101,6 +101,15 @@ class BPTT(StreamLearner):
         hist = a["Zh"].reshape(cap, nz)[[tau % cap for tau in range(seq - rows, seq)]]
         return {"history": hist.reshape(rows, nz)}
 
+    def _snap_parts(self, hd):
+        # slot tau holds step tau until the ring is full-size and wraps, and
+        # then every slot is in use: the first min(seq, ring size) slots
+        used = int(min(hd[H_SEQ], self._max_capacity()))
+        return (self._arrays["Zh"][:used * self.network.n_z],)
+
+    def _snap_room(self):
+        return self._arrays["Zh"].shape[0]
+
     def _extra_shapes(self, hd):
         return {"history": (self._history_steps(hd), self.network.n_z)}
 

@@ -79,6 +79,10 @@ class RTRL(StreamLearner):
         b = int(self._arrays["hd"][H_BANK])
         return {"P": self._bank("P", b).copy(), "z": self._bank("Z", b).copy()}
 
+    def _snap_parts(self, hd):
+        b = int(hd[H_BANK])
+        return self._bank("P", b), self._bank("Z", b)
+
     def _extra_shapes(self, hd):
         net = self.network
         return {"P": (net.n_carried * net.n_params,), "z": (net.n_z,)}
