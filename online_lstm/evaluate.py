@@ -234,21 +234,6 @@ def _sizes(model):
     return net.n_in, net.n_out
 
 
-def _snapshot(model, into=None):
-    """The state of an OnlineLSTM, RTRL or BPTT, for :func:`_restore`: an
-    OnlineLSTM's :meth:`~online_lstm.OnlineLSTM.snapshot` (one copy of its
-    memory, into ``into`` if given: cheap enough to take at every sequence
-    start), a competitor's :meth:`state_arrays`."""
-    return model.snapshot(into=into) if isinstance(model, OnlineLSTM) else model.state_arrays()
-
-
-def _restore(model, saved):
-    if isinstance(model, OnlineLSTM):
-        model.restore_snapshot(saved)
-    else:
-        model.load_state_arrays(saved)
-
-
 def _has_target(y):
     """False for None, pandas' NA, NaN, or a non-empty array (or list) of NaN
     only.  (An OnlineLSTM's target is checked again once converted: a pandas
@@ -546,7 +531,7 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
     by_label = [proba and not _needs_proba(m) for m in ms]
     predict = model.predict_proba_one if proba else model.predict_one
     owed = collections.deque()  # (i, x, y, y_pred) of labels not yet delivered
-    kept = None  # an OnlineLSTM's Snapshot of the last sequence start, overwritten at the next
+    kept = None  # the learner's Snapshot of the last sequence start, overwritten at the next
     n = 0
     t0 = time.perf_counter()
     try:
@@ -575,14 +560,14 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
             if array_model:
                 saved = None
                 if new_seq:
-                    saved = kept = _snapshot(model, kept)
+                    saved = kept = model.snapshot(into=kept)  # (one copy, nothing allocated)
                 try:
                     if new_seq:
                         model.reset()
                     model.predict_one(x, out=buf)
                 except BaseException:  # a step the learner refuses: its reset undone too
                     if saved is not None:
-                        _restore(model, saved)
+                        model.restore_snapshot(saved)
                     raise
                 if has:
                     if scalar:  # metrics see floats, as with a River regressor
