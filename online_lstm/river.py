@@ -515,8 +515,12 @@ class _StreamLSTM:
         """A label for a step older than max_delay: skipped and counted, with
         a warning the first time (stacklevel: the caller of learn_one)."""
         if not self.n_late_labels_:
+            hint = "" if self.id_key is not None else (
+                "; without id_key a label goes to the oldest unlabelled prediction, so labels "
+                "that never arrive or come out of order shift later labels onto other steps "
+                "and then past max_delay: give the model an id_key (see its docstring)")
             warnings.warn(f"a label arrived later than max_delay={self.max_delay} steps after "
-                          f"its prediction; it is skipped (n_late_labels_ counts them)",
+                          f"its prediction; it is skipped (n_late_labels_ counts them){hint}",
                           RuntimeWarning, stacklevel=5)
         self.n_late_labels_ += 1
         self._n_expired -= 1

@@ -247,3 +247,22 @@ def test_a_missing_reset_flag_is_refused_by_name_and_changes_nothing():
     bank = LearnerBank(4, 3, 2, seed=0)
     with pytest.raises(InputError, match="resets has missing"):
         bank.learn_one(np.ones((4, 3)), np.ones((4, 2)), resets=r)
+
+
+def test_a_late_label_without_id_key_points_to_id_key():
+    """Without id_key labels go to predictions in order; when they fall behind
+    (a label that never came), the first late-label warning says how to fix it."""
+    import warnings
+
+    pytest.importorskip("river")
+    from online_lstm.river import LSTMRegressor
+
+    model = LSTMRegressor(max_delay=2, seed=0)
+    for i in range(5):
+        model.predict_one({"a": i / 5})
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        model.learn_one({"a": 0.0}, 1.0)  # the oldest waiting prediction is 4 steps old
+    (msg,) = [str(x.message) for x in w if issubclass(x.category, RuntimeWarning)]
+    assert "later than max_delay=2" in msg and "id_key" in msg
+    assert model.n_late_labels_ == 1
