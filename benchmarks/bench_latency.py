@@ -149,13 +149,25 @@ def latency(n_calls):
 
 
 def snapshots(quick):
-    """Save and restore the complete state of the Reber net in the loop:
-    ``snapshot(into=...)`` and ``restore_snapshot`` (one copy of the state
-    buffer each, nothing allocated) against ``state_arrays`` and
-    ``load_state_arrays`` (named copies, every number checked).  Median of
-    rounds of n calls, in ns per call, the rounds of the four interleaved."""
+    """Save and restore the complete state in the loop: ``snapshot(into=...)``
+    and ``restore_snapshot`` (copies into one preallocated buffer, nothing
+    allocated) against ``state_arrays`` and ``load_state_arrays`` (named
+    copies, every number checked), on the Reber net and on the paper's
+    competitors at about its size (RTRL and BPTT with 12 hidden units, as
+    preset ``1-rtrl-h12``; BPTT with a window of 20 steps).  Median of rounds
+    of n calls, in ns per call, the rounds of the four interleaved."""
+    from online_lstm.baselines import BPTT, RTRL
+
+    rows = []
+    for label, make in (("", lambda: OnlineLSTM(**REBER, seed=0)),
+                        ("RTRL h12 ", lambda: RTRL(7, 7, 12, seed=0)),
+                        ("BPTT h12 w20 ", lambda: BPTT(7, 7, 12, window=20, seed=0))):
+        rows += _snapshot_times(make(), label, quick)
+    return rows
+
+
+def _snapshot_times(m, label, quick):
     rng = np.random.default_rng(2)
-    m = OnlineLSTM(**REBER, seed=0)
     X, Y, R = workload(rng, 1_000, 7, 7)
     m.learn_many(X, Y, R)
     snap, arrays = m.snapshot(), m.state_arrays()
@@ -180,11 +192,11 @@ def snapshots(quick):
     med = {name: float(np.median(t)) for name, t in times.items()}
     fast = med["snapshot(into=snap)"] + med["restore_snapshot(snap)"]
     slow = med["state_arrays()"] + med["load_state_arrays(arrays)"]
-    print(f"  snapshot(into=) {med['snapshot(into=snap)']:.0f} ns + restore_snapshot "
+    print(f"  {label}snapshot(into=) {med['snapshot(into=snap)']:.0f} ns + restore_snapshot "
           f"{med['restore_snapshot(snap)']:.0f} ns = {fast:.0f} ns; state_arrays + load_state_arrays "
           f"{slow:.0f} ns ({slow / fast:.0f}x); state {snap.nbytes:,} bytes (median of {rounds} "
           f"rounds of {n:,} calls)")
-    return [dict(what=f"state: {name}", calls=rounds * n, p50_ns=t) for name, t in med.items()]
+    return [dict(what=f"state: {label}{name}", calls=rounds * n, p50_ns=t) for name, t in med.items()]
 
 
 COLD = ("import time; t0 = time.perf_counter(); import numpy as np; from online_lstm import OnlineLSTM; "
