@@ -1782,7 +1782,7 @@ def compare(records: pd.DataFrame) -> pd.DataFrame:
     seeds: a file given twice, a replay) is counted once, from its first
     record; ``attrs["duplicates"]`` says how many records were dropped, and
     ``attrs["conflicts"]`` how many of those differ from the record counted
-    in more than the times, the version and the trial index (records of one
+    in more than the times, the version, the software and the trial index (records of one
     trial made by code that trains differently), with the differing
     ``columns`` and the ``versions`` of the records.
     """

@@ -18,3 +18,22 @@ def test_data_seed_is_as_the_readme_says_in_experiment_1_and_elsewhere():
     assert (reber["seed"], reber["data_seed"]) == (18, 5 + 13 // 10)
     order = run_trial(PRESETS["6a"].with_options(limit=100, test_size=10), trial=13, seed=5)
     assert (order["seed"], order["data_seed"]) == (18, 18)
+
+
+def test_compare_ignores_in_a_repeated_trial_the_fields_the_readme_names():
+    import pandas as pd
+
+    from online_lstm.experiments import _RUN_FIELDS, compare, read_records
+
+    said = README.split("if its records differ in more than ", 1)[1].split(", as records of", 1)[0]
+    names = {"trial": "trial index", "version": "version", "software": "software",
+             "wall_s": "times", "cpu_s": "times", "steps_per_s": "times"}
+    assert set(_RUN_FIELDS) == set(names)
+    assert all(names[f] in said for f in _RUN_FIELDS), said
+    rec = read_records(ROOT / "reproduction" / "records" / "exp1.csv").query("preset == '1-5'").head(1)
+    rec = rec.assign(software="Python 3.11.7, NumPy 2.4.6, Numba 0.68.1")
+    replay = rec.assign(software="Python 3.12.1, NumPy 2.5.0, Numba 0.68.1", version="abc1234",
+                        trial=0, wall_s=1.0, cpu_s=1.0, steps_per_s=1.0)
+    assert compare(pd.concat([rec, replay])).attrs["conflicts"]["count"] == 0
+    other = replay.assign(wrong=rec["wrong"] + 1)
+    assert compare(pd.concat([rec, other])).attrs["conflicts"]["columns"] == ["wrong"]
