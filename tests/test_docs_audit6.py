@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,3 +38,11 @@ def test_compare_ignores_in_a_repeated_trial_the_fields_the_readme_names():
     assert compare(pd.concat([rec, replay])).attrs["conflicts"]["count"] == 0
     other = replay.assign(wrong=rec["wrong"] + 1)
     assert compare(pd.concat([rec, other])).attrs["conflicts"]["columns"] == ["wrong"]
+
+
+def test_readme_names_every_learner_option_of_set():
+    from online_lstm.presets import _LEARNER_OPTIONS
+
+    said = README.split("Every `--set` change is written to the records' `options` column", 1)[1]
+    said = said.split("Experiment 1's random input-gate biases", 1)[0]
+    assert set(re.findall(r"`(\w+)`", said)) - {"options"} == set(_LEARNER_OPTIONS)
