@@ -46,3 +46,25 @@ def test_readme_names_every_learner_option_of_set():
     said = README.split("Every `--set` change is written to the records' `options` column", 1)[1]
     said = said.split("Experiment 1's random input-gate biases", 1)[0]
     assert set(re.findall(r"`(\w+)`", said)) - {"options"} == set(_LEARNER_OPTIONS)
+
+
+def _help_flags(capsys, command: str) -> set:
+    import pytest
+
+    from online_lstm import cli
+
+    with pytest.raises(SystemExit):
+        cli.main([command, "--help"])
+    return set(re.findall(r"--[a-z][a-z-]*", capsys.readouterr().out))
+
+
+def test_flags_the_readme_gives_online_lstm_exist(capsys):
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Reproducing the paper", 1)[1].split("## How it is built", 1)[0]
+    ours = [line for line in section.splitlines() if not re.search(r"\bdask (scheduler|worker)\b", line)]
+    said = set(re.findall(r"--[a-z][a-z-]*", "\n".join(ours)))
+    known = set().union(*(_help_flags(capsys, c) for c in ("reproduce", "list", "status", "compare")))
+    assert said and said <= known, said - known
+    bench = README.split("`online-lstm bench` (a few seconds)", 1)[1].split("writes the table as a CSV", 1)[0]
+    said = set(re.findall(r"--[a-z][a-z-]*", bench))
+    assert {"--calls", "--net", "--preset", "--max-delay", "--out"} <= said <= _help_flags(capsys, "bench")
