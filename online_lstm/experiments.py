@@ -1840,15 +1840,25 @@ def compare(records: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _normalised_keys(records: pd.DataFrame) -> pd.DataFrame:
+    """``records`` with ``options`` as text ("" for none; a column that is all
+    empty reads as float64 NaN from a plain ``pd.read_csv``, and filling that
+    with text is refused by pandas 3) and ``quick`` as bools."""
+    options = ""
+    if "options" in records:
+        col = records["options"].astype(object)
+        options = col.where(col.notna(), "")
+    return records.assign(options=options,
+                          quick=_truth(records["quick"]) if "quick" in records else False)
+
+
 def _once_per_trial(records: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """The records with each trial once, and how many rows were dropped as
     repeats.  A trial is fixed by its preset, options, quick and seeds: the
     same trial in two files, a file given twice, or a row pasted twice by
     hand is one trial.  ``options`` and ``quick`` come back normalised (no
     NaN; bools), as :func:`compare` groups by them."""
-    records = records.assign(
-        options=records["options"].fillna("") if "options" in records else "",
-        quick=_truth(records["quick"]) if "quick" in records else False)
+    records = _normalised_keys(records)
     same = [c for c in ("preset", "options", "quick", "seed", "data_seed") if c in records]
     repeated = records.duplicated(subset=same, keep="first")
     return records[~repeated], int(repeated.sum())
@@ -1876,8 +1886,7 @@ def _disagreeing_repeats(records: pd.DataFrame) -> dict:
     "columns": [...], "versions": [...]}`` (count 0 when every repeat agrees).
     A field missing from either record (one written before it existed) is
     not compared."""
-    records = records.assign(options=records["options"].fillna("") if "options" in records else "",
-                             quick=_truth(records["quick"]) if "quick" in records else False)
+    records = _normalised_keys(records)
     key = [c for c in ("preset", "options", "quick", "seed", "data_seed") if c in records]
     cols = [c for c in records if c not in _RUN_FIELDS and c not in key]
     count, columns, versions = 0, set(), set()

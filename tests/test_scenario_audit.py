@@ -266,3 +266,27 @@ def test_a_late_label_without_id_key_points_to_id_key():
     (msg,) = [str(x.message) for x in w if issubclass(x.category, RuntimeWarning)]
     assert "later than max_delay=2" in msg and "id_key" in msg
     assert model.n_late_labels_ == 1
+
+
+def test_compare_takes_records_read_with_plain_read_csv(tmp_path):
+    """A researcher loads a records CSV with pd.read_csv instead of
+    read_records: an all-empty ``options`` column is float64 NaN, which
+    compare must read as "no options" without a pandas deprecation (pandas 3
+    warns that filling a float column with text will raise)."""
+    import warnings
+
+    import pandas as pd
+
+    from online_lstm.experiments import compare, read_records
+
+    import pathlib
+
+    records = pathlib.Path(__file__).resolve().parent.parent / "reproduction" / "records"
+    path = tmp_path / "r.csv"
+    read_records(records / "stageA-b.csv").assign(options="").to_csv(path, index=False)
+    plain = pd.read_csv(path)
+    assert plain["options"].dtype == np.float64  # what the researcher gets
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = compare(plain)
+    pd.testing.assert_frame_equal(got, compare(read_records(path)))
