@@ -233,7 +233,10 @@ def check_snapshot_loop_allocates_nothing(m, x, y, n):
 
     peak, growth = peak_bytes(loop, n)
     assert growth <= 256, f"{growth} bytes kept"
-    assert peak < 2_000, f"transient peak {peak} bytes"
+    # the peak is the process's: under pytest-xdist its I/O thread can add a
+    # kilobyte or so (2,124 bytes seen for BPTT in CI, 984 alone); a copy of
+    # the state, which this guards against, is snap.nbytes
+    assert peak < min(4_096, snap.nbytes // 2), f"transient peak {peak} bytes"
     peak, _ = peak_bytes(lambda: m.snapshot(), 50)
     assert peak >= snap.nbytes
     return snap
