@@ -424,10 +424,12 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
     yielded.  Save the model there (``model.save(path)``) with the metric
     objects (pickle them), and after an interruption run the items after
     the first ``n`` with the loaded model and those metric objects: the
-    rows are those of an uninterrupted run, their ``step`` counted from
-    ``n``.  With a ``delay``, the labels of the last observations before
-    the row are still owed when it is yielded and a resumed run would never
-    score or learn them: resume such a run from its start.
+    rows have the scores of an uninterrupted run, but their ``step`` and
+    ``scored`` count from the resume (add ``n`` and row ``n``'s
+    ``scored``) and their times are the resumed run's own.  With a
+    ``delay``, the labels of the last observations before the row are
+    still owed when it is yielded and a resumed run would never score or
+    learn them: resume such a run from its start.
     """
     if isinstance(step, (bool, np.bool_)) or not isinstance(step, Integral) or step < 1:
         raise ValueError(f"step must be a positive integer; got {step!r}")
