@@ -1843,7 +1843,8 @@ def compare(records: pd.DataFrame) -> pd.DataFrame:
 def _normalised_keys(records: pd.DataFrame) -> pd.DataFrame:
     """``records`` with ``options`` as text ("" for none; a column that is all
     empty reads as float64 NaN from a plain ``pd.read_csv``, and filling that
-    with text is refused by pandas 3) and ``quick`` as bools."""
+    with text is deprecated in pandas 3, ``Pandas4Warning``) and ``quick`` as
+    bools."""
     options = ""
     if "options" in records:
         col = records["options"].astype(object)
