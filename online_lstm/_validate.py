@@ -60,6 +60,53 @@ def native_float64(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
+def progress_bar(progress, total=None, unit="it", unit_scale=False):
+    """``(bar, own)`` for a ``progress`` argument: True makes a tqdm bar of
+    ``total`` (``own`` True: the caller closes it), a bar given (anything
+    with ``update(n)``) is used as it is and left open, False or None give
+    no bar.  Anything else raises ValueError before any work is done."""
+    if isinstance(progress, (bool, np.bool_)):
+        progress = bool(progress)  # np.True_ too makes a bar
+    elif not (progress is None or hasattr(progress, "update")):
+        raise ValueError(f"progress must be True, False or a tqdm bar (with update()); got {progress!r:.60}")
+    if progress is True:
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, unit=unit, unit_scale=unit_scale), True
+    if progress is False or progress is None:  # not by its truth: tqdm's bool() of a bar
+        return None, False                     # without total raises, with total=0 is False
+    return progress, False
+
+
+#: Rows per compiled call of learn_many/predict_many with a progress bar
+#: (about 40 ms each on the Reber net): the bar moves, and Ctrl-C, which
+#: Python handles between calls, stops the run within one chunk.
+CHUNK = 65_536
+
+
+def run_in_chunks(run, X, Y, r, o, learn, bar):
+    """A learner's compiled row loop ``run(X, Y, resets, out)`` (returning
+    ``(status, row)``) over :data:`CHUNK` rows at a time,
+    with ``bar.update`` after each: the same steps, so the same bits, as one
+    call over all rows (each call goes on from the state the last one left).
+    As in one call, every row is checked before the first step: a bad row
+    anywhere is left to one call over all rows, which refuses it and
+    changes nothing.  Returns ``(status, absolute row)``."""
+    T, chunk = X.shape[0], CHUNK
+    for a in range(0, T, chunk):
+        b = min(a + chunk, T)
+        if not np.isfinite(X[a:b]).all() or learn and np.isinf(Y[a:b]).any():
+            return run(X, Y, r, o)
+    for a in range(0, T, chunk):
+        b = min(a + chunk, T)
+        st, row = run(X[a:b], Y[a:b], r[a:b] if r.shape[0] else r, o[a:b])
+        if st:
+            bar.update(int(row))
+            return st, a + int(row)
+        bar.update(b - a)
+    return 0, T
+
+
 def as_float_array(value, name, ndim, shape_text):
     """Convert to a C-contiguous float64 array if that loses nothing.
 

@@ -45,7 +45,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
-from ._validate import MISSING_INPUT_HINT, is_missing, nonfinite_entries, reset_flag
+from ._validate import MISSING_INPUT_HINT, is_missing, nonfinite_entries, progress_bar, reset_flag
 from .errors import InputError
 from .learner import OnlineLSTM
 
@@ -466,19 +466,10 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
     taken = sorted(set(names) & {"step", *_ROW_TAIL})
     if taken:  # its value would replace the row's own column, or be replaced by it
         raise ValueError(f"a metric may not be named {taken[0]!r}, a column of every row")
-    if isinstance(progress, (bool, np.bool_)):
-        progress = bool(progress)  # np.True_ too makes a bar
-    elif not (progress is None or hasattr(progress, "update")):
-        raise ValueError(f"progress must be True, False or a tqdm bar (with update()); got {progress!r:.60}")
-    bar = None
-    if progress is True:
-        from tqdm.auto import tqdm
-
-        if total is None and hasattr(stream, "__len__"):
-            total = len(stream)
-        bar = tqdm(total=total, unit="obs")
-    elif progress is not False and progress is not None:  # not by its truth: tqdm's bool() of a bar
-        bar = progress                                       # without total raises, with total=0 is False
+    if total is None and isinstance(progress, (bool, np.bool_)) and progress \
+            and hasattr(stream, "__len__"):
+        total = len(stream)
+    bar, own_bar = progress_bar(progress, total, "obs")
     if array_model:
         K = _sizes(model)[1]
         buf = np.zeros(K)
@@ -601,7 +592,7 @@ def iter_progressive_val(stream, model, metrics="mae", *, step=100, progress=Fal
         if n and (n % step != 0 or unscored[1] != scored):  # (an empty stream has no row; a
             yield row(n, t0)  # row after the last step's row only if the labels owed changed it)
     finally:
-        if bar is not None and progress is True:
+        if own_bar:
             bar.close()
 
 

@@ -6,7 +6,7 @@ import math
 import os
 import pathlib
 from collections.abc import Sequence
-from typing import Union
+from typing import Any, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -18,7 +18,7 @@ from ._validate import (
     as_bool_mask, as_input, as_input_rows, as_real,
     as_target, as_target_rows, check_flag, check_state_mapping, checked_init_range, checked_lr,
     NATIVE_F64, checked_out, checked_weights, native_float64, nonfinite_input_message, own_copy,
-    seeded_rng,
+    progress_bar, run_in_chunks, seeded_rng,
 )
 from .errors import DivergenceError, InputError, NoPendingStepError
 from .snapshot import Snapshot, check_fits, learner_key
@@ -450,7 +450,7 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
         self.n_divergences_ += 1
         self.last_divergence_ = err
 
-    def _run_on(self, X, Y, r, o, learn, st, row):
+    def _run_on(self, X, Y, r, o, learn, st, row, bar=None):
         """``learn_many``/``predict_many`` refused row ``row`` with status
         ``st``: apply the policy and go on with the rows after it.
 
@@ -459,7 +459,8 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
         rows were checked by the first call), and short pieces keep that
         repeated check from costing O(T) per divergence.
 
-        Returns ``(status, absolute row)`` like ``kernels.run``.
+        Returns ``(status, absolute row)`` like ``kernels.run``; ``bar``, if
+        given, is updated by the rows applied.
         """
         T, pos = X.shape[0], 0
         while st in _DIVERGENCE_REASONS:
@@ -477,6 +478,8 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
                 if retry:
                     self._policy_end(*event, st if row == 0 else 0)
                     retry = False
+                if bar is not None:
+                    bar.update(int(row) if st else end - pos)
                 if st in _DIVERGENCE_REASONS and _reset_refused(self._mem, rr, row, n_resets):
                     raise DivergenceError.reset_refused(_DIVERGENCE_REASONS[st],
                                                         int(self._mem[M_STEP]), pos + int(row))
@@ -701,15 +704,29 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
         return as_bool_mask(resets, "resets", (T,), "one entry per row of X (for start "
                             "indices use np.isin(np.arange(T), starts))")
 
-    def _run(self, mem, X, Y, resets, out, learn):
+    def _run(self, mem, X, Y, resets, out, learn, progress=False):
         X = as_input_rows(X, self.layout.n_in)
         T = X.shape[0]
         K = self.layout.n_out
         Y = as_target_rows(Y, T, K) if learn else X
         r = self._resets(resets, T)
         o = np.empty((T, K)) if out is None else self._out_buf(out, T)
+        bar, own_bar = progress_bar(progress, T, "step", unit_scale=T >= 10_000)
         n_resets = mem[M_N_RESETS]
-        st, row = _k.run(mem, X, Y, r, o, learn)
+        try:
+            if bar is None:
+                st, row = _k.run(mem, X, Y, r, o, learn)
+            else:
+                st, row = run_in_chunks(lambda *a: _k.run(mem, *a, learn), X, Y, r, o, learn, bar)
+            self._run_status(mem, X, Y, r, o, learn, st, row, n_resets, bar)
+        finally:
+            if own_bar:
+                bar.close()
+        return o
+
+    def _run_status(self, mem, X, Y, r, o, learn, st, row, n_resets, bar=None):
+        """Raise for (or, under the divergence policy "reset", go on after)
+        the status ``st`` of row ``row`` of a run."""
         try:
             if st in _DIVERGENCE_REASONS and _reset_refused(mem, r, row, n_resets):
                 # the reset before row `row` was refused (applying update="sequence"'s
@@ -717,8 +734,9 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
                 raise DivergenceError.reset_refused(_DIVERGENCE_REASONS[st], int(mem[M_STEP]),
                                                     int(row))
             if st in _DIVERGENCE_REASONS and mem is self._mem:
-                st, row = self._run_on(X, Y, r, o, learn, st, row)
+                st, row = self._run_on(X, Y, r, o, learn, st, row, bar)
             if st:
+                T = X.shape[0]
                 self._raise(st, x=X[row] if st in (_k.BAD_X_SHAPE, _k.BAD_X_VALUE) and T else None,
                             y=Y[row] if learn and st == _k.BAD_Y_SHAPE and Y.shape[0] else None,
                             row=int(row), step=int(mem[M_STEP]))
@@ -726,10 +744,9 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
             if mem is self._mem:       # (gradient() runs on a copy and returns no outputs)
                 err.with_outputs(o)
             raise
-        return o
 
     def learn_many(self, X: ArrayLike, Y: ArrayLike, resets: ArrayLike | None = None, *,
-                   out: Floats | None = None) -> Floats:
+                   out: Floats | None = None, progress: bool | Any = False) -> Floats:
         """T online steps in one compiled call, bit-identical to T ``learn_one``.
 
         This is sequential online learning over a chunk (each step's update is
@@ -744,6 +761,14 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
             True at rows where a new sequence starts; the learner is reset
             before those rows (as by :meth:`reset`).
         out : float64 array of shape (T, n_out), optional
+        progress : bool or tqdm bar
+            True shows a tqdm bar of the steps (a bar given, anything with
+            ``update(n)``, is updated and left open).  The rows then run in
+            compiled calls of 65,536 rows, with the same results to the bit;
+            Ctrl-C stops the run between two of them, and the learner holds
+            the state after the last whole call (``n_steps_`` says how far it
+            got).  Without a bar the T rows run in one call, which Ctrl-C
+            cannot stop.
 
         Returns
         -------
@@ -766,10 +791,10 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
             t", that reset has not been made either, and no
             ``on_divergence`` policy applies (as for :meth:`reset`).
         """
-        return self._run(self._mem, X, Y, resets, out, True)
+        return self._run(self._mem, X, Y, resets, out, True, progress)
 
     def predict_many(self, X: ArrayLike, resets: ArrayLike | None = None, *,
-                     out: Floats | None = None) -> Floats:
+                     out: Floats | None = None, progress: bool | Any = False) -> Floats:
         """T steps without learning in one compiled call (states advance).
 
         The last step can be learned from with :meth:`learn_last`.
@@ -780,12 +805,14 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
         resets : bool array of shape (T,), optional
             True at rows where a new sequence starts (reset before the row).
         out : float64 array of shape (T, n_out), optional
+        progress : bool or tqdm bar
+            As for :meth:`learn_many`.
 
         Returns
         -------
         ndarray of shape (T, n_out)
             The outputs of each step."""
-        return self._run(self._mem, X, None, resets, out, False)
+        return self._run(self._mem, X, None, resets, out, False, progress)
 
     # ------------------------------------------------------------------
     # gradient of a whole sequence

@@ -16,7 +16,7 @@ from .._validate import (
     DISPATCH_ERRORS, ConvertsRefusedInputs, FixedAfterBuild, as_array,
     as_bool_mask, as_input, as_input_rows, as_target, as_target_rows, check_flag, check_state_mapping,
     checked_init_range, checked_lr, checked_out, checked_weights, native_float64,
-    nonfinite_input_message, own_copy, seeded_rng,
+    nonfinite_input_message, own_copy, progress_bar, run_in_chunks, seeded_rng,
 )
 from . import _common as _c
 from .network import Network
@@ -309,19 +309,32 @@ class StreamLearner(ConvertsRefusedInputs, FixedAfterBuild):
         if st:
             self._raise(st)
 
-    def _run(self, arrays, X, Y, resets, out, learn):
+    def _run(self, arrays, X, Y, resets, out, learn, progress=False):
         net = self.network
         X = as_input_rows(X, net.n_in)
         T, K = X.shape[0], net.n_out
         Y = as_target_rows(Y, T, K) if learn else X
         r = self._mask(resets, T)
         o = np.empty((T, K)) if out is None else self._out_buf(out, T)
+        bar, own_bar = progress_bar(progress, T, "step", unit_scale=T >= 10_000)
+        try:
+            return self._run_rows(arrays, X, Y, r, o, learn, bar)
+        finally:
+            if own_bar:
+                bar.close()
+
+    def _run_rows(self, arrays, X, Y, r, o, learn, bar):
+        T = X.shape[0]
         if self._grows and self._ensure_capacity(
                 arrays, self._longest_sequence(r, T, int(arrays["hd"][_c.H_SEQ]))):
             if arrays is self._arrays:
                 self._tuple()
         n_resets = arrays["hd"][_c.H_NRES]
-        st, row = self._kernels[1](tuple(arrays.values()), self._net, X, Y, r, o, learn)
+        S, run = tuple(arrays.values()), self._kernels[1]
+        if bar is None:
+            st, row = run(S, self._net, X, Y, r, o, learn)
+        else:
+            st, row = run_in_chunks(lambda *a: run(S, self._net, *a, learn), X, Y, r, o, learn, bar)
         try:
             if st in _DIVERGENCE and r.shape[0] and r[row] \
                     and arrays["hd"][_c.H_NRES] - n_resets < np.count_nonzero(r[:row + 1]):
@@ -339,7 +352,7 @@ class StreamLearner(ConvertsRefusedInputs, FixedAfterBuild):
             raise
         return o
 
-    def learn_many(self, X, Y, resets=None, *, out=None):
+    def learn_many(self, X, Y, resets=None, *, out=None, progress=False):
         """T online steps in one compiled call, bit-identical to T ``learn_one``.
 
         Sequential online learning over a chunk (each step's update is applied
@@ -352,6 +365,10 @@ class StreamLearner(ConvertsRefusedInputs, FixedAfterBuild):
         resets : bool array of shape (T,), optional
             True where a new sequence starts (reset before that row).
         out : float64 array of shape (T, n_out), optional
+        progress : bool or tqdm bar
+            As for :meth:`OnlineLSTM.learn_many <online_lstm.OnlineLSTM.learn_many>`:
+            a bar of the steps, the rows run in calls of 65,536 with the
+            same results to the bit, and Ctrl-C stops the run between two.
 
         Returns
         -------
@@ -371,16 +388,16 @@ class StreamLearner(ConvertsRefusedInputs, FixedAfterBuild):
             ``update="sequence"``), the message says "reset refused" and
             that reset has not been made either.
         """
-        return self._run(self._arrays, X, Y, resets, out, True)
+        return self._run(self._arrays, X, Y, resets, out, True, progress)
 
-    def predict_many(self, X, resets=None, *, out=None):
+    def predict_many(self, X, resets=None, *, out=None, progress=False):
         """T steps without learning in one compiled call, bit-identical to T
         ``predict_one``; the last can be learned from with :meth:`learn_last`.
 
-        ``X``, ``resets`` and ``out`` as for :meth:`learn_many`; returns the
-        outputs of each step, an ndarray of shape (T, n_out).
+        ``X``, ``resets``, ``out`` and ``progress`` as for :meth:`learn_many`;
+        returns the outputs of each step, an ndarray of shape (T, n_out).
         """
-        return self._run(self._arrays, X, None, resets, out, False)
+        return self._run(self._arrays, X, None, resets, out, False, progress)
 
     def gradient(self, X, Y, resets=None, *, from_current_state=False) -> dict:
         """The learner's gradient of a sequence with the weights held fixed.
