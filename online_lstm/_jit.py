@@ -21,6 +21,25 @@ error_model="numpy"
     kernels report problems through status codes).
 boundscheck=False
     Default.  Set ``NUMBA_BOUNDSCHECK=1`` to turn it on when debugging.
+_nrt=False (not for the competitors' kernels: :data:`njit_nrt`)
+    No Numba runtime (NRT).  The LSTM and bank kernels neither allocate nor
+    return an array, so they need no reference counting; with NRT Numba
+    still wrapped every array argument in a reference-counted MemInfo at
+    dispatch (a ``malloc`` each) and emitted about 28 atomic increments and
+    decrements of them per ``learn_one`` (counted in the optimised LLVM IR
+    of ``kernels.learn_step``; a ``perf`` profile put 8 % of a
+    ``learn_one`` loop's time in them).  Without it, ``bench_latency.py``
+    measured ``learn_one`` p50 at 1,332 ns against 1,472 ns, the dispatch
+    of four arrays at 230 ns against 301-311 ns, and the per-step kernel
+    from a compiled loop at 676-701 ns against 771-788 ns (two alternating
+    ``--quick`` runs each, 27 November); ``bench_bank.py --quick`` the
+    bank's one-thread ``learn_one`` at 0.80-0.95x the time.  The bits do not
+    change (only reference counts went), and code that would need NRT (an
+    array made inside a kernel, or a slice assigned from an array) fails to
+    compile instead of running without it.  ``_nrt`` is not in Numba's
+    documentation; it is in its option table from 0.59 to 0.68, and without
+    it the kernels compile with NRT (same bits, slower calls).  The
+    competitors' kernels copy array slices, which needs NRT, so they keep it.
 forceinline=True (:data:`njit_inline` only)
     The phases of one step (``kernels._forward``, ``_errors``, ``_bounds``,
     ``_commit``, the options' ``_forward_x`` and ``_commit_x``) and the step
@@ -116,10 +135,16 @@ def _refresh_stale_cache(package=_PACKAGE) -> bool:
 
 _refresh_stale_cache()
 
-JIT_OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
+#: Whether this Numba has the ``_nrt`` option (see "_nrt=False" above).
+HAS_NRT_OPTION = hasattr(numba.core.cpu.CPUTargetOptions, "_nrt")
+JIT_OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy",
+                   **({"_nrt": False} if HAS_NRT_OPTION else {}))
 
 #: Decorator for every serial kernel.
 njit = numba.njit(**JIT_OPTIONS)
+#: Options of the competitors' kernels, which copy array slices (that needs NRT).
+JIT_NRT_OPTIONS = dict(JIT_OPTIONS, _nrt=True) if HAS_NRT_OPTION else JIT_OPTIONS
+njit_nrt = numba.njit(**JIT_NRT_OPTIONS)
 #: Whether this Numba has the ``forceinline`` option (not in Numba's
 #: documentation, but in its option table from 0.59, our minimum, to 0.68).
 HAS_FORCEINLINE = hasattr(numba.core.cpu.CPUTargetOptions, "forceinline")
@@ -133,7 +158,7 @@ JIT_PARALLEL_OPTIONS = dict(JIT_OPTIONS, parallel=True)
 njit_parallel = numba.njit(**JIT_PARALLEL_OPTIONS)
 
 
-def njit_sig(signature, parallel: bool = False):
+def njit_sig(signature, parallel: bool = False, nrt: bool = False):
     """Eagerly compile with one explicit signature, then forbid new ones.
 
     A wrong dtype or memory layout then raises ``TypeError`` instead of
@@ -141,7 +166,7 @@ def njit_sig(signature, parallel: bool = False):
     """
 
     def deco(fn):
-        opts = JIT_PARALLEL_OPTIONS if parallel else JIT_OPTIONS
+        opts = JIT_PARALLEL_OPTIONS if parallel else JIT_NRT_OPTIONS if nrt else JIT_OPTIONS
         disp = numba.njit(signature, **opts)(fn)
         disp.disable_compile()
         return disp

@@ -26,6 +26,22 @@ def test_fastmath_is_off_and_cache_on():
     assert JIT_OPTIONS["nogil"] is True
 
 
+def test_the_lstm_and_bank_kernels_run_without_nrt_and_the_competitors_with_it():
+    """_jit.py's _nrt choice: no reference counting where nothing needs it
+    (the learner's and the bank's kernels), NRT where array slices are
+    copied (the competitors')."""
+    from online_lstm import _jit, bank_kernels, kernels
+    from online_lstm.baselines import _entry, _rtrl
+
+    assert _jit.HAS_NRT_OPTION, "this Numba has no _nrt option; see _jit.py"
+    for fn in (kernels.learn_step, kernels.run, kernels._reset, kernels._forward,
+               bank_kernels._learner_rows_u):
+        assert fn.targetoptions.get("_nrt") is False, fn
+    assert _jit.JIT_PARALLEL_OPTIONS["_nrt"] is False  # (the bank's prange entry points)
+    for fn in (_entry.step, _entry.run, _rtrl._step):
+        assert fn.targetoptions.get("_nrt") is True, fn
+
+
 def test_inlined_phases_differ_from_other_kernels_only_by_forceinline():
     """The step's phases carry LLVM's alwaysinline and nothing else of their own."""
     from online_lstm import _jit, kernels

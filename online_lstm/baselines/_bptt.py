@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._jit import njit
+from .._jit import njit_nrt as njit
 from ..kernels import OK
 from ._common import H_NIN, H_NOUT, H_SEQ, H_WIN, _apply, _begin_sequence, _count, _forward, _inputs_ok
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._jit import njit
+from .._jit import njit_nrt as njit
 from ..kernels import (
     BAD_OUT_SHAPE, BAD_RESETS_SHAPE, BAD_X_SHAPE, BAD_X_VALUE, BAD_Y_SHAPE, BAD_Y_VALUE, DIV_BOUND,
     DIV_NET, NO_PENDING, OK,

@@ -9,7 +9,7 @@ cacheable.  One step, one truth: :func:`step` and :func:`run` call the same
 
 from __future__ import annotations
 
-from .._jit import njit, njit_sig
+from .._jit import njit_nrt as njit, njit_sig
 from ..kernels import OK
 from . import _bptt, _rtrl
 from ._common import (
@@ -47,7 +47,7 @@ def _last_gradient(S, net, y):
     return _bptt._last_gradient(S, net, y)
 
 
-@njit_sig(STEP_SIG)
+@njit_sig(STEP_SIG, nrt=True)
 def step(S, net, x, y, out, learn):
     """One step from Python; the outputs y_k(t) (before the update) go to ``out``.
 
@@ -62,20 +62,20 @@ def step(S, net, x, y, out, learn):
     return st
 
 
-@njit_sig(LEARN_LAST_SIG)
+@njit_sig(LEARN_LAST_SIG, nrt=True)
 def learn_last(S, net, y):
     """The update for target ``y`` of the last step, which was taken without one."""
     st = _last_ok(S[0], y)
     return st if st != OK else _learn_pending(S, _last_gradient(S, net, y))
 
 
-@njit_sig(RESET_SIG)
+@njit_sig(RESET_SIG, nrt=True)
 def reset(S, net):
     """Sequence boundary: apply accumulated updates, then start over."""
     return _reset(S)
 
 
-@njit_sig(RUN_SIG)
+@njit_sig(RUN_SIG, nrt=True)
 def run(S, net, X, Y, resets, out, learn):
     """T steps in one call, bit-identical to T calls of :func:`step`.
 

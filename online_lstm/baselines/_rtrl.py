@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._jit import njit
+from .._jit import njit_nrt as njit
 from ..kernels import DIV_BOUND, OK
 from ..layout import MAGNITUDE_LIMIT
 from ._common import H_BANK, H_NIN, H_NOUT, _apply, _begin_sequence, _count, _forward, _inputs_ok
