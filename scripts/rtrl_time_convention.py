@@ -35,14 +35,14 @@ import pandas as pd
 from numba import njit
 from tqdm import tqdm
 
-from online_lstm._jit import JIT_OPTIONS
+from online_lstm._jit import JIT_NRT_OPTIONS
 from online_lstm.baselines import RTRL
 from online_lstm.cli import _count, csv_out, nonnegative, quick_defaults
 from online_lstm.experiments import step_max_errors, streak_hit
 from online_lstm.tasks import Task2a
 
 
-@njit(**JIT_OPTIONS)  # the library's Numba options, set in one place
+@njit(**JIT_NRT_OPTIONS)  # the library's Numba options for RTRL code (it copies slices: NRT)
 def _train(Whx, whh, Wkx, Wkh, X, Y, resets, lr, previous, out, p, p_prev, e):
     """RTRL on the one-hidden-unit net, one step at a time; returns the new w_hh.
 

@@ -56,3 +56,20 @@ def test_inlined_phases_differ_from_other_kernels_only_by_forceinline():
         opts = dict(getattr(kernels, name).targetoptions)
         assert opts.pop("forceinline") is True, name
         assert opts == plain, name
+
+
+def test_the_scripts_compiled_code_compiles_under_the_options_it_takes(tmp_path, capsys):
+    """scripts/rtrl_time_convention.py compiles its own RTRL loop with the
+    library's options; it assigns array slices, which needs NRT, so it takes
+    JIT_NRT_OPTIONS (with JIT_OPTIONS, _nrt=False, it failed to compile, and
+    only a run shows it: loading the module compiles nothing)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "rtrl_time_convention.py"
+    spec = importlib.util.spec_from_file_location("_jit_rtrl_time_convention", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "r.csv"
+    mod.main(["--quick", "--out", str(out)])
+    assert out.exists()
