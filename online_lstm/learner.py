@@ -20,6 +20,7 @@ from ._validate import (
     NATIVE_F64, checked_out, checked_weights, native_float64, nonfinite_input_message, own_copy,
     progress_bar, run_in_chunks, seeded_rng,
 )
+from . import _validate
 from .errors import DivergenceError, InputError, NoPendingStepError
 from .snapshot import Snapshot, check_fits, learner_key
 from .layout import (
@@ -466,7 +467,7 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
         while st in _DIVERGENCE_REASONS:
             pos += row  # rows before pos are applied; row pos was refused
             event = self._policy_reset(st, pos)
-            retry, piece = True, _PIECE
+            retry, piece = True, _PIECE if bar is None else min(_PIECE, _validate.CHUNK)
             while True:
                 end = min(pos + piece, T)
                 rr = r[pos:end]
@@ -485,7 +486,8 @@ class OnlineLSTM(ConvertsRefusedInputs, FixedAfterBuild):
                                                         int(self._mem[M_STEP]), pos + int(row))
                 if st or end == T:
                     break
-                pos, piece = end, 2 * piece
+                # (with a bar, pieces no longer than a chunk: it moves, and Ctrl-C stops)
+                pos, piece = end, 2 * piece if bar is None else min(2 * piece, _validate.CHUNK)
         return st, pos + row
 
     def _refused(self, st, kernel, args, x=None, y=None):

@@ -180,3 +180,18 @@ def test_the_competitors_take_a_bar_too(make):
     with pytest.raises(InputError, match=r"\(row 100\)"):
         chunked.learn_many(X, Y, R, progress=Bar())
     assert same_state(before, chunked.state_arrays())
+
+
+def test_after_a_policy_reset_the_rest_still_runs_in_chunks():
+    """Under on_divergence="reset" the rows after a divergence run in pieces
+    that double; with a bar they stop at a chunk, so the bar keeps moving
+    (and Ctrl-C keeps working) to the end."""
+    T = 300
+    X, Y = np.ones((T, 1)), np.full((T, 1), 0.5)
+    R = np.zeros(T, bool)
+    R[15::8] = True  # one divergence (about the 10th row), none after: sequences of 8
+    one, chunked, bar = _drifting("reset"), _drifting("reset"), Bar()
+    np.testing.assert_array_equal(one.learn_many(X, Y, R), chunked.learn_many(X, Y, R, progress=bar))
+    _same(one, chunked)
+    assert one.n_divergences_ == 1 and bar.n == T
+    assert bar.calls >= (T - 15) // 7  # no piece longer than a chunk (7 rows here)
