@@ -89,6 +89,45 @@ def random_stream(rng, T, n_in, n_out, p_reset=0.05, p_nan=0.3):
     return X, Y, resets
 
 
+def dask_threads(n_workers):
+    """A module fixture's body: a ``LocalCluster`` of ``n_workers`` workers,
+    threads of this process, and a client of it that is not the default
+    (yields the client)."""
+    import distributed
+
+    with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as c, \
+            distributed.Client(c, set_as_default=False) as client:
+        yield client
+
+
+def refused_scheduler(address, match, tmp_path, capsys, connect_timeout=None) -> str:
+    """``reproduce(..., scheduler=address)`` raises ClusterError matching
+    ``match`` and ``online-lstm reproduce --scheduler address`` exits 2 with
+    no traceback (within Dask's ``connect_timeout``, e.g. "2s", if given);
+    returns the command's stderr."""
+    import contextlib
+
+    from online_lstm.cli import main
+    from online_lstm.errors import ClusterError
+    from online_lstm.experiments import reproduce
+
+    if connect_timeout is None:
+        timeout = contextlib.nullcontext()
+    else:
+        import dask
+
+        timeout = dask.config.set({"distributed.comm.timeouts.connect": connect_timeout})
+    with timeout:
+        with pytest.raises(ClusterError, match=match):
+            reproduce("6a", trials=1, quick=True, progress=False, scheduler=address)
+        assert main(["reproduce", "6a", "--quick", "--no-progress", "--out", str(tmp_path),
+                     "--scheduler", address]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err
+
+
 class StandInLearner:
     """The part of a learner a trial's protocol needs besides ``learn_many`` and
     ``predict_many``, for stand-ins whose outputs a test scripts: a counter

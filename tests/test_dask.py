@@ -19,6 +19,8 @@ from online_lstm.errors import ClusterError  # noqa: E402
 from online_lstm.experiments import read_records, reproduce, run_trial  # noqa: E402
 from online_lstm.presets import PRESETS  # noqa: E402
 
+from conftest import refused_scheduler  # noqa: E402
+
 #: fields that depend on the machine and the moment, not on (preset, trial, seed)
 TIMING = ("wall_s", "cpu_s", "steps_per_s")
 #: 3 presets x 8 trials: three protocols (reber, st3, st12), about 0.2 s a trial
@@ -128,15 +130,9 @@ def test_bad_scheduler_argument():
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(tmp_path, capsys):
-    import dask
-
-    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
-        with pytest.raises(ClusterError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:1"):
-            reproduce("6a", trials=1, quick=True, progress=False, scheduler="tcp://127.0.0.1:1")
-        assert main(["reproduce", "6a", "--quick", "--no-progress", "--out", str(tmp_path),
-                     "--scheduler", "tcp://127.0.0.1:1"]) == 2
-    err = capsys.readouterr().err
-    assert "online-lstm reproduce: cannot reach the Dask scheduler" in err and "Traceback" not in err
+    err = refused_scheduler("tcp://127.0.0.1:1", "cannot reach the Dask scheduler at tcp://127.0.0.1:1",
+                            tmp_path, capsys, "2s")
+    assert "online-lstm reproduce: cannot reach the Dask scheduler" in err
 
 
 @pytest.fixture
@@ -184,16 +180,7 @@ def not_dask():
                                          ("hangs up", "closed the connection without a word"),
                                          ("speaks first", "answered b'SSH-2.0-', which does not")])
 def test_a_service_that_is_not_dask_is_a_clear_error_not_a_hang(kind, match, not_dask, tmp_path, capsys):
-    import dask
-
-    address = not_dask(kind)
-    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
-        with pytest.raises(ClusterError, match=match):
-            reproduce("6a", trials=1, quick=True, progress=False, scheduler=address)
-        assert main(["reproduce", "6a", "--quick", "--no-progress", "--out", str(tmp_path),
-                     "--scheduler", address]) == 2
-    err = capsys.readouterr().err
-    assert "not one" in err and "Traceback" not in err
+    assert "not one" in refused_scheduler(not_dask(kind), match, tmp_path, capsys, "1s")
 
 
 @pytest.mark.parametrize("address", ["notanaddress", "foo://127.0.0.1:8786", "tcp://host"])
@@ -201,11 +188,7 @@ def test_a_malformed_address_is_a_clear_error_at_once(address, tmp_path, capsys)
     """Refused before a distributed.Client is made: the Client would raise
     ValueError in the background and leave the caller waiting out its 60 s
     connect timeout."""
-    with pytest.raises(ClusterError, match="is not a Dask scheduler address"):
-        reproduce("6a", trials=1, quick=True, progress=False, scheduler=address)
-    assert main(["reproduce", "6a", "--quick", "--no-progress", "--out", str(tmp_path),
-                 "--scheduler", address]) == 2
-    assert "Traceback" not in capsys.readouterr().err
+    refused_scheduler(address, "is not a Dask scheduler address", tmp_path, capsys)
 
 
 def test_training_progress_reaches_the_client(client, bar_stub):

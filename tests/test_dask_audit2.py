@@ -14,6 +14,8 @@ distributed = pytest.importorskip("distributed")
 from online_lstm import cluster as cl  # noqa: E402
 from online_lstm.presets import PRESETS  # noqa: E402
 
+from conftest import dask_threads  # noqa: E402
+
 
 
 def _jobs(n=3, limit=1500, seed=4, pid="1-5"):
@@ -23,10 +25,7 @@ def _jobs(n=3, limit=1500, seed=4, pid="1-5"):
 @pytest.fixture(scope="module")
 def threads():
     """Two workers as threads of this process (one worker process for both)."""
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as c, \
-            distributed.Client(c, set_as_default=False) as client:
-        yield client
+    yield from dask_threads(2)
 
 
 class _Bar:

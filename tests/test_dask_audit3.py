@@ -10,13 +10,11 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-import dask  # noqa: E402
-
 from online_lstm import cluster as cl  # noqa: E402
-from online_lstm.cli import main  # noqa: E402
 from online_lstm.errors import ClusterError  # noqa: E402
-from online_lstm.experiments import reproduce  # noqa: E402
 from online_lstm.presets import PRESETS  # noqa: E402
+
+from conftest import dask_threads, refused_scheduler  # noqa: E402
 
 
 def _free_port():
@@ -51,13 +49,8 @@ def test_an_address_distributed_cannot_use_is_refused_at_once(address, match, tm
             pass
         else:  # pragma: no cover - a real ucx backend (distributed-ucxx) is installed
             pytest.skip("this installation has a ucx backend")
-    with dask.config.set({"distributed.comm.timeouts.connect": "20s"}):
-        with pytest.raises(ClusterError, match=match):
-            reproduce("6a", trials=1, quick=True, progress=False, scheduler=address)
-        assert main(["reproduce", "6a", "--quick", "--no-progress", "--out", str(tmp_path),
-                     "--scheduler", address]) == 2
-    err = capsys.readouterr().err
-    assert "online-lstm reproduce: " in err and "Traceback" not in err
+    err = refused_scheduler(address, match, tmp_path, capsys, "20s")
+    assert "online-lstm reproduce: " in err
     assert not (tmp_path / "6a-quick.csv.lock").exists()
 
 
@@ -92,10 +85,7 @@ def test_an_inproc_or_websocket_address_of_a_running_scheduler_works(protocol):
 @pytest.fixture(scope="module")
 def threads():
     """One worker, a thread of this process."""
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as c, \
-            distributed.Client(c, set_as_default=False) as client:
-        yield client
+    yield from dask_threads(1)
 
 
 _P = PRESETS["6a"].quick_version().with_options(limit=300)
