@@ -16,10 +16,12 @@ import os
 import pathlib
 from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from . import _validate
 from . import bank_kernels as _bk
 from . import kernels as _k
 from .errors import DivergenceError, InputError, NoPendingStepError
@@ -30,7 +32,7 @@ from .layout import (
 )
 from ._validate import (
     MISSING_INPUT_HINT, FixedAfterBuild, as_array, as_bool_mask, as_float_array, as_real,
-    check_state_mapping, checked_out, int_or_none, named_values, nonfinite_entries,
+    check_state_mapping, checked_out, int_or_none, named_values, nonfinite_entries, progress_bar,
 )
 from .learner import (
     _DIVERGENCE_REASONS, _RECORD_KEYS, BlockBias, Floats, OnlineLSTM, _reset_refused, canonical_slots,
@@ -585,7 +587,7 @@ class LearnerBank(FixedAfterBuild):
     # ------------------------------------------------------------------
     # stepping
     # ------------------------------------------------------------------
-    def _step(self, X, Y, resets, out, learn, T):
+    def _step(self, X, Y, resets, out, learn, T, progress=False):
         n_in, K = self.layout.n_in, self.layout.n_out
         X3 = self._data(X, "X", T, n_in)
         steps = X3.shape[1]
@@ -604,15 +606,81 @@ class LearnerBank(FixedAfterBuild):
         r = self._resets(resets, None if T is None else steps)
         o = self._out(out, None if T is None else steps)
         o3 = o.reshape(self.n_learners, steps, K)
-        run = self._kernels(self.n_learners * steps * self.layout.n_params)[0]
         # (only with resets: which reset was made, should one be refused)
         n_resets = None if resets is None else self._mems[:, M_N_RESETS].copy()
+        if progress is not False:  # learn_many / predict_many with progress=...
+            bar, own_bar = progress_bar(progress, steps, "step", unit_scale=steps >= 10_000)
+            if bar is not None:
+                try:
+                    done = self._run_chunks(X3, Y3, r, o, o3, learn, resets, n_resets, bar)
+                finally:
+                    if own_bar:
+                        bar.close()
+                if done:
+                    return o
+                # a bad row somewhere: the one call below refuses it and changes nothing
+        run = self._kernels(self.n_learners * steps * self.layout.n_params)[0]
         code = run(self._mems, X3, Y3, r, o3, self._status, self._rows, learn)
         if code == 1:  # (X of shape (N,) or (N, T) for one input: its entries have no input index)
             self._raise_input(T, X3, np.ndim(X) < (2 if T is None else 3))
         if code == 2:
             self._raise_divergence(o, T, resets=None if resets is None else (r, n_resets), steps=True)
         return o
+
+    def _run_chunks(self, X3, Y3, r, o, o3, learn, resets, n_resets, bar):
+        """The rows of ``learn_many``/``predict_many`` in compiled calls of
+        ``max(1, _validate.CHUNK // N)`` rows (about CHUNK learner-steps),
+        with ``bar.update`` after each: the same steps, so the same bits, as
+        one call over all rows.
+
+        As in one call, every row of every learner is checked before the
+        first step: if one is bad, nothing is run and False is returned (the
+        caller's one call over all rows refuses it).  A learner that diverges
+        in a chunk is left out of the later chunks (its rows there are NaN),
+        and the others run on; at the end the BankDivergenceError of one call
+        is raised, from the learners' absolute status and rows.  Returns True
+        when every learner ran every row.
+        """
+        N, T = X3.shape[0], X3.shape[1]
+        K = o3.shape[2]
+        rows = max(1, _validate.CHUNK // N)  # (read per call: tests make it small)
+        for a in range(0, T, rows):
+            b = min(a + rows, T)
+            if not np.isfinite(X3[:, a:b]).all() or learn and np.isinf(Y3[:, a:b]).any():
+                return False
+        status = np.zeros(N, dtype=np.int64)   # each learner's status over the whole call
+        stop = np.full(N, T, dtype=np.int64)  # and the (absolute) row it stopped at
+        alive = np.arange(N)
+        for a in range(0, T, rows):
+            b = min(a + rows, T)
+            k = alive.size
+            sel = slice(None) if k == N else alive
+            mems = self._mems if k == N else np.ascontiguousarray(self._mems[alive])
+            xc = np.ascontiguousarray(X3[sel, a:b])
+            yc = np.ascontiguousarray(Y3[sel, a:b]) if learn else xc
+            rc = np.ascontiguousarray(r[sel, a:b]) if r.shape[0] else r
+            oc = np.empty((k, b - a, K))
+            st, rw = np.zeros(k, dtype=np.int64), np.zeros(k, dtype=np.int64)
+            run = self._kernels(k * (b - a) * self.layout.n_params)[0]
+            code = run(mems, xc, yc, rc, oc, st, rw, learn)
+            if k != N:
+                self._mems[alive] = mems
+            o3[sel, a:b] = oc
+            if code == 1:  # pragma: no cover (every row was checked above)
+                raise RuntimeError("bank kernel refused a row that had been checked")
+            if code == 2:
+                bad = st != _k.OK
+                gone = alive[bad]
+                status[gone], stop[gone] = st[bad], a + rw[bad]
+                o3[gone, b:] = np.nan  # the rows they do not compute
+                alive = alive[~bad]
+            bar.update(b - a)
+            if not alive.size:
+                break
+        self._status[:], self._rows[:] = status, stop
+        if alive.size < N:
+            self._raise_divergence(o, 0, resets=None if resets is None else (r, n_resets), steps=True)
+        return True
 
     def _raise_input(self, T, X3, squeezed=False):
         l = int(np.flatnonzero(self._status)[0])
@@ -715,7 +783,7 @@ class LearnerBank(FixedAfterBuild):
         return self._step(X, None, resets, out, False, None)
 
     def learn_many(self, X: ArrayLike, Y: ArrayLike, resets: ArrayLike | None = None, *,
-                   out: Floats | None = None) -> Floats:
+                   out: Floats | None = None, progress: bool | Any = False) -> Floats:
         """T steps of every learner in one compiled call.
 
         Each learner runs its T steps one after another, exactly as its own
@@ -729,15 +797,27 @@ class LearnerBank(FixedAfterBuild):
         resets : bool array of shape (N, T), optional
             ``resets[l, t]``: learner ``l`` is reset before its step t.
         out : float64 array of shape (N, T, n_out), optional
+        progress : bool or tqdm bar
+            True shows a tqdm bar of the T steps (a bar given, anything with
+            ``update(n)``, is updated and left open); it counts rows, each
+            one step of every learner.  The rows then run in compiled calls
+            of ``65,536 // N`` rows (at least one: about 65,536 learner-steps
+            each), with the same results to the bit, errors included; Ctrl-C
+            stops the run between two of them, and every learner holds the
+            state after the last whole call (``n_steps_`` says how far it
+            got).  After a call in which some learners diverged, the later
+            calls run the others only (the bar stops short of T only if
+            every learner diverged).  Without a bar the T rows run in one
+            call, which Ctrl-C cannot stop.
 
         Returns
         -------
         ndarray of shape (N, T, n_out)
         """
-        return self._step(X, Y, resets, out, True, 0)
+        return self._step(X, Y, resets, out, True, 0, progress)
 
     def predict_many(self, X: ArrayLike, resets: ArrayLike | None = None, *,
-                     out: Floats | None = None) -> Floats:
+                     out: Floats | None = None, progress: bool | Any = False) -> Floats:
         """T steps of every learner without learning (as :meth:`learn_many`
         without targets).
 
@@ -747,12 +827,14 @@ class LearnerBank(FixedAfterBuild):
         resets : bool array of shape (N, T), optional
             ``resets[l, t]``: learner ``l`` starts a new sequence at step ``t``.
         out : float64 array of shape (N, T, n_out), optional
+        progress : bool or tqdm bar
+            As for :meth:`learn_many`.
 
         Returns
         -------
         ndarray of shape (N, T, n_out)
         """
-        return self._step(X, None, resets, out, False, 0)
+        return self._step(X, None, resets, out, False, 0, progress)
 
     def learn_last(self, Y: ArrayLike) -> None:
         """Learn from the targets of the last step, taken without them.
