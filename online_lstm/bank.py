@@ -70,7 +70,9 @@ class BankDivergenceError(DivergenceError):
         construction; for ``learn_last``/``learn_delayed``, the index of the
         step whose target was refused (as :class:`DivergenceError` gives it).
     row : ndarray of int
-        For each of them, the row of the chunk that failed (0 for
+        For each of them, the row of ``X`` that failed (its index among the
+        T rows of the ``learn_many``/``predict_many`` call, with or without a
+        progress bar; 0 for
         ``learn_one``/``predict_one`` and for the calls that take no step:
         ``learn_last``, ``learn_delayed``, ``reset``).
     reasons : list of str
