@@ -92,11 +92,13 @@ def random_stream(rng, T, n_in, n_out, p_reset=0.05, p_nan=0.3):
 def dask_threads(n_workers):
     """A module fixture's body: a ``LocalCluster`` of ``n_workers`` workers,
     threads of this process, and a client of it that is not the default
-    (yields the client)."""
+    (yields the client).  ``dashboard_address=":0"`` (here and in every
+    test's cluster): the scheduler's HTTP server on a free port; with None
+    it still tries 8787 and warns when a parallel test's cluster holds it."""
     import distributed
 
     with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as c, \
+                                  dashboard_address=":0") as c, \
             distributed.Client(c, set_as_default=False) as client:
         yield client
 

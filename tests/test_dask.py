@@ -31,7 +31,7 @@ SWEEP = dict(presets=["1-5", "6a", "3a-T100-N1"], trials=8, seed=3, quick=True,
 @pytest.fixture(scope="module")
 def cluster():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, env={"NUMBA_NUM_THREADS": "1"}) as c:
+                                  dashboard_address=":0", env={"NUMBA_NUM_THREADS": "1"}) as c:
         yield c
 
 

@@ -69,7 +69,7 @@ def test_competitor_trials_compile_and_load_nothing_on_the_workers(tmp_path):
     cache loads during the trials."""
     ids = ["2a-rtrl-p4-lr1", "2a-bptt-p100-lr1"]
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, env={"NUMBA_NUM_THREADS": "1"}) as c:
+                                  dashboard_address=":0", env={"NUMBA_NUM_THREADS": "1"}) as c:
         df = reproduce(ids, trials=2, quick=True, progress=False, scheduler=c, options=dict(limit=100))
     rep = df.attrs["cluster"]
     assert rep["tasks"] == 4
@@ -86,7 +86,7 @@ _NO_PACKAGE = ("import sys; sys.modules['online_lstm'] = None; "
 def test_a_worker_without_the_package_is_a_clear_error(tmp_path, capsys):
     """Before, registering the warm-up plugin failed on that worker and the run ended in
     a traceback of distributed's internals ("Exception: ModuleNotFoundError(...)")."""
-    with distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=None) as c:
+    with distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=":0") as c:
         worker = _start(["-c", _NO_PACKAGE, c.scheduler_address, "--no-nanny", "--nthreads", "1"])
         try:
             with distributed.Client(c, set_as_default=False) as client:
@@ -120,7 +120,7 @@ def test_a_trial_that_kills_its_workers_is_a_clear_error_and_resumable(tmp_path,
             "--out", str(tmp_path)]
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                      dashboard_address=None, env={"NUMBA_NUM_THREADS": "1"}) as c:
+                                      dashboard_address=":0", env={"NUMBA_NUM_THREADS": "1"}) as c:
             monkeypatch.setattr(cl, "_trial", trial_1_kills_its_worker)
             assert main(args + ["--scheduler", c.scheduler_address]) == 1
             err = capsys.readouterr().err

@@ -65,7 +65,7 @@ def test_a_worker_that_joins_mid_sweep_has_its_warm_up_in_the_report():
     warm-up figures: a cold cache compiles there) must include."""
     jobs = _jobs(6, limit=3000, pid="6a")
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as c, \
+                                  dashboard_address=":0") as c, \
             distributed.Client(c, set_as_default=False) as client:
         first = client.run(cl._warm_up_report)
         (addr, w), = first.items()

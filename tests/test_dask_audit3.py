@@ -75,7 +75,7 @@ def test_an_inproc_or_websocket_address_of_a_running_scheduler_works(protocol):
     jobs = [(PRESETS["6a"].quick_version().with_options(limit=300), k, 0) for k in range(2)]
     kw = {} if protocol == "inproc" else dict(protocol="ws://")
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None, **kw) as c:
+                                  dashboard_address=":0", **kw) as c:
         assert c.scheduler_address.startswith(f"{protocol}://")
         records = []
         rep = cl.run_trials(jobs, c.scheduler_address, records.append)
@@ -150,7 +150,7 @@ def test_a_worker_of_other_code_that_joins_mid_sweep_stops_the_sweep(monkeypatch
     records = []
     port = dict(worker_port=_free_port(), host="127.0.0.1") if fixed_port else {}
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, **port) as c, \
+                                  dashboard_address=":0", **port) as c, \
             distributed.Client(c, set_as_default=False) as client:
         (addr, w), = client.run(cl._warm_up_report).items()
         if fixed_port:
