@@ -9,6 +9,7 @@
 * ``learn_last`` of the RTRL and BPTT competitors given a target their
   compiled call refuses (float32, strided) converts it, with the same bits
   as a float64 target.
+* ``python -m online_lstm`` is the ``online-lstm`` command.
 """
 
 from __future__ import annotations
@@ -106,3 +107,20 @@ def test_learn_last_converts_a_target_the_compiled_call_refuses(cls, kind):
         b.learn_last(y64)
         assert same_state(a.state_arrays(), b.state_arrays())
     assert not np.array_equal(a.state_arrays()["theta"], cls(2, 2, n_hidden=3, seed=0).state_arrays()["theta"])
+
+
+def test_python_dash_m_online_lstm_is_the_command():
+    """``python -m online_lstm`` (``__main__.py``) runs the ``online-lstm``
+    command and passes its exit code on: ``list`` prints the presets with
+    their Table 10 weight counts, and an unknown preset exits 2 naming it."""
+    import subprocess
+    import sys
+
+    ok = subprocess.run([sys.executable, "-m", "online_lstm", "list"], capture_output=True,
+                        text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    rows = {line.split()[0]: line.split() for line in ok.stdout.splitlines() if line.strip()}
+    assert "276" in rows["1-5"] and "264" in rows["1-1"]
+    bad = subprocess.run([sys.executable, "-m", "online_lstm", "reproduce", "no-such-preset"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "no-such-preset" in bad.stderr
