@@ -2,7 +2,7 @@
 and of ``online_lstm/widen.py`` that the other fast tests (test_tasks*,
 test_task_spec, test_continual_reber, test_widen*) let through in a mutation
 audit.  Each test's docstring names the mutant it kills; the expected values
-come from the spec (/work/shared/spec/lstm1997.md §5, §7.1, §8), the modules'
+come from the spec (``../shared/spec/lstm1997.md`` §5, §7.1, §8), the modules'
 documented contracts, a hand count, or a slow loop written here, never from
 the generator's own output.
 """
