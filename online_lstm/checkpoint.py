@@ -933,6 +933,10 @@ def _state_index_check(learner, index, read, name, kind, prefix=""):
     header's entry is checked first and the header alone is inflated
     (``read``) and checked before the others' sizes are known."""
     fresh = learner.state_arrays()
+    if "network" in fresh and prefix + "network" not in index:
+        # an RTRL's or BPTT's file from before their states named the network
+        # (n_hidden, architecture, bias): the configuration it is built from says it
+        del fresh["network"]
     expect = sorted(prefix + k for k in fresh)
     if sorted(index) != expect:
         raise CheckpointError(f"{name}: a {kind} checkpoint holds arrays {expect}; "
@@ -957,7 +961,8 @@ def _state_index_check(learner, index, read, name, kind, prefix=""):
         except InputError as exc:
             raise CheckpointError(f"{name}: the stored state does not fit its own configuration: "
                                   f"{exc}") from None
-        shapes = {k: (v, np.dtype(np.float64)) for k, v in learner._state_shapes(hd).items()}
+        shapes = {k: (v, np.dtype(np.float64)) for k, v in learner._state_shapes(hd).items()
+                  if k in fresh}
     for key, (shape, dtype) in shapes.items():
         check(key, shape, dtype)
 

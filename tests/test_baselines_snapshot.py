@@ -231,8 +231,9 @@ def test_a_snapshot_stays_in_the_process_and_says_what_it_holds():
     snap = m.snapshot()
     with pytest.raises(TypeError, match="cannot be pickled; keep a state with save"):
         pickle.dumps(snap)
-    # header, weights, accumulated update, one bank of influences and sources
-    assert snap.nbytes == 8 * sum(v.size for v in m.state_arrays().values())
+    # header, weights, accumulated update, one bank of influences and sources (not
+    # state_arrays()' "network": a snapshot's key names the architecture)
+    assert snap.nbytes == 8 * sum(v.size for k, v in m.state_arrays().items() if k != "network")
     assert repr(snap).startswith("<Snapshot of an RTRL with n_in=3, n_out=2, n_hidden=2, "
                                  "architecture='fully_recurrent', bias=True, update='step': ")
     assert "a BPTT with n_in=3" in repr(_stepped(BPTT, window=2).snapshot())

@@ -19,7 +19,7 @@ from .._validate import (
     nonfinite_input_message, own_copy, progress_bar, run_in_chunks, seeded_rng,
 )
 from . import _common as _c
-from .network import Network
+from .network import ARCHITECTURES, Network
 
 _NO_RESETS = np.zeros(0, dtype=np.bool_)
 
@@ -472,23 +472,42 @@ class StreamLearner(ConvertsRefusedInputs, FixedAfterBuild):
     # ------------------------------------------------------------------
     def state_arrays(self) -> dict:
         """The complete learner state as named arrays (copies): ``header``,
-        ``theta``, ``dW`` and the learner's own arrays.  Enough to continue
-        bit-identically."""
+        ``theta``, ``dW``, ``network`` and the learner's own arrays.  Enough
+        to continue bit-identically.
+
+        ``network`` holds what the header does not say about the net:
+        ``[n_hidden, architecture, bias]`` (the architecture as its index in
+        ``network.ARCHITECTURES``, the bias as 0 or 1).  Two nets can agree
+        in every array's shape and header field and differ there (a layered
+        net with biases and a fully recurrent one without, both of 18
+        weights for n_in=3, n_hidden=2, n_out=1), and a state of one would
+        load into the other as weights of other connections.
+        """
         a = self._arrays
-        out = {"header": a["hd"].copy(), "theta": a["theta"].copy(), "dW": a["dW"].copy()}
+        out = {"header": a["hd"].copy(), "theta": a["theta"].copy(), "dW": a["dW"].copy(),
+               "network": self._network_row()}
         out.update(self._export_extra())
         return out
+
+    def _network_row(self) -> np.ndarray:
+        """``state_arrays()["network"]`` of this learner."""
+        net = self.network
+        return np.array([net.n_hidden, ARCHITECTURES.index(net.architecture), float(net.bias)])
 
     def load_state_arrays(self, arrays: dict):
         """Restore a state from :meth:`state_arrays` (same architecture).
 
-        Everything is checked before anything is written.
+        Everything is checked before anything is written.  A state without
+        ``network`` (written before it was added, or put together by hand)
+        is checked by its header and shapes only.
         """
         check_state_mapping(arrays)  # None, a list or a string is not a state
         vals = {mine: self._checked(arrays, key, self._arrays[mine].shape)
                 for key, mine in (("header", "hd"), ("theta", "theta"), ("dW", "dW"))}
         hd = vals["hd"]
         self._check_header(hd)
+        if "network" in arrays:
+            self._check_network(self._checked(arrays, "network", (3,)))
         # a step never takes a weight or an accumulated change beyond the
         # limit (_common._apply); a state beyond it refuses every step with a
         # target and every reset, so a learner loaded with it is stuck
@@ -617,13 +636,29 @@ class StreamLearner(ConvertsRefusedInputs, FixedAfterBuild):
                              "2**53 (steps since the reset and updates at most the steps; a "
                              "pending step only after a step since the reset)")
 
+    def _check_network(self, row):
+        """InputError unless ``row`` (a state's ``network``) is this learner's."""
+        mine = self._network_row()
+        if np.array_equal(row, mine):
+            return
+
+        def said(r):
+            arch = (repr(ARCHITECTURES[int(r[1])]) if r[1] in range(len(ARCHITECTURES))
+                    else f"unknown ({r[1]:g})")
+            bias = {0.0: "False", 1.0: "True"}.get(r[2], f"unknown ({r[2]:g})")
+            return f"n_hidden={r[0]:g}, architecture={arch}, bias={bias}"
+
+        raise InputError(f"state is for a different network ({said(row)}); this learner has "
+                         f"{said(mine)}")
+
     def _state_shapes(self, hd) -> dict:
         """The shape of every array of :meth:`state_arrays` (all float64) for
         a state whose header ``hd`` passed :meth:`_check_header`: what a
         checkpoint of this learner must hold (BPTT's history is as long as
         the header's steps since the reset, up to the window)."""
         nw = self.network.n_params
-        return {"header": (_c.HEADER_SIZE,), "theta": (nw,), "dW": (nw,), **self._extra_shapes(hd)}
+        return {"header": (_c.HEADER_SIZE,), "theta": (nw,), "dW": (nw,), "network": (3,),
+                **self._extra_shapes(hd)}
 
     def _extra_shapes(self, hd) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
