@@ -134,7 +134,11 @@ def main(argv=None):
     df.to_csv(args.out, index=False)  # (its directory was made by csv_out before the runs)
     print()
     print(df.drop(columns=["n_params"]).T.to_string(header=False))
-    summary = df.groupby("learner", sort=False).agg(
+    # "learned at" is None where a run never learned: as numbers (NaN), a
+    # learner none of whose runs learned gets a NaN median, not an object
+    # column's median, which pandas 2 computes in Python with a RuntimeWarning
+    learned = ("learned at (strings)", "learned at, strict (strings)")
+    summary = df.assign(**{c: pd.to_numeric(df[c]) for c in learned}).groupby("learner", sort=False).agg(
         weights=("n_params", "first"), runs=("seed", "size"), solved=("solved", "sum"),
         solved_strict=("solved strict", "sum"),
         learned_at_median=("learned at (strings)", "median"),
