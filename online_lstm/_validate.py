@@ -84,6 +84,20 @@ def progress_bar(progress, total=None, unit="it", unit_scale=False):
 CHUNK = 65_536
 
 
+def some_row_refused(X, Y, learn, rows, axis=0):
+    """True if a compiled row loop would refuse some row: an input that is
+    not finite, or (``learn``) an infinite target.  Read ``rows`` rows
+    (along ``axis``, the time axis) at a time, so that no temporary is as
+    large as ``X``."""
+    T = X.shape[axis]
+    lead = (slice(None),) * axis
+    for a in range(0, T, rows):
+        part = (*lead, slice(a, a + rows))
+        if not np.isfinite(X[part]).all() or learn and np.isinf(Y[part]).any():
+            return True
+    return False
+
+
 def run_in_chunks(run, X, Y, r, o, learn, bar):
     """A learner's compiled row loop ``run(X, Y, resets, out)`` (returning
     ``(status, row)``) over :data:`CHUNK` rows at a time,
@@ -93,10 +107,8 @@ def run_in_chunks(run, X, Y, r, o, learn, bar):
     anywhere is left to one call over all rows, which refuses it and
     changes nothing.  Returns ``(status, absolute row)``."""
     T, chunk = X.shape[0], CHUNK
-    for a in range(0, T, chunk):
-        b = min(a + chunk, T)
-        if not np.isfinite(X[a:b]).all() or learn and np.isinf(Y[a:b]).any():
-            return run(X, Y, r, o)
+    if some_row_refused(X, Y, learn, chunk):
+        return run(X, Y, r, o)
     for a in range(0, T, chunk):
         b = min(a + chunk, T)
         st, row = run(X[a:b], Y[a:b], r[a:b] if r.shape[0] else r, o[a:b])

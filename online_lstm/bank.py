@@ -646,10 +646,8 @@ class LearnerBank(FixedAfterBuild):
         N, T = X3.shape[0], X3.shape[1]
         K = o3.shape[2]
         rows = max(1, _validate.CHUNK // N)  # (read per call: tests make it small)
-        for a in range(0, T, rows):
-            b = min(a + rows, T)
-            if not np.isfinite(X3[:, a:b]).all() or learn and np.isinf(Y3[:, a:b]).any():
-                return False
+        if _validate.some_row_refused(X3, Y3, learn, rows, axis=1):
+            return False
         status = np.zeros(N, dtype=np.int64)   # each learner's status over the whole call
         stop = np.full(N, T, dtype=np.int64)  # and the (absolute) row it stopped at
         alive = np.arange(N)
