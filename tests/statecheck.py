@@ -71,6 +71,18 @@ def same_state(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(same_bits(a[k], b[k]) for k in a)
 
 
+def refused_unchanged(m, call, match, exc=InputError):
+    """``call()`` raises ``exc`` matching ``match`` and leaves ``m``'s state
+    bit for bit as it was; returns the raised exception."""
+    import pytest
+
+    before = m.state_arrays()
+    with pytest.raises(exc, match=match) as err:
+        call()
+    assert same_state(before, m.state_arrays())
+    return err.value
+
+
 def pushed_for_reset() -> OnlineLSTM:
     """A learner (update="sequence") whose next reset would take W_c to
     1.5e150, beyond the bound: its reset is refused, its steps are not."""
